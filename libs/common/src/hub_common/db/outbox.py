@@ -1,0 +1,154 @@
+"""Transactional outbox.
+
+``write_event`` inserts the encoded CloudEvent in the caller's transaction and issues a
+``NOTIFY`` (delivered only on commit, so a rolled-back event neither exists nor wakes anyone).
+``OutboxRelay`` claims unpublished rows with ``FOR UPDATE SKIP LOCKED``, publishes them with
+acks=all, and marks them published in the same transaction. A crash between publish and mark
+republishes the same ``ce_id`` (at-least-once; consumers dedupe on it). One relay per schema
+publishes at a time (a transaction-scoped advisory lock), which keeps per-key order across
+replicas; the others stand by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+import asyncpg
+from prometheus_client import Counter
+
+from hub_common.db.pool import check_identifier, connect
+from hub_common.events.envelope import encode
+from hub_common.events.models import HubEvent
+from hub_common.kafka.producer import EventProducer
+
+log = logging.getLogger(__name__)
+RELAYED = Counter("hub_outbox_relayed_total", "Outbox rows published to Kafka", ["schema"])
+
+
+def channel_for(schema: str) -> str:
+    return f"hub_outbox_{check_identifier(schema)}"
+
+
+async def write_event(conn: asyncpg.Connection, event: HubEvent, *, source: str, schema: str) -> str:
+    """Stage ``event`` in the outbox inside the caller's open transaction; returns its ce_id."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("write_event must run inside the caller's transaction")
+    event_id = str(uuid.uuid4())
+    key, value, headers = encode(event, source=source, event_id=event_id)
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
+        uuid.UUID(event_id),
+        event.topic,
+        key,
+        value,
+        [[k, v.decode()] for k, v in headers],
+    )
+    await conn.execute(f"NOTIFY {channel_for(schema)}")
+    return event_id
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        dsn: str,
+        schema: str,
+        producer: EventProducer,
+        batch_size: int = 200,
+        poll_interval_s: float = 1.0,
+        retention_s: float = 24 * 3600,
+    ) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.schema = check_identifier(schema)
+        self.producer = producer
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self.retention_s = retention_s
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        await self._listen()
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self.schema}")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    async def _listen(self) -> None:
+        try:
+            self._listener = await connect(self.dsn)
+            await self._listener.add_listener(channel_for(self.schema), lambda *_: self._wake.set())
+        except Exception:
+            # LISTEN is only a wake-up: polling still delivers everything.
+            log.warning("outbox LISTEN unavailable; polling only", extra={"schema": self.schema})
+            self._listener = None
+
+    async def _run(self) -> None:
+        last_purge = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            try:
+                published = await self.relay_once()
+            except Exception:
+                log.exception("outbox relay round failed", extra={"schema": self.schema})
+                published = 0
+                await asyncio.sleep(self.poll_interval_s)
+            if loop.time() - last_purge > 600:
+                last_purge = loop.time()
+                with contextlib.suppress(Exception):
+                    await self.purge_published()
+            if published >= self.batch_size:
+                continue  # more may be waiting
+            if self._listener is None or self._listener.is_closed():
+                await self._listen()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+            self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            leader = await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"hub-outbox:{self.schema}"
+            )
+            if not leader:
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox WHERE published_at IS NULL "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            records = [
+                (r["topic"], r["key"], r["value"], [(k, v.encode()) for k, v in r["headers"]]) for r in rows
+            ]
+            # A failed publish raises: the transaction rolls back and the rows stay unpublished.
+            await self.producer.publish_many(records)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
+                [r["id"] for r in rows],
+            )
+        RELAYED.labels(self.schema).inc(len(rows))
+        return len(rows)
+
+    async def purge_published(self) -> int:
+        result = await self.pool.execute(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+            self.retention_s,
+        )
+        return int(result.split()[-1])

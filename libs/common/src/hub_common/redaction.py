@@ -1,0 +1,113 @@
+"""Secret redaction for logs, traces and error details.
+
+Two layers: values under sensitive key names are replaced whole, and strings are scanned for
+token shapes (bearer/basic credentials, provider tokens, JWTs, secrets in query strings and
+URLs). Both layers are cheap enough to run on every log record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api_key",
+        "apikey",
+        "api-key",
+        "private-token",
+        "private_key",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "code_verifier",
+        "authorization_code",
+        "signing_secret",
+        "verification_token",
+        "x-gitlab-token",
+        "kek",
+        "value",
+        "plaintext",
+    }
+)
+_SENSITIVE_SUFFIXES = ("_token", "-token", "_secret", "-secret", "_password", "_apikey", "_api_key")
+# Names that end like a secret but only ever carry metadata.
+_SAFE_KEYS = frozenset({"token_type", "credential_key", "key_version", "next_token"})
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization header values, wherever they appear in a string.
+    (re.compile(r"(?i)\b(bearer|basic|token|digest)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 " + REDACTED),
+    # JSON Web Tokens.
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*"), REDACTED),
+    # Provider token shapes.
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), REDACTED),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), REDACTED),
+    (re.compile(r"\bglpat-[A-Za-z0-9_\-]{16,}"), REDACTED),
+    (re.compile(r"\bgl(?:oas|rt|dt|ptt|ft|imt|cbt)-[A-Za-z0-9_\-]{16,}"), REDACTED),
+    (re.compile(r"\bxox[abposre]-[A-Za-z0-9\-]{10,}"), REDACTED),
+    (re.compile(r"\bxapp-[A-Za-z0-9\-]{10,}"), REDACTED),
+    (re.compile(r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"), REDACTED),
+    (re.compile(r"\blin_(?:api|oauth)_[A-Za-z0-9]{16,}"), REDACTED),
+    (re.compile(r"\b(?:secret|ntn)_[A-Za-z0-9]{20,}"), REDACTED),
+    (re.compile(r"\bATATT[A-Za-z0-9_\-=]{16,}"), REDACTED),
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{16,}"), REDACTED),
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), REDACTED),
+    # Secrets in query strings or form bodies.
+    (
+        re.compile(
+            r"(?i)\b(access_token|refresh_token|id_token|client_secret|code_verifier|"
+            r"api_key|apikey|password|token|code)=([^&\s\"']+)"
+        ),
+        r"\1=" + REDACTED,
+    ),
+    # Credentials in URLs: scheme://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+):[^@\s/]+@"), r"\1:" + REDACTED + "@"),
+)
+
+
+def is_sensitive_key(key: str) -> bool:
+    k = key.lower()
+    if k in _SAFE_KEYS:
+        return False
+    return k in SENSITIVE_KEYS or k.endswith(_SENSITIVE_SUFFIXES)
+
+
+def redact_text(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact(value: Any, _depth: int = 0) -> Any:
+    """Return a copy of ``value`` with secrets removed (mappings, sequences and strings)."""
+    if _depth > 12:
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {
+            k: (
+                REDACTED
+                if isinstance(k, str) and is_sensitive_key(k) and v not in (None, "")
+                else redact(v, _depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact(v, _depth + 1) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return REDACTED
+    return value

@@ -1,0 +1,61 @@
+"""Settings shared by every service: one `HUB_`-prefixed environment variable per address.
+
+Each service subclasses :class:`HubSettings` for its own options; the defaults point at the
+local stack started by ``hubctl stack up`` (non-standard ports so nothing collides).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_POSTGRES_DSN = "postgresql://hub:hub@127.0.0.1:15432/hub"
+DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:19092"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:16379/0"
+# Dev-only signing key for `hubctl token`; production sets HUB_JWT_JWKS_URL instead.
+DEV_JWT_SECRET = "integration-hub-dev-signing-key-do-not-use-in-production"
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", env_file=None)
+
+    environment: Literal["dev", "test", "production"] = "dev"
+    service_name: str = "hub"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    postgres_dsn: str = DEFAULT_POSTGRES_DSN
+    postgres_pool_min: int = 1
+    postgres_pool_max: int = 10
+    kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
+    redis_url: str = DEFAULT_REDIS_URL
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    otlp_endpoint: str | None = None
+
+    # Public API authentication (user bearer JWTs).
+    jwt_issuer: str = "integration-hub-dev"
+    jwt_audience: str = "integration-hub"
+    jwt_dev_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_jwks_url: str | None = None
+
+    # Service-to-service credentials: "name=secret,name2=secret2" accepted by this service,
+    # and this service's own identity when it calls others.
+    service_credentials: SecretStr = SecretStr("")
+    service_id: str = ""
+    service_secret: SecretStr = SecretStr("")
+
+    vault_url: str = "http://127.0.0.1:8084"
+    oauth_url: str = "http://127.0.0.1:8082"
+    connectors_url: str = "http://127.0.0.1:8081"
+    gateway_url: str = "http://127.0.0.1:8080"
+    webhooks_url: str = "http://127.0.0.1:8083"
+
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+
+    @property
+    def dev_mode(self) -> bool:
+        return self.environment != "production"

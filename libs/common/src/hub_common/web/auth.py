@@ -1,0 +1,238 @@
+"""Who is calling: user bearer JWTs (tenant, user, tier) and service-to-service tokens.
+
+User tokens: HS256 signed with the dev key in dev mode (``hubctl token``), or verified against
+the identity provider's JWKS in production (``HUB_JWT_JWKS_URL``). Required claims: ``sub``
+(user), ``tenant``, ``tier``, ``exp``, ``iss``, ``aud``.
+
+Service tokens: each service has its own secret; it signs short-lived HS256 JWTs
+(``typ=service``, ``sub=<service id>``, ``aud=<target>``), so the secret never travels. The
+receiver looks the secret up by service id. In dev mode each known service's secret is derived
+from the dev key, so a laptop needs no configuration; production supplies
+``HUB_SERVICE_CREDENTIALS`` (``id=secret,...``) and ``HUB_SERVICE_SECRET``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from hub_common.errors import ConfigurationError, Forbidden, Unauthorized
+from hub_common.settings import HubSettings
+
+KNOWN_SERVICES = ("vault", "oauth", "connectors", "gateway", "webhooks", "hubctl")
+SERVICE_TOKEN_TTL_S = 300
+
+
+class Tier(StrEnum):
+    CORE = "core"
+    WRITERPRO = "writerpro"
+    TEAMS = "teams"
+    ENTERPRISE = "enterprise"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "service"
+    tenant_id: str | None = None
+    user_id: str | None = None
+    tier: Tier | None = None
+    service_id: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == "service"
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "missing bearer token", code="missing_token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return token.strip()
+
+
+def dev_service_secret(settings: HubSettings, service_id: str) -> str:
+    key = settings.jwt_dev_secret.get_secret_value().encode()
+    return hmac.new(key, f"service:{service_id}".encode(), hashlib.sha256).hexdigest()
+
+
+class Authenticator:
+    """Verifies both kinds of token; one instance per process (JWKS keys are cached)."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self._jwks: jwt.PyJWKClient | None = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=600)
+            if settings.jwt_jwks_url
+            else None
+        )
+        self._service_secrets = self._load_service_secrets()
+
+    def _load_service_secrets(self) -> dict[str, bytes]:
+        secrets: dict[str, bytes] = {}
+        if self.settings.dev_mode:
+            secrets.update({s: dev_service_secret(self.settings, s).encode() for s in KNOWN_SERVICES})
+        raw = self.settings.service_credentials.get_secret_value()
+        for item in filter(None, (p.strip() for p in raw.split(","))):
+            name, _, secret = item.partition("=")
+            if name and secret:
+                if len(secret.strip()) < 32 and not self.settings.dev_mode:
+                    raise ConfigurationError(
+                        f"HUB_SERVICE_CREDENTIALS: the secret of {name.strip()!r} "
+                        "must have at least 32 characters"
+                    )
+                secrets[name.strip()] = secret.strip().encode()
+        return secrets
+
+    def verify_user(self, token: str) -> Principal:
+        try:
+            if self._jwks is not None:
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256", "ES256", "PS256", "EdDSA"]
+            elif self.settings.dev_mode:
+                key = self.settings.jwt_dev_secret.get_secret_value()
+                algorithms = ["HS256"]
+            else:
+                raise Unauthorized("no JWKS configured for user tokens", code="auth_not_configured")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+                leeway=30,
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("token expired", code="token_expired") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {type(exc).__name__}", code="invalid_token") from None
+        if claims.get("typ") == "service":
+            raise Unauthorized("a service token cannot act as a user", code="invalid_token")
+        tenant, tier = claims.get("tenant"), claims.get("tier")
+        if not isinstance(tenant, str) or not tenant:
+            raise Unauthorized("token has no tenant claim", code="invalid_token")
+        try:
+            tier_value = Tier(str(tier))
+        except ValueError:
+            raise Unauthorized("token has no valid tier claim", code="invalid_token") from None
+        return Principal("user", tenant_id=tenant, user_id=str(claims["sub"]), tier=tier_value, claims=claims)
+
+    def verify_service(self, token: str, audience: str) -> Principal:
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Unauthorized("invalid service token", code="invalid_token") from None
+        service_id = unverified.get("sub")
+        secret = self._service_secrets.get(service_id) if isinstance(service_id, str) else None
+        if unverified.get("typ") != "service" or secret is None:
+            raise Unauthorized("unknown service", code="unknown_service")
+        try:
+            jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                audience=audience,
+                options={"require": ["exp", "sub", "aud"]},
+                leeway=30,
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid service token: {type(exc).__name__}", code="invalid_token") from None
+        return Principal("service", service_id=service_id, claims=unverified)
+
+    def verify_any(self, token: str, audience: str) -> Principal:
+        try:
+            typ = jwt.decode(token, options={"verify_signature": False}).get("typ")
+        except jwt.PyJWTError:
+            raise Unauthorized("invalid token", code="invalid_token") from None
+        return self.verify_service(token, audience) if typ == "service" else self.verify_user(token)
+
+
+class ServiceTokenMinter:
+    """Mints (and caches) this service's tokens for calling another service."""
+
+    def __init__(self, service_id: str, secret: str) -> None:
+        self.service_id = service_id
+        self._secret = secret.encode()
+        self._cache: dict[str, tuple[float, str]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: HubSettings) -> ServiceTokenMinter:
+        service_id = settings.service_id or settings.service_name
+        secret = settings.service_secret.get_secret_value()
+        if not secret:
+            if not settings.dev_mode:
+                raise Forbidden("HUB_SERVICE_SECRET is required outside dev mode")
+            secret = dev_service_secret(settings, service_id)
+        return cls(service_id, secret)
+
+    def token_for(self, audience: str) -> str:
+        now = time.time()
+        cached = self._cache.get(audience)
+        if cached and cached[0] - now > 60:
+            return cached[1]
+        exp = now + SERVICE_TOKEN_TTL_S
+        token = jwt.encode(
+            {"typ": "service", "sub": self.service_id, "aud": audience, "iat": int(now), "exp": int(exp)},
+            self._secret,
+            algorithm="HS256",
+        )
+        self._cache[audience] = (exp, token)
+        return token
+
+    def headers_for(self, audience: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token_for(audience)}"}
+
+
+def mint_user_token(
+    settings: HubSettings,
+    *,
+    tenant: str,
+    user: str,
+    tier: Tier | str,
+    ttl_s: int = 12 * 3600,
+) -> str:
+    """A dev-mode user token (what ``hubctl token`` prints)."""
+    now = int(time.time())
+    claims = {
+        "sub": user,
+        "tenant": tenant,
+        "tier": str(Tier(tier)),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + ttl_s,
+    }
+    return jwt.encode(claims, settings.jwt_dev_secret.get_secret_value(), algorithm="HS256")
+
+
+def _authenticator(request: Request) -> Authenticator:
+    auth: Authenticator = request.app.state.authenticator
+    return auth
+
+
+def current_user(request: Request) -> Principal:
+    return _authenticator(request).verify_user(_bearer(request))
+
+
+def current_service(request: Request) -> Principal:
+    return _authenticator(request).verify_service(_bearer(request), request.app.state.service_name)
+
+
+def current_principal(request: Request) -> Principal:
+    return _authenticator(request).verify_any(_bearer(request), request.app.state.service_name)
+
+
+UserPrincipal = Annotated[Principal, Depends(current_user)]
+ServicePrincipal = Annotated[Principal, Depends(current_service)]
+AnyPrincipal = Annotated[Principal, Depends(current_principal)]

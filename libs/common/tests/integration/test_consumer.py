@@ -1,0 +1,249 @@
+"""The consumer runner against the real broker: commit-after-success, retries, DLQ, ordering."""
+
+import asyncio
+import uuid
+from collections import defaultdict
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from hub_common.events import CredentialChanged, encode
+from hub_common.kafka import ConsumerRunner, EventProducer, NonRetryableError, RetryPolicy, dlq_topic
+
+pytestmark = pytest.mark.integration
+
+FAST = RetryPolicy(attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05)
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap):
+    p = EventProducer(kafka_bootstrap, source="/tests")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def changed(connection_id: uuid.UUID, n: int = 0) -> CredentialChanged:
+    return CredentialChanged(tenant_id="t1", connection_id=connection_id, change="stored", key_version=n)
+
+
+async def run_until(predicate, timeout_s: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_failed_handler_is_not_committed_and_the_message_is_redelivered(
+    kafka_bootstrap, producer, create_topic, unique_name
+):
+    topic = await create_topic(unique_name("t_redeliver"), 1)
+    group = unique_name("g")
+    await send(producer, topic, changed(uuid.uuid4()))
+    calls: list[str] = []
+
+    async def failing(event, record):
+        calls.append(event.id)
+        raise RuntimeError("downstream is down")
+
+    # First member fails (long backoff) and is stopped before the retries run out.
+    slow = RetryPolicy(attempts=50, initial_backoff_s=0.2, max_backoff_s=0.2)
+    first = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=group,
+        topics=[topic],
+        handler=failing,
+        dlq_producer=producer,
+        retry=slow,
+    )
+    await first.start()
+    await run_until(lambda: len(calls) >= 2)
+    await first.stop()
+
+    # A new member of the same group gets the same record again: nothing was committed.
+    redelivered: list[str] = []
+
+    async def succeeding(event, record):
+        redelivered.append(event.id)
+
+    second = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=group,
+        topics=[topic],
+        handler=succeeding,
+        dlq_producer=producer,
+        retry=FAST,
+    )
+    await second.start()
+    await run_until(lambda: len(redelivered) == 1)
+    await second.stop()
+    assert redelivered == [calls[0]]
+
+    # Once handled, it is committed: a third member sees nothing.
+    third_seen: list[str] = []
+
+    async def record_it(event, record):
+        third_seen.append(event.id)
+
+    third = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=group,
+        topics=[topic],
+        handler=record_it,
+        dlq_producer=producer,
+        retry=FAST,
+    )
+    await third.start()
+    await third.wait_assigned()
+    await asyncio.sleep(1.0)
+    await third.stop()
+    assert third_seen == []
+
+
+async def test_transient_failures_are_retried_in_process(
+    kafka_bootstrap, producer, create_topic, unique_name
+):
+    topic = await create_topic(unique_name("t_retry"), 1)
+    await send(producer, topic, changed(uuid.uuid4()))
+    attempts: list[int] = []
+
+    async def flaky(event, record):
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConnectionError("blip")
+
+    runner = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=unique_name("g"),
+        topics=[topic],
+        handler=flaky,
+        dlq_producer=producer,
+        retry=FAST,
+    )
+    await runner.start()
+    await run_until(lambda: len(attempts) == 3)
+    await asyncio.sleep(0.3)
+    await runner.stop()
+    assert len(attempts) == 3
+
+
+async def test_poison_messages_land_on_the_dead_letter_topic_after_n_attempts(
+    kafka_bootstrap, producer, create_topic, unique_name
+):
+    topic = await create_topic(unique_name("t_poison"), 1)
+    await create_topic(dlq_topic(topic), 1)
+    poison_id = uuid.uuid4()
+    good_id = uuid.uuid4()
+    await send(producer, topic, changed(poison_id))
+    await producer.publish_raw(topic, b"not a cloudevent", key=b"k", headers=[])
+    await send(producer, topic, changed(good_id))
+    attempts: defaultdict[str, int] = defaultdict(int)
+    handled: list[str] = []
+
+    async def handler(event, record):
+        data = event.json()
+        attempts[data["connection_id"]] += 1
+        if data["connection_id"] == str(poison_id):
+            raise ValueError("cannot apply this event")
+        handled.append(data["connection_id"])
+
+    runner = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=unique_name("g"),
+        topics=[topic],
+        handler=handler,
+        dlq_producer=producer,
+        retry=FAST,
+    )
+    await runner.start()
+    await run_until(lambda: handled == [str(good_id)])
+    await runner.stop()
+    assert attempts[str(poison_id)] == FAST.attempts  # then it moved on
+
+    dead = await _read_all(kafka_bootstrap, dlq_topic(topic), expected=2)
+    by_attempts = {h["x-hub-dlq-attempts"]: h for _, h in dead}
+    assert set(by_attempts) == {b"3", b"1"}  # the poison after 3 tries, the malformed one at once
+    assert by_attempts[b"3"]["x-hub-dlq-error"].startswith(b"ValueError")
+    assert by_attempts[b"1"]["x-hub-dlq-error"].startswith(b"EnvelopeError")
+    assert all(h["x-hub-dlq-topic"] == topic.encode() for _, h in dead)
+
+
+async def test_non_retryable_errors_skip_the_retries(kafka_bootstrap, producer, create_topic, unique_name):
+    topic = await create_topic(unique_name("t_nonretry"), 1)
+    await create_topic(dlq_topic(topic), 1)
+    await send(producer, topic, changed(uuid.uuid4()))
+    calls: list[int] = []
+
+    async def handler(event, record):
+        calls.append(1)
+        raise NonRetryableError("schema mismatch")
+
+    runner = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=unique_name("g"),
+        topics=[topic],
+        handler=handler,
+        dlq_producer=producer,
+        retry=FAST,
+    )
+    await runner.start()
+    dead = await _read_all(kafka_bootstrap, dlq_topic(topic), expected=1)
+    await runner.stop()
+    assert calls == [1]
+    assert dead[0][1]["x-hub-dlq-attempts"] == b"1"
+
+
+async def test_per_key_order_is_preserved_across_partitions(
+    kafka_bootstrap, producer, create_topic, unique_name
+):
+    topic = await create_topic(unique_name("t_order"), 3)
+    keys = [uuid.uuid4() for _ in range(6)]
+    for n in range(20):
+        for key in keys:
+            await send(producer, topic, changed(key, n))
+    seen: defaultdict[str, list[int]] = defaultdict(list)
+
+    async def handler(event, record):
+        data = event.json()
+        await asyncio.sleep(0)  # let partitions interleave
+        seen[data["connection_id"]].append(data["key_version"])
+
+    runner = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=unique_name("g"),
+        topics=[topic],
+        handler=handler,
+        dlq_producer=producer,
+        retry=FAST,
+        max_records=7,
+    )
+    await runner.start()
+    await run_until(lambda: sum(len(v) for v in seen.values()) == 120)
+    await runner.stop()
+    assert all(seq == list(range(20)) for seq in seen.values())
+
+
+async def send(producer: EventProducer, topic: str, event) -> None:
+    key, value, headers = encode(event, source="/tests")
+    await producer.publish_raw(topic, value, key=key, headers=headers)
+
+
+async def _read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 20.0):
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while len(out) < expected and asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                out.extend((r.value, dict(r.headers)) for r in records)
+    finally:
+        await consumer.stop()
+    assert len(out) >= expected, f"only {len(out)} records on {topic}"
+    return out

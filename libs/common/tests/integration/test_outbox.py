@@ -1,0 +1,136 @@
+"""The transactional outbox against real Postgres and Kafka."""
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+
+from hub_common.db import OutboxRelay, common_migrations, create_pool, migrate, write_event
+from hub_common.events import CredentialChanged
+from hub_common.kafka import EventProducer
+from hub_common.testing import expect_events
+
+pytestmark = pytest.mark.integration
+TOPIC = CredentialChanged.topic
+
+
+@pytest.fixture
+async def schema(pg_dsn, unique_name):
+    name = unique_name("outbox")
+    await migrate(pg_dsn, name, [common_migrations()])
+    return name
+
+
+@pytest.fixture
+async def pool(pg_dsn, schema):
+    p = await create_pool(pg_dsn, schema=schema, application_name="test-outbox")
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap):
+    p = EventProducer(kafka_bootstrap, source="/tests/outbox")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def event(cid: uuid.UUID) -> CredentialChanged:
+    return CredentialChanged(tenant_id="t-outbox", connection_id=cid, change="stored")
+
+
+class CrashAfterPublish(EventProducer):
+    """Publishes for real, then fails as if the process died before marking the rows."""
+
+    async def publish_many(self, records):
+        await super().publish_many(records)
+        raise ConnectionResetError("process killed between publish and mark")
+
+
+async def test_committed_event_reaches_kafka_even_when_the_relay_dies_mid_way(
+    pg_dsn, schema, pool, producer, kafka_bootstrap
+):
+    cid = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        event_id = await write_event(conn, event(cid), source="/tests", schema=schema)
+
+    crashing = CrashAfterPublish(kafka_bootstrap, source="/tests/outbox")
+    await crashing.start()
+    async with expect_events(
+        kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(cid), count=2, timeout_s=15
+    ) as seen:
+        first = OutboxRelay(pool=pool, dsn=pg_dsn, schema=schema, producer=crashing, poll_interval_s=0.1)
+        with pytest.raises(ConnectionResetError):
+            await first.relay_once()
+        await crashing.stop()
+        # The row is still unpublished, so a restarted relay sends it again: at-least-once.
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
+        second = OutboxRelay(pool=pool, dsn=pg_dsn, schema=schema, producer=producer, poll_interval_s=0.1)
+        await second.start()
+        await asyncio.sleep(0)
+    await second.stop()
+    assert {s.event.id for s in seen} == {event_id}  # same ce_id twice: consumers dedupe on it
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_rolled_back_event_never_reaches_kafka(pg_dsn, schema, pool, producer, kafka_bootstrap):
+    rolled_back, committed = uuid.uuid4(), uuid.uuid4()
+    relay = OutboxRelay(pool=pool, dsn=pg_dsn, schema=schema, producer=producer, poll_interval_s=0.1)
+    await relay.start()
+    try:
+        async with expect_events(
+            kafka_bootstrap,
+            TOPIC,
+            count=1,
+            exact=True,
+            settle_s=1.5,
+            match=lambda d: d["connection_id"] in {str(rolled_back), str(committed)},
+        ) as seen:
+            with pytest.raises(RuntimeError):
+                async with pool.acquire() as conn, conn.transaction():
+                    await write_event(conn, event(rolled_back), source="/tests", schema=schema)
+                    raise RuntimeError("the business write failed")
+            async with pool.acquire() as conn, conn.transaction():
+                await write_event(conn, event(committed), source="/tests", schema=schema)
+    finally:
+        await relay.stop()
+    assert [s.data["connection_id"] for s in seen] == [str(committed)]
+
+
+async def test_notify_wakes_the_relay_before_the_poll_interval(
+    pg_dsn, schema, pool, producer, kafka_bootstrap
+):
+    relay = OutboxRelay(pool=pool, dsn=pg_dsn, schema=schema, producer=producer, poll_interval_s=30)
+    await relay.start()
+    await asyncio.sleep(0.3)  # the relay is now waiting on LISTEN, far from its next poll
+    cid = uuid.uuid4()
+    try:
+        async with expect_events(
+            kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(cid), timeout_s=5
+        ), pool.acquire() as conn, conn.transaction():
+            await write_event(conn, event(cid), source="/tests", schema=schema)
+    finally:
+        await relay.stop()
+
+
+async def test_write_event_requires_the_callers_transaction(pool, schema):
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="inside the caller's transaction"):
+            await write_event(conn, event(uuid.uuid4()), source="/tests", schema=schema)
+
+
+async def test_only_one_relay_publishes_at_a_time(pg_dsn, schema, pool, producer):
+    async with pool.acquire() as conn, conn.transaction():
+        for _ in range(5):
+            await write_event(conn, event(uuid.uuid4()), source="/tests", schema=schema)
+    holder = await asyncpg.connect(pg_dsn)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"hub-outbox:{schema}")
+            relay = OutboxRelay(pool=pool, dsn=pg_dsn, schema=schema, producer=producer)
+            assert await relay.relay_once() == 0  # another relay is the leader
+        assert await relay.relay_once() == 5
+    finally:
+        await holder.close()

@@ -1,0 +1,138 @@
+import io
+import json
+import logging
+
+import pytest
+
+from hub_common.logging import JsonFormatter, RedactingFilter
+from hub_common.redaction import REDACTED, redact, redact_text
+
+pytestmark = pytest.mark.unit
+
+# One sample of every secret form the filter claims to remove.
+SECRET_SAMPLES = {
+    "bearer header": ("Authorization: Bearer abcDEF1234567890xyz", "abcDEF1234567890xyz"),
+    "basic header": ("Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    "github classic": ("token ghp_" + "a" * 36, "ghp_" + "a" * 36),
+    "github oauth": ("got gho_" + "B1" * 18, "gho_" + "B1" * 18),
+    "github fine-grained": (
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+    ),
+    "gitlab pat": ("glpat-abcdefghij1234567890", "glpat-abcdefghij1234567890"),
+    "slack bot": ("xoxb-1234567890-0987654321-abcdefABCDEF", "xoxb-1234567890-0987654321-abcdefABCDEF"),
+    "slack app": ("xapp-1-A0123-456-abcdef0123", "xapp-1-A0123-456-abcdef0123"),
+    "openai": ("key sk-proj-abcdefghijklmnopqrstuvwxyz012345", "sk-proj-abcdefghijklmnopqrstuvwxyz012345"),
+    "anthropic": ("sk-ant-api03-abcdefghijklmnopqrstuv", "sk-ant-api03-abcdefghijklmnopqrstuv"),
+    "linear": ("lin_api_abcdefghijklmnopqrstuvwxyz", "lin_api_abcdefghijklmnopqrstuvwxyz"),
+    "notion": ("secret_abcdefghijklmnopqrstuvwxyz0123456789", "secret_abcdefghijklmnopqrstuvwxyz0123456789"),
+    "notion ntn": ("ntn_abcdefghijklmnopqrstuvwxyz0123", "ntn_abcdefghijklmnopqrstuvwxyz0123"),
+    "atlassian": ("ATATT3xFfGF0abcdefghijklmnop", "ATATT3xFfGF0abcdefghijklmnop"),
+    "standard webhooks": ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    "jwt": (
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlX2hlcmU",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9",
+    ),
+    "query refresh_token": (
+        "POST /token?grant_type=refresh_token&refresh_token=r1-secret-value",
+        "r1-secret-value",
+    ),
+    "form client_secret": ("client_id=abc&client_secret=s3cr3t-val&code=xyz", "s3cr3t-val"),
+    "form code": ("grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA", "SplxlOBeZQQYbYS6WxSbIA"),
+    "url userinfo": ("postgresql://hub:supersecretpw@db:5432/hub", "supersecretpw"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECRET_SAMPLES))
+def test_redact_text_removes_every_claimed_form(name: str) -> None:
+    text, secret = SECRET_SAMPLES[name]
+    out = redact_text(f"before {text} after")
+    assert secret not in out
+    assert out.startswith("before ") and out.endswith(" after")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "Authorization",
+        "client_secret",
+        "refresh_token",
+        "access_token",
+        "password",
+        "x-api-key",
+        "api_key",
+        "signing_secret",
+        "webhook_secret",
+        "Cookie",
+        "code_verifier",
+        "PRIVATE-TOKEN",
+    ],
+)
+def test_sensitive_keys_are_replaced_whole(key: str) -> None:
+    assert redact({key: "innocent-looking"}) == {key: REDACTED}
+
+
+def test_metadata_keys_and_plain_text_survive() -> None:
+    data = {
+        "token_type": "Bearer",
+        "credential_key": "access_token",
+        "status": "active",
+        "nested": [{"expires_in": 3600, "scope": "repo user"}],
+    }
+    assert redact(data) == data
+    assert redact_text("connection 7c2 moved to token_invalid") == "connection 7c2 moved to token_invalid"
+
+
+def test_nested_structures_are_redacted() -> None:
+    data = {
+        "headers": {"Authorization": "Bearer xyz123456789"},
+        "items": ["ghp_" + "z" * 36, {"refresh_token": "r"}],
+    }
+    out = redact(data)
+    assert out["headers"]["Authorization"] == REDACTED
+    assert "ghp_" not in str(out)
+    assert out["items"][1]["refresh_token"] == REDACTED
+
+
+def _log_line(logger_name: str, emit) -> dict:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter("test"))
+    logger = logging.getLogger(logger_name)
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    emit(logger)
+    return json.loads(stream.getvalue().strip().splitlines()[-1])
+
+
+def test_json_log_lines_are_redacted_in_message_args_extras_and_exceptions() -> None:
+    token = "gho_" + "Q" * 36
+
+    def emit(logger: logging.Logger) -> None:
+        try:
+            raise ValueError(f"provider refused {token}")
+        except ValueError:
+            logger.exception(
+                "refresh with %s failed",
+                token,
+                extra={
+                    "client_secret": "cs-123",
+                    "headers": {"authorization": f"Bearer {token}"},
+                    "connection_id": "c-1",
+                },
+            )
+
+    line = _log_line("redaction-test", emit)
+    raw = json.dumps(line)
+    assert token not in raw and "cs-123" not in raw
+    assert line["client_secret"] == REDACTED
+    assert line["connection_id"] == "c-1"
+    assert line["level"] == "error" and line["service"] == "test"
+    assert "ValueError" in line["exc"]
+
+
+def test_bad_format_string_keeps_the_record() -> None:
+    line = _log_line("redaction-test-2", lambda lg: lg.info("%s %s", "only-one"))
+    assert "only-one" not in line["msg"] or "%s" in line["msg"]

@@ -1,0 +1,163 @@
+import time
+
+import httpx
+import jwt
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from hub_common.errors import ConfigurationError, Conflict
+from hub_common.settings import HubSettings
+from hub_common.web import ReadinessCheck, create_app
+from hub_common.web.auth import (
+    AnyPrincipal,
+    Authenticator,
+    ServiceTokenMinter,
+    UserPrincipal,
+    dev_service_secret,
+    mint_user_token,
+)
+
+pytestmark = pytest.mark.unit
+
+
+class Body(BaseModel):
+    name: str
+    count: int
+
+
+def make_app(ready: bool = True):
+    settings = HubSettings(service_name="testsvc")
+
+    async def check() -> bool:
+        return ready
+
+    app = create_app(settings, title="t", readiness=lambda: [ReadinessCheck("dep", check)])
+    router = APIRouter()
+
+    @router.get("/me")
+    async def me(principal: UserPrincipal) -> dict:
+        return {"tenant": principal.tenant_id, "user": principal.user_id, "tier": principal.tier}
+
+    @router.get("/either")
+    async def either(principal: AnyPrincipal) -> dict:
+        return {"kind": principal.kind, "service": principal.service_id}
+
+    @router.post("/items")
+    async def items(body: Body) -> dict:
+        raise Conflict("already there", code="item_exists", details={"name": body.name})
+
+    @router.get("/boom")
+    async def boom() -> dict:
+        raise RuntimeError("kaboom with secret sk-proj-abcdefghijklmnopqrstuvwxyz")
+
+    app.include_router(router)
+    return app, settings
+
+
+async def call(app, method: str, path: str, **kw) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.request(method, path, **kw)
+
+
+async def test_health_ready_and_metrics() -> None:
+    app, _ = make_app()
+    assert (await call(app, "GET", "/healthz")).json() == {"status": "ok"}
+    ready = await call(app, "GET", "/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"dep": "ok"}
+    assert "hub_http_request_duration_seconds" in (await call(app, "GET", "/metrics")).text
+    not_ready, _ = make_app(ready=False)
+    resp = await call(not_ready, "GET", "/readyz")
+    assert resp.status_code == 503 and resp.json()["checks"] == {"dep": "failing"}
+
+
+async def test_uniform_error_bodies_and_request_ids() -> None:
+    app, _ = make_app()
+    resp = await call(
+        app, "POST", "/items", json={"name": "a", "count": 1}, headers={"x-request-id": "req-42"}
+    )
+    assert resp.status_code == 409
+    assert resp.headers["x-request-id"] == "req-42"
+    assert resp.json()["error"] == {
+        "code": "item_exists",
+        "message": "already there",
+        "details": {"name": "a"},
+        "request_id": "req-42",
+    }
+    invalid = await call(app, "POST", "/items", json={"name": "a", "count": "super-secret-value"})
+    body = invalid.json()["error"]
+    assert invalid.status_code == 422 and body["code"] == "validation_error"
+    assert body["details"]["fields"][0]["loc"] == ["body", "count"]
+    assert "super-secret-value" not in invalid.text  # inputs are never echoed
+    missing = await call(app, "GET", "/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    boom = await call(app, "GET", "/boom")
+    assert boom.status_code == 500 and boom.json()["error"]["code"] == "internal_error"
+    assert "sk-proj" not in boom.text and "kaboom" not in boom.text
+
+
+async def test_user_tokens() -> None:
+    app, settings = make_app()
+    token = mint_user_token(settings, tenant="acme", user="alice", tier="teams")
+    ok = await call(app, "GET", "/me", headers={"Authorization": f"Bearer {token}"})
+    assert ok.json() == {"tenant": "acme", "user": "alice", "tier": "teams"}
+    assert (await call(app, "GET", "/me")).json()["error"]["code"] == "missing_token"
+    expired = mint_user_token(settings, tenant="acme", user="alice", tier="teams", ttl_s=-120)
+    resp = await call(app, "GET", "/me", headers={"Authorization": f"Bearer {expired}"})
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "token_expired"
+    forged = jwt.encode(
+        {
+            "sub": "u",
+            "tenant": "acme",
+            "tier": "enterprise",
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+            "exp": time.time() + 60,
+        },
+        "wrong-key-wrong-key-wrong-key-32b",
+        algorithm="HS256",
+    )
+    resp = await call(app, "GET", "/me", headers={"Authorization": f"Bearer {forged}"})
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"
+    no_tier = jwt.encode(
+        {
+            "sub": "u",
+            "tenant": "acme",
+            "tier": "platinum",
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+            "exp": time.time() + 60,
+        },
+        settings.jwt_dev_secret.get_secret_value(),
+        algorithm="HS256",
+    )
+    assert (await call(app, "GET", "/me", headers={"Authorization": f"Bearer {no_tier}"})).status_code == 401
+
+
+async def test_service_tokens() -> None:
+    app, settings = make_app()
+    minter = ServiceTokenMinter("gateway", dev_service_secret(settings, "gateway"))
+    resp = await call(app, "GET", "/either", headers=minter.headers_for("testsvc"))
+    assert resp.json() == {"kind": "service", "service": "gateway"}
+    wrong_aud = await call(app, "GET", "/either", headers=minter.headers_for("othersvc"))
+    assert wrong_aud.status_code == 401
+    impostor = ServiceTokenMinter("gateway", "not-the-gateway-secret-but-32-bytes-long")
+    assert (await call(app, "GET", "/either", headers=impostor.headers_for("testsvc"))).status_code == 401
+    unknown = ServiceTokenMinter("mallory", "m" * 40)
+    resp = await call(app, "GET", "/either", headers=unknown.headers_for("testsvc"))
+    assert resp.json()["error"]["code"] == "unknown_service"
+    # A service token never passes as a user.
+    assert (await call(app, "GET", "/me", headers=minter.headers_for("testsvc"))).status_code == 401
+
+
+def test_production_accepts_only_configured_service_secrets() -> None:
+    settings = HubSettings(environment="production", service_credentials="gateway=" + "p" * 40)
+    auth = Authenticator(settings)
+    good = ServiceTokenMinter("gateway", "p" * 40).token_for("hub")
+    assert auth.verify_service(good, "hub").service_id == "gateway"
+    dev_derived = ServiceTokenMinter("oauth", dev_service_secret(settings, "oauth")).token_for("hub")
+    with pytest.raises(Exception, match="unknown service"):
+        auth.verify_service(dev_derived, "hub")
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        Authenticator(HubSettings(environment="production", service_credentials="gateway=short"))
