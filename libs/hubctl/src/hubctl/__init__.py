@@ -1,0 +1,1 @@
+"""hubctl: the operator CLI of Integration Hub (local stack, services, dev tokens)."""

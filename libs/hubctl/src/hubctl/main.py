@@ -1,0 +1,173 @@
+"""``hubctl``: stack up|down|status, up, down, status, migrate, token, asyncapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from hub_common.errors import ConfigurationError
+from hub_common.settings import HubSettings
+from hub_common.web.auth import Tier, mint_user_token
+from hubctl import services
+
+
+def _root() -> Path:
+    from hubctl.stack import find_repo_root
+
+    return find_repo_root()
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = HubSettings()
+    print(mint_user_token(settings, tenant=args.tenant, user=args.user, tier=args.tier, ttl_s=args.ttl))
+    return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    from hub_common.events.asyncapi import asyncapi_document
+
+    text = json.dumps(asyncapi_document(), indent=2, sort_keys=True) + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _migrate_all(root: Path | None) -> None:
+    for svc in services.SERVICES:
+        started = time.monotonic()
+        proc = subprocess.run(  # noqa: S603
+            [services._executable(svc), "migrate"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise services.ServiceError((proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1])
+        _say(f"{svc.name}: migrated ({time.monotonic() - started:.1f}s)")
+
+
+def _ensure_topics() -> None:
+    from hub_common.kafka.admin import ensure_topics, hub_topics
+
+    settings = HubSettings()
+    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, hub_topics()))
+    _say(f"kafka: {len(hub_topics())} topics present ({len(created)} created)")
+
+
+def cmd_topics(_: argparse.Namespace) -> int:
+    _ensure_topics()
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    _migrate_all(None)  # works outside a checkout too (a container image)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from hubctl.stack import stack_up
+
+    root = _root()
+    stack_up(root)
+    _ensure_topics()
+    _migrate_all(root)
+    for svc in services.SERVICES:
+        services.start(root, svc)
+    for svc in services.SERVICES:
+        started = time.monotonic()
+        services.wait_ready(root, svc)
+        _say(f"{svc.name}: ready on {svc.url()} ({time.monotonic() - started:.1f}s)")
+    print("\nIntegration Hub is up:")
+    for svc in services.SERVICES:
+        print(f"  {svc.name:<11} {svc.url():<24} {svc.public_paths}")
+    print(
+        "  kafka       127.0.0.1:19092\n  postgres    postgresql://hub:hub@127.0.0.1:15432/hub"
+        "\n  redis       redis://127.0.0.1:16379/0"
+    )
+    print("\nA dev token: hubctl token --tenant acme --user alice --tier teams")
+    print("Logs: .stack/logs/   Stop: make down")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from hubctl.stack import stack_down
+
+    root = _root()
+    for svc in reversed(services.SERVICES):
+        if services.stop(root, svc):
+            _say(f"{svc.name}: stopped")
+    if not args.services_only:
+        stack_down(root)
+    return 0
+
+
+def cmd_status(_: argparse.Namespace) -> int:
+    from hubctl.stack import stack_status
+
+    root = _root()
+    for name, state in {**stack_status(root), **services.status(root)}.items():
+        print(f"{name:<11} {state}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hubctl.stack import add_stack_parser
+
+    parser = argparse.ArgumentParser(prog="hubctl", description="Integration Hub operator CLI")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_stack_parser(sub)
+
+    up = sub.add_parser("up", help="stack + migrations + every service, then print the URLs")
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down", help="stop the services and the stack")
+    down.add_argument("--services-only", action="store_true")
+    down.set_defaults(func=cmd_down)
+    sub.add_parser("status", help="what runs where").set_defaults(func=cmd_status)
+    sub.add_parser("migrate", help="migrate every service's schema").set_defaults(func=cmd_migrate)
+    sub.add_parser("topics", help="create the event and dead-letter topics if missing").set_defaults(
+        func=cmd_topics
+    )
+
+    token = sub.add_parser("token", help="print a dev bearer token")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--user", required=True)
+    token.add_argument("--tier", required=True, choices=[t.value for t in Tier])
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12h)")
+    token.set_defaults(func=cmd_token)
+
+    api = sub.add_parser("asyncapi", help="write the AsyncAPI document of the event topics")
+    api.add_argument("--output", "-o")
+    api.set_defaults(func=cmd_asyncapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:
+        from hubctl.stack import StackError
+
+        if not isinstance(exc, StackError | services.ServiceError | ConfigurationError):
+            raise
+        print(f"hubctl: error: {exc}", file=sys.stderr)
+        code = 1
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
