@@ -1,0 +1,17 @@
+# One image for every service: `hub-<name> serve` picks the process.
+FROM python:3.11-slim AS build
+RUN pip install --no-cache-dir uv
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+COPY libs libs
+COPY services services
+COPY tests/e2e tests/e2e
+RUN uv sync --frozen --no-dev --no-editable
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 hub
+COPY --from=build /app/.venv /app/.venv
+ENV PATH="/app/.venv/bin:$PATH" HUB_HOST=0.0.0.0 HUB_ENVIRONMENT=dev
+USER hub
+EXPOSE 8080 8081 8082 8083 8084
+CMD ["hubctl", "--help"]

@@ -1,0 +1,1 @@
+"""Integration Hub connectors service: Connectors and Integration Manager."""

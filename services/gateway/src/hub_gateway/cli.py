@@ -1,0 +1,20 @@
+"""``hub-gateway serve|migrate``."""
+
+from __future__ import annotations
+
+import sys
+
+from hub_common.service import ServiceSpec, run_cli
+from hub_gateway.config import NEEDS, SCHEMA, GatewaySettings
+
+SPEC = ServiceSpec(
+    name="gateway",
+    settings_factory=GatewaySettings,
+    app_factory="hub_gateway.app:create_app",
+    schema=SCHEMA,
+    needs=NEEDS,
+)
+
+
+def main() -> None:
+    sys.exit(run_cli(SPEC))

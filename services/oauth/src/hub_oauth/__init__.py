@@ -1,0 +1,1 @@
+"""Integration Hub oauth service: OAuth Manager."""

@@ -1,0 +1,1 @@
+"""Integration Hub webhooks service: Webhook system: inbound verification and outbound delivery."""
