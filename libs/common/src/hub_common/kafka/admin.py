@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,13 +26,14 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if missing:
-            try:
+            # Created concurrently by someone else is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
-                     for t in missing]
+                    [
+                        NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+                        for t in missing
+                    ]
                 )
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by someone else: fine
         return missing
     finally:
         await admin.close()

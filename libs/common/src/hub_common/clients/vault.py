@@ -1,0 +1,153 @@
+"""Client of the vault's credential API, authenticated with this service's own token.
+
+Values travel only in JSON bodies (never in URLs) and are never logged. Only the gateway and
+oauth read token values; other services store, list and delete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from hub_common.errors import HubError, NotFound, ServiceUnavailable
+from hub_common.telemetry import inject_trace_headers
+from hub_common.web.auth import ServiceTokenMinter
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    key: str
+    key_version: int
+    version: int
+
+
+class VaultClient:
+    def __init__(
+        self,
+        base_url: str,
+        minter: ServiceTokenMinter,
+        *,
+        timeout_s: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._minter = minter
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _path(self, tenant_id: str, connection_id: UUID | str, suffix: str) -> str:
+        return f"/v1/tenants/{quote(tenant_id, safe='')}/connections/{connection_id}/{suffix}"
+
+    async def _call(self, method: str, path: str, json: Any = None) -> httpx.Response:
+        headers = inject_trace_headers(dict(self._minter.headers_for("vault")))
+        try:
+            resp = await self._http.request(method, path, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"vault unreachable ({type(exc).__name__})", code="vault_unavailable"
+            ) from None
+        if resp.status_code >= 400:
+            raise _error(resp)
+        return resp
+
+    async def store(
+        self,
+        tenant_id: str,
+        connection_id: UUID | str,
+        key: str,
+        value: str,
+        *,
+        expected_version: int | None = None,
+    ) -> StoredCredential:
+        body: dict[str, Any] = {"value": value}
+        if expected_version is not None:
+            body["expected_version"] = expected_version
+        data = (
+            await self._call("PUT", self._path(tenant_id, connection_id, f"credentials/{quote(key)}"), body)
+        ).json()
+        return StoredCredential(data["key"], data["key_version"], data["version"])
+
+    async def read(self, tenant_id: str, connection_id: UUID | str, key: str) -> str | None:
+        try:
+            resp = await self._call("GET", self._path(tenant_id, connection_id, f"credentials/{quote(key)}"))
+        except NotFound:
+            return None
+        value: str = resp.json()["value"]
+        return value
+
+    async def delete(self, tenant_id: str, connection_id: UUID | str, key: str) -> bool:
+        try:
+            await self._call("DELETE", self._path(tenant_id, connection_id, f"credentials/{quote(key)}"))
+        except NotFound:
+            return False
+        return True
+
+    async def list_keys(self, tenant_id: str, connection_id: UUID | str) -> list[str]:
+        resp = await self._call("GET", self._path(tenant_id, connection_id, "credentials"))
+        return [c["key"] for c in resp.json()["credentials"]]
+
+    async def delete_all(self, tenant_id: str, connection_id: UUID | str) -> list[str]:
+        resp = await self._call("DELETE", self._path(tenant_id, connection_id, "credentials"))
+        deleted: list[str] = resp.json()["deleted"]
+        return deleted
+
+    async def generate(
+        self,
+        tenant_id: str,
+        connection_id: UUID | str,
+        key: str,
+        *,
+        n_bytes: int = 32,
+        prefix: str = "",
+        replace: bool = False,
+    ) -> str:
+        resp = await self._call(
+            "POST",
+            self._path(tenant_id, connection_id, f"credentials/{quote(key)}/generate"),
+            {"bytes": n_bytes, "prefix": prefix, "replace": replace},
+        )
+        value: str = resp.json()["value"]
+        return value
+
+    async def verify_hmac(
+        self,
+        tenant_id: str,
+        connection_id: UUID | str,
+        keys: list[str],
+        message: bytes,
+        signatures: list[str],
+        *,
+        encoding: str = "hex",
+    ) -> str | None:
+        """The candidate secret key that produced one of ``signatures``, or None."""
+        import base64
+
+        resp = await self._call(
+            "POST",
+            self._path(tenant_id, connection_id, "hmac/verify"),
+            {
+                "keys": keys,
+                "message_base64": base64.b64encode(message).decode(),
+                "signatures": signatures,
+                "encoding": encoding,
+            },
+        )
+        data = resp.json()
+        return data["key"] if data["valid"] else None
+
+
+def _error(resp: httpx.Response) -> HubError:
+    try:
+        err = resp.json()["error"]
+        code, message = str(err["code"]), str(err["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = "vault_error", f"vault answered {resp.status_code}"
+    if resp.status_code == 404:
+        return NotFound(message, code=code)
+    status = resp.status_code if resp.status_code < 500 else 502
+    return HubError(f"vault: {message}", code=code, status_code=status)

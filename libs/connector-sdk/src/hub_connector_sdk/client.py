@@ -1,0 +1,174 @@
+"""``ProviderClient``: how a connector calls its provider — always through the hub's gateway.
+
+Connectors never hold tokens: a request names only a path relative to the connection's base
+URL; the gateway resolves the connection, injects its credential, enforces rate limits and
+returns the provider's answer. Absolute URLs and path traversal are refused here already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from hub_connector_sdk.errors import ConnectorError, CredentialsRejected, ProviderError
+
+HeaderSource = Callable[[], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class ProviderResponse:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.content) if self.content else None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+def safe_path(path: str) -> str:
+    """A relative provider path; refuses absolute URLs, scheme-relative and dot segments."""
+    if "://" in path or path.startswith("//") or "\\" in path:
+        raise ConnectorError(
+            "provider paths must be relative to the connection's base URL", code="invalid_path"
+        )
+    segments = path.lstrip("/").split("?")[0].split("/")
+    if any(s in (".", "..") or s.lower() in ("%2e", "%2e%2e", ".%2e", "%2e.") for s in segments):
+        raise ConnectorError("path traversal is not allowed", code="invalid_path")
+    return path.lstrip("/")
+
+
+def segment(value: str | int) -> str:
+    """Percent-encode one path segment taken from user input (``/`` included)."""
+    return quote(str(value), safe="")
+
+
+class ProviderClient:
+    def __init__(
+        self,
+        *,
+        gateway_url: str,
+        connection_id: str,
+        headers: HeaderSource = dict,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.connection_id = connection_id
+        self._headers = headers
+        self._http = httpx.AsyncClient(
+            base_url=f"{gateway_url.rstrip('/')}/v1/proxy/{connection_id}/",
+            transport=transport,
+            timeout=timeout_s,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        raise_for_status: bool = True,
+    ) -> ProviderResponse:
+        merged = {**self._headers(), **(headers or {})}
+        if idempotency_key:
+            merged["Idempotency-Key"] = idempotency_key
+        try:
+            resp = await self._http.request(
+                method, safe_path(path), params=params, json=json, data=data, headers=merged
+            )
+        except httpx.TimeoutException:
+            raise ProviderError("the provider did not answer in time", code="provider_timeout") from None
+        except httpx.TransportError as exc:
+            raise ProviderError(
+                f"gateway unreachable ({type(exc).__name__})", code="gateway_unreachable"
+            ) from None
+        result = ProviderResponse(resp.status_code, resp.headers, resp.content)
+        if raise_for_status and not result.ok:
+            raise error_for(result)
+        return result
+
+    async def get(self, path: str, **kw: Any) -> ProviderResponse:
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, **kw: Any) -> ProviderResponse:
+        return await self.request("POST", path, **kw)
+
+    async def put(self, path: str, **kw: Any) -> ProviderResponse:
+        return await self.request("PUT", path, **kw)
+
+    async def patch(self, path: str, **kw: Any) -> ProviderResponse:
+        return await self.request("PATCH", path, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> ProviderResponse:
+        return await self.request("DELETE", path, **kw)
+
+    async def graphql(self, path: str, query: str, variables: Mapping[str, Any] | None = None) -> Any:
+        """POST a GraphQL document; GraphQL ``errors`` become a ProviderError."""
+        resp = await self.post(path, json={"query": query, "variables": dict(variables or {})})
+        body = resp.json() or {}
+        if body.get("errors"):
+            first = body["errors"][0]
+            code = (first.get("extensions") or {}).get("code") or "graphql_error"
+            raise ProviderError(
+                str(first.get("message", "GraphQL error"))[:500],
+                code=str(code).lower(),
+                status_code=resp.status_code,
+                details={"errors": body["errors"][:5]},
+            )
+        return body.get("data")
+
+
+def error_for(resp: ProviderResponse) -> ProviderError:
+    """Map a provider's error answer (or the gateway's own error body) to a ProviderError."""
+    body: Any = None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    gateway_error = (
+        body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
+    )
+    if gateway_error and "code" in gateway_error:
+        return ProviderError(
+            str(gateway_error.get("message", "gateway error")),
+            code=str(gateway_error["code"]),
+            status_code=resp.status_code,
+        )
+    message = _provider_message(body) or f"provider answered {resp.status_code}"
+    if resp.status_code == 401:
+        return CredentialsRejected(message, status_code=401)
+    code = {
+        403: "provider_forbidden",
+        404: "provider_not_found",
+        409: "provider_conflict",
+        422: "provider_rejected",
+        429: "provider_rate_limited",
+    }.get(resp.status_code, "provider_error")
+    return ProviderError(message, code=code, status_code=resp.status_code)
+
+
+def _provider_message(body: Any) -> str | None:
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error", "errorMessages"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:500]
+            if isinstance(value, list) and value:
+                return str(value[0])[:500]
+    return None

@@ -1,0 +1,54 @@
+"""Errors a connector raises; the host turns them into ActionResults or HTTP errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConnectorError(Exception):
+    """A failure with a machine-readable code (never put a secret in the message)."""
+
+    code = "connector_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.status_code = status_code
+        self.details = details or {}
+
+
+class InvalidParameters(ConnectorError):
+    code = "invalid_parameters"
+
+
+class ProviderError(ConnectorError):
+    """The provider answered with an error (status_code is the provider's)."""
+
+    code = "provider_error"
+
+
+class CredentialsRejected(ProviderError):
+    """The provider refused the connection's credentials (401, or 403 on an identity call)."""
+
+    code = "credentials_rejected"
+
+
+class ManifestError(ConnectorError):
+    code = "invalid_manifest"
+
+
+class UnknownAction(ConnectorError):
+    code = "unknown_action"
+
+
+class UnknownTrigger(ConnectorError):
+    code = "unknown_trigger"

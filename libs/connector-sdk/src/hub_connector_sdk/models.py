@@ -1,0 +1,272 @@
+"""The connector contract (scope document §3.2): manifest, actions, triggers, auth, results.
+
+Everything here is data: a manifest is JSON-serialisable and is what ``GET /v1/connectors``
+returns. Client ids and secrets are never part of a manifest (they are per-tenant OAuth app
+settings held by the oauth service and the vault).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
+SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+HOST_PATTERN = r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class ConnectorCategory(StrEnum):
+    COMMUNICATION = "communication"
+    PROJECT_MANAGEMENT = "project_management"
+    DOCUMENTATION = "documentation"
+    SOURCE_CONTROL = "source_control"
+    AI = "ai"
+    CRM = "crm"
+    ANALYTICS = "analytics"
+    DATABASE = "database"
+    WEBHOOKS = "webhooks"
+    MONITORING = "monitoring"
+    CUSTOM = "custom"
+
+
+class AuthenticationMethod(StrEnum):
+    NONE = "none"
+    API_KEY = "api_key"
+    BASIC = "basic"
+    BEARER = "bearer"
+    OAUTH2 = "oauth2"
+    CUSTOM = "custom"
+
+
+class TriggerType(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    STATUS_CHANGED = "status_changed"
+    COMMENTED = "commented"
+    ASSIGNED = "assigned"
+    CUSTOM = "custom"
+
+
+class OAuthConfig(_Model):
+    """How to run the provider's OAuth 2.0 flow (endpoints overridable per connection)."""
+
+    authorization_url: str
+    token_url: str
+    revocation_url: str | None = None
+    revocation_style: Literal["rfc7009", "github", "slack", "none"] = "rfc7009"
+    issuer: str | None = Field(default=None, description="RFC 8414 issuer: endpoints are discovered")
+    default_scopes: list[str] = Field(default_factory=list)
+    scope_separator: str = " "
+    use_pkce: bool = True
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_post"
+    token_request_format: Literal["form", "json"] = "form"
+    extra_authorize_params: dict[str, str] = Field(default_factory=dict)
+    refresh: Literal["rotating", "static", "none"] = "rotating"
+    requires_iss: bool = False
+
+
+class ApiKeyPlacement(_Model):
+    """Where an API key goes on each provider request."""
+
+    location: Literal["header", "query"] = "header"
+    name: str = "Authorization"
+    prefix: str = "Bearer "
+
+
+class CredentialField(_Model):
+    """One field a user types in to connect without OAuth (validated, then stored in the vault)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    label: str
+    secret: bool = True
+    required: bool = True
+    pattern: str | None = None
+    description: str | None = None
+
+
+class AuthSpec(_Model):
+    method: AuthenticationMethod
+    oauth: OAuthConfig | None = None
+    api_key: ApiKeyPlacement | None = None
+    fields: list[CredentialField] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AuthSpec:
+        if self.method is AuthenticationMethod.OAUTH2 and self.oauth is None:
+            raise ValueError("auth.method oauth2 needs auth.oauth")
+        if self.method is AuthenticationMethod.API_KEY and self.api_key is None:
+            raise ValueError("auth.method api_key needs auth.api_key (where the key goes)")
+        return self
+
+
+class ApiSpec(_Model):
+    """The provider API the connector talks to, through the gateway."""
+
+    base_url: str = Field(description="default base URL; connections may override it")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="hosts calls may reach (base URL overrides included)"
+    )
+    default_headers: dict[str, str] = Field(default_factory=dict)
+    base_url_template: str | None = Field(
+        default=None,
+        description="e.g. https://api.atlassian.com/ex/jira/{cloud_id}; filled from config",
+    )
+    config_schema: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}, "additionalProperties": False},
+        description="JSON Schema of the non-secret per-connection config (e.g. base_url, cloud_id)",
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if not re.match(HOST_PATTERN, host):
+                raise ValueError(f"allowed host {host!r} is not a host name")
+        return hosts
+
+
+class ConnectorAction(_Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    description: str
+    parameters_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None = None
+    required_scopes: list[str] = Field(default_factory=list)
+    idempotent: bool = False
+
+
+class ConnectorTrigger(_Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    type: TriggerType
+    description: str
+    delivery: Literal["webhook", "polling"] = "webhook"
+    provider_events: list[str] = Field(default_factory=list)
+    payload_schema: dict[str, Any] | None = None
+    poll_interval_s: int | None = Field(default=None, ge=10)
+
+    @property
+    def is_webhook_based(self) -> bool:
+        return self.delivery == "webhook"
+
+
+class ConnectorManifest(_Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+    version: str
+    category: ConnectorCategory
+    description: str
+    auth: AuthSpec
+    api: ApiSpec
+    actions: list[ConnectorAction] = Field(default_factory=list)
+    triggers: list[ConnectorTrigger] = Field(default_factory=list)
+    logo_url: str | None = None
+    docs_url: str | None = None
+    min_hub_version: str = "0.1.0"
+    webhook_signature: str | None = Field(
+        default=None,
+        description="inbound signature scheme, e.g. github-sha256, slack-v0, standard-webhooks",
+    )
+    builtin: bool = False
+
+    @field_validator("version", "min_hub_version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not SEMVER.match(value):
+            raise ValueError(f"{value!r} is not a semantic version (MAJOR.MINOR.PATCH)")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ConnectorManifest:
+        for kind, items in (("action", self.actions), ("trigger", self.triggers)):
+            ids = [i.id for i in items]
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {kind} ids: {', '.join(dupes)}")
+        return self
+
+    def action(self, action_id: str) -> ConnectorAction | None:
+        return next((a for a in self.actions if a.id == action_id), None)
+
+    def trigger(self, trigger_id: str) -> ConnectorTrigger | None:
+        return next((t for t in self.triggers if t.id == trigger_id), None)
+
+
+class ActionResult(_Model):
+    success: bool
+    data: Any = None
+    error_code: str | None = None
+    error_message: str | None = None
+    status_code: int | None = Field(default=None, description="the provider's HTTP status, if any")
+    duration_ms: int | None = None
+
+    @classmethod
+    def ok(cls, data: Any = None, *, status_code: int | None = None) -> ActionResult:
+        return cls(success=True, data=data, status_code=status_code)
+
+    @classmethod
+    def fail(
+        cls, code: str, message: str, *, status_code: int | None = None, data: Any = None
+    ) -> ActionResult:
+        return cls(success=False, error_code=code, error_message=message, status_code=status_code, data=data)
+
+
+class ConnectorHealth(_Model):
+    is_healthy: bool
+    message: str | None = None
+    latency_ms: int = 0
+    account_info: dict[str, str] = Field(default_factory=dict)
+    checked_at: datetime = Field(default_factory=utcnow)
+    credentials_invalid: bool = Field(
+        default=False,
+        description="the provider refused the credentials (401/403), not a transient failure",
+    )
+
+
+class TriggerEvent(_Model):
+    """A provider event normalised into one of the connector's triggers."""
+
+    trigger_id: str
+    payload: dict[str, Any]
+    occurred_at: datetime = Field(default_factory=utcnow)
+    dedupe_key: str | None = None
+
+
+class WebhookRegistration(_Model):
+    """What a provider returned when a webhook was registered."""
+
+    external_id: str
+    events: list[str] = Field(default_factory=list)
+    expires_at: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class PollResult(_Model):
+    events: list[TriggerEvent] = Field(default_factory=list)
+    cursor: str | None = None
+
+
+class ConnectionContext(_Model):
+    """What a connector instance knows about the connection it serves (never a secret)."""
+
+    connection_id: str
+    tenant_id: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
