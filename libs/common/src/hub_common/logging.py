@@ -20,8 +20,9 @@ from hub_common.redaction import redact, redact_text
 
 request_id_var: ContextVar[str | None] = ContextVar("hub_request_id", default=None)
 
+# uvicorn adds "color_message" (the message with ANSI codes): noise in JSON lines.
 _STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime", "color_message"}
 )
 
 
