@@ -107,9 +107,13 @@ async def test_notify_wakes_the_relay_before_the_poll_interval(
     await asyncio.sleep(0.3)  # the relay is now waiting on LISTEN, far from its next poll
     cid = uuid.uuid4()
     try:
-        async with expect_events(
-            kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(cid), timeout_s=5
-        ), pool.acquire() as conn, conn.transaction():
+        async with (
+            expect_events(
+                kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(cid), timeout_s=5
+            ),
+            pool.acquire() as conn,
+            conn.transaction(),
+        ):
             await write_event(conn, event(cid), source="/tests", schema=schema)
     finally:
         await relay.stop()

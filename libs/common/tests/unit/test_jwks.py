@@ -1,0 +1,81 @@
+"""Production user tokens are verified against the identity provider's JWKS (served locally)."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from hub_common.errors import Unauthorized
+from hub_common.settings import HubSettings
+from hub_common.web.auth import Authenticator, mint_user_token
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def idp():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update(kid="k1", use="sig", alg="RS256")
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield key, f"http://127.0.0.1:{server.server_port}/jwks.json"
+    server.shutdown()
+
+
+def claims(**over):
+    now = int(time.time())
+    base = {
+        "sub": "alice",
+        "tenant": "acme",
+        "tier": "enterprise",
+        "iss": "https://idp.example",
+        "aud": "integration-hub",
+        "iat": now,
+        "exp": now + 300,
+    }
+    return {**base, **over}
+
+
+def test_rs256_tokens_from_the_jwks_are_accepted(idp):
+    key, url = idp
+    settings = HubSettings(environment="production", jwt_jwks_url=url, jwt_issuer="https://idp.example")
+    auth = Authenticator(settings)
+    token = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k1"})
+    principal = auth.verify_user(token)
+    assert (principal.tenant_id, principal.user_id, principal.tier) == ("acme", "alice", "enterprise")
+
+
+def test_dev_tokens_and_wrong_issuers_are_refused_in_production(idp):
+    key, url = idp
+    settings = HubSettings(environment="production", jwt_jwks_url=url, jwt_issuer="https://idp.example")
+    auth = Authenticator(settings)
+    with pytest.raises(Unauthorized):
+        auth.verify_user(mint_user_token(settings, tenant="acme", user="mallory", tier="enterprise"))
+    with pytest.raises(Unauthorized):
+        auth.verify_user(
+            jwt.encode(claims(iss="https://evil.example"), key, algorithm="RS256", headers={"kid": "k1"})
+        )
+
+
+def test_production_without_jwks_refuses_user_tokens():
+    settings = HubSettings(environment="production")
+    with pytest.raises(Unauthorized, match="no JWKS"):
+        Authenticator(settings).verify_user(mint_user_token(settings, tenant="a", user="b", tier="core"))
