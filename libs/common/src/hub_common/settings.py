@@ -56,6 +56,15 @@ class HubSettings(BaseSettings):
 
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
 
+    # Outbound URLs the hub did not choose (base-URL overrides, custom OAuth endpoints, webhook
+    # subscribers) must resolve to public addresses unless listed here (comma-separated hosts,
+    # *.domains, host:port, IPs or CIDRs). See hub_common.ssrf.
+    outbound_allowlist: str = ""
+
+    @property
+    def outbound_allowlist_entries(self) -> list[str]:
+        return [e.strip() for e in self.outbound_allowlist.split(",") if e.strip()]
+
     @property
     def dev_mode(self) -> bool:
         return self.environment != "production"

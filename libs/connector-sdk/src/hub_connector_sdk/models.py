@@ -80,6 +80,16 @@ class OAuthConfig(_Model):
     extra_authorize_params: dict[str, str] = Field(default_factory=dict)
     refresh: Literal["rotating", "static", "none"] = "rotating"
     requires_iss: bool = False
+    grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
+    profile: Literal["generic", "github", "gitlab", "atlassian", "slack", "notion", "linear"] = Field(
+        default="generic",
+        description="provider quirks of the token exchange (answer formats, where tokens and ids sit)",
+    )
+    identity_url: str | None = Field(
+        default=None, description="GET with the new access token to learn the external account",
+    )
+    identity_id_field: str = Field(default="id", description="dotted path of the account id in that answer")
+    identity_name_field: str | None = Field(default=None, description="dotted path of a display name")
 
 
 class ApiKeyPlacement(_Model):

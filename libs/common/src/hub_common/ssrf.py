@@ -1,0 +1,111 @@
+"""SSRF checks for outbound URLs the hub did not choose itself (base-URL overrides, OAuth
+endpoints of custom connectors, webhook subscriber endpoints).
+
+A URL passes when its host is on the operator's allow-list, or when every address it resolves
+to is public: private, loopback, link-local, multicast, reserved and unspecified ranges are
+refused (IPv4-mapped IPv6 included). ``HUB_OUTBOUND_ALLOWLIST`` entries are host names
+(``*.example.com`` for subdomains), ``host:port``, IP addresses or CIDR ranges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+from hub_common.errors import BadRequest
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UrlNotAllowed(BadRequest):
+    code = "url_not_allowed"
+
+
+def _normalise(ip: IPAddress) -> IPAddress:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def is_public(ip: IPAddress) -> bool:
+    ip = _normalise(ip)
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def _allow_listed(host: str, port: int, addresses: Iterable[IPAddress], allowlist: Sequence[str]) -> bool:
+    for entry in allowlist:
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if entry.startswith("*.") and (host.endswith(entry[1:]) or host == entry[2:]):
+            return True
+        if entry in (host, f"{host}:{port}"):
+            return True
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            continue
+        if any(_normalise(a) in network for a in addresses):
+            return True
+    return False
+
+
+def _split(url: str, allow_http: bool) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_http):
+        raise UrlNotAllowed(f"only https URLs are allowed, got {parts.scheme or 'no'} scheme")
+    if parts.username or parts.password:
+        raise UrlNotAllowed("URLs with credentials are not allowed")
+    if not parts.hostname:
+        raise UrlNotAllowed("URL has no host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UrlNotAllowed("URL has an invalid port") from None
+    return parts.hostname.lower().rstrip("."), port
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _verdict(url: str, host: str, port: int, addresses: list[IPAddress], allowlist: Sequence[str]) -> str:
+    if _allow_listed(host, port, addresses, allowlist):
+        return url
+    if not addresses:
+        raise UrlNotAllowed(f"host {host} does not resolve")
+    blocked = [a for a in addresses if not is_public(a)]
+    if blocked:
+        raise UrlNotAllowed(
+            f"host {host} resolves to a non-public address ({blocked[0]}); "
+            "an operator can allow it with HUB_OUTBOUND_ALLOWLIST",
+            details={"host": host},
+        )
+    return url
+
+
+async def check_url(url: str, *, allowlist: Sequence[str] = (), allow_http: bool = False) -> str:
+    """Return ``url`` if it may be called, else raise :class:`UrlNotAllowed` (400)."""
+    host, port = _split(url, allow_http or bool(allowlist))
+    literal = _literal(host)
+    if literal is not None:
+        addresses: list[IPAddress] = [literal]
+    else:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror:
+            infos = []
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if (
+        urlsplit(url).scheme == "http"
+        and not _allow_listed(host, port, addresses, allowlist)
+        and not allow_http
+    ):
+        raise UrlNotAllowed("only https URLs are allowed")
+    return _verdict(url, host, port, addresses, allowlist)

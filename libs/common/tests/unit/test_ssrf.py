@@ -1,0 +1,61 @@
+import pytest
+
+from hub_common.ssrf import UrlNotAllowed, check_url
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/x",
+        "https://10.1.2.3/",
+        "https://172.16.0.1/",
+        "https://192.168.1.1/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/",
+        "https://[fe80::1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://0.0.0.0/",
+        "https://localhost/",
+        "https://224.0.0.1/",
+        "https://100.64.0.1/",
+    ],
+)
+async def test_non_public_targets_are_refused(url):
+    with pytest.raises(UrlNotAllowed):
+        await check_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/",
+        "file:///etc/passwd",
+        "http://8.8.8.8/",
+        "https://user:pw@8.8.8.8/",
+        "https:///nohost",
+        "https://8.8.8.8:99999/",
+    ],
+)
+async def test_bad_shapes_are_refused(url):
+    with pytest.raises(UrlNotAllowed):
+        await check_url(url)
+
+
+async def test_public_literal_addresses_pass():
+    assert await check_url("https://8.8.8.8/v1") == "https://8.8.8.8/v1"
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.0/8", "127.0.0.1:8443", "localhost"])
+async def test_operator_allowlist_opens_specific_targets(entry):
+    url = "https://localhost:8443/api" if entry == "localhost" else "https://127.0.0.1:8443/api"
+    assert await check_url(url, allowlist=[entry]) == url
+
+
+async def test_allowlist_wildcards_and_http_for_listed_hosts():
+    assert await check_url("http://127.0.0.1:9000/", allowlist=["127.0.0.1"])
+    with pytest.raises(UrlNotAllowed):
+        await check_url("https://10.0.0.5/", allowlist=["127.0.0.1"])
+    with pytest.raises(UrlNotAllowed):
+        await check_url("https://sub.localhost/", allowlist=["*.example.com"])
