@@ -101,7 +101,7 @@ async def check_url(url: str, *, allowlist: Sequence[str] = (), allow_http: bool
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror:
             infos = []
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if (
         urlsplit(url).scheme == "http"
         and not _allow_listed(host, port, addresses, allowlist)
