@@ -26,6 +26,7 @@ def test_every_architecture_topic_has_a_model() -> None:
     assert set(TOPICS) == {
         "integration.connected",
         "integration.disconnected",
+        "integration.status-changed",
         "integration.action-executed",
         "integration.api-request",
         "webhook.received",

@@ -72,6 +72,17 @@ class VaultClient:
         ).json()
         return StoredCredential(data["key"], data["key_version"], data["version"])
 
+    async def read_versioned(
+        self, tenant_id: str, connection_id: UUID | str, key: str
+    ) -> tuple[str, int] | None:
+        """The value and its row version (for compare-and-swap writes), or None."""
+        try:
+            resp = await self._call("GET", self._path(tenant_id, connection_id, f"credentials/{quote(key)}"))
+        except NotFound:
+            return None
+        data = resp.json()
+        return str(data["value"]), int(data["version"])
+
     async def read(self, tenant_id: str, connection_id: UUID | str, key: str) -> str | None:
         try:
             resp = await self._call("GET", self._path(tenant_id, connection_id, f"credentials/{quote(key)}"))

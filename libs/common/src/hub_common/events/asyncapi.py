@@ -9,6 +9,7 @@ from hub_common.events.models import EVENT_MODELS
 _PRODUCERS = {
     "integration.connected": "oauth, connectors",
     "integration.disconnected": "connectors",
+    "integration.status-changed": "oauth, connectors",
     "integration.action-executed": "connectors",
     "integration.api-request": "gateway",
     "webhook.received": "webhooks",

@@ -64,6 +64,21 @@ class IntegrationDisconnected(HubEvent):
     reason: str | None = None
 
 
+class ConnectionStatusChanged(HubEvent):
+    """A connection's status moved (e.g. a refresh ended in ``invalid_grant`` → token_invalid).
+
+    Produced by oauth (token outcomes) and connectors (health checks); connectors own the
+    connection record and apply changes reported by others.
+    """
+
+    topic: ClassVar[str] = "integration.status-changed"
+    connection_id: UUID
+    connector_id: str
+    status: Literal["initializing", "active", "token_expired", "token_invalid", "disconnected", "error"]
+    previous_status: str | None = None
+    reason: str | None = None
+
+
 class ActionResultSummary(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -153,6 +168,7 @@ class CredentialChanged(HubEvent):
 EVENT_MODELS: tuple[type[HubEvent], ...] = (
     IntegrationConnected,
     IntegrationDisconnected,
+    ConnectionStatusChanged,
     IntegrationActionExecuted,
     IntegrationApiRequest,
     WebhookReceived,
