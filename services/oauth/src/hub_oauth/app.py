@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub_common.web import create_app as create_base_app
-from hub_oauth.config import OauthSettings
+from hub_oauth.api.routes import router
+from hub_oauth.config import OAuthSettings
 from hub_oauth.inject import Container
 
 
-def create_app(settings: OauthSettings | None = None) -> FastAPI:
-    settings = settings or OauthSettings()
-    container = Container(settings)
+def create_app(settings: OAuthSettings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or OAuthSettings()
+    container = container or Container(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -23,6 +24,11 @@ def create_app(settings: OauthSettings | None = None) -> FastAPI:
         yield
         await container.stop()
 
-    return create_base_app(
-        settings, title="Integration Hub oauth", lifespan=lifespan, readiness=container.infra.readiness
+    app = create_base_app(
+        settings,
+        title="Integration Hub OAuth Manager",
+        lifespan=lifespan,
+        readiness=container.infra.readiness,
     )
+    app.include_router(router)
+    return app

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 
+from hub_common.db import MigrationSource
 from hub_common.service import ServiceSpec, run_cli
-from hub_oauth.config import NEEDS, SCHEMA, OauthSettings
+from hub_oauth.config import NEEDS, SCHEMA, OAuthSettings
 
 SPEC = ServiceSpec(
     name="oauth",
-    settings_factory=OauthSettings,
+    settings_factory=OAuthSettings,
     app_factory="hub_oauth.app:create_app",
     schema=SCHEMA,
+    migrations=[MigrationSource.from_package("oauth", "hub_oauth")],
     needs=NEEDS,
 )
 

@@ -2,17 +2,100 @@
 
 from __future__ import annotations
 
+from hub_common.clients.vault import VaultClient
+from hub_common.errors import ConfigurationError
 from hub_common.infrastructure import Infrastructure
-from hub_oauth.config import NEEDS, SCHEMA, OauthSettings
+from hub_common.web.auth import ServiceTokenMinter
+from hub_oauth.adapters.connections import ConnectionDirectory, HttpConnectionDirectory
+from hub_oauth.adapters.locks import RedisLocks
+from hub_oauth.adapters.provider_http import ProviderOAuthClient
+from hub_oauth.config import NEEDS, SCHEMA, OAuthSettings
+from hub_oauth.domain.apps import parse_default_apps
+from hub_oauth.services.apps_service import AppService
+from hub_oauth.services.capture import CredentialCapture
+from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.flows import FlowService
+from hub_oauth.services.refresh import Refresher
+from hub_oauth.services.revoke import Revoker
+from hub_oauth.services.scheduler import RefreshScheduler
+from hub_oauth.services.token_store import TokenStore
 
 
 class Container:
-    def __init__(self, settings: OauthSettings) -> None:
+    def __init__(
+        self,
+        settings: OAuthSettings,
+        *,
+        directory: ConnectionDirectory | None = None,
+        provider: ProviderOAuthClient | None = None,
+        run_scheduler: bool = True,
+    ) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS)
+        try:
+            self.default_apps = parse_default_apps(settings.oauth_default_apps)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        self._directory = directory
+        self._provider = provider
+        self.run_scheduler = run_scheduler
 
     async def start(self) -> None:
+        s = self.settings
         await self.infra.start()
+        minter = ServiceTokenMinter.from_settings(s)
+        self.vault = VaultClient(s.vault_url, minter)
+        self.directory = self._directory or HttpConnectionDirectory(s.connectors_url, minter)
+        self.provider = self._provider or ProviderOAuthClient(
+            attempts=s.provider_attempts, backoff_s=s.provider_backoff_s
+        )
+        self.locks = RedisLocks(self.infra.redis)
+        self.resolver = ContextResolver(
+            pool=self.infra.pool,
+            directory=self.directory,
+            vault=self.vault,
+            provider=self.provider,
+            default_apps=self.default_apps,
+            outbound_allowlist=s.outbound_allowlist_entries,
+        )
+        self.store = TokenStore(self.infra.pool, self.vault)
+        self.apps = AppService(self.infra.pool, self.vault)
+        self.flows = FlowService(
+            settings=s, pool=self.infra.pool, resolver=self.resolver, provider=self.provider, store=self.store
+        )
+        self.refresher = Refresher(
+            pool=self.infra.pool,
+            vault=self.vault,
+            resolver=self.resolver,
+            provider=self.provider,
+            locks=self.locks,
+            store=self.store,
+        )
+        self.revoker = Revoker(
+            pool=self.infra.pool,
+            vault=self.vault,
+            resolver=self.resolver,
+            provider=self.provider,
+            locks=self.locks,
+        )
+        self.capture = CredentialCapture(
+            resolver=self.resolver, vault=self.vault, connectors_url=s.connectors_url, minter=minter
+        )
+        self.scheduler = RefreshScheduler(
+            pool=self.infra.pool,
+            refresher=self.refresher,
+            interval_s=s.refresh_scheduler_interval_s,
+            margin_s=s.refresh_margin_s,
+            idle_s=s.refresh_idle_s,
+        )
+        if self.run_scheduler:
+            self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.capture.aclose()
+        await self.provider.aclose()
+        await self.vault.aclose()
+        if isinstance(self.directory, HttpConnectionDirectory):
+            await self.directory.aclose()
         await self.infra.stop()

@@ -1,0 +1,1 @@
+"""Outbound adapters: providers' OAuth endpoints, the connectors service, Redis locks."""

@@ -1,0 +1,254 @@
+"""Calls to a provider's OAuth endpoints: code exchange, refresh, client credentials,
+revocation, identity and RFC 8414 discovery.
+
+Client authentication follows the connector's ``client_auth`` (RFC 6749 §2.3.1 Basic with
+form-urlencoded id/secret, or body parameters) and ``token_request_format`` (form or JSON,
+Notion/Atlassian). 5xx answers and network errors are retried with exponential backoff and
+jitter; 4xx answers are final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from hub_connector_sdk import OAuthConfig
+from hub_oauth.domain.endpoints import Endpoints
+from hub_oauth.domain.token_response import OAuthProviderError, TokenSet, decode_body, parse
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    client_secret: str | None
+
+
+class ProviderOAuthClient:
+    def __init__(
+        self,
+        *,
+        attempts: int = 3,
+        backoff_s: float = 0.2,
+        timeout_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self._http = httpx.AsyncClient(
+            timeout=timeout_s,
+            transport=transport,
+            follow_redirects=False,
+            headers={"User-Agent": "integration-hub-oauth/0.1"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await call()
+            except OAuthProviderError as exc:
+                if not exc.retryable or attempt == self.attempts:
+                    raise
+            except httpx.TransportError as exc:
+                if attempt == self.attempts:
+                    raise OAuthProviderError(
+                        "temporarily_unavailable",
+                        f"provider unreachable ({type(exc).__name__})",
+                        retryable=True,
+                    ) from None
+            delay = self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random() / 2)  # noqa: S311
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _token_request(
+        self, oauth: OAuthConfig, client: ClientCredentials, params: dict[str, str]
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        headers = {"Accept": "application/json"}
+        body: dict[str, Any] = dict(params)
+        if oauth.client_auth == "client_secret_basic" and client.client_secret is not None:
+            pair = f"{quote(client.client_id, safe='')}:{quote(client.client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        else:
+            body["client_id"] = client.client_id
+            if client.client_secret is not None:
+                body["client_secret"] = client.client_secret
+        return headers, body
+
+    async def _token_call(
+        self, url: str, oauth: OAuthConfig, client: ClientCredentials, params: dict[str, str]
+    ) -> TokenSet:
+        headers, body = self._token_request(oauth, client, params)
+
+        async def call() -> TokenSet:
+            if oauth.token_request_format == "json":
+                resp = await self._http.post(url, json=body, headers=headers)
+            else:
+                resp = await self._http.post(url, data=body, headers=headers)
+            if resp.status_code >= 500:
+                raise OAuthProviderError(
+                    "server_error",
+                    f"token endpoint answered {resp.status_code}",
+                    status=resp.status_code,
+                    retryable=True,
+                )
+            return parse(
+                oauth.profile,
+                resp.status_code,
+                decode_body(resp.content, resp.headers.get("content-type", "")),
+            )
+
+        return await self._retrying(call)
+
+    async def exchange_code(
+        self,
+        endpoints: Endpoints,
+        oauth: OAuthConfig,
+        client: ClientCredentials,
+        *,
+        code: str,
+        redirect_uri: str,
+        verifier: str | None,
+    ) -> TokenSet:
+        params = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if verifier:
+            params["code_verifier"] = verifier
+        return await self._token_call(endpoints.token_url, oauth, client, params)
+
+    async def refresh(
+        self, endpoints: Endpoints, oauth: OAuthConfig, client: ClientCredentials, *, refresh_token: str
+    ) -> TokenSet:
+        return await self._token_call(
+            endpoints.token_url,
+            oauth,
+            client,
+            {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
+
+    async def client_credentials(
+        self, endpoints: Endpoints, oauth: OAuthConfig, client: ClientCredentials, *, scopes: list[str]
+    ) -> TokenSet:
+        params = {"grant_type": "client_credentials"}
+        if scopes:
+            params["scope"] = oauth.scope_separator.join(scopes)
+        return await self._token_call(endpoints.token_url, oauth, client, params)
+
+    async def revoke(
+        self,
+        endpoints: Endpoints,
+        oauth: OAuthConfig,
+        client: ClientCredentials,
+        *,
+        access_token: str | None,
+        refresh_token: str | None,
+    ) -> None:
+        """Revoke at the provider (RFC 7009 or its own call). Raises OAuthProviderError on failure."""
+        url = endpoints.revocation_url
+        if oauth.revocation_style == "none" or not url:
+            return
+        if oauth.revocation_style == "github":
+            # DELETE /applications/{client_id}/token, Basic client auth, JSON {access_token}.
+            target = url.replace("{client_id}", quote(client.client_id, safe=""))
+            pair = f"{client.client_id}:{client.client_secret or ''}"
+            headers = {
+                "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
+                "Accept": "application/vnd.github+json",
+            }
+            resp = await self._http.request(
+                "DELETE", target, json={"access_token": access_token}, headers=headers
+            )
+            self._check_revoke(resp, ok=(204, 404, 422))
+            return
+        if oauth.revocation_style == "slack":
+            resp = await self._http.post(url, headers={"Authorization": f"Bearer {access_token}"})
+            body = decode_body(resp.content, resp.headers.get("content-type", ""))
+            if resp.status_code >= 400 or (
+                not body.get("ok") and body.get("error") not in ("invalid_auth", "token_revoked")
+            ):
+                raise OAuthProviderError(
+                    str(body.get("error") or "revocation_failed"), status=resp.status_code
+                )
+            return
+        # RFC 7009: revoking the refresh token revokes its access tokens too (§2.1).
+        token, hint = (refresh_token, "refresh_token") if refresh_token else (access_token, "access_token")
+        if token is None:
+            return
+        headers, body = self._token_request(oauth, client, {"token": token, "token_type_hint": hint})
+        if oauth.token_request_format == "json":
+            resp = await self._http.post(url, json=body, headers=headers)
+        else:
+            resp = await self._http.post(url, data=body, headers=headers)
+        self._check_revoke(resp, ok=(200, 204))
+
+    @staticmethod
+    def _check_revoke(resp: httpx.Response, ok: tuple[int, ...]) -> None:
+        if resp.status_code not in ok:
+            raise OAuthProviderError(
+                "revocation_failed",
+                f"revocation answered {resp.status_code}",
+                status=resp.status_code,
+                retryable=resp.status_code >= 500,
+            )
+
+    async def get_json(
+        self, url: str, access_token: str, *, extra_headers: dict[str, str] | None = None
+    ) -> Any:
+        """An authenticated GET (identity, accessible-resources); 401 → invalid token."""
+
+        async def call() -> Any:
+            resp = await self._http.get(
+                url,
+                headers={
+                    "Authorization": f"Bearer {access_token}",
+                    "Accept": "application/json",
+                    **(extra_headers or {}),
+                },
+            )
+            if resp.status_code >= 500:
+                raise OAuthProviderError("server_error", f"{url} answered {resp.status_code}", retryable=True)
+            if resp.status_code >= 400:
+                raise OAuthProviderError(
+                    "invalid_token" if resp.status_code == 401 else "identity_failed",
+                    f"identity call answered {resp.status_code}",
+                    status=resp.status_code,
+                )
+            return resp.json()
+
+        return await self._retrying(call)
+
+    async def discover(self, issuer: str) -> dict[str, Any]:
+        """RFC 8414 §3: the metadata document; its ``issuer`` must equal ours exactly (§3.3)."""
+        url = issuer.rstrip("/") + "/.well-known/oauth-authorization-server"
+
+        async def call() -> dict[str, Any]:
+            resp = await self._http.get(url, headers={"Accept": "application/json"})
+            if resp.status_code >= 500:
+                raise OAuthProviderError("server_error", "metadata endpoint failed", retryable=True)
+            if resp.status_code != 200:
+                raise OAuthProviderError("discovery_failed", f"metadata answered {resp.status_code}")
+            data = resp.json()
+            if not isinstance(data, dict):
+                raise OAuthProviderError("discovery_failed", "metadata is not an object")
+            return data
+
+        metadata = await self._retrying(call)
+        if metadata.get("issuer") != issuer:
+            raise OAuthProviderError(
+                "issuer_mismatch", "the metadata's issuer differs from the configured one"
+            )
+        for key in ("authorization_endpoint", "token_endpoint"):
+            if not isinstance(metadata.get(key), str):
+                raise OAuthProviderError("discovery_failed", f"metadata has no {key}")
+        return metadata

@@ -1,0 +1,215 @@
+"""``/v1/oauth/*``: apps, flows, callback, refresh, revoke, token info, credential capture."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from hub_common.errors import HubError, NotFound
+from hub_common.web.auth import AnyPrincipal, UserPrincipal
+from hub_common.web.responses import JsonResponse
+from hub_oauth.api import schemas
+from hub_oauth.api.deps import Services, acting_tenant
+from hub_oauth.repositories import tokens
+from hub_oauth.repositories.apps import AppRow
+
+router = APIRouter(prefix="/v1/oauth", tags=["oauth"])
+
+
+@router.put("/apps/{connector_id}", response_model=schemas.AppOut, responses={201: {"model": schemas.AppOut}})
+async def put_app(
+    connector_id: str, body: schemas.AppIn, user: UserPrincipal, c: Services, response: Response
+) -> schemas.AppOut:
+    """Register (or replace) this tenant's OAuth app; the secret goes to the vault, never back out."""
+    assert user.tenant_id is not None
+    app = AppRow(user.tenant_id, connector_id, body.client_id, body.redirect_uri, body.scopes or [])
+    created = await c.apps.put(app, body.client_secret)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    _, has_secret = await c.apps.get(user.tenant_id, connector_id)
+    return schemas.AppOut(
+        connector_id=connector_id,
+        client_id=app.client_id,
+        redirect_uri=app.redirect_uri,
+        scopes=app.scopes,
+        has_client_secret=has_secret,
+    )
+
+
+@router.get("/apps/{connector_id}", response_model=schemas.AppOut)
+async def get_app(connector_id: str, user: UserPrincipal, c: Services) -> schemas.AppOut:
+    assert user.tenant_id is not None
+    app, has_secret = await c.apps.get(user.tenant_id, connector_id)
+    if app is None:
+        raise NotFound(f"no OAuth app registered for {connector_id}", code="oauth_app_not_found")
+    return schemas.AppOut(
+        connector_id=connector_id,
+        client_id=app.client_id,
+        redirect_uri=app.redirect_uri,
+        scopes=app.scopes,
+        has_client_secret=has_secret,
+    )
+
+
+@router.delete("/apps/{connector_id}", status_code=204)
+async def delete_app(connector_id: str, user: UserPrincipal, c: Services) -> Response:
+    assert user.tenant_id is not None
+    if not await c.apps.delete(user.tenant_id, connector_id):
+        raise NotFound(f"no OAuth app registered for {connector_id}", code="oauth_app_not_found")
+    return Response(status_code=204)
+
+
+@router.post("/flows", response_model=schemas.FlowOut, status_code=201)
+async def start_flow(body: schemas.FlowIn, user: UserPrincipal, c: Services) -> schemas.FlowOut:
+    started = await c.flows.start(
+        user,
+        body.connection_id,
+        scopes=body.scopes,
+        additional=body.additional_parameters,
+        return_to=body.return_to,
+    )
+    return schemas.FlowOut(
+        flow_id=started.flow_id, authorization_url=started.authorization_url, expires_at=started.expires_at
+    )
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2933}}
+code{{background:#f0f4f8;padding:.1rem .3rem}}
+</style></head><body><h1>{title}</h1><p>{message}</p><p>Error code: <code>{code}</code></p>
+<p><a href="{ui}">Back to Integration Hub</a></p></body></html>"""
+
+
+@router.get("/callback", include_in_schema=True, response_model=None)
+async def callback(
+    request: Request,
+    c: Services,
+    code: str | None = None,
+    state: str | None = None,
+    iss: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> Response:
+    """The provider's redirect. Browsers get a redirect (or an HTML error page), API clients JSON."""
+    try:
+        done = await c.flows.callback(
+            code=code, state=state, iss=iss, error=error, error_description=error_description
+        )
+    except HubError as exc:
+        if _wants_html(request):
+            page = _PAGE.format(
+                title="Connection not completed",
+                message=html.escape(exc.message),
+                code=html.escape(exc.code),
+                ui=html.escape(c.settings.oauth_ui_url),
+            )
+            return HTMLResponse(page, status_code=exc.status_code)
+        raise
+    if _wants_html(request):
+        target = done.return_to or c.settings.oauth_ui_url
+        sep = "&" if "?" in target else "?"
+        query = urlencode({"connection_id": str(done.connection_id), "status": "connected"})
+        return RedirectResponse(f"{target}{sep}{query}", status_code=303)
+    return JsonResponse(
+        schemas.ConnectedOut(
+            flow_id=done.flow_id,
+            connection_id=done.connection_id,
+            connector_id=done.connector_id,
+            external_account_id=done.external_account_id,
+            scopes=done.scopes,
+        ).model_dump(mode="json")
+    )
+
+
+@router.post("/flows/{flow_id}/exchange", response_model=schemas.ConnectedOut)
+async def exchange(
+    flow_id: UUID, body: schemas.ExchangeIn, user: UserPrincipal, c: Services
+) -> schemas.ConnectedOut:
+    done = await c.flows.exchange(user, flow_id, body.code)
+    return schemas.ConnectedOut(
+        flow_id=done.flow_id,
+        connection_id=done.connection_id,
+        connector_id=done.connector_id,
+        external_account_id=done.external_account_id,
+        scopes=done.scopes,
+    )
+
+
+@router.post("/connections/{connection_id}/client-credentials")
+async def client_credentials(connection_id: UUID, user: UserPrincipal, c: Services) -> JsonResponse:
+    """Connect a client-credentials connector: mint its first token (re-minted before expiry)."""
+    account = await c.flows.mint_client_credentials(user, connection_id)
+    return JsonResponse(
+        {"connection_id": str(connection_id), "status": "active", "external_account_id": account}
+    )
+
+
+@router.post("/connections/{connection_id}/refresh", response_model=schemas.RefreshOut)
+async def refresh(
+    connection_id: UUID, body: schemas.RefreshIn, principal: AnyPrincipal, c: Services
+) -> schemas.RefreshOut:
+    tenant = acting_tenant(principal, body.tenant_id)
+    await c.resolver.connection(tenant, connection_id)  # 404 for other tenants' connections
+    outcome = await c.refresher.refresh(
+        tenant, connection_id, stale_token_sha256=body.stale_token_sha256, force=body.force
+    )
+    return schemas.RefreshOut(
+        connection_id=connection_id,
+        refreshed=outcome.refreshed,
+        expires_at=outcome.expires_at,
+        generation=outcome.generation,
+    )
+
+
+@router.post("/connections/{connection_id}/revoke", response_model=schemas.RevokeOut)
+async def revoke(
+    connection_id: UUID, body: schemas.ServiceScoped, principal: AnyPrincipal, c: Services
+) -> schemas.RevokeOut:
+    tenant = acting_tenant(principal, body.tenant_id)
+    outcome = await c.revoker.revoke(tenant, connection_id)
+    return schemas.RevokeOut(
+        connection_id=connection_id,
+        provider_revoked=outcome.provider_revoked,
+        provider_error=outcome.provider_error,
+        deleted_keys=outcome.deleted_keys,
+    )
+
+
+@router.get("/connections/{connection_id}/token", response_model=schemas.TokenInfoOut)
+async def token_info(connection_id: UUID, user: UserPrincipal, c: Services) -> schemas.TokenInfoOut:
+    """Token metadata (expiry, scopes, status) — never the token."""
+    row = await tokens.get(c.infra.pool, connection_id)
+    if row is None or row.tenant_id != user.tenant_id:
+        raise NotFound("no OAuth token for this connection", code="token_not_found")
+    return schemas.TokenInfoOut(
+        connection_id=row.connection_id,
+        connector_id=row.connector_id,
+        status=row.status,
+        token_type=row.token_type,
+        grant_type=row.grant_type,
+        expires_at=row.expires_at,
+        has_refresh_token=row.has_refresh_token,
+        granted_scopes=row.granted_scopes,
+        external_account_id=row.external_account_id,
+        last_refreshed_at=row.last_refreshed_at,
+        metadata=row.metadata,
+    )
+
+
+@router.post("/connections/{connection_id}/credentials")
+async def capture_credentials(
+    connection_id: UUID, body: schemas.CredentialsIn, user: UserPrincipal, c: Services
+) -> JsonResponse:
+    """API key / basic / bearer / custom credentials: validated, stored in the vault, health-checked."""
+    assert user.tenant_id is not None
+    result = await c.capture.capture(user.tenant_id, connection_id, body.credentials)
+    return JsonResponse(result)

@@ -1,0 +1,102 @@
+"""Request and response bodies. No response ever carries a secret."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_Scope = Field(default=None, max_length=100)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AppIn(Body):
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: str | None = Field(default=None, min_length=1, max_length=4096)
+    redirect_uri: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    scopes: list[str] | None = _Scope
+
+
+class AppOut(BaseModel):
+    connector_id: str
+    client_id: str
+    redirect_uri: str | None
+    scopes: list[str]
+    has_client_secret: bool
+
+
+class FlowIn(Body):
+    connection_id: UUID
+    scopes: list[str] | None = _Scope
+    additional_parameters: dict[str, str] | None = Field(default=None, max_length=20)
+    return_to: str | None = Field(default=None, max_length=2048)
+
+
+class FlowOut(BaseModel):
+    flow_id: UUID
+    authorization_url: str
+    expires_at: datetime
+
+
+class ExchangeIn(Body):
+    code: str = Field(min_length=1, max_length=4096)
+
+
+class ConnectedOut(BaseModel):
+    flow_id: UUID
+    connection_id: UUID
+    connector_id: str
+    status: str = "active"
+    external_account_id: str
+    scopes: list[str]
+
+
+class ServiceScoped(Body):
+    tenant_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="required when a service calls; ignored for users",
+    )
+
+
+class RefreshIn(ServiceScoped):
+    stale_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    force: bool = False
+
+
+class RefreshOut(BaseModel):
+    connection_id: UUID
+    refreshed: bool
+    expires_at: datetime | None
+    generation: int
+
+
+class RevokeOut(BaseModel):
+    connection_id: UUID
+    provider_revoked: bool
+    provider_error: str | None
+    deleted_keys: list[str]
+
+
+class TokenInfoOut(BaseModel):
+    connection_id: UUID
+    connector_id: str
+    status: str
+    token_type: str
+    grant_type: str
+    expires_at: datetime | None
+    has_refresh_token: bool
+    granted_scopes: list[str]
+    external_account_id: str | None
+    last_refreshed_at: datetime | None
+    metadata: dict[str, Any]
+
+
+class CredentialsIn(Body):
+    credentials: dict[str, Any] = Field(max_length=20)

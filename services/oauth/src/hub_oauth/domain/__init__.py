@@ -1,0 +1,1 @@
+"""Pure OAuth rules: PKCE, state, authorization URLs, token answers per provider profile."""

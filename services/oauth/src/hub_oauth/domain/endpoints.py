@@ -1,0 +1,67 @@
+"""The OAuth endpoints of one connection: the connector's defaults, per-connection overrides
+(GitHub Enterprise, self-managed GitLab, simulators) and RFC 8414 discovery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hub_connector_sdk import OAuthConfig
+
+OVERRIDE_KEYS = {
+    "oauth_authorization_url": "authorization_url",
+    "oauth_token_url": "token_url",
+    "oauth_revocation_url": "revocation_url",
+    "oauth_identity_url": "identity_url",
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    authorization_url: str
+    token_url: str
+    revocation_url: str | None
+    identity_url: str | None
+    issuer: str | None = None
+    pkce: bool = True
+    iss_required: bool = False
+
+    def overridden_urls(self) -> list[str]:
+        return [
+            u for u in (self.authorization_url, self.token_url, self.revocation_url, self.identity_url) if u
+        ]
+
+
+def from_config(oauth: OAuthConfig, connection_config: dict[str, Any]) -> tuple[Endpoints, list[str]]:
+    """Endpoints with overrides applied; also returns the overridden URLs (they need an SSRF check)."""
+    endpoints = Endpoints(
+        oauth.authorization_url,
+        oauth.token_url,
+        oauth.revocation_url,
+        oauth.identity_url,
+        issuer=oauth.issuer,
+        pkce=oauth.use_pkce,
+        iss_required=oauth.requires_iss,
+    )
+    overridden: list[str] = []
+    for key, attr in OVERRIDE_KEYS.items():
+        value = connection_config.get(key)
+        if isinstance(value, str) and value:
+            changes: dict[str, Any] = {attr: value}
+            endpoints = replace(endpoints, **changes)
+            overridden.append(value)
+    return endpoints, overridden
+
+
+def from_metadata(base: Endpoints, issuer: str, metadata: dict[str, Any]) -> Endpoints:
+    """Apply an RFC 8414 document; the caller has already checked ``issuer`` matches exactly."""
+    methods = metadata.get("code_challenge_methods_supported") or []
+    return replace(
+        base,
+        authorization_url=str(metadata["authorization_endpoint"]),
+        token_url=str(metadata["token_endpoint"]),
+        revocation_url=metadata.get("revocation_endpoint") or base.revocation_url,
+        issuer=issuer,
+        pkce="S256" in methods,
+        iss_required=bool(metadata.get("authorization_response_iss_parameter_supported")),
+    )

@@ -1,0 +1,1 @@
+"""SQL only: apps, flows and token metadata in the ``oauth`` schema."""

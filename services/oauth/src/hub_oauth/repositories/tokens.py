@@ -1,0 +1,142 @@
+"""Token metadata (expiry, scopes, generation) — never the token values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    connection_id: UUID
+    tenant_id: str
+    connector_id: str
+    grant_type: str
+    token_type: str
+    expires_at: datetime | None
+    has_refresh_token: bool
+    granted_scopes: list[str]
+    external_account_id: str | None
+    status: str
+    generation: int
+    last_refreshed_at: datetime | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_COLUMNS = (
+    "connection_id, tenant_id, connector_id, grant_type, token_type, expires_at, has_refresh_token, "
+    "granted_scopes, external_account_id, status, generation, last_refreshed_at, metadata"
+)
+
+
+async def get(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> TokenRow | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM tokens WHERE connection_id = $1",  # noqa: S608
+        connection_id,
+    )
+    return TokenRow(**dict(row)) if row else None
+
+
+async def upsert_initial(conn: asyncpg.Connection, row: TokenRow) -> int:
+    """First token set of a (re)connected connection; returns the new generation."""
+    generation: int = await conn.fetchval(
+        """INSERT INTO tokens (connection_id, tenant_id, connector_id, grant_type, token_type, expires_at,
+                               has_refresh_token, granted_scopes, external_account_id, metadata, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')
+           ON CONFLICT (connection_id) DO UPDATE SET
+             grant_type = EXCLUDED.grant_type, token_type = EXCLUDED.token_type,
+             expires_at = EXCLUDED.expires_at, has_refresh_token = EXCLUDED.has_refresh_token,
+             granted_scopes = EXCLUDED.granted_scopes, external_account_id = EXCLUDED.external_account_id,
+             metadata = EXCLUDED.metadata, status = 'active', generation = tokens.generation + 1,
+             refresh_failures = 0, next_attempt_at = NULL, last_error = NULL,
+             last_refreshed_at = NULL, updated_at = now()
+           RETURNING generation""",
+        row.connection_id,
+        row.tenant_id,
+        row.connector_id,
+        row.grant_type,
+        row.token_type,
+        row.expires_at,
+        row.has_refresh_token,
+        row.granted_scopes,
+        row.external_account_id,
+        row.metadata,
+    )
+    return generation
+
+
+async def advance(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    connection_id: UUID,
+    *,
+    expected_generation: int,
+    expires_at: datetime | None,
+    has_refresh_token: bool,
+    granted_scopes: list[str] | None,
+) -> bool:
+    """Compare-and-swap after a refresh: only the holder of ``expected_generation`` may advance."""
+    result: str = await conn.execute(
+        """UPDATE tokens SET generation = generation + 1, expires_at = $3, has_refresh_token = $4,
+                  granted_scopes = COALESCE($5, granted_scopes), last_refreshed_at = now(),
+                  refresh_failures = 0, next_attempt_at = NULL, last_error = NULL, updated_at = now()
+           WHERE connection_id = $1 AND generation = $2 AND status = 'active'""",
+        connection_id,
+        expected_generation,
+        expires_at,
+        has_refresh_token,
+        granted_scopes,
+    )
+    return result.endswith(" 1")
+
+
+async def record_failure(
+    conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID, error: str, retry_in_s: float
+) -> None:
+    await conn.execute(
+        """UPDATE tokens SET refresh_failures = refresh_failures + 1, last_error = $2,
+                  next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
+           WHERE connection_id = $1""",
+        connection_id,
+        error[:300],
+        retry_in_s,
+    )
+
+
+async def set_status(
+    conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID, status: str, error: str | None = None
+) -> bool:
+    result: str = await conn.execute(
+        "UPDATE tokens SET status = $2, last_error = COALESCE($3, last_error), updated_at = now() "
+        "WHERE connection_id = $1 AND status <> $2",
+        connection_id,
+        status,
+        error,
+    )
+    return result.endswith(" 1")
+
+
+async def due_for_refresh(
+    conn: asyncpg.Connection, *, margin_s: float, idle_s: float, limit: int
+) -> list[UUID]:
+    """Active tokens expiring within the margin, or idle for too long (so refresh tokens that
+    are never used still stay alive); claimed with SKIP LOCKED so replicas split the work."""
+    rows = await conn.fetch(
+        """SELECT connection_id FROM tokens
+           WHERE status = 'active'
+             AND (has_refresh_token OR grant_type = 'client_credentials')
+             AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+             AND (expires_at < now() + make_interval(secs => $1)
+                  OR (has_refresh_token
+                      AND COALESCE(last_refreshed_at, created_at) < now() - make_interval(secs => $2)))
+           ORDER BY expires_at NULLS LAST
+           LIMIT $3
+           FOR UPDATE SKIP LOCKED""",
+        margin_s,
+        idle_s,
+        limit,
+    )
+    return [r["connection_id"] for r in rows]

@@ -1,0 +1,1 @@
+"""Use cases: apps, flows, token storage, refresh, revocation, credential capture."""

@@ -1,0 +1,38 @@
+"""Register a tenant's OAuth app: the id in the database, the secret in the vault."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from hub_common.clients.vault import VaultClient
+from hub_common.credential_keys import CLIENT_SECRET
+from hub_oauth.domain.apps import app_secret_owner
+from hub_oauth.repositories import apps
+from hub_oauth.repositories.apps import AppRow
+
+
+class AppService:
+    def __init__(self, pool: asyncpg.Pool, vault: VaultClient) -> None:
+        self.pool = pool
+        self.vault = vault
+
+    async def put(self, app: AppRow, client_secret: str | None) -> bool:
+        if client_secret is not None:
+            await self.vault.store(
+                app.tenant_id, app_secret_owner(app.connector_id), CLIENT_SECRET, client_secret
+            )
+        async with self.pool.acquire() as conn:
+            return await apps.upsert(conn, app)
+
+    async def get(self, tenant_id: str, connector_id: str) -> tuple[AppRow | None, bool]:
+        app = await apps.get(self.pool, tenant_id, connector_id)
+        if app is None:
+            return None, False
+        keys = await self.vault.list_keys(tenant_id, app_secret_owner(connector_id))
+        return app, CLIENT_SECRET in keys
+
+    async def delete(self, tenant_id: str, connector_id: str) -> bool:
+        async with self.pool.acquire() as conn:
+            deleted = await apps.delete(conn, tenant_id, connector_id)
+        await self.vault.delete(tenant_id, app_secret_owner(connector_id), CLIENT_SECRET)
+        return deleted

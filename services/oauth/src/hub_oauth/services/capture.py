@@ -1,0 +1,80 @@
+"""Capture API-key / basic / bearer / custom credentials: validate, store in the vault, then
+ask the connectors service to health-check the connection (it owns the connection's status).
+The connectors service never sees the raw secret."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from hub_common.clients.vault import VaultClient
+from hub_common.errors import Conflict, HubError, Unprocessable
+from hub_common.telemetry import inject_trace_headers
+from hub_common.web.auth import ServiceTokenMinter
+from hub_connector_sdk import AuthenticationMethod
+from hub_oauth.domain.credential_fields import InvalidCredentials, validate
+from hub_oauth.services.context import ContextResolver
+
+
+class CredentialCapture:
+    def __init__(
+        self,
+        *,
+        resolver: ContextResolver,
+        vault: VaultClient,
+        connectors_url: str,
+        minter: ServiceTokenMinter,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.resolver = resolver
+        self.vault = vault
+        self.minter = minter
+        self._http = httpx.AsyncClient(base_url=connectors_url.rstrip("/"), timeout=60.0, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def capture(self, tenant_id: str, connection_id: UUID, submitted: dict[str, Any]) -> dict[str, Any]:
+        info = await self.resolver.connection(tenant_id, connection_id)
+        if info.manifest is None:
+            raise Conflict("the connector of this connection is not installed", code="connector_missing")
+        auth = info.manifest.auth
+        if auth.method in (AuthenticationMethod.OAUTH2, AuthenticationMethod.NONE):
+            raise Conflict(
+                f"{info.connector_id} uses {auth.method.value}: no credentials to capture",
+                code="credentials_not_applicable",
+            )
+        try:
+            values = validate(auth, submitted)
+        except InvalidCredentials as exc:
+            raise Unprocessable(
+                "credentials are not valid", code="invalid_credentials", details={"fields": exc.problems}
+            ) from None
+        for key, value in values.items():
+            await self.vault.store(tenant_id, connection_id, key, value)
+        return await self._verify(tenant_id, connection_id)
+
+    async def _verify(self, tenant_id: str, connection_id: UUID) -> dict[str, Any]:
+        headers = inject_trace_headers(dict(self.minter.headers_for("connectors")))
+        try:
+            resp = await self._http.post(
+                f"/internal/v1/connections/{connection_id}/verify",
+                json={"tenant_id": tenant_id},
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            raise HubError(
+                f"stored; the health check could not run ({type(exc).__name__})",
+                code="verification_unavailable",
+                status_code=502,
+            ) from None
+        if resp.status_code >= 400:
+            raise HubError(
+                f"stored; the connectors service answered {resp.status_code} to the health check",
+                code="verification_failed",
+                status_code=502,
+            )
+        result: dict[str, Any] = resp.json()
+        return result

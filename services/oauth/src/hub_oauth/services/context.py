@@ -1,0 +1,106 @@
+"""Everything one OAuth operation needs about a connection: its manifest's OAuth config, the
+endpoints (overrides SSRF-checked, RFC 8414 discovery applied) and the client credentials."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from hub_common.clients.vault import VaultClient
+from hub_common.credential_keys import CLIENT_SECRET
+from hub_common.errors import BadRequest, Conflict, HubError
+from hub_common.ssrf import check_url
+from hub_connector_sdk import AuthenticationMethod, OAuthConfig
+from hub_oauth.adapters.connections import ConnectionDirectory, ConnectionInfo
+from hub_oauth.adapters.provider_http import ClientCredentials, ProviderOAuthClient
+from hub_oauth.domain import endpoints as ep
+from hub_oauth.domain.apps import DefaultApp, app_secret_owner
+from hub_oauth.domain.token_response import OAuthProviderError
+from hub_oauth.repositories import apps
+
+
+@dataclass(frozen=True)
+class OAuthContext:
+    info: ConnectionInfo
+    oauth: OAuthConfig
+    endpoints: ep.Endpoints
+    client: ClientCredentials
+    redirect_uri: str | None
+    app_scopes: list[str]
+
+
+class ContextResolver:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        directory: ConnectionDirectory,
+        vault: VaultClient,
+        provider: ProviderOAuthClient,
+        default_apps: dict[str, DefaultApp],
+        outbound_allowlist: list[str],
+    ) -> None:
+        self.pool = pool
+        self.directory = directory
+        self.vault = vault
+        self.provider = provider
+        self.default_apps = default_apps
+        self.allowlist = outbound_allowlist
+        self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def connection(self, tenant_id: str, connection_id: UUID) -> ConnectionInfo:
+        return await self.directory.get(tenant_id, connection_id)
+
+    async def resolve(self, tenant_id: str, connection_id: UUID) -> OAuthContext:
+        info = await self.directory.get(tenant_id, connection_id)
+        if info.manifest is None or info.manifest.auth.method is not AuthenticationMethod.OAUTH2:
+            raise Conflict(f"connector {info.connector_id} does not use OAuth 2.0", code="not_oauth")
+        oauth = info.manifest.auth.oauth
+        assert oauth is not None  # the manifest validator guarantees it for oauth2
+        endpoints, overridden = ep.from_config(oauth, info.config)
+        for url in overridden:
+            await check_url(url, allowlist=self.allowlist)
+        if endpoints.issuer:
+            await check_url(endpoints.issuer, allowlist=self.allowlist)
+            endpoints = ep.from_metadata(endpoints, endpoints.issuer, await self._discover(endpoints.issuer))
+            endpoints = ep.Endpoints(**{**endpoints.__dict__, "pkce": endpoints.pkce and oauth.use_pkce})
+        client, redirect_uri, scopes = await self._client(tenant_id, info.connector_id)
+        return OAuthContext(info, oauth, endpoints, client, redirect_uri, scopes)
+
+    async def _discover(self, issuer: str) -> dict[str, Any]:
+        cached = self._metadata.get(issuer)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            metadata = await self.provider.discover(issuer)
+        except OAuthProviderError as exc:
+            raise HubError(
+                f"authorization server metadata: {exc.description or exc.error}",
+                code="discovery_failed",
+                status_code=502,
+            ) from None
+        self._metadata[issuer] = (time.monotonic() + 3600, metadata)
+        return metadata
+
+    async def _client(
+        self, tenant_id: str, connector_id: str
+    ) -> tuple[ClientCredentials, str | None, list[str]]:
+        app = await apps.get(self.pool, tenant_id, connector_id)
+        if app is not None:
+            secret = await self.vault.read(tenant_id, app_secret_owner(connector_id), CLIENT_SECRET)
+            return ClientCredentials(app.client_id, secret), app.redirect_uri, app.scopes
+        default = self.default_apps.get(connector_id)
+        if default is not None:
+            return (
+                ClientCredentials(default.client_id, default.client_secret),
+                default.redirect_uri,
+                default.scopes,
+            )
+        raise BadRequest(
+            f"no OAuth app is registered for {connector_id}: PUT /v1/oauth/apps/{connector_id} first",
+            code="oauth_app_missing",
+        )

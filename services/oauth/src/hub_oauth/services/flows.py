@@ -1,0 +1,277 @@
+"""Authorization-code flows: start (PKCE S256, single-use state), callback/exchange, post-connect.
+
+Failures leave nothing half-stored: tokens reach the vault only after the exchange and the
+identity steps succeeded, and the flow is claimed exactly once before any network call.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from hub_common.errors import BadRequest, Conflict, HubError
+from hub_common.ssrf import check_url
+from hub_common.web.auth import Principal
+from hub_oauth.adapters.provider_http import ProviderOAuthClient
+from hub_oauth.config import OAuthSettings
+from hub_oauth.domain import pkce
+from hub_oauth.domain.apps import return_to_allowed
+from hub_oauth.domain.authorize import authorization_url
+from hub_oauth.domain.token_response import OAuthProviderError, TokenSet
+from hub_oauth.repositories import flows
+from hub_oauth.repositories.flows import FlowRow
+from hub_oauth.services.context import ContextResolver, OAuthContext
+from hub_oauth.services.token_store import TokenStore
+
+log = logging.getLogger(__name__)
+ATLASSIAN_RESOURCES = "https://api.atlassian.com/oauth/token/accessible-resources"
+REAUTHORIZABLE = {"initializing", "token_expired", "token_invalid", "error", "active"}
+
+
+class FlowError(HubError):
+    status_code = 400
+    code = "oauth_flow_error"
+
+
+@dataclass(frozen=True)
+class StartedFlow:
+    flow_id: UUID
+    authorization_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CompletedFlow:
+    flow_id: UUID
+    connection_id: UUID
+    connector_id: str
+    external_account_id: str
+    return_to: str | None
+    scopes: list[str]
+
+
+class FlowService:
+    def __init__(
+        self,
+        *,
+        settings: OAuthSettings,
+        pool: asyncpg.Pool,
+        resolver: ContextResolver,
+        provider: ProviderOAuthClient,
+        store: TokenStore,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.resolver = resolver
+        self.provider = provider
+        self.store = store
+
+    async def start(
+        self,
+        principal: Principal,
+        connection_id: UUID,
+        *,
+        scopes: list[str] | None,
+        additional: dict[str, str] | None,
+        return_to: str | None,
+    ) -> StartedFlow:
+        assert principal.tenant_id is not None and principal.user_id is not None
+        ctx = await self.resolver.resolve(principal.tenant_id, connection_id)
+        if ctx.info.status not in REAUTHORIZABLE:
+            raise Conflict(
+                f"connection is {ctx.info.status}",
+                code="connection_not_authorizable",
+                details={"status": ctx.info.status},
+            )
+        if return_to is not None and not return_to_allowed(return_to, self.settings.return_to_prefixes):
+            raise BadRequest("return_to is not on the allow-list", code="return_to_not_allowed")
+        if ctx.oauth.grant_type != "authorization_code":
+            raise Conflict("this connector uses client credentials: no user flow", code="no_user_flow")
+        chosen = scopes if scopes else (ctx.app_scopes or ctx.oauth.default_scopes)
+        redirect_uri = ctx.redirect_uri or self.settings.callback_url
+        state = pkce.new_state()
+        verifier = pkce.new_verifier() if ctx.endpoints.pkce else None
+        flow = FlowRow(
+            id=uuid.uuid4(),
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            connection_id=connection_id,
+            connector_id=ctx.info.connector_id,
+            code_verifier=verifier,
+            redirect_uri=redirect_uri,
+            scopes=chosen,
+            return_to=return_to,
+            expected_iss=ctx.endpoints.issuer if ctx.endpoints.iss_required else None,
+            status="pending",
+            expires_at=datetime.now(UTC) + timedelta(seconds=self.settings.oauth_flow_ttl_s),
+        )
+        url = authorization_url(
+            ctx.endpoints.authorization_url,
+            oauth=ctx.oauth,
+            client_id=ctx.client.client_id,
+            redirect_uri=redirect_uri,
+            scopes=chosen,
+            state=state,
+            code_challenge=pkce.challenge(verifier) if verifier else None,
+            additional=additional,
+        )
+        await flows.insert(self.pool, flow, pkce.state_hash(state))
+        return StartedFlow(flow.id, url, flow.expires_at)
+
+    async def callback(
+        self,
+        *,
+        code: str | None,
+        state: str | None,
+        iss: str | None,
+        error: str | None,
+        error_description: str | None,
+    ) -> CompletedFlow:
+        if not state:
+            raise FlowError("the callback has no state", code="state_missing")
+        flow = await flows.claim_by_state(self.pool, pkce.state_hash(state))
+        if flow is None:
+            reason = await flows.why_unclaimable(self.pool, state_hash=pkce.state_hash(state))
+            raise _unclaimable(reason)
+        if error:
+            await flows.finish(self.pool, flow.id, ok=False, error_code=error[:64])
+            code_name = "access_denied" if error == "access_denied" else "provider_error"
+            raise FlowError(
+                f"the provider answered {error}"
+                + (f": {error_description[:200]}" if error_description else ""),
+                code=code_name,
+            )
+        if flow.expected_iss is not None and iss != flow.expected_iss:
+            # RFC 9207 §2.4: a missing or different iss means a mix-up attack; stop here.
+            await flows.finish(self.pool, flow.id, ok=False, error_code="issuer_mismatch")
+            raise FlowError("the authorization response's iss does not match", code="issuer_mismatch")
+        if not code:
+            await flows.finish(self.pool, flow.id, ok=False, error_code="code_missing")
+            raise FlowError("the callback has no code", code="code_missing")
+        return await self._complete(flow, code)
+
+    async def exchange(self, principal: Principal, flow_id: UUID, code: str) -> CompletedFlow:
+        assert principal.tenant_id is not None
+        flow = await flows.claim_by_id(self.pool, flow_id, principal.tenant_id)
+        if flow is None:
+            raise _unclaimable(
+                await flows.why_unclaimable(self.pool, flow_id=flow_id, tenant_id=principal.tenant_id)
+            )
+        return await self._complete(flow, code)
+
+    async def mint_client_credentials(self, principal: Principal, connection_id: UUID) -> str:
+        """Connect a client-credentials connector (no user in the loop); re-minted before expiry."""
+        assert principal.tenant_id is not None
+        ctx = await self.resolver.resolve(principal.tenant_id, connection_id)
+        if ctx.oauth.grant_type != "client_credentials":
+            raise Conflict("this connector uses the authorization-code flow", code="user_flow_required")
+        try:
+            token_set = await self.provider.client_credentials(
+                ctx.endpoints, ctx.oauth, ctx.client, scopes=ctx.app_scopes or ctx.oauth.default_scopes
+            )
+        except OAuthProviderError as exc:
+            raise FlowError(
+                f"the provider refused the client credentials: {exc.error}",
+                code="exchange_failed",
+                status_code=502 if exc.retryable else 400,
+            ) from None
+        account_id, metadata = await self._post_connect(ctx, token_set)
+        await self.store.store_initial(
+            ctx, token_set, external_account_id=account_id, metadata=metadata, grant_type="client_credentials"
+        )
+        return account_id
+
+    async def _complete(self, flow: FlowRow, code: str) -> CompletedFlow:
+        try:
+            ctx = await self.resolver.resolve(flow.tenant_id, flow.connection_id)
+            token_set = await self.provider.exchange_code(
+                ctx.endpoints,
+                ctx.oauth,
+                ctx.client,
+                code=code,
+                redirect_uri=flow.redirect_uri,
+                verifier=flow.code_verifier,
+            )
+            account_id, metadata = await self._post_connect(ctx, token_set)
+            await self.store.store_initial(ctx, token_set, external_account_id=account_id, metadata=metadata)
+        except OAuthProviderError as exc:
+            await flows.finish(self.pool, flow.id, ok=False, error_code=exc.error[:64])
+            log.warning("code exchange failed", extra={"flow_id": str(flow.id), "error": exc.error})
+            status = 502 if exc.retryable else 400
+            raise FlowError(
+                f"the provider refused the code exchange: {exc.error}",
+                code="exchange_failed",
+                status_code=status,
+                details={"provider_error": exc.error},
+            ) from None
+        except Exception:
+            await flows.finish(self.pool, flow.id, ok=False, error_code="internal")
+            raise
+        await flows.finish(self.pool, flow.id, ok=True)
+        return CompletedFlow(
+            flow.id,
+            flow.connection_id,
+            flow.connector_id,
+            account_id,
+            flow.return_to,
+            token_set.scopes or flow.scopes,
+        )
+
+    async def _post_connect(self, ctx: OAuthContext, token_set: TokenSet) -> tuple[str, dict[str, Any]]:
+        """Atlassian cloud ids; the account behind the token (``external_account_id``)."""
+        metadata: dict[str, Any] = dict(token_set.metadata)
+        account_id = token_set.external_account_id
+        name = token_set.external_account_name
+        if ctx.oauth.profile == "atlassian":
+            url = str(ctx.info.config.get("oauth_resources_url") or ATLASSIAN_RESOURCES)
+            await check_url(url, allowlist=self.resolver.allowlist)
+            resources = await self.provider.get_json(url, token_set.access_token)
+            sites = [
+                {"id": r.get("id"), "name": r.get("name"), "url": r.get("url"), "scopes": r.get("scopes", [])}
+                for r in resources or []
+                if isinstance(r, dict)
+            ]
+            if not sites:
+                raise OAuthProviderError("no_accessible_resources", "the token grants access to no site")
+            metadata["sites"] = sites
+            metadata["cloud_id"] = ctx.info.config.get("cloud_id") or sites[0]["id"]
+        if ctx.endpoints.identity_url:
+            if ctx.endpoints.identity_url != ctx.oauth.identity_url:
+                await check_url(ctx.endpoints.identity_url, allowlist=self.resolver.allowlist)
+            headers = {"Notion-Version": "2022-06-28"} if ctx.oauth.profile == "notion" else None
+            identity = await self.provider.get_json(
+                ctx.endpoints.identity_url, token_set.access_token, extra_headers=headers
+            )
+            account_id = _dotted(identity, ctx.oauth.identity_id_field) or account_id
+            if ctx.oauth.identity_name_field:
+                name = _dotted(identity, ctx.oauth.identity_name_field) or name
+        if name:
+            metadata["external_account_name"] = name
+        return account_id or "unknown", metadata
+
+
+def _dotted(data: Any, path: str) -> str | None:
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return None if data is None else str(data)
+
+
+def _unclaimable(reason: str) -> FlowError:
+    messages = {
+        "used": ("this authorization response was already used", "state_reused"),
+        "expired": ("the authorization flow expired; start a new one", "flow_expired"),
+        "unknown": ("unknown authorization state", "state_unknown"),
+    }
+    message, code = messages[reason]
+    return FlowError(message, code=code)

@@ -1,0 +1,75 @@
+"""Proactive refresh: tokens expiring within the margin (or idle too long) are refreshed before
+anyone needs them; client-credentials tokens are re-minted. Replicas split the work with
+``FOR UPDATE SKIP LOCKED`` and the per-connection lock keeps it to one refresh each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from hub_common.errors import HubError
+from hub_oauth.repositories import flows, tokens
+from hub_oauth.services.refresh import Refresher
+
+log = logging.getLogger(__name__)
+
+
+class RefreshScheduler:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        refresher: Refresher,
+        interval_s: float,
+        margin_s: float,
+        idle_s: float,
+        batch: int = 50,
+    ) -> None:
+        self.pool = pool
+        self.refresher = refresher
+        self.interval_s = interval_s
+        self.margin_s = margin_s
+        self.idle_s = idle_s
+        self.batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="oauth-refresh-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+                await flows.purge(self.pool, older_than_s=24 * 3600)
+            except Exception:
+                log.exception("refresh round failed")
+            await asyncio.sleep(self.interval_s)
+
+    async def run_once(self) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            due = await tokens.due_for_refresh(
+                conn, margin_s=self.margin_s, idle_s=self.idle_s, limit=self.batch
+            )
+            rows = [await tokens.get(conn, cid) for cid in due]
+        refreshed = 0
+        for row in rows:
+            if row is None:
+                continue
+            try:
+                outcome = await self.refresher.refresh(row.tenant_id, row.connection_id, force=False)
+                refreshed += int(outcome.refreshed)
+            except HubError as exc:
+                log.info(
+                    "proactive refresh did not succeed",
+                    extra={"connection_id": str(row.connection_id), "code": exc.code},
+                )
+        return refreshed

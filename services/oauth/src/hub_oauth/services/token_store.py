@@ -1,0 +1,130 @@
+"""Storing token sets: values in the vault, metadata + events in one database transaction.
+
+Write order matters for crash safety: the refresh token is written before the access token, so
+a crash between the two leaves a *valid* refresh token (the next refresh repairs the access
+token) rather than a burned one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from hub_common.clients.vault import VaultClient
+from hub_common.credential_keys import ACCESS_TOKEN, REFRESH_TOKEN, secondary
+from hub_common.db.outbox import write_event
+from hub_common.events import ConnectionStatusChanged, IntegrationConnected
+from hub_oauth.config import SCHEMA
+from hub_oauth.domain.token_response import TokenSet
+from hub_oauth.repositories import tokens
+from hub_oauth.repositories.tokens import TokenRow
+from hub_oauth.services.context import OAuthContext
+
+log = logging.getLogger(__name__)
+SOURCE = "/integration-hub/oauth"
+
+
+def expiry(token_set: TokenSet, now: datetime | None = None) -> datetime | None:
+    if token_set.expires_in is None:
+        return None
+    return (now or datetime.now(UTC)) + timedelta(seconds=max(token_set.expires_in, 0))
+
+
+async def write_values(
+    vault: VaultClient,
+    tenant_id: str,
+    connection_id: UUID,
+    token_set: TokenSet,
+    *,
+    expected_refresh_version: int | None = None,
+) -> None:
+    if token_set.refresh_token:
+        await vault.store(
+            tenant_id,
+            connection_id,
+            REFRESH_TOKEN,
+            token_set.refresh_token,
+            expected_version=expected_refresh_version,
+        )
+    await vault.store(tenant_id, connection_id, ACCESS_TOKEN, token_set.access_token)
+    for name, value in token_set.extra_secrets.items():
+        base, _, kind = name.partition("_")  # user_access_token -> access_token.user
+        key = secondary(ACCESS_TOKEN if kind == "access_token" else REFRESH_TOKEN, base)
+        await vault.store(tenant_id, connection_id, key, value)
+
+
+class TokenStore:
+    def __init__(self, pool: asyncpg.Pool, vault: VaultClient) -> None:
+        self.pool = pool
+        self.vault = vault
+
+    async def store_initial(
+        self,
+        ctx: OAuthContext,
+        token_set: TokenSet,
+        *,
+        external_account_id: str,
+        metadata: dict[str, Any],
+        grant_type: str = "authorization_code",
+    ) -> None:
+        info = ctx.info
+        await write_values(self.vault, info.tenant_id, info.id, token_set)
+        if not token_set.refresh_token:
+            await self.vault.delete(info.tenant_id, info.id, REFRESH_TOKEN)  # none of an older grant
+        row = TokenRow(
+            connection_id=info.id,
+            tenant_id=info.tenant_id,
+            connector_id=info.connector_id,
+            grant_type=grant_type,
+            token_type=token_set.token_type,
+            expires_at=expiry(token_set),
+            has_refresh_token=token_set.refresh_token is not None,
+            granted_scopes=token_set.scopes,
+            external_account_id=external_account_id,
+            status="active",
+            generation=0,
+            last_refreshed_at=None,
+            metadata=metadata,
+        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            await tokens.upsert_initial(conn, row)
+            await write_event(
+                conn,
+                IntegrationConnected(
+                    tenant_id=info.tenant_id,
+                    connection_id=info.id,
+                    connector_id=info.connector_id,
+                    external_account_id=external_account_id,
+                    user_id=info.user_id or None,
+                    auth_method="oauth2",
+                ),
+                source=SOURCE,
+                schema=SCHEMA,
+            )
+
+    async def mark_invalid(self, tenant_id: str, connection_id: UUID, connector_id: str, reason: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            changed = await tokens.set_status(conn, connection_id, "invalid", reason)
+            if changed:
+                await write_event(
+                    conn,
+                    ConnectionStatusChanged(
+                        tenant_id=tenant_id,
+                        connection_id=connection_id,
+                        connector_id=connector_id,
+                        status="token_invalid",
+                        previous_status="active",
+                        reason=reason,
+                    ),
+                    source=SOURCE,
+                    schema=SCHEMA,
+                )
+        if changed:
+            log.warning(
+                "connection credentials invalid",
+                extra={"connection_id": str(connection_id), "reason": reason},
+            )

@@ -1,0 +1,207 @@
+"""Authorization-code flows against a strict simulator, with the real vault, Postgres and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from hub_common.testing import expect_events
+from hub_oauth.adapters.connections import ConnectionInfo
+
+from .conftest import manifest_for
+
+pytestmark = pytest.mark.integration
+
+
+async def setup_connection(oauth, directory, simulator, tenant, user_headers, **oauth_config) -> uuid.UUID:
+    cid = uuid.uuid4()
+    directory.add(
+        ConnectionInfo(
+            id=cid,
+            tenant_id=tenant,
+            user_id="alice",
+            connector_id="simgeneric",
+            status="initializing",
+            auth_method="oauth2",
+            manifest=manifest_for(simulator.url, **oauth_config),
+        )
+    )
+    resp = await oauth.put(
+        "/v1/oauth/apps/simgeneric",
+        headers=user_headers,
+        json={"client_id": "hub-app", "client_secret": "hub-app-secret-0123456789"},
+    )
+    assert resp.status_code in (200, 201), resp.text
+    assert "secret" not in resp.text.replace("has_client_secret", "")
+    return cid
+
+
+async def authorize(url: str, **extra: str) -> dict[str, str]:
+    """Play the browser at the provider: follow the authorization URL to the redirect."""
+    if extra:
+        url = f"{url}&{urlencode(extra)}"
+    async with httpx.AsyncClient() as browser:
+        resp = await browser.get(url)
+    assert resp.status_code in (302, 303), resp.text
+    location = resp.headers["location"]
+    assert location.startswith("http://127.0.0.1:18082/v1/oauth/callback")
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+async def start(oauth, user_headers, cid, **body) -> dict:
+    resp = await oauth.post("/v1/oauth/flows", headers=user_headers, json={"connection_id": str(cid), **body})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+async def test_full_flow_stores_tokens_and_emits_connected(
+    oauth, directory, simulator, tenant, user_headers, vault_as, kafka_bootstrap
+):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    flow = await start(oauth, user_headers, cid, scopes=["read", "write"])
+    q = parse_qs(urlsplit(flow["authorization_url"]).query)
+    assert q["code_challenge_method"] == ["S256"] and len(q["state"][0]) >= 22
+    assert q["redirect_uri"] == ["http://127.0.0.1:18082/v1/oauth/callback"] and q["scope"] == ["read write"]
+    params = await authorize(flow["authorization_url"], sim_user="octo")
+    async with expect_events(
+        kafka_bootstrap, "integration.connected", match=lambda d: d["connection_id"] == str(cid), timeout_s=15
+    ) as seen:
+        done = await oauth.get("/v1/oauth/callback", params=params, headers={"accept": "application/json"})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["connection_id"] == str(cid) and body["external_account_id"]
+    assert seen[0].data["external_account_id"] == body["external_account_id"]
+    assert "access_token" not in str(seen[0].data)
+    token = await vault_as("gateway").read(tenant, cid, "access_token")
+    assert token and simulator.introspect(token)["active"] is True
+    info = (await oauth.get(f"/v1/oauth/connections/{cid}/token", headers=user_headers)).json()
+    assert info["status"] == "active" and info["has_refresh_token"] is True and info["expires_at"]
+    assert token not in str(info)
+
+
+async def test_state_replay_unknown_and_expired_store_nothing(
+    oauth, directory, simulator, tenant, user_headers, vault_as, pg_dsn
+):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    flow = await start(oauth, user_headers, cid)
+    params = await authorize(flow["authorization_url"])
+    assert (await oauth.get("/v1/oauth/callback", params=params)).status_code == 200
+    replay = await oauth.get("/v1/oauth/callback", params=params)
+    assert replay.status_code == 400 and replay.json()["error"]["code"] == "state_reused"
+    unknown = await oauth.get(
+        "/v1/oauth/callback", params={"code": "x", "state": "never-issued"}, headers={"accept": "text/html"}
+    )
+    assert unknown.status_code == 400 and "text/html" in unknown.headers["content-type"]
+    assert "state_unknown" in unknown.text
+
+    other = uuid.uuid4()
+    directory.add(
+        ConnectionInfo(
+            id=other,
+            tenant_id=tenant,
+            user_id="alice",
+            connector_id="simgeneric",
+            status="initializing",
+            auth_method="oauth2",
+            manifest=manifest_for(simulator.url),
+        )
+    )
+    late = await start(oauth, user_headers, other)
+    late_params = await authorize(late["authorization_url"])
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_dsn)
+    await conn.execute(
+        "UPDATE oauth.flows SET expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(late["flow_id"]),
+    )
+    await conn.close()
+    expired = await oauth.get("/v1/oauth/callback", params=late_params)
+    assert expired.json()["error"]["code"] == "flow_expired"
+    assert await vault_as("oauth").list_keys(tenant, other) == []
+
+
+async def test_access_denied_and_wrong_code(oauth, directory, simulator, tenant, user_headers, vault_as):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    denied = await authorize(
+        (await start(oauth, user_headers, cid))["authorization_url"], sim_decision="deny"
+    )
+    assert denied["error"] == "access_denied"
+    resp = await oauth.get("/v1/oauth/callback", params=denied)
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "access_denied"
+
+    params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+    params["code"] = "not-the-code"
+    wrong = await oauth.get("/v1/oauth/callback", params=params)
+    assert wrong.status_code == 400 and wrong.json()["error"]["details"]["provider_error"] == "invalid_grant"
+    assert await vault_as("oauth").list_keys(tenant, cid) == []
+
+
+async def test_provider_500_is_retried_then_reported_without_half_storing(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    simulator.inject_fault("token", "status", status=500, count=1)
+    params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+    ok = await oauth.get("/v1/oauth/callback", params=params)
+    assert ok.status_code == 200, ok.text  # one 500, then the retry succeeded
+
+    other = uuid.uuid4()
+    directory.add(
+        ConnectionInfo(
+            id=other,
+            tenant_id=tenant,
+            user_id="alice",
+            connector_id="simgeneric",
+            status="initializing",
+            auth_method="oauth2",
+            manifest=manifest_for(simulator.url),
+        )
+    )
+    simulator.inject_fault("token", "status", status=503, count=10)
+    try:
+        params = await authorize((await start(oauth, user_headers, other))["authorization_url"])
+        failed = await oauth.get("/v1/oauth/callback", params=params)
+    finally:
+        simulator.clear_faults()
+    assert failed.status_code == 502 and failed.json()["error"]["code"] == "exchange_failed"
+    assert await vault_as("oauth").list_keys(tenant, other) == []
+
+
+async def test_fifty_open_flows_per_user_complete_in_any_order(
+    oauth, directory, simulator, tenant, user_headers
+):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    flows = await asyncio.gather(*(start(oauth, user_headers, cid) for _ in range(50)))
+    assert len({f["flow_id"] for f in flows}) == 50
+    redirects = [await authorize(f["authorization_url"]) for f in reversed(flows)]
+    results = await asyncio.gather(*(oauth.get("/v1/oauth/callback", params=p) for p in redirects[::7]))
+    assert all(r.status_code == 200 for r in results), [r.text for r in results if r.status_code != 200]
+
+
+async def test_other_tenants_and_bad_input(oauth, directory, simulator, tenant, user_headers):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    from hub_common.settings import HubSettings
+    from hub_common.web.auth import mint_user_token
+
+    mallory = {
+        "Authorization": f"Bearer {mint_user_token(HubSettings(), tenant='other', user='m', tier='teams')}"
+    }
+    resp = await oauth.post("/v1/oauth/flows", headers=mallory, json={"connection_id": str(cid)})
+    assert resp.status_code == 404
+    assert (
+        await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=mallory, json={})
+    ).status_code == 404
+    bad = await oauth.post("/v1/oauth/flows", headers=user_headers, json={"connection_id": "nope"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+    evil = await oauth.post(
+        "/v1/oauth/flows",
+        headers=user_headers,
+        json={"connection_id": str(cid), "return_to": "https://evil.example/steal"},
+    )
+    assert evil.json()["error"]["code"] == "return_to_not_allowed"
+    assert (await oauth.post("/v1/oauth/flows", json={"connection_id": str(cid)})).status_code == 401

@@ -1,0 +1,156 @@
+"""Refresh (on demand, concurrent, proactive, invalid_grant) and revocation against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+
+import asyncpg
+import pytest
+
+from hub_common.testing import expect_events
+
+from .test_flows import authorize, setup_connection, start
+
+pytestmark = pytest.mark.integration
+
+
+async def connect(oauth, directory, simulator, tenant, user_headers) -> uuid.UUID:
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+    resp = await oauth.get("/v1/oauth/callback", params=params)
+    assert resp.status_code == 200, resp.text
+    return cid
+
+
+async def test_on_demand_refresh_rotates_and_stores_the_new_pair(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    vault = vault_as("oauth")
+    old_access = await vault.read(tenant, cid, "access_token")
+    old_refresh = await vault.read(tenant, cid, "refresh_token")
+    simulator.expire(token=old_access)
+    before = simulator.stats()["refreshes"]
+    resp = await oauth.post(f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={})
+    assert resp.status_code == 200 and resp.json()["refreshed"] is True, resp.text
+    assert simulator.stats()["refreshes"] == before + 1
+    new_access = await vault.read(tenant, cid, "access_token")
+    new_refresh = await vault.read(tenant, cid, "refresh_token")
+    assert new_access != old_access and new_refresh != old_refresh
+    assert simulator.introspect(new_access)["active"] is True
+    # The gateway names the token that failed: an already-replaced one causes no second refresh.
+    stale = hashlib.sha256(old_access.encode()).hexdigest()
+    again = await oauth.post(
+        f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={"stale_token_sha256": stale}
+    )
+    assert again.json()["refreshed"] is False
+    assert simulator.stats()["refreshes"] == before + 1
+
+
+async def test_two_hundred_concurrent_refreshes_make_exactly_one(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    simulator.expire(token=await vault_as("oauth").read(tenant, cid, "access_token"))
+    before = simulator.stats()
+    results = await asyncio.gather(
+        *(
+            oauth.post(f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={})
+            for _ in range(200)
+        )
+    )
+    assert all(r.status_code == 200 for r in results), {r.status_code for r in results}
+    after = simulator.stats()
+    assert after["refreshes"] == before["refreshes"] + 1
+    assert after["reuse_detections"]["refresh_token"] == before["reuse_detections"]["refresh_token"]
+    assert simulator.introspect(await vault_as("oauth").read(tenant, cid, "access_token"))["active"] is True
+
+
+async def test_answer_without_refresh_token_keeps_the_stored_one(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    vault = vault_as("oauth")
+    refresh = await vault.read(tenant, cid, "refresh_token")
+    simulator.update_settings(rotate_refresh_tokens=False)
+    try:
+        resp = await oauth.post(
+            f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={"force": True}
+        )
+    finally:
+        simulator.update_settings(rotate_refresh_tokens=True)
+    assert resp.json()["refreshed"] is True
+    assert await vault.read(tenant, cid, "refresh_token") == refresh
+
+
+async def test_invalid_grant_marks_token_invalid_with_an_event(
+    oauth, directory, simulator, tenant, user_headers, kafka_bootstrap
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    simulator.inject_fault("token", "invalid_grant", count=1, grant_type="refresh_token")
+    async with expect_events(
+        kafka_bootstrap,
+        "integration.status-changed",
+        match=lambda d: d["connection_id"] == str(cid),
+        timeout_s=15,
+    ) as seen:
+        resp = await oauth.post(
+            f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={"force": True}
+        )
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "invalid_grant"
+    assert seen[0].data["status"] == "token_invalid" and seen[0].data["reason"] == "invalid_grant"
+    info = (await oauth.get(f"/v1/oauth/connections/{cid}/token", headers=user_headers)).json()
+    assert info["status"] == "invalid"
+    blocked = await oauth.post(f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={})
+    assert blocked.status_code == 409 and blocked.json()["error"]["code"] == "token_not_active"
+
+
+async def test_proactive_scheduler_refreshes_tokens_near_expiry(
+    oauth, directory, simulator, tenant, user_headers, pg_dsn
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute(
+            "UPDATE oauth.tokens SET expires_at = now() + interval '30 seconds', "
+            "last_refreshed_at = now() - interval '1 hour' WHERE connection_id = $1",
+            cid,
+        )
+        before = simulator.stats()["refreshes"]
+        refreshed = await oauth.container.scheduler.run_once()
+        assert refreshed >= 1
+        assert simulator.stats()["refreshes"] >= before + 1
+        expires = await conn.fetchval(
+            "SELECT expires_at > now() + interval '10 minutes' FROM oauth.tokens WHERE connection_id = $1",
+            cid,
+        )
+        assert expires is True
+    finally:
+        await conn.close()
+
+
+async def test_revoke_at_provider_then_locally(oauth, directory, simulator, tenant, user_headers, vault_as):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    access = await vault_as("oauth").read(tenant, cid, "access_token")
+    resp = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+    body = resp.json()
+    assert resp.status_code == 200 and body["provider_revoked"] is True and body["provider_error"] is None
+    assert set(body["deleted_keys"]) == {"access_token", "refresh_token"}
+    assert simulator.introspect(access)["active"] is False
+    assert await vault_as("oauth").list_keys(tenant, cid) == []
+
+
+async def test_provider_failure_during_revoke_still_deletes_credentials(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    simulator.inject_fault("revoke", "status", status=500, count=5)
+    try:
+        resp = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+    finally:
+        simulator.clear_faults()
+    assert resp.status_code == 200
+    assert resp.json()["provider_revoked"] is False and resp.json()["provider_error"] == "revocation_failed"
+    assert await vault_as("oauth").list_keys(tenant, cid) == []

@@ -1,0 +1,193 @@
+import base64
+import hashlib
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from hub_connector_sdk import ApiKeyPlacement, AuthenticationMethod, AuthSpec, CredentialField, OAuthConfig
+from hub_oauth.domain import endpoints, pkce
+from hub_oauth.domain.apps import parse_default_apps, return_to_allowed
+from hub_oauth.domain.authorize import authorization_url
+from hub_oauth.domain.credential_fields import InvalidCredentials, validate
+from hub_oauth.domain.token_response import OAuthProviderError, decode_body, parse
+
+pytestmark = pytest.mark.unit
+
+ATLASSIAN = OAuthConfig(
+    authorization_url="https://auth.atlassian.com/authorize",
+    token_url="https://auth.atlassian.com/oauth/token",
+    scope_separator=" ",
+    extra_authorize_params={"audience": "api.atlassian.com", "prompt": "consent"},
+    profile="atlassian",
+    use_pkce=False,
+)
+
+
+def test_pkce_s256_matches_rfc7636_appendix_b():
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert pkce.challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_state_and_verifier_have_enough_entropy():
+    states = {pkce.new_state() for _ in range(200)}
+    assert len(states) == 200
+    assert all(len(base64.urlsafe_b64decode(s + "=")) >= 16 for s in states)  # >= 128 bits
+    assert 43 <= len(pkce.new_verifier()) <= 128
+    assert pkce.state_hash("x") == hashlib.sha256(b"x").digest()
+
+
+def test_authorization_url_carries_everything_and_keeps_reserved_params():
+    slack = OAuthConfig(
+        authorization_url="https://slack.com/oauth/v2/authorize?team=T1",
+        token_url="https://slack.com/api/oauth.v2.access",
+        scope_separator=",",
+        profile="slack",
+    )
+    url = authorization_url(
+        slack.authorization_url,
+        oauth=slack,
+        client_id="cid",
+        redirect_uri="https://hub/cb",
+        scopes=["chat:write", "channels:read"],
+        state="st",
+        code_challenge="ch",
+        additional={"user_scope": "search:read", "state": "evil", "redirect_uri": "https://evil"},
+    )
+    q = parse_qs(urlsplit(url).query)
+    assert q["team"] == ["T1"]
+    assert q["scope"] == ["chat:write,channels:read"]
+    assert q["user_scope"] == ["search:read"]
+    assert q["state"] == ["st"] and q["redirect_uri"] == ["https://hub/cb"]
+    assert q["code_challenge_method"] == ["S256"] and q["response_type"] == ["code"]
+
+
+def test_atlassian_extras_and_no_pkce():
+    url = authorization_url(
+        ATLASSIAN.authorization_url,
+        oauth=ATLASSIAN,
+        client_id="c",
+        redirect_uri="https://h/cb",
+        scopes=["read:jira-work", "offline_access"],
+        state="s",
+        code_challenge=None,
+    )
+    q = parse_qs(urlsplit(url).query)
+    assert q["audience"] == ["api.atlassian.com"] and q["prompt"] == ["consent"]
+    assert "code_challenge" not in q and q["scope"] == ["read:jira-work offline_access"]
+
+
+def test_endpoint_overrides_and_discovery():
+    e, overridden = endpoints.from_config(ATLASSIAN, {"oauth_token_url": "https://sim.local/token"})
+    assert e.token_url == "https://sim.local/token" and overridden == ["https://sim.local/token"]
+    found = endpoints.from_metadata(
+        e,
+        "https://issuer",
+        {
+            "authorization_endpoint": "https://issuer/a",
+            "token_endpoint": "https://issuer/t",
+            "revocation_endpoint": "https://issuer/r",
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
+        },
+    )
+    assert (found.token_url, found.pkce, found.iss_required) == ("https://issuer/t", True, True)
+
+
+@pytest.mark.parametrize(
+    "body,ctype",
+    [
+        (b"access_token=gho_x&scope=repo%2Cuser&token_type=bearer", "application/x-www-form-urlencoded"),
+        (b'{"access_token":"gho_x","scope":"repo,user","token_type":"bearer"}', "application/json"),
+    ],
+)
+def test_github_answers_in_either_format(body, ctype):
+    ts = parse("github", 200, decode_body(body, ctype))
+    assert ts.access_token == "gho_x" and ts.scopes == ["repo", "user"] and ts.refresh_token is None
+
+
+def test_github_errors_with_http_200_are_errors():
+    with pytest.raises(OAuthProviderError) as info:
+        parse(
+            "github",
+            200,
+            decode_body(b"error=bad_verification_code&error_description=The+code", "text/plain"),
+        )
+    assert info.value.error == "bad_verification_code" and not info.value.retryable
+
+
+def test_slack_bot_and_user_tokens_and_ok_false():
+    ts = parse(
+        "slack",
+        200,
+        {
+            "ok": True,
+            "access_token": "xoxb-1",
+            "token_type": "bot",
+            "scope": "chat:write,im:read",
+            "bot_user_id": "U0B",
+            "team": {"id": "T1", "name": "Acme"},
+            "authed_user": {"id": "U1", "access_token": "xoxp-1", "scope": "search:read"},
+        },
+    )
+    assert ts.access_token == "xoxb-1" and ts.external_account_id == "T1"
+    assert ts.extra_secrets == {"user_access_token": "xoxp-1"}
+    assert ts.metadata["authed_user_id"] == "U1" and ts.scopes == ["chat:write", "im:read"]
+    with pytest.raises(OAuthProviderError, match="invalid_code"):
+        parse("slack", 200, {"ok": False, "error": "invalid_code"})
+
+
+def test_notion_workspace_and_5xx_retryable():
+    ts = parse(
+        "notion",
+        200,
+        {
+            "access_token": "secret_x",
+            "token_type": "bearer",
+            "bot_id": "b1",
+            "workspace_id": "w1",
+            "workspace_name": "Acme",
+            "owner": {"type": "user"},
+        },
+    )
+    assert ts.external_account_id == "w1" and ts.metadata == {
+        "workspace_id": "w1",
+        "workspace_name": "Acme",
+        "bot_id": "b1",
+    }
+    with pytest.raises(OAuthProviderError) as info:
+        parse("generic", 503, {})
+    assert info.value.retryable
+
+
+def test_credentials_validation_and_vault_keys():
+    basic = AuthSpec(method=AuthenticationMethod.BASIC)
+    assert validate(basic, {"username": "u", "password": "p"}) == {
+        "basic_username": "u",
+        "basic_password": "p",
+    }
+    api = AuthSpec(
+        method=AuthenticationMethod.API_KEY,
+        api_key=ApiKeyPlacement(),
+        fields=[
+            CredentialField(key="api_key", label="Key", pattern=r"sk-[a-z0-9]+"),
+            CredentialField(key="org", label="Org", secret=False, required=False),
+        ],
+    )
+    assert validate(api, {"api_key": "sk-abc", "org": "o1"}) == {"api_key": "sk-abc", "api_key.org": "o1"}
+    with pytest.raises(InvalidCredentials) as info:
+        validate(api, {"api_key": "nope", "extra": "x"})
+    assert info.value.problems == {"extra": "unknown field", "api_key": "does not have the expected format"}
+    assert "nope" not in str(info.value.problems)
+
+
+def test_return_to_allowlist_and_default_apps():
+    prefixes = ["https://app.example.com/integrations", "http://127.0.0.1:8081"]
+    assert return_to_allowed("https://app.example.com/integrations/done?x=1", prefixes)
+    assert not return_to_allowed("https://app.example.com.evil.com/integrations", prefixes)
+    assert not return_to_allowed("https://app.example.com/other", prefixes)
+    assert not return_to_allowed("javascript:alert(1)", prefixes)
+    assert (
+        parse_default_apps('{"github": {"client_id": "c", "client_secret": "s"}}')["github"].client_id == "c"
+    )
+    with pytest.raises(ValueError):
+        parse_default_apps('{"github": {}}')
