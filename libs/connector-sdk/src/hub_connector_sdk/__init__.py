@@ -2,7 +2,8 @@
 
 Build a connector by subclassing :class:`BaseConnector`, declaring actions with
 :func:`action` and triggers with :func:`trigger` / :func:`polling_trigger`, and publishing it
-as a Python package with an ``integration_hub.connectors`` entry point. See docs/connector-sdk.md.
+as a Python package with an ``integration_hub.connectors`` entry point. Test it with
+:mod:`hub_connector_sdk.testkit` (gateway stub, record/replay, OpenAPI checks). See docs/connector-sdk.md.
 """
 
 from hub_connector_sdk.base import BaseConnector, action, polling_trigger, trigger

@@ -16,6 +16,7 @@ validated against the action's JSON Schema before the method runs.
 from __future__ import annotations
 
 import json
+import string
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,11 +25,13 @@ from typing import Any, ClassVar
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
-from hub_connector_sdk.client import ProviderClient
+from hub_connector_sdk._schema_errors import describe_errors, pointer
+from hub_connector_sdk.client import ProviderClient, segment
 from hub_connector_sdk.errors import (
     ConnectorError,
     CredentialsRejected,
     InvalidParameters,
+    ManifestError,
     ProviderError,
     UnknownAction,
     UnknownTrigger,
@@ -85,11 +88,14 @@ class _TriggerSpec:
     func: Callable[..., Any]
 
 
-def _schema_of(spec: type[BaseModel] | Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _schema_of(
+    spec: type[BaseModel] | Mapping[str, Any] | None, *, output: bool = False
+) -> dict[str, Any] | None:
     if spec is None:
         return None
     if isinstance(spec, type) and issubclass(spec, BaseModel):
-        return spec.model_json_schema()
+        # What a caller receives is the serialised model, which can differ from its input form.
+        return spec.model_json_schema(mode="serialization" if output else "validation")
     return dict(spec)
 
 
@@ -119,7 +125,7 @@ def action(
             description=description or _doc(func) or action_id,
             params_model=params if isinstance(params, type) else None,
             parameters_schema=schema,
-            output_schema=_schema_of(output),
+            output_schema=_schema_of(output, output=True),
             scopes=list(scopes),
             idempotent=idempotent,
             func=func,
@@ -149,7 +155,7 @@ def trigger(
             description=description or _doc(func) or id,
             delivery="webhook",
             events=list(events),
-            payload_schema=_schema_of(payload),
+            payload_schema=_schema_of(payload, output=True),
             poll_interval_s=None,
             func=func,
         )
@@ -177,7 +183,7 @@ def polling_trigger(
             description=description or _doc(func) or id,
             delivery="polling",
             events=[],
-            payload_schema=_schema_of(payload),
+            payload_schema=_schema_of(payload, output=True),
             poll_interval_s=interval_s,
             func=func,
         )
@@ -205,18 +211,13 @@ class BaseConnector:
 
     _actions: ClassVar[dict[str, _ActionSpec]] = {}
     _triggers: ClassVar[dict[str, _TriggerSpec]] = {}
+    _duplicate_ids: ClassVar[dict[str, list[str]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        actions: dict[str, _ActionSpec] = {}
-        triggers: dict[str, _TriggerSpec] = {}
-        for klass in reversed(cls.__mro__):
-            for value in vars(klass).values():
-                if (a := getattr(value, "__hub_action__", None)) is not None:
-                    actions[a.id] = a
-                if (t := getattr(value, "__hub_trigger__", None)) is not None:
-                    triggers[t.id] = t
-        cls._actions, cls._triggers = actions, triggers
+        cls._actions, duplicate_actions = _collect(cls, "__hub_action__")
+        cls._triggers, duplicate_triggers = _collect(cls, "__hub_trigger__")
+        cls._duplicate_ids = {"action": duplicate_actions, "trigger": duplicate_triggers}
 
     def __init__(self, context: ConnectionContext, client: ProviderClient) -> None:
         self.context = context
@@ -225,9 +226,25 @@ class BaseConnector:
     # -- the manifest -------------------------------------------------------------------------
     @classmethod
     def manifest(cls) -> ConnectorManifest:
-        """Build and validate the manifest (raises ManifestError with the reason)."""
+        """Build and validate the manifest (raises ManifestError with every reason found)."""
+        for kind, ids in cls._duplicate_ids.items():
+            if ids:
+                raise ManifestError(f"{cls.__name__}: duplicate {kind} ids: {', '.join(sorted(set(ids)))}")
+        problems: list[str] = []
+        actions: list[ConnectorAction] = []
+        triggers: list[ConnectorTrigger] = []
+        for a in cls._actions.values():
+            try:
+                actions.append(_action_model(a))
+            except ValidationError as exc:
+                problems += _problems(exc, f"action {a.id!r} ")
+        for t in cls._triggers.values():
+            try:
+                triggers.append(_trigger_model(t))
+            except ValidationError as exc:
+                problems += _problems(exc, f"trigger {t.id!r} ")
         try:
-            return ConnectorManifest(
+            manifest = ConnectorManifest(
                 id=cls.id,
                 name=cls.name,
                 version=cls.version,
@@ -240,63 +257,29 @@ class BaseConnector:
                 docs_url=cls.docs_url,
                 webhook_signature=cls.webhook_signature,
                 builtin=cls.builtin,
-                actions=[
-                    ConnectorAction(
-                        id=a.id,
-                        name=a.name,
-                        description=a.description,
-                        parameters_schema=a.parameters_schema,
-                        output_schema=a.output_schema,
-                        required_scopes=a.scopes,
-                        idempotent=a.idempotent,
-                    )
-                    for a in cls._actions.values()
-                ],
-                triggers=[
-                    ConnectorTrigger(
-                        id=t.id,
-                        name=t.name,
-                        type=t.type,
-                        description=t.description,
-                        delivery=t.delivery,
-                        provider_events=t.events,
-                        payload_schema=t.payload_schema,
-                        poll_interval_s=t.poll_interval_s,
-                    )
-                    for t in cls._triggers.values()
-                ],
+                actions=actions,
+                triggers=triggers,
             )
         except AttributeError as exc:
-            from hub_connector_sdk.errors import ManifestError
-
             raise ManifestError(f"{cls.__name__}: missing class attribute {exc.name!r}") from None
         except ValidationError as exc:
-            from hub_connector_sdk.errors import ManifestError
-
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise ManifestError(f"{cls.__name__}: {where}: {first.get('msg')}") from None
+            problems = _problems(exc) + problems
+        if problems:
+            raise ManifestError(f"{cls.__name__}: {'; '.join(problems[:10])}")
+        return manifest
 
     # -- actions ------------------------------------------------------------------------------
     @classmethod
     def validate_parameters(cls, action_id: str, parameters: Mapping[str, Any]) -> Any:
+        """The validated parameters (a model instance or a dict); InvalidParameters lists
+        every problem as ``{"path": JSON Pointer, "message", "validator"}``."""
         spec = cls._actions.get(action_id)
         if spec is None:
             raise UnknownAction(f"{cls.id} has no action {action_id!r}", status_code=404)
-        errors = sorted(spec.validator.iter_errors(dict(parameters)), key=lambda e: list(e.path))
+        errors = describe_errors(spec.validator, dict(parameters))
         if errors:
             raise InvalidParameters(
-                f"parameters do not match the schema of {action_id}",
-                details={
-                    "errors": [
-                        {
-                            "path": "/" + "/".join(str(p) for p in e.path),
-                            "message": e.message[:300],
-                            "validator": str(e.validator),
-                        }
-                        for e in errors[:20]
-                    ]
-                },
+                f"parameters do not match the schema of {action_id}", details={"errors": errors}
             )
         if spec.params_model is not None:
             try:
@@ -306,7 +289,7 @@ class BaseConnector:
                     f"parameters do not match the schema of {action_id}",
                     details={
                         "errors": [
-                            {"path": "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                            {"path": pointer(e["loc"]), "message": e["msg"], "validator": e["type"]}
                             for e in exc.errors()[:20]
                         ]
                     },
@@ -330,17 +313,53 @@ class BaseConnector:
 
     # -- health -------------------------------------------------------------------------------
     async def health_check(self) -> ConnectorHealth:
-        """Default: GET ``health_path`` through the gateway; override for anything richer."""
+        """Default: GET ``health_path`` (``{config_key}`` placeholders filled from the connection's
+        config) through the gateway; override for anything richer."""
         if self.health_path is None:
             raise NotImplementedError(f"{type(self).__name__} must define health_path or health_check()")
         started = time.perf_counter()
         try:
-            await self.client.get(self.health_path)
+            resp = await self.client.get(self.expand_path(self.health_path))
         except CredentialsRejected as exc:
             return self._health(False, started, exc.message, invalid=True)
         except ProviderError as exc:
             return self._health(False, started, exc.message, invalid=exc.status_code == 403)
-        return self._health(True, started, "ok")
+        except ConnectorError as exc:
+            return self._health(False, started, exc.message)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        return self._health(True, started, "ok", account=self.health_account_info(body))
+
+    def health_account_info(self, body: Any) -> Mapping[str, str]:
+        """Who the credentials belong to, from the health response body (shown in the UI)."""
+        return {}
+
+    def expand_path(self, template: str, **values: str | int) -> str:
+        """Fill ``{name}`` placeholders from ``values``, else from the connection's config; every
+        value is percent-encoded as one path segment, so user input cannot add segments."""
+        try:
+            pieces = list(string.Formatter().parse(template))
+        except ValueError:  # an unmatched brace
+            raise ConnectorError(f"path template {template!r} is malformed", code="invalid_path") from None
+        parts: list[str] = []
+        for literal, field_name, _spec, _conv in pieces:
+            parts.append(literal)
+            if field_name is None:
+                continue
+            if field_name in values:
+                value: Any = values[field_name]
+            elif field_name in self.context.config:
+                value = self.context.config[field_name]
+            else:
+                raise ConnectorError(
+                    f"path {template!r} needs {field_name!r}, which is neither given nor in the "
+                    "connection's config",
+                    code="invalid_config",
+                )
+            parts.append(segment(value))
+        return "".join(parts)
 
     @staticmethod
     def _health(
@@ -401,6 +420,62 @@ class BaseConnector:
             raise UnknownTrigger(f"{self.id} has no polling trigger {trigger_id!r}")
         result: PollResult = await spec.func(self, cursor)
         return result
+
+
+def _action_model(spec: _ActionSpec) -> ConnectorAction:
+    return ConnectorAction(
+        id=spec.id,
+        name=spec.name,
+        description=spec.description,
+        parameters_schema=spec.parameters_schema,
+        output_schema=spec.output_schema,
+        required_scopes=spec.scopes,
+        idempotent=spec.idempotent,
+    )
+
+
+def _trigger_model(spec: _TriggerSpec) -> ConnectorTrigger:
+    return ConnectorTrigger(
+        id=spec.id,
+        name=spec.name,
+        type=spec.type,
+        description=spec.description,
+        delivery=spec.delivery,
+        provider_events=spec.events,
+        payload_schema=spec.payload_schema,
+        poll_interval_s=spec.poll_interval_s,
+    )
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> list[str]:
+    """``"auth.method: Input should be ..."`` for each error pydantic found."""
+    return [
+        f"{prefix}{'.'.join(str(p) for p in e.get('loc', ())) or 'manifest'}: {e.get('msg')}"
+        for e in exc.errors()
+    ]
+
+
+def _collect(cls: type, marker: str) -> tuple[dict[str, Any], list[str]]:
+    """Declarations found on the class and its bases, and ids declared twice in one class.
+
+    A subclass may redeclare an inherited id (override); two declarations of one id in the
+    same class are a mistake that a dict would hide, so they are reported by ``manifest()``.
+    """
+    found: dict[str, Any] = {}
+    duplicates: list[str] = []
+    for klass in reversed(cls.__mro__):
+        ids_here: set[str] = set()
+        specs_here: set[int] = set()
+        for value in vars(klass).values():
+            spec = getattr(value, marker, None)
+            if spec is None or id(spec) in specs_here:  # one function under two names
+                continue
+            specs_here.add(id(spec))
+            if spec.id in ids_here:
+                duplicates.append(spec.id)
+            ids_here.add(spec.id)
+            found[spec.id] = spec
+    return found, duplicates
 
 
 def _jsonable(value: Any) -> Any:

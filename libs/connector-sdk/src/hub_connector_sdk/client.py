@@ -7,10 +7,11 @@ returns the provider's answer. Absolute URLs and path traversal are refused here
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -26,8 +27,6 @@ class ProviderResponse:
     content: bytes
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.content) if self.content else None
 
     @property
@@ -36,15 +35,43 @@ class ProviderResponse:
 
 
 def safe_path(path: str) -> str:
-    """A relative provider path; refuses absolute URLs, scheme-relative and dot segments."""
-    if "://" in path or path.startswith("//") or "\\" in path:
+    """A relative provider path; refuses absolute URLs, URL schemes and dot segments.
+
+    Dot segments are looked for after percent-decoding (twice, to catch ``%252e``) because a
+    proxy or provider may decode ``..%2f`` into ``../`` after our check.
+    """
+    path_part = path.split("?", 1)[0]
+    if "://" in path_part or path.startswith("//") or "\\" in path_part:
         raise ConnectorError(
             "provider paths must be relative to the connection's base URL", code="invalid_path"
         )
-    segments = path.lstrip("/").split("?")[0].split("/")
-    if any(s in (".", "..") or s.lower() in ("%2e", "%2e%2e", ".%2e", "%2e.") for s in segments):
-        raise ConnectorError("path traversal is not allowed", code="invalid_path")
+    try:
+        has_scheme = bool(httpx.URL(path_part.lstrip("/")).scheme)
+    except httpx.InvalidURL:
+        raise ConnectorError("provider path is not a valid URL path", code="invalid_path") from None
+    if has_scheme:
+        # httpx would read "x:run" as scheme "x" and silently send "run".
+        raise ConnectorError(
+            "a colon in the first path segment reads as a URL scheme; encode it as %3A",
+            code="invalid_path",
+        )
+    for raw in path_part.lstrip("/").split("/"):
+        if _is_dot_segment(raw):
+            raise ConnectorError("path traversal is not allowed", code="invalid_path")
     return path.lstrip("/")
+
+
+def _is_dot_segment(raw: str) -> bool:
+    decoded = raw
+    for _ in range(3):
+        parts = decoded.replace("\\", "/").split("/")
+        if any(p in (".", "..") for p in parts):
+            return True
+        once_more = unquote(decoded)
+        if once_more == decoded:
+            return False
+        decoded = once_more
+    return False
 
 
 def segment(value: str | int) -> str:
@@ -72,6 +99,12 @@ class ProviderClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def request(
         self,
@@ -141,10 +174,8 @@ def error_for(resp: ProviderResponse) -> ProviderError:
         body = resp.json()
     except ValueError:
         body = None
-    gateway_error = (
-        body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
-    )
-    if gateway_error and "code" in gateway_error:
+    gateway_error = _gateway_error(body)
+    if gateway_error is not None:
         return ProviderError(
             str(gateway_error.get("message", "gateway error")),
             code=str(gateway_error["code"]),
@@ -161,6 +192,23 @@ def error_for(resp: ProviderResponse) -> ProviderError:
         429: "provider_rate_limited",
     }.get(resp.status_code, "provider_error")
     return ProviderError(message, code=code, status_code=resp.status_code)
+
+
+def _gateway_error(body: Any) -> dict[str, Any] | None:
+    """The hub's own error body: ``{"error": {"code": str, "message": str, "details": {...}}}``.
+
+    Providers use ``{"error": {...}}`` too (OpenAI: ``{"error": {"code", "type", "param"}}``), so
+    the hub's shape is recognised by a string ``code`` *and* a ``details`` object; anything else
+    is the provider's answer and keeps its status mapping (401 → CredentialsRejected).
+    """
+    error = body.get("error") if isinstance(body, dict) else None
+    if (
+        isinstance(error, dict)
+        and isinstance(error.get("code"), str)
+        and isinstance(error.get("details"), dict)
+    ):
+        return error
+    return None
 
 
 def _provider_message(body: Any) -> str | None:

@@ -1,0 +1,198 @@
+"""One-call helpers for connector tests (pytest or not: they are plain functions).
+
+    result = await run_action(
+        StatuspageConnector, "create_incident", {"name": "API down", "status": "investigating"},
+        config={"page_id": "p1"},
+        responses={"POST /pages/{page_id}/incidents": (201, {"id": "i1", ...})},
+    )
+    assert result.success
+
+``responses`` maps ``"METHOD /path/{template}"`` to an answer (see ``GatewayStub.route``);
+``cassette`` replays a recording; ``spec`` checks every request against an API description;
+pass your own ``stub`` to inspect ``stub.calls`` afterwards.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from hub_connector_sdk.base import BaseConnector
+from hub_connector_sdk.errors import ManifestError
+from hub_connector_sdk.models import (
+    ActionResult,
+    ConnectionContext,
+    ConnectorHealth,
+    PollResult,
+    TriggerEvent,
+)
+from hub_connector_sdk.testkit.gateway import Answer, GatewayStub, Handler
+from hub_connector_sdk.testkit.openapi import OpenApiSpec
+from hub_connector_sdk.testkit.recording import RecordReplayTransport
+
+Responses = Mapping[str, "Answer | Handler"]
+
+
+def connection_context(
+    config: Mapping[str, Any] | None = None,
+    *,
+    connection_id: str = "conn_test",
+    tenant_id: str = "tenant_test",
+) -> ConnectionContext:
+    return ConnectionContext(connection_id=connection_id, tenant_id=tenant_id, config=dict(config or {}))
+
+
+def gateway_stub(
+    *,
+    responses: Responses | None = None,
+    cassette: str | Path | RecordReplayTransport | None = None,
+    spec: OpenApiSpec | None = None,
+    stub: GatewayStub | None = None,
+) -> GatewayStub:
+    """A stub with ``responses`` routed (``"POST /pages/{page_id}/incidents": answer``)."""
+    stub = stub or GatewayStub(cassette=cassette, spec=spec)
+    for route, answer in (responses or {}).items():
+        method, _, template = route.strip().partition(" ")
+        if not template:
+            raise ValueError(f"response key {route!r} must read 'METHOD /path'")
+        stub.route(method, template.strip(), answer)
+    return stub
+
+
+async def run_action(
+    connector_cls: type[BaseConnector],
+    action_id: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    responses: Responses | None = None,
+    cassette: str | Path | RecordReplayTransport | None = None,
+    spec: OpenApiSpec | None = None,
+    stub: GatewayStub | None = None,
+) -> ActionResult:
+    """Validate and run one action as the hub would; InvalidParameters propagates."""
+    gateway = gateway_stub(responses=responses, cassette=cassette, spec=spec, stub=stub)
+    connector = gateway.connector(connector_cls, config=config)
+    async with connector.client:
+        return await connector.execute(action_id, params or {})
+
+
+async def run_health_check(
+    connector_cls: type[BaseConnector],
+    *,
+    config: Mapping[str, Any] | None = None,
+    responses: Responses | None = None,
+    cassette: str | Path | RecordReplayTransport | None = None,
+    spec: OpenApiSpec | None = None,
+    stub: GatewayStub | None = None,
+) -> ConnectorHealth:
+    gateway = gateway_stub(responses=responses, cassette=cassette, spec=spec, stub=stub)
+    connector = gateway.connector(connector_cls, config=config)
+    async with connector.client:
+        return await connector.health_check()
+
+
+async def run_poll(
+    connector_cls: type[BaseConnector],
+    trigger_id: str,
+    cursor: str | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    responses: Responses | None = None,
+    cassette: str | Path | RecordReplayTransport | None = None,
+    spec: OpenApiSpec | None = None,
+    stub: GatewayStub | None = None,
+) -> PollResult:
+    gateway = gateway_stub(responses=responses, cassette=cassette, spec=spec, stub=stub)
+    connector = gateway.connector(connector_cls, config=config)
+    async with connector.client:
+        return await connector.poll(trigger_id, cursor)
+
+
+def parse_webhook(
+    connector_cls: type[BaseConnector],
+    payload: Mapping[str, Any] | bytes,
+    *,
+    headers: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> list[TriggerEvent]:
+    """The triggers a delivery fires (the hub verifies signatures before this runs)."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    connector = GatewayStub().connector(connector_cls, config=config)  # parsing makes no calls
+    return connector.parse_webhook(dict(headers or {}), body)
+
+
+# -- static checks ------------------------------------------------------------------------------------
+def connector_problems(connector_cls: type[BaseConnector]) -> list[str]:
+    """What would stop the hub loading the connector, or make it misbehave once loaded."""
+    try:
+        manifest = connector_cls.manifest()
+    except ManifestError as exc:
+        return [exc.message]
+    problems: list[str] = []
+    schemas = [("api.config_schema", manifest.api.config_schema)]
+    schemas += [
+        (f"action {a.id} output_schema", a.output_schema) for a in manifest.actions if a.output_schema
+    ]
+    schemas += [
+        (f"trigger {t.id} payload_schema", t.payload_schema) for t in manifest.triggers if t.payload_schema
+    ]
+    for where, schema in schemas:
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            problems.append(f"{where} is not a JSON Schema: {exc.message}")
+    host = (urlsplit(manifest.api.base_url).hostname or "").lower()
+    if manifest.api.allowed_hosts and not any(_host_matches(host, p) for p in manifest.api.allowed_hosts):
+        problems.append(
+            f"api.base_url host {host!r} is not in api.allowed_hosts {manifest.api.allowed_hosts}"
+        )
+    problems += _method_problems(connector_cls, manifest.api.config_schema)
+    return problems
+
+
+def assert_valid_connector(connector_cls: type[BaseConnector]) -> None:
+    problems = connector_problems(connector_cls)
+    if problems:
+        raise AssertionError(f"{connector_cls.__name__}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _method_problems(cls: type[BaseConnector], config_schema: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for spec in cls._actions.values():
+        if not inspect.iscoroutinefunction(spec.func):
+            problems.append(f"action {spec.id} must be an async def")
+    for trig in cls._triggers.values():
+        is_async = inspect.iscoroutinefunction(trig.func)
+        if trig.delivery == "polling" and not is_async:
+            problems.append(f"polling trigger {trig.id} must be an async def")
+        if trig.delivery == "webhook" and is_async:
+            problems.append(f"webhook trigger {trig.id} parses synchronously: use def, not async def")
+    webhook_triggers = [t.id for t in cls._triggers.values() if t.delivery == "webhook"]
+    if webhook_triggers and cls.webhook_event_name is BaseConnector.webhook_event_name:
+        problems.append(
+            f"webhook triggers {', '.join(webhook_triggers)} never fire: override webhook_event_name()"
+        )
+    if cls.health_path is None and cls.health_check is BaseConnector.health_check:
+        problems.append("no health check: set health_path or override health_check()")
+    if cls.health_path is not None:
+        known = set((config_schema.get("properties") or {}).keys())
+        for _, name, _, _ in string.Formatter().parse(cls.health_path):
+            if name is not None and name not in known:
+                problems.append(f"health_path placeholder {{{name}}} is not a property of api.config_schema")
+    return problems
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    bare = pattern.lower().split(":", 1)[0]
+    if bare.startswith("*."):
+        return host.endswith(bare[1:]) and host != bare[2:]
+    return host == bare
