@@ -14,8 +14,11 @@ SERVICES = ["vault", "oauth", "connectors", "webhooks", "gateway"]
 
 @pytest.fixture(scope="module")
 def stack_env(hub_stack):
-    return {"HUB_POSTGRES_DSN": hub_stack.postgres_dsn, "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url}
+    return {
+        "HUB_POSTGRES_DSN": hub_stack.postgres_dsn,
+        "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
+        "HUB_REDIS_URL": hub_stack.redis_url,
+    }
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -45,14 +45,22 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def migrate(self) -> None:
-        subprocess.run([*_command(self.service), "migrate"], env={**os.environ, **self.env},  # noqa: S603
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [*_command(self.service), "migrate"],
+            env={**os.environ, **self.env},
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def start(self, timeout_s: float = 30.0) -> ServiceProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [*_command(self.service), "serve", "--port", str(self.port)],
-            env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

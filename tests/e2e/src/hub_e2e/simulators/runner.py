@@ -1,0 +1,145 @@
+"""Start and stop the OAuth simulator as a real process on a free port (for e2e tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from hub_e2e.processes import free_port
+
+
+@dataclass
+class OAuthSimulator:
+    """``with OAuthSimulator("github", clients=[...]) as sim: ...`` -- ``sim.url`` is the base URL."""
+
+    flavor: str = "generic"
+    clients: Sequence[Mapping[str, Any]] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        fd, name = tempfile.mkstemp(prefix=f"oauth-sim-{self.flavor}-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "hub_e2e.simulators.oauth_provider",
+            "--port",
+            str(self.port),
+            "--flavor",
+            self.flavor,
+            "--issuer",
+            self.settings.get("issuer", self.url),
+            "--clients",
+            json.dumps(list(self.clients)),
+            "--settings",
+            json.dumps({k: v for k, v in self.settings.items() if k != "issuer"}),
+        ]
+
+    def start(self, timeout_s: float = 20.0) -> OAuthSimulator:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"oauth simulator exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/_sim/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"oauth simulator not ready in {timeout_s}s: {self.log_tail()}")
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait(5)
+
+    def __enter__(self) -> OAuthSimulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    # -- /_sim administration -----------------------------------------------------------------
+
+    def _admin(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        response = httpx.request(method, f"{self.url}/_sim{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response
+
+    def register_client(
+        self, client_id: str, client_secret: str, redirect_uris: Sequence[str], **extra: Any
+    ) -> dict[str, Any]:
+        body = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uris": list(redirect_uris),
+            **extra,
+        }
+        result: dict[str, Any] = self._admin("POST", "/clients", body).json()
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._admin("GET", "/stats").json()
+        return result
+
+    def reset(self, *, clients: bool = False) -> None:
+        self._admin("POST", "/reset", {"clients": clients})
+
+    def inject_fault(self, endpoint: str, action: str = "status", **options: Any) -> None:
+        self._admin("POST", "/faults", {"endpoint": endpoint, "action": action, **options})
+
+    def clear_faults(self) -> None:
+        self._admin("DELETE", "/faults")
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._admin("PATCH", "/settings", changes).json()
+        return result
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._admin("POST", "/introspect", {"token": token}).json()
+        return result
+
+    def expire(self, *, token: str | None = None, family_id: str | None = None) -> None:
+        """Make an access token, or every access token of a family, expire now."""
+        self._admin("POST", "/expire", {"token": token} if token else {"family_id": family_id})
+
+    def families(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._admin("GET", "/families").json()
+        return result
