@@ -13,12 +13,15 @@ def add_stack_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "stack", help="Postgres, Kafka and Redis on this machine, without Docker",
+        "stack",
+        help="Postgres, Kafka and Redis on this machine, without Docker",
         description="Run Postgres (127.0.0.1:15432), Kafka (127.0.0.1:19092) and Redis "
         "(127.0.0.1:16379) locally; files live under .stack/.",
     )
     parser.add_argument(
-        "--root", type=Path, default=None,
+        "--root",
+        type=Path,
+        default=None,
         help="the checkout (default: found from the current directory)",
     )
     sub = parser.add_subparsers(dest="stack_command", required=True, metavar="{up,down,status}")

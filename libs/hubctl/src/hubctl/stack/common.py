@@ -214,9 +214,7 @@ def ensure_port_free(name: str, port: int) -> None:
     if port_open(port):
         owner = port_owner(port)
         who = f" ({owner})" if owner else ""
-        raise StackError(
-            f"{name}: port {HOST}:{port} is taken by another process{who}; stop it and retry"
-        )
+        raise StackError(f"{name}: port {HOST}:{port} is taken by another process{who}; stop it and retry")
 
 
 def describe(pid: int | None, port: int) -> str:
@@ -281,8 +279,14 @@ def run(
         out.flush()
         try:
             proc = subprocess.run(  # noqa: S603 - argv built here, no shell
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=cwd, env=None if env is None else dict(env), timeout=timeout, check=False,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                timeout=timeout,
+                check=False,
             )
         except FileNotFoundError as exc:
             raise StackError(f"{what}: {argv[0]} not found") from exc

@@ -82,8 +82,7 @@ def ensure_libs(paths: StackPaths) -> None:
     # Fill a sibling folder and swap it in: an interrupted fetch never looks complete.
     tmp = libs.with_name("libs.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    run(fetch_command(mvn, pom, tmp), what="mvn (fetching the Kafka jars)",
-        log=paths.log("kafka-fetch"))
+    run(fetch_command(mvn, pom, tmp), what="mvn (fetching the Kafka jars)", log=paths.log("kafka-fetch"))
     (tmp / POM_HASH_FILE).write_text(pom_digest(pom) + "\n")
     shutil.rmtree(libs, ignore_errors=True)
     tmp.rename(libs)
@@ -114,8 +113,11 @@ def _format_once(paths: StackPaths, java: str) -> None:
         cluster_id = new_cluster_id()
         id_file.write_text(cluster_id + "\n")
     say("kafka: formatting the storage (first run)")
-    run(format_command(java, paths.kafka_libs, _log4j(paths), _config(paths), cluster_id),
-        what="kafka storage format", log=paths.log(NAME))
+    run(
+        format_command(java, paths.kafka_libs, _log4j(paths), _config(paths), cluster_id),
+        what="kafka storage format",
+        log=paths.log(NAME),
+    )
 
 
 def _launch(paths: StackPaths, java: str) -> subprocess.Popen[bytes]:
@@ -126,8 +128,11 @@ def _launch(paths: StackPaths, java: str) -> subprocess.Popen[bytes]:
         # A new session: Ctrl-C on hubctl does not reach the broker, and down can kill the group.
         proc = subprocess.Popen(  # noqa: S603 - argv built here, no shell
             server_command(java, paths.kafka_libs, _log4j(paths), _config(paths)),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            cwd=paths.kafka, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=paths.kafka,
+            start_new_session=True,
         )
     write_pid(paths.pidfile(NAME), proc.pid)
     return proc
@@ -138,9 +143,7 @@ async def _metadata_ok() -> bool:
     from aiokafka.client import AIOKafkaClient
     from aiokafka.errors import KafkaError
 
-    client = AIOKafkaClient(
-        bootstrap_servers=f"{HOST}:{BROKER_PORT}", request_timeout_ms=3000
-    )
+    client = AIOKafkaClient(bootstrap_servers=f"{HOST}:{BROKER_PORT}", request_timeout_ms=3000)
     try:
         await client.bootstrap()
         return bool(client.cluster.brokers())
@@ -160,18 +163,18 @@ async def _wait_ready(
         if code is not None:
             paths.pidfile(NAME).unlink(missing_ok=True)
             how = f"exited with code {code}" if code >= 0 else "exited"
-            raise StackError(with_tail(
-                f"kafka (pid {pid}) {how} during startup; see {show(log)}", log
-            ))
+            raise StackError(with_tail(f"kafka (pid {pid}) {how} during startup; see {show(log)}", log))
         if port_open(BROKER_PORT) and await _metadata_ok():
             return
         if cancelled.is_set():
             raise StackError("kafka: interrupted (the broker keeps starting; `hubctl stack down`)")
         if time.monotonic() >= deadline:
-            raise StackError(with_tail(
-                f"kafka did not answer on {HOST}:{BROKER_PORT} within {limit_s:.0f}s; "
-                f"see {show(log)}", log,
-            ))
+            raise StackError(
+                with_tail(
+                    f"kafka did not answer on {HOST}:{BROKER_PORT} within {limit_s:.0f}s; see {show(log)}",
+                    log,
+                )
+            )
         await asyncio.sleep(0.25)
 
 

@@ -31,7 +31,9 @@ def render_server_properties(
 ) -> str:
     try:
         return Template(template).substitute(
-            host=host, broker_port=broker_port, controller_port=controller_port,
+            host=host,
+            broker_port=broker_port,
+            controller_port=controller_port,
             log_dirs=str(data_dir),
         )
     except (KeyError, ValueError) as exc:
@@ -77,27 +79,46 @@ def classpath(libs: Path) -> str:
     return f"{libs}/*"  # expanded by the JVM itself, not by a shell
 
 
-def format_command(
-    java: str, libs: Path, log4j: Path, config: Path, cluster_id: str
-) -> list[str]:
+def format_command(java: str, libs: Path, log4j: Path, config: Path, cluster_id: str) -> list[str]:
     # "--cluster-id=ID" in one argument: a base64 id may start with '-' and look like an option.
     return [
-        java, "-cp", classpath(libs), f"-Dlog4j2.configurationFile={log4j}",
-        "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config),
+        java,
+        "-cp",
+        classpath(libs),
+        f"-Dlog4j2.configurationFile={log4j}",
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={cluster_id}",
+        "-c",
+        str(config),
     ]
 
 
 def server_command(java: str, libs: Path, log4j: Path, config: Path) -> list[str]:
     return [
-        java, *HEAP, "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
+        java,
+        *HEAP,
+        "-XX:+UseG1GC",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djava.awt.headless=true",
         # Log4j's own shutdown hook would stop logging before Kafka's last shutdown lines.
         "-Dlog4j2.shutdownHookEnabled=false",
-        "-cp", classpath(libs), f"-Dlog4j2.configurationFile={log4j}", "kafka.Kafka", str(config),
+        "-cp",
+        classpath(libs),
+        f"-Dlog4j2.configurationFile={log4j}",
+        "kafka.Kafka",
+        str(config),
     ]
 
 
 def fetch_command(mvn: str, pom: Path, output: Path) -> list[str]:
     return [
-        mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-        f"-DoutputDirectory={output}", "-DincludeScope=runtime",
+        mvn,
+        "-q",
+        "-B",
+        "-f",
+        str(pom),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={output}",
+        "-DincludeScope=runtime",
     ]

@@ -130,12 +130,24 @@ def _prepare(paths: StackPaths, layout: PgLayout, bin_dir: Path) -> bool:
         _chown(pwfile)
         try:
             run(
-                _as_postgres([
-                    str(bin_dir / "initdb"), "-D", str(layout.data), "-U", USER,
-                    f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=trust",
-                    "-E", "UTF8", "--locale=C.UTF-8",
-                ]),
-                what="postgres initdb", log=ctl_log, cwd=layout.base,
+                _as_postgres(
+                    [
+                        str(bin_dir / "initdb"),
+                        "-D",
+                        str(layout.data),
+                        "-U",
+                        USER,
+                        f"--pwfile={pwfile}",
+                        "--auth-host=scram-sha-256",
+                        "--auth-local=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                what="postgres initdb",
+                log=ctl_log,
+                cwd=layout.base,
             )
         finally:
             pwfile.unlink(missing_ok=True)
@@ -195,10 +207,13 @@ async def _wait_ready(paths: StackPaths, limit_s: float) -> None:
         if cancelled.is_set():
             raise StackError("postgres: interrupted")
         if time.monotonic() >= deadline:
-            raise StackError(with_tail(
-                f"postgres did not answer on {HOST}:{PORT} within {limit_s:.0f}s ({last}); "
-                f"see {show(paths.log('postgres'))}", paths.log("postgres"),
-            ))
+            raise StackError(
+                with_tail(
+                    f"postgres did not answer on {HOST}:{PORT} within {limit_s:.0f}s ({last}); "
+                    f"see {show(paths.log('postgres'))}",
+                    paths.log("postgres"),
+                )
+            )
         await asyncio.sleep(0.2)
 
 
@@ -213,11 +228,22 @@ def up(paths: StackPaths) -> str:
     bin_dir = _bin_dir(layout)
     fresh = _prepare(paths, layout, bin_dir)
     run(
-        _as_postgres([
-            str(bin_dir / "pg_ctl"), "-D", str(layout.data), "-l", str(layout.server_log),
-            "-w", "-t", str(START_TIMEOUT_S), "start",
-        ]),
-        what="postgres (pg_ctl start)", log=paths.log("postgres-ctl"), see=paths.log("postgres"),
+        _as_postgres(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(layout.data),
+                "-l",
+                str(layout.server_log),
+                "-w",
+                "-t",
+                str(START_TIMEOUT_S),
+                "start",
+            ]
+        ),
+        what="postgres (pg_ctl start)",
+        log=paths.log("postgres-ctl"),
+        see=paths.log("postgres"),
         cwd=layout.base,
     )
     if fresh:
@@ -231,9 +257,12 @@ def down(paths: StackPaths) -> str:
     if running_pid(layout) is None:
         return "not running"
     run(
-        _as_postgres([str(_bin_dir(layout) / "pg_ctl"), "-D", str(layout.data),
-                      "-m", "fast", "-w", "-t", "60", "stop"]),
-        what="postgres (pg_ctl stop)", log=paths.log("postgres-ctl"), see=paths.log("postgres"),
+        _as_postgres(
+            [str(_bin_dir(layout) / "pg_ctl"), "-D", str(layout.data), "-m", "fast", "-w", "-t", "60", "stop"]
+        ),
+        what="postgres (pg_ctl stop)",
+        log=paths.log("postgres-ctl"),
+        see=paths.log("postgres"),
         cwd=layout.base,
     )
     return "stopped"

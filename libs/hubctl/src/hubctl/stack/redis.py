@@ -31,9 +31,23 @@ START_TIMEOUT_S = 15
 
 def command(server: str, paths: StackPaths) -> list[str]:
     return [
-        server, "--port", str(PORT), "--bind", HOST, "--daemonize", "yes",
-        "--pidfile", str(paths.pidfile(NAME)), "--logfile", str(paths.log(NAME)),
-        "--dir", str(paths.redis), "--save", "", "--appendonly", "no",
+        server,
+        "--port",
+        str(PORT),
+        "--bind",
+        HOST,
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(paths.pidfile(NAME)),
+        "--logfile",
+        str(paths.log(NAME)),
+        "--dir",
+        str(paths.redis),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
     ]
 
 
@@ -61,10 +75,12 @@ def _wait_ready(paths: StackPaths, timeout: float) -> None:
             raise StackError("redis: interrupted")
         if time.monotonic() >= deadline:
             log = paths.log(NAME)
-            raise StackError(with_tail(
-                f"redis did not answer PING on {HOST}:{PORT} within {timeout:.0f}s; "
-                f"see {show(log)}", log,
-            ))
+            raise StackError(
+                with_tail(
+                    f"redis did not answer PING on {HOST}:{PORT} within {timeout:.0f}s; see {show(log)}",
+                    log,
+                )
+            )
         time.sleep(0.05)
 
 
