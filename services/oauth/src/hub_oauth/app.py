@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from hub_common.web import create_app as create_base_app
 from hub_oauth.api.routes import router
+from hub_oauth.api.timing import ProviderTimingMiddleware
 from hub_oauth.config import OAuthSettings
 from hub_oauth.inject import Container
 
@@ -31,4 +32,5 @@ def create_app(settings: OAuthSettings | None = None, container: Container | Non
         readiness=container.infra.readiness,
     )
     app.include_router(router)
+    app.add_middleware(ProviderTimingMiddleware)
     return app

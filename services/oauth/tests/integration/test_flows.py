@@ -72,6 +72,7 @@ async def test_full_flow_stores_tokens_and_emits_connected(
     ) as seen:
         done = await oauth.get("/v1/oauth/callback", params=params, headers={"accept": "application/json"})
     assert done.status_code == 200, done.text
+    assert "provider;dur=" in done.headers["server-timing"]
     body = done.json()
     assert body["connection_id"] == str(cid) and body["external_account_id"]
     assert seen[0].data["external_account_id"] == body["external_account_id"]

@@ -13,7 +13,9 @@ import asyncio
 import base64
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -26,6 +28,9 @@ from hub_oauth.domain.token_response import OAuthProviderError, TokenSet, decode
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Seconds this request spent waiting on the provider; reported as Server-Timing so operators
+# (and the benchmark) can tell hub-side cost from provider latency.
+provider_seconds: ContextVar[list[float] | None] = ContextVar("provider_seconds", default=None)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,15 @@ class ProviderOAuthClient:
         await self._http.aclose()
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        started = time.perf_counter()
+        try:
+            return await self._attempts(call)
+        finally:
+            spent = provider_seconds.get()
+            if spent is not None:
+                spent[0] += time.perf_counter() - started
+
+    async def _attempts(self, call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, self.attempts + 1):
             try:
                 return await call()

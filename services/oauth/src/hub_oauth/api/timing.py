@@ -1,0 +1,30 @@
+"""``Server-Timing: provider;dur=<ms>`` on every response: time spent waiting on the provider."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub_oauth.adapters.provider_http import provider_seconds
+
+
+class ProviderTimingMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        spent = [0.0]
+        token = provider_seconds.set(spent)
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                value = f"provider;dur={spent[0] * 1000:.2f}".encode()
+                message["headers"] = [*message.get("headers", []), (b"server-timing", value)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            provider_seconds.reset(token)
