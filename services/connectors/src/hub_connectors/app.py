@@ -8,21 +8,33 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hub_common.web import create_app as create_base_app
+from hub_connectors.api import (
+    routes_audit,
+    routes_connections,
+    routes_connectors,
+    routes_internal,
+    routes_license,
+)
 from hub_connectors.config import ConnectorsSettings
 from hub_connectors.inject import Container
 
 
-def create_app(settings: ConnectorsSettings | None = None) -> FastAPI:
-    settings = settings or ConnectorsSettings()
-    container = Container(settings)
+def create_app(settings: ConnectorsSettings | None = None, *, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else ConnectorsSettings())
+    container = container or Container(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await container.start()
-        app.state.container = container
-        yield
-        await container.stop()
+        try:
+            yield
+        finally:
+            await container.stop()
 
-    return create_base_app(
-        settings, title="Integration Hub connectors", lifespan=lifespan, readiness=container.infra.readiness
+    app = create_base_app(
+        settings, title="Integration Hub connectors", lifespan=lifespan, readiness=container.readiness
     )
+    app.state.container = container
+    for router in (routes_connectors, routes_connections, routes_license, routes_audit, routes_internal):
+        app.include_router(router.router)
+    return app

@@ -2,12 +2,65 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
+
+from pydantic import Field
+
 from hub_common.settings import HubSettings
 
 SCHEMA = "connectors"
 NEEDS = ("postgres", "kafka")
 
 
+def _package_version() -> str:
+    try:
+        return version("hub-connectors")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+HUB_VERSION = _package_version()
+
+
 class ConnectorsSettings(HubSettings):
     service_name: str = "connectors"
     port: int = 8081
+
+    # Connector registry.
+    connectors_hub_version: str = HUB_VERSION  # compared with manifests' min_hub_version
+    connectors_load_plugins: bool = True
+    # Internal hosts a base URL may point at anyway: HUB_OUTBOUND_ALLOWLIST (shared setting).
+
+    # Running connector code.
+    connectors_action_timeout_s: float = Field(default=30.0, gt=0)
+    connectors_health_timeout_s: float = Field(default=10.0, gt=0)
+    connectors_plugin_threads: int = Field(default=16, ge=1)
+    connectors_plugin_calls_per_connector: int = Field(default=4, ge=1)
+    connectors_gateway_timeout_s: float = Field(default=30.0, gt=0)
+    # Action result data kept in integration.action-executed events (larger data is summarised).
+    connectors_event_result_max_bytes: int = Field(default=16 * 1024, ge=256)
+
+    # Background work (consumers, periodic health checks, audit retention). On by default so
+    # that `serve` alone is a complete service; `worker` runs the same without HTTP.
+    connectors_background: bool = True
+    connectors_consumer_group_prefix: str = "connectors"
+    # Where a new consumer group starts: "earliest" so that nothing is missed on first deploy.
+    connectors_consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    connectors_audit_topics: list[str] = Field(
+        default_factory=lambda: [
+            "integration.connected",
+            "integration.disconnected",
+            "integration.status-changed",
+            "integration.action-executed",
+            "credential.changed",
+        ]
+    )
+    connectors_health_interval_s: float = Field(default=300.0, gt=0)
+    connectors_health_batch_size: int = Field(default=50, ge=1)
+    connectors_health_concurrency: int = Field(default=8, ge=1)
+    connectors_audit_purge_interval_s: float = Field(default=3600.0, gt=0)
+
+    # Disconnect asks the oauth service to revoke at the provider when it offers the route.
+    connectors_oauth_revoke: bool = True
+    connectors_oauth_timeout_s: float = Field(default=5.0, gt=0)

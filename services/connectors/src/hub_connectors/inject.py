@@ -1,18 +1,135 @@
-"""Composition root of the connectors service."""
+"""Composition root of the connectors service: settings in, wired use cases out.
+
+Tests replace the parts that stand for the outside world: the connector registry (test
+connectors), the credential store (the real vault, or a fake at unit level), the revoker, and the
+HTTP transport provider calls use (no gateway yet).
+"""
 
 from __future__ import annotations
 
+from hub_common.clients.vault import VaultClient
 from hub_common.infrastructure import Infrastructure
+from hub_common.web.auth import ServiceTokenMinter
+from hub_common.web.health import ReadinessCheck
+from hub_connectors.adapters.oauth_revoker import NoRevoker, OAuthRevoker
+from hub_connectors.adapters.vault_store import VaultCredentialStore
+from hub_connectors.background import BackgroundWorkers
 from hub_connectors.config import NEEDS, SCHEMA, ConnectorsSettings
+from hub_connectors.registry import ConnectorRegistry, load_registry
+from hub_connectors.runtime import ConnectorRuntime, ProviderClientFactory, ThreadIsolation
+from hub_connectors.runtime.provider_client import TransportFactory
+from hub_connectors.services.actions import ActionService
+from hub_connectors.services.audit import AuditService
+from hub_connectors.services.connection_events import ConnectionEvents
+from hub_connectors.services.connections import ConnectionService
+from hub_connectors.services.database import Database
+from hub_connectors.services.health import HealthService
+from hub_connectors.services.license import LicenseService
+from hub_connectors.services.ports import CredentialStore, Revoker
+from hub_connectors.services.tenants import TenantDirectory
+
+
+def default_registry(settings: ConnectorsSettings) -> ConnectorRegistry:
+    return load_registry(
+        settings.connectors_hub_version,
+        plugins=settings.connectors_load_plugins,
+        operator_allowlist=settings.outbound_allowlist_entries,
+    )
 
 
 class Container:
-    def __init__(self, settings: ConnectorsSettings) -> None:
+    def __init__(
+        self,
+        settings: ConnectorsSettings,
+        *,
+        registry: ConnectorRegistry | None = None,
+        credential_store: CredentialStore | None = None,
+        revoker: Revoker | None = None,
+        provider_transport: TransportFactory | None = None,
+        background: bool | None = None,
+    ) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS)
+        # Plugins are imported here, before serving: a broken one is recorded, never fatal.
+        self.registry = registry if registry is not None else default_registry(settings)
+        self.minter = ServiceTokenMinter.from_settings(settings)
+        self._owned_store: VaultCredentialStore | None = None
+        if credential_store is None:
+            self._owned_store = VaultCredentialStore(VaultClient(settings.vault_url, self.minter))
+            credential_store = self._owned_store
+        self.credential_store = credential_store
+        self._owned_revoker: OAuthRevoker | None = None
+        if revoker is None:
+            if settings.connectors_oauth_revoke:
+                self._owned_revoker = OAuthRevoker(
+                    settings.oauth_url, self.minter, timeout_s=settings.connectors_oauth_timeout_s
+                )
+            revoker = self._owned_revoker or NoRevoker()
+        self.revoker = revoker
+        self.runtime = ConnectorRuntime(
+            ProviderClientFactory(
+                settings.gateway_url,
+                minter=self.minter,
+                timeout_s=settings.connectors_gateway_timeout_s,
+                transport_factory=provider_transport,
+            ),
+            isolation=ThreadIsolation(
+                max_threads=settings.connectors_plugin_threads,
+                max_per_connector=settings.connectors_plugin_calls_per_connector,
+            ),
+            action_timeout_s=settings.connectors_action_timeout_s,
+            health_timeout_s=settings.connectors_health_timeout_s,
+        )
+        self.run_background = settings.connectors_background if background is None else background
+        self.db = Database(lambda: self.infra.pool)
+        self.tenants = TenantDirectory(self.db)
+        self.license = LicenseService(self.db)
+        self.audit = AuditService(self.db)
+        self.health = HealthService(
+            self.db,
+            self.registry,
+            self.runtime,
+            interval_s=settings.connectors_health_interval_s,
+            batch_size=settings.connectors_health_batch_size,
+            concurrency=settings.connectors_health_concurrency,
+        )
+        self.connections = ConnectionService(
+            self.db,
+            self.registry,
+            self.credential_store,
+            self.health,
+            self.revoker,
+            outbound_allowlist=tuple(settings.outbound_allowlist_entries),
+        )
+        self.actions = ActionService(
+            self.db,
+            self.registry,
+            self.runtime,
+            event_result_max_bytes=settings.connectors_event_result_max_bytes,
+        )
+        self.connection_events = ConnectionEvents(self.db)
+        self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:
         await self.infra.start()
+        if self.run_background:
+            self.workers = BackgroundWorkers(
+                self.settings,
+                self.infra.producer,
+                health=self.health,
+                audit=self.audit,
+                connection_events=self.connection_events,
+            )
+            await self.workers.start()
 
     async def stop(self) -> None:
+        if self.workers is not None:
+            await self.workers.stop()
+        if self._owned_store is not None:
+            await self._owned_store.aclose()
+        if self._owned_revoker is not None:
+            await self._owned_revoker.aclose()
         await self.infra.stop()
+
+    def readiness(self) -> list[ReadinessCheck]:
+        return self.infra.readiness()

@@ -1,0 +1,83 @@
+"""``/v1/connections``: the Integration Manager API (CONTRACT)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, status
+
+from hub_connector_sdk import ActionResult, ConnectorCategory
+from hub_connectors.api.deps import CallerDep, ConnectionIdDep, ContainerDep
+from hub_connectors.api.schemas import (
+    ConnectionList,
+    ConnectionOut,
+    CreateConnection,
+    ExecuteAction,
+    HealthOut,
+)
+
+router = APIRouter(prefix="/v1/connections", tags=["connections"])
+
+
+@router.post("", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)
+async def create_connection(
+    body: CreateConnection, caller: CallerDep, container: ContainerDep
+) -> ConnectionOut:
+    """API-key/basic/bearer: credentials go to the vault, a health check decides the status
+    (active, token_invalid or error). OAuth: the connection waits in ``initializing`` for the
+    oauth flow."""
+    connection = await container.connections.create(
+        caller,
+        connector_id=body.connector_id,
+        name=body.name,
+        config=body.config,
+        credentials=body.credentials,
+    )
+    return ConnectionOut.of(connection)
+
+
+@router.get("", response_model=ConnectionList)
+async def list_connections(
+    caller: CallerDep,
+    container: ContainerDep,
+    category: ConnectorCategory | None = None,
+    include_disconnected: bool = Query(False),
+) -> ConnectionList:
+    found = await container.connections.list(
+        caller, category=str(category) if category else None, include_disconnected=include_disconnected
+    )
+    return ConnectionList(connections=[ConnectionOut.of(c) for c in found])
+
+
+@router.get("/{connection_id}", response_model=ConnectionOut)
+async def get_connection(
+    connection_id: ConnectionIdDep, caller: CallerDep, container: ContainerDep
+) -> ConnectionOut:
+    return ConnectionOut.of(await container.connections.get(caller, connection_id))
+
+
+@router.delete("/{connection_id}", response_model=ConnectionOut)
+async def disconnect(
+    connection_id: ConnectionIdDep, caller: CallerDep, container: ContainerDep
+) -> ConnectionOut:
+    """Revoke at the provider (oauth connections), delete the credentials, emit
+    ``integration.disconnected``. Repeating it is harmless."""
+    return ConnectionOut.of(await container.connections.disconnect(caller, connection_id))
+
+
+@router.post("/{connection_id}/health", response_model=HealthOut)
+async def check_health(
+    connection_id: ConnectionIdDep, caller: CallerDep, container: ContainerDep
+) -> HealthOut:
+    connection, health = await container.health.check(caller, connection_id)
+    return HealthOut(health=health, connection=ConnectionOut.of(connection))
+
+
+@router.post("/{connection_id}/actions/{action_id}", response_model=ActionResult)
+async def execute_action(
+    connection_id: ConnectionIdDep,
+    action_id: str,
+    body: ExecuteAction,
+    caller: CallerDep,
+    container: ContainerDep,
+) -> ActionResult:
+    """200 with the ActionResult whenever the action ran (``success`` says how it went)."""
+    return await container.actions.execute(caller, connection_id, action_id, body.parameters)

@@ -1,0 +1,71 @@
+"""``/internal/v1/connections/{id}``: what other hub services ask about a connection.
+
+Service tokens only. The gateway needs the base URL, the hosts the connection may reach and
+where its credential sits; oauth needs the manifest (OAuth endpoints, credential fields) and
+asks for a health check after it captured credentials (``/verify``). Values stay in the vault.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hub_common.errors import Forbidden
+from hub_common.web.auth import Principal, ServicePrincipal
+from hub_connector_sdk import AuthenticationMethod
+from hub_connectors.api.deps import ConnectionIdDep, ContainerDep
+from hub_connectors.api.schemas import ConnectionOut, HealthOut, InternalConnection, VerifyRequest
+from hub_connectors.domain.credentials import vault_keys
+from hub_connectors.domain.errors import ConnectionNotFound
+from hub_connectors.domain.hosts import effective_allowed_hosts
+from hub_connectors.repositories import connections
+
+router = APIRouter(prefix="/internal/v1", tags=["internal"], include_in_schema=False)
+READERS = frozenset({"gateway", "webhooks", "oauth"})
+VERIFIERS = frozenset({"oauth"})
+OAUTH_KEYS = ["access_token"]
+
+
+def _allow(principal: Principal, services: frozenset[str]) -> None:
+    if principal.service_id not in services:
+        raise Forbidden(f"service {principal.service_id} may not call this", code="service_not_allowed")
+
+
+@router.get("/connections/{connection_id}", response_model=InternalConnection)
+async def resolve_connection(
+    connection_id: ConnectionIdDep, principal: ServicePrincipal, container: ContainerDep
+) -> InternalConnection:
+    _allow(principal, READERS)
+    async with container.db.connection() as conn:
+        connection = await connections.get_unscoped(conn, connection_id)
+    if connection is None:
+        raise ConnectionNotFound()
+    registered = container.registry.get(connection.connector_id)
+    manifest = registered.manifest if registered else None
+    placement = manifest.auth.api_key if manifest else None
+    if manifest is None:
+        keys: list[str] = []
+    elif manifest.auth.method is AuthenticationMethod.OAUTH2:
+        keys = OAUTH_KEYS
+    else:
+        keys = sorted(set(vault_keys(manifest.auth).values()))
+    return InternalConnection(
+        **ConnectionOut.of(connection).model_dump(include=set(InternalConnection.model_fields)),
+        tenant_id=connection.tenant_id,
+        manifest=manifest,
+        allowed_hosts=effective_allowed_hosts(manifest.api.base_url, manifest.api.allowed_hosts)
+        if manifest
+        else [],
+        default_headers=dict(manifest.api.default_headers) if manifest else {},
+        api_key_placement=placement.model_dump() if placement else None,
+        credential_keys=keys,
+    )
+
+
+@router.post("/connections/{connection_id}/verify", response_model=HealthOut)
+async def verify_connection(
+    connection_id: ConnectionIdDep, body: VerifyRequest, principal: ServicePrincipal, container: ContainerDep
+) -> HealthOut:
+    """Run the health check now (after oauth stored new credentials) and apply its verdict."""
+    _allow(principal, VERIFIERS)
+    connection, health = await container.health.verify(body.tenant_id, connection_id)
+    return HealthOut(health=health, connection=ConnectionOut.of(connection))

@@ -1,0 +1,96 @@
+"""Work that runs beside the API: two consumer groups and two periodic jobs.
+
+Runs inside ``serve`` by default (so one process is a complete service) or alone with
+``hub-connectors worker``. Replicas share it safely: consumer groups split partitions, health
+checks are claimed with ``FOR UPDATE SKIP LOCKED``, and the retention purge is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
+from hub_common.kafka.admin import ensure_topics
+from hub_connectors.config import ConnectorsSettings
+from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHandler, ConnectionStatusHandler
+from hub_connectors.services.audit import AuditService
+from hub_connectors.services.connection_events import ConnectionEvents
+from hub_connectors.services.health import HealthService
+
+log = logging.getLogger(__name__)
+
+
+async def _every(name: str, interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
+    # A random first delay spreads replicas that start together.
+    await asyncio.sleep(interval_s * random.uniform(0.5, 1.0))  # noqa: S311 - jitter only
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("periodic job failed", extra={"job": name})
+        await asyncio.sleep(interval_s)
+
+
+class BackgroundWorkers:
+    def __init__(
+        self,
+        settings: ConnectorsSettings,
+        producer: EventProducer,
+        *,
+        health: HealthService,
+        audit: AuditService,
+        connection_events: ConnectionEvents,
+    ) -> None:
+        prefix = settings.connectors_consumer_group_prefix
+        self.settings = settings
+        self._health = health
+        self._audit = audit
+        self.status_consumer = ConsumerRunner(
+            bootstrap=settings.kafka_bootstrap,
+            group_id=f"{prefix}.connection-status",
+            topics=STATUS_TOPICS,
+            handler=ConnectionStatusHandler(connection_events),
+            dlq_producer=producer,
+            auto_offset_reset=settings.connectors_consumer_offset_reset,
+        )
+        self.audit_consumer = ConsumerRunner(
+            bootstrap=settings.kafka_bootstrap,
+            group_id=f"{prefix}.audit-projector",
+            topics=settings.connectors_audit_topics,
+            handler=AuditProjectionHandler(audit),
+            dlq_producer=producer,
+            auto_offset_reset=settings.connectors_consumer_offset_reset,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def consumers(self) -> list[ConsumerRunner]:
+        return [self.status_consumer, self.audit_consumer]
+
+    async def start(self) -> None:
+        s = self.settings
+        topics = {*STATUS_TOPICS, *s.connectors_audit_topics}
+        await ensure_topics(s.kafka_bootstrap, sorted(topics | {dlq_topic(t) for t in topics}))
+        for consumer in self.consumers:
+            await consumer.start()
+        self._tasks = [
+            asyncio.create_task(_every("health", s.connectors_health_interval_s / 2, self._health.run_due)),
+            asyncio.create_task(
+                _every("audit-purge", s.connectors_audit_purge_interval_s, self._audit.purge)
+            ),
+        ]
+
+    async def wait_assigned(self, timeout_s: float = 30.0) -> None:
+        await asyncio.gather(*(c.wait_assigned(timeout_s) for c in self.consumers))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for consumer in self.consumers:
+            await consumer.stop()

@@ -1,0 +1,1 @@
+"""Pure rules of the Integration Manager: states, license tiers, credentials, hosts, audit."""

@@ -1,0 +1,158 @@
+"""``ConnectorRuntime``: run an action or a health check and always get a result back.
+
+Built-in connectors are trusted and run on the service's event loop (with the same deadline);
+custom connectors run under ``ThreadIsolation``. Whatever a connector does — raise, hang, block,
+return garbage — the caller gets an ``ActionResult`` or a ``ConnectorHealth``; only bad input
+(``InvalidParameters``, ``UnknownAction``) surfaces as an HTTP error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from prometheus_client import Counter
+
+from hub_common import jsonutil
+from hub_common.redaction import redact_text
+from hub_connector_sdk import (
+    ActionResult,
+    BaseConnector,
+    ConnectionContext,
+    ConnectorHealth,
+    InvalidParameters,
+    ProviderClient,
+    UnknownAction,
+)
+from hub_connectors.domain.errors import InvalidParametersError, UnknownActionError
+from hub_connectors.registry import RegisteredConnector
+from hub_connectors.runtime.isolation import ConnectorBusy, ConnectorTimedOut, ThreadIsolation, contained
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ClientFactory = Callable[[ConnectionContext, str], ProviderClient]
+
+CALLS = Counter(
+    "hub_connector_calls_total", "Connector actions and health checks", ["connector", "kind", "outcome"]
+)
+
+
+def _is_json(data: Any) -> bool:
+    try:
+        jsonutil.dumps(data)
+    except TypeError:
+        return False
+    return True
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {redact_text(text)[:300]}" if text else type(exc).__name__
+
+
+class ConnectorRuntime:
+    def __init__(
+        self,
+        clients: ClientFactory,
+        *,
+        isolation: ThreadIsolation,
+        action_timeout_s: float = 30.0,
+        health_timeout_s: float = 10.0,
+    ) -> None:
+        self._clients = clients
+        self.isolation = isolation
+        self.action_timeout_s = action_timeout_s
+        self.health_timeout_s = health_timeout_s
+
+    async def _call(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        work: Callable[[BaseConnector], Awaitable[T]],
+        timeout_s: float,
+    ) -> T:
+        async def run() -> T:
+            client = self._clients(context, registered.id)
+            try:
+                return await asyncio.wait_for(work(registered.connector_class(context, client)), timeout_s)
+            finally:
+                await client.aclose()
+
+        if registered.custom:
+            return await self.isolation.run(registered.id, run, timeout_s)
+        try:
+            return await contained(run)
+        except TimeoutError:
+            raise ConnectorTimedOut(f"{registered.id}: no answer within {timeout_s:g}s") from None
+
+    async def execute(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        action_id: str,
+        parameters: Mapping[str, Any],
+    ) -> ActionResult:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            result = await self._call(
+                registered, context, lambda c: c.execute(action_id, parameters), self.action_timeout_s
+            )
+            if not isinstance(result, ActionResult):
+                outcome = "bad_result"
+                result = ActionResult.fail(
+                    "connector_error", f"the connector returned {type(result).__name__}"
+                )
+            elif not _is_json(result.data):
+                outcome = "bad_result"
+                result = ActionResult.fail("connector_error", "the connector returned data that is not JSON")
+        except InvalidParameters as exc:
+            raise InvalidParametersError(exc.message, details=exc.details) from None
+        except UnknownAction as exc:
+            raise UnknownActionError(exc.message) from None
+        except ConnectorTimedOut:
+            outcome = "timeout"
+            result = ActionResult.fail(
+                "action_timeout", f"the action did not finish within {self.action_timeout_s:g}s"
+            )
+        except ConnectorBusy:
+            outcome = "busy"
+            result = ActionResult.fail("connector_busy", "the connector is still busy with earlier calls")
+        except Exception as exc:
+            outcome = "crashed"
+            log.warning(
+                "connector action failed",
+                extra={"connector_id": registered.id, "action_id": action_id, "error": _describe(exc)},
+            )
+            result = ActionResult.fail("connector_crashed", f"the connector failed: {_describe(exc)}")
+        CALLS.labels(registered.id, "action", outcome).inc()
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        return result.model_copy(update={"duration_ms": duration_ms})
+
+    async def health(self, registered: RegisteredConnector, context: ConnectionContext) -> ConnectorHealth:
+        started = time.perf_counter()
+
+        def unhealthy(message: str) -> ConnectorHealth:
+            return ConnectorHealth(
+                is_healthy=False, message=message, latency_ms=int((time.perf_counter() - started) * 1000)
+            )
+
+        outcome = "ok"
+        try:
+            health = await self._call(registered, context, lambda c: c.health_check(), self.health_timeout_s)
+            if not isinstance(health, ConnectorHealth):
+                outcome, health = "bad_result", unhealthy(f"the connector returned {type(health).__name__}")
+        except NotImplementedError:
+            # Nothing to check with: usable, but the credentials are unverified.
+            health = ConnectorHealth(is_healthy=True, message="the connector defines no health check")
+        except ConnectorTimedOut:
+            outcome, health = "timeout", unhealthy(f"health check timed out after {self.health_timeout_s:g}s")
+        except ConnectorBusy:
+            outcome, health = "busy", unhealthy("the connector is still busy with earlier calls")
+        except Exception as exc:
+            outcome, health = "crashed", unhealthy(f"health check failed: {_describe(exc)}")
+        CALLS.labels(registered.id, "health", outcome).inc()
+        return health

@@ -1,0 +1,76 @@
+"""The only HTTP client a connector gets: bound to the gateway's proxy route of one connection.
+
+The SDK's ``ProviderClient`` already refuses absolute URLs and dot segments; the transport below
+is the second gate, so that even a connector that rewrites its client's base URL cannot send a
+request anywhere but ``{gateway}/v1/proxy/{its connection id}/``. The gateway then allows only
+the hosts the connection resolved to (its manifest's ``api.allowed_hosts``). A connector never
+holds a credential: the gateway injects it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from hub_common.web.auth import ServiceTokenMinter
+from hub_connector_sdk import ConnectionContext, ConnectorError, ProviderClient
+
+TransportFactory = Callable[[], httpx.AsyncBaseTransport]
+TENANT_HEADER = "X-Hub-Tenant"
+CONNECTOR_HEADER = "X-Hub-Connector"
+
+
+class GatewayOnlyTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport, allowed_prefix: str) -> None:
+        self._inner = inner
+        self._prefix = allowed_prefix
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if not url.startswith(self._prefix) or "/../" in url:
+            raise ConnectorError(
+                "connectors may only call their provider through the gateway", code="host_not_allowed"
+            )
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class ProviderClientFactory:
+    """Makes a fresh client per call (inside the event loop that will use it)."""
+
+    def __init__(
+        self,
+        gateway_url: str,
+        *,
+        minter: ServiceTokenMinter | None = None,
+        timeout_s: float = 30.0,
+        transport_factory: TransportFactory | None = None,
+    ) -> None:
+        self.gateway_url = gateway_url.rstrip("/")
+        self._minter = minter
+        self._timeout_s = timeout_s
+        self._transport_factory = transport_factory or httpx.AsyncHTTPTransport
+
+    def proxy_prefix(self, connection_id: str) -> str:
+        return f"{self.gateway_url}/v1/proxy/{connection_id}/"
+
+    def _headers(self, context: ConnectionContext, connector_id: str) -> Callable[[], Mapping[str, str]]:
+        def headers() -> Mapping[str, str]:
+            # This service's own token: the gateway trusts it to act for the tenant named here.
+            base = self._minter.headers_for("gateway") if self._minter else {}
+            return {**base, TENANT_HEADER: context.tenant_id, CONNECTOR_HEADER: connector_id}
+
+        return headers
+
+    def __call__(self, context: ConnectionContext, connector_id: str) -> ProviderClient:
+        transport = GatewayOnlyTransport(self._transport_factory(), self.proxy_prefix(context.connection_id))
+        return ProviderClient(
+            gateway_url=self.gateway_url,
+            connection_id=context.connection_id,
+            headers=self._headers(context, connector_id),
+            transport=transport,
+            timeout_s=self._timeout_s,
+        )

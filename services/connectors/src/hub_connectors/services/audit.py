@@ -1,0 +1,115 @@
+"""The audit log: projection from events, paged queries, and retention per tier."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from hub_common.events import HubEvent
+from hub_connectors.domain.audit import AuditEntry, Cursor, entry_for
+from hub_connectors.domain.errors import ConnectionNotFound
+from hub_connectors.domain.license import TIERS, Feature, policy_for, require_feature
+from hub_connectors.repositories import audit, connections, tenants
+from hub_connectors.services.caller import Caller
+from hub_connectors.services.database import Database
+
+log = logging.getLogger(__name__)
+MAX_PAGE = 200
+PURGE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+async def tenant_keeps_audit(conn: asyncpg.Connection, tenant_id: str) -> bool:
+    tier = await tenants.tier_of(conn, tenant_id)
+    return tier is not None and policy_for(tier).audit
+
+
+class AuditService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def project(self, event_id: str, event: HubEvent) -> bool:
+        """Store one event's row; False when skipped (not audited, unknown, or seen before)."""
+        entry = entry_for(event_id, event)
+        if entry is None:
+            return False
+        async with self._db.transaction() as conn:
+            if not await tenant_keeps_audit(conn, entry.tenant_id):
+                return False  # Core keeps no audit; unknown tenants have no connections here
+            if entry.connection_id is not None:
+                owner = await connections.get(conn, entry.tenant_id, entry.connection_id)
+                if owner is None:
+                    return False  # not a connection of this tenant: nothing of ours to audit
+                entry = _with_connector(entry, owner.connector_id)
+            return await audit.insert(conn, entry)
+
+    async def query(
+        self,
+        caller: Caller,
+        *,
+        connection_id: UUID | None,
+        event_type: str | None,
+        since: datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> AuditPage:
+        require_feature(caller.tier, Feature.AUDIT_LOG)
+        after = Cursor.decode(cursor) if cursor else None
+        retention = policy_for(caller.tier).audit_retention_days
+        if retention is not None:
+            # Rows older than the tier keeps are not shown even before the purge removes them.
+            horizon = datetime.now(UTC) - timedelta(days=retention)
+            since = max(since, horizon) if since else horizon
+        limit = max(1, min(limit, MAX_PAGE))
+        async with self._db.connection() as conn:
+            if (
+                connection_id is not None
+                and await connections.get(conn, caller.tenant_id, connection_id) is None
+            ):
+                raise ConnectionNotFound()
+            rows = await audit.page(
+                conn,
+                caller.tenant_id,
+                connection_id=connection_id,
+                event_type=event_type,
+                since=since,
+                after=after,
+                limit=limit + 1,
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = Cursor(rows[-1]["created_at"], rows[-1]["id"]).encode() if more else None
+        return AuditPage(rows, next_cursor)
+
+    async def purge(self, now: datetime | None = None) -> int:
+        """Delete what each tier no longer keeps (everything for tiers without audit)."""
+        now = now or datetime.now(UTC)
+        total = 0
+        for policy in TIERS:
+            days = policy.audit_retention_days
+            if policy.audit and days is None:
+                continue  # kept forever
+            older_than = now - timedelta(days=days) if days is not None else None
+            while True:
+                async with self._db.transaction() as conn:
+                    deleted = await audit.purge(conn, str(policy.tier), older_than, PURGE_BATCH)
+                total += deleted
+                if deleted < PURGE_BATCH:
+                    break
+        if total:
+            log.info("audit retention purged rows", extra={"deleted": total})
+        return total
+
+
+def _with_connector(entry: AuditEntry, connector_id: str) -> AuditEntry:
+    return entry if entry.connector_id else replace(entry, connector_id=connector_id)

@@ -1,0 +1,191 @@
+"""Create, read, list and disconnect connections (the scope document's IIntegrationManager)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from hub_common.errors import HubError
+from hub_common.redaction import is_sensitive_key
+from hub_common.ssrf import UrlNotAllowed, check_url
+from hub_connector_sdk import AuthenticationMethod, ConnectorManifest
+from hub_connectors.domain import credentials as credential_rules
+from hub_connectors.domain.connection import Connection, resolve_base_url
+from hub_connectors.domain.errors import ConnectionNotFound, ConnectorNotFound, InvalidConfig, NameTaken
+from hub_connectors.domain.hosts import HostNotAllowed, check_declared, effective_allowed_hosts
+from hub_connectors.domain.license import Feature, require_connection_slot, require_feature
+from hub_connectors.domain.schemas import schema_errors
+from hub_connectors.domain.states import ConnectionStatus, transition
+from hub_connectors.registry import ConnectorRegistry
+from hub_connectors.repositories import connections, tenants
+from hub_connectors.repositories.connections import NameInUse
+from hub_connectors.services import events
+from hub_connectors.services.caller import Caller
+from hub_connectors.services.database import Database, publish
+from hub_connectors.services.health import HealthService
+from hub_connectors.services.ports import CredentialStore, Revoker
+
+log = logging.getLogger(__name__)
+S = ConnectionStatus
+
+
+class ConnectionService:
+    def __init__(
+        self,
+        db: Database,
+        registry: ConnectorRegistry,
+        credentials: CredentialStore,
+        health: HealthService,
+        revoker: Revoker,
+        *,
+        outbound_allowlist: tuple[str, ...] = (),
+    ) -> None:
+        self._db = db
+        self._registry = registry
+        self._credentials = credentials
+        self._health = health
+        self._revoker = revoker
+        self._outbound_allowlist = outbound_allowlist
+
+    # -- create -----------------------------------------------------------------------------------
+    async def create(
+        self,
+        caller: Caller,
+        *,
+        connector_id: str,
+        name: str,
+        config: dict[str, Any] | None,
+        credentials: dict[str, Any] | None,
+    ) -> Connection:
+        registered = self._registry.get(connector_id)
+        if registered is None:
+            raise ConnectorNotFound(f"no connector {connector_id!r}")
+        if registered.custom:
+            require_feature(caller.tier, Feature.CUSTOM_CONNECTORS)
+        manifest = registered.manifest
+        config = self._checked_config(manifest, config or {})
+        base_url = await self._checked_base_url(manifest, config)
+        # No credentials at all: an API-key connection waits in `initializing` for them to be
+        # captured later (oauth's credential capture stores them and asks us to verify).
+        secrets = credential_rules.prepare(manifest.auth, credentials) if credentials is not None else None
+        draft = Connection(
+            id=uuid.uuid4(),
+            tenant_id=caller.tenant_id,
+            user_id=caller.user_id,
+            connector_id=manifest.id,
+            connector_version=manifest.version,
+            category=str(manifest.category),
+            custom=registered.custom,
+            auth_method=str(manifest.auth.method),
+            name=name,
+            status=S.INITIALIZING,
+            base_url=base_url,
+            config=config,
+        )
+        connection = await self._reserve(caller, draft)
+        if manifest.auth.method is AuthenticationMethod.OAUTH2:
+            return connection  # the oauth flow finishes it (integration.connected)
+        if secrets is None and manifest.auth.method in credential_rules.DIRECT_METHODS:
+            return connection
+        if secrets:
+            try:
+                await self._credentials.store(caller.tenant_id, connection.id, secrets)
+            except HubError:
+                await self._abandon(connection)
+                raise
+        checked, _ = await self._health.check_and_apply(connection)
+        return checked
+
+    @staticmethod
+    def _checked_config(manifest: ConnectorManifest, config: dict[str, Any]) -> dict[str, Any]:
+        secretish = sorted(k for k in config if is_sensitive_key(k))
+        if secretish:
+            raise InvalidConfig(
+                "config is stored in clear and returned by the API; secrets go in credentials",
+                details={"fields": secretish},
+            )
+        errors = schema_errors(manifest.api.config_schema, config)
+        if errors:
+            raise InvalidConfig(
+                "config does not match the connector's config schema", details={"errors": errors}
+            )
+        return config
+
+    async def _checked_base_url(self, manifest: ConnectorManifest, config: dict[str, Any]) -> str:
+        base_url = resolve_base_url(manifest, config)
+        check_declared(base_url, effective_allowed_hosts(manifest.api.base_url, manifest.api.allowed_hosts))
+        if base_url != manifest.api.base_url.rstrip("/"):
+            # Chosen by the connection, so it must not lead the gateway into the internal network.
+            try:
+                await check_url(base_url, allowlist=self._outbound_allowlist)
+            except UrlNotAllowed as exc:
+                raise HostNotAllowed(exc.message, details=exc.details) from None
+        return base_url
+
+    async def _reserve(self, caller: Caller, draft: Connection) -> Connection:
+        """Insert the connection while holding the tenant's row: the license limit cannot be
+        overrun by concurrent creates, and the name is unique among connections in use."""
+        async with self._db.transaction() as conn:
+            await tenants.observe(conn, caller.tenant_id, str(caller.tier))
+            await tenants.lock(conn, caller.tenant_id)
+            require_connection_slot(caller.tier, await connections.count_in_use(conn, caller.tenant_id))
+            try:
+                return await connections.insert(conn, draft)
+            except NameInUse:
+                raise NameTaken(
+                    f"you already have a {draft.connector_id} connection named {draft.name!r}",
+                    details={"name": draft.name, "connector_id": draft.connector_id},
+                ) from None
+
+    async def _abandon(self, connection: Connection) -> None:
+        """Undo a creation whose credentials could not be stored (it was never usable)."""
+        with contextlib.suppress(HubError):
+            await self._credentials.delete_all(connection.tenant_id, connection.id)
+        async with self._db.transaction() as conn:
+            await connections.delete(conn, connection.id)
+
+    # -- read -------------------------------------------------------------------------------------
+    async def get(self, caller: Caller, connection_id: UUID) -> Connection:
+        async with self._db.connection() as conn:
+            connection = await connections.get(conn, caller.tenant_id, connection_id)
+        if connection is None:
+            raise ConnectionNotFound()
+        return connection
+
+    async def list(
+        self, caller: Caller, *, category: str | None = None, include_disconnected: bool = False
+    ) -> list[Connection]:
+        async with self._db.connection() as conn:
+            return await connections.list_for_tenant(
+                conn, caller.tenant_id, category=category, include_disconnected=include_disconnected
+            )
+
+    # -- disconnect -------------------------------------------------------------------------------
+    async def disconnect(self, caller: Caller, connection_id: UUID) -> Connection:
+        """Revoke (oauth), delete the credentials, mark disconnected, emit the event. Idempotent."""
+        connection = await self.get(caller, connection_id)
+        if connection.status is S.DISCONNECTED:
+            return connection
+        if connection.auth_method == AuthenticationMethod.OAUTH2:
+            await self._revoker.revoke(connection)
+        # Vault down: 503 and nothing changes, so the user can simply retry.
+        await self._credentials.delete_all(caller.tenant_id, connection.id)
+        async with self._db.transaction() as conn:
+            current = await connections.get(conn, caller.tenant_id, connection.id, for_update=True)
+            if current is None:
+                raise ConnectionNotFound()
+            if current.status is S.DISCONNECTED:
+                return current  # a concurrent disconnect won
+            updated = await connections.update(
+                conn,
+                current.id,
+                status=transition(current.status, S.DISCONNECTED),
+                disconnected_at=datetime.now(UTC),
+            )
+            await publish(conn, events.disconnected(updated, reason="user"))
+        log.info("connection disconnected", extra={"connection_id": str(updated.id)})
+        return updated

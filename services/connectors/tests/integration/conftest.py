@@ -1,0 +1,267 @@
+"""The connectors service against the real stack: Postgres, Kafka, and the real vault service
+(in-process uvicorn on its own port). The gateway does not exist yet, so a small stand-in serves
+``/v1/proxy/{connection_id}/{path}`` the way the gateway will: it checks the caller's service
+token, reads the connection's API key from the vault *as the gateway*, and plays the provider.
+It also answers the oauth service's revocation route, to show that seam being used.
+
+One connectors app serves the whole session (consumer groups take seconds to join); tests keep
+apart by using their own tenants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from hub_common.clients.vault import VaultClient
+from hub_common.db.migrations import migrate
+from hub_common.errors import HubError
+from hub_common.web.auth import Authenticator, ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_connectors.app import create_app
+from hub_connectors.cli import SPEC
+from hub_connectors.config import ConnectorsSettings
+from hub_connectors.inject import Container
+from hub_vault.app import create_app as create_vault_app
+from hub_vault.cli import SPEC as VAULT_SPEC
+from hub_vault.config import VaultSettings
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Run an ASGI app on a free local port for the duration of the block."""
+    sock = _free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server did not start")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+async def migrated_dsn(pg_dsn: str) -> AsyncIterator[str]:
+    """A database of our own on the session's server (other suites run their own vaults against
+    ``pg_dsn`` with other keyrings), with the vault's and our schema; dropped at the end."""
+    name = f"connectors_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = urlunsplit(urlsplit(pg_dsn)._replace(path=f"/{name}"))
+    await migrate(dsn, VAULT_SPEC.schema, VAULT_SPEC.migration_sources())
+    await migrate(dsn, SPEC.schema, SPEC.migration_sources())
+    yield dsn
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def vault_url(migrated_dsn, kafka_bootstrap, tmp_path_factory) -> AsyncIterator[str]:
+    settings = VaultSettings(
+        environment="test",
+        postgres_dsn=migrated_dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        vault_dev_keyring_path=tmp_path_factory.mktemp("vault") / "keyring.json",
+        outbox_poll_interval_s=0.2,
+        log_json=False,
+    )
+    async with serve(create_vault_app(settings)) as url:
+        yield url
+
+
+def service_client(url: str, service: str) -> VaultClient:
+    settings = ConnectorsSettings(environment="test")
+    return VaultClient(url, ServiceTokenMinter(service, dev_service_secret(settings, service)), timeout_s=10)
+
+
+@dataclass
+class FakeGateway:
+    """The gateway and provider stand-in (plus the oauth revocation route)."""
+
+    vault: VaultClient
+    authenticator: Authenticator
+    url: str = ""
+    down: bool = False
+    revoked_keys: set[str] = field(default_factory=set)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)  # (connection, path, caller)
+    revocations: list[tuple[str, str]] = field(default_factory=list)  # (connection, caller)
+    seen_headers: list[dict[str, str]] = field(default_factory=list)
+
+    @staticmethod
+    def account_for(key: str) -> str:
+        return "acct-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+    def calls_to(self, connection_id: str, path: str | None = None) -> int:
+        return sum(1 for c, p, _ in self.calls if c == connection_id and (path is None or p == path))
+
+    async def proxy(self, request: Request) -> JSONResponse:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        try:
+            caller = self.authenticator.verify_service(token, "gateway")
+        except HubError:
+            return JSONResponse({"error": {"code": "unauthorized", "message": "no", "details": {}}}, 401)
+        cid, path = request.path_params["cid"], request.path_params["path"]
+        self.calls.append((cid, path, caller.service_id or ""))
+        self.seen_headers.append(dict(request.headers))
+        if self.down:
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "provider_unreachable",
+                        "message": "provider did not answer",
+                        "details": {},
+                    }
+                },
+                502,
+            )
+        key = await self.vault.read(request.headers["x-hub-tenant"], cid, "api_key")
+        if path == "me":
+            if key is None or not key.startswith("good") or key in self.revoked_keys:
+                return JSONResponse({"message": "Bad credentials"}, 401)
+            return JSONResponse({"id": self.account_for(key), "name": "Echo User"})
+        if path == "echo":
+            return JSONResponse({"echo": await request.json()})
+        return JSONResponse({"message": "not found"}, 404)
+
+    async def revoke(self, request: Request) -> JSONResponse:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        caller = self.authenticator.verify_service(token, "oauth")
+        self.revocations.append((request.path_params["cid"], caller.service_id or ""))
+        return JSONResponse({"revoked": True})
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route(
+                    "/v1/proxy/{cid}/{path:path}",
+                    self.proxy,
+                    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                ),
+                Route("/v1/oauth/connections/{cid}/revoke", self.revoke, methods=["POST"]),
+            ]
+        )
+
+
+@pytest.fixture(scope="session")
+async def gateway(vault_url) -> AsyncIterator[FakeGateway]:
+    fake = FakeGateway(
+        service_client(vault_url, "gateway"), Authenticator(ConnectorsSettings(environment="test"))
+    )
+    async with serve(fake.app()) as url:
+        fake.url = url
+        yield fake
+    await fake.vault.aclose()
+
+
+@pytest.fixture(scope="session")
+def settings(migrated_dsn, kafka_bootstrap, vault_url, gateway) -> ConnectorsSettings:
+    return ConnectorsSettings(
+        environment="test",
+        postgres_dsn=migrated_dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        vault_url=vault_url,
+        gateway_url=gateway.url,
+        oauth_url=gateway.url,
+        log_json=False,
+        outbox_poll_interval_s=0.1,
+        connectors_load_plugins=False,
+        outbound_allowlist="eu.echo.test",  # a test host that resolves nowhere, allowed on purpose
+        connectors_consumer_group_prefix=f"connectors-test-{uuid.uuid4().hex[:8]}",
+        # A fresh group per session: start at the end, not at the shared topics' whole history.
+        connectors_consumer_offset_reset="latest",
+        connectors_action_timeout_s=1.0,
+        connectors_health_timeout_s=3.0,
+        connectors_plugin_calls_per_connector=8,
+    )
+
+
+@pytest.fixture(scope="session")
+async def container(settings, kit) -> AsyncIterator[Container]:
+    container = Container(settings, registry=kit.make_registry())
+    app = create_app(settings, container=container)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        assert container.workers is not None
+        await container.workers.wait_assigned(60)
+        await asyncio.sleep(1.0)  # let "latest" resolve to positions before anything is produced
+        container.app = app  # type: ignore[attr-defined]
+        yield container
+
+
+@pytest.fixture(scope="session")
+async def api(container) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=container.app)  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(transport=transport, base_url="http://connectors", timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def vault_as_connectors(vault_url) -> VaultClient:
+    return service_client(vault_url, "connectors")
+
+
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def auth(settings) -> Auth:
+    def headers(tenant: str, tier: str = "teams", user: str = "alice") -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_user_token(settings, tenant=tenant, user=user, tier=tier)}"}
+
+    return headers
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"tenant-{uuid.uuid4().hex[:10]}"
+
+
+async def eventually(check: Callable[[], Any], timeout_s: float = 15.0, interval_s: float = 0.1) -> Any:
+    """Poll an async ``check`` until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
+        await asyncio.sleep(interval_s)
+
+
+@pytest.fixture(scope="session")
+def wait_for() -> Callable[..., Any]:
+    return eventually
