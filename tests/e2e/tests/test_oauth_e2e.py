@@ -1,0 +1,169 @@
+"""OAuth end to end: real connectors, vault and two oauth processes against a strict simulator.
+
+The headline property: 200 concurrent on-demand refreshes of one expired connection, spread
+over two oauth processes, reach the provider as exactly one refresh, and the rotating token
+family stays valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from hub_common.settings import HubSettings
+from hub_common.web.auth import mint_user_token
+from hub_e2e.connectors import plugin_path
+from hub_e2e.processes import ServiceProcess, free_port
+from hub_e2e.simulators.runner import OAuthSimulator
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def hub(hub_stack, pg_dsn, tmp_path_factory) -> Iterator[dict[str, ServiceProcess | OAuthSimulator]]:
+    oauth_port = free_port()
+    public = f"http://127.0.0.1:{oauth_port}"
+    client = {
+        "client_id": "e2e-app",
+        "client_secret": "e2e-app-secret-0123456789",
+        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    }
+    plugins = plugin_path(tmp_path_factory.mktemp("plugins"))
+    with OAuthSimulator("generic", clients=[client]) as sim:
+        vault = ServiceProcess("vault", {})
+        connectors = ServiceProcess("connectors", {})
+        oauth_a = ServiceProcess("oauth", {}, port=oauth_port)
+        oauth_b = ServiceProcess("oauth", {})
+        env = {
+            "HUB_POSTGRES_DSN": pg_dsn,
+            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
+            "HUB_REDIS_URL": hub_stack.redis_url,
+            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
+            "HUB_VAULT_URL": vault.url,
+            "HUB_CONNECTORS_URL": connectors.url,
+            "HUB_OAUTH_URL": oauth_a.url,
+            "HUB_OAUTH_PUBLIC_URL": public,
+            "HUB_PROVIDER_BACKOFF_S": "0.01",
+            "PYTHONPATH": str(plugins),
+            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
+        }
+        procs = [vault, connectors, oauth_a, oauth_b]
+        for proc in procs:
+            proc.env = env
+        try:
+            for proc in procs[:3]:
+                proc.migrate()
+            for proc in procs:
+                proc.start()
+            yield {
+                "sim": sim,
+                "vault": vault,
+                "connectors": connectors,
+                "oauth_a": oauth_a,
+                "oauth_b": oauth_b,
+            }
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+
+
+def headers(tenant: str) -> dict[str, str]:
+    token = mint_user_token(HubSettings(), tenant=tenant, user="alice", tier="enterprise")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_status(
+    connectors: ServiceProcess, cid: str, h: dict[str, str], status: str, timeout_s: float = 15
+) -> dict:
+    deadline = time.monotonic() + timeout_s
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = httpx.get(f"{connectors.url}/v1/connections/{cid}", headers=h).json()
+        if body.get("status") == status:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"connection stayed {body.get('status')}, expected {status}: {body}")
+
+
+def connect(hub, tenant: str) -> str:
+    sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth_a"]
+    h = headers(tenant)
+    config = {
+        "oauth_authorization_url": f"{sim.url}/authorize",
+        "oauth_token_url": f"{sim.url}/token",
+        "oauth_revocation_url": f"{sim.url}/revoke",
+        "oauth_identity_url": f"{sim.url}/userinfo",
+    }
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=h,
+        json={"connector_id": "simoauth", "name": f"sim {time.monotonic_ns()}", "config": config},
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    assert created.json()["status"] == "initializing"
+    app = httpx.put(
+        f"{oauth.url}/v1/oauth/apps/simoauth",
+        headers=h,
+        json={"client_id": "e2e-app", "client_secret": "e2e-app-secret-0123456789"},
+    )
+    assert app.status_code in (200, 201), app.text
+    flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=h, json={"connection_id": cid})
+    assert flow.status_code == 201, flow.text
+    at_provider = httpx.get(flow.json()["authorization_url"])
+    assert at_provider.status_code == 302, at_provider.text
+    params = {k: v[0] for k, v in parse_qs(urlsplit(at_provider.headers["location"]).query).items()}
+    browser = httpx.get(f"{oauth.url}/v1/oauth/callback", params=params, headers={"accept": "text/html"})
+    assert browser.status_code == 303 and "status=connected" in browser.headers["location"], browser.text
+    active = wait_status(connectors, cid, h, "active")
+    assert active["external_account_id"]
+    return cid
+
+
+def test_two_hundred_refreshes_over_two_processes_make_one(hub):
+    sim = hub["sim"]
+    tenant = "e2e-refresh"
+    cid = connect(hub, tenant)
+    family = next(f for f in sim.families() if f.get("client_id") == "e2e-app" and not f.get("revoked"))
+    sim.expire(family_id=family["id"])
+    before = sim.stats()
+    h = headers(tenant)
+
+    async def storm() -> list[int]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            urls = [hub["oauth_a"].url, hub["oauth_b"].url] * 100
+            results = await asyncio.gather(
+                *(client.post(f"{u}/v1/oauth/connections/{cid}/refresh", headers=h, json={}) for u in urls)
+            )
+        return [r.status_code for r in results]
+
+    statuses = asyncio.run(storm())
+    after = sim.stats()
+    assert statuses == [200] * 200
+    assert after["refreshes"] == before["refreshes"] + 1
+    assert after["reuse_detections"]["refresh_token"] == before["reuse_detections"]["refresh_token"]
+    live = [f for f in sim.families() if f["id"] == family["id"]]
+    assert live and not live[0].get("revoked")
+
+
+def test_invalid_grant_reaches_the_connection_and_disconnect_revokes(hub):
+    sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth_a"]
+    tenant = "e2e-invalid"
+    h = headers(tenant)
+    cid = connect(hub, tenant)
+    sim.inject_fault("token", "invalid_grant", count=1, grant_type="refresh_token")
+    resp = httpx.post(f"{oauth.url}/v1/oauth/connections/{cid}/refresh", headers=h, json={"force": True})
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "invalid_grant"
+    wait_status(connectors, cid, h, "token_invalid")
+
+    other = connect(hub, "e2e-disconnect")
+    before = sim.stats()["revocations"]
+    gone = httpx.delete(f"{connectors.url}/v1/connections/{other}", headers=headers("e2e-disconnect"))
+    assert gone.status_code in (200, 202, 204), gone.text
+    wait_status(connectors, other, headers("e2e-disconnect"), "disconnected")
+    assert sim.stats()["revocations"] != before  # connectors asked oauth to revoke at the provider
