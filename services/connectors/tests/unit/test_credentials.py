@@ -2,14 +2,9 @@
 
 import pytest
 
+from hub_common.connection_credentials import InvalidCredentials, vault_key, vault_keys
 from hub_connector_sdk import ApiKeyPlacement, AuthenticationMethod, AuthSpec, CredentialField, OAuthConfig
-from hub_connectors.domain.credentials import (
-    CredentialsNotAccepted,
-    InvalidCredentials,
-    prepare,
-    vault_key,
-    vault_keys,
-)
+from hub_connectors.domain.credentials import CredentialsNotAccepted, prepare
 
 pytestmark = pytest.mark.unit
 M = AuthenticationMethod

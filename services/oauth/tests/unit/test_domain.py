@@ -4,11 +4,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hub_common.connection_credentials import InvalidCredentials, validate
 from hub_connector_sdk import ApiKeyPlacement, AuthenticationMethod, AuthSpec, CredentialField, OAuthConfig
 from hub_oauth.domain import endpoints, pkce
 from hub_oauth.domain.apps import parse_default_apps, return_to_allowed
 from hub_oauth.domain.authorize import authorization_url
-from hub_oauth.domain.credential_fields import InvalidCredentials, validate
 from hub_oauth.domain.token_response import OAuthProviderError, decode_body, parse
 
 pytestmark = pytest.mark.unit
@@ -176,8 +176,11 @@ def test_credentials_validation_and_vault_keys():
     assert validate(api, {"api_key": "sk-abc", "org": "o1"}) == {"api_key": "sk-abc", "api_key.org": "o1"}
     with pytest.raises(InvalidCredentials) as info:
         validate(api, {"api_key": "nope", "extra": "x"})
-    assert info.value.problems == {"extra": "unknown field", "api_key": "does not have the expected format"}
-    assert "nope" not in str(info.value.problems)
+    assert info.value.details["fields"] == [
+        {"field": "extra", "problem": "unknown field"},
+        {"field": "api_key", "problem": "does not match the expected format"},
+    ]
+    assert "nope" not in str(info.value.details)
 
 
 def test_return_to_allowlist_and_default_apps():

@@ -10,11 +10,11 @@ from uuid import UUID
 import httpx
 
 from hub_common.clients.vault import VaultClient
-from hub_common.errors import Conflict, HubError, Unprocessable
+from hub_common.connection_credentials import validate
+from hub_common.errors import Conflict, HubError
 from hub_common.telemetry import inject_trace_headers
 from hub_common.web.auth import ServiceTokenMinter
 from hub_connector_sdk import AuthenticationMethod
-from hub_oauth.domain.credential_fields import InvalidCredentials, validate
 from hub_oauth.services.context import ContextResolver
 
 
@@ -46,12 +46,7 @@ class CredentialCapture:
                 f"{info.connector_id} uses {auth.method.value}: no credentials to capture",
                 code="credentials_not_applicable",
             )
-        try:
-            values = validate(auth, submitted)
-        except InvalidCredentials as exc:
-            raise Unprocessable(
-                "credentials are not valid", code="invalid_credentials", details={"fields": exc.problems}
-            ) from None
+        values = validate(auth, submitted)  # 422 invalid_credentials naming fields, never values
         for key, value in values.items():
             await self.vault.store(tenant_id, connection_id, key, value)
         return await self._verify(tenant_id, connection_id)
