@@ -9,18 +9,21 @@ from hub_common.credential_keys import CLIENT_SECRET
 from hub_oauth.domain.apps import app_secret_owner
 from hub_oauth.repositories import apps
 from hub_oauth.repositories.apps import AppRow
+from hub_oauth.services.context import ContextResolver
 
 
 class AppService:
-    def __init__(self, pool: asyncpg.Pool, vault: VaultClient) -> None:
+    def __init__(self, pool: asyncpg.Pool, vault: VaultClient, resolver: ContextResolver) -> None:
         self.pool = pool
         self.vault = vault
+        self.resolver = resolver
 
     async def put(self, app: AppRow, client_secret: str | None) -> bool:
         if client_secret is not None:
             await self.vault.store(
                 app.tenant_id, app_secret_owner(app.connector_id), CLIENT_SECRET, client_secret
             )
+        self.resolver.forget_secret(app.tenant_id, app.connector_id)
         async with self.pool.acquire() as conn:
             return await apps.upsert(conn, app)
 

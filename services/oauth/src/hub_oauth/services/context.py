@@ -22,6 +22,8 @@ from hub_oauth.domain.apps import DefaultApp, app_secret_owner
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import apps
 
+SECRET_TTL_S = 30.0
+
 
 @dataclass(frozen=True)
 class OAuthContext:
@@ -51,11 +53,13 @@ class ContextResolver:
         self.default_apps = default_apps
         self.allowlist = outbound_allowlist
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._secrets: dict[tuple[str, str], tuple[float, str | None]] = {}
 
     async def connection(self, tenant_id: str, connection_id: UUID) -> ConnectionInfo:
         return await self.directory.get(tenant_id, connection_id)
 
-    async def resolve(self, tenant_id: str, connection_id: UUID) -> OAuthContext:
+    async def resolve(self, tenant_id: str, connection_id: UUID, *, with_secret: bool = True) -> OAuthContext:
+        """``with_secret=False`` when only the client id is needed (starting a flow)."""
         info = await self.directory.get(tenant_id, connection_id)
         if info.manifest is None or info.manifest.auth.method is not AuthenticationMethod.OAUTH2:
             raise Conflict(f"connector {info.connector_id} does not use OAuth 2.0", code="not_oauth")
@@ -68,7 +72,7 @@ class ContextResolver:
             await check_url(endpoints.issuer, allowlist=self.allowlist)
             endpoints = ep.from_metadata(endpoints, endpoints.issuer, await self._discover(endpoints.issuer))
             endpoints = ep.Endpoints(**{**endpoints.__dict__, "pkce": endpoints.pkce and oauth.use_pkce})
-        client, redirect_uri, scopes = await self._client(tenant_id, info.connector_id)
+        client, redirect_uri, scopes = await self._client(tenant_id, info.connector_id, with_secret)
         return OAuthContext(info, oauth, endpoints, client, redirect_uri, scopes)
 
     async def _discover(self, issuer: str) -> dict[str, Any]:
@@ -87,11 +91,11 @@ class ContextResolver:
         return metadata
 
     async def _client(
-        self, tenant_id: str, connector_id: str
+        self, tenant_id: str, connector_id: str, with_secret: bool
     ) -> tuple[ClientCredentials, str | None, list[str]]:
         app = await apps.get(self.pool, tenant_id, connector_id)
         if app is not None:
-            secret = await self.vault.read(tenant_id, app_secret_owner(connector_id), CLIENT_SECRET)
+            secret = await self._secret(tenant_id, connector_id) if with_secret else None
             return ClientCredentials(app.client_id, secret), app.redirect_uri, app.scopes
         default = self.default_apps.get(connector_id)
         if default is not None:
@@ -104,3 +108,17 @@ class ContextResolver:
             f"no OAuth app is registered for {connector_id}: PUT /v1/oauth/apps/{connector_id} first",
             code="oauth_app_missing",
         )
+
+    async def _secret(self, tenant_id: str, connector_id: str) -> str | None:
+        # Kept briefly in memory: every code exchange and refresh needs it, and the vault round
+        # trip dominated the hub-side cost of a callback. A replaced secret reaches other
+        # replicas within SECRET_TTL_S (providers accept the old one during rotation).
+        cached = self._secrets.get((tenant_id, connector_id))
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        secret = await self.vault.read(tenant_id, app_secret_owner(connector_id), CLIENT_SECRET)
+        self._secrets[(tenant_id, connector_id)] = (time.monotonic() + SECRET_TTL_S, secret)
+        return secret
+
+    def forget_secret(self, tenant_id: str, connector_id: str) -> None:
+        self._secrets.pop((tenant_id, connector_id), None)

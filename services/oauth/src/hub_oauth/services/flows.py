@@ -82,7 +82,7 @@ class FlowService:
         return_to: str | None,
     ) -> StartedFlow:
         assert principal.tenant_id is not None and principal.user_id is not None
-        ctx = await self.resolver.resolve(principal.tenant_id, connection_id)
+        ctx = await self.resolver.resolve(principal.tenant_id, connection_id, with_secret=False)
         if ctx.info.status not in REAUTHORIZABLE:
             raise Conflict(
                 f"connection is {ctx.info.status}",

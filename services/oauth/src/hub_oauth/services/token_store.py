@@ -7,7 +7,9 @@ token) rather than a burned one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -41,20 +43,30 @@ async def write_values(
     token_set: TokenSet,
     *,
     expected_refresh_version: int | None = None,
+    ordered: bool = True,
 ) -> None:
+    """``ordered``: the refresh token strictly before the access token (rotation safety)."""
+    first: list[Awaitable[Any]] = []
     if token_set.refresh_token:
-        await vault.store(
-            tenant_id,
-            connection_id,
-            REFRESH_TOKEN,
-            token_set.refresh_token,
-            expected_version=expected_refresh_version,
+        first.append(
+            vault.store(
+                tenant_id,
+                connection_id,
+                REFRESH_TOKEN,
+                token_set.refresh_token,
+                expected_version=expected_refresh_version,
+            )
         )
-    await vault.store(tenant_id, connection_id, ACCESS_TOKEN, token_set.access_token)
+    rest: list[Awaitable[Any]] = [vault.store(tenant_id, connection_id, ACCESS_TOKEN, token_set.access_token)]
     for name, value in token_set.extra_secrets.items():
         base, _, kind = name.partition("_")  # user_access_token -> access_token.user
         key = secondary(ACCESS_TOKEN if kind == "access_token" else REFRESH_TOKEN, base)
-        await vault.store(tenant_id, connection_id, key, value)
+        rest.append(vault.store(tenant_id, connection_id, key, value))
+    if ordered:
+        await asyncio.gather(*first)
+        await asyncio.gather(*rest)
+    else:
+        await asyncio.gather(*first, *rest)
 
 
 class TokenStore:
@@ -72,9 +84,13 @@ class TokenStore:
         grant_type: str = "authorization_code",
     ) -> None:
         info = ctx.info
-        await write_values(self.vault, info.tenant_id, info.id, token_set)
+        # A first grant burns no older refresh token, so its values can be written side by side.
+        writes: list[Awaitable[Any]] = [
+            write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
+        ]
         if not token_set.refresh_token:
-            await self.vault.delete(info.tenant_id, info.id, REFRESH_TOKEN)  # none of an older grant
+            writes.append(self.vault.delete(info.tenant_id, info.id, REFRESH_TOKEN))  # an older grant's
+        await asyncio.gather(*writes)
         row = TokenRow(
             connection_id=info.id,
             tenant_id=info.tenant_id,
