@@ -1,6 +1,9 @@
-"""``Server-Timing: provider;dur=<ms>`` on every response: time spent waiting on the provider."""
+"""``Server-Timing: app;dur=<ms>, provider;dur=<ms>`` on every response: the time the service
+took to produce the response head, and the part of it spent waiting on the provider."""
 
 from __future__ import annotations
+
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,10 +20,12 @@ class ProviderTimingMiddleware:
             return
         spent = [0.0]
         token = provider_seconds.set(spent)
+        started = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                value = f"provider;dur={spent[0] * 1000:.2f}".encode()
+                app_ms = (time.perf_counter() - started) * 1000
+                value = f"app;dur={app_ms:.2f}, provider;dur={spent[0] * 1000:.2f}".encode()
                 message["headers"] = [*message.get("headers", []), (b"server-timing", value)]
             await send(message)
 

@@ -23,7 +23,7 @@ class AppService:
             await self.vault.store(
                 app.tenant_id, app_secret_owner(app.connector_id), CLIENT_SECRET, client_secret
             )
-        self.resolver.forget_secret(app.tenant_id, app.connector_id)
+        self.resolver.forget_app(app.tenant_id, app.connector_id)
         async with self.pool.acquire() as conn:
             return await apps.upsert(conn, app)
 
@@ -37,5 +37,6 @@ class AppService:
     async def delete(self, tenant_id: str, connector_id: str) -> bool:
         async with self.pool.acquire() as conn:
             deleted = await apps.delete(conn, tenant_id, connector_id)
+        self.resolver.forget_app(tenant_id, connector_id)
         await self.vault.delete(tenant_id, app_secret_owner(connector_id), CLIENT_SECRET)
         return deleted

@@ -22,6 +22,7 @@ from hub_oauth.domain.apps import DefaultApp, app_secret_owner
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import apps
 
+# A changed app or secret reaches other replicas within this time.
 SECRET_TTL_S = 30.0
 
 
@@ -53,6 +54,8 @@ class ContextResolver:
         self.default_apps = default_apps
         self.allowlist = outbound_allowlist
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
+        # App registrations and client secrets, briefly: every exchange and refresh needs them.
+        self._apps: dict[tuple[str, str], tuple[float, apps.AppRow | None]] = {}
         self._secrets: dict[tuple[str, str], tuple[float, str | None]] = {}
 
     async def connection(self, tenant_id: str, connection_id: UUID) -> ConnectionInfo:
@@ -93,7 +96,7 @@ class ContextResolver:
     async def _client(
         self, tenant_id: str, connector_id: str, with_secret: bool
     ) -> tuple[ClientCredentials, str | None, list[str]]:
-        app = await apps.get(self.pool, tenant_id, connector_id)
+        app = await self._app(tenant_id, connector_id)
         if app is not None:
             secret = await self._secret(tenant_id, connector_id) if with_secret else None
             return ClientCredentials(app.client_id, secret), app.redirect_uri, app.scopes
@@ -109,6 +112,14 @@ class ContextResolver:
             code="oauth_app_missing",
         )
 
+    async def _app(self, tenant_id: str, connector_id: str) -> apps.AppRow | None:
+        cached = self._apps.get((tenant_id, connector_id))
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        app = await apps.get(self.pool, tenant_id, connector_id)
+        self._apps[(tenant_id, connector_id)] = (time.monotonic() + SECRET_TTL_S, app)
+        return app
+
     async def _secret(self, tenant_id: str, connector_id: str) -> str | None:
         # Kept briefly in memory: every code exchange and refresh needs it, and the vault round
         # trip dominated the hub-side cost of a callback. A replaced secret reaches other
@@ -120,5 +131,6 @@ class ContextResolver:
         self._secrets[(tenant_id, connector_id)] = (time.monotonic() + SECRET_TTL_S, secret)
         return secret
 
-    def forget_secret(self, tenant_id: str, connector_id: str) -> None:
+    def forget_app(self, tenant_id: str, connector_id: str) -> None:
         self._secrets.pop((tenant_id, connector_id), None)
+        self._apps.pop((tenant_id, connector_id), None)

@@ -199,7 +199,9 @@ class FlowService:
                 verifier=flow.code_verifier,
             )
             account_id, metadata = await self._post_connect(ctx, token_set)
-            await self.store.store_initial(ctx, token_set, external_account_id=account_id, metadata=metadata)
+            await self.store.store_initial(
+                ctx, token_set, external_account_id=account_id, metadata=metadata, flow_id=flow.id
+            )
         except OAuthProviderError as exc:
             await flows.finish(self.pool, flow.id, ok=False, error_code=exc.error[:64])
             log.warning("code exchange failed", extra={"flow_id": str(flow.id), "error": exc.error})
@@ -213,7 +215,6 @@ class FlowService:
         except Exception:
             await flows.finish(self.pool, flow.id, ok=False, error_code="internal")
             raise
-        await flows.finish(self.pool, flow.id, ok=True)
         return CompletedFlow(
             flow.id,
             flow.connection_id,

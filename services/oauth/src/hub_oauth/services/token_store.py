@@ -22,7 +22,7 @@ from hub_common.db.outbox import write_event
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_oauth.config import SCHEMA
 from hub_oauth.domain.token_response import TokenSet
-from hub_oauth.repositories import tokens
+from hub_oauth.repositories import flows, tokens
 from hub_oauth.repositories.tokens import TokenRow
 from hub_oauth.services.context import OAuthContext
 
@@ -82,7 +82,9 @@ class TokenStore:
         external_account_id: str,
         metadata: dict[str, Any],
         grant_type: str = "authorization_code",
+        flow_id: UUID | None = None,
     ) -> None:
+        """Values to the vault, then metadata + event (+ the flow's completion) in one transaction."""
         info = ctx.info
         # A first grant burns no older refresh token, so its values can be written side by side.
         writes: list[Awaitable[Any]] = [
@@ -108,6 +110,8 @@ class TokenStore:
         )
         async with self.pool.acquire() as conn, conn.transaction():
             await tokens.upsert_initial(conn, row)
+            if flow_id is not None:
+                await flows.finish(conn, flow_id, ok=True)
             await write_event(
                 conn,
                 IntegrationConnected(
