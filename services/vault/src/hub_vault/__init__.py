@@ -1,0 +1,1 @@
+"""Integration Hub vault service: Credential Vault."""

@@ -1,0 +1,1 @@
+"""HTTP entry points: routes, request/response schemas, dependencies."""

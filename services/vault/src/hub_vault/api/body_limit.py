@@ -1,0 +1,74 @@
+"""Refuse oversized request bodies before anything parses them (413 ``payload_too_large``).
+
+A declared Content-Length over the limit is answered at once without reading; a chunked body is
+counted as it arrives and cut off at the limit. HMAC routes carry whole webhook payloads, so they
+get their own (larger) limit.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub_common.web.errors import error_response
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_hmac_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_hmac_bytes = max_hmac_bytes
+
+    def _limit(self, path: str) -> int:
+        return self.max_hmac_bytes if "/hmac/" in path else self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["path"])
+        declared: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
+                break
+        if declared is not None:
+            if declared > limit:
+                await self._refuse(limit, scope, receive, send)
+                return
+            await self.app(scope, receive, send)  # the server enforces the declared length
+            return
+        # No length declared (chunked): read up to the limit, then replay to the app.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            size += len(message.get("body", b""))
+            if size > limit:
+                await self._refuse(limit, scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(413, "payload_too_large",
+                                  f"request bodies are limited to {limit} bytes",
+                                  {"limit_bytes": limit})
+        await response(scope, receive, send)

@@ -1,0 +1,33 @@
+"""Settings of the vault service (``HUB_*`` environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from hub_common.settings import HubSettings
+from hub_vault.domain.names import MAX_VALUE_BYTES
+
+SCHEMA = "vault"
+NEEDS = ("postgres", "kafka")
+
+
+class VaultSettings(HubSettings):
+    service_name: str = "vault"
+    port: int = 8084
+
+    # The keyring (KEKs) never lives in the database. HUB_VAULT_KEYRING wins over the file.
+    vault_keyring: SecretStr | None = None
+    vault_keyring_file: Path | None = None
+    vault_keyring_reload_s: float = Field(default=1.0, gt=0)
+    # Dev/test only, when neither of the above is set: created on first start (mode 0600).
+    vault_dev_keyring_path: Path = Path(".stack/vault/keyring.json")
+
+    vault_policy_file: Path | None = None
+    # Raw request bodies are refused above this before any parsing. A 64 KiB value can grow to
+    # 3x in JSON escapes (\uXXXX surrogate pairs), hence the headroom.
+    vault_max_body_bytes: int = Field(default=4 * MAX_VALUE_BYTES + 8192, gt=MAX_VALUE_BYTES)
+    # HMAC routes carry whole webhook payloads (base64 in JSON: 4/3 of the raw size).
+    vault_max_hmac_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    vault_rewrap_batch_size: int = Field(default=200, ge=1, le=10_000)

@@ -1,0 +1,212 @@
+"""Hot-path statements that touch a credential, append its audit row and (for changes) stage
+its ``credential.changed`` event in the outbox, all in ONE statement.
+
+A single statement is a single transaction, so "no audit row, no operation" holds by
+construction, and a request costs one round trip instead of six (BEGIN, statement, audit,
+outbox insert, NOTIFY, COMMIT) — the difference between meeting the P99 target and not. Any
+database error here therefore means: nothing happened, nothing was audited, nothing was sent.
+
+The outbox row is exactly what ``hub_common.db.outbox.write_event`` inserts (same ``encode``,
+same columns, same NOTIFY channel), so the common ``OutboxRelay`` publishes it unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from hub_common.db.outbox import channel_for
+from hub_common.events.envelope import encode
+from hub_common.events.models import HubEvent
+from hub_vault.config import SCHEMA
+from hub_vault.domain.crypto import Sealed
+from hub_vault.domain.errors import AuditUnavailable
+from hub_vault.domain.names import Owner
+from hub_vault.repositories.audit import AuditFields, log_failure
+from hub_vault.repositories.credentials import StoredCredential, WriteResult, stored_from_row
+
+_CHANNEL = channel_for(SCHEMA)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    event_id: uuid.UUID
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[list[str]]
+
+    @classmethod
+    def of(cls, event: HubEvent, source: str) -> OutboxRow:
+        event_id = uuid.uuid4()
+        key, value, headers = encode(event, source=source, event_id=str(event_id))
+        return cls(event_id, event.topic, key, value, [[k, v.decode()] for k, v in headers])
+
+
+_READ = """
+WITH c AS (
+    SELECT id, tenant_id, connection_id, credential_key, value_encrypted, value_iv,
+           dek_encrypted, dek_iv, key_version, row_version
+    FROM credentials WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3
+), a AS (
+    INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
+                       outcome, key_version)
+    SELECT $4, $5, $6, $1, $2, $3, CASE WHEN c.id IS NULL THEN 'not_found' ELSE 'ok' END,
+           c.key_version
+    FROM (SELECT 1) AS one LEFT JOIN c ON true
+    RETURNING id
+)
+SELECT c.*, a.id AS audit_id FROM a LEFT JOIN c ON true
+"""
+
+
+async def read(conn: asyncpg.Connection, owner: Owner,
+               audit: AuditFields) -> tuple[StoredCredential | None, int]:
+    """The row (or None) and the id of the audit row written with it."""
+    try:
+        row = await conn.fetchrow(_READ, owner.tenant_id, owner.connection_id, owner.credential_key,
+                                  audit.request_id, audit.caller, audit.operation)
+    except (asyncpg.PostgresError, OSError) as exc:
+        log_failure(audit.operation, exc)
+        raise AuditUnavailable from None
+    assert row is not None  # the audit CTE always yields one row
+    return (stored_from_row(row) if row["id"] is not None else None), row["audit_id"]
+
+
+async def amend_outcome(conn: asyncpg.Connection, audit_id: int, outcome: str) -> None:
+    """A read fetched a row that then failed to decrypt: the audit row must say so."""
+    try:
+        await conn.execute("UPDATE audit SET outcome = $2 WHERE id = $1", audit_id, outcome)
+    except (asyncpg.PostgresError, OSError) as exc:
+        log_failure("audit.amend", exc)
+        raise AuditUnavailable from None
+
+
+_WRITE = """
+WITH kv AS (
+    -- FOR SHARE: a concurrent retire of this version waits for us, or we see it retired.
+    SELECT version FROM key_versions WHERE version = $8 AND retired_at IS NULL FOR SHARE
+), w AS (
+    INSERT INTO credentials (tenant_id, connection_id, credential_key, value_encrypted, value_iv,
+                             dek_encrypted, dek_iv, key_version)
+    SELECT $1, $2, $3, $4, $5, $6, $7, kv.version FROM kv
+    WHERE $9::bigint IS NULL OR $9 = 0
+    ON CONFLICT (tenant_id, connection_id, credential_key) DO UPDATE SET
+        value_encrypted = EXCLUDED.value_encrypted, value_iv = EXCLUDED.value_iv,
+        dek_encrypted = EXCLUDED.dek_encrypted, dek_iv = EXCLUDED.dek_iv,
+        key_version = EXCLUDED.key_version, row_version = credentials.row_version + 1,
+        updated_at = now()
+    WHERE $9::bigint IS NULL OR credentials.row_version = $9
+    RETURNING row_version, created_at, updated_at, (xmax = 0) AS created
+), a AS (
+    INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
+                       outcome, key_version)
+    SELECT $10, $11, $12, $1, $2, $3,
+           CASE WHEN EXISTS (SELECT 1 FROM w) THEN 'ok'
+                WHEN NOT EXISTS (SELECT 1 FROM kv) THEN 'error'
+                ELSE 'conflict' END,
+           $8
+    RETURNING id
+), o AS (
+    INSERT INTO outbox (event_id, topic, key, value, headers)
+    SELECT $13::uuid, $14::text, $15::bytea, $16::bytea, $17::jsonb WHERE EXISTS (SELECT 1 FROM w)
+    RETURNING id
+)
+SELECT w.*, a.id AS audit_id,
+       CASE WHEN EXISTS (SELECT 1 FROM o) THEN pg_notify($18, '') END AS notified
+FROM a LEFT JOIN w ON true
+"""
+
+_UPDATE_AT_VERSION = """
+WITH kv AS (
+    SELECT version FROM key_versions WHERE version = $8 AND retired_at IS NULL FOR SHARE
+), w AS (
+    UPDATE credentials c SET
+        value_encrypted = $4, value_iv = $5, dek_encrypted = $6, dek_iv = $7,
+        key_version = kv.version, row_version = c.row_version + 1, updated_at = now()
+    FROM kv
+    WHERE c.tenant_id = $1 AND c.connection_id = $2 AND c.credential_key = $3
+      AND c.row_version = $9
+    RETURNING c.row_version, c.created_at, c.updated_at, false AS created
+), a AS (
+    INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
+                       outcome, key_version)
+    SELECT $10, $11, $12, $1, $2, $3,
+           CASE WHEN EXISTS (SELECT 1 FROM w) THEN 'ok'
+                WHEN NOT EXISTS (SELECT 1 FROM kv) THEN 'error'
+                ELSE 'conflict' END,
+           $8
+    RETURNING id
+), o AS (
+    INSERT INTO outbox (event_id, topic, key, value, headers)
+    SELECT $13::uuid, $14::text, $15::bytea, $16::bytea, $17::jsonb WHERE EXISTS (SELECT 1 FROM w)
+    RETURNING id
+)
+SELECT w.*, a.id AS audit_id,
+       CASE WHEN EXISTS (SELECT 1 FROM o) THEN pg_notify($18, '') END AS notified
+FROM a LEFT JOIN w ON true
+"""
+
+
+async def write(conn: asyncpg.Connection, owner: Owner, sealed: Sealed, expected_version: int | None,
+                audit: AuditFields, event: OutboxRow) -> WriteResult | None:
+    """Insert or replace, audited. ``expected_version``: None = always, 0 = only if absent,
+    n = only if the row is at version n. None back: the condition failed or the key version is
+    not writable (retired); the audit row already says which ('conflict' or 'error'), and the
+    event was not staged."""
+    sql = _UPDATE_AT_VERSION if expected_version else _WRITE
+    try:
+        row = await conn.fetchrow(
+            sql, owner.tenant_id, owner.connection_id, owner.credential_key, sealed.value_encrypted,
+            sealed.value_iv, sealed.dek_encrypted, sealed.dek_iv, sealed.key_version,
+            expected_version, audit.request_id, audit.caller, audit.operation,
+            event.event_id, event.topic, event.key, event.value, event.headers, _CHANNEL,
+        )
+    except (asyncpg.PostgresError, OSError) as exc:
+        log_failure(audit.operation, exc)
+        raise AuditUnavailable from None
+    assert row is not None
+    if row["row_version"] is None:
+        return None
+    return WriteResult(row["row_version"], row["created"], row["created_at"], row["updated_at"])
+
+
+_DELETE = """
+WITH d AS (
+    DELETE FROM credentials WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3
+    RETURNING key_version
+), a AS (
+    INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
+                       outcome, key_version)
+    SELECT $4, $5, $6, $1, $2, $3,
+           CASE WHEN EXISTS (SELECT 1 FROM d) THEN 'ok' ELSE 'not_found' END,
+           (SELECT key_version FROM d)
+    RETURNING id
+), o AS (
+    INSERT INTO outbox (event_id, topic, key, value, headers)
+    SELECT $7::uuid, $8::text, $9::bytea, $10::bytea, $11::jsonb WHERE EXISTS (SELECT 1 FROM d)
+    RETURNING id
+)
+SELECT (SELECT key_version FROM d) AS key_version,
+       CASE WHEN EXISTS (SELECT 1 FROM o) THEN pg_notify($12, '') END AS notified
+FROM a
+"""
+
+
+async def delete(conn: asyncpg.Connection, owner: Owner, audit: AuditFields,
+                 event: OutboxRow) -> int | None:
+    """Delete, audited, event staged; returns the key version the value used, or None if there
+    was no such credential (then nothing is staged)."""
+    try:
+        row = await conn.fetchrow(_DELETE, owner.tenant_id, owner.connection_id,
+                                  owner.credential_key, audit.request_id, audit.caller,
+                                  audit.operation, event.event_id, event.topic, event.key,
+                                  event.value, event.headers, _CHANNEL)
+    except (asyncpg.PostgresError, OSError) as exc:
+        log_failure(audit.operation, exc)
+        raise AuditUnavailable from None
+    assert row is not None
+    value: int | None = row["key_version"]
+    return value

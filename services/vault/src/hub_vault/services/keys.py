@@ -1,0 +1,175 @@
+"""Key versions: registration, listing with counts, rotation and retirement."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from hub_common.errors import ConfigurationError, HubError
+from hub_vault.adapters.keyring_source import KeyringSource, LoadedKeyring
+from hub_vault.domain.errors import (
+    KeyringReadOnly,
+    KeyVersionInUse,
+    KeyVersionIsPrimary,
+    KeyVersionNotFound,
+)
+from hub_vault.domain.keyring import Keyring
+from hub_vault.domain.operations import Operation, Outcome
+from hub_vault.repositories import credentials, key_versions
+from hub_vault.services import audit_trail
+from hub_vault.services.access import AccessControl
+from hub_vault.services.context import CallContext, Database
+
+log = logging.getLogger(__name__)
+
+
+class KeyringMismatch(ConfigurationError):
+    pass
+
+
+@dataclass(frozen=True)
+class KeyVersionInfo:
+    version: int
+    primary: bool
+    in_keyring: bool
+    retired: bool
+    values: int
+    created_at: datetime | None
+    registered_at: datetime | None
+    retired_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RetireResult:
+    version: int
+    material_destroyed: bool
+
+
+class KeyService:
+    def __init__(self, db: Database, source: KeyringSource, access: AccessControl) -> None:
+        self.db = db
+        self.source = source
+        self.access = access
+        self._registered: set[int] = set()
+
+    async def register(self, conn: asyncpg.Connection, keyring: Keyring) -> set[int]:
+        """Record the keyring's versions; refuse a keyring whose key differs from the recorded one.
+        Returns the registered versions; callers publish them with :meth:`_remember` only after
+        their transaction committed (a writer must never rely on an uncommitted row)."""
+        rows = await key_versions.register(conn, keyring)
+        for row in rows:
+            key = keyring.get(row.version)
+            if key is not None and key.key_check != row.key_check:
+                raise KeyringMismatch(
+                    f"keyring version {row.version} is not the key this database was encrypted "
+                    "with (key check differs); restore the original keyring"
+                )
+        return {row.version for row in rows}
+
+    def _remember(self, versions: set[int]) -> None:
+        self._registered = versions
+
+    def forget(self, version: int) -> None:
+        """A write found no row for ``version``: register again before the next write."""
+        self._registered = self._registered - {version}
+
+    async def sync(self) -> None:
+        """At startup: register versions, and fail fast on a foreign keyring."""
+        loaded = self.source.current()
+        try:
+            async with self.db.transaction() as conn:
+                versions = await self.register(conn, loaded.keyring)
+        except asyncpg.UndefinedTableError:
+            raise ConfigurationError("the vault schema is not migrated; run `hub-vault migrate`") from None
+        self._remember(versions)
+        missing = [v for v, n in (await self._counts()).items() if n and loaded.keyring.get(v) is None]
+        if missing:
+            log.error("stored values use key versions missing from the keyring",
+                      extra={"key_versions": missing})
+
+    async def writable(self) -> LoadedKeyring:
+        """The current keyring, with its primary version registered (writes reference it)."""
+        loaded = self.source.current()
+        if loaded.keyring.primary_version not in self._registered:
+            async with self.db.transaction() as conn:
+                versions = await self.register(conn, loaded.keyring)
+            self._remember(versions)
+        return loaded
+
+    async def _counts(self) -> dict[int, int]:
+        async with self.db.pool.acquire() as conn:
+            return await credentials.counts_by_key_version(conn)
+
+    async def list_versions(self, ctx: CallContext) -> list[KeyVersionInfo]:
+        await self.access.require(ctx, Operation.KEYS_LIST)
+        keyring = self.source.current().keyring
+        async with self.db.transaction() as conn:
+            versions = await self.register(conn, keyring)
+            rows = {r.version: r for r in await key_versions.all_versions(conn)}
+            counts = await credentials.counts_by_key_version(conn)
+            await audit_trail.record(conn, ctx, Operation.KEYS_LIST, Outcome.OK)
+        self._remember(versions)
+        listed = sorted(set(rows) | set(keyring.versions))
+        return [
+            KeyVersionInfo(
+                version=v, primary=v == keyring.primary_version, in_keyring=v in keyring.versions,
+                retired=rows[v].retired_at is not None if v in rows else False,
+                values=counts.get(v, 0),
+                created_at=rows[v].created_at if v in rows else keyring.versions[v].created_at,
+                registered_at=rows[v].registered_at if v in rows else None,
+                retired_at=rows[v].retired_at if v in rows else None,
+            )
+            for v in listed
+        ]
+
+    async def rotate(self, ctx: CallContext) -> KeyVersionInfo:
+        await self.access.require(ctx, Operation.KEYS_ROTATE)
+        try:
+            loaded = self.source.update(lambda keyring: keyring.rotated())
+        except KeyringReadOnly:
+            async with self.db.transaction() as conn:
+                await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.CONFLICT)
+            raise
+        new = loaded.keyring.primary
+        async with self.db.transaction() as conn:
+            versions = await self.register(conn, loaded.keyring)
+            await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.OK, key_version=new.version)
+        self._remember(versions)
+        log.info("key rotated", extra={"key_version": new.version, "caller": ctx.caller})
+        return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
+
+    async def retire(self, ctx: CallContext, version: int) -> RetireResult:
+        await self.access.require(ctx, Operation.KEYS_RETIRE)
+        keyring = self.source.refresh().keyring
+        error: HubError | None = None
+        async with self.db.transaction() as conn:
+            versions = await self.register(conn, keyring)
+            # FOR UPDATE waits for writers holding FOR SHARE on this version (and vice versa),
+            # so no value can slip in under a version while it is being retired.
+            row = await key_versions.get(conn, version, for_update=True)
+            if row is None:
+                error = KeyVersionNotFound(version)
+            elif version == keyring.primary_version:
+                error = KeyVersionIsPrimary(version)
+            elif row.retired_at is None:
+                in_use = await credentials.count_with_key_version(conn, version)
+                if in_use:
+                    error = KeyVersionInUse(version, in_use)
+                else:
+                    await key_versions.retire(conn, version, ctx.caller)
+            outcome = Outcome.OK if error is None else (
+                Outcome.NOT_FOUND if isinstance(error, KeyVersionNotFound) else Outcome.CONFLICT)
+            await audit_trail.record(conn, ctx, Operation.KEYS_RETIRE, outcome, key_version=version)
+        self._remember(versions)
+        if error is not None:
+            raise error
+        destroyed = False
+        if self.source.writable and keyring.get(version) is not None:
+            # Retired means gone: drop the material so it can never decrypt anything again.
+            self.source.update(lambda k: k.without(version) if k.get(version) else k)
+            destroyed = True
+        log.info("key version retired", extra={"key_version": version, "material_destroyed": destroyed})
+        return RetireResult(version, destroyed)

@@ -1,0 +1,98 @@
+"""Every call is audited in the operation's own transaction; no audit, no operation."""
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _url(tenant, connection, key):
+    return f"/v1/tenants/{tenant}/connections/{connection}/credentials/{key}"
+
+
+async def _audit(vault, **where):
+    conn = await vault.db()
+    try:
+        clauses = " AND ".join(f"{k} = ${i}" for i, k in enumerate(where, 1))
+        return await conn.fetch(f"SELECT * FROM audit WHERE {clauses} ORDER BY id", *where.values())
+    finally:
+        await conn.close()
+
+
+async def test_denied_call_is_403_and_audited(shared_vault, tenant):
+    connection = uuid.uuid4()
+    async with shared_vault.http("oauth") as oauth:
+        await oauth.put(_url(tenant, connection, "refresh_token"), json={"value": "rt-denied-test"})
+    async with shared_vault.http("gateway") as gateway:
+        response = await gateway.get(_url(tenant, connection, "refresh_token"),
+                                     headers={"x-request-id": "req-denied-1"})
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "policy_denied"
+        assert "rt-denied-test" not in response.text
+        wrong_op = await gateway.put(_url(tenant, connection, "access_token"), json={"value": "x"})
+        assert wrong_op.status_code == 403
+        admin = await gateway.post("/v1/admin/key-versions")
+        assert admin.status_code == 403
+    rows = await _audit(shared_vault, tenant_id=tenant, caller="gateway")
+    outcomes = [(r["operation"], r["credential_key"], r["outcome"]) for r in rows]
+    assert ("credential.read", "refresh_token", "denied") in outcomes
+    assert ("credential.store", "access_token", "denied") in outcomes
+    denied = next(r for r in rows if r["operation"] == "credential.read")
+    assert denied["request_id"] == "req-denied-1"
+    assert denied["connection_id"] == connection
+
+
+async def test_an_unknown_service_gets_nothing(shared_vault, tenant):
+    async with shared_vault.http("webhooks") as webhooks:
+        # known to auth (dev secret) but its policy does not cover tokens
+        response = await webhooks.get(_url(tenant, uuid.uuid4(), "access_token"))
+    assert response.status_code == 403
+
+
+async def test_successful_operations_are_audited_without_values(shared_vault, tenant):
+    connection = uuid.uuid4()
+    async with shared_vault.http("oauth") as oauth:
+        await oauth.put(_url(tenant, connection, "access_token"), json={"value": "audited-secret-value"},
+                        headers={"x-request-id": "req-store-1"})
+        await oauth.get(_url(tenant, connection, "access_token"), headers={"x-request-id": "req-read-1"})
+        await oauth.get(_url(tenant, connection, "id_token"))
+    rows = await _audit(shared_vault, tenant_id=tenant)
+    summary = [(r["caller"], r["operation"], r["credential_key"], r["outcome"], r["request_id"])
+               for r in rows]
+    assert summary[0] == ("oauth", "credential.store", "access_token", "ok", "req-store-1")
+    assert summary[1] == ("oauth", "credential.read", "access_token", "ok", "req-read-1")
+    assert summary[2][1:4] == ("credential.read", "id_token", "not_found")
+    assert all(r["at"] is not None and r["key_version"] in (1, None) for r in rows)
+    assert "audited-secret-value" not in str([dict(r) for r in rows])
+
+
+async def test_audit_write_failure_fails_the_operation(private_vault, tenant):
+    connection = uuid.uuid4()
+    async with private_vault.http("oauth") as oauth:
+        await oauth.put(_url(tenant, connection, "access_token"), json={"value": "stored-before"})
+        conn = await private_vault.db()
+        await conn.execute("""
+            CREATE FUNCTION vault.refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'audit storage unavailable'; END $$;
+            CREATE TRIGGER audit_broken BEFORE INSERT ON vault.audit
+                FOR EACH ROW EXECUTE FUNCTION vault.refuse_audit();
+        """)
+        try:
+            stored = await oauth.put(_url(tenant, connection, "refresh_token"),
+                                     json={"value": "never-stored"})
+            assert stored.status_code == 503
+            assert stored.json()["error"]["code"] == "audit_unavailable"
+            read = await oauth.get(_url(tenant, connection, "access_token"))
+            assert read.status_code == 503
+            assert "stored-before" not in read.text
+            deleted = await oauth.delete(_url(tenant, connection, "access_token"))
+            assert deleted.status_code == 503
+            assert await conn.fetchval(
+                "SELECT count(*) FROM credentials WHERE tenant_id = $1", tenant) == 1
+            assert await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE convert_from(value, 'UTF8') LIKE '%refresh_token%'") == 0
+        finally:
+            await conn.execute("DROP TRIGGER audit_broken ON vault.audit")
+            await conn.close()
+        assert (await oauth.get(_url(tenant, connection, "access_token"))).json()["value"] == "stored-before"

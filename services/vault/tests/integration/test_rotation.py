@@ -1,0 +1,239 @@
+"""Rotation, online rewrap under load, retirement, and a keyring that does not belong."""
+
+import asyncio
+import json
+import random
+import uuid
+
+import pytest
+
+from hub_common.testing import expect_events
+from hub_vault.adapters.keyring_source import write_keyring_file
+from hub_vault.config import VaultSettings
+from hub_vault.domain.keyring import new_keyring
+from hub_vault.inject import Container
+from hub_vault.services.keys import KeyringMismatch
+
+pytestmark = pytest.mark.integration
+
+
+def _url(tenant, connection, key):
+    return f"/v1/tenants/{tenant}/connections/{connection}/credentials/{key}"
+
+
+async def _versions(admin):
+    response = await admin.get("/v1/admin/key-versions")
+    assert response.status_code == 200, response.text
+    return {v["version"]: v for v in response.json()["versions"]}
+
+
+async def _wait_for_job(admin, job_id, timeout_s=60.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        job = (await admin.get(f"/v1/admin/rewrap-jobs/{job_id}")).json()
+        if job["status"] != "running":
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"rewrap job still running: {job}")
+
+
+async def test_rotate_and_rewrap_under_concurrent_reads_and_writes(private_vault, tenant, kafka_bootstrap):
+    vault = private_vault
+    owners = [(uuid.uuid4(), key) for _ in range(150) for key in ("access_token", "refresh_token")]
+    read_only = owners[: len(owners) // 2]   # exact values checked on every read
+    churned = owners[len(owners) // 2:]      # rewritten all along; last write must win
+    latest: dict[tuple, str] = {}
+    failures: list[str] = []
+    counts = {"reads": 0, "writes": 0}
+    stop = asyncio.Event()
+
+    async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
+        for connection, key in owners:
+            value = f"v0-{connection}-{key}"
+            assert (await oauth.put(_url(tenant, connection, key), json={"value": value})).status_code == 201
+            latest[(connection, key)] = value
+
+        async def reader() -> None:
+            while not stop.is_set():
+                connection, key = random.choice(read_only)
+                response = await oauth.get(_url(tenant, connection, key))
+                counts["reads"] += 1
+                if response.status_code != 200 or response.json()["value"] != latest[(connection, key)]:
+                    failures.append(f"read {response.status_code} {response.text[:120]}")
+
+        async def writer(n: int) -> None:
+            mine = churned[n::2]  # each writer owns its keys, so its last write must be what is stored
+            i = 0
+            while not stop.is_set():
+                connection, key = mine[i % len(mine)]
+                value = f"w{n}-{i}-{uuid.uuid4().hex}"
+                i += 1
+                response = await oauth.put(_url(tenant, connection, key), json={"value": value})
+                counts["writes"] += 1
+                if response.status_code not in (200, 201):
+                    failures.append(f"write {response.status_code} {response.text[:120]}")
+                else:
+                    latest[(connection, key)] = value
+
+        load = [asyncio.create_task(reader()) for _ in range(4)]
+        load += [asyncio.create_task(writer(n)) for n in range(2)]
+        await asyncio.sleep(0.3)
+
+        rotated = await admin.post("/v1/admin/key-versions")
+        assert rotated.status_code == 201, rotated.text
+        assert rotated.json()["version"] == 2 and rotated.json()["primary"] is True
+
+        refused = await admin.post("/v1/admin/key-versions/1/retire")
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "key_version_in_use"
+
+        probe = read_only[0][0]
+        async with expect_events(kafka_bootstrap, "credential.changed",
+                                 match=lambda e: e["connection_id"] == str(probe)
+                                 and e["change"] == "rewrapped", count=1, timeout_s=30) as seen:
+            started = await admin.post("/v1/admin/rewrap-jobs", json={"batch_size": 25})
+            assert started.status_code == 202, started.text
+            job = await _wait_for_job(admin, started.json()["id"])
+        assert seen[0].data["key_version"] == 2
+        await asyncio.sleep(0.3)  # keep the load on after the rewrap, too
+        stop.set()
+        await asyncio.gather(*load)
+
+        assert failures == []
+        assert counts["reads"] > 100 and counts["writes"] > 20
+        assert job["status"] == "completed", job
+        assert job["remaining"] == 0 and job["failed"] == 0
+        assert job["rewrapped"] + job["skipped"] >= 1
+        versions = await _versions(admin)
+        assert versions[1]["values"] == 0
+        assert versions[2]["values"] == len(owners) and versions[2]["state"] == "primary"
+
+        # Every value, including the ones rewritten during the rewrap, is the last one written.
+        for (connection, key), value in latest.items():
+            response = await oauth.get(_url(tenant, connection, key))
+            assert response.json() == {**response.json(), "value": value, "key_version": 2}
+
+        retired = await admin.post("/v1/admin/key-versions/1/retire")
+        assert retired.status_code == 200, retired.text
+        assert retired.json()["material_destroyed"] is True
+        assert [k["version"] for k in json.loads(vault.keyring_path.read_text())["keys"]] == [2]
+        versions = await _versions(admin)
+        assert versions[1]["state"] == "retired" and versions[1]["in_keyring"] is False
+        assert "material" not in json.dumps(versions)
+
+        primary = await admin.post("/v1/admin/key-versions/2/retire")
+        assert primary.status_code == 409 and primary.json()["error"]["code"] == "key_version_is_primary"
+        unknown = await admin.post("/v1/admin/key-versions/99/retire")
+        assert unknown.status_code == 404
+
+
+async def test_rewrap_resumes_and_reports_progress(private_vault, tenant):
+    vault = private_vault
+    async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
+        connection = uuid.uuid4()
+        for i in range(30):
+            await oauth.put(_url(tenant, connection, f"api_key.{i}"), json={"value": f"k{i}"})
+        await admin.post("/v1/admin/key-versions")
+        conn = await vault.db()
+        try:
+            # A job left "running" by a process that died after its first batch.
+            first = await conn.fetchval("SELECT id FROM credentials ORDER BY id OFFSET 10 LIMIT 1")
+            job_id = await conn.fetchval(
+                "INSERT INTO rewrap_jobs (target_version, batch_size, total, started_by, cursor) "
+                "VALUES (2, 7, 30, 'hubctl', $1) RETURNING id", first)
+        finally:
+            await conn.close()
+        started = await admin.post("/v1/admin/rewrap-jobs")
+        assert started.status_code == 202
+        assert started.json()["id"] == str(job_id)  # resumed, not restarted
+        job = await _wait_for_job(admin, job_id)
+        assert job["status"] == "completed" and job["remaining"] == 0
+        assert job["passes"] >= 1  # the rows before the cursor were picked up on a second pass
+        listed = (await admin.get("/v1/admin/rewrap-jobs")).json()["jobs"]
+        assert listed[0]["id"] == str(job_id)
+
+
+async def test_rotation_needs_a_writable_keyring(new_database, kafka_bootstrap, credential_topic, tmp_path,
+                                                 vault_runner):
+    from hub_vault.domain.keyring import dump_keyring_json
+
+    dsn = await new_database()
+    inline = dump_keyring_json(new_keyring())
+    async with vault_runner(dsn, kafka_bootstrap, tmp_path / "unused.json", vault_keyring=inline) as vault:
+        async with vault.http("hubctl") as admin:
+            response = await admin.post("/v1/admin/key-versions")
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "keyring_read_only"
+
+
+async def test_a_foreign_keyring_is_refused_at_startup(new_database, tmp_path, kafka_bootstrap):
+    dsn = await new_database()
+    path = tmp_path / "keyring.json"
+    for attempt in range(2):
+        write_keyring_file(path, new_keyring())  # a different key 1 the second time
+        settings = VaultSettings(environment="test", postgres_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
+                                 vault_keyring_file=path)
+        container = Container(settings, needs=("postgres",))
+        try:
+            if attempt == 0:
+                await container.start()
+            else:
+                with pytest.raises(KeyringMismatch, match="key check differs"):
+                    await container.start()
+        finally:
+            await container.stop()
+
+
+async def test_rewrap_never_overwrites_a_concurrent_write(private_vault, tenant):
+    """The optimistic check, step by step: read a batch, a write lands, the batch is applied."""
+    from hub_vault.adapters.keyring_source import open_keyring_source
+    from hub_vault.domain import crypto
+    from hub_vault.repositories import credentials
+    from hub_vault.repositories.credentials import Rewrapped
+
+    vault = private_vault
+    connection = uuid.uuid4()
+    async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
+        for key in ("access_token", "refresh_token"):
+            await oauth.put(_url(tenant, connection, key), json={"value": f"old-{key}"})
+        await admin.post("/v1/admin/key-versions")
+        source = open_keyring_source(inline=None, file=vault.keyring_path, dev_mode=False,
+                                     dev_path=vault.keyring_path, reload_interval_s=0)
+        loaded = source.current()
+        conn = await vault.db()
+        try:
+            batch = await credentials.batch_not_at(conn, 2, None, 10)
+            assert len(batch) == 2
+            items = [Rewrapped(s.id, s.version, *_wrapped(crypto, loaded, s)) for s in batch]
+            # A write lands between the rewrap's read and its update.
+            await oauth.put(_url(tenant, connection, "access_token"), json={"value": "new-value"})
+            moved = await credentials.apply_rewraps(conn, 2, items)
+        finally:
+            await conn.close()
+        assert [o.credential_key for o in moved] == ["refresh_token"]
+        assert (await oauth.get(_url(tenant, connection, "access_token"))).json()["value"] == "new-value"
+        untouched = await oauth.get(_url(tenant, connection, "refresh_token"))
+        assert untouched.json()["value"] == "old-refresh_token"
+
+
+def _wrapped(crypto, loaded, stored):
+    sealed = crypto.rewrap(loaded.ciphers[1], loaded.ciphers[2], stored.owner, stored.sealed)
+    return sealed.dek_encrypted, sealed.dek_iv
+
+
+async def test_a_write_recovers_when_its_key_version_row_is_missing(private_vault, tenant):
+    """Regression: a writer once trusted a version registered by a not-yet-committed rotation."""
+    vault = private_vault
+    async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
+        assert (await admin.post("/v1/admin/key-versions")).status_code == 201
+        conn = await vault.db()
+        try:
+            # the vault still believes version 2 is registered
+            await conn.execute("DELETE FROM key_versions WHERE version = 2")
+        finally:
+            await conn.close()
+        stored = await oauth.put(_url(tenant, uuid.uuid4(), "access_token"),
+                                 json={"value": "after-rotation"})
+        assert stored.status_code == 201, stored.text
+        assert stored.json()["key_version"] == 2

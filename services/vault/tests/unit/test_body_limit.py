@@ -1,0 +1,52 @@
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+
+from hub_vault.api.body_limit import BodyLimitMiddleware
+
+pytestmark = pytest.mark.unit
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/v1/echo")
+    @app.post("/v1/x/hmac/sign")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=100, max_hmac_bytes=1000)
+    return app
+
+
+async def _post(content, path="/v1/echo", headers=None):
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.post(path, content=content, headers=headers)
+
+
+async def test_declared_length_over_the_limit_is_refused_unread():
+    response = await _post(b"x" * 101)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_chunked_body_is_counted():
+    async def chunks():
+        for _ in range(5):
+            yield b"x" * 30
+
+    response = await _post(chunks())
+    assert response.status_code == 413
+
+    async def small():
+        yield b"x" * 30
+        yield b"y" * 30
+
+    response = await _post(small())
+    assert response.status_code == 200 and response.json() == {"size": 60}
+
+
+async def test_hmac_routes_have_their_own_limit():
+    assert (await _post(b"x" * 500, path="/v1/x/hmac/sign")).status_code == 200
+    assert (await _post(b"x" * 1001, path="/v1/x/hmac/sign")).status_code == 413

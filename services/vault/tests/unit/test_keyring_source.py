@@ -1,0 +1,93 @@
+import base64
+import logging
+import os
+import stat
+import time
+
+import pytest
+
+from hub_common.errors import ConfigurationError
+from hub_vault.adapters.keyring_source import open_keyring_source, write_keyring_file
+from hub_vault.domain.errors import KeyringReadOnly
+from hub_vault.domain.keyring import dump_keyring_json, new_keyring
+
+pytestmark = pytest.mark.unit
+
+
+def _open(**kwargs):
+    defaults = dict(inline=None, file=None, dev_mode=True, dev_path=None, reload_interval_s=0.0)
+    return open_keyring_source(**{**defaults, **kwargs})
+
+
+def test_dev_mode_creates_a_private_keyring_once(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    from pathlib import Path
+
+    rel = Path(".stack/vault/keyring.json")
+    with caplog.at_level(logging.WARNING):
+        first = _open(dev_path=rel)
+    path = tmp_path / rel
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "created a development keyring" in caplog.text
+    second = _open(dev_path=rel)
+    assert second.current().keyring == first.current().keyring
+
+
+def test_production_without_keyring_is_a_one_line_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="no vault keyring configured") as err:
+        _open(dev_mode=False, dev_path=tmp_path / "k.json")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "k.json").exists()
+
+
+def test_inline_json_and_base64_env(tmp_path):
+    keyring = new_keyring()
+    text = dump_keyring_json(keyring)
+    for inline in (text, base64.b64encode(text.encode()).decode()):
+        source = _open(inline=inline, dev_path=tmp_path / "unused.json")
+        assert source.current().keyring == keyring
+        assert not source.writable
+        with pytest.raises(KeyringReadOnly):
+            source.update(lambda k: k.rotated())
+
+
+def test_invalid_env_keyring_names_the_variable(tmp_path):
+    with pytest.raises(ConfigurationError, match="HUB_VAULT_KEYRING"):
+        _open(inline="{}", dev_path=tmp_path / "x.json")
+
+
+def test_file_changes_are_picked_up(tmp_path):
+    path = tmp_path / "keyring.json"
+    keyring = new_keyring()
+    write_keyring_file(path, keyring)
+    source = _open(file=path)
+    other = _open(file=path)  # a second replica reading the same file
+    rotated = source.update(lambda k: k.rotated())
+    assert rotated.keyring.primary_version == 2
+    time.sleep(0.01)
+    assert other.current().keyring.primary_version == 2
+    assert other.current().primary.version == 2
+
+
+def test_a_broken_file_keeps_the_last_good_keyring(tmp_path, caplog):
+    path = tmp_path / "keyring.toml"
+    write_keyring_file(path, new_keyring())
+    source = _open(file=path)
+    good = source.current().keyring
+    path.write_text("garbage that is long enough to change the size")
+    with caplog.at_level(logging.ERROR):
+        assert source.refresh(force=True).keyring == good
+    assert "keyring reload failed" in caplog.text
+
+
+def test_toml_files_stay_toml(tmp_path):
+    path = tmp_path / "keyring.toml"
+    write_keyring_file(path, new_keyring())
+    assert "[[keys]]" in path.read_text()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert _open(file=path).current().keyring.primary_version == 1
+
+
+def test_unreadable_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        _open(file=tmp_path / "missing.json")
