@@ -1,28 +1,92 @@
-"""HTTP application of the gateway service."""
+"""HTTP application of the gateway service.
+
+Two entry points behind one ASGI callable: ``/v1/proxy/...`` goes straight to the raw-ASGI
+:class:`ProxyEndpoint` (the hot path skips FastAPI's routing, dependency injection and the shared
+middleware — it does its own request id, span and metrics); everything else (health, metrics,
+rate-limit status, transforms, lifespan) is a regular FastAPI app.
+"""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.datastructures import State
+from starlette.types import Receive, Scope, Send
 
 from hub_common.web import create_app as create_base_app
+from hub_gateway.api import routes
+from hub_gateway.api.callers import CallerAuth
+from hub_gateway.api.proxy import ProxyEndpoint
 from hub_gateway.config import GatewaySettings
+from hub_gateway.domain.paths import PROXY_PREFIX
 from hub_gateway.inject import Container
 
+_NOT_READY = b'{"error":{"code":"not_ready","message":"the gateway is starting","details":{}}}'
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+
+class GatewayApp:
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+        self.proxy: ProxyEndpoint | None = None
+
+    @property
+    def state(self) -> State:
+        return self.api.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PROXY_PREFIX):
+            proxy = self.proxy
+            if proxy is not None:
+                await proxy(scope, receive, send)
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+                }
+            )
+            await send({"type": "http.response.body", "body": _NOT_READY})
+            return
+        await self.api(scope, receive, send)
+
+
+def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     settings = settings or GatewaySettings()
     container = Container(settings)
+    caller_auth = CallerAuth(
+        container.authenticator,
+        trusted_services=settings.trusted_services,
+        service_default_tier=settings.gateway_service_default_tier,
+    )
+    gateway: GatewayApp
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await container.start()
-        app.state.container = container
+        gateway.proxy = ProxyEndpoint(
+            container.proxy,
+            caller_auth,
+            container.events,
+            max_body_bytes=settings.gateway_max_body_bytes,
+            replay_buffer_bytes=settings.gateway_replay_buffer_bytes,
+            tracing=settings.tracing_enabled,
+        )
+        # What exists now lives for the process: keep it out of the collector's generations (P99).
+        gc.collect()
+        gc.freeze()
         yield
+        gateway.proxy = None
         await container.stop()
 
-    return create_base_app(
-        settings, title="Integration Hub gateway", lifespan=lifespan, readiness=container.infra.readiness
+    api = create_base_app(
+        settings, title="Integration Hub gateway", lifespan=lifespan, readiness=container.readiness
     )
+    api.state.container = container
+    api.state.caller_auth = caller_auth
+    api.include_router(routes.router)
+    gateway = GatewayApp(api)
+    return gateway

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from hub_common.db.migrations import MigrationSource
 from hub_common.service import ServiceSpec, run_cli
 from hub_gateway.config import NEEDS, SCHEMA, GatewaySettings
 
@@ -12,6 +13,7 @@ SPEC = ServiceSpec(
     settings_factory=GatewaySettings,
     app_factory="hub_gateway.app:create_app",
     schema=SCHEMA,
+    migrations=[MigrationSource.from_package("gateway", "hub_gateway")],
     needs=NEEDS,
 )
 

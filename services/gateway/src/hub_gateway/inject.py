@@ -1,18 +1,131 @@
-"""Composition root of the gateway service."""
+"""Composition root of the gateway service: settings in, wired use cases out."""
 
 from __future__ import annotations
 
+import contextlib
+
+from hub_common.clients.vault import VaultClient
 from hub_common.infrastructure import Infrastructure
+from hub_common.web.auth import Authenticator, ServiceTokenMinter
+from hub_common.web.health import ReadinessCheck
+from hub_gateway.adapters.bus import Bus
+from hub_gateway.adapters.event_sink import EventSink
+from hub_gateway.adapters.http1 import Http1Client
+from hub_gateway.adapters.hub_services import ConnectionsClient, OAuthRefresher
+from hub_gateway.adapters.redis_buckets import RedisBuckets
 from hub_gateway.config import NEEDS, SCHEMA, GatewaySettings
+from hub_gateway.consumers.invalidation import InvalidationConsumer
+from hub_gateway.domain.circuit import CircuitBoard
+from hub_gateway.domain.tiers import merged_quotas
+from hub_gateway.services.limiter import QuotaLimiter
+from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
+from hub_gateway.services.proxy import ProxyService, ProxySettings
+from hub_gateway.services.resolver import Resolver
+from hub_gateway.services.transforms import TransformService
 
 
 class Container:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS)
+        self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS, outbox=False)
+        self.authenticator = Authenticator(settings)
+        self.minter = ServiceTokenMinter.from_settings(settings)
+        self._proxy: ProxyService | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    @property
+    def proxy(self) -> ProxyService:
+        if self._proxy is None:
+            raise RuntimeError("the gateway container is not started")
+        return self._proxy
 
     async def start(self) -> None:
+        s = self.settings
+        stack = self._stack
         await self.infra.start()
+        stack.push_async_callback(self.infra.stop)
+        redis = self.infra.redis
+        self.bus = Bus(redis)
+        await self.bus.start()
+        stack.push_async_callback(self.bus.stop)
+        self.budgets = ProviderBudgets(redis, self.bus)
+        stack.push_async_callback(self.budgets.close)
+        self.snapshots = SnapshotWriter(self.infra.pool, flush_interval_s=s.gateway_snapshot_flush_interval_s)
+        await self.snapshots.start()
+        stack.push_async_callback(self.snapshots.stop)
+        self.events = EventSink(
+            self.infra.producer,
+            max_queue=s.gateway_events_queue_max,
+            flush_interval_s=s.gateway_events_flush_interval_s,
+        )
+        await self.events.start()
+        stack.push_async_callback(self.events.stop)
+        self.vault = VaultClient(s.vault_url, self.minter)
+        stack.push_async_callback(self.vault.aclose)
+        self.connections = ConnectionsClient(
+            s.connectors_url, self.minter, path_template=s.gateway_connection_lookup_path
+        )
+        stack.push_async_callback(self.connections.aclose)
+        self.refresher = OAuthRefresher(s.oauth_url, self.minter)
+        stack.push_async_callback(self.refresher.aclose)
+        allowlist = s.outbound_allowlist_entries
+        self.invalidation: InvalidationConsumer | None = None
+        self.resolver = Resolver(
+            self.connections,
+            self.vault,
+            self.budgets,
+            target_ttl_s=s.gateway_connection_cache_ttl_s,
+            credential_ttl_s=s.gateway_credential_cache_ttl_s,
+            max_entries=s.gateway_cache_max_entries,
+            allowlist=allowlist,
+            trusted=lambda: self.invalidation is not None and self.invalidation.healthy,
+        )
+        invalidation = InvalidationConsumer(
+            s.kafka_bootstrap, self.resolver, stale_after_s=s.gateway_invalidation_stale_s
+        )
+        await invalidation.start()
+        self.invalidation = invalidation
+        stack.push_async_callback(invalidation.stop)
+        self.limiter = QuotaLimiter(
+            RedisBuckets(redis), lease_max=s.gateway_lease_max, lease_ttl_s=s.gateway_lease_ttl_s
+        )
+        stack.push_async_callback(self.limiter.close)
+        self.transforms = TransformService(self.infra.pool, self.bus)
+        self.upstream = Http1Client(
+            allowlist=allowlist,
+            connect_timeout_s=s.gateway_connect_timeout_s,
+            read_timeout_s=s.gateway_read_timeout_s,
+            max_connections=s.gateway_upstream_pool_size,
+            idle_timeout_s=s.gateway_upstream_idle_timeout_s,
+            ca_file=s.gateway_upstream_ca_file,
+        )
+        stack.push_async_callback(self.upstream.close)
+        self._proxy = ProxyService(
+            client=self.upstream,
+            resolver=self.resolver,
+            limiter=self.limiter,
+            budgets=self.budgets,
+            snapshots=self.snapshots,
+            circuits=CircuitBoard(s.gateway_circuit_failures, s.gateway_circuit_open_s),
+            refresher=self.refresher,
+            transforms=self.transforms,
+            settings=ProxySettings(
+                max_retries=s.gateway_max_retries,
+                max_retry_after_s=s.gateway_max_retry_after_s,
+                transform_max_body_bytes=s.gateway_transform_max_body_bytes,
+                forwarded_headers=s.gateway_forwarded_headers,
+                provider_default_backoff_s=s.gateway_provider_default_backoff_s,
+                provider_block_max_s=s.gateway_provider_block_max_s,
+                quotas=merged_quotas(s.quota_overrides),
+            ),
+        )
 
     async def stop(self) -> None:
-        await self.infra.stop()
+        """Stops what started, in reverse order (events and snapshots drain on the way)."""
+        await self._stack.aclose()
+
+    def readiness(self) -> list[ReadinessCheck]:
+        async def invalidation_ok() -> bool:
+            return self.invalidation is not None and self.invalidation.healthy
+
+        return [*self.infra.readiness(), ReadinessCheck("invalidation-events", invalidation_ok)]

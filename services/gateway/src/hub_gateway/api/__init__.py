@@ -1,0 +1,1 @@
+"""HTTP entry points: the raw-ASGI proxy route and the FastAPI admin routes."""

@@ -1,0 +1,306 @@
+"""``ANY /v1/proxy/{connection_id}/{path}``: a raw ASGI endpoint (no FastAPI machinery on the hot
+path; measured in bench/gateway_bench.py).
+
+Per call it: takes the request id and the caller's trace context, authenticates, checks the
+path, lets :class:`ProxyService` do the work, streams the answer back, and then — after the
+answer — observes the latency histogram and queues one ``integration.api-request`` event.
+Errors are the hub's JSON shape ``{"error": {"code", "message", "details", "request_id"}}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from starlette.types import Receive, Scope, Send
+
+from hub_common.errors import HubError
+from hub_common.logging import request_id_var
+from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink
+from hub_gateway.api import metrics
+from hub_gateway.api.callers import CallerAuth
+from hub_gateway.domain.errors import BodyTooLarge, ClientGone
+from hub_gateway.domain.paths import check_provider_path, split_proxy_path
+from hub_gateway.services.proxy import CallContext, ProxyRequest, ProxyService, RequestBody
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("hub_gateway.api")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+_JSON = [(b"content-type", b"application/json")]
+
+
+class ProxyEndpoint:
+    def __init__(
+        self,
+        proxy: ProxyService,
+        auth: CallerAuth,
+        events: EventSink,
+        *,
+        max_body_bytes: int,
+        replay_buffer_bytes: int,
+        tracing: bool,
+    ) -> None:
+        self.proxy = proxy
+        self.auth = auth
+        self.events = events
+        self.max_body_bytes = max_body_bytes
+        self.replay_buffer_bytes = replay_buffer_bytes
+        # With an exporter, every call is a span (linked to the caller's). Without one, a recorded
+        # span would be thrown away (~25 us per call): the W3C context is only carried through —
+        # the caller's trace id goes upstream and into the call's event with a fresh span id.
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        authorization = tenant = tier = request_id = host = content_length = None
+        traceparent: bytes | None = None
+        tracestate: bytes | None = None
+        chunked = False
+        for name, value in headers:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"x-hub-tenant":
+                tenant = value.decode("latin-1")
+            elif name == b"x-hub-tier":
+                tier = value.decode("latin-1")
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")
+            elif name == b"traceparent":
+                traceparent = value
+            elif name == b"tracestate":
+                tracestate = value
+            elif name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if not request_id or not _SAFE_ID.match(request_id):
+            request_id = f"{random.getrandbits(96):024x}"  # unique enough, no syscall (os.urandom)
+        rid_token = request_id_var.set(request_id)
+        ctx_token = None
+        if self.tracing and traceparent is not None:
+            carrier = {"traceparent": traceparent.decode("latin-1")}
+            if tracestate is not None:
+                carrier["tracestate"] = tracestate.decode("latin-1")
+            ctx_token = otel_context.attach(propagate.extract(carrier))
+        method: str = scope["method"]
+        call = CallContext()
+        status = 500
+        provider_path = ""
+        response_started = False
+        rid = request_id.encode()
+        try:
+            # One span per call (the upstream call is part of it: its traceparent goes upstream);
+            # attributes are set once at the end, which is what the SDK makes cheap.
+            span_cm = (
+                tracer.start_as_current_span("proxy", kind=trace.SpanKind.SERVER)
+                if self.tracing
+                else contextlib.nullcontext(trace.INVALID_SPAN)
+            )
+            with span_cm as span:
+                context_header = _traceparent(span, traceparent)
+                try:
+                    caller = self.auth.caller(authorization, tenant, tier)
+                    raw = scope.get("raw_path")
+                    raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
+                    connection_id, rest = split_proxy_path(raw_path)
+                    provider_path = check_provider_path(rest)
+                    length = _length(content_length)
+                    if length is not None and length > self.max_body_bytes:
+                        raise BodyTooLarge(
+                            f"the request body is larger than {self.max_body_bytes} bytes",
+                            details={"max_bytes": self.max_body_bytes},
+                        )
+                    request = ProxyRequest(
+                        connection_id=connection_id,
+                        method=method,
+                        provider_path=provider_path,
+                        query=scope["query_string"].decode("latin-1"),
+                        headers=headers,
+                        client_ip=scope["client"][0] if scope.get("client") else None,
+                        scheme=scope.get("scheme", "http"),
+                        host=host,
+                        traceparent=context_header,
+                    )
+
+                    async def read_body() -> RequestBody:
+                        return await self._read_body(receive, length, chunked)
+
+                    reply = await self.proxy.handle(caller, request, read_body, call)
+                    status = reply.status
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": status,
+                            "headers": [*reply.headers, (b"x-request-id", rid)],
+                        }
+                    )
+                    response_started = True
+                    if reply.stream is None:
+                        await send({"type": "http.response.body", "body": reply.body})
+                    else:
+                        async for chunk in reply.stream:
+                            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        await send({"type": "http.response.body", "body": b""})
+                except Exception as exc:
+                    if response_started:
+                        # The provider's answer broke off midway: all we can do is close.
+                        call.error_code = "upstream_interrupted"
+                        self._finish(call, method, provider_path, status, started, span, context_header)
+                        raise
+                    if not isinstance(exc, HubError):
+                        log.exception("proxy call failed")
+                        exc = HubError("internal error; quote the request id to an operator")
+                    status = exc.status_code
+                    call.error_code = exc.code
+                    await _send_error(send, exc, rid)
+                self._finish(call, method, provider_path, status, started, span, context_header)
+        finally:
+            if ctx_token is not None:
+                otel_context.detach(ctx_token)
+            request_id_var.reset(rid_token)
+
+    def _finish(
+        self,
+        call: CallContext,
+        method: str,
+        path: str,
+        status: int,
+        started: float,
+        span: trace.Span,
+        traceparent: str,
+    ) -> None:
+        attributes: dict[str, str | int] = {
+            "http.request.method": method,
+            "http.response.status_code": status,
+        }
+        if call.error_code:
+            attributes["hub.error_code"] = call.error_code
+        target = call.target
+        if target is not None:
+            attributes["hub.connection_id"] = str(target.id)
+            attributes["hub.connector_id"] = target.connector_id
+            attributes["server.address"] = target.origin
+            attributes["hub.attempts"] = call.attempts
+        if span.is_recording():
+            span.set_attributes(attributes)
+        elapsed = time.perf_counter() - started
+        if target is None:  # refused before a connection was known: no tenant to attribute to
+            metrics.observe("unresolved", status, elapsed)
+            return
+        metrics.observe(target.connector_id, status, elapsed)
+        self.events.emit(
+            ApiRequestRecord(
+                target.tenant_id,
+                str(target.id),
+                target.connector_id,
+                method,
+                path[:512],
+                status,
+                int(elapsed * 1000),
+                call.remaining,
+                call.error_code,
+                time.time(),
+                traceparent,
+            )
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "proxied",
+                extra={
+                    "connection_id": str(target.id),
+                    "method": method,
+                    "path": path[:200],
+                    "status": status,
+                    "attempts": call.attempts,
+                },
+            )
+
+    async def _read_body(self, receive: Receive, length: int | None, chunked: bool) -> RequestBody:
+        if not chunked and not length:
+            return RequestBody()
+        if not chunked and length is not None and length <= self.replay_buffer_bytes:
+            parts = []
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone("the client went away while sending the body")
+                parts.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            return RequestBody(data=b"".join(parts), length=length)
+        body = RequestBody(length=length)
+        body.stream = self._stream(receive, body)
+        return body
+
+    async def _stream(self, receive: Receive, body: RequestBody) -> AsyncIterator[bytes]:
+        received = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk: bytes = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                body.too_large = True
+                raise BodyTooLarge("the request body is larger than the gateway accepts")
+            more = message.get("more_body", False)
+            if chunk:
+                yield chunk
+
+
+_TRACEPARENT = re.compile(rb"^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$")
+
+
+def _traceparent(span: trace.Span, incoming: bytes | None) -> str:
+    """This call's W3C traceparent: the span's when one is recorded, else the caller's trace id
+    (or a new one) with a fresh span id."""
+    sc = span.get_span_context()
+    if sc.is_valid:
+        return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
+    m = _TRACEPARENT.match(incoming.strip().lower()) if incoming else None
+    if m and m.group(1) != b"0" * 32:
+        return f"00-{m.group(1).decode()}-{random.getrandbits(64):016x}-{m.group(2).decode()}"
+    return f"00-{random.getrandbits(128):032x}-{random.getrandbits(64):016x}-00"
+
+
+def _length(value: bytes | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+async def _send_error(send: Send, exc: HubError, rid: bytes) -> None:
+    body: dict[str, Any] = {
+        "error": {
+            "code": exc.code,
+            "message": exc.message,
+            "details": exc.details,
+            "request_id": rid.decode(),
+        }
+    }
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": exc.status_code,
+            "headers": [*_JSON, *extra, (b"x-request-id", rid)],
+        }
+    )
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})

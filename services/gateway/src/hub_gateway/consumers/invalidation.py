@@ -1,0 +1,117 @@
+"""Cache invalidation on every replica: ``integration.disconnected``,
+``integration.status-changed`` and ``credential.changed``.
+
+Every replica must see every event, so there is no consumer group: each process assigns itself
+all partitions of the three topics and starts at their end (what happened before it started is
+not in its caches). Nothing is committed, no group lingers in the broker after a replica goes
+away. ``fetch_max_wait_ms`` is short, so an event reaches the caches in ~100 ms.
+
+``healthy`` turns false when the consumer has not completed a poll for ``stale_after_s``; the
+caches then stop trusting their entries (every call reloads) until events flow again — without
+events the 1-second promise cannot be kept any other way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import Histogram
+
+from hub_common.events.envelope import EnvelopeError, decode
+from hub_common.events.models import ConnectionStatusChanged, CredentialChanged, IntegrationDisconnected
+from hub_common.kafka.admin import ensure_topics
+from hub_gateway.services.resolver import Resolver
+
+log = logging.getLogger(__name__)
+TOPICS = (IntegrationDisconnected.topic, ConnectionStatusChanged.topic, CredentialChanged.topic)
+LAG = Histogram(
+    "hub_gateway_invalidation_lag_seconds",
+    "From an event's time to its invalidation applied here",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class InvalidationConsumer:
+    def __init__(self, bootstrap: str, resolver: Resolver, *, stale_after_s: float = 5.0) -> None:
+        self._bootstrap = bootstrap
+        self._resolver = resolver
+        self._stale_after_s = stale_after_s
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_poll = 0.0
+        self.started = asyncio.Event()
+
+    @property
+    def healthy(self) -> bool:
+        return time.monotonic() - self._last_poll < self._stale_after_s
+
+    async def start(self) -> None:
+        with contextlib.suppress(Exception):
+            await ensure_topics(self._bootstrap, TOPICS)
+        self._consumer = AIOKafkaConsumer(
+            *TOPICS,
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            client_id=f"gateway-cache-{uuid.uuid4().hex[:8]}",
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=100,
+            metadata_max_age_ms=30_000,
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name="gateway-invalidation")
+        # Ready only once positioned: an event sent after start() returns is seen.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.started.wait(), 15)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        consumer = self._consumer
+        while not consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no event for this
+            await asyncio.sleep(0.05)
+        for tp in consumer.assignment():
+            await consumer.position(tp)  # resolve "latest" now, before declaring ourselves ready
+        self._last_poll = time.monotonic()
+        self.started.set()
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("invalidation poll failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(0.5)
+                continue
+            self._last_poll = time.monotonic()
+            for records in batches.values():
+                for record in records:
+                    self._apply(record.topic, record.value, record.headers)
+
+    def _apply(self, topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        try:
+            event = decode(value, headers)
+            data = event.json()
+            connection_id = uuid.UUID(str(data["connection_id"]))
+        except (EnvelopeError, KeyError, ValueError, TypeError):
+            log.warning("unreadable invalidation event skipped", extra={"topic": topic})
+            return
+        if topic == IntegrationDisconnected.topic or (
+            topic == ConnectionStatusChanged.topic and data.get("status") == "disconnected"
+        ):
+            self._resolver.tombstone(connection_id)
+        else:
+            self._resolver.invalidate(connection_id, topic, credentials_only=topic == CredentialChanged.topic)
+        LAG.observe(max(0.0, time.time() - event.time.timestamp()))

@@ -1,0 +1,74 @@
+"""A circuit breaker per provider endpoint, ``host[:port]`` (per process: each replica learns on
+its own).
+
+closed → ``failure_threshold`` consecutive failures (connect errors, timeouts, 502/503/504) →
+open: calls are refused at once (``circuit_open``) for ``open_s`` → half-open: one trial call
+goes out; success closes the circuit, failure opens it again for another ``open_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+@dataclass(slots=True)
+class Circuit:
+    failure_threshold: int
+    open_s: float
+    state: str = CLOSED
+    failures: int = 0
+    opened_at: float = 0.0
+    trial_in_flight: bool = False
+
+    def allow(self, now: float) -> bool:
+        if self.state == CLOSED:
+            return True
+        if self.state == OPEN and now - self.opened_at >= self.open_s:
+            self.state = HALF_OPEN
+            self.trial_in_flight = False
+        if self.state == HALF_OPEN and not self.trial_in_flight:
+            self.trial_in_flight = True
+            return True
+        return False
+
+    def retry_after(self, now: float) -> float:
+        return max(0.0, self.opened_at + self.open_s - now)
+
+    def success(self) -> None:
+        self.state, self.failures, self.trial_in_flight = CLOSED, 0, False
+
+    def failure(self, now: float) -> bool:
+        """Record a failure; True when this one opened the circuit."""
+        self.failures += 1
+        self.trial_in_flight = False
+        if self.state == HALF_OPEN or (self.state == CLOSED and self.failures >= self.failure_threshold):
+            self.state, self.opened_at = OPEN, now
+            return True
+        return False
+
+
+class CircuitBoard:
+    """One circuit per endpoint, created on first use (bounded: endpoints are the connectors' APIs)."""
+
+    def __init__(self, failure_threshold: int, open_s: float, max_hosts: int = 10_000) -> None:
+        self.failure_threshold = failure_threshold
+        self.open_s = open_s
+        self.max_hosts = max_hosts
+        self._circuits: dict[str, Circuit] = {}
+
+    def get(self, host: str) -> Circuit:
+        circuit = self._circuits.get(host)
+        if circuit is None:
+            if len(self._circuits) >= self.max_hosts:
+                # Forget closed circuits first: they carry no state worth keeping.
+                for name in [h for h, c in self._circuits.items() if c.state == CLOSED][
+                    : self.max_hosts // 10
+                ]:
+                    del self._circuits[name]
+            circuit = self._circuits[host] = Circuit(self.failure_threshold, self.open_s)
+        return circuit
+
+    def states(self) -> dict[str, str]:
+        return {h: c.state for h, c in self._circuits.items()}

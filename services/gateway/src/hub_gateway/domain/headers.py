@@ -1,0 +1,102 @@
+"""Header hygiene for both directions of a proxied call.
+
+To the provider: hop-by-hop headers (RFC 9110 §7.6.1, plus any named in ``Connection``), the
+caller's own credentials (``Authorization``, cookies, the credential header this connection
+injects) and the hub's internal ``X-Hub-*`` headers never pass; ``X-Forwarded-*`` are ours, not
+the caller's. Back to the caller: hop-by-hop headers are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Never forwarded to a provider, whatever the caller sends.
+_REQUEST_DROP = HOP_BY_HOP | {
+    b"host",
+    b"authorization",
+    b"cookie",
+    b"content-length",  # recomputed from the body we actually send
+    b"expect",
+    b"forwarded",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-forwarded-host",
+    b"x-forwarded-port",
+    b"x-real-ip",
+    b"traceparent",  # replaced by the gateway's own client span
+    b"tracestate",
+}
+_INTERNAL_PREFIX = b"x-hub-"
+# Content-Length of a provider answer is kept: bodies pass through byte for byte (a transform
+# that changes the body sets its own).
+_RESPONSE_DROP = HOP_BY_HOP
+
+RawHeaders = Iterable[tuple[bytes, bytes]]
+
+
+def _connection_tokens(headers: RawHeaders) -> set[bytes]:
+    """Names listed in ``Connection`` (ASGI header names are lower-case already)."""
+    named: set[bytes] = set()
+    for name, value in headers:
+        if name == b"connection":
+            named.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return named
+
+
+def request_headers(
+    headers: list[tuple[bytes, bytes]], *, also_drop: Iterable[bytes] = ()
+) -> list[tuple[str, str]]:
+    """The caller's headers that may reach the provider (names lower-case, as ASGI gives them)."""
+    named = _connection_tokens(headers)
+    drop = _REQUEST_DROP | named | set(also_drop) if (named or also_drop) else _REQUEST_DROP
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in headers
+        if name not in drop and not name.startswith(_INTERNAL_PREFIX)
+    ]
+
+
+_RESPONSE_NAMES: dict[bytes, bytes | None] = {}  # raw name → lower-case name, or None: dropped
+
+
+def response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The provider's headers that may reach the caller (names lower-case)."""
+    out: list[tuple[bytes, bytes]] = []
+    named: set[bytes] | None = None
+    for name, value in headers:
+        lower = _RESPONSE_NAMES.get(name, b"")
+        if lower == b"":
+            lower = name.lower()
+            lower = None if lower in _RESPONSE_DROP else lower
+            if len(_RESPONSE_NAMES) < 4096:
+                _RESPONSE_NAMES[name] = lower
+        if lower is None:
+            if name.lower() == b"connection":
+                named = (named or set()) | {t.strip().lower() for t in value.split(b",") if t.strip()}
+            continue
+        out.append((lower, value))
+    if named:
+        out = [(n, v) for n, v in out if n not in named]
+    return out
+
+
+def forwarded_headers(client_ip: str | None, scheme: str, host: str | None) -> list[tuple[str, str]]:
+    out = [("x-forwarded-proto", scheme)]
+    if client_ip:
+        out.append(("x-forwarded-for", client_ip))
+    if host:
+        out.append(("x-forwarded-host", host))
+    return out

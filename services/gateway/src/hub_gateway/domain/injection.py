@@ -1,0 +1,84 @@
+"""How a connection's credential goes onto a provider request, per auth method.
+
+Computed once per credential-cache entry (not per request): the result is a header to set and/or
+a query parameter to add. The caller can never supply or override them: the header name is also
+stripped from the caller's headers, the query name from the caller's query string.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from hub_common import credential_keys as keys
+from hub_connector_sdk.models import AuthenticationMethod
+from hub_gateway.domain.connection import ConnectionTarget
+from hub_gateway.domain.errors import GatewayError
+
+M = AuthenticationMethod
+
+
+class CredentialsMissing(GatewayError):
+    status_code = 409
+    code = "credentials_missing"
+
+
+class AuthMethodUnsupported(GatewayError):
+    status_code = 502
+    code = "auth_method_unsupported"
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    header: tuple[str, str] | None = None  # (lower-case name, value)
+    query: tuple[str, str] | None = None  # (name, percent-encoded value)
+    token: str | None = None  # the OAuth access token (its sha256 goes to the refresh call)
+
+    @property
+    def header_name(self) -> bytes | None:
+        return self.header[0].encode("latin-1") if self.header else None
+
+    def apply_query(self, query: str) -> str:
+        if self.query is None:
+            return query
+        name, value = self.query
+        kept = [p for p in query.split("&") if p and p.split("=", 1)[0] != quote(name, safe="")]
+        kept.append(f"{quote(name, safe='')}={value}")
+        return "&".join(kept)
+
+
+def _need(creds: Mapping[str, str | None], key: str) -> str:
+    value = creds.get(key)
+    if not value:
+        raise CredentialsMissing(
+            "the connection has no stored credential to inject; reconnect it",
+            details={"credential_key": key},
+        )
+    return value
+
+
+def build_injection(target: ConnectionTarget, creds: Mapping[str, str | None]) -> Injection:
+    method = target.auth_method
+    if method is M.NONE:
+        return Injection()
+    if method is M.OAUTH2:
+        token = _need(creds, keys.ACCESS_TOKEN)
+        return Injection(header=("authorization", f"Bearer {token}"), token=token)
+    if method is M.BEARER:
+        return Injection(header=("authorization", f"Bearer {_need(creds, target.credential_keys[0])}"))
+    if method is M.BASIC:
+        user = _need(creds, keys.BASIC_USERNAME)
+        password = _need(creds, keys.BASIC_PASSWORD)
+        encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return Injection(header=("authorization", f"Basic {encoded}"))
+    if method is M.API_KEY:
+        key = _need(creds, target.credential_keys[0])
+        placement = target.api_key
+        if placement is None or placement.location == "header":
+            name = placement.name if placement else "Authorization"
+            prefix = placement.prefix if placement else "Bearer "
+            return Injection(header=(name.lower(), f"{prefix}{key}"))
+        return Injection(query=(placement.name, quote(f"{placement.prefix}{key}", safe="")))
+    raise AuthMethodUnsupported(f"the gateway cannot inject credentials of method {method}")

@@ -1,0 +1,1 @@
+"""SQL of the gateway schema, nothing else."""

@@ -1,0 +1,465 @@
+"""One proxied call: resolve → refuse early (provider budget, quota, circuit) → inject → call the
+provider (retrying only where it is safe) → hand the answer back as a stream.
+
+Retry rules
+* connection failures (refused, reset, connect timeout) are retried only for idempotent methods
+  or when the caller sent ``Idempotency-Key``, and only with a replayable (buffered) body;
+* 429/503 with a ``Retry-After`` no longer than ``max_retry_after_s`` are retried after waiting it
+  (the provider did not act on the request); longer waits go back to the caller;
+* a 401 on an OAuth connection asks the oauth service for one refresh (``stale_token_sha256``
+  tells it which token failed, so concurrent 401s cause one refresh) and retries once;
+* a read timeout is never retried: the provider may have acted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from hub_common.web.auth import Tier
+from hub_gateway.adapters.http1 import (
+    ConnectError,
+    ConnectTimeout,
+    Disconnected,
+    Http1Client,
+    ProtocolError,
+    Response,
+)
+from hub_gateway.adapters.http1 import UpstreamError as ClientError
+from hub_gateway.adapters.hub_services import OAuthRefresher
+from hub_gateway.domain import provider_limits, tiers
+from hub_gateway.domain.circuit import CircuitBoard
+from hub_gateway.domain.connection import ConnectionTarget
+from hub_gateway.domain.errors import (
+    BodyTooLarge,
+    CircuitOpen,
+    ConnectionNotFound,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from hub_gateway.domain.headers import forwarded_headers, request_headers, response_headers
+from hub_gateway.domain.injection import Injection
+from hub_gateway.domain.paths import join_url
+from hub_gateway.domain.tiers import TierQuotas
+from hub_gateway.domain.transforms import RouteTransform, apply_body, apply_headers, apply_path
+from hub_gateway.services.limiter import QuotaLimiter
+from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
+from hub_gateway.services.resolver import Resolver
+from hub_gateway.services.transforms import TransformService
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+SMALL_BODY = 64 * 1024
+SNAPSHOT_EVERY_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    kind: str  # "user" | "service"
+    tenant_id: str
+    tier: Tier
+    subject: str
+
+
+@dataclass(slots=True)
+class ProxyRequest:
+    connection_id: uuid.UUID
+    method: str
+    provider_path: str
+    query: str
+    headers: list[tuple[bytes, bytes]]
+    client_ip: str | None
+    scheme: str
+    host: str | None
+    traceparent: str | None = None  # this call's W3C context, sent upstream
+
+
+class RequestBody:
+    """The caller's body: buffered (replayable) when small, else streamed once."""
+
+    def __init__(
+        self, data: bytes | None = None, stream: AsyncIterator[bytes] | None = None, length: int | None = None
+    ) -> None:
+        self.data = data
+        self.stream = stream
+        self.length = length
+        self.too_large = False
+        self.consumed = False
+
+    @property
+    def replayable(self) -> bool:
+        return self.stream is None
+
+    def payload(self) -> Any:
+        if self.stream is None:
+            return self.data or None
+        if self.consumed:
+            raise RuntimeError("a streamed body can be sent once")
+        self.consumed = True
+        return self.stream
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What the endpoint needs afterwards for the event and the metrics."""
+
+    target: ConnectionTarget | None = None
+    remaining: int | None = None
+    error_code: str | None = None
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+    release: Callable[[], Any] | None = None
+
+
+@dataclass
+class ProxySettings:
+    max_retries: int = 2
+    max_retry_after_s: float = 2.0
+    retry_backoff_s: float = 0.1
+    transform_max_body_bytes: int = 1024 * 1024
+    forwarded_headers: bool = True
+    provider_default_backoff_s: float = 1.0
+    provider_block_max_s: float = 3600.0
+    quotas: dict[Tier, TierQuotas] = field(default_factory=lambda: dict(tiers.DEFAULT_QUOTAS))
+
+
+class ProxyService:
+    def __init__(
+        self,
+        *,
+        client: Http1Client,
+        resolver: Resolver,
+        limiter: QuotaLimiter,
+        budgets: ProviderBudgets,
+        snapshots: SnapshotWriter,
+        circuits: CircuitBoard,
+        refresher: OAuthRefresher,
+        transforms: TransformService | None,
+        settings: ProxySettings,
+    ) -> None:
+        self.client = client
+        self.resolver = resolver
+        self.limiter = limiter
+        self.budgets = budgets
+        self.snapshots = snapshots
+        self.circuits = circuits
+        self.refresher = refresher
+        self.transforms = transforms
+        self.settings = settings
+        self._refreshing: dict[uuid.UUID, asyncio.Future[bool]] = {}
+        self._parsed_at: dict[uuid.UUID, float] = {}
+
+    def quotas_for(self, tier: Tier) -> TierQuotas:
+        q = self.settings.quotas
+        return q.get(tier) or q[Tier.WRITERPRO]
+
+    async def handle(
+        self,
+        caller: Caller,
+        req: ProxyRequest,
+        read_body: Callable[[], Awaitable[RequestBody]],
+        ctx: CallContext,
+    ) -> Reply:
+        target = await self.resolver.target(req.connection_id)
+        if target.tenant_id != caller.tenant_id:
+            raise ConnectionNotFound()  # another tenant's connection does not exist for this caller
+        ctx.target = target
+        target.ensure_usable()
+        self.budgets.check(target.id, req.provider_path)
+        await self.limiter.acquire(target.tenant_id, str(target.id), self.quotas_for(caller.tier))
+        route = await self._route(caller, target, req)
+        provider_path = apply_path(route, req.provider_path) if route else req.provider_path
+        injection = await self.resolver.injection(target)
+        circuit = self.circuits.get(target.origin)
+        if not circuit.allow(time.monotonic()):
+            retry = max(1, round(circuit.retry_after(time.monotonic())))
+            raise CircuitOpen(
+                f"{target.origin} is failing; calls are paused for {retry} s",
+                details={"host": target.origin, "retry_after_s": retry},
+                headers={"Retry-After": str(retry)},
+            )
+        body = await read_body()
+        if route is not None and route.request.touches_body:
+            body = self._transform_request_body(route, req, body)
+        return await self._call(caller, target, req, provider_path, injection, route, body, ctx)
+
+    async def _route(
+        self, caller: Caller, target: ConnectionTarget, req: ProxyRequest
+    ) -> RouteTransform | None:
+        # Transforms are the tenant's own API shaping; connector actions (service callers) always
+        # see the provider's native API.
+        if self.transforms is None or caller.kind != "user" or caller.tier is not Tier.ENTERPRISE:
+            return None
+        spec = await self.transforms.for_call(target.tenant_id, target.connector_id)
+        return spec.route_for(req.method, req.provider_path) if spec else None
+
+    def _transform_request_body(
+        self, route: RouteTransform, req: ProxyRequest, body: RequestBody
+    ) -> RequestBody:
+        content_type = next((v for n, v in req.headers if n == b"content-type"), b"")
+        if (
+            body.data is None
+            or b"json" not in content_type
+            or len(body.data) > self.settings.transform_max_body_bytes
+        ):
+            return body
+        try:
+            document = orjson.loads(body.data)
+        except orjson.JSONDecodeError:
+            return body
+        data = orjson.dumps(apply_body(route.request, document))
+        return RequestBody(data=data, length=len(data))
+
+    def _headers(
+        self,
+        target: ConnectionTarget,
+        req: ProxyRequest,
+        injection: Injection,
+        route: RouteTransform | None,
+        body: RequestBody,
+    ) -> list[tuple[str, str]]:
+        drop = (injection.header_name,) if injection.header_name else ()
+        headers = request_headers(req.headers, also_drop=drop)
+        if target.default_headers:
+            # The caller's own value wins, except "Accept: */*" (most clients' default, i.e. no
+            # preference): then the provider's documented media type applies.
+            present = {n for n, v in headers if not (n == "accept" and v.strip() == "*/*")}
+            defaults = [(n, v) for n, v in target.default_headers if n not in present]
+            if defaults:
+                names = {n for n, _ in defaults}
+                headers = [(n, v) for n, v in headers if n not in names]
+                headers.extend(defaults)
+        if self.settings.forwarded_headers:
+            headers.extend(forwarded_headers(req.client_ip, req.scheme, req.host))
+        if req.traceparent:
+            headers.append(("traceparent", req.traceparent))
+        if route is not None:
+            headers = apply_headers(route.request, headers)
+            if route.response.touches_body:
+                headers = [(n, v) for n, v in headers if n != "accept-encoding"]  # identity, to edit it
+        if injection.header is not None:
+            headers.append(injection.header)
+        return headers
+
+    async def _call(
+        self,
+        caller: Caller,
+        target: ConnectionTarget,
+        req: ProxyRequest,
+        provider_path: str,
+        injection: Injection,
+        route: RouteTransform | None,
+        body: RequestBody,
+        ctx: CallContext,
+    ) -> Reply:
+        refreshed = False
+        retries = 0
+        idempotent = req.method in IDEMPOTENT or any(n == b"idempotency-key" for n, _ in req.headers)
+        while True:
+            ctx.attempts += 1
+            url = join_url(target.base_url, provider_path, injection.apply_query(req.query))
+            circuit = self.circuits.get(target.origin)
+            headers = self._headers(target, req, injection, route, body)
+            try:
+                resp = await self.client.request(
+                    req.method, url, headers, body.payload(), body_length=body.length
+                )
+            except ClientError as exc:
+                if body.too_large:
+                    raise BodyTooLarge("the request body is larger than the gateway accepts") from None
+                circuit.failure(time.monotonic())
+                if _retryable(exc) and idempotent and body.replayable and retries < self.settings.max_retries:
+                    retries += 1
+                    await asyncio.sleep(self.settings.retry_backoff_s * retries * (0.5 + random.random()))  # noqa: S311
+                    continue
+                raise _upstream_error(exc, target.host) from None
+            status = resp.status
+            if status in (502, 503, 504):
+                circuit.failure(time.monotonic())
+            else:
+                circuit.success()
+            ctx.remaining, wait = self._observe(target, resp)
+            if (
+                status == 401
+                and target.is_oauth
+                and not refreshed
+                and body.replayable
+                and injection.token is not None
+            ):
+                resp.release()
+                refreshed = True
+                injection = await self._refresh(target, injection)
+                continue
+            if (
+                status in (429, 503)
+                and wait is not None
+                and wait <= self.settings.max_retry_after_s
+                and body.replayable
+                and retries < self.settings.max_retries
+            ):
+                resp.release()
+                retries += 1
+                await asyncio.sleep(wait)
+                continue
+            return await self._reply(resp, route)
+
+    def _observe(self, target: ConnectionTarget, resp: Response) -> tuple[int | None, float | None]:
+        """Provider rate-limit signals of one answer → (lowest remaining, Retry-After seconds).
+
+        Answers that can change a decision (a spent budget, a Retry-After, a 403/429/503) are
+        parsed in full, always. Otherwise a connection's snapshot is refreshed at most every
+        ``SNAPSHOT_EVERY_S`` (it is the *latest* value that gets stored, flushed once a second);
+        the lowest remaining count for the event is read on the way, at any rate.
+        """
+        relevant: list[tuple[bytes, bytes]] = []
+        urgent = resp.status in (403, 429, 503)
+        remaining: int | None = None
+        for name, value in resp.raw_headers:
+            lower = name.lower()
+            if b"ratelimit" in lower:
+                relevant.append((name, value))
+                if b"remaining" in lower:
+                    try:
+                        count = int(value)
+                    except ValueError:
+                        continue
+                    remaining = count if remaining is None else min(remaining, count)
+                    urgent = urgent or count <= 0
+                elif lower == b"ratelimit":
+                    urgent = True  # structured field: only a full parse reads it
+            elif lower == b"retry-after":
+                relevant.append((name, value))
+                urgent = True
+        if not relevant:
+            return None, None
+        now = time.time()
+        if not urgent and now - self._parsed_at.get(target.id, 0.0) < SNAPSHOT_EVERY_S:
+            return remaining, None
+        self._parsed_at[target.id] = now
+        if len(self._parsed_at) > 100_000:
+            self._parsed_at.clear()
+        signals = provider_limits.parse(
+            [(n.decode("latin-1"), v.decode("latin-1")) for n, v in relevant], now
+        )
+        if signals.limits:
+            self.snapshots.record(target.id, target.tenant_id, target.connector_id, signals.limits, now)
+        blocks = provider_limits.blocks_for(
+            signals,
+            resp.status,
+            now,
+            default_backoff_s=self.settings.provider_default_backoff_s,
+            max_block_s=self.settings.provider_block_max_s,
+        )
+        self.budgets.record(target.id, blocks)
+        return signals.lowest_remaining, signals.retry_after_s
+
+    async def _refresh(self, target: ConnectionTarget, stale: Injection) -> Injection:
+        """One refresh per connection at a time in this process; then re-read the vault."""
+        pending = self._refreshing.get(target.id)
+        if pending is None:
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._refreshing[target.id] = future
+            try:
+                assert stale.token is not None
+                ok = await self.refresher.refresh(target.tenant_id, target.id, stale.token)
+                future.set_result(ok)
+            except BaseException as exc:
+                future.set_exception(exc)
+                future.exception()
+                raise
+            finally:
+                self._refreshing.pop(target.id, None)
+        else:
+            await asyncio.shield(pending)
+        self.resolver.invalidate(target.id, "refresh", credentials_only=True)
+        return await self.resolver.injection(target)
+
+    async def _reply(self, resp: Response, route: RouteTransform | None) -> Reply:
+        headers = response_headers(list(resp.raw_headers))
+        length = resp.content_length
+        if route is not None:
+            transformed = await self._transform_response(resp, route, headers, length)
+            if transformed is not None:
+                return transformed
+        if length is not None and length <= SMALL_BODY:
+            return Reply(resp.status, headers, await resp.read())
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in resp.iter_chunks():
+                    yield chunk
+            finally:
+                resp.release()
+
+        return Reply(resp.status, headers, stream=stream(), release=resp.release)
+
+    async def _transform_response(
+        self,
+        resp: Response,
+        route: RouteTransform,
+        headers: list[tuple[bytes, bytes]],
+        length: int | None,
+    ) -> Reply | None:
+        t = route.response
+        if not (t.set_headers or t.remove_headers or t.touches_body):
+            return None
+        as_text = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+        as_text = apply_headers(t, as_text)
+        encoded = any(
+            n == "content-encoding" and v.strip().lower() not in ("", "identity") for n, v in as_text
+        )
+        json_body = "json" in (resp.header("content-type") or "")
+        limit = self.settings.transform_max_body_bytes
+        if t.touches_body and json_body and not encoded and length is not None and length <= limit:
+            raw = await resp.read()
+            try:
+                data = orjson.dumps(apply_body(t, orjson.loads(raw))) if raw else raw
+            except orjson.JSONDecodeError:
+                data = raw
+            as_text = [(n, v) for n, v in as_text if n != "content-length"]
+            as_text.append(("content-length", str(len(data))))
+            return Reply(resp.status, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text], data)
+        new_headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text]
+        if length is not None and length <= SMALL_BODY:
+            return Reply(resp.status, new_headers, await resp.read())
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in resp.iter_chunks():
+                    yield chunk
+            finally:
+                resp.release()
+
+        return Reply(resp.status, new_headers, stream=stream(), release=resp.release)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Connection failures (refused, reset, closed, connect timeout); never a read timeout, after
+    which the provider may have acted on the request, nor a malformed answer."""
+    return isinstance(exc, ConnectError | ConnectTimeout | Disconnected)
+
+
+def _upstream_error(exc: BaseException, host: str) -> Exception:
+    if isinstance(exc, ConnectTimeout):
+        return UpstreamTimeout(
+            f"{host} did not accept a connection in time", details={"host": host, "phase": "connect"}
+        )
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout(f"{host} did not answer in time", details={"host": host, "phase": "read"})
+    if isinstance(exc, ProtocolError):
+        return UpstreamError(f"{host} answered something that is not HTTP/1.1", details={"host": host})
+    return UpstreamUnreachable(f"{host} could not be reached ({type(exc).__name__})", details={"host": host})

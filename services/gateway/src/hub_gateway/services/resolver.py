@@ -1,0 +1,121 @@
+"""Connection id → where to call and how to authenticate, from two caches.
+
+* targets: the connectors service's lookup, parsed, host-checked against the manifest's
+  ``allowed_hosts`` and SSRF-checked (private/loopback/link-local refused unless the operator
+  allow-lists them); DNS is re-checked at connect time by the upstream resolver as well;
+* injections: the credential read from the vault, already turned into the header or query
+  parameter it becomes.
+
+Both are invalidated by events (``integration.disconnected``, ``integration.status-changed``,
+``credential.changed``) on every replica; a disconnected connection is also remembered as a
+tombstone, so it is refused even if a lookup still answered from a stale replica of the
+connectors database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from prometheus_client import Counter
+
+from hub_common.clients.vault import VaultClient
+from hub_common.errors import HubError
+from hub_common.ssrf import UrlNotAllowed, check_url
+from hub_gateway.adapters.hub_services import ConnectionsClient
+from hub_gateway.domain.connection import ConnectionTarget, check_allowed_host, parse_lookup
+from hub_gateway.domain.errors import ConnectionNotActive, ConnectionNotFound, DependencyUnavailable
+from hub_gateway.domain.injection import Injection, build_injection
+from hub_gateway.services.cache import TtlCache
+from hub_gateway.services.provider_budget import ProviderBudgets
+
+CACHE = Counter("hub_gateway_cache_total", "Gateway cache lookups", ["cache", "outcome"])
+INVALIDATIONS = Counter("hub_gateway_invalidations_total", "Cache invalidations", ["reason"])
+
+
+class Resolver:
+    def __init__(
+        self,
+        connections: ConnectionsClient,
+        vault: VaultClient,
+        budgets: ProviderBudgets,
+        *,
+        target_ttl_s: float,
+        credential_ttl_s: float,
+        max_entries: int,
+        allowlist: Sequence[str],
+        trusted: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._connections = connections
+        self._vault = vault
+        self._budgets = budgets
+        self._allowlist = list(allowlist)
+        self.targets: TtlCache[uuid.UUID, ConnectionTarget | None] = TtlCache(
+            ttl_s=target_ttl_s, max_entries=max_entries, trusted=trusted
+        )
+        self.injections: TtlCache[uuid.UUID, Injection] = TtlCache(
+            ttl_s=credential_ttl_s, max_entries=max_entries, trusted=trusted
+        )
+        self._tombstones: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._max_tombstones = max_entries * 10
+
+    async def target(self, connection_id: uuid.UUID) -> ConnectionTarget:
+        if connection_id in self._tombstones:
+            raise ConnectionNotActive(
+                "the connection was disconnected; calls through it are refused",
+                details={"status": "disconnected"},
+            )
+        target = self.targets.peek(connection_id)  # the hot path: no coroutine when cached
+        if target is None:
+            target = await self.targets.get(connection_id, lambda: self._load_target(connection_id))
+        if target is None:
+            raise ConnectionNotFound()
+        return target
+
+    async def _load_target(self, connection_id: uuid.UUID) -> ConnectionTarget | None:
+        body = await self._connections.lookup(connection_id)
+        if body is None:
+            return None
+        target = parse_lookup(body, connection_id)
+        check_allowed_host(target)
+        try:
+            await check_url(target.base_url, allowlist=self._allowlist)
+        except UrlNotAllowed as exc:
+            raise UrlNotAllowed(exc.message, status_code=403, details=exc.details) from None
+        await self._budgets.load(connection_id)
+        return target
+
+    async def injection(self, target: ConnectionTarget) -> Injection:
+        cached = self.injections.peek(target.id)
+        if cached is not None:
+            return cached
+        return await self.injections.get(target.id, lambda: self._load_injection(target))
+
+    async def _load_injection(self, target: ConnectionTarget) -> Injection:
+        try:
+            values = await asyncio.gather(
+                *(self._vault.read(target.tenant_id, target.id, key) for key in target.credential_keys)
+            )
+        except HubError as exc:
+            if exc.status_code >= 500:
+                raise DependencyUnavailable(
+                    "the credential vault is unavailable", code="vault_unavailable"
+                ) from None
+            raise DependencyUnavailable(
+                f"vault refused the read ({exc.code})", code="vault_refused"
+            ) from None
+        return build_injection(target, dict(zip(target.credential_keys, values, strict=True)))
+
+    def invalidate(self, connection_id: uuid.UUID, reason: str, *, credentials_only: bool = False) -> None:
+        INVALIDATIONS.labels(reason).inc()
+        self.injections.invalidate(connection_id)
+        if not credentials_only:
+            self.targets.invalidate(connection_id)
+
+    def tombstone(self, connection_id: uuid.UUID) -> None:
+        self._tombstones[connection_id] = None
+        while len(self._tombstones) > self._max_tombstones:
+            self._tombstones.popitem(last=False)
+        self.invalidate(connection_id, "integration.disconnected")

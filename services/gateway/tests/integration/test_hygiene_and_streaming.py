@@ -1,0 +1,157 @@
+"""Header hygiene both ways, query strings and encodings passed through, bodies streamed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import httpx
+import pytest
+from gateway_support import Scripted
+
+pytestmark = pytest.mark.integration
+
+
+async def test_request_headers_cleaned_and_forwarded_headers_set(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    headers = {
+        **hub.user_headers(tenant),
+        "Connection": "keep-alive, X-Drop-Me",
+        "X-Drop-Me": "1",
+        "Keep-Alive": "timeout=5",
+        "TE": "trailers",
+        "Proxy-Authorization": "Basic c2VjcmV0",
+        "Cookie": "session=abc",
+        "X-Forwarded-For": "6.6.6.6",
+        "X-Forwarded-Host": "evil.example",
+        "X-Hub-Tier": "enterprise",
+        "X-Custom": "kept",
+        "User-Agent": "my-client/1.0",
+    }
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "hygiene"), headers=headers)
+    assert resp.status_code == 200, resp.text
+    seen = hub.sim.seen("/hygiene")[-1]
+    names = seen.header_names()
+    for gone in (
+        "x-drop-me",
+        "keep-alive",
+        "te",
+        "proxy-authorization",
+        "cookie",
+        "x-hub-tier",
+        "authorization",
+    ):
+        assert gone not in names, gone
+    assert seen.header("x-custom") == "kept"
+    assert seen.header("user-agent") == "my-client/1.0"
+    assert seen.header("x-forwarded-for") == "127.0.0.1"
+    assert seen.header("x-forwarded-proto") == "http"
+    assert seen.header("x-forwarded-host") == hub.a.removeprefix("http://")
+    assert seen.header("host") == f"127.0.0.1:{hub.sim.port}"
+    assert seen.header("traceparent") is not None  # the gateway's client span
+
+
+async def test_response_hop_by_hop_dropped_and_request_id_added(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    # (A "Connection: <name>" list is covered by the unit tests: aiohttp's server sets its own.)
+    hub.sim.on(
+        "/resp-headers",
+        Scripted(
+            headers={
+                "X-Provider": "yes",
+                "Keep-Alive": "timeout=1",
+                "Proxy-Authenticate": "Basic",
+                "Trailer": "X-T",
+            }
+        ),
+    )
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "resp-headers"), headers=hub.user_headers(tenant))
+    assert resp.status_code == 200
+    assert resp.headers["x-provider"] == "yes"
+    for gone in ("keep-alive", "proxy-authenticate", "trailer"):
+        assert gone not in resp.headers, gone
+    assert resp.headers["x-request-id"]
+
+
+async def test_encoded_path_and_query_reach_the_provider_unchanged(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    resp = await hub.http.get(
+        hub.proxy(hub.a, cid, "repos/o/r/contents/a%2Fb%20c?ref=main&x=%26y&empty="),
+        headers=hub.user_headers(tenant),
+    )
+    assert resp.status_code == 200, resp.text
+    assert (
+        hub.sim.seen("/repos/o/r/contents/")[-1].raw_path
+        == "/repos/o/r/contents/a%2Fb%20c?ref=main&x=%26y&empty="
+    )
+
+
+async def test_large_bodies_are_streamed_both_ways(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    chunk = b"x" * 65536
+    hub.sim.on(
+        "/download",
+        Scripted(body=chunk, stream_chunks=48, headers={"Content-Type": "application/octet-stream"}),
+    )
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "download"), headers=hub.user_headers(tenant))
+    assert resp.status_code == 200
+    assert len(resp.content) == 48 * 65536
+
+    async def upload():
+        for _ in range(40):  # 2.5 MiB, chunked: larger than the replay buffer, so streamed
+            yield chunk
+
+    resp = await hub.http.post(
+        hub.proxy(hub.b, cid, "upload"),
+        content=upload(),
+        headers={**hub.user_headers(tenant), "Content-Type": "application/octet-stream"},
+    )
+    assert resp.status_code == 200, resp.text
+    seen = hub.sim.seen("/upload")[-1]
+    assert hashlib.sha256(seen.body).digest() == hashlib.sha256(chunk * 40).digest()
+
+
+async def test_known_length_body_keeps_its_content_length_upstream(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    body = b"y" * (200 * 1024)  # above the replay buffer: streamed, but with its length
+    resp = await hub.http.put(hub.proxy(hub.a, cid, "sized"), content=body, headers=hub.user_headers(tenant))
+    assert resp.status_code == 200
+    seen = hub.sim.seen("/sized")[-1]
+    assert seen.header("content-length") == str(len(body)) and seen.body == body
+
+
+async def test_body_too_large(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    too_big = b"z" * (4 * 1024 * 1024 + 1)
+    resp = await hub.http.post(
+        hub.proxy(hub.a, cid, "big"), content=too_big, headers=hub.user_headers(tenant)
+    )
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "body_too_large"
+
+    async def chunked():
+        for _ in range(70):
+            yield b"z" * 65536
+
+    before = len(hub.sim.seen("/big-chunked"))
+    try:
+        resp = await hub.http.post(
+            hub.proxy(hub.a, cid, "big-chunked"), content=chunked(), headers=hub.user_headers(tenant)
+        )
+        assert resp.status_code == 413 and resp.json()["error"]["code"] == "body_too_large"
+    except httpx.RemoteProtocolError:
+        pass  # the gateway may close the connection while the client is still sending
+    await asyncio.sleep(0.2)
+    assert all(len(r.body) < 4 * 1024 * 1024 for r in hub.sim.seen("/big-chunked")[before:])
+
+
+async def test_head_and_no_content_answers(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    hub.sim.on(f"/head-{cid}", Scripted(body=b"x" * 1000))
+    head = await hub.http.head(hub.proxy(hub.a, cid, f"head-{cid}"), headers=hub.user_headers(tenant))
+    assert head.status_code == 200 and head.headers["content-length"] == "1000" and head.content == b""
+    hub.sim.on(f"/gone-{cid}", Scripted(status=204, body=b""))
+    gone = await hub.http.delete(hub.proxy(hub.a, cid, f"gone-{cid}"), headers=hub.user_headers(tenant))
+    assert gone.status_code == 204 and gone.content == b""
+    # The gateway's connections are still usable afterwards.
+    again = await hub.http.get(hub.proxy(hub.a, cid, f"head-{cid}"), headers=hub.user_headers(tenant))
+    assert again.status_code == 200 and len(again.content) == 1000

@@ -1,0 +1,71 @@
+"""Events invalidate every replica's caches: a disconnect is refused by both gateway processes
+within one second; a rotated credential is used without waiting for a TTL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from gateway_support import Scripted
+
+from hub_common.events.models import IntegrationDisconnected
+from hub_common.kafka.producer import EventProducer
+
+pytestmark = pytest.mark.integration
+
+
+async def test_disconnect_is_refused_by_every_replica_within_one_second(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    headers = hub.user_headers(tenant)
+    for gateway in (hub.a, hub.b):  # both caches warm
+        assert (await hub.http.get(hub.proxy(gateway, cid, "warm"), headers=headers)).status_code == 200
+    producer = EventProducer(hub.kafka_bootstrap, source="/tests/connectors")
+    await producer.start()
+    try:
+        # The lookup still says "active": only the event can make the replicas refuse.
+        await producer.publish(
+            IntegrationDisconnected(
+                tenant_id=tenant, connection_id=uuid.UUID(cid), connector_id="simapi", reason="user"
+            )
+        )
+        published = time.monotonic()
+    finally:
+        await producer.stop()
+    refused_after: dict[str, float] = {}
+    while len(refused_after) < 2 and time.monotonic() - published < 5:
+        for gateway in (hub.a, hub.b):
+            if gateway in refused_after:
+                continue
+            resp = await hub.http.get(hub.proxy(gateway, cid, "after"), headers=headers)
+            if resp.status_code == 409:
+                assert resp.json()["error"]["details"] == {"status": "disconnected"}
+                refused_after[gateway] = time.monotonic() - published
+        await asyncio.sleep(0.01)
+    print("refused after (s):", refused_after)
+    assert len(refused_after) == 2
+    assert max(refused_after.values()) < 1.0
+
+
+async def test_rotated_credential_is_used_at_once(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-old"})
+    headers = hub.user_headers(tenant)
+    hub.sim.on(f"/rotate-{cid}", lambda rec: Scripted(body=(rec.header("x-api-key") or "").encode()))
+    for gateway in (hub.a, hub.b):
+        assert (
+            await hub.http.get(hub.proxy(gateway, cid, f"rotate-{cid}"), headers=headers)
+        ).text == "key-old"
+    # The REAL vault stores the new value and emits credential.changed through its outbox.
+    await hub.store(tenant, cid, {"api_key": "key-new"})
+    stored = time.monotonic()
+    seen: dict[str, float] = {}
+    while len(seen) < 2 and time.monotonic() - stored < 5:
+        for gateway in (hub.a, hub.b):
+            if gateway not in seen:
+                resp = await hub.http.get(hub.proxy(gateway, cid, f"rotate-{cid}"), headers=headers)
+                if resp.text == "key-new":
+                    seen[gateway] = time.monotonic() - stored
+        await asyncio.sleep(0.02)
+    print("new key used after (s):", seen)
+    assert len(seen) == 2 and max(seen.values()) < 2.0

@@ -1,0 +1,118 @@
+"""Quotas shared by two gateway processes through Redis, and providers' budgets honoured locally."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+from gateway_support import Scripted
+
+pytestmark = pytest.mark.integration
+
+
+async def test_two_processes_share_one_quota(hub, tenant):
+    # writerpro in this session: burst 10 per connection, refilled at 1 per 20 s.
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    headers = hub.user_headers(tenant, tier="writerpro")
+    urls = [hub.proxy(g, cid, f"quota/{i}") for i in range(30) for g in (hub.a, hub.b)]
+    responses = await asyncio.gather(*(hub.http.get(u, headers=headers) for u in urls))
+    accepted = [r for r in responses if r.status_code == 200]
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(accepted) + len(refused) == len(urls)
+    assert 10 <= len(accepted) <= 11  # the limit, +1 for a token refilled during the test
+    assert len(hub.sim.seen("/quota/")) == len(accepted)
+    err = refused[0].json()["error"]
+    assert err["code"] == "rate_limited" and err["details"]["scope"] == "connection"
+    h = refused[0].headers
+    assert int(h["retry-after"]) >= 1
+    assert h["ratelimit-limit"] == "10" and h["ratelimit-remaining"] == "0" and int(h["ratelimit-reset"]) >= 1
+    assert h["ratelimit-policy"] == "10;w=200"
+    # Both replicas refused some: the quota really is shared, not split.
+    assert {r.url.port for r in refused} == {int(hub.a.rsplit(":", 1)[1]), int(hub.b.rsplit(":", 1)[1])}
+
+
+async def test_provider_budget_exhausted_blocks_every_replica_until_reset(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    reset = int(time.time()) + 4
+    hub.sim.on(
+        f"/budget-{tenant}",
+        Scripted(
+            headers={
+                "X-RateLimit-Limit": "5000",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Used": "5000",
+                "X-RateLimit-Reset": str(reset),
+                "X-RateLimit-Resource": "core",
+            }
+        ),
+    )
+    headers = hub.user_headers(tenant)
+    first = await hub.http.get(hub.proxy(hub.a, cid, f"budget-{tenant}/1"), headers=headers)
+    assert first.status_code == 200  # the answer that spent the budget is the provider's own
+    await asyncio.sleep(0.3)  # the block reaches the other replica over Redis
+    for gateway in (hub.a, hub.b):
+        blocked = await hub.http.get(hub.proxy(gateway, cid, f"budget-{tenant}/2"), headers=headers)
+        assert blocked.status_code == 429, blocked.text
+        assert blocked.json()["error"]["code"] == "provider_rate_limited"
+        assert 1 <= int(blocked.headers["retry-after"]) <= 5
+    assert len(hub.sim.seen(f"/budget-{tenant}")) == 1  # no request was spent while blocked
+
+    await asyncio.sleep(1.1)  # replica A's snapshot is flushed to Postgres (interval 1 s)
+    status = await hub.http.get(f"{hub.b}/v1/connections/{cid}/rate-limit", headers=headers)
+    assert status.status_code == 200, status.text
+    body = status.json()
+    assert body["is_limited"] is True and body["requests_remaining"] == 0
+    assert body["provider"][0]["api_name"] == "core" and body["provider"][0]["remaining"] == 0
+    assert [b["scope"] for b in body["provider_blocks"]] == ["core"]
+    assert {g["scope"] for g in body["gateway"]} == {"connection", "tenant"}
+
+    hub.sim.on(f"/budget-{tenant}", Scripted())
+    await asyncio.sleep(max(0.0, reset - time.time()) + 0.3)
+    after = await hub.http.get(hub.proxy(hub.b, cid, f"budget-{tenant}/3"), headers=headers)
+    assert after.status_code == 200, after.text
+
+    conn = await asyncpg.connect(hub.pg_dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT requests_limit, requests_remaining, reset_at FROM gateway.rate_limits "
+            "WHERE connection_id = $1 AND api_name = 'core'",
+            __import__("uuid").UUID(cid),
+        )
+    finally:
+        await conn.close()
+    assert row is not None and row["requests_limit"] == 5000 and int(row["reset_at"].timestamp()) == reset
+
+
+async def test_github_search_budget_blocks_only_search(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    hub.sim.on(
+        "/search/",
+        Scripted(
+            headers={
+                "X-RateLimit-Limit": "30",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(time.time()) + 30),
+                "X-RateLimit-Resource": "search",
+            }
+        ),
+    )
+    headers = hub.user_headers(tenant)
+    assert (
+        await hub.http.get(hub.proxy(hub.a, cid, "search/issues?q=1"), headers=headers)
+    ).status_code == 200
+    refused = await hub.http.get(hub.proxy(hub.a, cid, "search/code?q=1"), headers=headers)
+    assert refused.status_code == 429 and refused.json()["error"]["details"]["scope"] == "search"
+    assert (await hub.http.get(hub.proxy(hub.a, cid, "repos/o/r"), headers=headers)).status_code == 200
+
+
+async def test_provider_429_with_long_retry_after_is_returned_then_enforced_locally(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    hub.sim.on(f"/slow-down-{tenant}", Scripted(status=429, headers={"Retry-After": "5"}, body=b'{"e":1}'))
+    headers = hub.user_headers(tenant)
+    first = await hub.http.get(hub.proxy(hub.a, cid, f"slow-down-{tenant}"), headers=headers)
+    assert first.status_code == 429 and first.json() == {"e": 1}  # the provider's answer, not retried
+    second = await hub.http.get(hub.proxy(hub.a, cid, f"slow-down-{tenant}"), headers=headers)
+    assert second.json()["error"]["code"] == "provider_rate_limited"
+    assert len(hub.sim.seen(f"/slow-down-{tenant}")) == 1

@@ -1,0 +1,133 @@
+"""Traversal, absolute URLs, host injection, SSRF, tiers, callers and tenant isolation."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def raw_get(port: int, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """Send a request line exactly as written (HTTP clients normalise dot segments away)."""
+    lines = [f"GET {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("../admin", "path_traversal"),
+        ("a/../../etc/passwd", "path_traversal"),
+        ("a/%2e%2e/b", "path_traversal"),
+        ("a/..%2fb", "path_traversal"),
+        ("a/%252e%252e/b", "path_traversal"),
+        ("./x", "path_traversal"),
+        ("https://evil.example/x", "absolute_url_not_allowed"),
+        ("http:%2f%2fevil.example", "absolute_url_not_allowed"),
+        ("/evil.example/x", "host_injection"),
+        ("%2Fevil.example/x", "host_injection"),
+        ("a%5c..%5cb", "invalid_path"),
+        ("a%00b", "invalid_path"),
+    ],
+)
+async def test_path_refusals(hub, tenant, path, code):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    port = int(hub.a.rsplit(":", 1)[1])
+    before = len(hub.sim.requests)
+    status, body = raw_get(port, f"/v1/proxy/{cid}/{path}", hub.user_headers(tenant))
+    assert status == 400, body
+    assert f'"code":"{code}"'.encode() in body
+    assert len(hub.sim.requests) == before
+
+
+@pytest.mark.parametrize(
+    ("override", "code"),
+    [
+        ("http://10.1.2.3", "url_not_allowed"),
+        ("https://169.254.169.254/latest", "url_not_allowed"),
+        ("http://127.0.0.2:9", "url_not_allowed"),  # loopback, but not the allow-listed address
+        ("http://192.168.0.1", "url_not_allowed"),
+        ("http://[::1]:9", "host_not_allowed"),  # no manifest can even list an IPv6 literal
+    ],
+)
+async def test_base_url_override_to_internal_address_is_refused(hub, tenant, override, code):
+    # The manifest allows the host: only the SSRF check stands between the call and the address.
+    cid = await hub.connect(
+        tenant,
+        secrets={"api_key": "key-1"},
+        config={"base_url": override},
+        allowed_hosts=["10.1.2.3", "169.254.169.254", "127.0.0.2:9", "192.168.0.1"],
+    )
+    before = len(hub.sim.requests)
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["error"]["code"] == code
+    assert len(hub.sim.requests) == before
+
+
+async def test_override_host_outside_the_manifests_allowed_hosts(hub, tenant):
+    cid = await hub.connect(
+        tenant,
+        secrets={"api_key": "key-1"},
+        builtin=False,
+        config={"base_url": "https://other.example.org"},
+        allowed_hosts=["api.example.com"],
+    )
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+    assert resp.status_code == 403
+    assert resp.json()["error"]["code"] == "host_not_allowed"
+
+
+async def test_core_tier_has_no_gateway(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant, tier="core"))
+    assert resp.status_code == 403
+    err = resp.json()["error"]
+    assert err["code"] == "feature_not_in_tier"
+    assert err["details"]["available_in"] == ["writerpro", "teams", "enterprise"]
+
+
+async def test_tenant_isolation_for_users_and_services(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    other = hub.tenant()
+    for headers in (hub.user_headers(other), hub.service_headers(other)):
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=headers)
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "connection_not_found"
+    ok = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.service_headers(tenant))
+    assert ok.status_code == 200
+
+
+async def test_callers_that_are_refused(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    url = hub.proxy(hub.a, cid, "x")
+    assert (await hub.http.get(url)).json()["error"]["code"] == "missing_token"
+    bad = await hub.http.get(url, headers={"Authorization": "Bearer not-a-jwt"})
+    assert bad.status_code == 401
+    no_tenant = await hub.http.get(url, headers=hub.service_headers(None))
+    assert no_tenant.status_code == 400 and no_tenant.json()["error"]["code"] == "tenant_required"
+    vault_svc = await hub.http.get(url, headers=hub.service_headers(tenant, service="vault"))
+    assert vault_svc.status_code == 403 and vault_svc.json()["error"]["code"] == "service_not_allowed"
+    unknown = await hub.http.get(hub.proxy(hub.a, "not-a-uuid", "x"), headers=hub.user_headers(tenant))
+    assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize("status", ["disconnected", "token_invalid", "initializing"])
+async def test_unusable_connections_are_refused(hub, tenant, status):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, status=status)
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+    assert resp.status_code == 409
+    assert resp.json()["error"] == {
+        "code": "connection_not_active",
+        "message": f"the connection is {status}; calls through it are refused",
+        "details": {"status": status},
+        "request_id": resp.headers["x-request-id"],
+    }

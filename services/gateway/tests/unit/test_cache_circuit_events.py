@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from hub_common.events.envelope import decode
+from hub_common.events.models import IntegrationApiRequest
+from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink, encode
+from hub_gateway.domain.circuit import CLOSED, HALF_OPEN, OPEN, Circuit, CircuitBoard
+from hub_gateway.services.cache import TtlCache
+
+pytestmark = pytest.mark.unit
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_cache_ttl_bound_and_single_flight():
+    clock = Clock()
+    cache: TtlCache[str, int] = TtlCache(ttl_s=10, max_entries=2, clock=clock)
+    loads = 0
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.01)
+        return loads
+
+    assert await asyncio.gather(*(cache.get("a", load) for _ in range(5))) == [1] * 5
+    assert loads == 1
+    clock.now = 11
+    assert await cache.get("a", load) == 2
+    await cache.get("b", load)
+    await cache.get("c", load)
+    assert len(cache) == 2 and cache.peek("a") is None
+
+
+async def test_invalidation_during_a_load_wins():
+    cache: TtlCache[str, str] = TtlCache(ttl_s=60, max_entries=10)
+    gate = asyncio.Event()
+
+    async def slow() -> str:
+        await gate.wait()
+        return "active"
+
+    pending = asyncio.create_task(cache.get("c", slow))
+    await asyncio.sleep(0)
+    cache.invalidate("c")  # e.g. integration.disconnected arrives while the lookup is in flight
+    gate.set()
+    assert await pending == "active"  # that caller gets its answer...
+    assert cache.peek("c") is None  # ...but it is not cached
+
+
+async def test_untrusted_cache_always_reloads():
+    trusted = False
+    cache: TtlCache[str, int] = TtlCache(ttl_s=60, max_entries=10, trusted=lambda: trusted)
+    calls = 0
+
+    async def load() -> int:
+        nonlocal calls
+        calls += 1
+        return calls
+
+    await cache.get("a", load)
+    await cache.get("a", load)
+    assert calls == 2
+    trusted = True  # events flow again: the last load is served from memory
+    await cache.get("a", load)
+    await cache.get("a", load)
+    assert calls == 2
+
+
+async def test_failed_loads_are_not_cached_and_reach_joiners():
+    cache: TtlCache[str, int] = TtlCache(ttl_s=60, max_entries=10)
+
+    async def boom() -> int:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("down")
+
+    results = await asyncio.gather(*(cache.get("x", boom) for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert cache.peek("x") is None
+
+
+def test_circuit_breaker_lifecycle():
+    c = Circuit(failure_threshold=3, open_s=10)
+    assert c.allow(0)
+    c.failure(0)
+    c.failure(0)
+    c.success()
+    assert c.state == CLOSED and c.failures == 0
+    for _ in range(3):
+        opened = c.failure(1)
+    assert opened and c.state == OPEN and not c.allow(5) and c.retry_after(5) == 6
+    assert c.allow(11) and c.state == HALF_OPEN
+    assert not c.allow(11)  # one trial at a time
+    c.failure(12)
+    assert c.state == OPEN and not c.allow(13)
+    assert c.allow(22)
+    c.success()
+    assert c.state == CLOSED and c.allow(22)
+
+
+def test_circuit_board_is_bounded():
+    board = CircuitBoard(3, 10, max_hosts=10)
+    for i in range(25):
+        board.get(f"h{i}")
+    assert len(board.states()) <= 10
+
+
+def record(**kw) -> ApiRequestRecord:
+    base = dict(
+        tenant_id="t",
+        connection_id=str(uuid.uuid4()),
+        connector_id="github",
+        method="GET",
+        endpoint="/user",
+        status_code=200,
+        duration_ms=3,
+        rate_limit_remaining=10,
+        error_code=None,
+        timestamp=1_800_000_000.5,
+        traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+    )
+    base.update(kw)
+    return ApiRequestRecord(**base)
+
+
+def test_hand_encoded_events_are_valid_typed_events():
+    rec = record()
+    key, value, headers = encode(rec, b"/integration-hub/gateway")
+    event = decode(value, headers)
+    parsed = event.parse(IntegrationApiRequest)
+    assert parsed.connection_id == uuid.UUID(rec.connection_id) and parsed.duration_ms == 3
+    assert key == rec.connection_id.encode() and event.trace_headers["traceparent"] == rec.traceparent
+    assert event.subject == rec.connection_id
+
+
+async def test_event_queue_is_bounded_and_never_blocks():
+    sink = EventSink(None, max_queue=3, flush_interval_s=1)
+    for _ in range(5):
+        sink.emit(record())
+    assert sink.queued == 3

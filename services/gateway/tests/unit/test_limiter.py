@@ -1,0 +1,152 @@
+"""The quota limiter against an in-memory stand-in of the Redis buckets (same GCRA arithmetic;
+the Lua script itself is tested against real Redis in tests/integration/test_redis_buckets.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from hub_gateway.adapters.redis_buckets import BucketState, Lease
+from hub_gateway.domain import gcra
+from hub_gateway.domain.errors import RateLimited
+from hub_gateway.domain.tiers import Quota, TierQuotas
+from hub_gateway.services.limiter import QuotaLimiter
+
+pytestmark = pytest.mark.unit
+
+
+class MemoryBuckets:
+    def __init__(self) -> None:
+        self.tats: dict[str, int] = {}
+        self.calls = 0
+        self.fail = False
+
+    async def take(self, keys, quotas, wanted):
+        self.calls += 1
+        await asyncio.sleep(0)
+        if self.fail:
+            raise ConnectionError("redis down")
+        now = int(time.time() * 1e6)
+        grants = [
+            gcra.take(self.tats.get(k, 0), now, q.interval_us, q.burst, wanted)[1]
+            for k, q in zip(keys, quotas, strict=True)
+        ]
+        granted = min(g.granted for g in grants)
+        states = []
+        for k, q in zip(keys, quotas, strict=True):
+            if granted:
+                self.tats[k], g = gcra.take(self.tats.get(k, 0), now, q.interval_us, q.burst, granted)
+            else:
+                _, g = gcra.take(self.tats.get(k, 0), now, q.interval_us, q.burst, 0)
+            states.append(BucketState(g.remaining, g.reset_us))
+        retry = max((g.retry_after_us for g in grants if g.granted == 0), default=0)
+        return Lease(granted, retry, tuple(states))
+
+    async def refund(self, keys, quotas, unused):
+        now = int(time.time() * 1e6)
+        for k, q in zip(keys, quotas, strict=True):
+            self.tats[k] = gcra.refund(self.tats.get(k, 0), now, q.interval_us, unused)
+
+
+def quotas(conn_burst=10, tenant_burst=1000, rate=0.001):
+    return TierQuotas(
+        connection=Quota(rate=rate, burst=conn_burst), tenant=Quota(rate=rate, burst=tenant_burst)
+    )
+
+
+async def accept_count(limiters, n, q, conn="c1", tenant="t1"):
+    async def one(i):
+        try:
+            await limiters[i % len(limiters)].acquire(tenant, conn, q)
+            return True
+        except RateLimited:
+            return False
+
+    return sum(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def test_replicas_sharing_buckets_never_overshoot():
+    shared = MemoryBuckets()
+    replicas = [QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5) for _ in range(3)]
+    assert await accept_count(replicas, 300, quotas(conn_burst=100)) == 100
+
+
+async def test_small_quotas_are_exact_per_request():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    assert await accept_count([limiter], 30, quotas(conn_burst=7)) == 7
+
+
+async def test_leases_grow_under_load_so_redis_is_not_per_request():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=5)
+    q = quotas(conn_burst=100_000, tenant_burst=100_000, rate=100_000)
+    for _ in range(2000):
+        await limiter.acquire("t", "c", q)
+    assert shared.calls < 50  # 1, 2, 4, ... 64 per lease
+
+
+async def test_refusal_is_cached_until_a_token_exists_and_carries_headers():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    q = quotas(conn_burst=2, rate=0.5)
+    await limiter.acquire("t", "c", q)
+    await limiter.acquire("t", "c", q)
+    with pytest.raises(RateLimited) as first:
+        await limiter.acquire("t", "c", q)
+    calls = shared.calls
+    for _ in range(20):
+        with pytest.raises(RateLimited):
+            await limiter.acquire("t", "c", q)
+    assert shared.calls == calls
+    h = first.value.headers
+    assert h["Retry-After"] == "2" and h["RateLimit-Limit"] == "2" and h["RateLimit-Remaining"] == "0"
+    assert first.value.details["scope"] == "connection"
+
+
+async def test_tenant_bucket_limits_across_connections():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    q = quotas(conn_burst=100, tenant_burst=5)
+    accepted = 0
+    for conn in ("a", "b", "c"):
+        accepted += await accept_count([limiter], 10, q, conn=conn)
+    assert accepted == 5
+    with pytest.raises(RateLimited) as err:
+        await limiter.acquire("t1", "d", q)
+    assert err.value.details["scope"] == "tenant"
+
+
+async def test_unused_lease_is_refunded():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.01)
+    q = quotas(conn_burst=16_000, tenant_burst=16_000, rate=0.001)
+    for _ in range(7):  # leases 1, 2, 4 -> holding some unused tokens now
+        await limiter.acquire("t", "c", q)
+    await asyncio.sleep(0.02)
+    await limiter.acquire("t", "c", q)  # renewal refunds what the expired lease did not use
+    await limiter.close()
+    used = 8
+    held = limiter._states[("t", "c")].tokens
+    now = int(time.time() * 1e6)
+    tat = shared.tats["gw:rl:{t}:c:c"]
+    assert round((tat - now) / q.connection.interval_us) == used + held
+
+
+async def test_redis_down_falls_back_to_a_local_bucket():
+    shared = MemoryBuckets()
+    shared.fail = True
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    assert await accept_count([limiter], 20, quotas(conn_burst=5)) == 5
+
+
+def test_gcra_arithmetic():
+    tat, g = gcra.take(0, 1_000_000, 100_000, 3, 5)
+    assert (g.granted, g.remaining) == (3, 0)
+    _, denied = gcra.take(tat, 1_000_000, 100_000, 3, 1)
+    assert denied.granted == 0 and denied.retry_after_us == 100_000
+    tat2, g2 = gcra.take(tat, 1_100_000, 100_000, 3, 1)
+    assert g2.granted == 1
+    assert gcra.refund(tat2, 1_100_000, 100_000, 10) == 1_100_000

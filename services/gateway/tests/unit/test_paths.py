@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import uuid
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub_gateway.domain.errors import (
+    AbsoluteUrlRefused,
+    ConnectionNotFound,
+    GatewayError,
+    HostInjection,
+    InvalidPath,
+    PathTraversal,
+)
+from hub_gateway.domain.paths import check_provider_path, join_url, rewrite_prefix, split_proxy_path
+
+pytestmark = pytest.mark.unit
+CID = uuid.UUID("6f1c2b1e-0000-4000-8000-000000000001")
+
+
+def test_split_keeps_the_encoded_rest():
+    assert split_proxy_path(f"/v1/proxy/{CID}/repos/a%2Fb") == (CID, "repos/a%2Fb")
+    assert split_proxy_path(f"/v1/proxy/{CID}") == (CID, "")
+    with pytest.raises(ConnectionNotFound):
+        split_proxy_path("/v1/proxy/nope/x")
+
+
+@pytest.mark.parametrize(
+    ("rest", "error"),
+    [
+        ("..", PathTraversal),
+        ("a/../b", PathTraversal),
+        ("a/./b", PathTraversal),
+        ("a/%2e%2e/b", PathTraversal),
+        ("a/%2E%2e", PathTraversal),
+        ("a/..%2fb", PathTraversal),
+        ("a/%252e%252e/b", PathTraversal),
+        ("a/%25252e%25252e/b", PathTraversal),
+        ("http://evil", AbsoluteUrlRefused),
+        ("javascript:alert(1)", AbsoluteUrlRefused),
+        ("x%3A%2F%2Fevil", AbsoluteUrlRefused),
+        ("/evil.example", HostInjection),
+        ("%2fevil.example", HostInjection),
+        ("%252fevil.example", HostInjection),
+        ("a\\b", InvalidPath),
+        ("a%5cb", InvalidPath),
+        ("a%0d%0aHost:%20evil", InvalidPath),
+    ],
+)
+def test_refused(rest, error):
+    with pytest.raises(error):
+        check_provider_path(rest)
+
+
+@pytest.mark.parametrize("rest", ["", "repos/o/r", "a%2Fb", "v1/@scope/pkg", "x..y/.hidden/...", "a:b"])
+def test_accepted_paths_are_returned_as_sent(rest):
+    if rest == "a:b":  # a colon in the first segment reads as a scheme: refused
+        with pytest.raises(AbsoluteUrlRefused):
+            check_provider_path(rest)
+        return
+    assert check_provider_path(rest) == "/" + rest
+
+
+def test_join_stays_on_the_base_origin():
+    assert join_url("https://api.x.com/v4/", "/users", "a=1") == "https://api.x.com/v4/users?a=1"
+    assert join_url("https://api.x.com", "/", "") == "https://api.x.com/"
+    with pytest.raises(HostInjection):
+        join_url("https://api.x.com", "@evil.com/x", "")
+
+
+def test_rewrite_prefix_is_checked_again():
+    assert rewrite_prefix("/v1/items", "/v1/", "/v2/") == "/v2/items"
+    assert rewrite_prefix("/other", "/v1/", "/v2/") == "/other"
+    with pytest.raises(GatewayError):
+        rewrite_prefix("/v1/x", "/v1/", "//evil/")
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab./%2eEfF5c:@?#\\ ")), max_size=24))
+def test_fuzz_whatever_passes_never_leaves_the_origin_nor_climbs(rest):
+    try:
+        path = check_provider_path(rest)
+    except GatewayError:
+        return
+    url = join_url("https://api.example.com/base", path, "")
+    parts = urlsplit(url)
+    assert parts.netloc == "api.example.com"
+    decoded = path
+    for _ in range(4):
+        decoded = unquote(decoded)
+    assert ".." not in decoded.split("/") and "\\" not in decoded
