@@ -1,0 +1,127 @@
+"""Actions end to end: connectors → gateway (credential injection, rate limits, events) →
+provider, with the real vault, oauth and Kafka; a 401 makes the gateway refresh once via oauth."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from hub_common.settings import HubSettings
+from hub_common.web.auth import mint_user_token
+from hub_e2e.connectors import plugin_path
+from hub_e2e.processes import ServiceProcess, free_port
+from hub_e2e.simulators.runner import OAuthSimulator
+
+pytestmark = pytest.mark.e2e
+TENANT = "e2e-actions"
+
+
+@pytest.fixture(scope="module")
+def hub(hub_stack, pg_dsn, tmp_path_factory) -> Iterator[dict]:
+    oauth_port = free_port()
+    public = f"http://127.0.0.1:{oauth_port}"
+    client = {
+        "client_id": "e2e-actions",
+        "client_secret": "e2e-actions-secret-0123456789",
+        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    }
+    plugins = plugin_path(tmp_path_factory.mktemp("plugins"))
+    with OAuthSimulator("generic", clients=[client]) as sim:
+        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
+        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
+        env = {
+            "HUB_POSTGRES_DSN": pg_dsn,
+            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
+            "HUB_REDIS_URL": hub_stack.redis_url,
+            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
+            "HUB_VAULT_URL": vault.url,
+            "HUB_CONNECTORS_URL": connectors.url,
+            "HUB_OAUTH_URL": oauth.url,
+            "HUB_GATEWAY_URL": gateway.url,
+            "HUB_OAUTH_PUBLIC_URL": public,
+            "PYTHONPATH": str(plugins),
+            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
+        }
+        procs = [vault, connectors, oauth, gateway]
+        try:
+            for proc in procs:
+                proc.env = env
+                proc.migrate()
+            for proc in procs:
+                proc.start()
+            yield {"sim": sim, "connectors": connectors, "oauth": oauth, "gateway": gateway}
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+
+
+def headers() -> dict[str, str]:
+    return {
+        "Authorization": "Bearer "
+        + mint_user_token(HubSettings(), tenant=TENANT, user="alice", tier="enterprise")
+    }
+
+
+def connected(hub) -> str:
+    sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth"]
+    config = {
+        "base_url": sim.url,
+        "oauth_authorization_url": f"{sim.url}/authorize",
+        "oauth_token_url": f"{sim.url}/token",
+        "oauth_identity_url": f"{sim.url}/userinfo",
+    }
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=headers(),
+        json={"connector_id": "simoauth", "name": f"a{time.monotonic_ns()}", "config": config},
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    httpx.put(
+        f"{oauth.url}/v1/oauth/apps/simoauth",
+        headers=headers(),
+        json={"client_id": "e2e-actions", "client_secret": "e2e-actions-secret-0123456789"},
+    )
+    flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=headers(), json={"connection_id": cid}).json()
+    location = httpx.get(flow["authorization_url"]).headers["location"]
+    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    assert httpx.get(f"{oauth.url}/v1/oauth/callback", params=params).status_code == 200
+    deadline = time.monotonic() + 15
+    while httpx.get(f"{connectors.url}/v1/connections/{cid}", headers=headers()).json()["status"] != "active":
+        assert time.monotonic() < deadline, "connection never became active"
+        time.sleep(0.1)
+    return cid
+
+
+def run_action(hub, cid: str) -> httpx.Response:
+    return httpx.post(
+        f"{hub['connectors'].url}/v1/connections/{cid}/actions/whoami",
+        headers=headers(),
+        json={"parameters": {}},
+        timeout=60,
+    )
+
+
+def test_action_runs_through_the_gateway_with_the_injected_token(hub):
+    cid = connected(hub)
+    resp = run_action(hub, cid)
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    assert result["success"] is True, result
+    assert result["data"]["sub"]  # the simulator only answers with a valid bearer token
+
+
+def test_expired_token_is_refreshed_once_by_the_gateway(hub):
+    sim = hub["sim"]
+    known = {f["id"] for f in sim.families()}
+    cid = connected(hub)
+    (family,) = [f for f in sim.families() if f["id"] not in known]  # this connection's token family
+    sim.expire(family_id=family["id"])
+    before = sim.stats()["refreshes"]
+    resp = run_action(hub, cid)
+    assert resp.status_code == 200 and resp.json()["success"] is True, resp.text
+    assert sim.stats()["refreshes"] == before + 1
