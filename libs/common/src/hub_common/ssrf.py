@@ -35,7 +35,8 @@ def is_public(ip: IPAddress) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
-def _allow_listed(host: str, port: int, addresses: Iterable[IPAddress], allowlist: Sequence[str]) -> bool:
+def allow_listed(host: str, port: int, addresses: Iterable[IPAddress], allowlist: Sequence[str]) -> bool:
+    """True when the operator's allow-list names this host, host:port, or one of its addresses."""
     for entry in allowlist:
         entry = entry.strip().lower()
         if not entry:
@@ -76,7 +77,7 @@ def _literal(host: str) -> IPAddress | None:
 
 
 def _verdict(url: str, host: str, port: int, addresses: list[IPAddress], allowlist: Sequence[str]) -> str:
-    if _allow_listed(host, port, addresses, allowlist):
+    if allow_listed(host, port, addresses, allowlist):
         return url
     if not addresses:
         raise UrlNotAllowed(f"host {host} does not resolve")
@@ -104,7 +105,7 @@ async def check_url(url: str, *, allowlist: Sequence[str] = (), allow_http: bool
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if (
         urlsplit(url).scheme == "http"
-        and not _allow_listed(host, port, addresses, allowlist)
+        and not allow_listed(host, port, addresses, allowlist)
         and not allow_http
     ):
         raise UrlNotAllowed("only https URLs are allowed")

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from hub_common.ssrf import _allow_listed, is_public
+from hub_common.ssrf import allow_listed, is_public
 
 
 class UpstreamError(Exception):
@@ -388,7 +388,7 @@ class Http1Client:
         except OSError:
             raise ConnectError(f"{host} does not resolve") from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        if _allow_listed(host.lower().rstrip("."), port, addresses, self.allowlist):
+        if allow_listed(host.lower().rstrip("."), port, addresses, self.allowlist):
             chosen = str(addresses[0])
         else:
             public = [a for a in addresses if is_public(a)]
