@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +48,9 @@ def _serve(spec: ServiceSpec, args: argparse.Namespace, settings: HubSettings) -
     import uvicorn
 
     preflight(settings, spec.needs)
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers are fresh interpreters: they inherit this and share their metrics through it.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"hub-{spec.name}-metrics-")
     uvicorn.run(
         spec.app_factory,
         factory=True,

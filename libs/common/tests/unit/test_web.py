@@ -161,3 +161,19 @@ def test_production_accepts_only_configured_service_secrets() -> None:
         auth.verify_service(dev_derived, "hub")
     with pytest.raises(ConfigurationError, match="at least 32"):
         Authenticator(HubSettings(environment="production", service_credentials="gateway=short"))
+
+
+async def test_metrics_aggregate_worker_processes(tmp_path, monkeypatch):
+    from prometheus_client import CollectorRegistry, Counter, values
+
+    from hub_common.web.health import _render_metrics
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    values.ValueClass = values.MultiProcessValue(lambda: 111)
+    try:
+        Counter("hub_test_worker_total", "one worker's counter", registry=CollectorRegistry()).inc(3)
+        values.ValueClass = values.MultiProcessValue(lambda: 222)
+        Counter("hub_test_worker_total", "another worker's", registry=CollectorRegistry()).inc(4)
+    finally:
+        values.ValueClass = values.MutexValue
+    assert b"hub_test_worker_total 7.0" in _render_metrics()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -44,9 +45,21 @@ def health_router(checks: Callable[[], list[ReadinessCheck]]) -> APIRouter:
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(_render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _render_metrics() -> bytes:
+    # With several uvicorn workers each process writes its samples to PROMETHEUS_MULTIPROC_DIR
+    # (set by `serve --workers N`); any worker then answers for all of them.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import CollectorRegistry, multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
 
 
 def postgres_check(pool_getter: Callable[[], object]) -> ReadinessCheck:
