@@ -43,14 +43,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 from aiohttp import web
 
 from hub_common.clients.vault import VaultClient
 from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN, DEFAULT_REDIS_URL, HubSettings
+from hub_common.testing import databases
 from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -312,23 +312,13 @@ class LookupStandIn:
 
 
 async def create_database() -> str:
-    name = f"bench_gateway_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(os.environ.get("HUB_POSTGRES_DSN", DEFAULT_POSTGRES_DSN))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(
-        urlsplit(os.environ.get("HUB_POSTGRES_DSN", DEFAULT_POSTGRES_DSN))._replace(path=f"/{name}")
+    return await databases.create_database(
+        os.environ.get("HUB_POSTGRES_DSN", DEFAULT_POSTGRES_DSN), "bench_gateway"
     )
 
 
 async def drop_database(dsn: str) -> None:
-    conn = await asyncpg.connect(os.environ.get("HUB_POSTGRES_DSN", DEFAULT_POSTGRES_DSN))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(dsn).path[1:]}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await databases.drop_database(os.environ.get("HUB_POSTGRES_DSN", DEFAULT_POSTGRES_DSN), dsn)
 
 
 async def store_key(vault_url: str, tenant: str, cid: str) -> None:

@@ -21,7 +21,7 @@ TENANT = "e2e-actions"
 
 
 @pytest.fixture(scope="module")
-def hub(hub_stack, pg_dsn, tmp_path_factory) -> Iterator[dict]:
+def hub(hub_stack, module_dsn, tmp_path_factory) -> Iterator[dict]:
     oauth_port = free_port()
     public = f"http://127.0.0.1:{oauth_port}"
     client = {
@@ -34,7 +34,7 @@ def hub(hub_stack, pg_dsn, tmp_path_factory) -> Iterator[dict]:
         vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
         oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
         env = {
-            "HUB_POSTGRES_DSN": pg_dsn,
+            "HUB_POSTGRES_DSN": module_dsn,
             "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
             "HUB_REDIS_URL": hub_stack.redis_url,
             "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def hub(hub_stack, pg_dsn, tmp_path_factory) -> Iterator[dict[str, ServiceProcess | OAuthSimulator]]:
+def hub(hub_stack, module_dsn, tmp_path_factory) -> Iterator[dict[str, ServiceProcess | OAuthSimulator]]:
     oauth_port = free_port()
     public = f"http://127.0.0.1:{oauth_port}"
     client = {
@@ -40,7 +40,7 @@ def hub(hub_stack, pg_dsn, tmp_path_factory) -> Iterator[dict[str, ServiceProces
         oauth_a = ServiceProcess("oauth", {}, port=oauth_port)
         oauth_b = ServiceProcess("oauth", {})
         env = {
-            "HUB_POSTGRES_DSN": pg_dsn,
+            "HUB_POSTGRES_DSN": module_dsn,
             "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
             "HUB_REDIS_URL": hub_stack.redis_url,
             "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",

@@ -13,9 +13,9 @@ SERVICES = ["vault", "oauth", "connectors", "webhooks", "gateway"]
 
 
 @pytest.fixture(scope="module")
-def stack_env(hub_stack):
+def stack_env(hub_stack, module_dsn):
     return {
-        "HUB_POSTGRES_DSN": hub_stack.postgres_dsn,
+        "HUB_POSTGRES_DSN": module_dsn,
         "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
         "HUB_REDIS_URL": hub_stack.redis_url,
     }

@@ -18,9 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -70,24 +68,13 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def migrated_dsn(pg_dsn: str) -> AsyncIterator[str]:
+async def migrated_dsn(new_database) -> str:
     """A database of our own on the session's server (other suites run their own vaults against
-    ``pg_dsn`` with other keyrings), with the vault's and our schema; dropped at the end."""
-    name = f"connectors_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = urlunsplit(urlsplit(pg_dsn)._replace(path=f"/{name}"))
+    other databases with other keyrings), with the vault's and our schema."""
+    dsn = await new_database("connectors_test")
     await migrate(dsn, VAULT_SPEC.schema, VAULT_SPEC.migration_sources())
     await migrate(dsn, SPEC.schema, SPEC.migration_sources())
-    yield dsn
-    admin = await asyncpg.connect(pg_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    return dsn
 
 
 @pytest.fixture(scope="session")

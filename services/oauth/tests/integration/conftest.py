@@ -73,9 +73,14 @@ def manifest_for(sim_url: str, **oauth: Any) -> ConnectorManifest:
 
 
 @pytest.fixture(scope="session")
-def stack_env(hub_stack, pg_dsn) -> dict[str, str]:
+async def oauth_dsn(new_database) -> str:
+    return await new_database("oauth_test")  # our own: this suite's vault registers its keyring
+
+
+@pytest.fixture(scope="session")
+def stack_env(hub_stack, oauth_dsn) -> dict[str, str]:
     return {
-        "HUB_POSTGRES_DSN": pg_dsn,
+        "HUB_POSTGRES_DSN": oauth_dsn,
         "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
         "HUB_REDIS_URL": hub_stack.redis_url,
     }
@@ -115,11 +120,11 @@ def settings(stack_env, vault_process) -> OAuthSettings:
 
 
 @pytest.fixture
-async def oauth(settings, directory, pg_dsn) -> AsyncIterator[httpx.AsyncClient]:
+async def oauth(settings, directory, oauth_dsn) -> AsyncIterator[httpx.AsyncClient]:
     from hub_common.db import migrate
     from hub_oauth.cli import SPEC
 
-    await migrate(pg_dsn, "oauth", SPEC.migration_sources())
+    await migrate(oauth_dsn, "oauth", SPEC.migration_sources())
     container = Container(settings, directory=directory, run_scheduler=False)
     app = create_app(settings, container)
     async with (

@@ -85,7 +85,7 @@ async def test_full_flow_stores_tokens_and_emits_connected(
 
 
 async def test_state_replay_unknown_and_expired_store_nothing(
-    oauth, directory, simulator, tenant, user_headers, vault_as, pg_dsn
+    oauth, directory, simulator, tenant, user_headers, vault_as, oauth_dsn
 ):
     cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
     flow = await start(oauth, user_headers, cid)
@@ -115,7 +115,7 @@ async def test_state_replay_unknown_and_expired_store_nothing(
     late_params = await authorize(late["authorization_url"])
     import asyncpg
 
-    conn = await asyncpg.connect(pg_dsn)
+    conn = await asyncpg.connect(oauth_dsn)
     await conn.execute(
         "UPDATE oauth.flows SET expires_at = now() - interval '1 second' WHERE id = $1",
         uuid.UUID(late["flow_id"]),

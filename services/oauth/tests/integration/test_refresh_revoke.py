@@ -108,10 +108,10 @@ async def test_invalid_grant_marks_token_invalid_with_an_event(
 
 
 async def test_proactive_scheduler_refreshes_tokens_near_expiry(
-    oauth, directory, simulator, tenant, user_headers, pg_dsn
+    oauth, directory, simulator, tenant, user_headers, oauth_dsn
 ):
     cid = await connect(oauth, directory, simulator, tenant, user_headers)
-    conn = await asyncpg.connect(pg_dsn)
+    conn = await asyncpg.connect(oauth_dsn)
     try:
         await conn.execute(
             "UPDATE oauth.tokens SET expires_at = now() + interval '30 seconds', "

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -52,29 +51,15 @@ class RunningVault:
 
 
 @pytest.fixture(scope="session")
-async def new_database(pg_dsn: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+async def vault_database(new_database) -> Callable[[], Awaitable[str]]:
     """Fresh, migrated databases on the session's server (dropped at the end)."""
-    created: list[str] = []
 
     async def make() -> str:
-        name = f"vault_test_{uuid.uuid4().hex[:10]}"
-        admin = await asyncpg.connect(pg_dsn)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-        created.append(name)
-        dsn = urlunsplit(urlsplit(pg_dsn)._replace(path=f"/{name}"))
+        dsn = await new_database("vault_test")
         await migrate(dsn, SPEC.schema, SPEC.migration_sources())
         return dsn
 
-    yield make
-    admin = await asyncpg.connect(pg_dsn)
-    try:
-        for name in created:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -126,20 +111,20 @@ async def run_vault(dsn: str, kafka_bootstrap: str, keyring_path: Path,
 
 
 @pytest.fixture(scope="session")
-async def shared_vault(new_database, kafka_bootstrap, credential_topic,
+async def shared_vault(vault_database, kafka_bootstrap, credential_topic,
                        tmp_path_factory) -> AsyncIterator[RunningVault]:
     """One vault for the tests that do not rotate keys or break the database."""
-    dsn = await new_database()
+    dsn = await vault_database()
     path = tmp_path_factory.mktemp("shared-vault") / "keyring.json"
     async with run_vault(dsn, kafka_bootstrap, path) as vault:
         yield vault
 
 
 @pytest.fixture
-async def private_vault(new_database, kafka_bootstrap, credential_topic,
+async def private_vault(vault_database, kafka_bootstrap, credential_topic,
                         tmp_path) -> AsyncIterator[RunningVault]:
     """A vault with its own database and keyring (rotation, retire, broken audit...)."""
-    dsn = await new_database()
+    dsn = await vault_database()
     async with run_vault(dsn, kafka_bootstrap, tmp_path / "keyring.json") as vault:
         yield vault
 

@@ -154,11 +154,11 @@ async def test_rewrap_resumes_and_reports_progress(private_vault, tenant):
         assert listed[0]["id"] == str(job_id)
 
 
-async def test_rotation_needs_a_writable_keyring(new_database, kafka_bootstrap, credential_topic, tmp_path,
+async def test_rotation_needs_a_writable_keyring(vault_database, kafka_bootstrap, credential_topic, tmp_path,
                                                  vault_runner):
     from hub_vault.domain.keyring import dump_keyring_json
 
-    dsn = await new_database()
+    dsn = await vault_database()
     inline = dump_keyring_json(new_keyring())
     async with vault_runner(dsn, kafka_bootstrap, tmp_path / "unused.json", vault_keyring=inline) as vault:
         async with vault.http("hubctl") as admin:
@@ -167,8 +167,8 @@ async def test_rotation_needs_a_writable_keyring(new_database, kafka_bootstrap, 
         assert response.json()["error"]["code"] == "keyring_read_only"
 
 
-async def test_a_foreign_keyring_is_refused_at_startup(new_database, tmp_path, kafka_bootstrap):
-    dsn = await new_database()
+async def test_a_foreign_keyring_is_refused_at_startup(vault_database, tmp_path, kafka_bootstrap):
+    dsn = await vault_database()
     path = tmp_path / "keyring.json"
     for attempt in range(2):
         write_keyring_file(path, new_keyring())  # a different key 1 the second time

@@ -6,10 +6,10 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from hub_common.testing.databases import create_database, drop_database
 from hub_common.testing.stack import StackAddresses, resolve_stack
 
 
@@ -30,23 +30,25 @@ def redis_url(hub_stack: StackAddresses) -> str:
 
 
 @pytest.fixture(scope="session")
-async def pg_dsn(hub_stack: StackAddresses) -> AsyncIterator[str]:
-    """A fresh database for this test session on the stack's server, dropped afterwards."""
-    import asyncpg
+async def new_database(hub_stack: StackAddresses) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """``await new_database()`` → the DSN of a fresh database, dropped when the session ends."""
+    created: list[str] = []
 
-    name = f"hub_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(hub_stack.postgres_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    parts = urlsplit(hub_stack.postgres_dsn)
-    yield urlunsplit(parts._replace(path=f"/{name}"))
-    admin = await asyncpg.connect(hub_stack.postgres_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async def make(prefix: str = "hub_test") -> str:
+        dsn = await create_database(hub_stack.postgres_dsn, prefix)
+        created.append(dsn)
+        return dsn
+
+    yield make
+    for dsn in created:
+        await drop_database(hub_stack.postgres_dsn, dsn)
+
+
+@pytest.fixture(scope="session")
+async def pg_dsn(new_database: Callable[..., Awaitable[str]]) -> str:
+    """A fresh database shared by this test session (suites running their own vault processes
+    should take one of their own from ``new_database``)."""
+    return await new_database()
 
 
 @pytest.fixture
