@@ -86,7 +86,8 @@ class OAuthConfig(_Model):
         description="provider quirks of the token exchange (answer formats, where tokens and ids sit)",
     )
     identity_url: str | None = Field(
-        default=None, description="GET with the new access token to learn the external account",
+        default=None,
+        description="GET with the new access token to learn the external account",
     )
     identity_id_field: str = Field(default="id", description="dotted path of the account id in that answer")
     identity_name_field: str | None = Field(default=None, description="dotted path of a display name")
