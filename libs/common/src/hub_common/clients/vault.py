@@ -13,8 +13,8 @@ from uuid import UUID
 
 import httpx
 
-from hub_common.errors import HubError, NotFound, ServiceUnavailable
-from hub_common.telemetry import inject_trace_headers
+from hub_common.clients.service import ServiceClient
+from hub_common.errors import HubError, NotFound
 from hub_common.web.auth import ServiceTokenMinter
 
 
@@ -34,23 +34,18 @@ class VaultClient:
         timeout_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._minter = minter
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self._service = ServiceClient(
+            base_url, minter, audience="vault", timeout_s=timeout_s, transport=transport
+        )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._service.aclose()
 
     def _path(self, tenant_id: str, connection_id: UUID | str, suffix: str) -> str:
         return f"/v1/tenants/{quote(tenant_id, safe='')}/connections/{connection_id}/{suffix}"
 
     async def _call(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        headers = inject_trace_headers(dict(self._minter.headers_for("vault")))
-        try:
-            resp = await self._http.request(method, path, json=json, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"vault unreachable ({type(exc).__name__})", code="vault_unavailable"
-            ) from None
+        resp = await self._service.request(method, path, json=json)
         if resp.status_code >= 400:
             raise _error(resp)
         return resp

@@ -14,7 +14,8 @@ import logging
 
 import httpx
 
-from hub_common.telemetry import inject_trace_headers
+from hub_common.clients.service import ServiceClient
+from hub_common.errors import ServiceUnavailable
 from hub_common.web.auth import ServiceTokenMinter
 from hub_connectors.domain.connection import Connection
 
@@ -31,24 +32,24 @@ class OAuthRevoker:
         timeout_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._minter = minter
-        self._http = httpx.AsyncClient(base_url=oauth_url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self._oauth = ServiceClient(
+            oauth_url, minter, audience="oauth", timeout_s=timeout_s, transport=transport
+        )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._oauth.aclose()
 
     async def revoke(self, connection: Connection) -> str:
         where = {"connection_id": str(connection.id), "connector_id": connection.connector_id}
-        headers = inject_trace_headers(dict(self._minter.headers_for("oauth")))
         try:
-            resp = await self._http.post(
+            resp = await self._oauth.request(
+                "POST",
                 f"/v1/oauth/connections/{connection.id}/revoke",
                 json={"tenant_id": connection.tenant_id},
-                headers=headers,
             )
-        except httpx.HTTPError as exc:
+        except ServiceUnavailable as exc:
             log.warning(
-                "provider revocation skipped: oauth unreachable", extra={**where, "error": type(exc).__name__}
+                "provider revocation skipped: oauth unreachable", extra={**where, "error": exc.message}
             )
             return "skipped"
         if resp.is_success:

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from hub_common.telemetry import inject_trace_headers
+from hub_common.clients.service import ServiceClient
+from hub_common.errors import ServiceUnavailable
 from hub_common.web.auth import ServiceTokenMinter
 from hub_gateway.domain.errors import DependencyUnavailable
 
@@ -26,20 +27,20 @@ class ConnectionsClient:
         timeout_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._minter = minter
         self._path = path_template
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self._service = ServiceClient(
+            base_url, minter, audience="connectors", timeout_s=timeout_s, transport=transport
+        )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._service.aclose()
 
     async def lookup(self, connection_id: uuid.UUID) -> Any | None:
-        headers = inject_trace_headers(dict(self._minter.headers_for("connectors")))
         try:
-            resp = await self._http.get(self._path.format(connection_id=connection_id), headers=headers)
-        except httpx.HTTPError as exc:
+            resp = await self._service.request("GET", self._path.format(connection_id=connection_id))
+        except ServiceUnavailable as exc:
             raise DependencyUnavailable(
-                f"connection lookup failed ({type(exc).__name__})", code="connections_unavailable"
+                f"connection lookup failed: {exc.message}", code="connections_unavailable"
             ) from None
         if resp.status_code == 404:
             return None
@@ -62,22 +63,22 @@ class OAuthRefresher:
         timeout_s: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._minter = minter
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport)
+        self._service = ServiceClient(
+            base_url, minter, audience="oauth", timeout_s=timeout_s, transport=transport
+        )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._service.aclose()
 
     async def refresh(self, tenant_id: str, connection_id: uuid.UUID, stale_token: str) -> bool:
         body = {
             "tenant_id": tenant_id,
             "stale_token_sha256": hashlib.sha256(stale_token.encode()).hexdigest(),
         }
-        headers = inject_trace_headers(dict(self._minter.headers_for("oauth")))
         try:
-            resp = await self._http.post(
-                f"/v1/oauth/connections/{connection_id}/refresh", json=body, headers=headers
+            resp = await self._service.request(
+                "POST", f"/v1/oauth/connections/{connection_id}/refresh", json=body
             )
-        except httpx.HTTPError:
+        except ServiceUnavailable:
             return False
         return resp.status_code == 200

@@ -10,8 +10,8 @@ from uuid import UUID
 
 import httpx
 
-from hub_common.errors import HubError, NotFound, ServiceUnavailable
-from hub_common.telemetry import inject_trace_headers
+from hub_common.clients.service import ServiceClient
+from hub_common.errors import HubError, NotFound
 from hub_common.web.auth import ServiceTokenMinter
 from hub_connector_sdk import ConnectorManifest
 
@@ -43,13 +43,12 @@ class HttpConnectionDirectory:
         ttl_s: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._minter = minter
         self._ttl_s = ttl_s
         self._cache: dict[UUID, tuple[float, ConnectionInfo]] = {}
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=5.0, transport=transport)
+        self._service = ServiceClient(base_url, minter, audience="connectors", transport=transport)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._service.aclose()
 
     async def get(self, tenant_id: str, connection_id: UUID) -> ConnectionInfo:
         cached = self._cache.get(connection_id)
@@ -66,13 +65,7 @@ class HttpConnectionDirectory:
         self._cache.pop(connection_id, None)
 
     async def _fetch(self, connection_id: UUID) -> ConnectionInfo:
-        headers = inject_trace_headers(dict(self._minter.headers_for("connectors")))
-        try:
-            resp = await self._http.get(f"/internal/v1/connections/{connection_id}", headers=headers)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"connectors service unreachable ({type(exc).__name__})", code="connectors_unavailable"
-            ) from None
+        resp = await self._service.request("GET", f"/internal/v1/connections/{connection_id}")
         if resp.status_code == 404:
             raise NotFound("connection not found", code="connection_not_found")
         if resp.status_code != 200:

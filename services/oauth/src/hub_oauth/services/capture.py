@@ -9,10 +9,10 @@ from uuid import UUID
 
 import httpx
 
+from hub_common.clients.service import ServiceClient
 from hub_common.clients.vault import VaultClient
 from hub_common.connection_credentials import validate
-from hub_common.errors import Conflict, HubError
-from hub_common.telemetry import inject_trace_headers
+from hub_common.errors import Conflict, HubError, ServiceUnavailable
 from hub_common.web.auth import ServiceTokenMinter
 from hub_connector_sdk import AuthenticationMethod
 from hub_oauth.services.context import ContextResolver
@@ -30,11 +30,13 @@ class CredentialCapture:
     ) -> None:
         self.resolver = resolver
         self.vault = vault
-        self.minter = minter
-        self._http = httpx.AsyncClient(base_url=connectors_url.rstrip("/"), timeout=60.0, transport=transport)
+        # The health check runs the connector: allow it its own time limit.
+        self._connectors = ServiceClient(
+            connectors_url, minter, audience="connectors", timeout_s=60.0, transport=transport
+        )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._connectors.aclose()
 
     async def capture(self, tenant_id: str, connection_id: UUID, submitted: dict[str, Any]) -> dict[str, Any]:
         info = await self.resolver.connection(tenant_id, connection_id)
@@ -52,16 +54,13 @@ class CredentialCapture:
         return await self._verify(tenant_id, connection_id)
 
     async def _verify(self, tenant_id: str, connection_id: UUID) -> dict[str, Any]:
-        headers = inject_trace_headers(dict(self.minter.headers_for("connectors")))
         try:
-            resp = await self._http.post(
-                f"/internal/v1/connections/{connection_id}/verify",
-                json={"tenant_id": tenant_id},
-                headers=headers,
+            resp = await self._connectors.request(
+                "POST", f"/internal/v1/connections/{connection_id}/verify", json={"tenant_id": tenant_id}
             )
-        except httpx.HTTPError as exc:
+        except ServiceUnavailable as exc:
             raise HubError(
-                f"stored; the health check could not run ({type(exc).__name__})",
+                f"stored; the health check could not run: {exc.message}",
                 code="verification_unavailable",
                 status_code=502,
             ) from None
