@@ -51,8 +51,8 @@ def _measure_size(size: int, min_time_s: float) -> dict[str, float]:
         "direct_decrypt_us": _per_op_us(lambda: direct.decrypt(nonce, direct_ct, aad), min_time_s),
         # Direct rewrap = decrypt under the old KEK + encrypt the whole value under the new one.
         "direct_rewrap_us": _per_op_us(
-            lambda: direct.encrypt(os.urandom(12), direct.decrypt(nonce, direct_ct, aad), aad),
-            min_time_s),
+            lambda: direct.encrypt(os.urandom(12), direct.decrypt(nonce, direct_ct, aad), aad), min_time_s
+        ),
     }
 
 
@@ -66,8 +66,9 @@ def main() -> None:
     columns = ["encrypt", "decrypt", "rewrap"]
     print(f"{'size':>8} | " + " | ".join(f"{'env ' + c:>12} | {'direct ' + c:>14}" for c in columns))
     for size, row in results.items():
-        cells = " | ".join(f"{row[f'envelope_{c}_us']:>10.2f}us | {row[f'direct_{c}_us']:>12.2f}us"
-                           for c in columns)
+        cells = " | ".join(
+            f"{row[f'envelope_{c}_us']:>10.2f}us | {row[f'direct_{c}_us']:>12.2f}us" for c in columns
+        )
         print(f"{size:>8} | {cells}")
 
 

@@ -16,6 +16,9 @@ NEEDS = ("postgres", "kafka")
 class VaultSettings(HubSettings):
     service_name: str = "vault"
     port: int = 8084
+    # Every request is one statement on a pool connection; keeping a few open avoids paying for
+    # connects (and asyncpg's per-connection type introspection) during the first burst.
+    postgres_pool_min: int = 4
 
     # The keyring (KEKs) never lives in the database. HUB_VAULT_KEYRING wins over the file.
     vault_keyring: SecretStr | None = None
@@ -30,4 +33,6 @@ class VaultSettings(HubSettings):
     vault_max_body_bytes: int = Field(default=4 * MAX_VALUE_BYTES + 8192, gt=MAX_VALUE_BYTES)
     # HMAC routes carry whole webhook payloads (base64 in JSON: 4/3 of the raw size).
     vault_max_hmac_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    # One outbox NOTIFY per window at most (adapters/outbox_notify.py): events may wait this long.
+    vault_outbox_notify_window_s: float = Field(default=0.01, ge=0, le=0.5)
     vault_rewrap_batch_size: int = Field(default=200, ge=1, le=10_000)

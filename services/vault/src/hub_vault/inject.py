@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from importlib import resources
 
+from hub_common.db.outbox import channel_for
 from hub_common.errors import ConfigurationError
 from hub_common.infrastructure import Infrastructure
 from hub_common.web.health import ReadinessCheck
 from hub_vault.adapters.keyring_source import KeyringSource, open_keyring_source
+from hub_vault.adapters.outbox_notify import NotifyDebouncer
 from hub_vault.config import NEEDS, SCHEMA, VaultSettings
 from hub_vault.domain.policy import Policy, PolicyError, parse_policy
 from hub_vault.services.access import AccessControl
@@ -75,6 +77,7 @@ class Container:
     async def stop(self) -> None:
         if self._services is not None:
             await self._services.rewrap.stop()
+            await self._services.notifier.close()
         await self.infra.stop()
 
     def readiness(self) -> list[ReadinessCheck]:
@@ -89,7 +92,9 @@ class VaultServices:
                  policy: Policy) -> None:
         self.access = AccessControl(db, policy)
         self.keys = KeyService(db, keyring, self.access)
-        self.credentials = CredentialService(db, keyring, self.keys, self.access)
+        self.notifier = NotifyDebouncer(db.pool, channel_for(SCHEMA),
+                                        settings.vault_outbox_notify_window_s)
+        self.credentials = CredentialService(db, keyring, self.keys, self.access, self.notifier)
         self.signing = SigningService(db, keyring, self.access)
         self.rewrap = RewrapService(db, settings.postgres_dsn, keyring, self.keys, self.access,
                                     settings.vault_rewrap_batch_size)

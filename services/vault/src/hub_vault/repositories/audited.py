@@ -7,7 +7,9 @@ outbox insert, NOTIFY, COMMIT) — the difference between meeting the P99 target
 database error here therefore means: nothing happened, nothing was audited, nothing was sent.
 
 The outbox row is exactly what ``hub_common.db.outbox.write_event`` inserts (same ``encode``,
-same columns, same NOTIFY channel), so the common ``OutboxRelay`` publishes it unchanged.
+same columns, same NOTIFY channel), so the common ``OutboxRelay`` publishes it unchanged. The
+NOTIFY itself is optional per statement (``notify_channel`` None skips it): see
+``adapters.outbox_notify``.
 """
 
 from __future__ import annotations
@@ -17,17 +19,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from hub_common.db.outbox import channel_for
 from hub_common.events.envelope import encode
 from hub_common.events.models import HubEvent
-from hub_vault.config import SCHEMA
 from hub_vault.domain.crypto import Sealed
 from hub_vault.domain.errors import AuditUnavailable
 from hub_vault.domain.names import Owner
 from hub_vault.repositories.audit import AuditFields, log_failure
 from hub_vault.repositories.credentials import StoredCredential, WriteResult, stored_from_row
-
-_CHANNEL = channel_for(SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +113,8 @@ WITH kv AS (
     RETURNING id
 )
 SELECT w.*, a.id AS audit_id,
-       CASE WHEN EXISTS (SELECT 1 FROM o) THEN pg_notify($18, '') END AS notified
+       CASE WHEN $18::text IS NOT NULL AND EXISTS (SELECT 1 FROM o) THEN pg_notify($18, '') END
+           AS notified
 FROM a LEFT JOIN w ON true
 """
 
@@ -145,13 +144,14 @@ WITH kv AS (
     RETURNING id
 )
 SELECT w.*, a.id AS audit_id,
-       CASE WHEN EXISTS (SELECT 1 FROM o) THEN pg_notify($18, '') END AS notified
+       CASE WHEN $18::text IS NOT NULL AND EXISTS (SELECT 1 FROM o) THEN pg_notify($18, '') END
+           AS notified
 FROM a LEFT JOIN w ON true
 """
 
 
 async def write(conn: asyncpg.Connection, owner: Owner, sealed: Sealed, expected_version: int | None,
-                audit: AuditFields, event: OutboxRow) -> WriteResult | None:
+                audit: AuditFields, event: OutboxRow, notify_channel: str | None) -> WriteResult | None:
     """Insert or replace, audited. ``expected_version``: None = always, 0 = only if absent,
     n = only if the row is at version n. None back: the condition failed or the key version is
     not writable (retired); the audit row already says which ('conflict' or 'error'), and the
@@ -162,7 +162,7 @@ async def write(conn: asyncpg.Connection, owner: Owner, sealed: Sealed, expected
             sql, owner.tenant_id, owner.connection_id, owner.credential_key, sealed.value_encrypted,
             sealed.value_iv, sealed.dek_encrypted, sealed.dek_iv, sealed.key_version,
             expected_version, audit.request_id, audit.caller, audit.operation,
-            event.event_id, event.topic, event.key, event.value, event.headers, _CHANNEL,
+            event.event_id, event.topic, event.key, event.value, event.headers, notify_channel,
         )
     except (asyncpg.PostgresError, OSError) as exc:
         log_failure(audit.operation, exc)
@@ -190,20 +190,21 @@ WITH d AS (
     RETURNING id
 )
 SELECT (SELECT key_version FROM d) AS key_version,
-       CASE WHEN EXISTS (SELECT 1 FROM o) THEN pg_notify($12, '') END AS notified
+       CASE WHEN $12::text IS NOT NULL AND EXISTS (SELECT 1 FROM o) THEN pg_notify($12, '') END
+           AS notified
 FROM a
 """
 
 
 async def delete(conn: asyncpg.Connection, owner: Owner, audit: AuditFields,
-                 event: OutboxRow) -> int | None:
+                 event: OutboxRow, notify_channel: str | None) -> int | None:
     """Delete, audited, event staged; returns the key version the value used, or None if there
     was no such credential (then nothing is staged)."""
     try:
         row = await conn.fetchrow(_DELETE, owner.tenant_id, owner.connection_id,
                                   owner.credential_key, audit.request_id, audit.caller,
                                   audit.operation, event.event_id, event.topic, event.key,
-                                  event.value, event.headers, _CHANNEL)
+                                  event.value, event.headers, notify_channel)
     except (asyncpg.PostgresError, OSError) as exc:
         log_failure(audit.operation, exc)
         raise AuditUnavailable from None

@@ -16,6 +16,7 @@ from hub_common.db.outbox import write_event
 from hub_common.errors import HubError
 from hub_common.events.models import CredentialChanged
 from hub_vault.adapters.keyring_source import KeyringSource
+from hub_vault.adapters.outbox_notify import NotifyDebouncer
 from hub_vault.config import SCHEMA
 from hub_vault.domain.errors import (
     CredentialExists,
@@ -89,11 +90,12 @@ def outcome_of(error: HubError | None) -> Outcome:
 
 class CredentialService:
     def __init__(self, db: Database, source: KeyringSource, keys: KeyService,
-                 access: AccessControl) -> None:
+                 access: AccessControl, notifier: NotifyDebouncer) -> None:
         self.db = db
         self.source = source
         self.keys = keys
         self.access = access
+        self.notifier = notifier
 
     async def store(self, ctx: CallContext, owner: Owner, value: str,
                     expected_version: int | None = None,
@@ -113,9 +115,13 @@ class CredentialService:
             loaded = await self.keys.writable()
             sealed = sealing.seal(loaded, owner, plaintext)
             event = self._event(owner, "stored", sealed.key_version)
+            channel = self.notifier.claim()
             async with self.db.pool.acquire() as conn:
-                result = await audited.write(conn, owner, sealed, expected_version, fields, event)
+                result = await audited.write(conn, owner, sealed, expected_version, fields, event,
+                                             channel)
                 if result is not None:
+                    if channel is None:
+                        self.notifier.committed_without_notify()
                     audit_trail.count(ctx, operation, Outcome.OK)
                     return self._stored(owner, sealed.key_version, result)
                 error, retry = await self._why_not_written(conn, sealed.key_version, expected_version)
@@ -171,10 +177,13 @@ class CredentialService:
     async def delete(self, ctx: CallContext, owner: Owner) -> None:
         await self.access.require(ctx, Operation.CREDENTIAL_DELETE, tenant_id=owner.tenant_id,
                                   connection_id=owner.connection_id, keys=(owner.credential_key,))
+        channel = self.notifier.claim()
         async with self.db.pool.acquire() as conn:
             key_version = await audited.delete(conn, owner,
                                                audit_trail.fields(ctx, Operation.CREDENTIAL_DELETE),
-                                               self._event(owner, "deleted", None))
+                                               self._event(owner, "deleted", None), channel)
+        if key_version is not None and channel is None:
+            self.notifier.committed_without_notify()
         outcome = Outcome.OK if key_version is not None else Outcome.NOT_FOUND
         audit_trail.count(ctx, Operation.CREDENTIAL_DELETE, outcome)
         if key_version is None:
