@@ -11,10 +11,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from hub_common.errors import ConfigurationError
+from hub_common.errors import ConfigurationError, HubError
 from hub_common.settings import HubSettings
 from hub_common.web.auth import Tier, mint_user_token
 from hubctl import services
+from hubctl.vault_admin import add_vault_parser
 
 
 def _root() -> Path:
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds (default 12h)")
     token.set_defaults(func=cmd_token)
 
+    add_vault_parser(sub)
+
     api = sub.add_parser("asyncapi", help="write the AsyncAPI document of the event topics")
     api.add_argument("--output", "-o")
     api.set_defaults(func=cmd_asyncapi)
@@ -162,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         from hubctl.stack import StackError
 
-        if not isinstance(exc, StackError | services.ServiceError | ConfigurationError):
+        if not isinstance(exc, StackError | services.ServiceError | ConfigurationError | HubError):
             raise
         print(f"hubctl: error: {exc}", file=sys.stderr)
         code = 1

@@ -18,12 +18,12 @@ import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from hub_common.clients.vault import VaultClient
 from hub_common.db.migrations import migrate
 from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.app import create_app
 from hub_vault.cli import SPEC
-from hub_vault.client import VaultClient
 from hub_vault.config import VaultSettings
 from hub_vault.domain.keyring import new_keyring
 
@@ -84,14 +84,20 @@ def _free_socket() -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def run_vault(dsn: str, kafka_bootstrap: str, keyring_path: Path,
-                    **overrides: object) -> AsyncIterator[RunningVault]:
+async def run_vault(
+    dsn: str, kafka_bootstrap: str, keyring_path: Path, **overrides: object
+) -> AsyncIterator[RunningVault]:
     if not keyring_path.exists():  # noqa: ASYNC240 (test setup, a local file)
         write_keyring_file(keyring_path, new_keyring())
     settings = VaultSettings(
-        environment="test", postgres_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
-        vault_keyring_file=keyring_path, vault_keyring_reload_s=0.05,
-        outbox_poll_interval_s=0.2, log_json=False, **overrides,
+        environment="test",
+        postgres_dsn=dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        vault_keyring_file=keyring_path,
+        vault_keyring_reload_s=0.05,
+        outbox_poll_interval_s=0.2,
+        log_json=False,
+        **overrides,
     )
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -111,8 +117,9 @@ async def run_vault(dsn: str, kafka_bootstrap: str, keyring_path: Path,
 
 
 @pytest.fixture(scope="session")
-async def shared_vault(vault_database, kafka_bootstrap, credential_topic,
-                       tmp_path_factory) -> AsyncIterator[RunningVault]:
+async def shared_vault(
+    vault_database, kafka_bootstrap, credential_topic, tmp_path_factory
+) -> AsyncIterator[RunningVault]:
     """One vault for the tests that do not rotate keys or break the database."""
     dsn = await vault_database()
     path = tmp_path_factory.mktemp("shared-vault") / "keyring.json"
@@ -121,8 +128,9 @@ async def shared_vault(vault_database, kafka_bootstrap, credential_topic,
 
 
 @pytest.fixture
-async def private_vault(vault_database, kafka_bootstrap, credential_topic,
-                        tmp_path) -> AsyncIterator[RunningVault]:
+async def private_vault(
+    vault_database, kafka_bootstrap, credential_topic, tmp_path
+) -> AsyncIterator[RunningVault]:
     """A vault with its own database and keyring (rotation, retire, broken audit...)."""
     dsn = await vault_database()
     async with run_vault(dsn, kafka_bootstrap, tmp_path / "keyring.json") as vault:

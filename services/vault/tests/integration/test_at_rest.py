@@ -15,7 +15,11 @@ def _url(tenant, connection, key):
 async def _row(conn, tenant, connection, key):
     return await conn.fetchrow(
         "SELECT id, value_encrypted, value_iv, dek_encrypted, dek_iv FROM credentials "
-        "WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3", tenant, connection, key)
+        "WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3",
+        tenant,
+        connection,
+        key,
+    )
 
 
 async def test_ciphertext_swapped_between_rows_does_not_decrypt(shared_vault, tenant):
@@ -30,8 +34,13 @@ async def test_ciphertext_swapped_between_rows_does_not_decrypt(shared_vault, te
             for mine, theirs in ((row_a, row_b), (row_b, row_a)):
                 await conn.execute(
                     "UPDATE credentials SET value_encrypted = $2, value_iv = $3, dek_encrypted = $4, "
-                    "dek_iv = $5 WHERE id = $1", mine["id"], theirs["value_encrypted"],
-                    theirs["value_iv"], theirs["dek_encrypted"], theirs["dek_iv"])
+                    "dek_iv = $5 WHERE id = $1",
+                    mine["id"],
+                    theirs["value_encrypted"],
+                    theirs["value_iv"],
+                    theirs["dek_encrypted"],
+                    theirs["dek_iv"],
+                )
         finally:
             await conn.close()
         for connection in (a, b):
@@ -51,8 +60,7 @@ async def test_one_flipped_byte_fails_with_one_generic_error(shared_vault, tenan
             row = await _row(conn, tenant, connection, "access_token")
             data = bytearray(row[column])
             data[len(data) // 2] ^= 0x80
-            await conn.execute(f"UPDATE credentials SET {column} = $2 WHERE id = $1",
-                               row["id"], bytes(data))
+            await conn.execute(f"UPDATE credentials SET {column} = $2 WHERE id = $1", row["id"], bytes(data))
         finally:
             await conn.close()
         response = await oauth.get(_url(tenant, connection, "access_token"))
@@ -65,8 +73,10 @@ async def test_one_flipped_byte_fails_with_one_generic_error(shared_vault, tenan
 
 
 async def test_no_table_holds_a_stored_secret_in_plaintext(shared_vault, tenant):
-    secrets = {f"plaintext-canary-{i}-{uuid.uuid4().hex}": key
-               for i, key in enumerate(("access_token", "refresh_token", "api_key", "client_secret"))}
+    secrets = {
+        f"plaintext-canary-{i}-{uuid.uuid4().hex}": key
+        for i, key in enumerate(("access_token", "refresh_token", "api_key", "client_secret"))
+    }
     connection = uuid.uuid4()
     async with shared_vault.http("oauth") as oauth:
         for value, key in secrets.items():
@@ -75,26 +85,34 @@ async def test_no_table_holds_a_stored_secret_in_plaintext(shared_vault, tenant)
     async with shared_vault.http("webhooks") as webhooks:
         made = await webhooks.post(_url(tenant, connection, "webhook_secret") + "/generate", json={})
         generated = made.json()["value"]
-        await webhooks.post(f"/v1/tenants/{tenant}/connections/{connection}/hmac/sign",
-                            json={"key": "webhook_secret", "message": "hello"})
+        await webhooks.post(
+            f"/v1/tenants/{tenant}/connections/{connection}/hmac/sign",
+            json={"key": "webhook_secret", "message": "hello"},
+        )
     needles = [*secrets, generated]
-    forms = [form for s in needles for form in (
-        s.encode(), base64.b64encode(s.encode()), s.encode().hex().encode())]
+    forms = [
+        form
+        for s in needles
+        for form in (s.encode(), base64.b64encode(s.encode()), s.encode().hex().encode())
+    ]
 
     conn = await shared_vault.db()
     try:
         columns = await conn.fetch(
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = 'vault' AND data_type IN "
-            "('text', 'bytea', 'json', 'jsonb', 'character varying', 'ARRAY')")
+            "('text', 'bytea', 'json', 'jsonb', 'character varying', 'ARRAY')"
+        )
         tables = {c["table_name"] for c in columns}
         assert {"credentials", "audit", "outbox", "key_versions"} <= tables
         scanned = 0
         for column in columns:
             rows = await conn.fetch(
-                f'SELECT "{column["column_name"]}"::text AS t FROM vault."{column["table_name"]}"')
+                f'SELECT "{column["column_name"]}"::text AS t FROM vault."{column["table_name"]}"'
+            )
             raw = await conn.fetch(
-                f'SELECT "{column["column_name"]}" AS v FROM vault."{column["table_name"]}"')
+                f'SELECT "{column["column_name"]}" AS v FROM vault."{column["table_name"]}"'
+            )
             for text_row, raw_row in zip(rows, raw, strict=True):
                 blob = (text_row["t"] or "").encode()
                 if isinstance(raw_row["v"], bytes):

@@ -1,5 +1,5 @@
 """Contract: the common client every service uses (hub_common.clients.vault) against this vault,
-plus the admin/sign extension in hub_vault.client."""
+plus its HMAC signing and the admin client (VaultAdminClient)."""
 
 import asyncio
 import hashlib
@@ -8,10 +8,9 @@ import uuid
 
 import pytest
 
-from hub_common.clients.vault import VaultClient
+from hub_common.clients.vault import VaultAdminClient, VaultClient
 from hub_common.errors import HubError
 from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
-from hub_vault.client import VaultAdminClient
 
 pytestmark = pytest.mark.integration
 

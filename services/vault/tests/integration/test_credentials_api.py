@@ -13,16 +13,16 @@ def _path(tenant, connection, key=None):
 async def test_round_trip(shared_vault, tenant):
     connection = uuid.uuid4()
     async with shared_vault.http("oauth") as oauth:
-        created = await oauth.put(_path(tenant, connection, "access_token"),
-                                  json={"value": "gho_round_trip_ABC"})
+        created = await oauth.put(
+            _path(tenant, connection, "access_token"), json={"value": "gho_round_trip_ABC"}
+        )
         assert created.status_code == 201, created.text
         assert created.json()["version"] == 1
         assert "value" not in created.json()
         read = await oauth.get(_path(tenant, connection, "access_token"))
         assert read.status_code == 200
         assert read.json()["value"] == "gho_round_trip_ABC"
-        replaced = await oauth.put(_path(tenant, connection, "access_token"),
-                                   json={"value": "gho_second"})
+        replaced = await oauth.put(_path(tenant, connection, "access_token"), json={"value": "gho_second"})
         assert replaced.status_code == 200 and replaced.json()["version"] == 2
         again = await oauth.get(_path(tenant, connection, "access_token"))
         assert again.json()["value"] == "gho_second"
@@ -48,9 +48,11 @@ async def test_value_over_64_kib_is_413(shared_vault, tenant):
         response = await oauth.put(_path(tenant, connection, "api_key"), json=too_big)
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "payload_too_large"
-        huge = await oauth.put(_path(tenant, connection, "api_key"),
-                               content=b'{"value": "' + b"x" * 2_000_000 + b'"}',
-                               headers={"content-type": "application/json"})
+        huge = await oauth.put(
+            _path(tenant, connection, "api_key"),
+            content=b'{"value": "' + b"x" * 2_000_000 + b'"}',
+            headers={"content-type": "application/json"},
+        )
         assert huge.status_code == 413
         assert huge.json()["error"]["code"] == "payload_too_large"
         assert (await oauth.get(_path(tenant, connection, "api_key"))).status_code == 404
@@ -70,15 +72,18 @@ async def test_tenant_isolation(shared_vault, tenant):
         assert (await oauth.get(_path(tenant, connection, "access_token"))).status_code == 200
 
 
-@pytest.mark.parametrize("path, body, status", [
-    ("/v1/tenants/t1/connections/not-a-uuid/credentials/api_key", {"value": "x"}, 422),
-    ("/v1/tenants/bad tenant!/connections/{c}/credentials/api_key", {"value": "x"}, 422),
-    ("/v1/tenants/t1/connections/{c}/credentials/UPPER", {"value": "x"}, 422),
-    ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": 12345}, 422),
-    ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": ""}, 422),
-    ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": "x", "extra": 1}, 422),
-    ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": "x", "expected_version": "1"}, 422),
-])
+@pytest.mark.parametrize(
+    "path, body, status",
+    [
+        ("/v1/tenants/t1/connections/not-a-uuid/credentials/api_key", {"value": "x"}, 422),
+        ("/v1/tenants/bad tenant!/connections/{c}/credentials/api_key", {"value": "x"}, 422),
+        ("/v1/tenants/t1/connections/{c}/credentials/UPPER", {"value": "x"}, 422),
+        ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": 12345}, 422),
+        ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": ""}, 422),
+        ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": "x", "extra": 1}, 422),
+        ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": "x", "expected_version": "1"}, 422),
+    ],
+)
 async def test_malformed_input_gets_a_code_and_no_echo(shared_vault, path, body, status):
     async with shared_vault.http("oauth") as oauth:
         response = await oauth.put(path.format(c=uuid.uuid4()), json=body)

@@ -25,8 +25,9 @@ async def test_denied_call_is_403_and_audited(shared_vault, tenant):
     async with shared_vault.http("oauth") as oauth:
         await oauth.put(_url(tenant, connection, "refresh_token"), json={"value": "rt-denied-test"})
     async with shared_vault.http("gateway") as gateway:
-        response = await gateway.get(_url(tenant, connection, "refresh_token"),
-                                     headers={"x-request-id": "req-denied-1"})
+        response = await gateway.get(
+            _url(tenant, connection, "refresh_token"), headers={"x-request-id": "req-denied-1"}
+        )
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "policy_denied"
         assert "rt-denied-test" not in response.text
@@ -53,13 +54,17 @@ async def test_an_unknown_service_gets_nothing(shared_vault, tenant):
 async def test_successful_operations_are_audited_without_values(shared_vault, tenant):
     connection = uuid.uuid4()
     async with shared_vault.http("oauth") as oauth:
-        await oauth.put(_url(tenant, connection, "access_token"), json={"value": "audited-secret-value"},
-                        headers={"x-request-id": "req-store-1"})
+        await oauth.put(
+            _url(tenant, connection, "access_token"),
+            json={"value": "audited-secret-value"},
+            headers={"x-request-id": "req-store-1"},
+        )
         await oauth.get(_url(tenant, connection, "access_token"), headers={"x-request-id": "req-read-1"})
         await oauth.get(_url(tenant, connection, "id_token"))
     rows = await _audit(shared_vault, tenant_id=tenant)
-    summary = [(r["caller"], r["operation"], r["credential_key"], r["outcome"], r["request_id"])
-               for r in rows]
+    summary = [
+        (r["caller"], r["operation"], r["credential_key"], r["outcome"], r["request_id"]) for r in rows
+    ]
     assert summary[0] == ("oauth", "credential.store", "access_token", "ok", "req-store-1")
     assert summary[1] == ("oauth", "credential.read", "access_token", "ok", "req-read-1")
     assert summary[2][1:4] == ("credential.read", "id_token", "not_found")
@@ -79,8 +84,9 @@ async def test_audit_write_failure_fails_the_operation(private_vault, tenant):
                 FOR EACH ROW EXECUTE FUNCTION vault.refuse_audit();
         """)
         try:
-            stored = await oauth.put(_url(tenant, connection, "refresh_token"),
-                                     json={"value": "never-stored"})
+            stored = await oauth.put(
+                _url(tenant, connection, "refresh_token"), json={"value": "never-stored"}
+            )
             assert stored.status_code == 503
             assert stored.json()["error"]["code"] == "audit_unavailable"
             read = await oauth.get(_url(tenant, connection, "access_token"))
@@ -88,10 +94,13 @@ async def test_audit_write_failure_fails_the_operation(private_vault, tenant):
             assert "stored-before" not in read.text
             deleted = await oauth.delete(_url(tenant, connection, "access_token"))
             assert deleted.status_code == 503
-            assert await conn.fetchval(
-                "SELECT count(*) FROM credentials WHERE tenant_id = $1", tenant) == 1
-            assert await conn.fetchval(
-                "SELECT count(*) FROM outbox WHERE convert_from(value, 'UTF8') LIKE '%refresh_token%'") == 0
+            assert await conn.fetchval("SELECT count(*) FROM credentials WHERE tenant_id = $1", tenant) == 1
+            assert (
+                await conn.fetchval(
+                    "SELECT count(*) FROM outbox WHERE convert_from(value, 'UTF8') LIKE '%refresh_token%'"
+                )
+                == 0
+            )
         finally:
             await conn.execute("DROP TRIGGER audit_broken ON vault.audit")
             await conn.close()

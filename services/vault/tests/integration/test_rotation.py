@@ -41,8 +41,8 @@ async def _wait_for_job(admin, job_id, timeout_s=60.0):
 async def test_rotate_and_rewrap_under_concurrent_reads_and_writes(private_vault, tenant, kafka_bootstrap):
     vault = private_vault
     owners = [(uuid.uuid4(), key) for _ in range(150) for key in ("access_token", "refresh_token")]
-    read_only = owners[: len(owners) // 2]   # exact values checked on every read
-    churned = owners[len(owners) // 2:]      # rewritten all along; last write must win
+    read_only = owners[: len(owners) // 2]  # exact values checked on every read
+    churned = owners[len(owners) // 2 :]  # rewritten all along; last write must win
     latest: dict[tuple, str] = {}
     failures: list[str] = []
     counts = {"reads": 0, "writes": 0}
@@ -89,9 +89,13 @@ async def test_rotate_and_rewrap_under_concurrent_reads_and_writes(private_vault
         assert refused.json()["error"]["code"] == "key_version_in_use"
 
         probe = read_only[0][0]
-        async with expect_events(kafka_bootstrap, "credential.changed",
-                                 match=lambda e: e["connection_id"] == str(probe)
-                                 and e["change"] == "rewrapped", count=1, timeout_s=30) as seen:
+        async with expect_events(
+            kafka_bootstrap,
+            "credential.changed",
+            match=lambda e: e["connection_id"] == str(probe) and e["change"] == "rewrapped",
+            count=1,
+            timeout_s=30,
+        ) as seen:
             started = await admin.post("/v1/admin/rewrap-jobs", json={"batch_size": 25})
             assert started.status_code == 202, started.text
             job = await _wait_for_job(admin, started.json()["id"])
@@ -141,7 +145,9 @@ async def test_rewrap_resumes_and_reports_progress(private_vault, tenant):
             first = await conn.fetchval("SELECT id FROM credentials ORDER BY id OFFSET 10 LIMIT 1")
             job_id = await conn.fetchval(
                 "INSERT INTO rewrap_jobs (target_version, batch_size, total, started_by, cursor) "
-                "VALUES (2, 7, 30, 'hubctl', $1) RETURNING id", first)
+                "VALUES (2, 7, 30, 'hubctl', $1) RETURNING id",
+                first,
+            )
         finally:
             await conn.close()
         started = await admin.post("/v1/admin/rewrap-jobs")
@@ -154,8 +160,9 @@ async def test_rewrap_resumes_and_reports_progress(private_vault, tenant):
         assert listed[0]["id"] == str(job_id)
 
 
-async def test_rotation_needs_a_writable_keyring(vault_database, kafka_bootstrap, credential_topic, tmp_path,
-                                                 vault_runner):
+async def test_rotation_needs_a_writable_keyring(
+    vault_database, kafka_bootstrap, credential_topic, tmp_path, vault_runner
+):
     from hub_vault.domain.keyring import dump_keyring_json
 
     dsn = await vault_database()
@@ -172,8 +179,9 @@ async def test_a_foreign_keyring_is_refused_at_startup(vault_database, tmp_path,
     path = tmp_path / "keyring.json"
     for attempt in range(2):
         write_keyring_file(path, new_keyring())  # a different key 1 the second time
-        settings = VaultSettings(environment="test", postgres_dsn=dsn, kafka_bootstrap=kafka_bootstrap,
-                                 vault_keyring_file=path)
+        settings = VaultSettings(
+            environment="test", postgres_dsn=dsn, kafka_bootstrap=kafka_bootstrap, vault_keyring_file=path
+        )
         container = Container(settings, needs=("postgres",))
         try:
             if attempt == 0:
@@ -198,8 +206,13 @@ async def test_rewrap_never_overwrites_a_concurrent_write(private_vault, tenant)
         for key in ("access_token", "refresh_token"):
             await oauth.put(_url(tenant, connection, key), json={"value": f"old-{key}"})
         await admin.post("/v1/admin/key-versions")
-        source = open_keyring_source(inline=None, file=vault.keyring_path, dev_mode=False,
-                                     dev_path=vault.keyring_path, reload_interval_s=0)
+        source = open_keyring_source(
+            inline=None,
+            file=vault.keyring_path,
+            dev_mode=False,
+            dev_path=vault.keyring_path,
+            reload_interval_s=0,
+        )
         loaded = source.current()
         conn = await vault.db()
         try:
@@ -233,7 +246,6 @@ async def test_a_write_recovers_when_its_key_version_row_is_missing(private_vaul
             await conn.execute("DELETE FROM key_versions WHERE version = 2")
         finally:
             await conn.close()
-        stored = await oauth.put(_url(tenant, uuid.uuid4(), "access_token"),
-                                 json={"value": "after-rotation"})
+        stored = await oauth.put(_url(tenant, uuid.uuid4(), "access_token"), json={"value": "after-rotation"})
         assert stored.status_code == 201, stored.text
         assert stored.json()["key_version"] == 2

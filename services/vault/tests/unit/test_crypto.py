@@ -36,11 +36,14 @@ def test_nonces_and_deks_are_fresh_per_value(keyring, owner):
     assert a.value_encrypted != b.value_encrypted
 
 
-@pytest.mark.parametrize("other", [
-    lambda o: Owner("tenant-b", o.connection_id, o.credential_key),
-    lambda o: Owner(o.tenant_id, uuid4(), o.credential_key),
-    lambda o: Owner(o.tenant_id, o.connection_id, "refresh_token"),
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        lambda o: Owner("tenant-b", o.connection_id, o.credential_key),
+        lambda o: Owner(o.tenant_id, uuid4(), o.credential_key),
+        lambda o: Owner(o.tenant_id, o.connection_id, "refresh_token"),
+    ],
+)
 def test_ciphertext_bound_to_its_owner(keyring, owner, other):
     kek = KekCipher(keyring.primary)
     sealed = seal(kek, owner, b"value")

@@ -30,8 +30,10 @@ def test_standard_webhooks_secret_format():
     secret = b"whsec_" + base64.b64encode(raw)
     assert hmac_key(secret, SecretFormat.WHSEC) == raw
     digest = sign(raw, b"id.ts.body")
-    assert decode_signature(encode_signature(digest, SignatureEncoding.BASE64),
-                            SignatureEncoding.BASE64) == digest
+    assert (
+        decode_signature(encode_signature(digest, SignatureEncoding.BASE64), SignatureEncoding.BASE64)
+        == digest
+    )
 
 
 def test_bad_secret_format_hides_the_secret():

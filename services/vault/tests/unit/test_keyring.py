@@ -22,8 +22,12 @@ def test_json_toml_and_base64_forms_parse_to_the_same_keyring():
     keyring = new_keyring().rotated()
     as_json = dump_keyring_json(keyring)
     as_toml = dump_keyring_toml(keyring)
-    for text in (as_json, as_toml, base64.b64encode(as_json.encode()).decode(),
-                 base64.b64encode(as_toml.encode()).decode()):
+    for text in (
+        as_json,
+        as_toml,
+        base64.b64encode(as_json.encode()).decode(),
+        base64.b64encode(as_toml.encode()).decode(),
+    ):
         parsed = parse_keyring(text)
         assert parsed == keyring
         assert parsed.primary_version == 2
@@ -44,18 +48,27 @@ def test_primary_must_name_a_listed_version():
         parse_keyring(json.dumps(doc))
 
 
-@pytest.mark.parametrize("doc, message", [
-    ({"keys": [{"version": 1, "material": _material()}]}, "primary"),
-    ({"primary": 1, "keys": []}, "non-empty"),
-    ({"primary": 1, "keys": [{"version": 1, "material": base64.b64encode(b"short").decode()}]},
-     "32 bytes"),
-    ({"primary": 1, "keys": [{"version": 1, "material": "not base64!"}]}, "base64"),
-    ({"primary": 1, "keys": [{"version": 1, "material": _material()},
-                             {"version": 1, "material": _material(2)}]}, "twice"),
-    ({"primary": True, "keys": [{"version": 1, "material": _material()}]}, "primary"),
-    ({"format": "other/v9", "primary": 1, "keys": [{"version": 1, "material": _material()}]},
-     "format"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ({"keys": [{"version": 1, "material": _material()}]}, "primary"),
+        ({"primary": 1, "keys": []}, "non-empty"),
+        (
+            {"primary": 1, "keys": [{"version": 1, "material": base64.b64encode(b"short").decode()}]},
+            "32 bytes",
+        ),
+        ({"primary": 1, "keys": [{"version": 1, "material": "not base64!"}]}, "base64"),
+        (
+            {
+                "primary": 1,
+                "keys": [{"version": 1, "material": _material()}, {"version": 1, "material": _material(2)}],
+            },
+            "twice",
+        ),
+        ({"primary": True, "keys": [{"version": 1, "material": _material()}]}, "primary"),
+        ({"format": "other/v9", "primary": 1, "keys": [{"version": 1, "material": _material()}]}, "format"),
+    ],
+)
 def test_invalid_keyrings_are_refused_without_echoing_material(doc, message):
     with pytest.raises(KeyringError, match=message) as err:
         parse_keyring(json.dumps(doc))

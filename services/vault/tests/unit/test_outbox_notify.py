@@ -19,14 +19,14 @@ class FakePool:
 async def test_one_notify_per_window_and_a_trailing_one_after_skipped_writes():
     pool = FakePool()
     debouncer = NotifyDebouncer(pool, "ch", window_s=0.05)  # type: ignore[arg-type]
-    assert debouncer.claim() == "ch"          # first write notifies in its own statement
-    assert debouncer.claim() is None          # the next ones in the window skip...
-    debouncer.committed_without_notify()      # ...and ask for a trailing NOTIFY once committed
+    assert debouncer.claim() == "ch"  # first write notifies in its own statement
+    assert debouncer.claim() is None  # the next ones in the window skip...
+    debouncer.committed_without_notify()  # ...and ask for a trailing NOTIFY once committed
     assert debouncer.claim() is None
-    debouncer.committed_without_notify()      # still one timer
+    debouncer.committed_without_notify()  # still one timer
     await asyncio.sleep(0.08)
-    assert len(pool.notified) == 1            # exactly one trailing NOTIFY for both skipped writes
-    assert debouncer.claim() is None          # the trailing NOTIFY opened a new window
+    assert len(pool.notified) == 1  # exactly one trailing NOTIFY for both skipped writes
+    assert debouncer.claim() is None  # the trailing NOTIFY opened a new window
     await asyncio.sleep(0.06)
     assert debouncer.claim() == "ch"
 

@@ -14,34 +14,37 @@ def policy():
     return parse_policy(resources.files("hub_vault").joinpath("policies.toml").read_text())
 
 
-@pytest.mark.parametrize("service, operation, key, allowed", [
-    ("gateway", Op.CREDENTIAL_READ, "access_token", True),
-    ("gateway", Op.CREDENTIAL_READ, "api_key.secondary", True),
-    ("gateway", Op.CREDENTIAL_READ, "refresh_token", False),
-    ("gateway", Op.CREDENTIAL_STORE, "access_token", False),
-    ("gateway", Op.CREDENTIAL_LIST, None, False),
-    ("webhooks", Op.HMAC_VERIFY, "webhook_secret", True),
-    ("webhooks", Op.HMAC_SIGN, "webhook_secret.next", True),
-    ("webhooks", Op.SECRET_GENERATE, "webhook_secret", True),
-    ("webhooks", Op.CREDENTIAL_READ, "webhook_secret", False),
-    ("webhooks", Op.HMAC_SIGN, "access_token", False),
-    ("oauth", Op.CREDENTIAL_STORE, "refresh_token", True),
-    ("oauth", Op.CREDENTIAL_READ, "client_secret", True),
-    ("oauth", Op.CREDENTIAL_READ, "webhook_secret", False),
-    ("oauth", Op.CREDENTIAL_STORE, "access_token.user", True),
-    ("oauth", Op.CREDENTIAL_DELETE, "refresh_token.user", True),
-    ("gateway", Op.CREDENTIAL_READ, "access_token.user", True),
-    ("connectors", Op.CREDENTIAL_STORE, "api_key.region", True),
-    ("connectors", Op.CREDENTIAL_STORE, "api_key", True),
-    ("connectors", Op.CREDENTIAL_LIST, None, True),
-    ("connectors", Op.CREDENTIAL_DELETE_ALL, None, True),
-    ("connectors", Op.CREDENTIAL_READ, "api_key", False),
-    ("hubctl", Op.KEYS_ROTATE, None, True),
-    ("hubctl", Op.REWRAP_START, None, True),
-    ("hubctl", Op.CREDENTIAL_READ, "access_token", False),
-    ("gateway", Op.KEYS_ROTATE, None, False),
-    ("stranger", Op.CREDENTIAL_READ, "access_token", False),
-])
+@pytest.mark.parametrize(
+    "service, operation, key, allowed",
+    [
+        ("gateway", Op.CREDENTIAL_READ, "access_token", True),
+        ("gateway", Op.CREDENTIAL_READ, "api_key.secondary", True),
+        ("gateway", Op.CREDENTIAL_READ, "refresh_token", False),
+        ("gateway", Op.CREDENTIAL_STORE, "access_token", False),
+        ("gateway", Op.CREDENTIAL_LIST, None, False),
+        ("webhooks", Op.HMAC_VERIFY, "webhook_secret", True),
+        ("webhooks", Op.HMAC_SIGN, "webhook_secret.next", True),
+        ("webhooks", Op.SECRET_GENERATE, "webhook_secret", True),
+        ("webhooks", Op.CREDENTIAL_READ, "webhook_secret", False),
+        ("webhooks", Op.HMAC_SIGN, "access_token", False),
+        ("oauth", Op.CREDENTIAL_STORE, "refresh_token", True),
+        ("oauth", Op.CREDENTIAL_READ, "client_secret", True),
+        ("oauth", Op.CREDENTIAL_READ, "webhook_secret", False),
+        ("oauth", Op.CREDENTIAL_STORE, "access_token.user", True),
+        ("oauth", Op.CREDENTIAL_DELETE, "refresh_token.user", True),
+        ("gateway", Op.CREDENTIAL_READ, "access_token.user", True),
+        ("connectors", Op.CREDENTIAL_STORE, "api_key.region", True),
+        ("connectors", Op.CREDENTIAL_STORE, "api_key", True),
+        ("connectors", Op.CREDENTIAL_LIST, None, True),
+        ("connectors", Op.CREDENTIAL_DELETE_ALL, None, True),
+        ("connectors", Op.CREDENTIAL_READ, "api_key", False),
+        ("hubctl", Op.KEYS_ROTATE, None, True),
+        ("hubctl", Op.REWRAP_START, None, True),
+        ("hubctl", Op.CREDENTIAL_READ, "access_token", False),
+        ("gateway", Op.KEYS_ROTATE, None, False),
+        ("stranger", Op.CREDENTIAL_READ, "access_token", False),
+    ],
+)
 def test_shipped_policy(policy, service, operation, key, allowed):
     assert policy.allows(service, operation, key) is allowed
 
@@ -57,13 +60,16 @@ def test_globs_are_case_sensitive():
     assert not policy.allows("x", Op.HMAC_SIGN, "api_key")
 
 
-@pytest.mark.parametrize("text", [
-    "not toml [",
-    "[other]\n",
-    '[[services.x.rules]]\noperations = ["export.kek"]\n',
-    '[[services.x.rules]]\noperations = "credential.read"\n',
-    '[[services.x.rules]]\noperations = ["credential.read"]\nkeys = [1]\n',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not toml [",
+        "[other]\n",
+        '[[services.x.rules]]\noperations = ["export.kek"]\n',
+        '[[services.x.rules]]\noperations = "credential.read"\n',
+        '[[services.x.rules]]\noperations = ["credential.read"]\nkeys = [1]\n',
+    ],
+)
 def test_bad_policies_are_refused(text):
     with pytest.raises(PolicyError):
         parse_policy(text)
