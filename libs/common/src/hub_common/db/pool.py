@@ -37,6 +37,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    return None
+
+
 async def connect(dsn: str, *, schema: str | None = None, timeout_s: float = 10.0) -> asyncpg.Connection:
     """A single connection (LISTEN, migrations, advisory locks)."""
     settings = {"search_path": f"{check_identifier(schema)},public"} if schema else {}
@@ -69,6 +73,9 @@ async def create_pool(
             timeout=timeout_s,
             server_settings=settings,
             init=_init_connection,
+            # The hub keeps no session state on pooled connections (transaction-scoped locks
+            # only), so the per-release reset round trip is skipped.
+            reset=_no_reset,
         )
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise _unreachable(dsn, exc) from None

@@ -221,15 +221,17 @@ def _authenticator(request: Request) -> Authenticator:
     return auth
 
 
-def current_user(request: Request) -> Principal:
+# async on purpose: FastAPI runs plain ``def`` dependencies in a thread pool, which costs more
+# than verifying an HS256 token on the event loop (it halved the vault's throughput).
+async def current_user(request: Request) -> Principal:
     return _authenticator(request).verify_user(_bearer(request))
 
 
-def current_service(request: Request) -> Principal:
+async def current_service(request: Request) -> Principal:
     return _authenticator(request).verify_service(_bearer(request), request.app.state.service_name)
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     return _authenticator(request).verify_any(_bearer(request), request.app.state.service_name)
 
 
