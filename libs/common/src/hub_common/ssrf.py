@@ -24,6 +24,12 @@ class UrlNotAllowed(BadRequest):
     code = "url_not_allowed"
 
 
+class HostUnresolvable(UrlNotAllowed):
+    """No address to judge: not an attack, but nothing can be called there either."""
+
+    code = "host_unresolvable"
+
+
 def _normalise(ip: IPAddress) -> IPAddress:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
@@ -80,7 +86,7 @@ def _verdict(url: str, host: str, port: int, addresses: list[IPAddress], allowli
     if allow_listed(host, port, addresses, allowlist):
         return url
     if not addresses:
-        raise UrlNotAllowed(f"host {host} does not resolve")
+        raise HostUnresolvable(f"host {host} does not resolve")
     blocked = [a for a in addresses if not is_public(a)]
     if blocked:
         raise UrlNotAllowed(

@@ -59,3 +59,11 @@ async def test_allowlist_wildcards_and_http_for_listed_hosts():
         await check_url("https://10.0.0.5/", allowlist=["127.0.0.1"])
     with pytest.raises(UrlNotAllowed):
         await check_url("https://sub.localhost/", allowlist=["*.example.com"])
+
+
+async def test_an_unresolvable_host_is_its_own_error():
+    from hub_common.ssrf import HostUnresolvable
+
+    with pytest.raises(HostUnresolvable) as info:
+        await check_url("https://no-such-host.invalid/")
+    assert info.value.code == "host_unresolvable"

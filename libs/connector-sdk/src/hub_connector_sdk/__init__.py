@@ -11,6 +11,7 @@ from hub_connector_sdk.client import ProviderClient, ProviderResponse, segment
 from hub_connector_sdk.errors import (
     ConnectorError,
     CredentialsRejected,
+    GatewayError,
     InvalidParameters,
     ManifestError,
     ProviderError,
@@ -58,6 +59,7 @@ __all__ = [
     "ConnectorTrigger",
     "CredentialField",
     "CredentialsRejected",
+    "GatewayError",
     "InvalidParameters",
     "ManifestError",
     "OAuthConfig",

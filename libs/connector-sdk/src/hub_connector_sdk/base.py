@@ -30,6 +30,7 @@ from hub_connector_sdk.client import ProviderClient, segment
 from hub_connector_sdk.errors import (
     ConnectorError,
     CredentialsRejected,
+    GatewayError,
     InvalidParameters,
     ManifestError,
     ProviderError,
@@ -322,6 +323,8 @@ class BaseConnector:
             resp = await self.client.get(self.expand_path(self.health_path))
         except CredentialsRejected as exc:
             return self._health(False, started, exc.message, invalid=True)
+        except GatewayError as exc:
+            return self._health(False, started, exc.message)
         except ProviderError as exc:
             return self._health(False, started, exc.message, invalid=exc.status_code == 403)
         except ConnectorError as exc:

@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-from hub_connector_sdk.errors import ConnectorError, CredentialsRejected, ProviderError
+from hub_connector_sdk.errors import ConnectorError, CredentialsRejected, GatewayError, ProviderError
 
 HeaderSource = Callable[[], Mapping[str, str]]
 
@@ -176,7 +176,7 @@ def error_for(resp: ProviderResponse) -> ProviderError:
         body = None
     gateway_error = _gateway_error(body)
     if gateway_error is not None:
-        return ProviderError(
+        return GatewayError(
             str(gateway_error.get("message", "gateway error")),
             code=str(gateway_error["code"]),
             status_code=resp.status_code,

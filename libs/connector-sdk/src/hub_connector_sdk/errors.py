@@ -36,6 +36,13 @@ class ProviderError(ConnectorError):
     code = "provider_error"
 
 
+class GatewayError(ProviderError):
+    """The hub's gateway refused or failed the call itself (rate limit, unreachable provider,
+    disallowed host...): says nothing about the connection's credentials."""
+
+    code = "gateway_error"
+
+
 class CredentialsRejected(ProviderError):
     """The provider refused the connection's credentials (401, or 403 on an identity call)."""
 

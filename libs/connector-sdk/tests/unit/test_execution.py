@@ -199,3 +199,17 @@ async def test_polling_an_unknown_or_webhook_trigger_is_refused(tracker: type[Ba
         await run_poll(tracker, "nope")
     with pytest.raises(UnknownTrigger):
         await run_poll(tracker, "issue_opened")
+
+
+@pytest.mark.parametrize("status", [403, 429, 502])
+async def test_the_gateways_own_refusals_say_nothing_about_credentials(
+    tracker: type[BaseConnector], status: int
+) -> None:
+    gateway_body = {"error": {"code": "host_not_allowed", "message": "refused by the hub", "details": {}}}
+    health = await run_health_check(
+        tracker, config=CONFIG, responses={"GET /accounts/{account}/me": (status, gateway_body)}
+    )
+
+    assert not health.is_healthy
+    assert health.credentials_invalid is False
+    assert health.message == "refused by the hub"

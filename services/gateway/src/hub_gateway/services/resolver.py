@@ -23,10 +23,15 @@ from prometheus_client import Counter
 
 from hub_common.clients.vault import VaultClient
 from hub_common.errors import HubError
-from hub_common.ssrf import UrlNotAllowed, check_url
+from hub_common.ssrf import HostUnresolvable, UrlNotAllowed, check_url
 from hub_gateway.adapters.hub_services import ConnectionsClient
 from hub_gateway.domain.connection import ConnectionTarget, check_allowed_host, parse_lookup
-from hub_gateway.domain.errors import ConnectionNotActive, ConnectionNotFound, DependencyUnavailable
+from hub_gateway.domain.errors import (
+    ConnectionNotActive,
+    ConnectionNotFound,
+    DependencyUnavailable,
+    UpstreamUnreachable,
+)
 from hub_gateway.domain.injection import Injection, build_injection
 from hub_gateway.services.cache import TtlCache
 from hub_gateway.services.provider_budget import ProviderBudgets
@@ -82,6 +87,10 @@ class Resolver:
         check_allowed_host(target)
         try:
             await check_url(target.base_url, allowlist=self._allowlist)
+        except HostUnresolvable as exc:
+            # DNS trouble is the provider being unreachable, not a refusal (and never a
+            # verdict on the connection's credentials).
+            raise UpstreamUnreachable(exc.message) from None
         except UrlNotAllowed as exc:
             raise UrlNotAllowed(exc.message, status_code=403, details=exc.details) from None
         await self._budgets.load(connection_id)
