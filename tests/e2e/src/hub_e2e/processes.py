@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -27,52 +28,57 @@ def _command(service: str) -> list[str]:
     return [sys.executable, "-c", f"from hub_{service}.cli import main; main()"]
 
 
-@dataclass
-class ServiceProcess:
-    service: str
-    env: Mapping[str, str]
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    log_path: Path = field(init=False)
+def new_log(prefix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f"{prefix}-", suffix=".log")
+    os.close(fd)
+    return Path(name)
 
-    def __post_init__(self) -> None:
-        fd, name = tempfile.mkstemp(prefix=f"hub-{self.service}-", suffix=".log")
-        os.close(fd)
-        self.log_path = Path(name)
+
+class ManagedProcess:
+    """Start a local server as its own process group, wait until it answers, stop it cleanly.
+
+    Subclasses provide ``port``, ``proc``, ``log_path``, ``env`` and the ``command()`` to run and
+    the ``ready_path`` that answers 200 once the server is up.
+    """
+
+    port: int
+    proc: subprocess.Popen[bytes] | None
+    log_path: Path
+    env: Mapping[str, str]
+    ready_path: str = "/readyz"
+
+    @property
+    def label(self) -> str:
+        return type(self).__name__
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def migrate(self) -> None:
-        subprocess.run(
-            [*_command(self.service), "migrate"],
-            env={**os.environ, **self.env},
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-
-    def start(self, timeout_s: float = 30.0) -> ServiceProcess:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [*_command(self.service), "serve", "--port", str(self.port)],
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    def start(self, timeout_s: float = 30.0) -> Self:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.command(),
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.service} exited: {self.log_tail()}")
+                raise RuntimeError(f"{self.label} exited: {self.log_tail()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.service} not ready in {timeout_s}s: {self.log_tail()}")
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"{self.label} not ready in {timeout_s}s: {self.log_tail()}")
 
     def stop(self, timeout_s: float = 15.0) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
@@ -84,5 +90,41 @@ class ServiceProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             return self.proc.wait(5)
 
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def log_tail(self, lines: int = 15) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class ServiceProcess(ManagedProcess):
+    """A hub service (``hub-<name> serve``) on a free port."""
+
+    service: str
+    env: Mapping[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = new_log(f"hub-{self.service}")
+
+    @property
+    def label(self) -> str:
+        return self.service
+
+    def command(self) -> list[str]:
+        return [*_command(self.service), "serve", "--port", str(self.port)]
+
+    def migrate(self) -> None:
+        subprocess.run(
+            [*_command(self.service), "migrate"],
+            env={**os.environ, **self.env},
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )

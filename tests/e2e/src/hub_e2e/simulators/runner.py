@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from hub_e2e.processes import free_port
+from hub_e2e.processes import ManagedProcess, free_port, new_log
 
 
 @dataclass
-class OAuthSimulator:
+class OAuthSimulator(ManagedProcess):
     """``with OAuthSimulator("github", clients=[...]) as sim: ...`` -- ``sim.url`` is the base URL."""
 
     flavor: str = "generic"
@@ -30,15 +25,11 @@ class OAuthSimulator:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready_path: str = "/_sim/health"
 
     def __post_init__(self) -> None:
-        fd, name = tempfile.mkstemp(prefix=f"oauth-sim-{self.flavor}-", suffix=".log")
-        os.close(fd)
-        self.log_path = Path(name)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.log_path = new_log(f"oauth-sim-{self.flavor}")
 
     def command(self) -> list[str]:
         return [
@@ -56,45 +47,6 @@ class OAuthSimulator:
             "--settings",
             json.dumps({k: v for k, v in self.settings.items() if k != "issuer"}),
         ]
-
-    def start(self, timeout_s: float = 20.0) -> OAuthSimulator:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"oauth simulator exited: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/_sim/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError(f"oauth simulator not ready in {timeout_s}s: {self.log_tail()}")
-
-    def stop(self, timeout_s: float = 10.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait(5)
-
-    def __enter__(self) -> OAuthSimulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def log_tail(self, lines: int = 20) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     # -- /_sim administration -----------------------------------------------------------------
 
