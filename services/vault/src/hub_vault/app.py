@@ -32,15 +32,19 @@ def create_app(settings: VaultSettings | None = None) -> FastAPI:
         yield
         await container.stop()
 
-    app = create_base_app(settings, title="Integration Hub vault", lifespan=lifespan,
-                          readiness=container.readiness)
+    app = create_base_app(
+        settings, title="Integration Hub vault", lifespan=lifespan, readiness=container.readiness
+    )
     app.state.container = container
     app.state.verified_tokens = VerifiedTokens()
     app.include_router(routes_credentials.router)
     app.include_router(routes_admin.router)
     # Appended (innermost), so the request-id middleware still wraps a 413.
-    app.user_middleware.append(Middleware(
-        BodyLimitMiddleware, max_bytes=settings.vault_max_body_bytes,
-        max_hmac_bytes=settings.vault_max_hmac_body_bytes,
-    ))
+    app.user_middleware.append(
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=settings.vault_max_body_bytes,
+            max_hmac_bytes=settings.vault_max_hmac_body_bytes,
+        )
+    )
     return app

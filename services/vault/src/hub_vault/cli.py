@@ -30,21 +30,26 @@ def rewrap(_: argparse.Namespace, settings: HubSettings) -> int:
     assert isinstance(settings, VaultSettings)
 
     def report(job: RewrapJob, _: int) -> None:
-        print(f"rewrap {job.id}: {job.rewrapped}/{job.total} rewrapped, {job.skipped} skipped, "
-              f"{job.failed} failed", file=sys.stderr, flush=True)
+        print(
+            f"rewrap {job.id}: {job.rewrapped}/{job.total} rewrapped, {job.skipped} skipped, "
+            f"{job.failed} failed",
+            file=sys.stderr,
+            flush=True,
+        )
 
     async def run() -> RewrapJob:
         container = Container(settings, needs=("postgres",))
         await container.start()
         try:
-            return await container.services.rewrap.run_to_completion(
-                CallContext(CLI_CALLER), progress=report)
+            return await container.services.rewrap.run_to_completion(CallContext(CLI_CALLER), progress=report)
         finally:
             await container.stop()
 
     job = asyncio.run(run())
-    print(f"rewrap {job.id}: {job.status}; {job.rewrapped} rewrapped to version "
-          f"{job.target_version}, {job.failed} failed")
+    print(
+        f"rewrap {job.id}: {job.status}; {job.rewrapped} rewrapped to version "
+        f"{job.target_version}, {job.failed} failed"
+    )
     return 0 if job.status == "completed" and job.failed == 0 else 1
 
 

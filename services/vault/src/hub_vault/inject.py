@@ -44,8 +44,11 @@ def load_policy(settings: VaultSettings) -> Policy:
 def load_keyring(settings: VaultSettings) -> KeyringSource:
     inline = settings.vault_keyring.get_secret_value() if settings.vault_keyring else None
     return open_keyring_source(
-        inline=inline, file=settings.vault_keyring_file, dev_mode=settings.dev_mode,
-        dev_path=settings.vault_dev_keyring_path, reload_interval_s=settings.vault_keyring_reload_s,
+        inline=inline,
+        file=settings.vault_keyring_file,
+        dev_mode=settings.dev_mode,
+        dev_path=settings.vault_dev_keyring_path,
+        reload_interval_s=settings.vault_keyring_reload_s,
     )
 
 
@@ -69,10 +72,13 @@ class Container:
         await self.infra.start()
         self._services = VaultServices(self.settings, Database(self.infra.pool), self.keyring, self.policy)
         await self._services.keys.sync()
-        log.info("vault keyring loaded", extra={
-            "origin": self.keyring.origin,
-            "primary_version": self.keyring.current().keyring.primary_version,
-        })
+        log.info(
+            "vault keyring loaded",
+            extra={
+                "origin": self.keyring.origin,
+                "primary_version": self.keyring.current().keyring.primary_version,
+            },
+        )
 
     async def stop(self) -> None:
         if self._services is not None:
@@ -88,13 +94,12 @@ class Container:
 
 
 class VaultServices:
-    def __init__(self, settings: VaultSettings, db: Database, keyring: KeyringSource,
-                 policy: Policy) -> None:
+    def __init__(self, settings: VaultSettings, db: Database, keyring: KeyringSource, policy: Policy) -> None:
         self.access = AccessControl(db, policy)
         self.keys = KeyService(db, keyring, self.access)
-        self.notifier = NotifyDebouncer(db.pool, channel_for(SCHEMA),
-                                        settings.vault_outbox_notify_window_s)
+        self.notifier = NotifyDebouncer(db.pool, channel_for(SCHEMA), settings.vault_outbox_notify_window_s)
         self.credentials = CredentialService(db, keyring, self.keys, self.access, self.notifier)
         self.signing = SigningService(db, keyring, self.access)
-        self.rewrap = RewrapService(db, settings.postgres_dsn, keyring, self.keys, self.access,
-                                    settings.vault_rewrap_batch_size)
+        self.rewrap = RewrapService(
+            db, settings.postgres_dsn, keyring, self.keys, self.access, settings.vault_rewrap_batch_size
+        )

@@ -54,8 +54,9 @@ class LoadedKeyring:
 class KeyringSource:
     """Holds the current keyring; ``current()`` is cheap enough for every request."""
 
-    def __init__(self, loaded: LoadedKeyring, *, path: Path | None, origin: str,
-                 reload_interval_s: float = 1.0) -> None:
+    def __init__(
+        self, loaded: LoadedKeyring, *, path: Path | None, origin: str, reload_interval_s: float = 1.0
+    ) -> None:
         self._loaded = loaded
         self.path = path
         self.origin = origin
@@ -65,8 +66,11 @@ class KeyringSource:
 
     @property
     def writable(self) -> bool:
-        return self.path is not None and os.access(self.path.parent, os.W_OK) and (
-            not self.path.exists() or os.access(self.path, os.W_OK))
+        return (
+            self.path is not None
+            and os.access(self.path.parent, os.W_OK)
+            and (not self.path.exists() or os.access(self.path, os.W_OK))
+        )
 
     def current(self) -> LoadedKeyring:
         if self.path is not None and time.monotonic() >= self._next_check:
@@ -84,15 +88,22 @@ class KeyringSource:
         try:
             keyring = parse_keyring(self.path.read_text("utf-8"))
         except (OSError, KeyringError) as exc:
-            log.error("keyring reload failed; keeping the previous keyring",
-                      extra={"path": str(self.path), "reason": str(exc)})
+            log.error(
+                "keyring reload failed; keeping the previous keyring",
+                extra={"path": str(self.path), "reason": str(exc)},
+            )
             return self._loaded
         self._signature = signature
         if keyring != self._loaded.keyring:
             self._loaded = LoadedKeyring.of(keyring)
-            log.info("keyring reloaded", extra={"path": str(self.path),
-                                                "primary_version": keyring.primary_version,
-                                                "versions": sorted(keyring.versions)})
+            log.info(
+                "keyring reloaded",
+                extra={
+                    "path": str(self.path),
+                    "primary_version": keyring.primary_version,
+                    "versions": sorted(keyring.versions),
+                },
+            )
         return self._loaded
 
     def update(self, change: Callable[[Keyring], Keyring]) -> LoadedKeyring:
@@ -150,16 +161,16 @@ def _load_file(path: Path) -> Keyring:
     except OSError as exc:
         raise ConfigurationError(f"cannot read the vault keyring file {path}: {exc.strerror}") from None
     if stat.S_IMODE(mode) & 0o077:
-        log.warning("the keyring file is readable by group/others; chmod 600 it",
-                    extra={"path": str(path)})
+        log.warning("the keyring file is readable by group/others; chmod 600 it", extra={"path": str(path)})
     try:
         return parse_keyring(text)
     except KeyringError as exc:
         raise ConfigurationError(f"invalid vault keyring file {path}: {exc}") from None
 
 
-def open_keyring_source(*, inline: str | None, file: Path | None, dev_mode: bool,
-                        dev_path: Path, reload_interval_s: float) -> KeyringSource:
+def open_keyring_source(
+    *, inline: str | None, file: Path | None, dev_mode: bool, dev_path: Path, reload_interval_s: float
+) -> KeyringSource:
     if inline:
         try:
             keyring = parse_keyring(inline)
@@ -167,20 +178,27 @@ def open_keyring_source(*, inline: str | None, file: Path | None, dev_mode: bool
             raise ConfigurationError(f"invalid HUB_VAULT_KEYRING: {exc}") from None
         return KeyringSource(LoadedKeyring.of(keyring), path=None, origin="HUB_VAULT_KEYRING")
     if file is not None:
-        return KeyringSource(LoadedKeyring.of(_load_file(file)), path=file, origin=str(file),
-                             reload_interval_s=reload_interval_s)
+        return KeyringSource(
+            LoadedKeyring.of(_load_file(file)),
+            path=file,
+            origin=str(file),
+            reload_interval_s=reload_interval_s,
+        )
     if not dev_mode:
         raise ConfigurationError(
             "no vault keyring configured: set HUB_VAULT_KEYRING_FILE (a mounted secret) or "
-            "HUB_VAULT_KEYRING; see services/vault/README.md")
+            "HUB_VAULT_KEYRING; see services/vault/README.md"
+        )
     path = dev_path if dev_path.is_absolute() else Path.cwd() / dev_path
     with _locked_dir_create(path):
         if not path.exists():
             write_keyring_file(path, new_keyring())
-            log.warning("created a development keyring; never use it in production",
-                        extra={"path": str(path)})
-    return KeyringSource(LoadedKeyring.of(_load_file(path)), path=path, origin=str(path),
-                         reload_interval_s=reload_interval_s)
+            log.warning(
+                "created a development keyring; never use it in production", extra={"path": str(path)}
+            )
+    return KeyringSource(
+        LoadedKeyring.of(_load_file(path)), path=path, origin=str(path), reload_interval_s=reload_interval_s
+    )
 
 
 @contextlib.contextmanager

@@ -68,7 +68,7 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, "payload_too_large",
-                                  f"request bodies are limited to {limit} bytes",
-                                  {"limit_bytes": limit})
+        response = error_response(
+            413, "payload_too_large", f"request bodies are limited to {limit} bytes", {"limit_bytes": limit}
+        )
         await response(scope, receive, send)

@@ -32,8 +32,9 @@ class VerifiedTokens(dict[str, tuple[float, str]]):
 def _bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing bearer token", code="missing_token",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "missing bearer token", code="missing_token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return token.strip()
 
 

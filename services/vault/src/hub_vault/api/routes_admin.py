@@ -17,20 +17,44 @@ Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _version(info: KeyVersionInfo) -> schemas.KeyVersionOut:
-    state = ("primary" if info.primary else "retired" if info.retired
-             else "active" if info.in_keyring else "missing")
-    return schemas.KeyVersionOut(version=info.version, primary=info.primary, state=state,
-                                 in_keyring=info.in_keyring, values=info.values,
-                                 created_at=info.created_at, registered_at=info.registered_at,
-                                 retired_at=info.retired_at)
+    state = (
+        "primary"
+        if info.primary
+        else "retired"
+        if info.retired
+        else "active"
+        if info.in_keyring
+        else "missing"
+    )
+    return schemas.KeyVersionOut(
+        version=info.version,
+        primary=info.primary,
+        state=state,
+        in_keyring=info.in_keyring,
+        values=info.values,
+        created_at=info.created_at,
+        registered_at=info.registered_at,
+        retired_at=info.retired_at,
+    )
 
 
 def _job(job: RewrapJob, remaining: int | None = None) -> schemas.RewrapJobOut:
     return schemas.RewrapJobOut(
-        id=job.id, status=job.status, target_version=job.target_version, batch_size=job.batch_size,
-        total=job.total, rewrapped=job.rewrapped, skipped=job.skipped, failed=job.failed,
-        passes=job.passes, remaining=remaining, started_by=job.started_by, error=job.error,
-        started_at=job.started_at, updated_at=job.updated_at, finished_at=job.finished_at,
+        id=job.id,
+        status=job.status,
+        target_version=job.target_version,
+        batch_size=job.batch_size,
+        total=job.total,
+        rewrapped=job.rewrapped,
+        skipped=job.skipped,
+        failed=job.failed,
+        passes=job.passes,
+        remaining=remaining,
+        started_by=job.started_by,
+        error=job.error,
+        started_at=job.started_at,
+        updated_at=job.updated_at,
+        finished_at=job.finished_at,
     )
 
 
@@ -42,8 +66,7 @@ async def list_key_versions(caller: Caller, services: Services) -> schemas.KeyVe
     return schemas.KeyVersionList(primary_version=primary, versions=[_version(i) for i in infos])
 
 
-@router.post("/key-versions", response_model=schemas.KeyVersionOut,
-             status_code=status.HTTP_201_CREATED)
+@router.post("/key-versions", response_model=schemas.KeyVersionOut, status_code=status.HTTP_201_CREATED)
 async def rotate_key(caller: Caller, services: Services) -> schemas.KeyVersionOut:
     """Rotate: a new random version becomes the primary; older versions keep decrypting."""
     return _version(await services.keys.rotate(caller))
@@ -56,10 +79,10 @@ async def retire_key_version(version: Version, caller: Caller, services: Service
     return schemas.RetireOut(version=result.version, material_destroyed=result.material_destroyed)
 
 
-@router.post("/rewrap-jobs", response_model=schemas.RewrapJobOut,
-             status_code=status.HTTP_202_ACCEPTED)
-async def start_rewrap(caller: Caller, services: Services,
-                       body: schemas.RewrapRequest | None = None) -> schemas.RewrapJobOut:
+@router.post("/rewrap-jobs", response_model=schemas.RewrapJobOut, status_code=status.HTTP_202_ACCEPTED)
+async def start_rewrap(
+    caller: Caller, services: Services, body: schemas.RewrapRequest | None = None
+) -> schemas.RewrapJobOut:
     """Start (or resume) moving every value to the primary version, online, in batches."""
     job = await services.rewrap.start(caller, body.batch_size if body else None)
     return _job(job)

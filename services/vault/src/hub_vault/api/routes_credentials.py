@@ -17,87 +17,161 @@ router = APIRouter(prefix="/v1/tenants/{tenant_id}/connections/{connection_id}",
 
 def _meta(stored: Stored) -> schemas.CredentialMeta:
     o = stored.owner
-    return schemas.CredentialMeta(tenant_id=o.tenant_id, connection_id=o.connection_id,
-                                  key=o.credential_key, key_version=stored.key_version,
-                                  version=stored.version, created_at=stored.created_at,
-                                  updated_at=stored.updated_at)
+    return schemas.CredentialMeta(
+        tenant_id=o.tenant_id,
+        connection_id=o.connection_id,
+        key=o.credential_key,
+        key_version=stored.key_version,
+        version=stored.version,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+    )
 
 
 def _listed(tenant_id: str, connection_id: UUID, m: CredentialMeta) -> schemas.CredentialMeta:
-    return schemas.CredentialMeta(tenant_id=tenant_id, connection_id=connection_id,
-                                  key=m.credential_key, key_version=m.key_version, version=m.version,
-                                  created_at=m.created_at, updated_at=m.updated_at)
+    return schemas.CredentialMeta(
+        tenant_id=tenant_id,
+        connection_id=connection_id,
+        key=m.credential_key,
+        key_version=m.key_version,
+        version=m.version,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
 
 
-@router.put("/credentials/{key}", response_model=schemas.CredentialMeta,
-            responses={201: {"model": schemas.CredentialMeta}})
-async def store_credential(tenant_id: TenantId, connection_id: ConnectionId, key: CredentialKeyPath,
-                           body: schemas.StoreRequest, caller: Caller, services: Services,
-                           response: Response) -> schemas.CredentialMeta:
+@router.put(
+    "/credentials/{key}",
+    response_model=schemas.CredentialMeta,
+    responses={201: {"model": schemas.CredentialMeta}},
+)
+async def store_credential(
+    tenant_id: TenantId,
+    connection_id: ConnectionId,
+    key: CredentialKeyPath,
+    body: schemas.StoreRequest,
+    caller: Caller,
+    services: Services,
+    response: Response,
+) -> schemas.CredentialMeta:
     """Store (create or replace) one value. 201 when created, 200 when replaced."""
-    stored = await services.credentials.store(caller, Owner(tenant_id, connection_id, key),
-                                              body.value, body.expected_version)
+    stored = await services.credentials.store(
+        caller, Owner(tenant_id, connection_id, key), body.value, body.expected_version
+    )
     response.status_code = status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK
     return _meta(stored)
 
 
 @router.get("/credentials/{key}", response_model=schemas.CredentialValue)
-async def read_credential(tenant_id: TenantId, connection_id: ConnectionId, key: CredentialKeyPath,
-                          caller: Caller, services: Services) -> schemas.CredentialValue:
+async def read_credential(
+    tenant_id: TenantId,
+    connection_id: ConnectionId,
+    key: CredentialKeyPath,
+    caller: Caller,
+    services: Services,
+) -> schemas.CredentialValue:
     revealed = await services.credentials.read(caller, Owner(tenant_id, connection_id, key))
-    return schemas.CredentialValue(tenant_id=tenant_id, connection_id=connection_id, key=key,
-                                   key_version=revealed.key_version, version=revealed.version,
-                                   value=revealed.value)
+    return schemas.CredentialValue(
+        tenant_id=tenant_id,
+        connection_id=connection_id,
+        key=key,
+        key_version=revealed.key_version,
+        version=revealed.version,
+        value=revealed.value,
+    )
 
 
 @router.delete("/credentials/{key}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_credential(tenant_id: TenantId, connection_id: ConnectionId, key: CredentialKeyPath,
-                            caller: Caller, services: Services) -> Response:
+async def delete_credential(
+    tenant_id: TenantId,
+    connection_id: ConnectionId,
+    key: CredentialKeyPath,
+    caller: Caller,
+    services: Services,
+) -> Response:
     await services.credentials.delete(caller, Owner(tenant_id, connection_id, key))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/credentials", response_model=schemas.CredentialList)
-async def list_credentials(tenant_id: TenantId, connection_id: ConnectionId, caller: Caller,
-                           services: Services) -> schemas.CredentialList:
+async def list_credentials(
+    tenant_id: TenantId, connection_id: ConnectionId, caller: Caller, services: Services
+) -> schemas.CredentialList:
     """The connection's keys and versions, never values."""
     metas = await services.credentials.list_keys(caller, tenant_id, connection_id)
-    return schemas.CredentialList(tenant_id=tenant_id, connection_id=connection_id,
-                                  credentials=[_listed(tenant_id, connection_id, m) for m in metas])
+    return schemas.CredentialList(
+        tenant_id=tenant_id,
+        connection_id=connection_id,
+        credentials=[_listed(tenant_id, connection_id, m) for m in metas],
+    )
 
 
 @router.delete("/credentials", response_model=schemas.DeletedAll)
-async def delete_all_credentials(tenant_id: TenantId, connection_id: ConnectionId, caller: Caller,
-                                 services: Services) -> schemas.DeletedAll:
+async def delete_all_credentials(
+    tenant_id: TenantId, connection_id: ConnectionId, caller: Caller, services: Services
+) -> schemas.DeletedAll:
     deleted = await services.credentials.delete_all(caller, tenant_id, connection_id)
     return schemas.DeletedAll(tenant_id=tenant_id, connection_id=connection_id, deleted=deleted)
 
 
-@router.post("/credentials/{key}/generate", response_model=schemas.CredentialValue,
-             status_code=status.HTTP_201_CREATED)
-async def generate_secret(tenant_id: TenantId, connection_id: ConnectionId, key: CredentialKeyPath,
-                          body: schemas.GenerateRequest, caller: Caller,
-                          services: Services) -> schemas.CredentialValue:
+@router.post(
+    "/credentials/{key}/generate", response_model=schemas.CredentialValue, status_code=status.HTTP_201_CREATED
+)
+async def generate_secret(
+    tenant_id: TenantId,
+    connection_id: ConnectionId,
+    key: CredentialKeyPath,
+    body: schemas.GenerateRequest,
+    caller: Caller,
+    services: Services,
+) -> schemas.CredentialValue:
     """Create a random secret, store it, and return it this once."""
     stored, value = await services.credentials.generate(
-        caller, Owner(tenant_id, connection_id, key), n_bytes=body.bytes, encoding=body.encoding,
-        prefix=body.prefix, replace=body.replace)
+        caller,
+        Owner(tenant_id, connection_id, key),
+        n_bytes=body.bytes,
+        encoding=body.encoding,
+        prefix=body.prefix,
+        replace=body.replace,
+    )
     return schemas.CredentialValue(**_meta(stored).model_dump(), value=value)
 
 
 @router.post("/hmac/sign", response_model=schemas.Signature)
-async def hmac_sign(tenant_id: TenantId, connection_id: ConnectionId, body: schemas.SignRequest,
-                    caller: Caller, services: Services) -> schemas.Signature:
-    signature = await services.signing.sign(caller, Owner(tenant_id, connection_id, body.key),
-                                            body.message_bytes(), body.secret_format, body.encoding)
+async def hmac_sign(
+    tenant_id: TenantId,
+    connection_id: ConnectionId,
+    body: schemas.SignRequest,
+    caller: Caller,
+    services: Services,
+) -> schemas.Signature:
+    signature = await services.signing.sign(
+        caller,
+        Owner(tenant_id, connection_id, body.key),
+        body.message_bytes(),
+        body.secret_format,
+        body.encoding,
+    )
     return schemas.Signature(key=body.key, signature=signature, encoding=body.encoding)
 
 
 @router.post("/hmac/verify", response_model=schemas.VerifyResult)
-async def hmac_verify(tenant_id: TenantId, connection_id: ConnectionId, body: schemas.VerifyRequest,
-                      caller: Caller, services: Services) -> schemas.VerifyResult:
+async def hmac_verify(
+    tenant_id: TenantId,
+    connection_id: ConnectionId,
+    body: schemas.VerifyRequest,
+    caller: Caller,
+    services: Services,
+) -> schemas.VerifyResult:
     """200 with valid=true/false; 404 only when none of the candidate secrets exists."""
-    result = await services.signing.verify(caller, tenant_id, connection_id, body.keys,
-                                           body.message_bytes(), body.signatures, body.secret_format,
-                                           body.encoding)
+    result = await services.signing.verify(
+        caller,
+        tenant_id,
+        connection_id,
+        body.keys,
+        body.message_bytes(),
+        body.signatures,
+        body.secret_format,
+        body.encoding,
+    )
     return schemas.VerifyResult(valid=result.valid, key=result.matched_key)

@@ -25,8 +25,11 @@ class Body(BaseModel):
 class StoreRequest(Body):
     value: str = Field(min_length=1, strict=True, description="the secret; at most 64 KiB of UTF-8")
     expected_version: int | None = Field(
-        default=None, ge=0, strict=True,
-        description="optimistic concurrency: 0 = only if absent, n = only if at version n")
+        default=None,
+        ge=0,
+        strict=True,
+        description="optimistic concurrency: 0 = only if absent, n = only if at version n",
+    )
 
 
 class CredentialMeta(BaseModel):
@@ -58,15 +61,13 @@ class DeletedAll(BaseModel):
 class GenerateRequest(Body):
     bytes: int = Field(default=32, ge=16, le=128, strict=True, description="random bytes before encoding")
     encoding: SecretEncoding = SecretEncoding.BASE64URL
-    prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_\-]{0,16}$", strict=True,
-                        description="e.g. whsec_")
+    prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_\-]{0,16}$", strict=True, description="e.g. whsec_")
     replace: bool = Field(default=False, strict=True, description="overwrite an existing value")
 
 
 class _Message(Body):
     message: str | None = Field(default=None, strict=True, description="the message as UTF-8 text")
-    message_base64: str | None = Field(default=None, strict=True,
-                                       description="the message as base64 bytes")
+    message_base64: str | None = Field(default=None, strict=True, description="the message as base64 bytes")
     secret_format: SecretFormat = SecretFormat.RAW
     encoding: SignatureEncoding = SignatureEncoding.HEX
 
@@ -99,10 +100,12 @@ class Signature(BaseModel):
 
 
 class VerifyRequest(_Message):
-    keys: list[CredentialKey] = Field(min_length=1, max_length=10,
-                                      description="candidate secrets, e.g. current and previous")
+    keys: list[CredentialKey] = Field(
+        min_length=1, max_length=10, description="candidate secrets, e.g. current and previous"
+    )
     signatures: list[Annotated[str, Field(min_length=1, max_length=1024, strict=True)]] = Field(
-        min_length=1, max_length=10)
+        min_length=1, max_length=10
+    )
 
 
 class VerifyResult(BaseModel):

@@ -45,18 +45,28 @@ def _field(data: bytes) -> bytes:
 
 
 def value_aad(owner: Owner) -> bytes:
-    return b"".join((
-        _AAD_LABEL, _field(b"value"), _field(owner.tenant_id.encode()),
-        _field(owner.connection_id.bytes), _field(owner.credential_key.encode()),
-    ))
+    return b"".join(
+        (
+            _AAD_LABEL,
+            _field(b"value"),
+            _field(owner.tenant_id.encode()),
+            _field(owner.connection_id.bytes),
+            _field(owner.credential_key.encode()),
+        )
+    )
 
 
 def dek_aad(owner: Owner, key_version: int) -> bytes:
-    return b"".join((
-        _AAD_LABEL, _field(b"dek"), _field(owner.tenant_id.encode()),
-        _field(owner.connection_id.bytes), _field(owner.credential_key.encode()),
-        _field(struct.pack(">I", key_version)),
-    ))
+    return b"".join(
+        (
+            _AAD_LABEL,
+            _field(b"dek"),
+            _field(owner.tenant_id.encode()),
+            _field(owner.connection_id.bytes),
+            _field(owner.credential_key.encode()),
+            _field(struct.pack(">I", key_version)),
+        )
+    )
 
 
 class KekCipher:

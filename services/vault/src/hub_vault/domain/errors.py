@@ -30,8 +30,9 @@ class PolicyDenied(Forbidden):
     code = "policy_denied"
 
     def __init__(self, operation: str) -> None:
-        super().__init__(f"the calling service may not perform {operation} here",
-                         details={"operation": operation})
+        super().__init__(
+            f"the calling service may not perform {operation} here", details={"operation": operation}
+        )
 
 
 class ValueTooLarge(PayloadTooLarge):
@@ -54,8 +55,9 @@ class KeyVersionUnavailable(HubError):
     code = "key_version_unavailable"
 
     def __init__(self, version: int) -> None:
-        super().__init__(f"key version {version} is not in this vault's keyring",
-                         details={"key_version": version})
+        super().__init__(
+            f"key version {version} is not in this vault's keyring", details={"key_version": version}
+        )
 
 
 class AuditUnavailable(HubError):
@@ -79,24 +81,29 @@ class KeyVersionInUse(Conflict):
     code = "key_version_in_use"
 
     def __init__(self, version: int, values: int) -> None:
-        super().__init__(f"key version {version} still protects {values} value(s); rewrap first",
-                         details={"key_version": version, "values": values})
+        super().__init__(
+            f"key version {version} still protects {values} value(s); rewrap first",
+            details={"key_version": version, "values": values},
+        )
 
 
 class KeyVersionIsPrimary(Conflict):
     code = "key_version_is_primary"
 
     def __init__(self, version: int) -> None:
-        super().__init__(f"key version {version} is the primary; rotate first",
-                         details={"key_version": version})
+        super().__init__(
+            f"key version {version} is the primary; rotate first", details={"key_version": version}
+        )
 
 
 class KeyringReadOnly(Conflict):
     code = "keyring_read_only"
 
     def __init__(self) -> None:
-        super().__init__("the keyring is not a writable file (environment variable or mounted "
-                         "secret): add the new version there; every replica picks it up")
+        super().__init__(
+            "the keyring is not a writable file (environment variable or mounted "
+            "secret): add the new version there; every replica picks it up"
+        )
 
 
 class PrimaryRetired(HubError):
@@ -104,8 +111,10 @@ class PrimaryRetired(HubError):
     code = "primary_key_retired"
 
     def __init__(self, version: int) -> None:
-        super().__init__(f"the keyring's primary version {version} is retired; update the keyring",
-                         details={"key_version": version})
+        super().__init__(
+            f"the keyring's primary version {version} is retired; update the keyring",
+            details={"key_version": version},
+        )
 
 
 class RewrapRunning(Conflict):
@@ -129,5 +138,6 @@ class KeyVersionUnregistered(HubError):
     code = "key_version_unregistered"
 
     def __init__(self, version: int) -> None:
-        super().__init__(f"key version {version} is not registered yet; retry",
-                         details={"key_version": version})
+        super().__init__(
+            f"key version {version} is not registered yet; retry", details={"key_version": version}
+        )

@@ -23,11 +23,18 @@ class Operation(StrEnum):
 
 
 # Operations on a whole connection or the keyring: the policy checks the operation only.
-KEYLESS = frozenset({
-    Operation.CREDENTIAL_LIST, Operation.CREDENTIAL_DELETE_ALL, Operation.KEYS_LIST,
-    Operation.KEYS_ROTATE, Operation.KEYS_RETIRE, Operation.REWRAP_START, Operation.REWRAP_READ,
-    Operation.REWRAP_BATCH,
-})
+KEYLESS = frozenset(
+    {
+        Operation.CREDENTIAL_LIST,
+        Operation.CREDENTIAL_DELETE_ALL,
+        Operation.KEYS_LIST,
+        Operation.KEYS_ROTATE,
+        Operation.KEYS_RETIRE,
+        Operation.REWRAP_START,
+        Operation.REWRAP_READ,
+        Operation.REWRAP_BATCH,
+    }
+)
 
 
 class Outcome(StrEnum):

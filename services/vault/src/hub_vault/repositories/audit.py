@@ -42,8 +42,15 @@ async def record(conn: asyncpg.Connection, entry: AuditEntry) -> None:
         await conn.execute(
             "INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, "
             "credential_key, outcome, key_version, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            entry.request_id, entry.caller, entry.operation, entry.tenant_id, entry.connection_id,
-            entry.credential_key, entry.outcome, entry.key_version, entry.details,
+            entry.request_id,
+            entry.caller,
+            entry.operation,
+            entry.tenant_id,
+            entry.connection_id,
+            entry.credential_key,
+            entry.outcome,
+            entry.key_version,
+            entry.details,
         )
     except (asyncpg.PostgresError, OSError) as exc:
         log_failure(entry.operation, exc)
@@ -52,5 +59,7 @@ async def record(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 
 def log_failure(operation: str, exc: BaseException) -> None:
     # The exception class only: a database message could quote parameters.
-    log.error("audit write failed; refusing the operation",
-              extra={"operation": operation, "reason": type(exc).__name__})
+    log.error(
+        "audit write failed; refusing the operation",
+        extra={"operation": operation, "reason": type(exc).__name__},
+    )

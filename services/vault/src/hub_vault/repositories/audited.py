@@ -60,12 +60,20 @@ SELECT c.*, a.id AS audit_id FROM a LEFT JOIN c ON true
 """
 
 
-async def read(conn: asyncpg.Connection, owner: Owner,
-               audit: AuditFields) -> tuple[StoredCredential | None, int]:
+async def read(
+    conn: asyncpg.Connection, owner: Owner, audit: AuditFields
+) -> tuple[StoredCredential | None, int]:
     """The row (or None) and the id of the audit row written with it."""
     try:
-        row = await conn.fetchrow(_READ, owner.tenant_id, owner.connection_id, owner.credential_key,
-                                  audit.request_id, audit.caller, audit.operation)
+        row = await conn.fetchrow(
+            _READ,
+            owner.tenant_id,
+            owner.connection_id,
+            owner.credential_key,
+            audit.request_id,
+            audit.caller,
+            audit.operation,
+        )
     except (asyncpg.PostgresError, OSError) as exc:
         log_failure(audit.operation, exc)
         raise AuditUnavailable from None
@@ -150,8 +158,15 @@ FROM a LEFT JOIN w ON true
 """
 
 
-async def write(conn: asyncpg.Connection, owner: Owner, sealed: Sealed, expected_version: int | None,
-                audit: AuditFields, event: OutboxRow, notify_channel: str | None) -> WriteResult | None:
+async def write(
+    conn: asyncpg.Connection,
+    owner: Owner,
+    sealed: Sealed,
+    expected_version: int | None,
+    audit: AuditFields,
+    event: OutboxRow,
+    notify_channel: str | None,
+) -> WriteResult | None:
     """Insert or replace, audited. ``expected_version``: None = always, 0 = only if absent,
     n = only if the row is at version n. None back: the condition failed or the key version is
     not writable (retired); the audit row already says which ('conflict' or 'error'), and the
@@ -159,10 +174,25 @@ async def write(conn: asyncpg.Connection, owner: Owner, sealed: Sealed, expected
     sql = _UPDATE_AT_VERSION if expected_version else _WRITE
     try:
         row = await conn.fetchrow(
-            sql, owner.tenant_id, owner.connection_id, owner.credential_key, sealed.value_encrypted,
-            sealed.value_iv, sealed.dek_encrypted, sealed.dek_iv, sealed.key_version,
-            expected_version, audit.request_id, audit.caller, audit.operation,
-            event.event_id, event.topic, event.key, event.value, event.headers, notify_channel,
+            sql,
+            owner.tenant_id,
+            owner.connection_id,
+            owner.credential_key,
+            sealed.value_encrypted,
+            sealed.value_iv,
+            sealed.dek_encrypted,
+            sealed.dek_iv,
+            sealed.key_version,
+            expected_version,
+            audit.request_id,
+            audit.caller,
+            audit.operation,
+            event.event_id,
+            event.topic,
+            event.key,
+            event.value,
+            event.headers,
+            notify_channel,
         )
     except (asyncpg.PostgresError, OSError) as exc:
         log_failure(audit.operation, exc)
@@ -196,15 +226,27 @@ FROM a
 """
 
 
-async def delete(conn: asyncpg.Connection, owner: Owner, audit: AuditFields,
-                 event: OutboxRow, notify_channel: str | None) -> int | None:
+async def delete(
+    conn: asyncpg.Connection, owner: Owner, audit: AuditFields, event: OutboxRow, notify_channel: str | None
+) -> int | None:
     """Delete, audited, event staged; returns the key version the value used, or None if there
     was no such credential (then nothing is staged)."""
     try:
-        row = await conn.fetchrow(_DELETE, owner.tenant_id, owner.connection_id,
-                                  owner.credential_key, audit.request_id, audit.caller,
-                                  audit.operation, event.event_id, event.topic, event.key,
-                                  event.value, event.headers, notify_channel)
+        row = await conn.fetchrow(
+            _DELETE,
+            owner.tenant_id,
+            owner.connection_id,
+            owner.credential_key,
+            audit.request_id,
+            audit.caller,
+            audit.operation,
+            event.event_id,
+            event.topic,
+            event.key,
+            event.value,
+            event.headers,
+            notify_channel,
+        )
     except (asyncpg.PostgresError, OSError) as exc:
         log_failure(audit.operation, exc)
         raise AuditUnavailable from None

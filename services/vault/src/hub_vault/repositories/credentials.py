@@ -39,8 +39,9 @@ class WriteResult:
 
 def stored_from_row(row: asyncpg.Record) -> StoredCredential:
     owner = Owner(row["tenant_id"], row["connection_id"], row["credential_key"])
-    sealed = Sealed(row["value_encrypted"], row["value_iv"], row["dek_encrypted"], row["dek_iv"],
-                    row["key_version"])
+    sealed = Sealed(
+        row["value_encrypted"], row["value_iv"], row["dek_encrypted"], row["dek_iv"], row["key_version"]
+    )
     return StoredCredential(row["id"], owner, sealed, row["row_version"])
 
 
@@ -49,27 +50,32 @@ async def get(conn: asyncpg.Connection, owner: Owner) -> StoredCredential | None
         "SELECT id, tenant_id, connection_id, credential_key, value_encrypted, value_iv, "
         "dek_encrypted, dek_iv, key_version, row_version FROM credentials "
         "WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3",
-        owner.tenant_id, owner.connection_id, owner.credential_key,
+        owner.tenant_id,
+        owner.connection_id,
+        owner.credential_key,
     )
     return stored_from_row(row) if row is not None else None
 
 
-async def get_many(conn: asyncpg.Connection, tenant_id: str, connection_id: UUID,
-                   keys: list[str]) -> list[StoredCredential]:
+async def get_many(
+    conn: asyncpg.Connection, tenant_id: str, connection_id: UUID, keys: list[str]
+) -> list[StoredCredential]:
     rows = await conn.fetch(
         "SELECT id, tenant_id, connection_id, credential_key, value_encrypted, value_iv, "
         "dek_encrypted, dek_iv, key_version, row_version FROM credentials "
         "WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = ANY($3::text[])",
-        tenant_id, connection_id, keys,
+        tenant_id,
+        connection_id,
+        keys,
     )
     return [stored_from_row(r) for r in rows]
 
 
 async def delete_all(conn: asyncpg.Connection, tenant_id: str, connection_id: UUID) -> list[str]:
     rows = await conn.fetch(
-        "DELETE FROM credentials WHERE tenant_id = $1 AND connection_id = $2 "
-        "RETURNING credential_key",
-        tenant_id, connection_id,
+        "DELETE FROM credentials WHERE tenant_id = $1 AND connection_id = $2 RETURNING credential_key",
+        tenant_id,
+        connection_id,
     )
     return sorted(r["credential_key"] for r in rows)
 
@@ -78,10 +84,15 @@ async def list_keys(conn: asyncpg.Connection, tenant_id: str, connection_id: UUI
     rows = await conn.fetch(
         "SELECT credential_key, key_version, row_version, created_at, updated_at FROM credentials "
         "WHERE tenant_id = $1 AND connection_id = $2 ORDER BY credential_key",
-        tenant_id, connection_id,
+        tenant_id,
+        connection_id,
     )
-    return [CredentialMeta(r["credential_key"], r["key_version"], r["row_version"], r["created_at"],
-                           r["updated_at"]) for r in rows]
+    return [
+        CredentialMeta(
+            r["credential_key"], r["key_version"], r["row_version"], r["created_at"], r["updated_at"]
+        )
+        for r in rows
+    ]
 
 
 async def counts_by_key_version(conn: asyncpg.Connection) -> dict[int, int]:
@@ -97,14 +108,17 @@ async def count_not_at(conn: asyncpg.Connection, version: int) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM credentials WHERE key_version <> $1", version))
 
 
-async def batch_not_at(conn: asyncpg.Connection, version: int, after: UUID | None,
-                       limit: int) -> list[StoredCredential]:
+async def batch_not_at(
+    conn: asyncpg.Connection, version: int, after: UUID | None, limit: int
+) -> list[StoredCredential]:
     """The next rows (by id, after the cursor) that are not yet under ``version``."""
     rows = await conn.fetch(
         "SELECT id, tenant_id, connection_id, credential_key, value_encrypted, value_iv, "
         "dek_encrypted, dek_iv, key_version, row_version FROM credentials "
         "WHERE key_version <> $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
-        version, after, limit,
+        version,
+        after,
+        limit,
     )
     return [stored_from_row(r) for r in rows]
 
@@ -117,8 +131,7 @@ class Rewrapped:
     dek_iv: bytes
 
 
-async def apply_rewraps(conn: asyncpg.Connection, version: int,
-                        items: list[Rewrapped]) -> list[Owner]:
+async def apply_rewraps(conn: asyncpg.Connection, version: int, items: list[Rewrapped]) -> list[Owner]:
     """Optimistic: a row written since it was read (row_version moved on) is left alone."""
     rows = await conn.fetch(
         """
@@ -133,7 +146,10 @@ async def apply_rewraps(conn: asyncpg.Connection, version: int,
         WHERE c.id = u.id AND c.row_version = u.row_version
         RETURNING c.tenant_id, c.connection_id, c.credential_key
         """,
-        version, [i.id for i in items], [i.row_version for i in items],
-        [i.dek_encrypted for i in items], [i.dek_iv for i in items],
+        version,
+        [i.id for i in items],
+        [i.row_version for i in items],
+        [i.dek_encrypted for i in items],
+        [i.dek_iv for i in items],
     )
     return [Owner(r["tenant_id"], r["connection_id"], r["credential_key"]) for r in rows]

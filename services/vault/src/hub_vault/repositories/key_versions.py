@@ -20,8 +20,7 @@ class KeyVersionRow:
 
 
 def _row(r: asyncpg.Record) -> KeyVersionRow:
-    return KeyVersionRow(r["version"], r["key_check"], r["created_at"], r["registered_at"],
-                         r["retired_at"])
+    return KeyVersionRow(r["version"], r["key_check"], r["created_at"], r["registered_at"], r["retired_at"])
 
 
 async def register(conn: asyncpg.Connection, keyring: Keyring) -> list[KeyVersionRow]:
@@ -30,7 +29,8 @@ async def register(conn: asyncpg.Connection, keyring: Keyring) -> list[KeyVersio
     await conn.execute(
         "INSERT INTO key_versions (version, key_check, created_at) "
         "SELECT * FROM unnest($1::int[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING",
-        [k.version for k in versions], [k.key_check for k in versions],
+        [k.version for k in versions],
+        [k.key_check for k in versions],
         [k.created_at for k in versions],
     )
     return await all_versions(conn)
@@ -42,13 +42,18 @@ async def all_versions(conn: asyncpg.Connection) -> list[KeyVersionRow]:
 
 
 async def get(conn: asyncpg.Connection, version: int, *, for_update: bool = False) -> KeyVersionRow | None:
-    sql = ("SELECT * FROM key_versions WHERE version = $1 FOR UPDATE" if for_update
-           else "SELECT * FROM key_versions WHERE version = $1")
+    sql = (
+        "SELECT * FROM key_versions WHERE version = $1 FOR UPDATE"
+        if for_update
+        else "SELECT * FROM key_versions WHERE version = $1"
+    )
     row = await conn.fetchrow(sql, version)
     return _row(row) if row is not None else None
 
 
 async def retire(conn: asyncpg.Connection, version: int, by: str) -> None:
     await conn.execute(
-        "UPDATE key_versions SET retired_at = now(), retired_by = $2 WHERE version = $1", version, by,
+        "UPDATE key_versions SET retired_at = now(), retired_by = $2 WHERE version = $1",
+        version,
+        by,
     )

@@ -35,13 +35,24 @@ def _job(r: asyncpg.Record) -> RewrapJob:
     return RewrapJob(**{k: r[k] for k in _FIELDS})
 
 
-async def create(conn: asyncpg.Connection, *, target_version: int, batch_size: int, total: int,
-                 started_by: str, request_id: str | None) -> RewrapJob | None:
+async def create(
+    conn: asyncpg.Connection,
+    *,
+    target_version: int,
+    batch_size: int,
+    total: int,
+    started_by: str,
+    request_id: str | None,
+) -> RewrapJob | None:
     """None when another job is running (the partial unique index refused a second one)."""
     row = await conn.fetchrow(
         "INSERT INTO rewrap_jobs (target_version, batch_size, total, started_by, request_id) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING *",
-        target_version, batch_size, total, started_by, request_id,
+        target_version,
+        batch_size,
+        total,
+        started_by,
+        request_id,
     )
     return _job(row) if row is not None else None
 
@@ -57,17 +68,21 @@ async def running(conn: asyncpg.Connection) -> RewrapJob | None:
 
 
 async def recent(conn: asyncpg.Connection, limit: int = 20) -> list[RewrapJob]:
-    rows = await conn.fetch(
-        "SELECT * FROM rewrap_jobs ORDER BY started_at DESC LIMIT $1", limit)
+    rows = await conn.fetch("SELECT * FROM rewrap_jobs ORDER BY started_at DESC LIMIT $1", limit)
     return [_job(r) for r in rows]
 
 
-async def advance(conn: asyncpg.Connection, job_id: UUID, *, cursor: UUID | None, rewrapped: int,
-                  skipped: int, failed: int) -> None:
+async def advance(
+    conn: asyncpg.Connection, job_id: UUID, *, cursor: UUID | None, rewrapped: int, skipped: int, failed: int
+) -> None:
     await conn.execute(
         "UPDATE rewrap_jobs SET cursor = $2, rewrapped = rewrapped + $3, skipped = skipped + $4, "
         "failed = failed + $5, updated_at = now() WHERE id = $1",
-        job_id, cursor, rewrapped, skipped, failed,
+        job_id,
+        cursor,
+        rewrapped,
+        skipped,
+        failed,
     )
 
 
@@ -82,5 +97,7 @@ async def finish(conn: asyncpg.Connection, job_id: UUID, status: str, error: str
     await conn.execute(
         "UPDATE rewrap_jobs SET status = $2, error = $3, updated_at = now(), finished_at = now() "
         "WHERE id = $1",
-        job_id, status, error,
+        job_id,
+        status,
+        error,
     )

@@ -21,18 +21,27 @@ class AccessControl:
         self.policy = policy
 
     async def require(
-        self, ctx: CallContext, operation: Operation, *, tenant_id: str | None = None,
-        connection_id: UUID | None = None, keys: Sequence[str | None] = (None,),
+        self,
+        ctx: CallContext,
+        operation: Operation,
+        *,
+        tenant_id: str | None = None,
+        connection_id: UUID | None = None,
+        keys: Sequence[str | None] = (None,),
     ) -> None:
         denied = [k for k in keys if not self.policy.allows(ctx.caller, operation, k)]
         if not denied:
             return
-        log.info("vault call denied by policy",
-                 extra={"caller": ctx.caller, "operation": operation.value})
+        log.info("vault call denied by policy", extra={"caller": ctx.caller, "operation": operation.value})
         async with self.db.transaction() as conn:
             for key in denied:
                 await audit_trail.record(
-                    conn, ctx, operation, Outcome.DENIED, tenant_id=tenant_id,
-                    connection_id=connection_id, credential_key=key,
+                    conn,
+                    ctx,
+                    operation,
+                    Outcome.DENIED,
+                    tenant_id=tenant_id,
+                    connection_id=connection_id,
+                    credential_key=key,
                 )
         raise PolicyDenied(operation.value)

@@ -13,25 +13,41 @@ from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import audit
 from hub_vault.services.context import CallContext
 
-OPERATIONS = Counter("hub_vault_operations_total", "Vault operations by outcome",
-                     ["caller", "operation", "outcome"])
+OPERATIONS = Counter(
+    "hub_vault_operations_total", "Vault operations by outcome", ["caller", "operation", "outcome"]
+)
 
 
 async def record(
-    conn: asyncpg.Connection, ctx: CallContext, operation: Operation, outcome: Outcome, *,
-    owner: Owner | None = None, tenant_id: str | None = None, connection_id: UUID | None = None,
-    credential_key: str | None = None, key_version: int | None = None,
+    conn: asyncpg.Connection,
+    ctx: CallContext,
+    operation: Operation,
+    outcome: Outcome,
+    *,
+    owner: Owner | None = None,
+    tenant_id: str | None = None,
+    connection_id: UUID | None = None,
+    credential_key: str | None = None,
+    key_version: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
     if owner is not None:
         tenant_id, connection_id = owner.tenant_id, owner.connection_id
         credential_key = owner.credential_key
-    await audit.record(conn, audit.AuditEntry(
-        caller=ctx.caller, operation=operation.value, outcome=outcome.value,
-        request_id=ctx.request_id, tenant_id=tenant_id, connection_id=connection_id,
-        credential_key=credential_key,
-        key_version=key_version, details=details,
-    ))
+    await audit.record(
+        conn,
+        audit.AuditEntry(
+            caller=ctx.caller,
+            operation=operation.value,
+            outcome=outcome.value,
+            request_id=ctx.request_id,
+            tenant_id=tenant_id,
+            connection_id=connection_id,
+            credential_key=credential_key,
+            key_version=key_version,
+            details=details,
+        ),
+    )
     count(ctx, operation, outcome)
 
 

@@ -89,26 +89,43 @@ def outcome_of(error: HubError | None) -> Outcome:
 
 
 class CredentialService:
-    def __init__(self, db: Database, source: KeyringSource, keys: KeyService,
-                 access: AccessControl, notifier: NotifyDebouncer) -> None:
+    def __init__(
+        self,
+        db: Database,
+        source: KeyringSource,
+        keys: KeyService,
+        access: AccessControl,
+        notifier: NotifyDebouncer,
+    ) -> None:
         self.db = db
         self.source = source
         self.keys = keys
         self.access = access
         self.notifier = notifier
 
-    async def store(self, ctx: CallContext, owner: Owner, value: str,
-                    expected_version: int | None = None,
-                    operation: Operation = Operation.CREDENTIAL_STORE) -> Stored:
+    async def store(
+        self,
+        ctx: CallContext,
+        owner: Owner,
+        value: str,
+        expected_version: int | None = None,
+        operation: Operation = Operation.CREDENTIAL_STORE,
+    ) -> Stored:
         """Insert or replace. ``expected_version``: None = always, 0 = only if absent,
         n = only if the stored row is at version n (optimistic concurrency for callers)."""
-        await self.access.require(ctx, operation, tenant_id=owner.tenant_id,
-                                  connection_id=owner.connection_id, keys=(owner.credential_key,))
+        await self.access.require(
+            ctx,
+            operation,
+            tenant_id=owner.tenant_id,
+            connection_id=owner.connection_id,
+            keys=(owner.credential_key,),
+        )
         plaintext = value.encode("utf-8")
         if len(plaintext) > MAX_VALUE_BYTES:
             async with self.db.transaction() as conn:
-                await audit_trail.record(conn, ctx, operation, Outcome.INVALID, owner=owner,
-                                         details={"reason": "too_large"})
+                await audit_trail.record(
+                    conn, ctx, operation, Outcome.INVALID, owner=owner, details={"reason": "too_large"}
+                )
             raise ValueTooLarge(MAX_VALUE_BYTES)
         fields = audit_trail.fields(ctx, operation)
         for attempt in range(2):
@@ -117,8 +134,7 @@ class CredentialService:
             event = self._event(owner, "stored", sealed.key_version)
             channel = self.notifier.claim()
             async with self.db.pool.acquire() as conn:
-                result = await audited.write(conn, owner, sealed, expected_version, fields, event,
-                                             channel)
+                result = await audited.write(conn, owner, sealed, expected_version, fields, event, channel)
                 if result is not None:
                     if channel is None:
                         self.notifier.committed_without_notify()
@@ -130,8 +146,9 @@ class CredentialService:
                 raise error
         raise AssertionError("unreachable")
 
-    async def _why_not_written(self, conn: asyncpg.Connection, key_version: int,
-                               expected_version: int | None) -> tuple[HubError, bool]:
+    async def _why_not_written(
+        self, conn: asyncpg.Connection, key_version: int, expected_version: int | None
+    ) -> tuple[HubError, bool]:
         """The error to report, and whether one more attempt can succeed."""
         row = await key_versions.get(conn, key_version)
         if row is None:
@@ -146,21 +163,36 @@ class CredentialService:
 
     @staticmethod
     def _stored(owner: Owner, key_version: int, result: WriteResult) -> Stored:
-        return Stored(owner, key_version, result.version, result.created, result.created_at,
-                      result.updated_at)
+        return Stored(
+            owner, key_version, result.version, result.created, result.created_at, result.updated_at
+        )
 
-    async def generate(self, ctx: CallContext, owner: Owner, *, n_bytes: int,
-                       encoding: SecretEncoding, prefix: str, replace: bool) -> tuple[Stored, str]:
+    async def generate(
+        self,
+        ctx: CallContext,
+        owner: Owner,
+        *,
+        n_bytes: int,
+        encoding: SecretEncoding,
+        prefix: str,
+        replace: bool,
+    ) -> tuple[Stored, str]:
         value = generate_secret(n_bytes, encoding, prefix)
         stored = await self.store(ctx, owner, value, None if replace else 0, Operation.SECRET_GENERATE)
         return stored, value
 
     async def read(self, ctx: CallContext, owner: Owner) -> Revealed:
-        await self.access.require(ctx, Operation.CREDENTIAL_READ, tenant_id=owner.tenant_id,
-                                  connection_id=owner.connection_id, keys=(owner.credential_key,))
+        await self.access.require(
+            ctx,
+            Operation.CREDENTIAL_READ,
+            tenant_id=owner.tenant_id,
+            connection_id=owner.connection_id,
+            keys=(owner.credential_key,),
+        )
         async with self.db.pool.acquire() as conn:
-            stored, audit_id = await audited.read(conn, owner,
-                                                  audit_trail.fields(ctx, Operation.CREDENTIAL_READ))
+            stored, audit_id = await audited.read(
+                conn, owner, audit_trail.fields(ctx, Operation.CREDENTIAL_READ)
+            )
             if stored is None:
                 audit_trail.count(ctx, Operation.CREDENTIAL_READ, Outcome.NOT_FOUND)
                 raise CredentialNotFound
@@ -175,13 +207,22 @@ class CredentialService:
         return Revealed(owner, value, stored.sealed.key_version, stored.version)
 
     async def delete(self, ctx: CallContext, owner: Owner) -> None:
-        await self.access.require(ctx, Operation.CREDENTIAL_DELETE, tenant_id=owner.tenant_id,
-                                  connection_id=owner.connection_id, keys=(owner.credential_key,))
+        await self.access.require(
+            ctx,
+            Operation.CREDENTIAL_DELETE,
+            tenant_id=owner.tenant_id,
+            connection_id=owner.connection_id,
+            keys=(owner.credential_key,),
+        )
         channel = self.notifier.claim()
         async with self.db.pool.acquire() as conn:
-            key_version = await audited.delete(conn, owner,
-                                               audit_trail.fields(ctx, Operation.CREDENTIAL_DELETE),
-                                               self._event(owner, "deleted", None), channel)
+            key_version = await audited.delete(
+                conn,
+                owner,
+                audit_trail.fields(ctx, Operation.CREDENTIAL_DELETE),
+                self._event(owner, "deleted", None),
+                channel,
+            )
         if key_version is not None and channel is None:
             self.notifier.committed_without_notify()
         outcome = Outcome.OK if key_version is not None else Outcome.NOT_FOUND
@@ -190,32 +231,59 @@ class CredentialService:
             raise CredentialNotFound
 
     async def list_keys(self, ctx: CallContext, tenant_id: str, connection_id: UUID) -> list[CredentialMeta]:
-        await self.access.require(ctx, Operation.CREDENTIAL_LIST, tenant_id=tenant_id,
-                                  connection_id=connection_id)
+        await self.access.require(
+            ctx, Operation.CREDENTIAL_LIST, tenant_id=tenant_id, connection_id=connection_id
+        )
         async with self.db.transaction() as conn:
             metas = await credentials.list_keys(conn, tenant_id, connection_id)
-            await audit_trail.record(conn, ctx, Operation.CREDENTIAL_LIST, Outcome.OK,
-                                     tenant_id=tenant_id, connection_id=connection_id,
-                                     details={"count": len(metas)})
+            await audit_trail.record(
+                conn,
+                ctx,
+                Operation.CREDENTIAL_LIST,
+                Outcome.OK,
+                tenant_id=tenant_id,
+                connection_id=connection_id,
+                details={"count": len(metas)},
+            )
         return metas
 
     async def delete_all(self, ctx: CallContext, tenant_id: str, connection_id: UUID) -> list[str]:
-        await self.access.require(ctx, Operation.CREDENTIAL_DELETE_ALL, tenant_id=tenant_id,
-                                  connection_id=connection_id)
+        await self.access.require(
+            ctx, Operation.CREDENTIAL_DELETE_ALL, tenant_id=tenant_id, connection_id=connection_id
+        )
         async with self.db.transaction() as conn:
             deleted = await credentials.delete_all(conn, tenant_id, connection_id)
-            await audit_trail.record(conn, ctx, Operation.CREDENTIAL_DELETE_ALL, Outcome.OK,
-                                     tenant_id=tenant_id, connection_id=connection_id,
-                                     details={"deleted": deleted})
+            await audit_trail.record(
+                conn,
+                ctx,
+                Operation.CREDENTIAL_DELETE_ALL,
+                Outcome.OK,
+                tenant_id=tenant_id,
+                connection_id=connection_id,
+                details={"deleted": deleted},
+            )
             if deleted:
-                await write_event(conn, CredentialChanged(
-                    tenant_id=tenant_id, connection_id=connection_id, change="deleted_all",
-                ), source=EVENT_SOURCE, schema=SCHEMA)
+                await write_event(
+                    conn,
+                    CredentialChanged(
+                        tenant_id=tenant_id,
+                        connection_id=connection_id,
+                        change="deleted_all",
+                    ),
+                    source=EVENT_SOURCE,
+                    schema=SCHEMA,
+                )
         return deleted
 
     @staticmethod
     def _event(owner: Owner, change: Literal["stored", "deleted"], key_version: int | None) -> OutboxRow:
-        return OutboxRow.of(CredentialChanged(
-            tenant_id=owner.tenant_id, connection_id=owner.connection_id,
-            credential_key=owner.credential_key, change=change, key_version=key_version,
-        ), EVENT_SOURCE)
+        return OutboxRow.of(
+            CredentialChanged(
+                tenant_id=owner.tenant_id,
+                connection_id=owner.connection_id,
+                credential_key=owner.credential_key,
+                change=change,
+                key_version=key_version,
+            ),
+            EVENT_SOURCE,
+        )

@@ -87,8 +87,9 @@ class KeyService:
         self._remember(versions)
         missing = [v for v, n in (await self._counts()).items() if n and loaded.keyring.get(v) is None]
         if missing:
-            log.error("stored values use key versions missing from the keyring",
-                      extra={"key_versions": missing})
+            log.error(
+                "stored values use key versions missing from the keyring", extra={"key_versions": missing}
+            )
 
     async def writable(self) -> LoadedKeyring:
         """The current keyring, with its primary version registered (writes reference it)."""
@@ -115,7 +116,9 @@ class KeyService:
         listed = sorted(set(rows) | set(keyring.versions))
         return [
             KeyVersionInfo(
-                version=v, primary=v == keyring.primary_version, in_keyring=v in keyring.versions,
+                version=v,
+                primary=v == keyring.primary_version,
+                in_keyring=v in keyring.versions,
                 retired=rows[v].retired_at is not None if v in rows else False,
                 values=counts.get(v, 0),
                 created_at=rows[v].created_at if v in rows else keyring.versions[v].created_at,
@@ -160,8 +163,11 @@ class KeyService:
                     error = KeyVersionInUse(version, in_use)
                 else:
                     await key_versions.retire(conn, version, ctx.caller)
-            outcome = Outcome.OK if error is None else (
-                Outcome.NOT_FOUND if isinstance(error, KeyVersionNotFound) else Outcome.CONFLICT)
+            outcome = (
+                Outcome.OK
+                if error is None
+                else (Outcome.NOT_FOUND if isinstance(error, KeyVersionNotFound) else Outcome.CONFLICT)
+            )
             await audit_trail.record(conn, ctx, Operation.KEYS_RETIRE, outcome, key_version=version)
         self._remember(versions)
         if error is not None:

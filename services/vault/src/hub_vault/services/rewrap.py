@@ -45,8 +45,15 @@ Progress = Callable[[RewrapJob, int], None]
 
 
 class RewrapService:
-    def __init__(self, db: Database, dsn: str, source: KeyringSource, keys: KeyService,
-                 access: AccessControl, default_batch_size: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        dsn: str,
+        source: KeyringSource,
+        keys: KeyService,
+        access: AccessControl,
+        default_batch_size: int,
+    ) -> None:
         self.db = db
         self.dsn = dsn
         self.source = source
@@ -62,8 +69,9 @@ class RewrapService:
         self._task = asyncio.create_task(self._run(ctx, job, lock_conn), name=f"rewrap:{job.id}")
         return job
 
-    async def run_to_completion(self, ctx: CallContext, batch_size: int | None = None,
-                                progress: Progress | None = None) -> RewrapJob:
+    async def run_to_completion(
+        self, ctx: CallContext, batch_size: int | None = None, progress: Progress | None = None
+    ) -> RewrapJob:
         """The same job, in the foreground (``hub-vault rewrap``: an operator with the keyring)."""
         job, lock_conn = await self._claim(ctx, batch_size or self.default_batch_size)
         return await self._run(ctx, job, lock_conn, progress)
@@ -74,9 +82,13 @@ class RewrapService:
         async with self.db.transaction() as conn:
             job = await rewrap_jobs.get(conn, job_id)
             remaining = await credentials.count_not_at(conn, job.target_version) if job else 0
-            await audit_trail.record(conn, ctx, Operation.REWRAP_READ,
-                                     Outcome.OK if job else Outcome.NOT_FOUND,
-                                     details={"job_id": str(job_id)})
+            await audit_trail.record(
+                conn,
+                ctx,
+                Operation.REWRAP_READ,
+                Outcome.OK if job else Outcome.NOT_FOUND,
+                details={"job_id": str(job_id)},
+            )
         if job is None:
             raise RewrapJobNotFound
         return job, remaining
@@ -112,22 +124,39 @@ class RewrapService:
                     await rewrap_jobs.finish(conn, job.id, "superseded")
                 if not resumed:
                     total = await credentials.count_not_at(conn, target)
-                    job = await rewrap_jobs.create(conn, target_version=target, batch_size=batch_size,
-                                                   total=total, started_by=ctx.caller,
-                                                   request_id=ctx.request_id)
+                    job = await rewrap_jobs.create(
+                        conn,
+                        target_version=target,
+                        batch_size=batch_size,
+                        total=total,
+                        started_by=ctx.caller,
+                        request_id=ctx.request_id,
+                    )
                 assert job is not None  # we hold the lock and finished any other running job
-                await audit_trail.record(conn, ctx, Operation.REWRAP_START, Outcome.OK,
-                                         key_version=target,
-                                         details={"job_id": str(job.id), "resumed": resumed})
+                await audit_trail.record(
+                    conn,
+                    ctx,
+                    Operation.REWRAP_START,
+                    Outcome.OK,
+                    key_version=target,
+                    details={"job_id": str(job.id), "resumed": resumed},
+                )
         except BaseException:
             await lock_conn.close()
             raise
-        log.info("rewrap job started", extra={"job_id": str(job.id), "key_version": target,
-                                              "resumed": resumed, "total": job.total})
+        log.info(
+            "rewrap job started",
+            extra={"job_id": str(job.id), "key_version": target, "resumed": resumed, "total": job.total},
+        )
         return job, lock_conn
 
-    async def _run(self, ctx: CallContext, job: RewrapJob, lock_conn: asyncpg.Connection,
-                   progress: Progress | None = None) -> RewrapJob:
+    async def _run(
+        self,
+        ctx: CallContext,
+        job: RewrapJob,
+        lock_conn: asyncpg.Connection,
+        progress: Progress | None = None,
+    ) -> RewrapJob:
         status, error = "completed", None
         try:
             status = await self._batches(ctx, job, progress)
@@ -144,8 +173,15 @@ class RewrapService:
             await rewrap_jobs.finish(conn, job.id, status, error)
             final = await rewrap_jobs.get(conn, job.id)
         assert final is not None
-        log.info("rewrap job finished", extra={"job_id": str(job.id), "status": status,
-                                               "rewrapped": final.rewrapped, "failed": final.failed})
+        log.info(
+            "rewrap job finished",
+            extra={
+                "job_id": str(job.id),
+                "status": status,
+                "rewrapped": final.rewrapped,
+                "failed": final.failed,
+            },
+        )
         return final
 
     async def _batches(self, ctx: CallContext, job: RewrapJob, progress: Progress | None) -> str:
@@ -168,16 +204,23 @@ class RewrapService:
                     continue
                 done, skipped, failed = await self._rewrap_batch(conn, ctx, job, loaded, batch)
                 cursor = batch[-1].id
-                await rewrap_jobs.advance(conn, job.id, cursor=cursor, rewrapped=done,
-                                          skipped=skipped, failed=failed)
+                await rewrap_jobs.advance(
+                    conn, job.id, cursor=cursor, rewrapped=done, skipped=skipped, failed=failed
+                )
                 pass_progress += done
                 current = await rewrap_jobs.get(conn, job.id)
             if progress is not None and current is not None:
                 progress(current, len(batch))
             await asyncio.sleep(0)  # let requests in between batches
 
-    async def _rewrap_batch(self, conn: asyncpg.Connection, ctx: CallContext, job: RewrapJob,
-                            loaded: LoadedKeyring, batch: list[StoredCredential]) -> tuple[int, int, int]:
+    async def _rewrap_batch(
+        self,
+        conn: asyncpg.Connection,
+        ctx: CallContext,
+        job: RewrapJob,
+        loaded: LoadedKeyring,
+        batch: list[StoredCredential],
+    ) -> tuple[int, int, int]:
         target = loaded.ciphers[job.target_version]
         items: list[Rewrapped] = []
         failed = 0
@@ -189,21 +232,33 @@ class RewrapService:
                 sealed = crypto.rewrap(old, target, stored.owner, stored.sealed)
             except crypto.IntegrityError:
                 failed += 1  # tampered, or its version is gone: left as is, counted, logged
-                log.warning("rewrap skipped a value that does not decrypt",
-                            extra={"credential_id": str(stored.id),
-                                   "key_version": stored.sealed.key_version})
+                log.warning(
+                    "rewrap skipped a value that does not decrypt",
+                    extra={"credential_id": str(stored.id), "key_version": stored.sealed.key_version},
+                )
                 continue
             items.append(Rewrapped(stored.id, stored.version, sealed.dek_encrypted, sealed.dek_iv))
         owners = await credentials.apply_rewraps(conn, job.target_version, items) if items else []
         for owner in owners:
-            await write_event(conn, CredentialChanged(
-                tenant_id=owner.tenant_id, connection_id=owner.connection_id,
-                credential_key=owner.credential_key, change="rewrapped",
-                key_version=job.target_version,
-            ), source=EVENT_SOURCE, schema=SCHEMA)
+            await write_event(
+                conn,
+                CredentialChanged(
+                    tenant_id=owner.tenant_id,
+                    connection_id=owner.connection_id,
+                    credential_key=owner.credential_key,
+                    change="rewrapped",
+                    key_version=job.target_version,
+                ),
+                source=EVENT_SOURCE,
+                schema=SCHEMA,
+            )
         skipped = len(items) - len(owners)
-        await audit_trail.record(conn, ctx, Operation.REWRAP_BATCH, Outcome.OK,
-                                 key_version=job.target_version,
-                                 details={"job_id": str(job.id), "rewrapped": len(owners),
-                                          "skipped": skipped, "failed": failed})
+        await audit_trail.record(
+            conn,
+            ctx,
+            Operation.REWRAP_BATCH,
+            Outcome.OK,
+            key_version=job.target_version,
+            details={"job_id": str(job.id), "rewrapped": len(owners), "skipped": skipped, "failed": failed},
+        )
         return len(owners), skipped, failed

@@ -28,6 +28,8 @@ def open_value(source: KeyringSource, stored: StoredCredential) -> bytes:
         return crypto.open_sealed(cipher, stored.owner, stored.sealed)
     except crypto.IntegrityError:
         # Ids only: the row, never the bytes.
-        log.warning("stored value failed authentication",
-                    extra={"credential_id": str(stored.id), "key_version": version})
+        log.warning(
+            "stored value failed authentication",
+            extra={"credential_id": str(stored.id), "key_version": version},
+        )
         raise DecryptionFailed from None

@@ -42,10 +42,16 @@ class SigningService:
         except BadSecretFormat as exc:
             raise SecretNotDecodable(str(exc)) from None
 
-    async def sign(self, ctx: CallContext, owner: Owner, message: bytes, fmt: SecretFormat,
-                   encoding: SignatureEncoding) -> str:
-        await self.access.require(ctx, Operation.HMAC_SIGN, tenant_id=owner.tenant_id,
-                                  connection_id=owner.connection_id, keys=(owner.credential_key,))
+    async def sign(
+        self, ctx: CallContext, owner: Owner, message: bytes, fmt: SecretFormat, encoding: SignatureEncoding
+    ) -> str:
+        await self.access.require(
+            ctx,
+            Operation.HMAC_SIGN,
+            tenant_id=owner.tenant_id,
+            connection_id=owner.connection_id,
+            keys=(owner.credential_key,),
+        )
         error: HubError | None = None
         signature = ""
         async with self.db.transaction() as conn:
@@ -58,18 +64,33 @@ class SigningService:
                     signature = hmac_signing.encode_signature(hmac_signing.sign(key, message), encoding)
                 except (DecryptionFailed, KeyVersionUnavailable, SecretNotDecodable) as exc:
                     error = exc
-            await audit_trail.record(conn, ctx, Operation.HMAC_SIGN, outcome_of(error), owner=owner,
-                                     key_version=stored.sealed.key_version if stored else None)
+            await audit_trail.record(
+                conn,
+                ctx,
+                Operation.HMAC_SIGN,
+                outcome_of(error),
+                owner=owner,
+                key_version=stored.sealed.key_version if stored else None,
+            )
         if error is not None:
             raise error
         return signature
 
-    async def verify(self, ctx: CallContext, tenant_id: str, connection_id: UUID, keys: list[str],
-                     message: bytes, signatures: list[str], fmt: SecretFormat,
-                     encoding: SignatureEncoding) -> Verification:
+    async def verify(
+        self,
+        ctx: CallContext,
+        tenant_id: str,
+        connection_id: UUID,
+        keys: list[str],
+        message: bytes,
+        signatures: list[str],
+        fmt: SecretFormat,
+        encoding: SignatureEncoding,
+    ) -> Verification:
         """Valid if any signature matches any candidate secret (rotation: old and new)."""
-        await self.access.require(ctx, Operation.HMAC_VERIFY, tenant_id=tenant_id,
-                                  connection_id=connection_id, keys=keys)
+        await self.access.require(
+            ctx, Operation.HMAC_VERIFY, tenant_id=tenant_id, connection_id=connection_id, keys=keys
+        )
         given = [hmac_signing.decode_signature(s, encoding) for s in signatures]
         error: HubError | None = None
         matched: str | None = None
@@ -87,8 +108,13 @@ class SigningService:
                 if hmac_signing.matches(hmac_signing.sign(key, message), given) and matched is None:
                     matched = stored.owner.credential_key
             await audit_trail.record(
-                conn, ctx, Operation.HMAC_VERIFY, outcome_of(error), tenant_id=tenant_id,
-                connection_id=connection_id, credential_key=matched,
+                conn,
+                ctx,
+                Operation.HMAC_VERIFY,
+                outcome_of(error),
+                tenant_id=tenant_id,
+                connection_id=connection_id,
+                credential_key=matched,
                 details={"candidates": keys, "found": len(found), "valid": matched is not None},
             )
         if error is not None:
