@@ -90,23 +90,10 @@ async def amend_outcome(conn: asyncpg.Connection, audit_id: int, outcome: str) -
         raise AuditUnavailable from None
 
 
-_WRITE = """
-WITH kv AS (
-    -- FOR SHARE: a concurrent retire of this version waits for us, or we see it retired.
-    SELECT version FROM key_versions WHERE version = $8 AND retired_at IS NULL FOR SHARE
-), w AS (
-    INSERT INTO credentials (tenant_id, connection_id, credential_key, value_encrypted, value_iv,
-                             dek_encrypted, dek_iv, key_version)
-    SELECT $1, $2, $3, $4, $5, $6, $7, kv.version FROM kv
-    WHERE $9::bigint IS NULL OR $9 = 0
-    ON CONFLICT (tenant_id, connection_id, credential_key) DO UPDATE SET
-        value_encrypted = EXCLUDED.value_encrypted, value_iv = EXCLUDED.value_iv,
-        dek_encrypted = EXCLUDED.dek_encrypted, dek_iv = EXCLUDED.dek_iv,
-        key_version = EXCLUDED.key_version, row_version = credentials.row_version + 1,
-        updated_at = now()
-    WHERE $9::bigint IS NULL OR credentials.row_version = $9
-    RETURNING row_version, created_at, updated_at, (xmax = 0) AS created
-), a AS (
+# Shared by both writes: the audit row (outcome from what the write CTE did), the outbox row
+# for credential.changed, and the NOTIFY, all in the same single statement as the write.
+# Parameters $8 (key version) and $10-$18 are the same in both.
+_AUDIT_OUTBOX_NOTIFY = """), a AS (
     INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
                        outcome, key_version)
     SELECT $10, $11, $12, $1, $2, $3,
@@ -126,7 +113,29 @@ SELECT w.*, a.id AS audit_id,
 FROM a LEFT JOIN w ON true
 """
 
-_UPDATE_AT_VERSION = """
+_WRITE = (
+    """
+WITH kv AS (
+    -- FOR SHARE: a concurrent retire of this version waits for us, or we see it retired.
+    SELECT version FROM key_versions WHERE version = $8 AND retired_at IS NULL FOR SHARE
+), w AS (
+    INSERT INTO credentials (tenant_id, connection_id, credential_key, value_encrypted, value_iv,
+                             dek_encrypted, dek_iv, key_version)
+    SELECT $1, $2, $3, $4, $5, $6, $7, kv.version FROM kv
+    WHERE $9::bigint IS NULL OR $9 = 0
+    ON CONFLICT (tenant_id, connection_id, credential_key) DO UPDATE SET
+        value_encrypted = EXCLUDED.value_encrypted, value_iv = EXCLUDED.value_iv,
+        dek_encrypted = EXCLUDED.dek_encrypted, dek_iv = EXCLUDED.dek_iv,
+        key_version = EXCLUDED.key_version, row_version = credentials.row_version + 1,
+        updated_at = now()
+    WHERE $9::bigint IS NULL OR credentials.row_version = $9
+    RETURNING row_version, created_at, updated_at, (xmax = 0) AS created
+"""  # noqa: S608 - constant SQL only
+    + _AUDIT_OUTBOX_NOTIFY
+)
+
+_UPDATE_AT_VERSION = (
+    """
 WITH kv AS (
     SELECT version FROM key_versions WHERE version = $8 AND retired_at IS NULL FOR SHARE
 ), w AS (
@@ -137,25 +146,9 @@ WITH kv AS (
     WHERE c.tenant_id = $1 AND c.connection_id = $2 AND c.credential_key = $3
       AND c.row_version = $9
     RETURNING c.row_version, c.created_at, c.updated_at, false AS created
-), a AS (
-    INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
-                       outcome, key_version)
-    SELECT $10, $11, $12, $1, $2, $3,
-           CASE WHEN EXISTS (SELECT 1 FROM w) THEN 'ok'
-                WHEN NOT EXISTS (SELECT 1 FROM kv) THEN 'error'
-                ELSE 'conflict' END,
-           $8
-    RETURNING id
-), o AS (
-    INSERT INTO outbox (event_id, topic, key, value, headers)
-    SELECT $13::uuid, $14::text, $15::bytea, $16::bytea, $17::jsonb WHERE EXISTS (SELECT 1 FROM w)
-    RETURNING id
+"""  # noqa: S608 - constant SQL only
+    + _AUDIT_OUTBOX_NOTIFY
 )
-SELECT w.*, a.id AS audit_id,
-       CASE WHEN $18::text IS NOT NULL AND EXISTS (SELECT 1 FROM o) THEN pg_notify($18, '') END
-           AS notified
-FROM a LEFT JOIN w ON true
-"""
 
 
 async def write(
