@@ -17,7 +17,8 @@ from .conftest import manifest_for
 pytestmark = pytest.mark.integration
 
 
-async def setup_connection(oauth, directory, simulator, tenant, user_headers, **oauth_config) -> uuid.UUID:
+def add_connection(directory, simulator, tenant, **oauth_config) -> uuid.UUID:
+    """A new OAuth connection of ``tenant`` in the stand-in directory, still initializing."""
     cid = uuid.uuid4()
     directory.add(
         ConnectionInfo(
@@ -30,6 +31,11 @@ async def setup_connection(oauth, directory, simulator, tenant, user_headers, **
             manifest=manifest_for(simulator.url, **oauth_config),
         )
     )
+    return cid
+
+
+async def setup_connection(oauth, directory, simulator, tenant, user_headers, **oauth_config) -> uuid.UUID:
+    cid = add_connection(directory, simulator, tenant, **oauth_config)
     resp = await oauth.put(
         "/v1/oauth/apps/simgeneric",
         headers=user_headers,
@@ -99,18 +105,7 @@ async def test_state_replay_unknown_and_expired_store_nothing(
     assert unknown.status_code == 400 and "text/html" in unknown.headers["content-type"]
     assert "state_unknown" in unknown.text
 
-    other = uuid.uuid4()
-    directory.add(
-        ConnectionInfo(
-            id=other,
-            tenant_id=tenant,
-            user_id="alice",
-            connector_id="simgeneric",
-            status="initializing",
-            auth_method="oauth2",
-            manifest=manifest_for(simulator.url),
-        )
-    )
+    other = add_connection(directory, simulator, tenant)
     late = await start(oauth, user_headers, other)
     late_params = await authorize(late["authorization_url"])
     import asyncpg
@@ -151,18 +146,7 @@ async def test_provider_500_is_retried_then_reported_without_half_storing(
     ok = await oauth.get("/v1/oauth/callback", params=params)
     assert ok.status_code == 200, ok.text  # one 500, then the retry succeeded
 
-    other = uuid.uuid4()
-    directory.add(
-        ConnectionInfo(
-            id=other,
-            tenant_id=tenant,
-            user_id="alice",
-            connector_id="simgeneric",
-            status="initializing",
-            auth_method="oauth2",
-            manifest=manifest_for(simulator.url),
-        )
-    )
+    other = add_connection(directory, simulator, tenant)
     simulator.inject_fault("token", "status", status=503, count=10)
     try:
         params = await authorize((await start(oauth, user_headers, other))["authorization_url"])
