@@ -1,4 +1,9 @@
-"""HTTP application of the vault service."""
+"""HTTP application of the vault service.
+
+One ASGI callable in front of two paths: GET/PUT of one credential go straight to the raw-ASGI
+:class:`CredentialFastPath` (the hub's hot calls, without FastAPI's machinery); everything else,
+and whatever that path hands back, is the regular FastAPI app.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,37 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.datastructures import State
 from starlette.middleware import Middleware
+from starlette.types import Receive, Scope, Send
 
 from hub_common.web import create_app as create_base_app
-from hub_vault.api import routes_admin, routes_credentials
+from hub_vault.api import fast_credentials, routes_admin, routes_credentials
 from hub_vault.api.body_limit import BodyLimitMiddleware
-from hub_vault.api.deps import VerifiedTokens
+from hub_vault.api.deps import VerifiedTokens, verified_service_id
 from hub_vault.config import VaultSettings
 from hub_vault.inject import Container
 
 
-def create_app(settings: VaultSettings | None = None) -> FastAPI:
+class VaultApp:
+    def __init__(self, api: FastAPI, fast: fast_credentials.CredentialFastPath) -> None:
+        self.api = api
+        self.fast = fast
+
+    @property
+    def state(self) -> State:
+        return self.api.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            target = fast_credentials.match(scope)
+            if target is not None:
+                await self.fast(target, scope, receive, send)
+                return
+        await self.api(scope, receive, send)
+
+
+def create_app(settings: VaultSettings | None = None) -> VaultApp:
     settings = settings or VaultSettings()
     # Keyring and policy load here: a bad configuration stops the process before it listens.
     container = Container(settings)
@@ -47,4 +72,12 @@ def create_app(settings: VaultSettings | None = None) -> FastAPI:
             max_hmac_bytes=settings.vault_max_hmac_body_bytes,
         )
     )
-    return app
+    fast = fast_credentials.CredentialFastPath(
+        app,
+        lambda: container.services,
+        lambda authorization: verified_service_id(app.state, authorization),
+        service_name=settings.service_name,
+        max_body_bytes=settings.vault_max_body_bytes,
+        tracing=bool(settings.otlp_endpoint),
+    )
+    return VaultApp(app, fast)

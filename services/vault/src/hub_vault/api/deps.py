@@ -14,6 +14,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Path, Request
+from starlette.datastructures import State
 
 from hub_common.errors import Unauthorized
 from hub_common.logging import request_id_var
@@ -29,8 +30,8 @@ class VerifiedTokens(dict[str, tuple[float, str]]):
     """Per app: token -> (exp, service id) of tokens this app's Authenticator already verified."""
 
 
-def _bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
             "missing bearer token", code="missing_token", headers={"WWW-Authenticate": "Bearer"}
@@ -38,14 +39,15 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def _service_id(request: Request) -> str:
-    token = _bearer(request)
-    verified: VerifiedTokens = request.app.state.verified_tokens
+def verified_service_id(state: State, authorization: str | None) -> str:
+    """The calling service, from its ``Authorization`` header (raises ``Unauthorized``)."""
+    token = _bearer(authorization)
+    verified: VerifiedTokens = state.verified_tokens
     cached = verified.get(token)
     if cached is not None and cached[0] > time.time():
         return cached[1]
-    authenticator: Authenticator = request.app.state.authenticator
-    principal = authenticator.verify_service(token, request.app.state.service_name)
+    authenticator: Authenticator = state.authenticator
+    principal = authenticator.verify_service(token, state.service_name)
     assert principal.service_id is not None  # a service principal always has one
     if len(verified) >= _VERIFIED_CACHE_SIZE:
         verified.clear()  # tokens are short-lived; a full reset is simpler than LRU bookkeeping
@@ -59,7 +61,10 @@ async def _services(request: Request) -> VaultServices:
 
 
 async def _context(request: Request) -> CallContext:
-    return CallContext(caller=_service_id(request), request_id=request_id_var.get())
+    return CallContext(
+        caller=verified_service_id(request.app.state, request.headers.get("authorization")),
+        request_id=request_id_var.get(),
+    )
 
 
 Services = Annotated[VaultServices, Depends(_services)]

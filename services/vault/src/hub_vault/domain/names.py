@@ -16,11 +16,11 @@ _KEY = re.compile(CREDENTIAL_KEY_PATTERN)
 
 
 def is_tenant_id(value: str) -> bool:
-    return bool(_TENANT.match(value))
+    return bool(_TENANT.fullmatch(value))
 
 
 def is_credential_key(value: str) -> bool:
-    return bool(_KEY.match(value))
+    return bool(_KEY.fullmatch(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,283 @@
+"""GET and PUT of one credential as a raw ASGI endpoint.
+
+These are the two calls on the hub's hot paths (the gateway's credential-cache misses, oauth's
+token writes). Served here they skip FastAPI's routing, dependency injection, request models and
+middleware stack, which cost more CPU than the vault operation itself (bench/vault_bench.py,
+ADR 0007).
+
+The FastAPI routes in ``routes_credentials`` stay the reference contract, and this path answers
+exactly as they do: the same service-token check, policy, audit, event, JSON bodies, request id,
+metrics and trace context. Whatever it does not fully understand is handed to the FastAPI app
+unchanged (its body replayed): an id, key or body that does not validate, an unexpected content
+type, a chunked or oversized body. That keeps every error answer in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub_common.errors import HubError
+from hub_common.logging import request_id_var
+from hub_common.web.middleware import REQUEST_SECONDS
+from hub_vault.api import schemas
+from hub_vault.domain.names import Owner, is_credential_key, is_tenant_id
+from hub_vault.inject import VaultServices
+from hub_vault.services.context import CallContext
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("hub_vault.api")
+
+ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials/{key}"
+_PATH = re.compile(r"/v1/tenants/([^/]+)/connections/([^/]+)/credentials/([^/]+)")
+# Only the canonical spelling; other spellings pydantic accepts go to the FastAPI route.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
+_STORE_FIELDS = frozenset(("value", "expected_version"))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    method: str
+    owner: Owner
+
+
+@dataclass(slots=True)
+class _Headers:
+    authorization: str | None = None
+    request_id: str | None = None
+    content_type: bytes | None = None
+    content_length: int | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
+
+
+def match(scope: Scope) -> Target | None:
+    """The credential this request names, if it is one this path serves."""
+    method = scope["method"]
+    if method != "GET" and method != "PUT":
+        return None
+    found = _PATH.fullmatch(scope["path"])
+    if found is None:
+        return None
+    tenant_id, connection_id, key = found.groups()
+    if not (is_tenant_id(tenant_id) and is_credential_key(key) and _UUID.fullmatch(connection_id)):
+        return None
+    return Target(method, Owner(tenant_id, UUID(connection_id), key))
+
+
+def _read_headers(scope: Scope) -> _Headers:
+    found = _Headers()
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            found.authorization = value.decode("latin-1")
+        elif name == b"x-request-id":
+            found.request_id = value.decode("latin-1")
+        elif name == b"content-type":
+            found.content_type = value
+        elif name == b"content-length":
+            try:
+                found.content_length = int(value)
+            except ValueError:
+                found.content_length = -1  # malformed: the server refuses it before us
+        elif name == b"traceparent":
+            found.traceparent = value.decode("latin-1")
+        elif name == b"tracestate":
+            found.tracestate = value.decode("latin-1")
+    return found
+
+
+def _store_body(raw: bytes) -> tuple[str, int | None] | None:
+    """``{"value": str, "expected_version"?: int >= 0 | null}`` exactly as ``StoreRequest``
+    (strict, no extra fields), or None to let the FastAPI route explain what is wrong."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(body) is not dict or not body.keys() <= _STORE_FIELDS:
+        return None
+    value = body.get("value")
+    expected = body.get("expected_version")
+    if type(value) is not str or not value:
+        return None
+    if expected is not None and (type(expected) is not int or expected < 0):
+        return None
+    return value, expected
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    if content_type is None:
+        return False
+    return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
+
+
+class CredentialFastPath:
+    def __init__(
+        self,
+        fallback: ASGIApp,
+        services: Callable[[], VaultServices],
+        service_id: Callable[[str | None], str],
+        *,
+        service_name: str,
+        max_body_bytes: int,
+        tracing: bool,
+    ) -> None:
+        self.fallback = fallback
+        self.services = services
+        self.service_id = service_id
+        self.service_name = service_name
+        self.max_body_bytes = max_body_bytes
+        # With an exporter every call is a span; without one a recorded span would only be
+        # thrown away, so the caller's context is carried through (into logs and events) instead.
+        self.tracing = tracing
+        self._histograms: dict[tuple[str, int], Any] = {}
+
+    async def __call__(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = _read_headers(scope)
+        stored: tuple[str, int | None] | None = None
+        if target.method == "PUT":
+            length = headers.content_length
+            if not _is_json(headers.content_type) or length is None or not 0 <= length <= self.max_body_bytes:
+                await self.fallback(scope, receive, send)
+                return
+            raw = await _read_body(receive)
+            if raw is None:
+                return  # the client went away
+            stored = _store_body(raw)
+            if stored is None:
+                await self.fallback(scope, _replay(raw, receive), send)
+                return
+        await self._serve(target, stored, headers, scope, send)
+
+    async def _serve(
+        self,
+        target: Target,
+        stored: tuple[str, int | None] | None,
+        headers: _Headers,
+        scope: Scope,
+        send: Send,
+    ) -> None:
+        started = time.perf_counter()
+        request_id = headers.request_id
+        if request_id is None or not _SAFE_ID.fullmatch(request_id):
+            request_id = f"{random.getrandbits(128):032x}"  # the middleware's uuid4().hex shape
+        rid_token = request_id_var.set(request_id)
+        ctx_token = None
+        if headers.traceparent is not None:
+            carrier = {"traceparent": headers.traceparent}
+            if headers.tracestate is not None:
+                carrier["tracestate"] = headers.tracestate
+            ctx_token = otel_context.attach(propagate.extract(carrier))
+        status = 500
+        try:
+            if self.tracing:
+                with tracer.start_as_current_span(
+                    f"{target.method} {ROUTE}",
+                    kind=trace.SpanKind.SERVER,
+                    attributes={"http.request.method": target.method, "http.route": ROUTE},
+                ) as span:
+                    status, body, extra = await self._answer(target, stored, headers, request_id)
+                    span.set_attribute("http.response.status_code", status)
+            else:
+                status, body, extra = await self._answer(target, stored, headers, request_id)
+            response_headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+                (b"x-request-id", request_id.encode()),
+            ]
+            await send({"type": "http.response.start", "status": status, "headers": response_headers})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            self._histogram(target.method, status).observe(time.perf_counter() - started)
+            if ctx_token is not None:
+                otel_context.detach(ctx_token)
+            request_id_var.reset(rid_token)
+
+    async def _answer(
+        self, target: Target, stored: tuple[str, int | None] | None, headers: _Headers, request_id: str
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        try:
+            caller = CallContext(caller=self.service_id(headers.authorization), request_id=request_id)
+            credentials = self.services().credentials
+            owner = target.owner
+            if stored is None:
+                revealed = await credentials.read(caller, owner)
+                value = schemas.CredentialValue(
+                    tenant_id=owner.tenant_id,
+                    connection_id=owner.connection_id,
+                    key=owner.credential_key,
+                    key_version=revealed.key_version,
+                    version=revealed.version,
+                    value=revealed.value,
+                )
+                return 200, value.model_dump_json().encode(), []
+            result = await credentials.store(caller, owner, stored[0], stored[1])
+            meta = schemas.CredentialMeta(
+                tenant_id=owner.tenant_id,
+                connection_id=owner.connection_id,
+                key=owner.credential_key,
+                key_version=result.key_version,
+                version=result.version,
+                created_at=result.created_at,
+                updated_at=result.updated_at,
+            )
+            return (201 if result.created else 200), meta.model_dump_json().encode(), []
+        except HubError as exc:
+            return (
+                exc.status_code,
+                _error_body(exc.code, exc.message, exc.details, request_id),
+                [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()],
+            )
+        except Exception:
+            log.exception("unhandled error")
+            message = "internal error; quote the request id to an operator"
+            return 500, _error_body("internal_error", message, {}, request_id), []
+
+    def _histogram(self, method: str, status: int) -> Any:
+        child = self._histograms.get((method, status))
+        if child is None:
+            child = REQUEST_SECONDS.labels(self.service_name, method, ROUTE, str(status))
+            self._histograms[(method, status)] = child
+        return child
+
+
+def _error_body(code: str, message: str, details: dict[str, Any], request_id: str) -> bytes:
+    """The shape of ``hub_common.web.errors.error_response``."""
+    error = {"code": code, "message": message, "details": details, "request_id": request_id}
+    return orjson.dumps({"error": error})
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
