@@ -55,6 +55,7 @@ def test_contract_shape_with_override_template_and_defaults():
     )
     assert t.base_url == "https://ghe.corp.example/api/v3"
     assert t.default_headers == (("x-v", "1"),)
+    assert (t.id_text, t.host, t.port, t.origin) == (str(CID), "ghe.corp.example", None, "ghe.corp.example")
     check_allowed_host(t)
     jira = parse_lookup(
         contract(
@@ -123,6 +124,7 @@ def test_injection_per_method():
     assert build_injection(bearer, {"bearer_token": "x"}).header == ("authorization", "Bearer x")
     header = parse_lookup(contract(), CID)
     assert build_injection(header, {"api_key": "k"}).header == ("x-api-key", "k")
+    assert build_injection(header, {"api_key": "k"}).header_name == b"x-api-key"
     query = parse_lookup(
         contract(auth_extra={"api_key": {"location": "query", "name": "api key", "prefix": ""}}), CID
     )

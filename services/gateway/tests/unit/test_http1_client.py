@@ -128,7 +128,7 @@ async def test_interim_1xx_is_skipped_head_and_204_have_no_body(client):
         lambda req: [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"]
     ) as srv:
         resp = await client.request("POST", srv.url + "/", [], b"{}")
-        assert resp.status == 201 and await resp.read() == b"ok"
+        assert resp.status == 201 and resp.content_length == 2 and await resp.read() == b"ok"
     async with RawServer(lambda _: [b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"]) as srv:
         resp = await client.request("HEAD", srv.url + "/", [])
         assert resp.content_length == 0 and await resp.read() == b""
@@ -171,11 +171,38 @@ async def test_failures_are_typed(client):
         await client.request("GET", "http://127.0.0.1:9/", [])
 
 
-async def test_header_injection_is_refused_before_sending(client):
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("x-a", "1\r\nx-injected: 2"),
+        ("x-a", "lone\nfeed"),
+        ("x-a", "lone\rreturn"),
+        ("x-a", "n\0ul"),
+        ("x-\r\nb", "1"),
+    ],
+)
+async def test_header_injection_is_refused_before_sending(client, header):
     async with RawServer(ok()) as srv:
         with pytest.raises(ProtocolError):
-            await client.request("GET", srv.url + "/", [("x-a", "1\r\nx-injected: 2")])
+            await client.request("GET", srv.url + "/", [("x-ok", "1"), header])
+        with pytest.raises(ProtocolError):
+            await client.request_at("GET", srv.url + "/base", "/x", [header])
         assert srv.requests == []
+
+
+async def test_request_at_goes_under_the_base_path_and_shares_the_pool(client):
+    async with RawServer(ok()) as srv:
+        for base in (srv.url + "/api/v4", srv.url + "/api/v4/"):
+            resp = await client.request_at("GET", base, "/users?page=2", [("x-one", "1")])
+            assert await resp.read() == b"hello"
+        resp = await client.request("GET", srv.url + "/plain", [])
+        await resp.read()
+        assert [r.split(b"\r\n", 1)[0] for r in srv.requests] == [
+            b"GET /api/v4/users?page=2 HTTP/1.1",
+            b"GET /api/v4/users?page=2 HTTP/1.1",
+            b"GET /plain HTTP/1.1",
+        ]
+        assert srv.connections == 1
 
 
 async def test_dns_answers_are_ssrf_checked():

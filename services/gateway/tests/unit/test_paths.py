@@ -15,7 +15,13 @@ from hub_gateway.domain.errors import (
     InvalidPath,
     PathTraversal,
 )
-from hub_gateway.domain.paths import check_provider_path, join_url, rewrite_prefix, split_proxy_path
+from hub_gateway.domain.paths import (
+    check_provider_path,
+    join_url,
+    rewrite_prefix,
+    split_proxy_path,
+    upstream_path,
+)
 
 pytestmark = pytest.mark.unit
 CID = uuid.UUID("6f1c2b1e-0000-4000-8000-000000000001")
@@ -69,6 +75,10 @@ def test_join_stays_on_the_base_origin():
     assert join_url("https://api.x.com", "/", "") == "https://api.x.com/"
     with pytest.raises(HostInjection):
         join_url("https://api.x.com", "@evil.com/x", "")
+    assert upstream_path("/users", "a=1") == "/users?a=1" and upstream_path("/", "") == "/"
+    for bad in ("@evil.com/x", "//evil.com/x", "/a\\b"):
+        with pytest.raises(HostInjection):
+            upstream_path(bad, "")
 
 
 def test_rewrite_prefix_is_checked_again():

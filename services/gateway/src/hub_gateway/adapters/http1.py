@@ -65,13 +65,15 @@ class ProtocolError(UpstreamError):
     pass
 
 
+_PORTS = {"http": 80, "https": 443}
 _HIGH_WATER = 1024 * 1024  # response bytes buffered before the socket is paused
-_BAD_HEADER_CHARS = ("\r", "\n", "\0")
 
 
 class _Connection(asyncio.Protocol):
     def __init__(self, pool: _OriginPool) -> None:
         self.pool = pool
+        # Fixed for the connection's life: asking asyncio each exchange costs a getpid() syscall.
+        self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
@@ -85,6 +87,8 @@ class _Connection(asyncio.Protocol):
     def _reset(self) -> None:
         """Ready for the next exchange on this connection (the previous one is fully done)."""
         self.headers: list[tuple[bytes, bytes]] = []
+        self.content_length: bytes | None = None
+        self.framed = False  # Content-Length or Transfer-Encoding seen
         self.status = 0
         self.started = False
         self.complete = False
@@ -93,7 +97,7 @@ class _Connection(asyncio.Protocol):
         self.buffered = 0
         self.chunks.clear()
         self.data_ready.clear()
-        self.headers_ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.headers_ready: asyncio.Future[None] = self.loop.create_future()
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -115,7 +119,7 @@ class _Connection(asyncio.Protocol):
         self._write_ok.set()
         self.pool.forget(self)
         if not self.complete:
-            if self.headers_ready.done() and self.status and not self._has_length():
+            if self.headers_ready.done() and self.status and not self.framed:
                 # A body delimited by closing the connection (HTTP/1.0 style) ends here.
                 self.complete = True
                 self.data_ready.set()
@@ -131,11 +135,21 @@ class _Connection(asyncio.Protocol):
     # -- httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
+        size = len(name)
+        if size == 14 or size == 17:  # the two framing headers, compared only when they could be
+            lower = name.lower()
+            if lower == b"content-length":
+                if self.content_length is None:
+                    self.content_length = value
+                self.framed = True
+            elif lower == b"transfer-encoding":
+                self.framed = True
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self.headers = []  # an interim answer: the real one follows
+            self.content_length, self.framed = None, False
             return
         self.status = status
         self.keep_alive = self.parser.should_keep_alive()
@@ -156,9 +170,6 @@ class _Connection(asyncio.Protocol):
         self.data_ready.set()
 
     # -- helpers
-    def _has_length(self) -> bool:
-        return any(n.lower() in (b"content-length", b"transfer-encoding") for n, _ in self.headers)
-
     def _fail(self, exc: BaseException) -> None:
         if self.error is None:
             self.error = exc
@@ -195,7 +206,7 @@ class _Connection(asyncio.Protocol):
 class Response:
     """A provider's answer; its body is read once, whole (:meth:`read`) or streamed."""
 
-    __slots__ = ("_conn", "_done", "_head", "_read_timeout_s", "raw_headers", "status")
+    __slots__ = ("_conn", "_done", "_head", "_length", "_read_timeout_s", "raw_headers", "status")
 
     def __init__(self, conn: _Connection, read_timeout_s: float, head: bool) -> None:
         self._conn = conn
@@ -204,6 +215,7 @@ class Response:
         self._done = False
         self.status = conn.status
         self.raw_headers = conn.headers
+        self._length = conn.content_length
 
     def header(self, name: str) -> str | None:
         key = name.lower().encode("latin-1")
@@ -216,9 +228,8 @@ class Response:
     def content_length(self) -> int | None:
         if self._head or self.status in (204, 304):
             return 0
-        value = self.header("content-length")
         try:
-            return int(value) if value is not None else None
+            return int(self._length) if self._length is not None else None
         except ValueError:
             return None
 
@@ -361,6 +372,7 @@ class Http1Client:
         if ca_file:
             self.ssl_context.load_verify_locations(ca_file)
         self._pools: dict[tuple[str, str, int], _OriginPool] = {}
+        self._bases: dict[str, tuple[_OriginPool, str]] = {}
         self._dns: dict[tuple[str, int], tuple[float, str]] = {}
 
     def _pool(self, scheme: str, host: str, port: int) -> _OriginPool:
@@ -398,6 +410,20 @@ class Http1Client:
         self._dns[(host, port)] = (now + self.dns_ttl_s, chosen)
         return chosen
 
+    def _base(self, base_url: str) -> tuple[_OriginPool, str]:
+        """A base URL's pool and path prefix, split once: a provider call then costs a dict lookup
+        instead of a URL parse (``urlsplit``'s own cache misses whenever the query differs)."""
+        known = self._bases.get(base_url)
+        if known is None:
+            parts = urlsplit(base_url)
+            scheme = parts.scheme
+            pool = self._pool(scheme, (parts.hostname or "").lower(), parts.port or _PORTS.get(scheme, 80))
+            known = (pool, parts.path.rstrip("/"))
+            if len(self._bases) >= 10_000:
+                self._bases.clear()
+            self._bases[base_url] = known
+        return known
+
     async def request(
         self,
         method: str,
@@ -411,14 +437,38 @@ class Http1Client:
         percent-encoded as it must go out."""
         parts = urlsplit(url)
         scheme = parts.scheme
-        host = (parts.hostname or "").lower()
-        port = parts.port or (443 if scheme == "https" else 80)
+        pool = self._pool(scheme, (parts.hostname or "").lower(), parts.port or _PORTS.get(scheme, 80))
         target = parts.path or "/"
         if parts.query:
             target = f"{target}?{parts.query}"
-        pool = self._pool(scheme, host, port)
+        return await self._exchange(pool, method, target, headers, body, body_length)
+
+    async def request_at(
+        self,
+        method: str,
+        base_url: str,
+        path: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | AsyncIterator[bytes] | None = None,
+        *,
+        body_length: int | None = None,
+    ) -> Response:
+        """:meth:`request` to ``base_url`` + ``path`` (``/...``, with its ``?query``, encoded as it
+        must go out); the base URL is split once and remembered."""
+        pool, prefix = self._base(base_url)
+        return await self._exchange(pool, method, prefix + path, headers, body, body_length)
+
+    async def _exchange(
+        self,
+        pool: _OriginPool,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | AsyncIterator[bytes] | None,
+        body_length: int | None,
+    ) -> Response:
         lines = [f"{method} {target} HTTP/1.1", f"host: {pool.host_header}"]
-        lines.extend(f"{name}: {value}" for name, value in headers)
+        lines.extend([f"{name}: {value}" for name, value in headers])
         stream: AsyncIterator[bytes] | None = None
         payload = b""
         if isinstance(body, bytes | bytearray):
@@ -433,9 +483,13 @@ class Http1Client:
             lines.append(f"content-length: {len(payload)}")
         elif method in ("POST", "PUT", "PATCH"):
             lines.append("content-length: 0")
-        if any(c in part for part in lines for c in _BAD_HEADER_CHARS):
-            raise ProtocolError("a header carries a line break or NUL; refused")  # no request smuggling
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        text = "\r\n".join(lines)
+        # No request smuggling: a CR, LF or NUL inside any line (three scans of one string; the
+        # separators account for exactly len(lines) - 1 of each).
+        breaks = len(lines) - 1
+        if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
+            raise ProtocolError("a header carries a line break or NUL; refused")
+        head = (text + "\r\n\r\n").encode("latin-1")
         conn = await pool.acquire()
         try:
             if stream is not None:
@@ -445,8 +499,8 @@ class Http1Client:
                 await conn.write(head + payload if payload else head)
             if not conn.headers_ready.done():
                 # A plain timer (cheaper than asyncio.timeout on this path) fails the wait.
-                timer = asyncio.get_running_loop().call_later(
-                    self.read_timeout_s, conn.time_out, f"{host} did not answer in time"
+                timer = conn.loop.call_later(
+                    self.read_timeout_s, conn.time_out, f"{pool.host} did not answer in time"
                 )
                 try:
                     await conn.headers_ready
@@ -479,3 +533,4 @@ class Http1Client:
                 conn.close()
             pool.idle.clear()
         self._pools.clear()
+        self._bases.clear()

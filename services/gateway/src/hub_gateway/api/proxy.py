@@ -14,7 +14,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -134,18 +134,16 @@ class ProxyEndpoint:
                         traceparent=context_header,
                     )
 
-                    async def read_body() -> RequestBody:
-                        return await self._read_body(receive, length, chunked)
+                    read_body: Callable[[], Awaitable[RequestBody]] = _no_body
+                    if chunked or length:
+
+                        async def read_body() -> RequestBody:
+                            return await self._read_body(receive, length, chunked)
 
                     reply = await self.proxy.handle(caller, request, read_body, call)
                     status = reply.status
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": status,
-                            "headers": [*reply.headers, (b"x-request-id", rid)],
-                        }
-                    )
+                    reply.headers.append((b"x-request-id", rid))  # the reply's own list
+                    await send({"type": "http.response.start", "status": status, "headers": reply.headers})
                     response_started = True
                     if reply.stream is None:
                         await send({"type": "http.response.body", "body": reply.body})
@@ -181,19 +179,19 @@ class ProxyEndpoint:
         span: trace.Span,
         traceparent: str,
     ) -> None:
-        attributes: dict[str, str | int] = {
-            "http.request.method": method,
-            "http.response.status_code": status,
-        }
-        if call.error_code:
-            attributes["hub.error_code"] = call.error_code
         target = call.target
-        if target is not None:
-            attributes["hub.connection_id"] = str(target.id)
-            attributes["hub.connector_id"] = target.connector_id
-            attributes["server.address"] = target.origin
-            attributes["hub.attempts"] = call.attempts
         if span.is_recording():
+            attributes: dict[str, str | int] = {
+                "http.request.method": method,
+                "http.response.status_code": status,
+            }
+            if call.error_code:
+                attributes["hub.error_code"] = call.error_code
+            if target is not None:
+                attributes["hub.connection_id"] = target.id_text
+                attributes["hub.connector_id"] = target.connector_id
+                attributes["server.address"] = target.origin
+                attributes["hub.attempts"] = call.attempts
             span.set_attributes(attributes)
         elapsed = time.perf_counter() - started
         if target is None:  # refused before a connection was known: no tenant to attribute to
@@ -203,7 +201,7 @@ class ProxyEndpoint:
         self.events.emit(
             ApiRequestRecord(
                 target.tenant_id,
-                str(target.id),
+                target.id_text,
                 target.connector_id,
                 method,
                 path[:512],
@@ -219,7 +217,7 @@ class ProxyEndpoint:
             log.debug(
                 "proxied",
                 extra={
-                    "connection_id": str(target.id),
+                    "connection_id": target.id_text,
                     "method": method,
                     "path": path[:200],
                     "status": status,
@@ -229,7 +227,7 @@ class ProxyEndpoint:
 
     async def _read_body(self, receive: Receive, length: int | None, chunked: bool) -> RequestBody:
         if not chunked and not length:
-            return RequestBody()
+            return RequestBody()  # (not reached from __call__, which uses _no_body then)
         if not chunked and length is not None and length <= self.replay_buffer_bytes:
             parts = []
             more = True
@@ -274,6 +272,11 @@ def _traceparent(span: trace.Span, incoming: bytes | None) -> str:
     if m and m.group(1) != b"0" * 32:
         return f"00-{m.group(1).decode()}-{random.getrandbits(64):016x}-{m.group(2).decode()}"
     return f"00-{random.getrandbits(128):032x}-{random.getrandbits(64):016x}-00"
+
+
+async def _no_body() -> RequestBody:
+    """The body of a call that declares none (most GETs): nothing to read from the client."""
+    return RequestBody()
 
 
 def _length(value: bytes | None) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,19 +47,20 @@ class ConnectionTarget:
     default_headers: tuple[tuple[str, str], ...]
     api_key: ApiKeyPlacement | None
     credential_keys: tuple[str, ...]
+    # Derived once here, read on every call: the id as text (events, spans), ``host`` and
+    # ``port`` of the base URL, and its ``origin`` (``host[:port]``: one circuit breaker per
+    # provider endpoint).
+    id_text: str = field(init=False, repr=False, compare=False)
+    host: str = field(init=False, repr=False, compare=False)
+    port: int | None = field(init=False, repr=False, compare=False)
+    origin: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def host(self) -> str:
-        return (urlsplit(self.base_url).hostname or "").lower()
-
-    @property
-    def port(self) -> int | None:
-        return urlsplit(self.base_url).port
-
-    @property
-    def origin(self) -> str:
-        """``host[:port]`` of the base URL: one circuit breaker per provider endpoint."""
-        return urlsplit(self.base_url).netloc.lower()
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        object.__setattr__(self, "id_text", str(self.id))
+        object.__setattr__(self, "host", (parts.hostname or "").lower())
+        object.__setattr__(self, "port", parts.port)
+        object.__setattr__(self, "origin", parts.netloc.lower())
 
     @property
     def is_oauth(self) -> bool:

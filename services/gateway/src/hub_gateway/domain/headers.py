@@ -47,26 +47,29 @@ _RESPONSE_DROP = HOP_BY_HOP
 RawHeaders = Iterable[tuple[bytes, bytes]]
 
 
-def _connection_tokens(headers: RawHeaders) -> set[bytes]:
-    """Names listed in ``Connection`` (ASGI header names are lower-case already)."""
-    named: set[bytes] = set()
-    for name, value in headers:
-        if name == b"connection":
-            named.update(t.strip().lower() for t in value.split(b",") if t.strip())
-    return named
+def _tokens(value: bytes) -> set[bytes]:
+    return {t.strip().lower() for t in value.split(b",") if t.strip()}
 
 
 def request_headers(
     headers: list[tuple[bytes, bytes]], *, also_drop: Iterable[bytes] = ()
 ) -> list[tuple[str, str]]:
-    """The caller's headers that may reach the provider (names lower-case, as ASGI gives them)."""
-    named = _connection_tokens(headers)
-    drop = _REQUEST_DROP | named | set(also_drop) if (named or also_drop) else _REQUEST_DROP
-    return [
-        (name.decode("latin-1"), value.decode("latin-1"))
-        for name, value in headers
-        if name not in drop and not name.startswith(_INTERNAL_PREFIX)
-    ]
+    """The caller's headers that may reach the provider (names lower-case, as ASGI gives them).
+
+    One pass; the names a ``Connection`` header lists (rare) are dropped afterwards."""
+    extra = tuple(also_drop)
+    out: list[tuple[str, str]] = []
+    named: set[bytes] | None = None
+    for name, value in headers:
+        if name in _REQUEST_DROP or name in extra or name.startswith(_INTERNAL_PREFIX):
+            if name == b"connection":
+                named = _tokens(value) if named is None else named | _tokens(value)
+            continue
+        out.append((name.decode("latin-1"), value.decode("latin-1")))
+    if named:
+        listed = {n.decode("latin-1") for n in named}
+        out = [(n, v) for n, v in out if n not in listed]
+    return out
 
 
 _RESPONSE_NAMES: dict[bytes, bytes | None] = {}  # raw name → lower-case name, or None: dropped
@@ -85,7 +88,7 @@ def response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, by
                 _RESPONSE_NAMES[name] = lower
         if lower is None:
             if name.lower() == b"connection":
-                named = (named or set()) | {t.strip().lower() for t in value.split(b",") if t.strip()}
+                named = (named or set()) | _tokens(value)
             continue
         out.append((lower, value))
     if named:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from hub_common import credential_keys as keys
@@ -35,10 +35,12 @@ class Injection:
     header: tuple[str, str] | None = None  # (lower-case name, value)
     query: tuple[str, str] | None = None  # (name, percent-encoded value)
     token: str | None = None  # the OAuth access token (its sha256 goes to the refresh call)
+    # The injected header's name as ASGI spells it, dropped from the caller's (read every call).
+    header_name: bytes | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def header_name(self) -> bytes | None:
-        return self.header[0].encode("latin-1") if self.header else None
+    def __post_init__(self) -> None:
+        name = self.header[0].encode("latin-1") if self.header else None
+        object.__setattr__(self, "header_name", name)
 
     def apply_query(self, query: str) -> str:
         if self.query is None:

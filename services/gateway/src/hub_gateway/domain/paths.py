@@ -73,20 +73,24 @@ def check_provider_path(rest: str) -> str:
             )
         if form.startswith("/"):
             raise HostInjection("the provider path must not start with '//' (another host)")
-        if any(segment in (".", "..") for segment in form.split("/")):
+        if "." in form and any(segment in (".", "..") for segment in form.split("/")):
             raise PathTraversal("dot segments ('.', '..', encoded or not) are not allowed")
     return "/" + rest
 
 
-def join_url(base_url: str, provider_path: str, query: str) -> str:
-    """``base_url`` + ``provider_path`` (+ ``?query``); the result must stay on the base's origin.
+def upstream_path(provider_path: str, query: str) -> str:
+    """``provider_path`` (+ ``?query``) as it goes out under the base URL's own path.
 
     ``provider_path`` comes from :func:`check_provider_path` (one leading ``/``, no backslash), so
     it can only extend the base URL's path; anything else is refused rather than parsed."""
     if not provider_path.startswith("/") or provider_path.startswith("//") or "\\" in provider_path:
         raise HostInjection("the request would leave the connection's base URL")
-    url = base_url.rstrip("/") + provider_path
-    return f"{url}?{query}" if query else url
+    return f"{provider_path}?{query}" if query else provider_path
+
+
+def join_url(base_url: str, provider_path: str, query: str) -> str:
+    """``base_url`` + ``provider_path`` (+ ``?query``); the result stays on the base's origin."""
+    return base_url.rstrip("/") + upstream_path(provider_path, query)
 
 
 def rewrite_prefix(provider_path: str, from_prefix: str, to_prefix: str) -> str:

@@ -14,6 +14,7 @@ Retry rules
 from __future__ import annotations
 
 import asyncio
+import enum
 import random
 import time
 import uuid
@@ -47,7 +48,7 @@ from hub_gateway.domain.errors import (
 )
 from hub_gateway.domain.headers import forwarded_headers, request_headers, response_headers
 from hub_gateway.domain.injection import Injection
-from hub_gateway.domain.paths import join_url
+from hub_gateway.domain.paths import upstream_path
 from hub_gateway.domain.tiers import TierQuotas
 from hub_gateway.domain.transforms import RouteTransform, apply_body, apply_headers, apply_path
 from hub_gateway.services.limiter import QuotaLimiter
@@ -180,7 +181,7 @@ class ProxyService:
         ctx.target = target
         target.ensure_usable()
         self.budgets.check(target.id, req.provider_path)
-        await self.limiter.acquire(target.tenant_id, str(target.id), self.quotas_for(caller.tier))
+        await self.limiter.acquire(target.tenant_id, target.id_text, self.quotas_for(caller.tier))
         route = await self._route(caller, target, req)
         provider_path = apply_path(route, req.provider_path) if route else req.provider_path
         injection = await self.resolver.injection(target)
@@ -237,7 +238,7 @@ class ProxyService:
         if target.default_headers:
             # The caller's own value wins, except "Accept: */*" (most clients' default, i.e. no
             # preference): then the provider's documented media type applies.
-            present = {n for n, v in headers if not (n == "accept" and v.strip() == "*/*")}
+            present = {n for n, v in headers if n != "accept" or v.strip() != "*/*"}
             defaults = [(n, v) for n, v in target.default_headers if n not in present]
             if defaults:
                 names = {n for n, _ in defaults}
@@ -271,12 +272,12 @@ class ProxyService:
         idempotent = req.method in IDEMPOTENT or any(n == b"idempotency-key" for n, _ in req.headers)
         while True:
             ctx.attempts += 1
-            url = join_url(target.base_url, provider_path, injection.apply_query(req.query))
+            path = upstream_path(provider_path, injection.apply_query(req.query))
             circuit = self.circuits.get(target.origin)
             headers = self._headers(target, req, injection, route, body)
             try:
-                resp = await self.client.request(
-                    req.method, url, headers, body.payload(), body_length=body.length
+                resp = await self.client.request_at(
+                    req.method, target.base_url, path, headers, body.payload(), body_length=body.length
                 )
             except ClientError as exc:
                 if body.too_large:
@@ -329,21 +330,21 @@ class ProxyService:
         urgent = resp.status in (403, 429, 503)
         remaining: int | None = None
         for name, value in resp.raw_headers:
-            lower = name.lower()
-            if b"ratelimit" in lower:
-                relevant.append((name, value))
-                if b"remaining" in lower:
-                    try:
-                        count = int(value)
-                    except ValueError:
-                        continue
-                    remaining = count if remaining is None else min(remaining, count)
-                    urgent = urgent or count <= 0
-                elif lower == b"ratelimit":
-                    urgent = True  # structured field: only a full parse reads it
-            elif lower == b"retry-after":
-                relevant.append((name, value))
-                urgent = True
+            kind = _SIGNALS.get(name)
+            if kind is None:
+                kind = _signal_kind(name)
+            if kind is _Signal.NONE:
+                continue
+            relevant.append((name, value))
+            if kind is _Signal.REMAINING:
+                try:
+                    count = int(value)
+                except ValueError:
+                    continue
+                remaining = count if remaining is None else min(remaining, count)
+                urgent = urgent or count <= 0
+            elif kind is _Signal.URGENT:
+                urgent = True  # Retry-After, or the structured RateLimit field only a full parse reads
         if not relevant:
             return None, None
         now = time.time()
@@ -389,7 +390,7 @@ class ProxyService:
         return await self.resolver.injection(target)
 
     async def _reply(self, resp: Response, route: RouteTransform | None) -> Reply:
-        headers = response_headers(list(resp.raw_headers))
+        headers = response_headers(resp.raw_headers)
         length = resp.content_length
         if route is not None:
             transformed = await self._transform_response(resp, route, headers, length)
@@ -445,6 +446,30 @@ class ProxyService:
                 resp.release()
 
         return Reply(resp.status, new_headers, stream=stream(), release=resp.release)
+
+
+class _Signal(enum.Enum):
+    NONE = 0  # not a rate-limit header
+    REMAINING = 1  # a remaining count (``*ratelimit*remaining*``)
+    OTHER = 2  # another rate-limit header (limit, reset, policy, resource, ...)
+    URGENT = 3  # ``Retry-After`` or the structured ``RateLimit`` field: always parsed in full
+
+
+_SIGNALS: dict[bytes, _Signal] = {}  # raw header name → its kind (providers use few names)
+
+
+def _signal_kind(name: bytes) -> _Signal:
+    lower = name.lower()
+    if b"ratelimit" in lower:
+        if b"remaining" in lower:
+            kind = _Signal.REMAINING
+        else:
+            kind = _Signal.URGENT if lower == b"ratelimit" else _Signal.OTHER
+    else:
+        kind = _Signal.URGENT if lower == b"retry-after" else _Signal.NONE
+    if len(_SIGNALS) < 4096:
+        _SIGNALS[name] = kind
+    return kind
 
 
 def _retryable(exc: BaseException) -> bool:
