@@ -141,6 +141,8 @@ def test_hand_encoded_events_are_valid_typed_events():
     assert parsed.connection_id == uuid.UUID(rec.connection_id) and parsed.duration_ms == 3
     assert key == rec.connection_id.encode() and event.trace_headers["traceparent"] == rec.traceparent
     assert event.subject == rec.connection_id
+    ids = {uuid.UUID(event.id) for event in (decode(*encode(rec, b"/s")[1:]) for _ in range(200))}
+    assert len(ids) == 200 and {(i.version, i.variant) for i in ids} == {(4, uuid.RFC_4122)}
 
 
 async def test_event_queue_is_bounded_and_never_blocks():

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import uuid
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -55,6 +54,21 @@ def _rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
+# Version 4 and the RFC 4122 variant, set in a random 128-bit number: a UUID's text without
+# building a ``uuid.UUID`` (a third of the cost; one id per event).
+_UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _uuid4_text() -> str:
+    h = f"{random.getrandbits(128) & _UUID4_KEEP | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_SPECVERSION = ("ce_specversion", SPECVERSION.encode())
+_CONTENT_TYPE = ("content-type", CONTENT_TYPE.encode())
+
+
 def encode(record: ApiRequestRecord, source: bytes) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     ts = _rfc3339(record.timestamp)
     value = orjson.dumps(
@@ -71,18 +85,19 @@ def encode(record: ApiRequestRecord, source: bytes) -> tuple[bytes, bytes, list[
             "error_code": record.error_code,
         }
     )
+    key = record.connection_id.encode()
     headers = [
-        ("ce_specversion", SPECVERSION.encode()),
-        ("ce_id", str(uuid.UUID(int=random.getrandbits(128), version=4)).encode()),
+        _SPECVERSION,
+        ("ce_id", _uuid4_text().encode()),
         ("ce_type", _TYPE),
         ("ce_source", source),
         ("ce_time", ts.encode()),
-        ("content-type", CONTENT_TYPE.encode()),
-        ("ce_subject", record.connection_id.encode()),
+        _CONTENT_TYPE,
+        ("ce_subject", key),
     ]
     if record.traceparent:
         headers.append(("traceparent", record.traceparent.encode()))
-    return record.connection_id.encode(), value, headers
+    return key, value, headers
 
 
 class EventSink:
