@@ -15,7 +15,7 @@ from uuid import UUID
 
 import httpx
 
-from hub_common.clients.service import ServiceClient
+from hub_common.clients.service import ServiceClient, ServiceResponse
 from hub_common.errors import HubError, NotFound
 from hub_common.settings import HubSettings
 from hub_common.web.auth import ServiceTokenMinter
@@ -50,7 +50,7 @@ class VaultClient:
     def _path(self, tenant_id: str, connection_id: UUID | str, suffix: str) -> str:
         return f"/v1/tenants/{quote(tenant_id, safe='')}/connections/{connection_id}/{suffix}"
 
-    async def _call(self, method: str, path: str, json: Any = None) -> httpx.Response:
+    async def _call(self, method: str, path: str, json: Any = None) -> ServiceResponse:
         resp = await self._service.request(method, path, json=json)
         if resp.status_code >= 400:
             raise _error(resp)
@@ -246,7 +246,7 @@ class VaultAdminClient(VaultClient):
         return _job((await self._call("GET", f"/v1/admin/rewrap-jobs/{job_id}")).json())
 
 
-def _error(resp: httpx.Response) -> HubError:
+def _error(resp: ServiceResponse) -> HubError:
     try:
         err = resp.json()["error"]
         code, message = str(err["code"]), str(err["message"])
