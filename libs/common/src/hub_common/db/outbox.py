@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 from prometheus_client import Counter
@@ -32,22 +33,44 @@ def channel_for(schema: str) -> str:
     return f"hub_outbox_{check_identifier(schema)}"
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """An event encoded for the outbox, for hot paths that insert it inside a statement of their
+    own (one round trip for the change, its audit and its event): the columns ``write_event``
+    inserts, in its order, so the relay publishes it unchanged."""
+
+    event_id: uuid.UUID
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[list[str]]
+
+    @classmethod
+    def of(cls, event: HubEvent, source: str) -> OutboxRow:
+        event_id = uuid.uuid4()
+        key, value, headers = encode(event, source=source, event_id=str(event_id))
+        return cls(event_id, event.topic, key, value, [[k, v.decode()] for k, v in headers])
+
+    def params(self) -> tuple[uuid.UUID, str, bytes, bytes, list[list[str]]]:
+        return self.event_id, self.topic, self.key, self.value, self.headers
+
+
+# The NOTIFY rides in the same statement: delivered on commit, and one round trip fewer.
+_WRITE_EVENT = """
+WITH o AS (
+    INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5) RETURNING id
+)
+SELECT pg_notify($6, '') FROM o
+"""
+
+
 async def write_event(conn: asyncpg.Connection, event: HubEvent, *, source: str, schema: str) -> str:
     """Stage ``event`` in the outbox inside the caller's open transaction; returns its ce_id."""
     if not conn.is_in_transaction():
         raise RuntimeError("write_event must run inside the caller's transaction")
-    event_id = str(uuid.uuid4())
-    key, value, headers = encode(event, source=source, event_id=event_id)
-    await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
-        uuid.UUID(event_id),
-        event.topic,
-        key,
-        value,
-        [[k, v.decode()] for k, v in headers],
-    )
-    await conn.execute(f"NOTIFY {channel_for(schema)}")
-    return event_id
+    row = OutboxRow.of(event, source)
+    await conn.execute(_WRITE_EVENT, *row.params(), channel_for(schema))
+    return str(row.event_id)
 
 
 class OutboxRelay:

@@ -14,34 +14,14 @@ NOTIFY itself is optional per statement (``notify_channel`` None skips it): see
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-
 import asyncpg
 
-from hub_common.events.envelope import encode
-from hub_common.events.models import HubEvent
+from hub_common.db.outbox import OutboxRow
 from hub_vault.domain.crypto import Sealed
 from hub_vault.domain.errors import AuditUnavailable
 from hub_vault.domain.names import Owner
 from hub_vault.repositories.audit import AuditFields, log_failure
 from hub_vault.repositories.credentials import StoredCredential, WriteResult, stored_from_row
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    event_id: uuid.UUID
-    topic: str
-    key: bytes
-    value: bytes
-    headers: list[list[str]]
-
-    @classmethod
-    def of(cls, event: HubEvent, source: str) -> OutboxRow:
-        event_id = uuid.uuid4()
-        key, value, headers = encode(event, source=source, event_id=str(event_id))
-        return cls(event_id, event.topic, key, value, [[k, v.decode()] for k, v in headers])
-
 
 _READ = """
 WITH c AS (

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from hub_common.db.outbox import write_event
+from hub_common.db.outbox import OutboxRow, write_event
 from hub_common.errors import HubError
 from hub_common.events.models import CredentialChanged
 from hub_vault.adapters.keyring_source import KeyringSource
@@ -31,7 +31,6 @@ from hub_vault.domain.errors import (
 from hub_vault.domain.names import MAX_VALUE_BYTES, Owner
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import audited, credentials, key_versions
-from hub_vault.repositories.audited import OutboxRow
 from hub_vault.repositories.credentials import CredentialMeta, WriteResult
 from hub_vault.services import audit_trail, sealing
 from hub_vault.services.access import AccessControl
