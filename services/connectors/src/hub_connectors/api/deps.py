@@ -13,7 +13,9 @@ from hub_connectors.inject import Container
 from hub_connectors.services.caller import Caller
 
 
-def _container(request: Request) -> Container:
+# Both plain functions are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency on a
+# worker thread, a hop that costs more than the lookup itself.
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -30,7 +32,7 @@ async def _caller(principal: UserPrincipal, container: ContainerDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def _connection_id(connection_id: str) -> UUID:
+async def _connection_id(connection_id: str) -> UUID:
     # A malformed id is just another id that does not exist here: 404, not 422.
     try:
         return UUID(connection_id)

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from hub_oauth.inject import Container
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
+    # async on purpose: FastAPI runs a plain ``def`` dependency on a worker thread, a hop that
+    # cost milliseconds per request on a busy two-core machine (bench/oauth_bench.py).
     c: Container = request.app.state.container
     return c
 

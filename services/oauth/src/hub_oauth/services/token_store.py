@@ -18,11 +18,11 @@ import asyncpg
 
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, REFRESH_TOKEN, secondary
-from hub_common.db.outbox import write_event
+from hub_common.db.outbox import OutboxRow, channel_for, write_event
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_oauth.config import SCHEMA
 from hub_oauth.domain.token_response import TokenSet
-from hub_oauth.repositories import flows, tokens
+from hub_oauth.repositories import tokens
 from hub_oauth.repositories.tokens import TokenRow
 from hub_oauth.services.context import OAuthContext
 
@@ -108,23 +108,18 @@ class TokenStore:
             last_refreshed_at=None,
             metadata=metadata,
         )
-        async with self.pool.acquire() as conn, conn.transaction():
-            await tokens.upsert_initial(conn, row)
-            if flow_id is not None:
-                await flows.finish(conn, flow_id, ok=True)
-            await write_event(
-                conn,
-                IntegrationConnected(
-                    tenant_id=info.tenant_id,
-                    connection_id=info.id,
-                    connector_id=info.connector_id,
-                    external_account_id=external_account_id,
-                    user_id=info.user_id or None,
-                    auth_method="oauth2",
-                ),
-                source=SOURCE,
-                schema=SCHEMA,
-            )
+        event = OutboxRow.of(
+            IntegrationConnected(
+                tenant_id=info.tenant_id,
+                connection_id=info.id,
+                connector_id=info.connector_id,
+                external_account_id=external_account_id,
+                user_id=info.user_id or None,
+                auth_method="oauth2",
+            ),
+            SOURCE,
+        )
+        await tokens.connect(self.pool, row, flow_id=flow_id, event=event, notify_channel=channel_for(SCHEMA))
 
     async def mark_invalid(self, tenant_id: str, connection_id: UUID, connector_id: str, reason: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
