@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from hub_gateway.adapters.redis_buckets import BucketState, Lease
+from hub_gateway.adapters.redis_buckets import BucketState, Lease, bucket_keys
 from hub_gateway.domain import gcra
 from hub_gateway.domain.errors import RateLimited
 from hub_gateway.domain.tiers import Quota, TierQuotas
@@ -150,3 +150,22 @@ def test_gcra_arithmetic():
     tat2, g2 = gcra.take(tat, 1_100_000, 100_000, 3, 1)
     assert g2.granted == 1
     assert gcra.refund(tat2, 1_100_000, 100_000, 10) == 1_100_000
+
+
+async def test_take_leased_spends_only_what_a_lease_holds():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    q = quotas(conn_burst=800, tenant_burst=800)
+    assert not limiter.take_leased("t1", "c1", q)  # nothing leased yet: acquire() must decide
+    for _ in range(20):  # leases grow while they run out early
+        if not limiter.take_leased("t1", "c1", q):
+            await limiter.acquire("t1", "c1", q)
+    calls = shared.calls
+    taken = 0
+    while limiter.take_leased("t1", "c1", q):
+        taken += 1
+    assert taken > 0 and shared.calls == calls  # spent from memory, no Redis round trip
+    await limiter.close()
+    # Every token spent came out of the shared bucket, and nothing more.
+    left = await shared.take(bucket_keys("t1", "c1"), (q.connection, q.tenant), 0)
+    assert left.buckets[0].remaining == 800 - 20 - taken

@@ -134,7 +134,7 @@ class ProxyEndpoint:
                         traceparent=context_header,
                     )
 
-                    read_body: Callable[[], Awaitable[RequestBody]] = _no_body
+                    read_body: Callable[[], Awaitable[RequestBody]] | None = None  # no body declared
                     if chunked or length:
 
                         async def read_body() -> RequestBody:
@@ -227,7 +227,7 @@ class ProxyEndpoint:
 
     async def _read_body(self, receive: Receive, length: int | None, chunked: bool) -> RequestBody:
         if not chunked and not length:
-            return RequestBody()  # (not reached from __call__, which uses _no_body then)
+            return RequestBody()
         if not chunked and length is not None and length <= self.replay_buffer_bytes:
             parts = []
             more = True
@@ -272,11 +272,6 @@ def _traceparent(span: trace.Span, incoming: bytes | None) -> str:
     if m and m.group(1) != b"0" * 32:
         return f"00-{m.group(1).decode()}-{random.getrandbits(64):016x}-{m.group(2).decode()}"
     return f"00-{random.getrandbits(128):032x}-{random.getrandbits(64):016x}-00"
-
-
-async def _no_body() -> RequestBody:
-    """The body of a call that declares none (most GETs): nothing to read from the client."""
-    return RequestBody()
 
 
 def _length(value: bytes | None) -> int | None:

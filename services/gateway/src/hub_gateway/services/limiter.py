@@ -105,6 +105,16 @@ class QuotaLimiter:
                 self._states.popitem(last=False)
         return state
 
+    def take_leased(self, tenant_id: str, connection_id: str, quotas: TierQuotas) -> bool:
+        """One token from this replica's current lease, if it holds one (no await: the common
+        case of a busy connection); otherwise :meth:`acquire` decides."""
+        state = self._state(tenant_id, connection_id, quotas)
+        if state.tokens > 0 and self._clock() < state.expires:
+            state.tokens -= 1
+            state.used += 1
+            return True
+        return False
+
     async def acquire(self, tenant_id: str, connection_id: str, quotas: TierQuotas) -> None:
         state = self._state(tenant_id, connection_id, quotas)
         for _ in range(8):

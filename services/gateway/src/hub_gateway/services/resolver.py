@@ -66,13 +66,17 @@ class Resolver:
         self._tombstones: OrderedDict[uuid.UUID, None] = OrderedDict()
         self._max_tombstones = max_entries * 10
 
-    async def target(self, connection_id: uuid.UUID) -> ConnectionTarget:
+    def cached_target(self, connection_id: uuid.UUID) -> ConnectionTarget | None:
+        """The hot path, without a coroutine: the cached target, else None (then :meth:`target`)."""
         if connection_id in self._tombstones:
             raise ConnectionNotActive(
                 "the connection was disconnected; calls through it are refused",
                 details={"status": "disconnected"},
             )
-        target = self.targets.peek(connection_id)  # the hot path: no coroutine when cached
+        return self.targets.peek(connection_id)
+
+    async def target(self, connection_id: uuid.UUID) -> ConnectionTarget:
+        target = self.cached_target(connection_id)
         if target is None:
             target = await self.targets.get(connection_id, lambda: self._load_target(connection_id))
         if target is None:
@@ -95,6 +99,9 @@ class Resolver:
             raise UrlNotAllowed(exc.message, status_code=403, details=exc.details) from None
         await self._budgets.load(connection_id)
         return target
+
+    def cached_injection(self, target: ConnectionTarget) -> Injection | None:
+        return self.injections.peek(target.id)
 
     async def injection(self, target: ConnectionTarget) -> Injection:
         cached = self.injections.peek(target.id)
