@@ -7,12 +7,20 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from hub_common.settings import HubSettings
 from hub_common.web.auth import Authenticator
 from hub_common.web.errors import install_error_handlers
 from hub_common.web.health import ReadinessCheck, health_router
 from hub_common.web.middleware import RequestContextMiddleware
+
+NO_FRAMEWORK_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def create_app(
@@ -23,7 +31,10 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
     readiness: Callable[[], list[ReadinessCheck]] = list,
 ) -> FastAPI:
-    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    # FastAPI's own telemetry would add a second server span (plus per-operation spans, OTel
+    # metrics and log records) to every request: RequestContextMiddleware already makes the
+    # server span and the Prometheus histogram, and errors are logged by the handlers below.
+    app = FastAPI(title=title, version=version, lifespan=lifespan, telemetry=NO_FRAMEWORK_TELEMETRY)
     app.state.settings = settings
     app.state.service_name = settings.service_name
     app.state.authenticator = Authenticator(settings)
