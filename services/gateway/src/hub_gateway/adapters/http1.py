@@ -1,5 +1,5 @@
 """The gateway's upstream HTTP/1.1 client: keep-alive pools per origin, llhttp parsing (httptools),
-streaming both ways. Chosen by measurement over aiohttp and httpx (ADR 0005).
+streaming both ways. Chosen by measurement over aiohttp and httpx (ADR 0006).
 
 What it does, and only that:
 * one pool per ``scheme://host:port``, at most ``max_connections`` open per origin (callers wait
