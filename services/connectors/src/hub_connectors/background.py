@@ -56,6 +56,7 @@ class BackgroundWorkers:
             handler=ConnectionStatusHandler(connection_events),
             dlq_producer=producer,
             auto_offset_reset=settings.connectors_consumer_offset_reset,
+            batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
         )
         self.audit_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
@@ -64,6 +65,7 @@ class BackgroundWorkers:
             handler=AuditProjectionHandler(audit),
             dlq_producer=producer,
             auto_offset_reset=settings.connectors_consumer_offset_reset,
+            batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
         )
         self._tasks: list[asyncio.Task[None]] = []
 

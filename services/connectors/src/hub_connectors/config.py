@@ -47,6 +47,9 @@ class ConnectorsSettings(HubSettings):
     connectors_consumer_group_prefix: str = "connectors"
     # Where a new consumer group starts: "earliest" so that nothing is missed on first deploy.
     connectors_consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # Status changes and audit projection tolerate this much delay; in exchange the broker
+    # batches their records (one fetch, decode and commit per batch, not per event).
+    connectors_consumer_batch_wait_ms: int = Field(default=100, ge=0, le=1000)
     connectors_audit_topics: list[str] = Field(
         default_factory=lambda: [
             "integration.connected",

@@ -77,6 +77,10 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions assigned", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in assigned]})
 
 
+# With batch_wait_ms: a fetch returns once this much is there or the wait is over.
+_BATCH_MIN_BYTES = 256 * 1024
+
+
 class ConsumerRunner:
     def __init__(
         self,
@@ -91,7 +95,11 @@ class ConsumerRunner:
         auto_offset_reset: str = "earliest",
         session_timeout_ms: int = 10000,
         heartbeat_interval_ms: int = 3000,
+        batch_wait_ms: int = 0,
     ) -> None:
+        """``batch_wait_ms``: let the broker hold a fetch up to this long to gather more records
+        (0 = answer as soon as one is there). A consumer that can wait this long saves a fetch
+        round trip, a decode pass and an offset commit per record under steady traffic."""
         self.group_id = group_id
         self.topics = list(topics)
         self.handler = handler
@@ -106,6 +114,11 @@ class ConsumerRunner:
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=heartbeat_interval_ms,
             max_poll_interval_ms=300000,
+            **(
+                {"fetch_min_bytes": _BATCH_MIN_BYTES, "fetch_max_wait_ms": batch_wait_ms}
+                if batch_wait_ms
+                else {}
+            ),
         )
         self._batch_lock = asyncio.Lock()
         self._pending: dict[TopicPartition, int] = {}
