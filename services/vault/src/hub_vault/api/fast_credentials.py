@@ -26,12 +26,13 @@ from uuid import UUID
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
 from hub_common.web.middleware import REQUEST_SECONDS
 from hub_vault.api import schemas
+from hub_vault.api.body_limit import replaying
 from hub_vault.domain.names import Owner, is_credential_key, is_tenant_id
 from hub_vault.inject import VaultServices
 from hub_vault.services.context import CallContext
@@ -156,7 +157,7 @@ class CredentialFastPath:
                 return  # the client went away
             stored = _store_body(raw)
             if stored is None:
-                await self.fallback(scope, _replay(raw, receive), send)
+                await self.fallback(scope, replaying(raw, receive), send)
                 return
         await self._serve(target, stored, headers, scope, send)
 
@@ -268,16 +269,3 @@ async def _read_body(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
