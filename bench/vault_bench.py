@@ -4,7 +4,9 @@ Measures, and writes to bench/results/vault.json:
 * get / put latency P50/P99/P99.9 at a fixed 500 ops/s, open loop, ~10 s each (latency counted
   from the *scheduled* send time, so a stall is not hidden by coordinated omission);
 * maximum ops/s over HTTP, closed loop, 32 concurrent requests;
-* raw AES-256-GCM cost per operation (bench/vault_crypto.py).
+* raw AES-256-GCM cost per operation (bench/vault_crypto.py);
+* the floor: the same client at the same rate against the smallest ASGI app under the same
+  uvicorn settings (bench/asgi_floor.py), so the vault's tail reads against the machine's own.
 
 It uses its own database (created, migrated, dropped) and its own keyring, so it neither needs
 nor disturbs a running hub. Target (ARCHITECTURE §8): P99 <= 2 ms at 500 ops/s.
@@ -233,11 +235,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_ready(port: int, proc: asyncio.subprocess.Process, timeout_s: float = 60) -> None:
+async def wait_ready(
+    port: int, proc: asyncio.subprocess.Process, timeout_s: float = 60, name: str = "hub-vault"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.returncode is not None:
-            raise RuntimeError(f"hub-vault exited with {proc.returncode} during startup")
+            raise RuntimeError(f"{name} exited with {proc.returncode} during startup")
         with contextlib.suppress(OSError, asyncio.IncompleteReadError, ValueError):
             conn = await HttpConnection.open(port)
             status, _ = await conn.request(b"GET /readyz HTTP/1.1\r\nhost: vault\r\n\r\n")
@@ -246,6 +250,28 @@ async def wait_ready(port: int, proc: asyncio.subprocess.Process, timeout_s: flo
                 return
         await asyncio.sleep(0.2)
     raise RuntimeError("hub-vault did not become ready")
+
+
+async def floor_open_loop(rate: float, seconds: float) -> dict[str, float]:
+    """The same client and rate against ``bench/asgi_floor.py``: the machine's floor, now."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "asgi_floor:app",
+        "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--loop", "uvloop", "--http", "httptools",
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await wait_ready(port, proc, name="asgi_floor")
+        pool = Pool(port)
+        request = b"GET /readyz HTTP/1.1\r\nhost: floor\r\n\r\n"
+        await open_loop(pool, lambda _: request, rate, 2, (200,))
+        result = await open_loop(pool, lambda _: request, rate, seconds, (200,))
+        pool.close()
+        return result
+    finally:
+        proc.terminate()
+        await proc.wait()
 
 
 def hub_vault(*args: str) -> list[str]:
@@ -319,6 +345,7 @@ async def measure(port: int, args: argparse.Namespace) -> dict[str, object]:
     results["get_open_loop"] = await open_loop(pool, get, args.rate, args.seconds, (200,))
     results["put_open_loop"] = await open_loop(pool, put, args.rate, args.seconds, (200, 201))
     pool.close()
+    results["floor_open_loop"] = await floor_open_loop(args.rate, args.seconds)
     results["server_side_open_loop"] = await server_side_shares(port)
     results["get_closed_loop"] = await closed_loop(port, get, args.concurrency, args.max_seconds, (200,))
     results["put_closed_loop"] = await closed_loop(port, put, args.concurrency, args.max_seconds, (200, 201))
@@ -383,6 +410,11 @@ def print_table(report: dict[str, object]) -> None:
         )
     verdict = report["target"]
     assert isinstance(verdict, dict)
+    print(
+        f"\nagainst the floor measured in this run (smallest ASGI app, same client and rate): "
+        f"floor p99 {verdict['floor_p99_ms']} ms; get p99 x{verdict['get_p99_over_floor']}, "
+        f"put p99 x{verdict['put_p99_over_floor']}"
+    )
     outcome = "met" if verdict["met"] else "MISSED"
     print(
         f"\ntarget p99 <= {TARGET_P99_MS} ms at {report['rate']} ops/s: {outcome} "
@@ -405,6 +437,7 @@ def main() -> None:
     http = asyncio.run(run(args))
     get_p99 = http["get_open_loop"]["p99_ms"]  # type: ignore[index]
     put_p99 = http["put_open_loop"]["p99_ms"]  # type: ignore[index]
+    floor_p99 = http["floor_open_loop"]["p99_ms"]  # type: ignore[index]
     report: dict[str, object] = {
         "benchmark": "vault",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -421,6 +454,9 @@ def main() -> None:
         "crypto": vault_crypto.measure(0.2),
         "target": {
             "p99_ms": TARGET_P99_MS,
+            "floor_p99_ms": floor_p99,
+            "get_p99_over_floor": round(get_p99 / floor_p99, 2),
+            "put_p99_over_floor": round(put_p99 / floor_p99, 2),
             "get_p99_ms": get_p99,
             "put_p99_ms": put_p99,
             "met": get_p99 <= TARGET_P99_MS and put_p99 <= TARGET_P99_MS,
