@@ -297,3 +297,47 @@ async def test_a_full_pool_makes_callers_wait_then_time_out():
         second = await c.request("GET", srv.url + "/", [])  # the connection came back
         assert await second.read() == b"hello"
     await c.close()
+
+
+class _Transport:
+    """Records flow control calls (a unit-level stand-in for the socket's transport)."""
+
+    def __init__(self) -> None:
+        self.paused = False
+        self.written: list[bytes] = []
+
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+async def test_an_answer_that_ends_in_the_chunk_that_paused_reading_leaves_it_resumed():
+    from hub_gateway.adapters.http1 import _HIGH_WATER, _Connection
+
+    class Pool:
+        def forget(self, conn: object) -> None:
+            pass
+
+    conn = _Connection(Pool())  # type: ignore[arg-type]
+    transport = _Transport()
+    conn.connection_made(transport)  # type: ignore[arg-type]
+    body = b"x" * (_HIGH_WATER + 10)
+    # One packet crosses the high-water mark AND completes the answer.
+    conn.data_received(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%b" % (len(body), body))
+    assert conn.complete and transport.paused
+    assert conn.take() == body
+    assert not transport.paused  # else the pooled connection would never read its next answer
+    conn.data_received(b"HTTP/1.1 204 No Content\r\n\r\n")  # the next exchange still parses
+    conn._reset()
+    assert not transport.paused

@@ -80,12 +80,15 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._write_ok = asyncio.Event()
         self._write_ok.set()
+        self.reading_paused = False
         self.chunks: collections.deque[bytes] = collections.deque()
         self.data_ready = asyncio.Event()
         self._reset()
 
     def _reset(self) -> None:
         """Ready for the next exchange on this connection (the previous one is fully done)."""
+        if self.reading_paused:
+            self._resume_reading()
         self.headers: list[tuple[bytes, bytes]] = []
         self.content_length: bytes | None = None
         self.framed = False  # Content-Length or Transfer-Encoding seen
@@ -160,8 +163,9 @@ class _Connection(asyncio.Protocol):
         self.chunks.append(body)
         self.buffered += len(body)
         self.data_ready.set()
-        if self.buffered > _HIGH_WATER and self.transport is not None:
+        if self.buffered > _HIGH_WATER and self.transport is not None and not self.reading_paused:
             self.transport.pause_reading()
+            self.reading_paused = True
 
     def on_message_complete(self) -> None:
         if self.status == 0:
@@ -205,9 +209,16 @@ class _Connection(asyncio.Protocol):
         data = b"".join(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
         self.chunks.clear()
         self.buffered = 0
-        if not self.complete and self.transport is not None and not self.closed:
-            self.transport.resume_reading()
+        # Resume even when the answer is complete: the chunk that crossed the high-water mark
+        # may also have ended it, and a connection left paused would go back to the pool deaf
+        # (its next answer never read: a read timeout on an innocent request).
+        self._resume_reading()
         return data
+
+    def _resume_reading(self) -> None:
+        if self.reading_paused and self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+        self.reading_paused = False
 
 
 class Response:
