@@ -28,12 +28,13 @@ from hub_gateway.services.proxy import Caller
 router = APIRouter(tags=["gateway"])
 
 
-def _container(request: Request) -> Container:
+# ``async def`` on purpose: FastAPI runs a plain ``def`` dependency on a worker thread.
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-def _caller(request: Request) -> Caller:
+async def _caller(request: Request) -> Caller:
     auth: CallerAuth = request.app.state.caller_auth
     h = request.headers
     return auth.caller(h.get("authorization"), h.get("x-hub-tenant"), h.get("x-hub-tier"))
