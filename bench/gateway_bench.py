@@ -4,7 +4,7 @@
 
 Measured, and written to bench/results/gateway.json:
 * max req/s with wrk (-t1 -c64, keep-alive, 10 s each): nginx upstream direct, nginx proxy_pass,
-  gateway full path with 1 and 2 workers, and the two bare proxies of ADR 0005 (aiohttp client
+  gateway full path with 1 and 2 workers, and the two bare proxies of ADR 0006 (aiohttp client
   vs httpx default transport);
 * latency at a fixed 1,000 req/s, open loop (a Python client that sends on a schedule and counts
   latency from the *scheduled* time, so stalls are not hidden by coordinated omission): upstream
