@@ -1,4 +1,4 @@
-"""Bare reverse proxies for choosing the gateway's upstream client (ADR 0005), run by
+"""Bare reverse proxies for choosing the gateway's upstream client (ADR 0006), run by
 bench/gateway_bench.py: the same raw ASGI app on uvicorn, forwarding every request to
 ``BARE_UPSTREAM`` with one shared client — the gateway's own HTTP/1.1 client, aiohttp's, or
 httpx's default transport (``BARE_CLIENT=hub|aiohttp|httpx``). Nothing else (no auth, no
