@@ -11,6 +11,7 @@ given instead (unit tests use ``httpx.MockTransport``); both answer with a ``Ser
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
@@ -22,8 +23,13 @@ from hub_common.telemetry import inject_trace_headers
 from hub_common.web.auth import ServiceTokenMinter
 
 
+def _lowered(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers}
+
+
 class ServiceResponse:
-    """What a service answered: status, headers and the whole body (internal bodies are small)."""
+    """What a service answered: status, headers (lower-case names) and the whole body (internal
+    bodies are small)."""
 
     __slots__ = ("content", "headers", "status_code")
 
@@ -82,10 +88,10 @@ class ServiceClient:
         try:
             if self._httpx is not None:
                 answer = await self._httpx.request(method, path, content=body, headers=headers)
-                return ServiceResponse(answer.status_code, dict(answer.headers), answer.content)
+                return ServiceResponse(answer.status_code, _lowered(answer.headers.items()), answer.content)
             async with self._open().request(method, self.base_url + path, data=body, headers=headers) as resp:
                 content = await resp.read()
-                return ServiceResponse(resp.status, dict(resp.headers), content)
+                return ServiceResponse(resp.status, _lowered(resp.headers.items()), content)
         except (aiohttp.ClientError, httpx.HTTPError, TimeoutError, OSError) as exc:
             raise ServiceUnavailable(
                 f"{self.audience} unreachable ({type(exc).__name__})", code=f"{self.audience}_unavailable"

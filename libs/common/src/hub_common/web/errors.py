@@ -31,6 +31,19 @@ _CODES = {
 }
 
 
+INTERNAL_ERROR_MESSAGE = "internal error; quote the request id to an operator"
+
+
+def error_body(
+    code: str, message: str, details: dict[str, Any] | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """``{"error": {"code", "message", "details"[, "request_id"]}}``: every failure's shape."""
+    error: dict[str, Any] = {"code": code, "message": message, "details": details or {}}
+    if request_id:
+        error["request_id"] = request_id
+    return {"error": error}
+
+
 def error_response(
     status: int,
     code: str,
@@ -38,10 +51,7 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JsonResponse:
-    body = {"error": {"code": code, "message": message, "details": details or {}}}
-    rid = request_id_var.get()
-    if rid:
-        body["error"]["request_id"] = rid
+    body = error_body(code, message, details, request_id_var.get())
     return JsonResponse(body, status_code=status, headers=headers)
 
 
@@ -73,4 +83,4 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "internal error; quote the request id to an operator")
+        return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)

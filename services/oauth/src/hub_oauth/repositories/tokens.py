@@ -88,12 +88,6 @@ def _token_params(row: TokenRow) -> tuple[object, ...]:
     )
 
 
-async def upsert_initial(conn: asyncpg.Connection, row: TokenRow) -> int:
-    """First token set of a (re)connected connection; returns the new generation."""
-    generation: int = await conn.fetchval(_UPSERT_INITIAL, *_token_params(row))
-    return generation
-
-
 async def connect(
     conn: asyncpg.Connection | asyncpg.Pool,
     row: TokenRow,
@@ -102,7 +96,8 @@ async def connect(
     event: OutboxRow,
     notify_channel: str,
 ) -> int:
-    """``upsert_initial`` + the flow marked completed + the event staged, atomically."""
+    """A (re)connected connection's first token set (returns its new generation), the flow
+    marked completed and the event staged, atomically."""
     generation: int = await conn.fetchval(
         _CONNECT, *_token_params(row), flow_id, *event.params(), notify_channel
     )

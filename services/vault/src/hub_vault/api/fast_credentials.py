@@ -28,8 +28,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub_common import jsonutil
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
+from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
 from hub_common.web.middleware import REQUEST_SECONDS
 from hub_vault.api import schemas
 from hub_vault.api.body_limit import replaying
@@ -215,26 +217,10 @@ class CredentialFastPath:
             owner = target.owner
             if stored is None:
                 revealed = await credentials.read(caller, owner)
-                value = schemas.CredentialValue(
-                    tenant_id=owner.tenant_id,
-                    connection_id=owner.connection_id,
-                    key=owner.credential_key,
-                    key_version=revealed.key_version,
-                    version=revealed.version,
-                    value=revealed.value,
-                )
-                return 200, value.model_dump_json().encode(), []
+                return 200, schemas.value_of(revealed).model_dump_json().encode(), []
             result = await credentials.store(caller, owner, stored[0], stored[1])
-            meta = schemas.CredentialMeta(
-                tenant_id=owner.tenant_id,
-                connection_id=owner.connection_id,
-                key=owner.credential_key,
-                key_version=result.key_version,
-                version=result.version,
-                created_at=result.created_at,
-                updated_at=result.updated_at,
-            )
-            return (201 if result.created else 200), meta.model_dump_json().encode(), []
+            status = 201 if result.created else 200
+            return status, schemas.meta_of(result).model_dump_json().encode(), []
         except HubError as exc:
             return (
                 exc.status_code,
@@ -243,8 +229,7 @@ class CredentialFastPath:
             )
         except Exception:
             log.exception("unhandled error")
-            message = "internal error; quote the request id to an operator"
-            return 500, _error_body("internal_error", message, {}, request_id), []
+            return 500, _error_body("internal_error", INTERNAL_ERROR_MESSAGE, {}, request_id), []
 
     def _histogram(self, method: str, status: int) -> Any:
         child = self._histograms.get((method, status))
@@ -255,9 +240,7 @@ class CredentialFastPath:
 
 
 def _error_body(code: str, message: str, details: dict[str, Any], request_id: str) -> bytes:
-    """The shape of ``hub_common.web.errors.error_response``."""
-    error = {"code": code, "message": message, "details": details, "request_id": request_id}
-    return orjson.dumps({"error": error})
+    return jsonutil.dumps(error_body(code, message, details, request_id))
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -10,22 +10,8 @@ from hub_vault.api import schemas
 from hub_vault.api.deps import Caller, ConnectionId, CredentialKeyPath, Services, TenantId
 from hub_vault.domain.names import Owner
 from hub_vault.repositories.credentials import CredentialMeta
-from hub_vault.services.credentials import Stored
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}/connections/{connection_id}", tags=["credentials"])
-
-
-def _meta(stored: Stored) -> schemas.CredentialMeta:
-    o = stored.owner
-    return schemas.CredentialMeta(
-        tenant_id=o.tenant_id,
-        connection_id=o.connection_id,
-        key=o.credential_key,
-        key_version=stored.key_version,
-        version=stored.version,
-        created_at=stored.created_at,
-        updated_at=stored.updated_at,
-    )
 
 
 def _listed(tenant_id: str, connection_id: UUID, m: CredentialMeta) -> schemas.CredentialMeta:
@@ -59,7 +45,7 @@ async def store_credential(
         caller, Owner(tenant_id, connection_id, key), body.value, body.expected_version
     )
     response.status_code = status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK
-    return _meta(stored)
+    return schemas.meta_of(stored)
 
 
 @router.get("/credentials/{key}", response_model=schemas.CredentialValue)
@@ -70,15 +56,7 @@ async def read_credential(
     caller: Caller,
     services: Services,
 ) -> schemas.CredentialValue:
-    revealed = await services.credentials.read(caller, Owner(tenant_id, connection_id, key))
-    return schemas.CredentialValue(
-        tenant_id=tenant_id,
-        connection_id=connection_id,
-        key=key,
-        key_version=revealed.key_version,
-        version=revealed.version,
-        value=revealed.value,
-    )
+    return schemas.value_of(await services.credentials.read(caller, Owner(tenant_id, connection_id, key)))
 
 
 @router.delete("/credentials/{key}", status_code=status.HTTP_204_NO_CONTENT)
@@ -134,7 +112,7 @@ async def generate_secret(
         prefix=body.prefix,
         replace=body.replace,
     )
-    return schemas.CredentialValue(**_meta(stored).model_dump(), value=value)
+    return schemas.CredentialValue(**schemas.meta_of(stored).model_dump(), value=value)
 
 
 @router.post("/hmac/sign", response_model=schemas.Signature)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub_vault.domain.hmac_signing import SecretFormat, SignatureEncoding
 from hub_vault.domain.names import CREDENTIAL_KEY_PATTERN
-from hub_vault.services.credentials import SecretEncoding
+from hub_vault.services.credentials import Revealed, SecretEncoding, Stored
 
 CredentialKey = Annotated[str, Field(pattern=CREDENTIAL_KEY_PATTERN, strict=True)]
 
@@ -44,6 +44,31 @@ class CredentialMeta(BaseModel):
 
 class CredentialValue(CredentialMeta):
     value: str
+
+
+def meta_of(stored: Stored) -> CredentialMeta:
+    o = stored.owner
+    return CredentialMeta(
+        tenant_id=o.tenant_id,
+        connection_id=o.connection_id,
+        key=o.credential_key,
+        key_version=stored.key_version,
+        version=stored.version,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+    )
+
+
+def value_of(revealed: Revealed) -> CredentialValue:
+    o = revealed.owner
+    return CredentialValue(
+        tenant_id=o.tenant_id,
+        connection_id=o.connection_id,
+        key=o.credential_key,
+        key_version=revealed.key_version,
+        version=revealed.version,
+        value=revealed.value,
+    )
 
 
 class CredentialList(BaseModel):
