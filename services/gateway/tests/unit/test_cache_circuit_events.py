@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import pytest
+from aiokafka.record.default_records import DefaultRecordBatch
 
 from hub_common.events.envelope import decode
 from hub_common.events.models import IntegrationApiRequest
@@ -150,3 +151,40 @@ async def test_event_queue_is_bounded_and_never_blocks():
     for _ in range(5):
         sink.emit(record())
     assert sink.queued == 3
+
+
+class _RecordingProducer:
+    """Stands in for aiokafka's producer: keeps the record batches handed to it."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[int, int]] = []  # (partition, records)
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    async def send_batch(self, builder, topic: str, *, partition: int) -> asyncio.Future[None]:
+        records = len(list(DefaultRecordBatch(bytes(builder._build()))))
+        self.batches.append((partition, records))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+
+class _Events:
+    source = "/integration-hub/gateway"
+
+    def __init__(self) -> None:
+        self.producer = _RecordingProducer()
+
+
+async def test_a_flush_sends_few_large_record_batches():
+    events = _Events()
+    sink = EventSink(events, max_queue=10_000, flush_interval_s=1)  # type: ignore[arg-type]
+    connection = str(uuid.uuid4())
+    for _ in range(800):
+        sink.emit(record(connection_id=connection))
+    await sink._drain()
+    # One connection → one partition; 800 events (~640 bytes each) fit in one batch, not ~25
+    # batches of aiokafka's default 16 KiB.
+    assert sum(n for _, n in events.producer.batches) == 800
+    assert len(events.producer.batches) == 1 and sink.queued == 0
