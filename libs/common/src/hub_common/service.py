@@ -35,6 +35,8 @@ class ServiceSpec:
     migrations: Sequence[MigrationSource] = ()
     needs: Sequence[str] = ("postgres", "kafka")
     commands: dict[str, tuple[str, Command]] = field(default_factory=dict)
+    # uvicorn's ``http`` option: "auto", or a service's own protocol class ("package.module:Class").
+    http_protocol: str = "auto"
 
     def migration_sources(self) -> list[MigrationSource]:
         return [common_migrations(), *self.migrations]
@@ -57,6 +59,7 @@ def _serve(spec: ServiceSpec, args: argparse.Namespace, settings: HubSettings) -
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers,
+        http=spec.http_protocol,
         log_config=None,
         access_log=False,
         proxy_headers=False,

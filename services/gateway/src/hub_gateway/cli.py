@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     schema=SCHEMA,
     migrations=[MigrationSource.from_package("gateway", "hub_gateway")],
     needs=NEEDS,
+    http_protocol="hub_gateway.api.http_server:OneWriteHttpProtocol",  # one write per answer
 )
 
 
