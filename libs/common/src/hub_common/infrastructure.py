@@ -14,6 +14,7 @@ import asyncpg
 
 from hub_common.db.outbox import OutboxRelay
 from hub_common.db.pool import create_pool
+from hub_common.db.relay_process import RelayProcess
 from hub_common.kafka.producer import EventProducer
 from hub_common.settings import HubSettings
 from hub_common.web.health import ReadinessCheck, kafka_check, postgres_check, redis_check
@@ -35,7 +36,7 @@ class Infrastructure:
         self._pool: asyncpg.Pool | None = None
         self._producer: EventProducer | None = None
         self._redis: Any = None
-        self._relay: OutboxRelay | None = None
+        self._relay: OutboxRelay | RelayProcess | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -72,7 +73,10 @@ class Infrastructure:
             from redis.asyncio import Redis
 
             self._redis = Redis.from_url(s.redis_url, socket_connect_timeout=3, health_check_interval=30)
-        if self.use_outbox:
+        if self.use_outbox and s.outbox_relay == "process":
+            self._relay = RelayProcess(s, self.schema)
+            await self._relay.start()
+        elif self.use_outbox:
             self._relay = OutboxRelay(
                 pool=self.pool,
                 dsn=s.postgres_dsn,

@@ -55,6 +55,9 @@ class HubSettings(BaseSettings):
     webhooks_url: str = "http://127.0.0.1:8083"
 
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    # Where the outbox relay runs: on the serving event loop, or in a supervised child process
+    # (hub_common.db.relay_process) so Kafka publishing never stalls requests.
+    outbox_relay: Literal["inline", "process"] = "inline"
 
     # Outbound URLs the hub did not choose (base-URL overrides, custom OAuth endpoints, webhook
     # subscribers) must resolve to public addresses unless listed here (comma-separated hosts,

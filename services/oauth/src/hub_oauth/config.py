@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hub_common.settings import HubSettings
@@ -13,6 +15,8 @@ NEEDS = ("postgres", "kafka", "redis")
 class OAuthSettings(HubSettings):
     service_name: str = "oauth"
     port: int = 8082
+    # Callbacks stage integration.connected: publishing it must not stall the next callback.
+    outbox_relay: Literal["inline", "process"] = "process"
 
     # Where browsers reach this service (the redirect URI registered at providers).
     oauth_public_url: str = "http://127.0.0.1:8082"

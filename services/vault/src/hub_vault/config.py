@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -19,6 +20,8 @@ class VaultSettings(HubSettings):
     # Every request is one statement on a pool connection; keeping a few open avoids paying for
     # connects (and asyncpg's per-connection type introspection) during the first burst.
     postgres_pool_min: int = 4
+    # Publishing credential.changed on the serving loop was most of the write tail (ADR 0008).
+    outbox_relay: Literal["inline", "process"] = "process"
 
     # The keyring (KEKs) never lives in the database. HUB_VAULT_KEYRING wins over the file.
     vault_keyring: SecretStr | None = None

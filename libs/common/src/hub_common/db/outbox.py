@@ -3,7 +3,7 @@
 ``write_event`` inserts the encoded CloudEvent in the caller's transaction and issues a
 ``NOTIFY`` (delivered only on commit, so a rolled-back event neither exists nor wakes anyone).
 ``OutboxRelay`` claims unpublished rows with ``FOR UPDATE SKIP LOCKED``, publishes them with
-acks=all, and marks them published in the same transaction. A crash between publish and mark
+acks=all, and deletes them in the same transaction. A crash between publish and delete
 republishes the same ``ce_id`` (at-least-once; consumers dedupe on it). One relay per schema
 publishes at a time (a transaction-scoped advisory lock), which keeps per-key order across
 replicas; the others stand by.
@@ -162,14 +162,14 @@ class OutboxRelay:
             ]
             # A failed publish raises: the transaction rolls back and the rows stay unpublished.
             await self.producer.publish_many(records)
-            await conn.execute(
-                "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
-                [r["id"] for r in rows],
-            )
+            # Deleted, not marked: a marked row is a second heap tuple and three more index
+            # entries on the pages every writer is appending to (ADR 0008); Kafka keeps the event.
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         RELAYED.labels(self.schema).inc(len(rows))
         return len(rows)
 
     async def purge_published(self) -> int:
+        """Rows an earlier release marked published instead of deleting, once past retention."""
         result = await self.pool.execute(
             "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
             self.retention_s,

@@ -1,0 +1,152 @@
+"""The outbox relay as a supervised child process, against real Postgres and Kafka."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from hub_common.db import common_migrations, create_pool, migrate, write_event
+from hub_common.db.relay_process import RelayProcess, child_environment
+from hub_common.events import CredentialChanged
+from hub_common.settings import HubSettings
+from hub_common.testing import expect_events
+
+pytestmark = pytest.mark.integration
+TOPIC = CredentialChanged.topic
+
+
+@pytest.fixture
+async def schema(pg_dsn, unique_name):
+    name = unique_name("relayproc")
+    await migrate(pg_dsn, name, [common_migrations()])
+    return name
+
+
+@pytest.fixture
+async def pool(pg_dsn, schema):
+    p = await create_pool(pg_dsn, schema=schema, application_name="test-relay-process")
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+def settings(pg_dsn, kafka_bootstrap):
+    # Built in code, not from the environment: the child must still get exactly these.
+    return HubSettings(
+        postgres_dsn=pg_dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        service_name="relaytest",
+        outbox_poll_interval_s=0.2,
+    )
+
+
+async def write(pool, schema: str, cid: uuid.UUID) -> str:
+    async with pool.acquire() as conn, conn.transaction():
+        return await write_event(
+            conn,
+            CredentialChanged(tenant_id="t-relay", connection_id=cid, change="stored"),
+            source="/t",
+            schema=schema,
+        )
+
+
+async def test_child_publishes_committed_events_and_stops_with_its_parent(
+    settings, schema, pool, kafka_bootstrap
+):
+    relay = RelayProcess(settings, schema)
+    await relay.start()
+    try:
+        assert relay.alive
+        cid = uuid.uuid4()
+        async with expect_events(
+            kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(cid), timeout_s=15
+        ) as seen:
+            event_id = await write(pool, schema, cid)
+        assert [s.event.id for s in seen] == [event_id]
+        # Published rows are deleted (once the relay's transaction commits), not kept.
+        for _ in range(100):
+            if not await pool.fetchval("SELECT count(*) FROM outbox"):
+                break
+            await asyncio.sleep(0.05)
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await relay.stop()
+    assert not relay.alive
+
+
+async def test_a_child_that_dies_is_restarted_and_nothing_is_lost(settings, schema, pool, kafka_bootstrap):
+    relay = RelayProcess(settings, schema)
+    await relay.start()
+    try:
+        first = relay._proc
+        assert first is not None
+        first.kill()
+        await first.wait()
+        cid = uuid.uuid4()
+        # Written while no child runs: it waits in the outbox for the restarted one.
+        async with expect_events(
+            kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(cid), timeout_s=30
+        ):
+            await write(pool, schema, cid)
+        assert relay.restarts == 1
+        assert relay._proc is not first and relay.alive
+    finally:
+        await relay.stop()
+
+
+# A parent that starts the child, says its pid, then waits to be killed.
+_PARENT = """
+import asyncio, json, sys
+from hub_common.db.relay_process import RelayProcess
+from hub_common.settings import HubSettings
+
+async def main():
+    relay = RelayProcess(HubSettings(**json.loads(sys.argv[1])), sys.argv[2])
+    await relay.start()
+    print(relay._proc.pid, flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def _exited(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return any(line.startswith("State:") and "Z" in line for line in status)
+    except FileNotFoundError:
+        return True
+
+
+def test_a_child_whose_parent_dies_exits(settings, schema):
+    fields = {"postgres_dsn": settings.postgres_dsn, "kafka_bootstrap": settings.kafka_bootstrap}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, json.dumps(fields), schema], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert not _exited(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not _exited(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _exited(child), "the orphaned relay kept running"
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_the_child_gets_the_parents_settings_in_its_environment_not_its_arguments(settings):
+    env = child_environment(settings, "vault")
+    assert env["HUB_POSTGRES_DSN"] == settings.postgres_dsn
+    assert env["HUB_KAFKA_BOOTSTRAP"] == settings.kafka_bootstrap
+    assert env["HUB_OUTBOX_RELAY_SCHEMA"] == "vault"
+    assert env["HUB_OUTBOX_RELAY_PARENT"] == str(os.getpid())
