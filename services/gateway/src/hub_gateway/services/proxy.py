@@ -30,6 +30,7 @@ from hub_gateway.adapters.http1 import (
     ConnectError,
     ConnectTimeout,
     Disconnected,
+    HeaderBlock,
     Http1Client,
     ProtocolError,
     Response,
@@ -165,6 +166,7 @@ class ProxyService:
         self._refreshing: dict[uuid.UUID, asyncio.Future[bool]] = {}
         self._refreshed: dict[uuid.UUID, str] = {}  # sha256 of the last token refreshed, per connection
         self._parsed_at: dict[uuid.UUID, float] = {}
+        self._blocks: dict[uuid.UUID, _HeaderBlocks] = {}
 
     def quotas_for(self, tier: Tier) -> TierQuotas:
         q = self.settings.quotas
@@ -242,11 +244,20 @@ class ProxyService:
         req: ProxyRequest,
         injection: Injection,
         route: RouteTransform | None,
-        body: RequestBody,
-    ) -> list[tuple[str, str]]:
+    ) -> tuple[list[tuple[str, str]], HeaderBlock]:
+        """The per-call headers, and the block of the connection's own (its default headers
+        unless the caller or a transform changes them, then the credential), encoded once per
+        cache entry."""
         drop = (injection.header_name,) if injection.header_name else ()
         headers = request_headers(req.headers, also_drop=drop)
-        if target.default_headers:
+        blocks = self._blocks_for(target, injection)
+        block = blocks.with_defaults
+        if target.default_headers and (route is not None or _names_any(headers, blocks.default_names)):
+            if route is None and _only_wildcard_accept(headers, blocks.default_names):
+                # "Accept: */*" (most clients' default) is no preference: the provider's
+                # documented media type in the block replaces it.
+                return _without_accept(headers, req, self.settings.forwarded_headers), block
+            block = blocks.credential
             # The caller's own value wins, except "Accept: */*" (most clients' default, i.e. no
             # preference): then the provider's documented media type applies.
             present = {n for n, v in headers if n != "accept" or v.strip() != "*/*"}
@@ -255,17 +266,21 @@ class ProxyService:
                 names = {n for n, _ in defaults}
                 headers = [(n, v) for n, v in headers if n not in names]
                 headers.extend(defaults)
-        if self.settings.forwarded_headers:
-            headers.extend(forwarded_headers(req.client_ip, req.scheme, req.host))
-        if req.traceparent:
-            headers.append(("traceparent", req.traceparent))
+        _add_call_headers(headers, req, self.settings.forwarded_headers)
         if route is not None:
             headers = apply_headers(route.request, headers)
             if route.response.touches_body:
                 headers = [(n, v) for n, v in headers if n != "accept-encoding"]  # identity, to edit it
-        if injection.header is not None:
-            headers.append(injection.header)
-        return headers
+        return headers, block
+
+    def _blocks_for(self, target: ConnectionTarget, injection: Injection) -> _HeaderBlocks:
+        """Built when a cache entry changes (both are replaced, never mutated, when they do)."""
+        blocks = self._blocks.get(target.id)
+        if blocks is None or blocks.target is not target or blocks.injection is not injection:
+            if len(self._blocks) >= 100_000:
+                self._blocks.clear()
+            blocks = self._blocks[target.id] = _HeaderBlocks.build(target, injection)
+        return blocks
 
     async def _call(
         self,
@@ -285,10 +300,16 @@ class ProxyService:
             ctx.attempts += 1
             path = upstream_path(provider_path, injection.apply_query(req.query))
             circuit = self.circuits.get(target.origin)
-            headers = self._headers(target, req, injection, route, body)
             try:
+                headers, block = self._headers(target, req, injection, route)
                 resp = await self.client.request_at(
-                    req.method, target.base_url, path, headers, body.payload(), body_length=body.length
+                    req.method,
+                    target.base_url,
+                    path,
+                    headers,
+                    body.payload(),
+                    body_length=body.length,
+                    block=block,
                 )
             except ClientError as exc:
                 if body.too_large:
@@ -479,6 +500,58 @@ class ProxyService:
                 resp.release()
 
         return Reply(resp.status, new_headers, stream=stream(), release=resp.release)
+
+
+@dataclass(frozen=True, slots=True)
+class _HeaderBlocks:
+    """A connection's own request headers, encoded for the upstream client: its default headers
+    plus the injected credential (the usual case), or the credential alone (when the call's
+    default headers are decided per call)."""
+
+    target: ConnectionTarget
+    injection: Injection
+    with_defaults: HeaderBlock
+    credential: HeaderBlock
+    default_names: frozenset[str]
+
+    @classmethod
+    def build(cls, target: ConnectionTarget, injection: Injection) -> _HeaderBlocks:
+        credential = [injection.header] if injection.header is not None else []
+        return cls(
+            target,
+            injection,
+            HeaderBlock([*target.default_headers, *credential]),
+            HeaderBlock(credential),
+            frozenset(n for n, _ in target.default_headers),
+        )
+
+
+def _names_any(headers: list[tuple[str, str]], names: frozenset[str]) -> bool:
+    for name, _ in headers:  # noqa: SIM110 - a loop, not a generator: every call runs this
+        if name in names:
+            return True
+    return False
+
+
+def _only_wildcard_accept(headers: list[tuple[str, str]], names: frozenset[str]) -> bool:
+    """Whether every caller header the connection has a default for is ``Accept: */*``."""
+    return all(n == "accept" and v.strip() == "*/*" for n, v in headers if n in names)
+
+
+def _without_accept(
+    headers: list[tuple[str, str]], req: ProxyRequest, forwarded: bool
+) -> list[tuple[str, str]]:
+    kept = [(n, v) for n, v in headers if n != "accept"]
+    _add_call_headers(kept, req, forwarded)
+    return kept
+
+
+def _add_call_headers(headers: list[tuple[str, str]], req: ProxyRequest, forwarded: bool) -> None:
+    """``X-Forwarded-*`` (when configured) and this call's ``traceparent``."""
+    if forwarded:
+        headers.extend(forwarded_headers(req.client_ip, req.scheme, req.host))
+    if req.traceparent:
+        headers.append(("traceparent", req.traceparent))
 
 
 class _Signal(enum.Enum):

@@ -1,0 +1,132 @@
+"""The headers a provider receives: per-call headers plus the connection's pre-encoded block
+(default headers + credential) add up to exactly the documented rules, whichever way they are
+split."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+
+from hub_connector_sdk.models import AuthenticationMethod
+from hub_gateway.adapters.http1 import HeaderBlock, ProtocolError
+from hub_gateway.domain.connection import ConnectionTarget
+from hub_gateway.domain.headers import forwarded_headers, request_headers
+from hub_gateway.domain.injection import Injection
+from hub_gateway.services.proxy import ProxyRequest, ProxyService, ProxySettings
+
+pytestmark = pytest.mark.unit
+CID = uuid.uuid4()
+
+
+def target(defaults: dict[str, str]) -> ConnectionTarget:
+    return ConnectionTarget(
+        id=CID,
+        tenant_id="t",
+        connector_id="c",
+        status="active",
+        auth_method=AuthenticationMethod.API_KEY,
+        custom=False,
+        base_url="https://api.example.com",
+        allowed_hosts=("api.example.com",),
+        default_headers=tuple((k.lower(), v) for k, v in defaults.items()),
+        api_key=None,
+        credential_keys=("api_key",),
+    )
+
+
+def service() -> ProxyService:
+    return ProxyService(
+        client=None,  # type: ignore[arg-type]
+        resolver=None,  # type: ignore[arg-type]
+        limiter=None,  # type: ignore[arg-type]
+        budgets=None,  # type: ignore[arg-type]
+        snapshots=None,  # type: ignore[arg-type]
+        circuits=None,  # type: ignore[arg-type]
+        refresher=None,  # type: ignore[arg-type]
+        transforms=None,
+        settings=ProxySettings(),
+    )
+
+
+def documented(t: ConnectionTarget, req: ProxyRequest, injection: Injection) -> list[tuple[str, str]]:
+    """The rules as the README states them, computed the plain way."""
+    drop = (injection.header_name,) if injection.header_name else ()
+    headers = request_headers(req.headers, also_drop=drop)
+    present = {n for n, v in headers if n != "accept" or v.strip() != "*/*"}
+    defaults = [(n, v) for n, v in t.default_headers if n not in present]
+    names = {n for n, _ in defaults}
+    headers = [(n, v) for n, v in headers if n not in names] + defaults
+    headers += forwarded_headers(req.client_ip, req.scheme, req.host)
+    headers.append(("traceparent", req.traceparent or ""))
+    if injection.header:
+        headers.append(injection.header)
+    return sorted(headers)
+
+
+def sent(headers: list[tuple[str, str]], block: HeaderBlock) -> list[tuple[str, str]]:
+    lines = [line.split(": ", 1) for line in block.data.decode("latin-1").split("\r\n") if line]
+    return sorted(headers + [(n, v) for n, v in lines])
+
+
+CALLER = [
+    (b"accept", b"*/*"),
+    (b"accept", b" */* "),
+    (b"accept", b"application/vnd.custom+json"),
+    (b"notion-version", b"2021-01-01"),
+    (b"user-agent", b"httpx"),
+    (b"authorization", b"Bearer caller-token"),
+    (b"x-api-key", b"caller-key"),
+    (b"x-hub-tenant", b"t"),
+]
+DEFAULTS = [
+    {},
+    {"Accept": "application/json"},
+    {"Accept": "application/json", "Notion-Version": "2022-06-28"},
+]
+INJECTIONS = [
+    Injection(header=("x-api-key", "sk-1")),
+    Injection(header=("authorization", "Bearer sk-2")),
+    Injection(),
+]
+
+
+@pytest.mark.parametrize("defaults", DEFAULTS)
+@pytest.mark.parametrize("injection", INJECTIONS)
+def test_block_and_call_headers_add_up_to_the_rules(defaults, injection):
+    proxy = service()
+    t = target(defaults)
+    for n in range(3):
+        for caller in itertools.combinations(CALLER, n):
+            req = ProxyRequest(
+                connection_id=CID,
+                method="GET",
+                provider_path="/x",
+                query="",
+                headers=[(b"host", b"gw"), *caller],
+                client_ip="10.0.0.1",
+                scheme="https",
+                host="gw",
+                traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+            )
+            headers, block = proxy._headers(t, req, injection, None)
+            assert sent(headers, block) == documented(t, req, injection), caller
+
+
+def test_blocks_follow_the_cache_entries():
+    proxy = service()
+    t = target({"Accept": "application/json"})
+    first, second = Injection(header=("x-api-key", "old")), Injection(header=("x-api-key", "new"))
+    assert proxy._blocks_for(t, first) is proxy._blocks_for(t, first)  # encoded once
+    assert b"x-api-key: new\r\n" in proxy._blocks_for(t, second).with_defaults.data  # a rotated key
+    t2 = target({"Accept": "application/xml"})  # a reloaded connection
+    assert b"accept: application/xml\r\n" in proxy._blocks_for(t2, second).with_defaults.data
+
+
+@pytest.mark.parametrize("bad", ["a\r\nx-evil: 1", "a\nb", "a\rb", "a\0b"])
+def test_a_block_refuses_line_breaks(bad):
+    with pytest.raises(ProtocolError):
+        HeaderBlock([("x-api-key", bad)])
+    assert HeaderBlock([("x-a", "1"), ("x-b", "2")]).data == b"x-a: 1\r\nx-b: 2\r\n"
+    assert HeaderBlock([]).data == b""
