@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from hub_common.events.envelope import decode
 from hub_common.events.models import IntegrationApiRequest
-from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink, encode
+from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink, _rfc3339, encode
 from hub_gateway.domain.circuit import CLOSED, HALF_OPEN, OPEN, Circuit, CircuitBoard
 from hub_gateway.services.cache import TtlCache
 
@@ -188,3 +189,13 @@ async def test_a_flush_sends_few_large_record_batches():
     # batches of aiokafka's default 16 KiB.
     assert sum(n for _, n in events.producer.batches) == 800
     assert len(events.producer.batches) == 1 and sink.queued == 0
+
+
+def test_event_times_are_rfc3339_utc_to_the_microsecond():
+    for epoch in (1_800_000_000.0, 1_800_000_000.5, 1_800_000_000.999999, 1_800_000_001.000001, 0.25):
+        text = _rfc3339(epoch)
+        parsed = datetime.fromisoformat(text)
+        assert parsed.tzinfo is not None and parsed.utcoffset() == timedelta(0)
+        assert abs(parsed.timestamp() - epoch) < 2e-6, (epoch, text)
+    assert _rfc3339(1_800_000_000.5) == "2027-01-15T08:00:00.500000+00:00"
+    assert _rfc3339(1_800_000_061.25) == "2027-01-15T08:01:01.250000+00:00"  # the next second's text

@@ -44,6 +44,8 @@ def test_response_headers_keep_length_drop_hops():
         (b"X-RateLimit-Remaining", b"1"),
     ]
     assert response_headers(raw) == [(b"content-length", b"2"), (b"x-ratelimit-remaining", b"1")]
+    plain = [(b"Connection", b"keep-alive"), (b"Server", b"nginx"), (b"Keep-Alive", b"timeout=5")]
+    assert response_headers(plain) == [(b"server", b"nginx")]
 
 
 def test_forwarded():

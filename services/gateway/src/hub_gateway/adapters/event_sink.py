@@ -57,8 +57,17 @@ class ApiRequestRecord(NamedTuple):
     traceparent: str | None
 
 
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
 def _rfc3339(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
+    """RFC 3339 in UTC with microseconds; the date and time are formatted once per second (a
+    ``datetime`` per event cost more than the rest of the event's encoding)."""
+    global _second
+    whole = int(epoch)
+    if _second[0] != whole:
+        _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{int((epoch - whole) * 1_000_000):06d}+00:00"
 
 
 # Version 4 and the RFC 4122 variant, set in a random 128-bit number: a UUID's text without

@@ -271,7 +271,8 @@ def _traceparent(span: trace.Span, incoming: bytes | None) -> str:
     m = _TRACEPARENT.match(incoming.strip().lower()) if incoming else None
     if m and m.group(1) != b"0" * 32:
         return f"00-{m.group(1).decode()}-{random.getrandbits(64):016x}-{m.group(2).decode()}"
-    return f"00-{random.getrandbits(128):032x}-{random.getrandbits(64):016x}-00"
+    ids = f"{random.getrandbits(192):048x}"  # a trace id and a span id from one draw
+    return f"00-{ids[:32]}-{ids[32:]}-00"
 
 
 def _length(value: bytes | None) -> int | None:

@@ -72,6 +72,9 @@ def request_headers(
     return out
 
 
+# "Connection" values that name no other header (keep-alive and close are not header names
+# anyone sends): nothing to look for.
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b"Keep-Alive", b"Close"})
 _RESPONSE_NAMES: dict[bytes, bytes | None] = {}  # raw name → lower-case name, or None: dropped
 
 
@@ -87,7 +90,7 @@ def response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, by
             if len(_RESPONSE_NAMES) < 4096:
                 _RESPONSE_NAMES[name] = lower
         if lower is None:
-            if name.lower() == b"connection":
+            if name.lower() == b"connection" and value not in _PLAIN_CONNECTION:
                 named = (named or set()) | _tokens(value)
             continue
         out.append((lower, value))
