@@ -186,3 +186,51 @@ async def test_a_streamed_answer_sends_its_head_without_waiting_for_the_body():
 async def test_an_invalid_request_still_gets_its_400():
     ours = await drive(OneWriteHttpProtocol, small_answer, b"NOT HTTP\r\n\r\n")
     assert ours.writes and ours.writes[0].startswith(b"HTTP/1.1 400") and ours.closed
+
+
+HEADS = [
+    [(b"content-type", b"application/json"), (b"content-length", b"11")],
+    [(b"Content-Length", b"11"), (b"X-RateLimit-Remaining", b"4999"), (b"x-v", b"a\tb")],
+    [(b"connection", b"keep-alive, Close"), (b"content-length", b"11")],
+    [(b"transfer-encoding", b"chunked")],
+    [],
+]
+
+
+def answer_with(status: int, headers: list[tuple[bytes, bytes]]) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        chunked = not any(n.lower() == b"content-length" for n, _ in headers)
+        body = b"" if scope["method"] == "HEAD" or status in (204, 304) else b'{"ok":true}'
+        if chunked and body:
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            body = b""
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize("headers", HEADS)
+@pytest.mark.parametrize(
+    "status, request_line", [(200, b"GET /x HTTP/1.1"), (200, b"HEAD /x HTTP/1.1"), (204, b"GET /x HTTP/1.1")]
+)
+async def test_heads_are_byte_for_byte_uvicorns(headers, status, request_line):
+    if status == 204 or b"HEAD" in request_line:
+        headers = [h for h in headers if h[0].lower() != b"transfer-encoding"]
+    for extra in (b"", b"Connection: close\r\n"):
+        request = request_line + b"\r\nHost: gw\r\n" + extra + b"\r\n"
+        ours = await drive(OneWriteHttpProtocol, answer_with(status, headers), request)
+        theirs = await drive(HttpToolsProtocol, answer_with(status, headers), request)
+        assert b"".join(ours.writes) == b"".join(theirs.writes)
+        assert ours.closed == theirs.closed
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [(b"x bad", b"1"), (b"x:y", b"1"), (b"x-ok", b"a\r\nx-evil: 1"), (b"x-ok", b"a\nb"), (b"x-ok", b"\0")],
+)
+async def test_a_bad_header_is_refused_as_uvicorn_refuses_it(bad):
+    ours = await drive(OneWriteHttpProtocol, answer_with(200, [bad]), b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
+    theirs = await drive(HttpToolsProtocol, answer_with(200, [bad]), b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
+    # uvicorn raises in send() and closes the connection: nothing of the bad head goes out.
+    assert ours.writes == theirs.writes == [] and ours.closed and theirs.closed
