@@ -6,27 +6,13 @@ import uuid
 import asyncpg
 import pytest
 
-from hub_common.db import OutboxRelay, common_migrations, create_pool, migrate, write_event
+from hub_common.db import OutboxRelay, write_event
 from hub_common.events import CredentialChanged
 from hub_common.kafka import EventProducer
 from hub_common.testing import expect_events
 
 pytestmark = pytest.mark.integration
 TOPIC = CredentialChanged.topic
-
-
-@pytest.fixture
-async def schema(pg_dsn, unique_name):
-    name = unique_name("outbox")
-    await migrate(pg_dsn, name, [common_migrations()])
-    return name
-
-
-@pytest.fixture
-async def pool(pg_dsn, schema):
-    p = await create_pool(pg_dsn, schema=schema, application_name="test-outbox")
-    yield p
-    await p.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from hub_common.db import common_migrations, create_pool, migrate, write_event
+from hub_common.db import write_event
 from hub_common.db.relay_process import RelayProcess, child_environment
 from hub_common.events import CredentialChanged
 from hub_common.settings import HubSettings
@@ -19,20 +19,6 @@ from hub_common.testing import expect_events
 
 pytestmark = pytest.mark.integration
 TOPIC = CredentialChanged.topic
-
-
-@pytest.fixture
-async def schema(pg_dsn, unique_name):
-    name = unique_name("relayproc")
-    await migrate(pg_dsn, name, [common_migrations()])
-    return name
-
-
-@pytest.fixture
-async def pool(pg_dsn, schema):
-    p = await create_pool(pg_dsn, schema=schema, application_name="test-relay-process")
-    yield p
-    await p.close()
 
 
 @pytest.fixture
