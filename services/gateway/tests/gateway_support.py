@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import threading
 import time
 import uuid
@@ -34,13 +33,7 @@ from aiohttp import web
 from hub_common.clients.vault import VaultClient
 from hub_common.settings import HubSettings
 from hub_common.web.auth import Authenticator, ServiceTokenMinter, dev_service_secret
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from hub_e2e.processes import free_port
 
 
 class ThreadedServer:

@@ -16,12 +16,20 @@ from typing import Self
 
 import httpx
 
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port nothing listens on, never one this process has handed out before: a service binds
+    only after its start-up, so a second call in that window could otherwise get the same port
+    back, and two "replicas" would then be one process answering on both URLs."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def _command(service: str) -> list[str]:
