@@ -37,9 +37,11 @@ RELAY_NICENESS = 10
 
 
 def child_environment(settings: HubSettings, schema: str) -> dict[str, str]:
-    """What the child needs, taken from the parent's settings object, not from its environment."""
+    """What the child needs, taken from the parent's settings object, not from its environment.
+    No other ``HUB_*`` variable is passed on: the relay needs no keyring, service secret or
+    signing key, so it does not get them."""
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
         "HUB_SERVICE_NAME": settings.service_name,
         "HUB_ENVIRONMENT": settings.environment,
         "HUB_POSTGRES_DSN": settings.postgres_dsn,
