@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from hub_vault.api.fast_credentials import _store_body, match
+from hub_vault.api.fast_credentials import MANY_ROUTE, ROUTE, _store_body, _store_many_body, match
 
 pytestmark = pytest.mark.unit
 
@@ -19,9 +19,14 @@ def test_serves_get_and_put_of_one_credential_only():
         target = match(_scope(method, path))
         assert target is not None and target.method == method
         assert (target.owner.tenant_id, target.owner.connection_id) == ("acme", CONNECTION)
-        assert target.owner.credential_key == "access_token"
+        assert target.owner.credential_key == "access_token" and target.route == ROUTE
     assert match(_scope("DELETE", path)) is None
-    assert match(_scope("GET", path.rsplit("/", 1)[0])) is None  # the list route
+    collection = path.rsplit("/", 1)[0]
+    assert match(_scope("GET", collection)) is None  # the list route
+    assert match(_scope("DELETE", collection)) is None  # delete-all
+    many = match(_scope("PUT", collection))
+    assert many is not None and many.key is None and many.route == MANY_ROUTE
+    assert (many.tenant_id, many.connection_id) == ("acme", CONNECTION)
     assert match(_scope("GET", path + "/generate")) is None
 
 
@@ -57,3 +62,29 @@ def test_anything_unusual_is_left_to_the_fastapi_routes(tenant, connection, key)
 )
 def test_store_bodies_are_exactly_the_store_request_model(raw, parsed):
     assert _store_body(raw) == parsed
+
+
+@pytest.mark.parametrize(
+    "raw, parsed",
+    [
+        (
+            b'{"values": {"access_token": "a", "refresh_token": "r"}}',
+            {"access_token": "a", "refresh_token": "r"},
+        ),
+        (b'{"values": {}}', None),
+        (b'{"values": {"access_token": ""}}', None),
+        (b'{"values": {"access_token": 1}}', None),
+        (b'{"values": {"UPPER": "v"}}', None),
+        (b'{"values": {"access_token": "v"}, "other": 1}', None),
+        (b'{"values": [["access_token", "v"]]}', None),
+        (b"{}", None),
+        (b"{", None),
+    ],
+)
+def test_store_many_bodies_are_exactly_the_store_many_request_model(raw, parsed):
+    assert _store_many_body(raw) == parsed
+
+
+def test_store_many_bodies_over_the_batch_limit_are_left_to_the_fastapi_route():
+    values = ", ".join(f'"api_key.k{i}": "v"' for i in range(17))
+    assert _store_many_body(f'{{"values": {{{values}}}}}'.encode()) is None

@@ -73,6 +73,15 @@ class VaultClient:
         ).json()
         return StoredCredential(data["key"], data["key_version"], data["version"])
 
+    async def store_many(
+        self, tenant_id: str, connection_id: UUID | str, values: dict[str, str]
+    ) -> list[StoredCredential]:
+        """Several values of one connection in one call: all stored or none."""
+        data = (
+            await self._call("PUT", self._path(tenant_id, connection_id, "credentials"), {"values": values})
+        ).json()
+        return [StoredCredential(c["key"], c["key_version"], c["version"]) for c in data["credentials"]]
+
     async def read_versioned(
         self, tenant_id: str, connection_id: UUID | str, key: str
     ) -> tuple[str, int] | None:

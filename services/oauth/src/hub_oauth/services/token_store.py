@@ -45,28 +45,24 @@ async def write_values(
     expected_refresh_version: int | None = None,
     ordered: bool = True,
 ) -> None:
-    """``ordered``: the refresh token strictly before the access token (rotation safety)."""
-    first: list[Awaitable[Any]] = []
+    """``ordered``: the refresh token strictly before the access token (rotation safety);
+    unordered, the whole set is one vault call (all stored or none)."""
+    values = {ACCESS_TOKEN: token_set.access_token}
+    for name, value in token_set.extra_secrets.items():
+        base, _, kind = name.partition("_")  # user_access_token -> access_token.user
+        values[secondary(ACCESS_TOKEN if kind == "access_token" else REFRESH_TOKEN, base)] = value
     if token_set.refresh_token:
-        first.append(
-            vault.store(
+        if ordered or expected_refresh_version is not None:
+            await vault.store(
                 tenant_id,
                 connection_id,
                 REFRESH_TOKEN,
                 token_set.refresh_token,
                 expected_version=expected_refresh_version,
             )
-        )
-    rest: list[Awaitable[Any]] = [vault.store(tenant_id, connection_id, ACCESS_TOKEN, token_set.access_token)]
-    for name, value in token_set.extra_secrets.items():
-        base, _, kind = name.partition("_")  # user_access_token -> access_token.user
-        key = secondary(ACCESS_TOKEN if kind == "access_token" else REFRESH_TOKEN, base)
-        rest.append(vault.store(tenant_id, connection_id, key, value))
-    if ordered:
-        await asyncio.gather(*first)
-        await asyncio.gather(*rest)
-    else:
-        await asyncio.gather(*first, *rest)
+        else:
+            values[REFRESH_TOKEN] = token_set.refresh_token
+    await vault.store_many(tenant_id, connection_id, values)
 
 
 class TokenStore:

@@ -1,6 +1,6 @@
-"""GET and PUT of one credential as a raw ASGI endpoint.
+"""GET and PUT of one credential, and PUT of several, as a raw ASGI endpoint.
 
-These are the two calls on the hub's hot paths (the gateway's credential-cache misses, oauth's
+These are the calls on the hub's hot paths (the gateway's credential-cache misses, oauth's
 token writes). Served here they skip FastAPI's routing, dependency injection, request models and
 middleware stack, which cost more CPU than the vault operation itself (bench/vault_bench.py,
 ADR 0007).
@@ -43,17 +43,30 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_vault.api")
 
 ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials/{key}"
-_PATH = re.compile(r"/v1/tenants/([^/]+)/connections/([^/]+)/credentials/([^/]+)")
+MANY_ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials"
+_PATH = re.compile(r"/v1/tenants/([^/]+)/connections/([^/]+)/credentials(?:/([^/]+))?")
 # Only the canonical spelling; other spellings pydantic accepts go to the FastAPI route.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
 _STORE_FIELDS = frozenset(("value", "expected_version"))
+_STORE_MANY_FIELDS = frozenset(("values",))
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
     method: str
-    owner: Owner
+    tenant_id: str
+    connection_id: UUID
+    key: str | None  # None: the connection's collection (PUT of several values)
+
+    @property
+    def route(self) -> str:
+        return ROUTE if self.key is not None else MANY_ROUTE
+
+    @property
+    def owner(self) -> Owner:
+        assert self.key is not None
+        return Owner(self.tenant_id, self.connection_id, self.key)
 
 
 @dataclass(slots=True)
@@ -75,9 +88,13 @@ def match(scope: Scope) -> Target | None:
     if found is None:
         return None
     tenant_id, connection_id, key = found.groups()
-    if not (is_tenant_id(tenant_id) and is_credential_key(key) and _UUID.fullmatch(connection_id)):
+    if key is None and method != "PUT":
         return None
-    return Target(method, Owner(tenant_id, UUID(connection_id), key))
+    if not (is_tenant_id(tenant_id) and _UUID.fullmatch(connection_id)):
+        return None
+    if key is not None and not is_credential_key(key):
+        return None
+    return Target(method, tenant_id, UUID(connection_id), key)
 
 
 def _read_headers(scope: Scope) -> _Headers:
@@ -119,6 +136,24 @@ def _store_body(raw: bytes) -> tuple[str, int | None] | None:
     return value, expected
 
 
+def _store_many_body(raw: bytes) -> dict[str, str] | None:
+    """``{"values": {key: str}}`` exactly as ``StoreManyRequest``, or None (the FastAPI route
+    explains)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(body) is not dict or body.keys() != _STORE_MANY_FIELDS:
+        return None
+    values = body["values"]
+    if type(values) is not dict or not 0 < len(values) <= schemas.MAX_VALUES_PER_BATCH:
+        return None
+    for key, value in values.items():
+        if not is_credential_key(key) or type(value) is not str or not value:
+            return None
+    return values
+
+
 def _is_json(content_type: bytes | None) -> bool:
     if content_type is None:
         return False
@@ -144,11 +179,11 @@ class CredentialFastPath:
         # With an exporter every call is a span; without one a recorded span would only be
         # thrown away, so the caller's context is carried through (into logs and events) instead.
         self.tracing = tracing
-        self._histograms: dict[tuple[str, int], Any] = {}
+        self._histograms: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _read_headers(scope)
-        stored: tuple[str, int | None] | None = None
+        stored: tuple[str, int | None] | dict[str, str] | None = None
         if target.method == "PUT":
             length = headers.content_length
             if not _is_json(headers.content_type) or length is None or not 0 <= length <= self.max_body_bytes:
@@ -157,7 +192,7 @@ class CredentialFastPath:
             raw = await _read_body(receive)
             if raw is None:
                 return  # the client went away
-            stored = _store_body(raw)
+            stored = _store_body(raw) if target.key is not None else _store_many_body(raw)
             if stored is None:
                 await self.fallback(scope, replaying(raw, receive), send)
                 return
@@ -166,7 +201,7 @@ class CredentialFastPath:
     async def _serve(
         self,
         target: Target,
-        stored: tuple[str, int | None] | None,
+        stored: tuple[str, int | None] | dict[str, str] | None,
         headers: _Headers,
         scope: Scope,
         send: Send,
@@ -186,9 +221,9 @@ class CredentialFastPath:
         try:
             if self.tracing:
                 with tracer.start_as_current_span(
-                    f"{target.method} {ROUTE}",
+                    f"{target.method} {target.route}",
                     kind=trace.SpanKind.SERVER,
-                    attributes={"http.request.method": target.method, "http.route": ROUTE},
+                    attributes={"http.request.method": target.method, "http.route": target.route},
                 ) as span:
                     status, body, extra = await self._answer(target, stored, headers, request_id)
                     span.set_attribute("http.response.status_code", status)
@@ -203,17 +238,29 @@ class CredentialFastPath:
             await send({"type": "http.response.start", "status": status, "headers": response_headers})
             await send({"type": "http.response.body", "body": body})
         finally:
-            self._histogram(target.method, status).observe(time.perf_counter() - started)
+            self._histogram(target, status).observe(time.perf_counter() - started)
             if ctx_token is not None:
                 otel_context.detach(ctx_token)
             request_id_var.reset(rid_token)
 
     async def _answer(
-        self, target: Target, stored: tuple[str, int | None] | None, headers: _Headers, request_id: str
+        self,
+        target: Target,
+        stored: tuple[str, int | None] | dict[str, str] | None,
+        headers: _Headers,
+        request_id: str,
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         try:
             caller = CallContext(caller=self.service_id(headers.authorization), request_id=request_id)
             credentials = self.services().credentials
+            if isinstance(stored, dict):
+                many = await credentials.store_many(caller, target.tenant_id, target.connection_id, stored)
+                listed = schemas.CredentialList(
+                    tenant_id=target.tenant_id,
+                    connection_id=target.connection_id,
+                    credentials=[schemas.meta_of(s) for s in many],
+                )
+                return 200, listed.model_dump_json().encode(), []
             owner = target.owner
             if stored is None:
                 revealed = await credentials.read(caller, owner)
@@ -231,11 +278,12 @@ class CredentialFastPath:
             log.exception("unhandled error")
             return 500, _error_body("internal_error", INTERNAL_ERROR_MESSAGE, {}, request_id), []
 
-    def _histogram(self, method: str, status: int) -> Any:
-        child = self._histograms.get((method, status))
+    def _histogram(self, target: Target, status: int) -> Any:
+        label = (target.method, target.route, status)
+        child = self._histograms.get(label)
         if child is None:
-            child = REQUEST_SECONDS.labels(self.service_name, method, ROUTE, str(status))
-            self._histograms[(method, status)] = child
+            child = REQUEST_SECONDS.labels(self.service_name, target.method, target.route, str(status))
+            self._histograms[label] = child
         return child
 
 

@@ -71,6 +71,22 @@ async def delete_credential(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.put("/credentials", response_model=schemas.CredentialList)
+async def store_credentials(
+    tenant_id: TenantId,
+    connection_id: ConnectionId,
+    body: schemas.StoreManyRequest,
+    caller: Caller,
+    services: Services,
+) -> schemas.CredentialList:
+    """Store (create or replace) several values at once: all or none, each audited and
+    announced as a single store would be."""
+    stored = await services.credentials.store_many(caller, tenant_id, connection_id, body.values)
+    return schemas.CredentialList(
+        tenant_id=tenant_id, connection_id=connection_id, credentials=[schemas.meta_of(s) for s in stored]
+    )
+
+
 @router.get("/credentials", response_model=schemas.CredentialList)
 async def list_credentials(
     tenant_id: TenantId, connection_id: ConnectionId, caller: Caller, services: Services

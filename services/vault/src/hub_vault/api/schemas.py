@@ -32,6 +32,17 @@ class StoreRequest(Body):
     )
 
 
+MAX_VALUES_PER_BATCH = 16
+
+
+class StoreManyRequest(Body):
+    values: dict[CredentialKey, Annotated[str, Field(min_length=1, strict=True)]] = Field(
+        min_length=1,
+        max_length=MAX_VALUES_PER_BATCH,
+        description="key -> secret; each at most 64 KiB of UTF-8, the whole body within the body limit",
+    )
+
+
 class CredentialMeta(BaseModel):
     tenant_id: str
     connection_id: UUID

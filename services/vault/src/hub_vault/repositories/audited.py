@@ -14,8 +14,11 @@ NOTIFY itself is optional per statement (``notify_channel`` None skips it): see
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
+from hub_common import jsonutil
 from hub_common.db.outbox import OutboxRow
 from hub_vault.domain.crypto import Sealed
 from hub_vault.domain.errors import AuditUnavailable
@@ -226,3 +229,94 @@ async def delete(
     assert row is not None
     value: int | None = row["key_version"]
     return value
+
+
+# Several values of one connection in one statement (oauth's token sets): unconditional writes,
+# all or none. One audit row and one staged event per key, exactly as if written one by one.
+_WRITE_MANY = """
+WITH kv AS (
+    SELECT version FROM key_versions WHERE version = $3 AND retired_at IS NULL FOR SHARE
+), i AS (
+    SELECT * FROM unnest($4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bytea[],
+                         $12::uuid[], $13::bytea[], $14::bytea[], $15::text[])
+        AS t(credential_key, value_encrypted, value_iv, dek_encrypted, dek_iv,
+             event_id, event_key, event_value, event_headers)
+), w AS (
+    INSERT INTO credentials (tenant_id, connection_id, credential_key, value_encrypted, value_iv,
+                             dek_encrypted, dek_iv, key_version)
+    SELECT $1, $2, i.credential_key, i.value_encrypted, i.value_iv, i.dek_encrypted, i.dek_iv,
+           kv.version
+    FROM i, kv
+    ON CONFLICT (tenant_id, connection_id, credential_key) DO UPDATE SET
+        value_encrypted = EXCLUDED.value_encrypted, value_iv = EXCLUDED.value_iv,
+        dek_encrypted = EXCLUDED.dek_encrypted, dek_iv = EXCLUDED.dek_iv,
+        key_version = EXCLUDED.key_version, row_version = credentials.row_version + 1,
+        updated_at = now()
+    RETURNING credential_key, row_version, created_at, updated_at, (xmax = 0) AS created
+), a AS (
+    INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
+                       outcome, key_version)
+    SELECT $9, $10, $11, $1, $2, i.credential_key,
+           CASE WHEN EXISTS (SELECT 1 FROM kv) THEN 'ok' ELSE 'error' END, $3
+    FROM i
+    RETURNING id
+), o AS (
+    INSERT INTO outbox (event_id, topic, key, value, headers)
+    SELECT i.event_id, $16::text, i.event_key, i.event_value, i.event_headers::jsonb
+    FROM i WHERE EXISTS (SELECT 1 FROM kv)
+    RETURNING id
+)
+SELECT w.*, (SELECT count(*) FROM a) AS audited,
+       CASE WHEN $17::text IS NOT NULL AND EXISTS (SELECT 1 FROM o) THEN pg_notify($17, '') END
+           AS notified
+FROM (SELECT 1) AS one LEFT JOIN w ON true
+"""
+
+
+async def write_many(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    connection_id: UUID,
+    sealed: dict[str, Sealed],
+    audit: AuditFields,
+    events: dict[str, OutboxRow],
+    notify_channel: str | None,
+) -> dict[str, WriteResult] | None:
+    """Insert or replace every value (all one key version), audited, one event each. None back:
+    the key version is not writable (retired); the audit rows say 'error', nothing was staged."""
+    keys = list(sealed)
+    values = [sealed[k] for k in keys]
+    staged = [events[k] for k in keys]
+    topics = {e.topic for e in staged}
+    if len({s.key_version for s in values}) != 1 or len(topics) != 1:
+        raise ValueError("one key version and one topic per batch")
+    try:
+        rows = await conn.fetch(
+            _WRITE_MANY,
+            tenant_id,
+            connection_id,
+            values[0].key_version,
+            keys,
+            [s.value_encrypted for s in values],
+            [s.value_iv for s in values],
+            [s.dek_encrypted for s in values],
+            [s.dek_iv for s in values],
+            audit.request_id,
+            audit.caller,
+            audit.operation,
+            [e.event_id for e in staged],
+            [e.key for e in staged],
+            [e.value for e in staged],
+            [jsonutil.dumps(e.headers).decode() for e in staged],  # nested lists: not a jsonb[]
+            topics.pop(),
+            notify_channel,
+        )
+    except (asyncpg.PostgresError, OSError) as exc:
+        log_failure(audit.operation, exc)
+        raise AuditUnavailable from None
+    written = {
+        r["credential_key"]: WriteResult(r["row_version"], r["created"], r["created_at"], r["updated_at"])
+        for r in rows
+        if r["credential_key"] is not None
+    }
+    return written if len(written) == len(keys) else None

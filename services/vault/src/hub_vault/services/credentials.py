@@ -145,6 +145,52 @@ class CredentialService:
                 raise error
         raise AssertionError("unreachable")
 
+    async def store_many(
+        self, ctx: CallContext, tenant_id: str, connection_id: UUID, values: dict[str, str]
+    ) -> list[Stored]:
+        """Insert or replace several values of one connection at once: all or none, one statement,
+        audited and announced per key as ``store`` would (oauth's token sets: one call, not N)."""
+        operation = Operation.CREDENTIAL_STORE
+        owners = {key: Owner(tenant_id, connection_id, key) for key in values}
+        await self.access.require(
+            ctx, operation, tenant_id=tenant_id, connection_id=connection_id, keys=tuple(owners)
+        )
+        plaintexts = {key: value.encode("utf-8") for key, value in values.items()}
+        too_large = [key for key, plaintext in plaintexts.items() if len(plaintext) > MAX_VALUE_BYTES]
+        if too_large:
+            async with self.db.transaction() as conn:
+                for key in too_large:
+                    await audit_trail.record(
+                        conn,
+                        ctx,
+                        operation,
+                        Outcome.INVALID,
+                        owner=owners[key],
+                        details={"reason": "too_large"},
+                    )
+            raise ValueTooLarge(MAX_VALUE_BYTES)
+        fields = audit_trail.fields(ctx, operation)
+        for attempt in range(2):
+            loaded = await self.keys.writable()
+            sealed = {key: sealing.seal(loaded, owners[key], plaintexts[key]) for key in owners}
+            key_version = loaded.primary.version  # every value sealed under it
+            events = {key: self._event(owners[key], "stored", key_version) for key in owners}
+            channel = self.notifier.claim()
+            async with self.db.pool.acquire() as conn:
+                results = await audited.write_many(
+                    conn, tenant_id, connection_id, sealed, fields, events, channel
+                )
+                if results is not None:
+                    if channel is None:
+                        self.notifier.committed_without_notify()
+                    audit_trail.count(ctx, operation, Outcome.OK)
+                    return [self._stored(owners[key], key_version, results[key]) for key in owners]
+                error, retry = await self._why_not_written(conn, key_version, None)
+            audit_trail.count(ctx, operation, outcome_of(error))
+            if not (retry and attempt == 0):
+                raise error
+        raise AssertionError("unreachable")
+
     async def _why_not_written(
         self, conn: asyncpg.Connection, key_version: int, expected_version: int | None
     ) -> tuple[HubError, bool]:
