@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,7 @@ from hub_gateway.config import GatewaySettings
 from hub_gateway.domain.paths import PROXY_PREFIX
 from hub_gateway.inject import Container
 
+log = logging.getLogger(__name__)
 YOUNG_GC_THRESHOLD = 5_000
 _NOT_READY = b'{"error":{"code":"not_ready","message":"the gateway is starting","details":{}}}'
 
@@ -89,12 +91,15 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
         # load). At 5,000: 15 young collections in 25 s of full load, ~3 ms each.
         gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
         flusher = asyncio.create_task(metrics.flush_every(), name="gateway-metrics")
+        # The lines uvicorn writes for the other services: operators (and tests/e2e) look for them.
+        log.info("Application startup complete")
         yield
         gateway.proxy = None
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         await container.stop()
+        log.info("Application shutdown complete")
 
     api = create_base_app(
         settings, title="Integration Hub gateway", lifespan=lifespan, readiness=container.readiness

@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_gateway.api")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 _JSON = [(b"content-type", b"application/json")]
+# A refused body is read and dropped up to this much before the 413 goes out: granian closes a
+# connection whose request body is left unread, and a caller still sending would see a reset
+# instead of the answer. Past it, the connection closes.
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 
 
 class ProxyEndpoint:
@@ -162,6 +166,8 @@ class ProxyEndpoint:
                         exc = HubError("internal error; quote the request id to an operator")
                     status = exc.status_code
                     call.error_code = exc.code
+                    if isinstance(exc, BodyTooLarge):
+                        await _drain(receive, DRAIN_LIMIT_BYTES)
                     await _send_error(send, exc, rid)
                 self._finish(call, method, provider_path, status, started, span, context_header)
         finally:
@@ -273,6 +279,18 @@ def _traceparent(span: trace.Span, incoming: bytes | None) -> str:
         return f"00-{m.group(1).decode()}-{random.getrandbits(64):016x}-{m.group(2).decode()}"
     ids = f"{random.getrandbits(192):048x}"  # a trace id and a span id from one draw
     return f"00-{ids[:32]}-{ids[32:]}-00"
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    """Read what is left of the request body and drop it, up to ``limit`` bytes."""
+    dropped = 0
+    more = True
+    while more and dropped <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        dropped += len(message.get("body", b""))
+        more = message.get("more_body", False)
 
 
 def _length(value: bytes | None) -> int | None:
