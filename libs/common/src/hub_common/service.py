@@ -20,6 +20,7 @@ from hub_common.db.migrations import MigrationError, MigrationSource, common_mig
 from hub_common.errors import ConfigurationError
 from hub_common.logging import configure_logging
 from hub_common.preflight import preflight
+from hub_common.serving import Server, serve
 from hub_common.settings import HubSettings
 from hub_common.telemetry import setup_telemetry
 
@@ -30,13 +31,13 @@ Command = Callable[[argparse.Namespace, HubSettings], int]
 class ServiceSpec:
     name: str
     settings_factory: Callable[[], HubSettings]
-    app_factory: str  # "package.module:function", imported by uvicorn (so workers can fork)
+    app_factory: str  # "package.module:function", imported by each worker (so workers can fork)
     schema: str
     migrations: Sequence[MigrationSource] = ()
     needs: Sequence[str] = ("postgres", "kafka")
     commands: dict[str, tuple[str, Command]] = field(default_factory=dict)
-    # uvicorn's ``http`` option: "auto", or a service's own protocol class ("package.module:Class").
-    http_protocol: str = "auto"
+    # The HTTP server ``serve`` runs the app on (hub_common.serving), chosen by measurement.
+    server: Server = "uvicorn"
 
     def migration_sources(self) -> list[MigrationSource]:
         return [common_migrations(), *self.migrations]
@@ -47,24 +48,17 @@ def run_migrations(spec: ServiceSpec, settings: HubSettings) -> list[str]:
 
 
 def _serve(spec: ServiceSpec, args: argparse.Namespace, settings: HubSettings) -> int:
-    import uvicorn
-
     preflight(settings, spec.needs)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Workers are fresh interpreters: they inherit this and share their metrics through it.
+        # Workers inherit this and share their metrics through it.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"hub-{spec.name}-metrics-")
-    uvicorn.run(
+    serve(
+        spec.server,
         spec.app_factory,
-        factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers,
-        http=spec.http_protocol,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
+        log_level=settings.log_level,
     )
     return 0
 
