@@ -116,3 +116,21 @@ async def test_provider_429_with_long_retry_after_is_returned_then_enforced_loca
     second = await hub.http.get(hub.proxy(hub.a, cid, f"slow-down-{tenant}"), headers=headers)
     assert second.json()["error"]["code"] == "provider_rate_limited"
     assert len(hub.sim.seen(f"/slow-down-{tenant}")) == 1
+
+
+async def test_rate_limit_status_answers_when_the_provider_host_does_not_resolve(hub, tenant):
+    # .invalid never resolves (RFC 6761): proxied calls fail, the status is still the gateway's.
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url="https://api.provider.invalid")
+    headers = hub.user_headers(tenant)
+    proxied = await hub.http.get(hub.proxy(hub.a, cid, "anything"), headers=headers)
+    assert proxied.status_code == 502, proxied.text
+    assert proxied.json()["error"]["code"] == "upstream_unreachable"
+    for gateway in (hub.a, hub.b):  # b never resolved it
+        status = await hub.http.get(f"{gateway}/v1/connections/{cid}/rate-limit", headers=headers)
+        assert status.status_code == 200, status.text
+        body = status.json()
+        assert body["connection_id"] == cid and body["is_limited"] is False
+        assert {g["scope"] for g in body["gateway"]} == {"connection", "tenant"}
+    stranger = hub.user_headers("someone-else")
+    other = await hub.http.get(f"{hub.b}/v1/connections/{cid}/rate-limit", headers=stranger)
+    assert other.status_code == 404

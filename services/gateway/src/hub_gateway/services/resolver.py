@@ -83,6 +83,19 @@ class Resolver:
             raise ConnectionNotFound()
         return target
 
+    async def describe(self, connection_id: uuid.UUID) -> ConnectionTarget:
+        """The connection for answers about it that call nobody (its rate-limit status): the
+        cached target, else the lookup parsed without the host and SSRF checks, so a provider
+        whose host does not resolve still has a status to show."""
+        target = self.cached_target(connection_id)
+        if target is not None:
+            return target
+        body = await self._connections.lookup(connection_id)
+        if body is None:
+            raise ConnectionNotFound()
+        await self._budgets.load(connection_id)  # blocks other replicas recorded
+        return parse_lookup(body, connection_id)
+
     async def _load_target(self, connection_id: uuid.UUID) -> ConnectionTarget | None:
         body = await self._connections.lookup(connection_id)
         if body is None:
