@@ -130,6 +130,48 @@ def test_a_child_whose_parent_dies_exits(settings, schema):
         parent.wait()
 
 
+# A parent that, on SIGTERM, drains for a moment (as a server does) and then stops its relay.
+_GRACEFUL_PARENT = """
+import asyncio, json, signal, sys
+from hub_common.db.relay_process import RelayProcess
+from hub_common.settings import HubSettings
+
+async def main():
+    relay = RelayProcess(HubSettings(**json.loads(sys.argv[1])), sys.argv[2])
+    await relay.start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print(relay._proc.pid, flush=True)
+    await stop.wait()
+    await asyncio.sleep(1.5)
+    await relay.stop()
+    print(relay.restarts, flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_signal_to_the_services_process_group_is_a_clean_stop_not_a_crash(settings, schema):
+    fields = {"postgres_dsn": settings.postgres_dsn, "kafka_bootstrap": settings.kafka_bootstrap}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _GRACEFUL_PARENT, json.dumps(fields), schema],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # as hubctl starts a service
+    )
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        os.killpg(parent.pid, signal.SIGTERM)  # as `hubctl down` stops it
+        restarts = parent.stdout.readline().strip()
+        assert parent.wait(timeout=30) == 0
+        assert restarts == "0", "the child died with the group and was restarted mid-shutdown"
+        assert _exited(child)
+    finally:
+        parent.kill()
+        parent.wait()
+
+
 def test_the_child_gets_the_parents_settings_in_its_environment_not_its_arguments(settings, monkeypatch):
     monkeypatch.setenv("HUB_VAULT_KEYRING", '{"primary": 1}')
     monkeypatch.setenv("HUB_SERVICE_SECRET", "s3cret")

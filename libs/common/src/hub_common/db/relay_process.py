@@ -11,7 +11,8 @@ lock, same LISTEN wake-up, so several relays stay safe), and is supervised by th
 * ``start`` waits until the child says it is relaying, so events written right after start-up
   are not waiting on a child that is still importing;
 * a child that dies is restarted (with a pause), and a child whose parent dies exits within a
-  second rather than relaying for nobody.
+  second rather than relaying for nobody;
+* the child leads its own process group, so only its parent stops it.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ class RelayProcess:
             env=child_environment(self.settings, self.schema),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
+            # Its own process group: a signal to the service's group (Ctrl+C, `hubctl down`)
+            # reaches the parent, which stops the child in its shutdown, instead of ending the
+            # child first and having it restarted (and reported as a crash) mid-shutdown.
+            start_new_session=True,
         )
         self._proc = proc
         assert proc.stdout is not None
