@@ -54,6 +54,8 @@ async def _rewrap(wait: bool) -> int:
             await asyncio.sleep(1)
             job = await vault.rewrap_job(job.id)
             _show_job(job)
+    if not wait and job.status == "running":
+        print("it goes on in the vault; `hubctl vault rewrap --wait` follows it", file=sys.stderr)
     return 0 if job.status in ("running", "completed") else 1
 
 
