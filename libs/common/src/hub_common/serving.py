@@ -8,7 +8,10 @@ its factory path, imported in each worker, so workers can fork.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # granian is imported only by the services that run on it
+    from granian.log import LogLevels
 
 Server = Literal["uvicorn", "granian"]
 
@@ -66,7 +69,7 @@ def _serve_granian(app_factory: str, *, host: str, port: int, workers: int, log_
     ).serve()
 
 
-def granian_log_level(level: str) -> Any:
+def granian_log_level(level: str) -> LogLevels:
     from granian.log import LogLevels
 
     return LogLevels.__members__.get(level.lower(), LogLevels.info)
