@@ -307,3 +307,10 @@ async def test_rebalance_loses_nothing_and_commits_before_handing_partitions_ove
     await asyncio.sleep(1.0)
     await third.stop()
     assert after == []  # everything handled was committed
+
+
+async def test_the_broker_names_a_group_coordinator(kafka_bootstrap):
+    from hub_common.kafka.admin import wait_for_group_coordinator
+
+    # The local stack's single KRaft broker is node 1 (deploy/local).
+    assert await wait_for_group_coordinator(kafka_bootstrap, timeout_s=10) == 1

@@ -60,11 +60,15 @@ def _migrate_all(root: Path | None) -> None:
 
 
 def _ensure_topics() -> None:
-    from hub_common.kafka.admin import ensure_topics, hub_topics
+    from hub_common.kafka.admin import ensure_topics, hub_topics, wait_for_group_coordinator
 
     settings = HubSettings()
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap, hub_topics()))
     _say(f"kafka: {len(hub_topics())} topics present ({len(created)} created)")
+    # Services started before the coordinator exists log a burst of aiokafka warnings.
+    started = time.monotonic()
+    asyncio.run(wait_for_group_coordinator(settings.kafka_bootstrap))
+    _say(f"kafka: group coordinator ready ({time.monotonic() - started:.1f}s)")
 
 
 def cmd_topics(_: argparse.Namespace) -> int:
