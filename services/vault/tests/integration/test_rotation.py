@@ -1,7 +1,9 @@
 """Rotation, online rewrap under load, retirement, and a keyring that does not belong."""
 
 import asyncio
+import base64
 import json
+import logging
 import random
 import uuid
 
@@ -10,9 +12,9 @@ import pytest
 from hub_common.testing import expect_events
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.config import VaultSettings
-from hub_vault.domain.keyring import new_keyring
+from hub_vault.domain.errors import KeyringMismatch
+from hub_vault.domain.keyring import new_keyring, parse_keyring
 from hub_vault.inject import Container
-from hub_vault.services.keys import KeyringMismatch
 
 pytestmark = pytest.mark.integration
 
@@ -191,6 +193,42 @@ async def test_a_foreign_keyring_is_refused_at_startup(vault_database, tmp_path,
                     await container.start()
         finally:
             await container.stop()
+
+
+async def test_a_reloaded_keyring_with_another_key_for_a_known_version_is_refused(
+    private_vault, tenant, caplog
+):
+    """The startup check on reload: the file is swapped for one with a different key 1."""
+    vault = private_vault
+    url = _url(tenant, uuid.uuid4(), "access_token")
+    original = parse_keyring(vault.keyring_path.read_text())
+    foreign = new_keyring()
+    async with vault.http("oauth") as oauth:
+        assert (await oauth.put(url, json={"value": "before"})).status_code == 201
+        with caplog.at_level(logging.ERROR, logger="hub_vault.adapters.keyring_source"):
+            write_keyring_file(vault.keyring_path, foreign)
+            for _ in range(3):  # a reload check is due every 0.05 s here, on the next request
+                await asyncio.sleep(0.1)
+                # The previous keyring stays in use: reads work, writes still use the right key.
+                assert (await oauth.get(url)).json()["value"] == "before"
+            assert (await oauth.put(url, json={"value": "during"})).status_code == 200
+        refusals = [r for r in caplog.records if r.getMessage().startswith("keyring reload refused")]
+        assert len(refusals) >= 2  # tried again on every reload, not once and forgotten
+        assert all(r.key_versions == [1] for r in refusals)
+        material = base64.b64encode(foreign.primary.material).decode()
+        assert material not in caplog.text and material[:16] not in caplog.text
+
+        write_keyring_file(vault.keyring_path, original.rotated())  # the right key, plus version 2
+        await asyncio.sleep(0.2)
+        stored = await oauth.put(url, json={"value": "after"})
+        assert stored.status_code == 200 and stored.json()["key_version"] == 2
+        assert (await oauth.get(url)).json()["value"] == "after"
+    conn = await vault.db()
+    try:
+        recorded = await conn.fetchval("SELECT key_check FROM key_versions WHERE version = 1")
+    finally:
+        await conn.close()
+    assert recorded == original.primary.key_check != foreign.primary.key_check
 
 
 async def test_rewrap_never_overwrites_a_concurrent_write(private_vault, tenant):

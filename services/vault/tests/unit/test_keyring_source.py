@@ -8,7 +8,7 @@ import pytest
 
 from hub_common.errors import ConfigurationError
 from hub_vault.adapters.keyring_source import open_keyring_source, write_keyring_file
-from hub_vault.domain.errors import KeyringReadOnly
+from hub_vault.domain.errors import KeyringMismatch, KeyringReadOnly
 from hub_vault.domain.keyring import dump_keyring_json, new_keyring
 
 pytestmark = pytest.mark.unit
@@ -78,6 +78,30 @@ def test_a_broken_file_keeps_the_last_good_keyring(tmp_path, caplog):
     with caplog.at_level(logging.ERROR):
         assert source.refresh(force=True).keyring == good
     assert "keyring reload failed" in caplog.text
+
+
+def test_a_reload_with_another_key_for_a_known_version_is_refused(tmp_path, caplog):
+    path = tmp_path / "keyring.json"
+    write_keyring_file(path, new_keyring())
+    source = _open(file=path)
+    good = source.current().keyring
+    write_keyring_file(path, new_keyring())  # another key under version 1
+    with caplog.at_level(logging.ERROR):
+        assert source.refresh().keyring == good
+        assert source.refresh().keyring == good  # read and refused again, not skipped
+    assert caplog.text.count("keyring reload refused") == 2
+    foreign = path.read_text()
+    with pytest.raises(KeyringMismatch, match="keyring version 1"):
+        source.update(lambda k: k.rotated())  # nothing is built on top of the foreign key
+    assert path.read_text() == foreign
+
+    # The database's key checks count too, for versions not in use here (yet).
+    elsewhere = good.rotated()  # version 2 as another replica registered it
+    source.record({2: elsewhere.versions[2].key_check})
+    write_keyring_file(path, good.rotated())  # a different version 2
+    assert source.refresh().keyring == good
+    write_keyring_file(path, elsewhere)
+    assert source.refresh().keyring == elsewhere
 
 
 def test_toml_files_stay_toml(tmp_path):

@@ -4,7 +4,9 @@ Order: ``HUB_VAULT_KEYRING`` (inline or base64; read-only), else ``HUB_VAULT_KEY
 else — in dev/test only — ``.stack/vault/keyring.json`` under the working directory, created on
 first start. The file is re-read when its mtime/size/inode changes (checked at most every
 ``reload_interval_s``), so a rotation written by one replica, or a Kubernetes Secret update,
-reaches every replica without a restart. A file that fails to parse keeps the last good keyring.
+reaches every replica without a restart. A file that fails to parse keeps the last good keyring,
+and so does one whose key for a known version is not the one the database recorded (the check
+startup makes): a version never changes its key.
 """
 
 from __future__ import annotations
@@ -16,18 +18,19 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub_common.errors import ConfigurationError
 from hub_vault.domain.crypto import KekCipher
-from hub_vault.domain.errors import KeyringReadOnly
+from hub_vault.domain.errors import KeyringMismatch, KeyringReadOnly
 from hub_vault.domain.keyring import (
     Keyring,
     KeyringError,
     dump_keyring_json,
     dump_keyring_toml,
+    mismatched_versions,
     new_keyring,
     parse_keyring,
 )
@@ -63,6 +66,7 @@ class KeyringSource:
         self.reload_interval_s = reload_interval_s
         self._signature = _file_signature(path) if path else None
         self._next_check = time.monotonic() + reload_interval_s
+        self._recorded: dict[int, str] = {}  # the database's key check per version (record)
 
     @property
     def writable(self) -> bool:
@@ -71,6 +75,17 @@ class KeyringSource:
             and os.access(self.path.parent, os.W_OK)
             and (not self.path.exists() or os.access(self.path, os.W_OK))
         )
+
+    def record(self, key_checks: Mapping[int, str]) -> None:
+        """The key checks the database holds (KeyService, after registering): reloads must match."""
+        self._recorded = {**self._recorded, **key_checks}
+
+    def _foreign(self, keyring: Keyring) -> dict[int, str]:
+        """The known key checks ``keyring`` does not match: the database's, and those of the keys
+        in use (a version registered by another replica may not be recorded here yet)."""
+        in_use = {v: k.key_check for v, k in self._loaded.keyring.versions.items()}
+        known = {**in_use, **self._recorded}
+        return {v: known[v] for v in mismatched_versions(keyring, known)}
 
     def current(self) -> LoadedKeyring:
         if self.path is not None and time.monotonic() >= self._next_check:
@@ -93,6 +108,15 @@ class KeyringSource:
                 extra={"path": str(self.path), "reason": str(exc)},
             )
             return self._loaded
+        foreign = self._foreign(keyring)
+        if foreign:
+            # The signature is not taken, so the file is read (and checked) again next time.
+            log.error(
+                "keyring reload refused: its key for a known version is not the one this database "
+                "was encrypted with; keeping the previous keyring",
+                extra={"path": str(self.path), "key_versions": sorted(foreign)},
+            )
+            return self._loaded
         self._signature = signature
         if keyring != self._loaded.keyring:
             self._loaded = LoadedKeyring.of(keyring)
@@ -112,6 +136,9 @@ class KeyringSource:
             raise KeyringReadOnly
         with _locked(self.path):
             keyring = parse_keyring(self.path.read_text("utf-8"))
+            foreign = self._foreign(keyring)
+            if foreign:  # never rotate (or retire) on top of a key the database does not know
+                raise KeyringMismatch(foreign)
             write_keyring_file(self.path, change(keyring))
         return self.refresh(force=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub_common.errors import Conflict, Forbidden, HubError, NotFound, PayloadTooLarge
+from hub_common.errors import ConfigurationError, Conflict, Forbidden, HubError, NotFound, PayloadTooLarge
 
 
 class CredentialNotFound(NotFound):
@@ -103,6 +103,18 @@ class KeyringReadOnly(Conflict):
         super().__init__(
             "the keyring is not a writable file (environment variable or mounted "
             "secret): add the new version there; every replica picks it up"
+        )
+
+
+class KeyringMismatch(ConfigurationError):
+    """A keyring whose key for a known version is not the one the database recorded."""
+
+    def __init__(self, key_checks: dict[int, str]) -> None:
+        self.key_checks = key_checks  # the database's, for the versions that differ
+        self.versions = sorted(key_checks)
+        super().__init__(
+            f"keyring version {self.versions[0]} is not the key this database was encrypted "
+            "with (key check differs); restore the original keyring"
         )
 
 

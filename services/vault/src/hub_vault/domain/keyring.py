@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +71,13 @@ class Keyring:
             raise KeyringError("the primary version cannot be removed")
         rest = {v: k for v, k in self.versions.items() if v != version}
         return replace(self, versions=rest)
+
+
+def mismatched_versions(keyring: Keyring, key_checks: Mapping[int, str]) -> list[int]:
+    """The versions whose key is not the one ``key_checks`` names (a swapped keyring)."""
+    return sorted(
+        v for v, key in keyring.versions.items() if v in key_checks and key.key_check != key_checks[v]
+    )
 
 
 def generate_key_version(version: int, now: datetime | None = None) -> KeyVersion:

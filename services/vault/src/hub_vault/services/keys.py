@@ -11,12 +11,13 @@ import asyncpg
 from hub_common.errors import ConfigurationError, HubError
 from hub_vault.adapters.keyring_source import KeyringSource, LoadedKeyring
 from hub_vault.domain.errors import (
+    KeyringMismatch,
     KeyringReadOnly,
     KeyVersionInUse,
     KeyVersionIsPrimary,
     KeyVersionNotFound,
 )
-from hub_vault.domain.keyring import Keyring
+from hub_vault.domain.keyring import Keyring, mismatched_versions
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import credentials, key_versions
 from hub_vault.services import audit_trail
@@ -24,10 +25,6 @@ from hub_vault.services.access import AccessControl
 from hub_vault.services.context import CallContext, Database
 
 log = logging.getLogger(__name__)
-
-
-class KeyringMismatch(ConfigurationError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -54,23 +51,23 @@ class KeyService:
         self.source = source
         self.access = access
         self._registered: set[int] = set()
+        self._verified: Keyring | None = None  # the keyring last checked against the database
 
-    async def register(self, conn: asyncpg.Connection, keyring: Keyring) -> set[int]:
+    async def register(self, conn: asyncpg.Connection, keyring: Keyring) -> dict[int, str]:
         """Record the keyring's versions; refuse a keyring whose key differs from the recorded one.
-        Returns the registered versions; callers publish them with :meth:`_remember` only after
-        their transaction committed (a writer must never rely on an uncommitted row)."""
+        Returns the database's key check per version; callers publish them with :meth:`_remember`
+        only after their transaction committed (a writer must never rely on an uncommitted row)."""
         rows = await key_versions.register(conn, keyring)
-        for row in rows:
-            key = keyring.get(row.version)
-            if key is not None and key.key_check != row.key_check:
-                raise KeyringMismatch(
-                    f"keyring version {row.version} is not the key this database was encrypted "
-                    "with (key check differs); restore the original keyring"
-                )
-        return {row.version for row in rows}
+        key_checks = {row.version: row.key_check for row in rows}
+        mismatched = mismatched_versions(keyring, key_checks)
+        if mismatched:
+            raise KeyringMismatch({v: key_checks[v] for v in mismatched})
+        return key_checks
 
-    def _remember(self, versions: set[int]) -> None:
-        self._registered = versions
+    def _remember(self, keyring: Keyring, key_checks: dict[int, str]) -> None:
+        self._registered = set(key_checks)
+        self._verified = keyring
+        self.source.record(key_checks)  # every later reload is checked against them
 
     def forget(self, version: int) -> None:
         """A write found no row for ``version``: register again before the next write."""
@@ -81,10 +78,10 @@ class KeyService:
         loaded = self.source.current()
         try:
             async with self.db.transaction() as conn:
-                versions = await self.register(conn, loaded.keyring)
+                key_checks = await self.register(conn, loaded.keyring)
         except asyncpg.UndefinedTableError:
             raise ConfigurationError("the vault schema is not migrated; run `hub-vault migrate`") from None
-        self._remember(versions)
+        self._remember(loaded.keyring, key_checks)
         missing = [v for v, n in (await self._counts()).items() if n and loaded.keyring.get(v) is None]
         if missing:
             log.error(
@@ -92,12 +89,21 @@ class KeyService:
             )
 
     async def writable(self) -> LoadedKeyring:
-        """The current keyring, with its primary version registered (writes reference it)."""
+        """The current keyring, with its primary version registered (writes reference it).
+
+        A reloaded keyring is checked against the database as at startup before anything is
+        written with it: it may carry versions another replica registered since we last looked."""
         loaded = self.source.current()
-        if loaded.keyring.primary_version not in self._registered:
-            async with self.db.transaction() as conn:
-                versions = await self.register(conn, loaded.keyring)
-            self._remember(versions)
+        if loaded.keyring is not self._verified or loaded.keyring.primary_version not in self._registered:
+            try:
+                async with self.db.transaction() as conn:
+                    key_checks = await self.register(conn, loaded.keyring)
+            except KeyringMismatch as exc:
+                # Nothing is written with it. The database's checks now win over the keys in use,
+                # so the next reload lets the right file back in (and refuses this one).
+                self.source.record(exc.key_checks)
+                raise
+            self._remember(loaded.keyring, key_checks)
         return loaded
 
     async def _counts(self) -> dict[int, int]:
@@ -108,11 +114,11 @@ class KeyService:
         await self.access.require(ctx, Operation.KEYS_LIST)
         keyring = self.source.current().keyring
         async with self.db.transaction() as conn:
-            versions = await self.register(conn, keyring)
+            key_checks = await self.register(conn, keyring)
             rows = {r.version: r for r in await key_versions.all_versions(conn)}
             counts = await credentials.counts_by_key_version(conn)
             await audit_trail.record(conn, ctx, Operation.KEYS_LIST, Outcome.OK)
-        self._remember(versions)
+        self._remember(keyring, key_checks)
         listed = sorted(set(rows) | set(keyring.versions))
         return [
             KeyVersionInfo(
@@ -138,9 +144,9 @@ class KeyService:
             raise
         new = loaded.keyring.primary
         async with self.db.transaction() as conn:
-            versions = await self.register(conn, loaded.keyring)
+            key_checks = await self.register(conn, loaded.keyring)
             await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.OK, key_version=new.version)
-        self._remember(versions)
+        self._remember(loaded.keyring, key_checks)
         log.info("key rotated", extra={"key_version": new.version, "caller": ctx.caller})
         return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
 
@@ -149,7 +155,7 @@ class KeyService:
         keyring = self.source.refresh().keyring
         error: HubError | None = None
         async with self.db.transaction() as conn:
-            versions = await self.register(conn, keyring)
+            key_checks = await self.register(conn, keyring)
             # FOR UPDATE waits for writers holding FOR SHARE on this version (and vice versa),
             # so no value can slip in under a version while it is being retired.
             row = await key_versions.get(conn, version, for_update=True)
@@ -169,7 +175,7 @@ class KeyService:
                 else (Outcome.NOT_FOUND if isinstance(error, KeyVersionNotFound) else Outcome.CONFLICT)
             )
             await audit_trail.record(conn, ctx, Operation.KEYS_RETIRE, outcome, key_version=version)
-        self._remember(versions)
+        self._remember(keyring, key_checks)
         if error is not None:
             raise error
         destroyed = False
