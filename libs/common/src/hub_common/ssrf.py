@@ -36,8 +36,23 @@ def _normalise(ip: IPAddress) -> IPAddress:
     return ip
 
 
+def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a 6to4 (2002::/16) or Teredo (2001::/32) address carries: a relay
+    delivers to it, so it is what must be public."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # (server, client): the client is where traffic goes
+    return None
+
+
 def is_public(ip: IPAddress) -> bool:
     ip = _normalise(ip)
+    embedded = _embedded_ipv4(ip)
+    if embedded is not None and not is_public(embedded):
+        return False
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.unit
         "https://localhost/",
         "https://224.0.0.1/",
         "https://100.64.0.1/",
+        "https://[2002:7f00:1::]/",  # 6to4 around 127.0.0.1
+        "https://[2002:a9fe:a9fe::1]/",  # 6to4 around 169.254.169.254
     ],
 )
 async def test_non_public_targets_are_refused(url):
@@ -67,3 +69,12 @@ async def test_an_unresolvable_host_is_its_own_error():
     with pytest.raises(HostUnresolvable) as info:
         await check_url("https://no-such-host.invalid/")
     assert info.value.code == "host_unresolvable"
+
+
+def test_a_6to4_address_is_as_public_as_the_ipv4_address_it_carries():
+    import ipaddress
+
+    from hub_common.ssrf import is_public
+
+    assert is_public(ipaddress.ip_address("2002:808:808::1"))  # 8.8.8.8
+    assert not is_public(ipaddress.ip_address("2002:a00:1::1"))  # 10.0.0.1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import urlsplit
+
 import pytest
-from gateway_support import Dropper, Recorded, Scripted, free_port
+from gateway_support import Dropper, ProviderSimulator, Recorded, Scripted, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +79,63 @@ async def test_connection_errors_are_retried_only_when_safe(hub, tenant, method,
         assert dropper.connections == attempts  # 1 try + 2 retries when safe
     finally:
         dropper.stop()
+
+
+async def send_part_and_leave(
+    gateway: str, path: str, headers: dict[str, str], declared: int, sent: int
+) -> None:
+    """A POST that declares ``declared`` body bytes, sends ``sent`` of them and disconnects."""
+    url = urlsplit(gateway)
+    _, writer = await asyncio.open_connection(url.hostname, url.port)
+    head = [f"POST {path} HTTP/1.1", f"Host: {url.netloc}", f"Content-Length: {declared}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + b"x" * sent)
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def open_circuit(hub, tenant: str, sim: ProviderSimulator) -> str:
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url=sim.url)
+    sim.on("/", Scripted(status=503, body=b"{}"))
+    for _ in range(3):
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+        assert resp.status_code == 503 and resp.json() == {}
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+    assert resp.json()["error"]["code"] == "circuit_open"
+    return cid
+
+
+async def test_a_trial_call_whose_caller_leaves_does_not_keep_the_circuit_open(hub, tenant):
+    sim = ProviderSimulator().start()  # its own origin: circuits are per host and port
+    try:
+        cid = await open_circuit(hub, tenant, sim)
+        sim.on("/", Scripted(body=b'{"back": true}'))
+        await asyncio.sleep(2.1)  # HUB_GATEWAY_CIRCUIT_OPEN_S
+        # The trial call: the caller declares a body, sends part of it, and goes away.
+        path = f"/v1/proxy/{cid}/trial"
+        await send_part_and_leave(hub.a, path, hub.user_headers(tenant), declared=1000, sent=10)
+        await asyncio.sleep(0.2)
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+        assert resp.status_code == 200 and resp.json() == {"back": True}
+        assert not sim.seen("/trial")
+    finally:
+        sim.stop()
+
+
+async def test_callers_leaving_mid_stream_are_not_the_providers_failures(hub, tenant):
+    sim = ProviderSimulator().start()
+    try:
+        cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url=sim.url)
+        path = f"/v1/proxy/{cid}/upload"
+        # Larger than the replay buffer (64 KiB here): streamed to the provider as it arrives.
+        for _ in range(3):  # HUB_GATEWAY_CIRCUIT_FAILURES
+            await send_part_and_leave(
+                hub.a, path, hub.user_headers(tenant), declared=1024 * 1024, sent=200 * 1024
+            )
+        await asyncio.sleep(1.5)  # past the read timeout (1 s) a provider left waiting would hit
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+        assert resp.status_code == 200, resp.text
+    finally:
+        sim.stop()

@@ -73,6 +73,36 @@ async def test_response_hop_by_hop_dropped_and_request_id_added(hub, tenant):
     assert resp.headers["x-request-id"]
 
 
+async def test_provider_cookies_and_an_echoed_query_key_never_reach_the_caller(hub, tenant):
+    key = "qk_live_5f1e9a"
+    cid = await hub.connect(
+        tenant,
+        secrets={"api_key": key},
+        api_key={"location": "query", "name": "key", "prefix": ""},
+    )
+    # A provider redirecting and paginating with the request's own URL, key included.
+    hub.sim.on(
+        f"/echo-{cid}",
+        lambda rec: Scripted(
+            status=302,
+            headers={
+                "Location": f"https://api.example.com{rec.raw_path}&page=2",
+                "Link": f'<{hub.sim.url}{rec.raw_path}&page=3>; rel="next"',
+                "Set-Cookie": "JSESSIONID=provider-session; Path=/; HttpOnly",
+            },
+        ),
+    )
+    resp = await hub.http.get(
+        hub.proxy(hub.a, cid, f"echo-{cid}?q=1"), headers=hub.user_headers(tenant), follow_redirects=False
+    )
+    assert resp.status_code == 302
+    assert hub.sim.seen(f"/echo-{cid}")[-1].raw_path == f"/echo-{cid}?q=1&key={key}"  # it was injected
+    assert "set-cookie" not in resp.headers
+    assert resp.headers["location"] == f"https://api.example.com/echo-{cid}?q=1&key=[redacted]&page=2"
+    assert "key=[redacted]&page=3" in resp.headers["link"]
+    assert key not in str(resp.headers) and key not in resp.text
+
+
 async def test_encoded_path_and_query_reach_the_provider_unchanged(hub, tenant):
     cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
     resp = await hub.http.get(

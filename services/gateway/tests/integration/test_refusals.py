@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
+import uuid
 
 import pytest
+
+from hub_common.events.models import IntegrationDisconnected
+from hub_common.kafka.producer import EventProducer
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +110,43 @@ async def test_tenant_isolation_for_users_and_services(hub, tenant):
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "connection_not_found"
     ok = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.service_headers(tenant))
     assert ok.status_code == 200
+
+
+async def test_another_tenants_broken_or_disconnected_connection_is_only_not_found(hub, tenant):
+    """Nothing about another tenant's connection shows: not its host refusal, not that it was
+    disconnected (the checks and the tombstone come after the tenant check)."""
+    refused = await hub.connect(
+        tenant,
+        secrets={"api_key": "key-1"},
+        builtin=False,
+        config={"base_url": "https://other.example.org"},
+        allowed_hosts=["api.example.com"],
+    )
+    gone = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    producer = EventProducer(hub.kafka_bootstrap, source="/tests/connectors")
+    await producer.start()
+    try:
+        await producer.publish(
+            IntegrationDisconnected(
+                tenant_id=tenant, connection_id=uuid.UUID(gone), connector_id="simapi", reason="user"
+            )
+        )
+    finally:
+        await producer.stop()
+    owner, other = hub.user_headers(tenant), hub.user_headers(hub.tenant())
+    deadline = time.monotonic() + 5
+    while (await hub.http.get(hub.proxy(hub.a, gone, "x"), headers=owner)).status_code != 409:
+        assert time.monotonic() < deadline, "the disconnect never reached the gateway"
+        await asyncio.sleep(0.05)
+    for _ in range(2):  # a cold lookup, then whatever the first one left cached
+        resp = await hub.http.get(hub.proxy(hub.a, refused, "x"), headers=other)
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "connection_not_found"
+        resp = await hub.http.get(hub.proxy(hub.a, gone, "x"), headers=other)
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "connection_not_found"
+        status = await hub.http.get(f"{hub.a}/v1/connections/{gone}/rate-limit", headers=other)
+        assert status.status_code == 404
+    mine = await hub.http.get(hub.proxy(hub.a, refused, "x"), headers=owner)
+    assert mine.status_code == 403 and mine.json()["error"]["code"] == "host_not_allowed"
 
 
 async def test_callers_that_are_refused(hub, tenant):

@@ -110,6 +110,20 @@ def test_circuit_breaker_lifecycle():
     assert c.state == CLOSED and c.allow(22)
 
 
+def test_a_trial_without_a_verdict_does_not_keep_the_circuit_shut():
+    c = Circuit(failure_threshold=1, open_s=10)
+    c.failure(0)
+    assert c.allow(10) and c.on_trial
+    c.abandon()  # e.g. the caller went away while sending its body
+    assert c.allow(10)  # the next call may try
+    assert not c.allow(15)  # ... one at a time
+    assert c.allow(20)  # a trial not heard of for open_s is presumed lost
+    c.success()
+    assert c.state == CLOSED and not c.on_trial
+    c.abandon()  # harmless outside a trial
+    assert c.state == CLOSED and c.allow(21)
+
+
 def test_circuit_board_is_bounded():
     board = CircuitBoard(3, 10, max_hosts=10)
     for i in range(25):

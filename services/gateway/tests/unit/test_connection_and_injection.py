@@ -133,8 +133,28 @@ def test_injection_per_method():
     assert inj.apply_query("x=1&api%20key=forged") == "x=1&api%20key=a%26b"
     none = parse_lookup(contract("none"), CID)
     assert build_injection(none, {}).header is None
+    assert build_injection(none, {}).echo_guard == ()
     with pytest.raises(CredentialsMissing):
         build_injection(header, {"api_key": None})
+
+
+def test_what_an_answer_is_scrubbed_of_per_method():
+    oauth = build_injection(parse_lookup(contract("oauth2"), CID), {"access_token": "gho_token1"})
+    assert oauth.echo_guard == (b"gho_token1",)
+    basic = build_injection(
+        parse_lookup(contract("basic"), CID), {"basic_username": "u", "basic_password": "pass word"}
+    )
+    encoded = base64.b64encode(b"u:pass word")  # ends in "=": percent-encoded it is another form
+    assert set(basic.echo_guard) == {encoded, encoded.replace(b"=", b"%3D"), b"pass word", b"pass%20word"}
+    query = parse_lookup(
+        contract(auth_extra={"api_key": {"location": "query", "name": "key", "prefix": "K:"}}), CID
+    )
+    inj = build_injection(query, {"api_key": "a/b+c=d"})
+    # Raw and percent-encoded, with and without the prefix; the longest first.
+    assert set(inj.echo_guard) == {b"a/b+c=d", b"a%2Fb%2Bc%3Dd", b"K:a/b+c=d", b"K%3Aa%2Fb%2Bc%3Dd"}
+    assert [len(g) for g in inj.echo_guard] == sorted((len(g) for g in inj.echo_guard), reverse=True)
+    short = build_injection(parse_lookup(contract(), CID), {"api_key": "k"})
+    assert short.echo_guard == ()  # too short to tell from ordinary text
 
 
 def test_the_connectors_services_internal_answer():

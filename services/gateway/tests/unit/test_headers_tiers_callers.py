@@ -48,6 +48,25 @@ def test_response_headers_keep_length_drop_hops():
     assert response_headers(plain) == [(b"server", b"nginx")]
 
 
+def test_provider_cookies_never_reach_the_caller():
+    raw = [(b"Set-Cookie", b"JSESSIONID=abc; HttpOnly"), (b"set-cookie2", b"x=1"), (b"ETag", b'"1"')]
+    assert response_headers(raw) == [(b"etag", b'"1"')]
+
+
+def test_an_echoed_secret_is_scrubbed_from_every_header():
+    raw = [
+        (b"Location", b"https://api.x.com/v2/items?key=sk_live_123456&page=2"),
+        (b"Link", b'<https://api.x.com/items?key=sk_live_123456&page=3>; rel="next"'),
+        (b"X-Other", b"sk%2Flive"),
+    ]
+    scrub = (b"sk_live_123456", b"sk%2Flive")
+    assert response_headers(raw, scrub) == [
+        (b"location", b"https://api.x.com/v2/items?key=[redacted]&page=2"),
+        (b"link", b'<https://api.x.com/items?key=[redacted]&page=3>; rel="next"'),
+        (b"x-other", b"[redacted]"),
+    ]
+
+
 def test_forwarded():
     assert forwarded_headers("10.0.0.1", "https", "gw:8080") == [
         ("x-forwarded-proto", "https"),

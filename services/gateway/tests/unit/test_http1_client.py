@@ -9,9 +9,13 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from hub_gateway.adapters.http1 import (
+    MAX_HEAD_BYTES,
+    MAX_HEADERS,
+    BodyLengthMismatch,
     ConnectError,
     ConnectTimeout,
     Disconnected,
+    HeadersTooLarge,
     Http1Client,
     ProtocolError,
     ReadTimeout,
@@ -137,6 +141,21 @@ async def test_interim_1xx_is_skipped_head_and_204_have_no_body(client):
         assert resp.status == 204 and await resp.read() == b""
 
 
+async def test_a_streamed_body_must_match_its_declared_length(client):
+    async def gen() -> AsyncIterator[bytes]:
+        yield b"abcd"
+
+    async with RawServer(ok()) as srv:
+        for declared in (3, 5):  # longer, shorter
+            with pytest.raises(BodyLengthMismatch):
+                await client.request("POST", srv.url + "/", [], gen(), body_length=declared)
+        resp = await client.request("POST", srv.url + "/", [], gen(), body_length=4)
+        assert resp.status == 200 and await resp.read() == b"hello"
+        # The extra byte never went out, and no mismatched connection was reused.
+        assert all(not r.endswith(b"abcd") or b"content-length: 4" in r for r in srv.requests)
+        assert srv.connections == 3
+
+
 async def test_streamed_request_bodies_chunked_or_sized(client):
     async def gen() -> AsyncIterator[bytes]:
         yield b"ab"
@@ -169,6 +188,22 @@ async def test_failures_are_typed(client):
             await resp.read()
     with pytest.raises(ConnectError):
         await client.request("GET", "http://127.0.0.1:9/", [])
+
+
+async def test_an_answer_head_beyond_the_bounds_is_refused_and_its_connection_closed(client):
+    many = b"".join(b"x-h%d: v\r\n" % i for i in range(MAX_HEADERS + 1))
+    large = b"x-big: " + b"a" * MAX_HEAD_BYTES + b"\r\n"
+    for extra in (many, large):
+        async with RawServer(ok(extra=extra)) as srv:
+            for _ in range(2):
+                with pytest.raises(HeadersTooLarge):
+                    await client.request("GET", srv.url + "/", [])
+            assert srv.connections == 2  # the refused connection was not reused
+    # Just inside both bounds is an ordinary answer.
+    fitting = b"".join(b"x-h%d: %b\r\n" % (i, b"v" * 200) for i in range(MAX_HEADERS - 2))
+    async with RawServer(ok(extra=fitting)) as srv:
+        resp = await client.request("GET", srv.url + "/", [])
+        assert resp.status == 200 and await resp.read() == b"hello"
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,17 @@ def test_split_keeps_the_encoded_rest():
         ("a\\b", InvalidPath),
         ("a%5cb", InvalidPath),
         ("a%0d%0aHost:%20evil", InvalidPath),
+        # Dot segments with parameters (Tomcat, Jetty and Spring read "..;" as "..").
+        ("rest/api/2/..;/..;/admin", PathTraversal),
+        ("..;/admin", PathTraversal),
+        ("a/%2e%2e%3b/b", PathTraversal),
+        ("a/..%3Bjsessionid=1/b", PathTraversal),
+        ("a/.;x/b", PathTraversal),
+        # Full-width dots, which NFKC normalization turns into "..".
+        ("a/%ef%bc%8e%ef%bc%8e/b", PathTraversal),
+        ("a/\uff0e\uff0e/b", PathTraversal),
+        # Encoded more than the three rounds the checks decode.
+        ("a/%2525252e%2525252e/b", InvalidPath),
     ],
 )
 def test_refused(rest, error):
@@ -61,7 +72,10 @@ def test_refused(rest, error):
         check_provider_path(rest)
 
 
-@pytest.mark.parametrize("rest", ["", "repos/o/r", "a%2Fb", "v1/@scope/pkg", "x..y/.hidden/...", "a:b"])
+@pytest.mark.parametrize(
+    "rest",
+    ["", "repos/o/r", "a%2Fb", "v1/@scope/pkg", "x..y/.hidden/...", "a:b", "m;v=1/x", "caf%C3%A9/..x"],
+)
 def test_accepted_paths_are_returned_as_sent(rest):
     if rest == "a:b":  # a colon in the first segment reads as a scheme: refused
         with pytest.raises(AbsoluteUrlRefused):

@@ -65,8 +65,20 @@ class ProtocolError(UpstreamError):
     pass
 
 
+class BodyLengthMismatch(ProtocolError):
+    """The request body the caller sent does not match the length it declared."""
+
+
+class HeadersTooLarge(ProtocolError):
+    """The answer's head is larger than the gateway buffers (nothing bounds it otherwise)."""
+
+
 _PORTS = {"http": 80, "https": 443}
 _HIGH_WATER = 1024 * 1024  # response bytes buffered before the socket is paused
+# An answer's head: nginx's default large_client_header_buffers are 4 x 8 KiB; providers send
+# ~2-4 KiB. Over either bound the answer is refused and the connection closed.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADERS = 256
 
 
 class HeaderBlock:
@@ -104,6 +116,7 @@ class _Connection(asyncio.Protocol):
         if self.reading_paused:
             self._resume_reading()
         self.headers: list[tuple[bytes, bytes]] = []
+        self.head_bytes = 0
         self.content_length: bytes | None = None
         self.framed = False  # Content-Length or Transfer-Encoding seen
         self.status = 0
@@ -153,6 +166,11 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
         size = len(name)
+        self.head_bytes += size + len(value)
+        if self.head_bytes > MAX_HEAD_BYTES or len(self.headers) > MAX_HEADERS:
+            exc = HeadersTooLarge(f"the answer's headers exceed {MAX_HEADERS} or {MAX_HEAD_BYTES} bytes")
+            self._fail(exc)
+            raise exc  # stops the parser; data_received closes the connection
         if size == 14 or size == 17:  # the two framing headers, compared only when they could be
             lower = name.lower()
             if lower == b"content-length":
@@ -166,6 +184,7 @@ class _Connection(asyncio.Protocol):
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self.headers = []  # an interim answer: the real one follows
+            self.head_bytes = 0
             self.content_length, self.framed = None, False
             return
         self.status = status
@@ -541,7 +560,7 @@ class Http1Client:
         try:
             if stream is not None:
                 await conn.write(head)
-                await self._send_stream(conn, stream, chunked=body_length is None)
+                await self._send_stream(conn, stream, length=body_length)
             elif not conn.send(head + payload if payload else head):
                 await conn.drained()
             if not conn.headers_ready.done():
@@ -560,13 +579,24 @@ class Http1Client:
             raise
         return Response(conn, self.read_timeout_s, head=method == "HEAD")
 
-    async def _send_stream(self, conn: _Connection, body: AsyncIterator[bytes], *, chunked: bool) -> None:
+    async def _send_stream(
+        self, conn: _Connection, body: AsyncIterator[bytes], *, length: int | None
+    ) -> None:
+        """``length`` None: chunked. Otherwise exactly ``length`` bytes, or the request is
+        abandoned (its connection is not reused): a byte more would be read by the provider as
+        the start of another request on a shared connection."""
+        sent = 0
         async for chunk in body:
             if not chunk:
                 continue
-            await conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-        if chunked:
+            sent += len(chunk)
+            if length is not None and sent > length:
+                raise BodyLengthMismatch("the request body is longer than its Content-Length")
+            await conn.write(chunk if length is not None else b"%x\r\n%b\r\n" % (len(chunk), chunk))
+        if length is None:
             await conn.write(b"0\r\n\r\n")
+        elif sent != length:
+            raise BodyLengthMismatch("the request body is shorter than its Content-Length")
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -120,7 +120,9 @@ class ProxyEndpoint:
                     raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
                     connection_id, rest = split_proxy_path(raw_path)
                     provider_path = check_provider_path(rest)
-                    length = _length(content_length)
+                    # With both, Transfer-Encoding wins and Content-Length is dropped (RFC 9112
+                    # §6.3): the body goes upstream chunked, never under the caller's length.
+                    length = None if chunked else _length(content_length)
                     if length is not None and length > self.max_body_bytes:
                         raise BodyTooLarge(
                             f"the request body is larger than {self.max_body_bytes} bytes",
@@ -254,7 +256,10 @@ class ProxyEndpoint:
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                # Raised, not a quiet end: the provider would otherwise wait for the rest of a
+                # declared length until the read timeout, and count it against its circuit.
+                body.caller_gone = True
+                raise ClientGone("the client went away while sending the body")
             chunk: bytes = message.get("body", b"")
             received += len(chunk)
             if received > self.max_body_bytes:

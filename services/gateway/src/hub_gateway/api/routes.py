@@ -50,9 +50,7 @@ def _at(epoch: float) -> datetime:
 
 @router.get("/v1/connections/{connection_id}/rate-limit", response_model=RateLimitStatusOut)
 async def rate_limit_status(connection_id: UUID, caller: CallerDep, c: ContainerDep) -> RateLimitStatusOut:
-    target = await c.resolver.describe(connection_id)
-    if target.tenant_id != caller.tenant_id:
-        raise ConnectionNotFound()
+    target = await c.resolver.describe(connection_id, caller.tenant_id)
     quotas = c.proxy.quotas_for(caller.tier)
     buckets = await c.limiter.status(target.tenant_id, str(target.id), quotas)
     now = time.time()

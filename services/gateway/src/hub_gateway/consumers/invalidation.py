@@ -111,7 +111,8 @@ class InvalidationConsumer:
         if topic == IntegrationDisconnected.topic or (
             topic == ConnectionStatusChanged.topic and data.get("status") == "disconnected"
         ):
-            self._resolver.tombstone(connection_id)
+            tenant = data.get("tenant_id")
+            self._resolver.tombstone(connection_id, str(tenant) if tenant else None)
         else:
             self._resolver.invalidate(connection_id, topic, credentials_only=topic == CredentialChanged.topic)
         LAG.observe(max(0.0, time.time() - event.time.timestamp()))

@@ -3,7 +3,9 @@ its own).
 
 closed → ``failure_threshold`` consecutive failures (connect errors, timeouts, 502/503/504) →
 open: calls are refused at once (``circuit_open``) for ``open_s`` → half-open: one trial call
-goes out; success closes the circuit, failure opens it again for another ``open_s``.
+goes out; success closes the circuit, failure opens it again for another ``open_s``. A trial
+that ends without a verdict (the caller went away, its request was refused) is abandoned, and a
+trial not heard of for ``open_s`` is presumed lost: either way the next call may try.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Circuit:
     failures: int = 0
     opened_at: float = 0.0
     trial_in_flight: bool = False
+    trial_started_at: float = 0.0
 
     def allow(self, now: float) -> bool:
         if self.state == CLOSED:
@@ -28,10 +31,21 @@ class Circuit:
         if self.state == OPEN and now - self.opened_at >= self.open_s:
             self.state = HALF_OPEN
             self.trial_in_flight = False
-        if self.state == HALF_OPEN and not self.trial_in_flight:
-            self.trial_in_flight = True
+        if self.state == HALF_OPEN and (
+            not self.trial_in_flight or now - self.trial_started_at >= self.open_s
+        ):
+            self.trial_in_flight, self.trial_started_at = True, now
             return True
         return False
+
+    @property
+    def on_trial(self) -> bool:
+        return self.state == HALF_OPEN
+
+    def abandon(self) -> None:
+        """The trial call ended without telling whether the endpoint works."""
+        if self.state == HALF_OPEN:
+            self.trial_in_flight = False
 
     def retry_after(self, now: float) -> float:
         return max(0.0, self.opened_at + self.open_s - now)

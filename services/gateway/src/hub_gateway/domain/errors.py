@@ -106,6 +106,16 @@ class DependencyUnavailable(GatewayError):
     code = "dependency_unavailable"
 
 
+class BodyLengthInvalid(GatewayError):
+    status_code = 400
+    code = "body_length_mismatch"
+
+
+class UpstreamHeadersTooLarge(GatewayError):
+    status_code = 502
+    code = "upstream_headers_too_large"
+
+
 class UpstreamTimeout(GatewayError):
     status_code = 504
     code = "upstream_timeout"

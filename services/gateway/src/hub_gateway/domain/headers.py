@@ -3,7 +3,10 @@
 To the provider: hop-by-hop headers (RFC 9110 §7.6.1, plus any named in ``Connection``), the
 caller's own credentials (``Authorization``, cookies, the credential header this connection
 injects) and the hub's internal ``X-Hub-*`` headers never pass; ``X-Forwarded-*`` are ours, not
-the caller's. Back to the caller: hop-by-hop headers are dropped.
+the caller's. Back to the caller: hop-by-hop headers and the provider's cookies are dropped
+(a session cookie would let the caller use the provider directly, outside the gateway's
+credential, limits and revocation), and an injected secret the provider echoes (a query key in
+``Location`` or ``Link``) is scrubbed.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ _REQUEST_DROP = HOP_BY_HOP | {
 _INTERNAL_PREFIX = b"x-hub-"
 # Content-Length of a provider answer is kept: bodies pass through byte for byte (a transform
 # that changes the body sets its own).
-_RESPONSE_DROP = HOP_BY_HOP
+_RESPONSE_DROP = HOP_BY_HOP | {b"set-cookie", b"set-cookie2"}
+SCRUBBED = b"[redacted]"
 
 RawHeaders = Iterable[tuple[bytes, bytes]]
 
@@ -78,8 +82,11 @@ _PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b"Keep-Alive", b"Close"}
 _RESPONSE_NAMES: dict[bytes, bytes | None] = {}  # raw name → lower-case name, or None: dropped
 
 
-def response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The provider's headers that may reach the caller (names lower-case)."""
+def response_headers(
+    headers: list[tuple[bytes, bytes]], scrub: tuple[bytes, ...] = ()
+) -> list[tuple[bytes, bytes]]:
+    """The provider's headers that may reach the caller (names lower-case), with every ``scrub``
+    value replaced wherever it appears."""
     out: list[tuple[bytes, bytes]] = []
     named: set[bytes] | None = None
     for name, value in headers:
@@ -96,7 +103,16 @@ def response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, by
         out.append((lower, value))
     if named:
         out = [(n, v) for n, v in out if n not in named]
+    if scrub:
+        out = [(n, _scrubbed(v, scrub)) for n, v in out]
     return out
+
+
+def _scrubbed(value: bytes, secrets: tuple[bytes, ...]) -> bytes:
+    for secret in secrets:
+        if secret in value:
+            value = value.replace(secret, SCRUBBED)
+    return value
 
 
 def forwarded_headers(client_ip: str | None, scheme: str, host: str | None) -> list[tuple[str, str]]:

@@ -18,6 +18,9 @@ from hub_gateway.domain.connection import ConnectionTarget
 from hub_gateway.domain.errors import GatewayError
 
 M = AuthenticationMethod
+# Shorter secrets are not scrubbed from answers: they would match ordinary text (nobody's real
+# key is this short).
+MIN_SCRUBBED = 6
 
 
 class CredentialsMissing(GatewayError):
@@ -35,12 +38,24 @@ class Injection:
     header: tuple[str, str] | None = None  # (lower-case name, value)
     query: tuple[str, str] | None = None  # (name, percent-encoded value)
     token: str | None = None  # the OAuth access token (its sha256 goes to the refresh call)
+    # The secret parts of what is injected, in every form a provider could echo back (a query
+    # key reappears in Location and pagination Link headers): scrubbed from answers.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     # The injected header's name as ASGI spells it, dropped from the caller's (read every call).
     header_name: bytes | None = field(init=False, repr=False, compare=False)
+    echo_guard: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         name = self.header[0].encode("latin-1") if self.header else None
         object.__setattr__(self, "header_name", name)
+        # Longest first, so a form that contains another is replaced whole.
+        forms = {
+            f.encode("latin-1")
+            for s in self.secrets
+            if len(s) >= MIN_SCRUBBED
+            for f in (s, quote(s, safe=""))
+        }
+        object.__setattr__(self, "echo_guard", tuple(sorted(forms, key=len, reverse=True)))
 
     def apply_query(self, query: str) -> str:
         if self.query is None:
@@ -67,20 +82,24 @@ def build_injection(target: ConnectionTarget, creds: Mapping[str, str | None]) -
         return Injection()
     if method is M.OAUTH2:
         token = _need(creds, keys.ACCESS_TOKEN)
-        return Injection(header=("authorization", f"Bearer {token}"), token=token)
+        return Injection(header=("authorization", f"Bearer {token}"), token=token, secrets=(token,))
     if method is M.BEARER:
-        return Injection(header=("authorization", f"Bearer {_need(creds, target.credential_keys[0])}"))
+        token = _need(creds, target.credential_keys[0])
+        return Injection(header=("authorization", f"Bearer {token}"), secrets=(token,))
     if method is M.BASIC:
         user = _need(creds, keys.BASIC_USERNAME)
         password = _need(creds, keys.BASIC_PASSWORD)
         encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        return Injection(header=("authorization", f"Basic {encoded}"))
+        return Injection(header=("authorization", f"Basic {encoded}"), secrets=(encoded, password))
     if method is M.API_KEY:
         key = _need(creds, target.credential_keys[0])
         placement = target.api_key
         if placement is None or placement.location == "header":
             name = placement.name if placement else "Authorization"
             prefix = placement.prefix if placement else "Bearer "
-            return Injection(header=(name.lower(), f"{prefix}{key}"))
-        return Injection(query=(placement.name, quote(f"{placement.prefix}{key}", safe="")))
+            return Injection(header=(name.lower(), f"{prefix}{key}"), secrets=(key,))
+        return Injection(
+            query=(placement.name, quote(f"{placement.prefix}{key}", safe="")),
+            secrets=(key, f"{placement.prefix}{key}"),
+        )
     raise AuthMethodUnsupported(f"the gateway cannot inject credentials of method {method}")

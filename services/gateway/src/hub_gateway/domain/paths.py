@@ -3,12 +3,15 @@
 The caller's path is taken *as sent* (ASGI ``raw_path``, still percent-encoded) so that the
 provider receives exactly the encoding the caller chose (``a%2Fb`` stays one segment). Checks run
 on decoded forms too, because a provider or an intermediary may decode ``..%2f`` into ``../``
-after us: we decode up to three times to catch ``%252e%252e`` as well.
+after us: we decode up to three times to catch ``%252e%252e`` as well, and refuse a path still
+encoded after that. A dot segment is also one with parameters (``..;x``: Tomcat, Jetty and Spring
+treat it as ``..``) or in full-width dots (U+FF0E, which NFKC turns into ``.``).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from urllib.parse import unquote
 
@@ -52,9 +55,18 @@ def _decodings(text: str) -> list[str]:
     for _ in range(3):
         decoded = unquote(forms[-1])
         if decoded == forms[-1]:
-            break
+            return forms
         forms.append(decoded)
+    if unquote(forms[-1]) != forms[-1]:
+        raise InvalidPath("the provider path is percent-encoded more than three times")
     return forms
+
+
+def _is_dot_segment(segment: str) -> bool:
+    name = segment.split(";", 1)[0]
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name)
+    return name in (".", "..")
 
 
 def check_provider_path(rest: str) -> str:
@@ -73,7 +85,7 @@ def check_provider_path(rest: str) -> str:
             )
         if form.startswith("/"):
             raise HostInjection("the provider path must not start with '//' (another host)")
-        if "." in form and any(segment in (".", "..") for segment in form.split("/")):
+        if ("." in form or not form.isascii()) and any(_is_dot_segment(seg) for seg in form.split("/")):
             raise PathTraversal("dot segments ('.', '..', encoded or not) are not allowed")
     return "/" + rest
 

@@ -27,10 +27,12 @@ import orjson
 
 from hub_common.web.auth import Tier
 from hub_gateway.adapters.http1 import (
+    BodyLengthMismatch,
     ConnectError,
     ConnectTimeout,
     Disconnected,
     HeaderBlock,
+    HeadersTooLarge,
     Http1Client,
     ProtocolError,
     Response,
@@ -41,10 +43,13 @@ from hub_gateway.domain import provider_limits, tiers
 from hub_gateway.domain.circuit import CircuitBoard
 from hub_gateway.domain.connection import ConnectionTarget
 from hub_gateway.domain.errors import (
+    BodyLengthInvalid,
     BodyTooLarge,
     CircuitOpen,
+    ClientGone,
     ConnectionNotFound,
     UpstreamError,
+    UpstreamHeadersTooLarge,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
@@ -94,6 +99,7 @@ class RequestBody:
         self.stream = stream
         self.length = length
         self.too_large = False
+        self.caller_gone = False
         self.consumed = False
 
     @property
@@ -183,8 +189,11 @@ class ProxyService:
         quota tokens and the no-transform case are taken without awaiting a coroutine each (each
         costs about a microsecond on the hot path)."""
         resolver = self.resolver
-        target = resolver.cached_target(req.connection_id) or await resolver.target(req.connection_id)
-        if target.tenant_id != caller.tenant_id:
+        tenant_id = caller.tenant_id
+        target = resolver.cached_target(req.connection_id, tenant_id) or await resolver.target(
+            req.connection_id, tenant_id
+        )
+        if target.tenant_id != tenant_id:  # the resolver checks too; this is the last word
             raise ConnectionNotFound()  # another tenant's connection does not exist for this caller
         ctx.target = target
         target.ensure_usable()
@@ -203,10 +212,17 @@ class ProxyService:
                 details={"host": target.origin, "retry_after_s": retry},
                 headers={"Retry-After": str(retry)},
             )
-        body = RequestBody() if read_body is None else await read_body()
-        if route is not None and route.request.touches_body:
-            body = self._transform_request_body(route, req, body)
-        return await self._call(caller, target, req, provider_path, injection, route, body, ctx)
+        try:
+            body = RequestBody() if read_body is None else await read_body()
+            if route is not None and route.request.touches_body:
+                body = self._transform_request_body(route, req, body)
+            return await self._call(caller, target, req, provider_path, injection, route, body, ctx)
+        except BaseException:
+            # Whatever ended this call before the provider answered (the caller left, a refused
+            # header, a cancellation) says nothing about the endpoint: a trial it held is freed.
+            if circuit.on_trial:
+                circuit.abandon()
+            raise
 
     def _may_transform(self, caller: Caller) -> bool:
         # Transforms are the tenant's own API shaping; connector actions (service callers) always
@@ -314,6 +330,10 @@ class ProxyService:
             except ClientError as exc:
                 if body.too_large:
                     raise BodyTooLarge("the request body is larger than the gateway accepts") from None
+                if body.caller_gone:  # the caller stopped sending: not the provider's failure
+                    raise ClientGone("the client went away while sending the body") from None
+                if isinstance(exc, BodyLengthMismatch):  # the caller's, too
+                    raise BodyLengthInvalid(str(exc)) from None
                 circuit.failure(time.monotonic())
                 if _retryable(exc) and idempotent and body.replayable and retries < self.settings.max_retries:
                     retries += 1
@@ -348,9 +368,9 @@ class ProxyService:
                 retries += 1
                 await asyncio.sleep(wait)
                 continue
-            if route is None and (reply := self._reply_now(resp)) is not None:
+            if route is None and (reply := self._reply_now(resp, injection)) is not None:
                 return reply
-            return await self._reply(resp, route)
+            return await self._reply(resp, route, injection)
 
     def _observe(self, target: ConnectionTarget, resp: Response) -> tuple[int | None, float | None]:
         """Provider rate-limit signals of one answer → (lowest remaining, Retry-After seconds).
@@ -432,7 +452,7 @@ class ProxyService:
         self.resolver.invalidate(target.id, "refresh", credentials_only=True)
         return await self.resolver.injection(target)
 
-    def _reply_now(self, resp: Response) -> Reply | None:
+    def _reply_now(self, resp: Response, injection: Injection) -> Reply | None:
         """The answer as it stands when its small body arrived with its head (most answers),
         without a coroutine; else None and :meth:`_reply` streams it."""
         length = resp.content_length
@@ -441,10 +461,10 @@ class ProxyService:
         body = resp.read_complete()
         if body is None:
             return None
-        return Reply(resp.status, response_headers(resp.raw_headers), body)
+        return Reply(resp.status, response_headers(resp.raw_headers, injection.echo_guard), body)
 
-    async def _reply(self, resp: Response, route: RouteTransform | None) -> Reply:
-        headers = response_headers(resp.raw_headers)
+    async def _reply(self, resp: Response, route: RouteTransform | None, injection: Injection) -> Reply:
+        headers = response_headers(resp.raw_headers, injection.echo_guard)
         length = resp.content_length
         if route is not None:
             transformed = await self._transform_response(resp, route, headers, length)
@@ -591,6 +611,10 @@ def _upstream_error(exc: BaseException, host: str) -> Exception:
         )
     if isinstance(exc, TimeoutError):
         return UpstreamTimeout(f"{host} did not answer in time", details={"host": host, "phase": "read"})
+    if isinstance(exc, HeadersTooLarge):
+        return UpstreamHeadersTooLarge(
+            f"{host} answered with more headers than the gateway accepts", details={"host": host}
+        )
     if isinstance(exc, ProtocolError):
         return UpstreamError(f"{host} answered something that is not HTTP/1.1", details={"host": host})
     return UpstreamUnreachable(f"{host} could not be reached ({type(exc).__name__})", details={"host": host})

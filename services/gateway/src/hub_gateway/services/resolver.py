@@ -10,6 +10,9 @@ Both are invalidated by events (``integration.disconnected``, ``integration.stat
 ``credential.changed``) on every replica; a disconnected connection is also remembered as a
 tombstone, so it is refused even if a lookup still answered from a stale replica of the
 connectors database.
+
+Every answer is for one tenant: another tenant's connection is "not found" before anything
+else about it (disconnected, host refused, unresolvable) can show.
 """
 
 from __future__ import annotations
@@ -40,6 +43,15 @@ CACHE = Counter("hub_gateway_cache_total", "Gateway cache lookups", ["cache", "o
 INVALIDATIONS = Counter("hub_gateway_invalidations_total", "Cache invalidations", ["reason"])
 
 
+class _TargetRefused(Exception):
+    """A lookup whose checks failed, with the owner's tenant: only its owner learns why."""
+
+    def __init__(self, tenant_id: str, error: HubError) -> None:
+        super().__init__(error.code)
+        self.tenant_id = tenant_id
+        self.error = error
+
+
 class Resolver:
     def __init__(
         self,
@@ -63,53 +75,71 @@ class Resolver:
         self.injections: TtlCache[uuid.UUID, Injection] = TtlCache(
             ttl_s=credential_ttl_s, max_entries=max_entries, trusted=trusted
         )
-        self._tombstones: OrderedDict[uuid.UUID, None] = OrderedDict()
+        # connection id → its tenant (None when the event did not say)
+        self._tombstones: OrderedDict[uuid.UUID, str | None] = OrderedDict()
         self._max_tombstones = max_entries * 10
 
-    def cached_target(self, connection_id: uuid.UUID) -> ConnectionTarget | None:
+    def cached_target(self, connection_id: uuid.UUID, tenant_id: str) -> ConnectionTarget | None:
         """The hot path, without a coroutine: the cached target, else None (then :meth:`target`)."""
         if connection_id in self._tombstones:
+            owner = self._tombstones[connection_id]
+            if owner is not None and owner != tenant_id:
+                raise ConnectionNotFound()
             raise ConnectionNotActive(
                 "the connection was disconnected; calls through it are refused",
                 details={"status": "disconnected"},
             )
-        return self.targets.peek(connection_id)
-
-    async def target(self, connection_id: uuid.UUID) -> ConnectionTarget:
-        target = self.cached_target(connection_id)
-        if target is None:
-            target = await self.targets.get(connection_id, lambda: self._load_target(connection_id))
-        if target is None:
+        target = self.targets.peek(connection_id)
+        if target is not None and target.tenant_id != tenant_id:
             raise ConnectionNotFound()
         return target
 
-    async def describe(self, connection_id: uuid.UUID) -> ConnectionTarget:
+    async def target(self, connection_id: uuid.UUID, tenant_id: str) -> ConnectionTarget:
+        target = self.cached_target(connection_id, tenant_id)
+        if target is None:
+            try:
+                target = await self.targets.get(connection_id, lambda: self._load_target(connection_id))
+            except _TargetRefused as refused:
+                if refused.tenant_id != tenant_id:
+                    raise ConnectionNotFound() from None
+                raise refused.error from None
+        if target is None or target.tenant_id != tenant_id:
+            raise ConnectionNotFound()
+        return target
+
+    async def describe(self, connection_id: uuid.UUID, tenant_id: str) -> ConnectionTarget:
         """The connection for answers about it that call nobody (its rate-limit status): the
         cached target, else the lookup parsed without the host and SSRF checks, so a provider
         whose host does not resolve still has a status to show."""
-        target = self.cached_target(connection_id)
+        target = self.cached_target(connection_id, tenant_id)
         if target is not None:
             return target
         body = await self._connections.lookup(connection_id)
         if body is None:
             raise ConnectionNotFound()
+        target = parse_lookup(body, connection_id)
+        if target.tenant_id != tenant_id:
+            raise ConnectionNotFound()
         await self._budgets.load(connection_id)  # blocks other replicas recorded
-        return parse_lookup(body, connection_id)
+        return target
 
     async def _load_target(self, connection_id: uuid.UUID) -> ConnectionTarget | None:
         body = await self._connections.lookup(connection_id)
         if body is None:
             return None
         target = parse_lookup(body, connection_id)
-        check_allowed_host(target)
         try:
-            await check_url(target.base_url, allowlist=self._allowlist)
-        except HostUnresolvable as exc:
-            # DNS trouble is the provider being unreachable, not a refusal (and never a
-            # verdict on the connection's credentials).
-            raise UpstreamUnreachable(exc.message) from None
-        except UrlNotAllowed as exc:
-            raise UrlNotAllowed(exc.message, status_code=403, details=exc.details) from None
+            check_allowed_host(target)
+            try:
+                await check_url(target.base_url, allowlist=self._allowlist)
+            except HostUnresolvable as exc:
+                # DNS trouble is the provider being unreachable, not a refusal (and never a
+                # verdict on the connection's credentials).
+                raise UpstreamUnreachable(exc.message) from None
+            except UrlNotAllowed as exc:
+                raise UrlNotAllowed(exc.message, status_code=403, details=exc.details) from None
+        except HubError as exc:
+            raise _TargetRefused(target.tenant_id, exc) from None
         await self._budgets.load(connection_id)
         return target
 
@@ -143,8 +173,8 @@ class Resolver:
         if not credentials_only:
             self.targets.invalidate(connection_id)
 
-    def tombstone(self, connection_id: uuid.UUID) -> None:
-        self._tombstones[connection_id] = None
+    def tombstone(self, connection_id: uuid.UUID, tenant_id: str | None = None) -> None:
+        self._tombstones[connection_id] = tenant_id
         while len(self._tombstones) > self._max_tombstones:
             self._tombstones.popitem(last=False)
         self.invalidate(connection_id, "integration.disconnected")
