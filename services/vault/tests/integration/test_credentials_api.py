@@ -58,6 +58,20 @@ async def test_value_over_64_kib_is_413(shared_vault, tenant):
         assert (await oauth.get(_path(tenant, connection, "api_key"))).status_code == 404
 
 
+async def test_a_tenant_named_hmac_keeps_the_credential_body_limit(shared_vault):
+    """HMAC routes accept 4 MiB; a credential PUT under tenant "hmac" must not."""
+    connection = uuid.uuid4()
+    async with shared_vault.http("oauth") as oauth:
+        huge = await oauth.put(
+            _path("hmac", connection, "api_key"),
+            content=b'{"value": "' + b"x" * 2_000_000 + b'"}',
+            headers={"content-type": "application/json"},
+        )
+        assert huge.status_code == 413
+        # refused unread by the body limit, not parsed and then refused as a too large value
+        assert huge.json()["error"]["details"] == {"limit_bytes": shared_vault.settings.vault_max_body_bytes}
+
+
 async def test_tenant_isolation(shared_vault, tenant):
     connection = uuid.uuid4()
     async with shared_vault.http("oauth") as oauth:

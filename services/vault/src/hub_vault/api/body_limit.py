@@ -7,9 +7,15 @@ get their own (larger) limit.
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_common.web.errors import error_response
+
+# The HMAC routes exactly (routes_credentials: POST .../hmac/sign and .../hmac/verify), by path
+# segments: a tenant, connection or key named "hmac" must not lift a credential body's limit.
+_HMAC_PATH = re.compile(r"/v1/tenants/[^/]+/connections/[^/]+/hmac/(?:sign|verify)")
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -33,7 +39,7 @@ class BodyLimitMiddleware:
         self.max_hmac_bytes = max_hmac_bytes
 
     def _limit(self, path: str) -> int:
-        return self.max_hmac_bytes if "/hmac/" in path else self.max_bytes
+        return self.max_hmac_bytes if _HMAC_PATH.fullmatch(path) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
