@@ -139,13 +139,13 @@ def test_injection_per_method():
 
 
 def test_what_an_answer_is_scrubbed_of_per_method():
+    # Header credentials are not part of the URL a provider could echo: nothing to scrub.
     oauth = build_injection(parse_lookup(contract("oauth2"), CID), {"access_token": "gho_token1"})
-    assert oauth.echo_guard == (b"gho_token1",)
+    assert oauth.echo_guard == ()
     basic = build_injection(
         parse_lookup(contract("basic"), CID), {"basic_username": "u", "basic_password": "pass word"}
     )
-    encoded = base64.b64encode(b"u:pass word")  # ends in "=": percent-encoded it is another form
-    assert set(basic.echo_guard) == {encoded, encoded.replace(b"=", b"%3D"), b"pass word", b"pass%20word"}
+    assert basic.echo_guard == ()
     query = parse_lookup(
         contract(auth_extra={"api_key": {"location": "query", "name": "key", "prefix": "K:"}}), CID
     )
@@ -153,8 +153,10 @@ def test_what_an_answer_is_scrubbed_of_per_method():
     # Raw and percent-encoded, with and without the prefix; the longest first.
     assert set(inj.echo_guard) == {b"a/b+c=d", b"a%2Fb%2Bc%3Dd", b"K:a/b+c=d", b"K%3Aa%2Fb%2Bc%3Dd"}
     assert [len(g) for g in inj.echo_guard] == sorted((len(g) for g in inj.echo_guard), reverse=True)
-    short = build_injection(parse_lookup(contract(), CID), {"api_key": "k"})
-    assert short.echo_guard == ()  # too short to tell from ordinary text
+    short_query = parse_lookup(
+        contract(auth_extra={"api_key": {"location": "query", "name": "key", "prefix": ""}}), CID
+    )
+    assert build_injection(short_query, {"api_key": "k"}).echo_guard == ()  # too short to tell apart
 
 
 def test_the_connectors_services_internal_answer():
