@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import uuid
 
@@ -10,7 +11,9 @@ import asyncpg
 import pytest
 
 from hub_common.testing import expect_events
+from hub_e2e.processes import free_port
 
+from .conftest import manifest_for
 from .test_flows import authorize, setup_connection, start
 
 pytestmark = pytest.mark.integration
@@ -154,3 +157,57 @@ async def test_provider_failure_during_revoke_still_deletes_credentials(
     assert resp.status_code == 200
     assert resp.json()["provider_revoked"] is False and resp.json()["provider_error"] == "revocation_failed"
     assert await vault_as("oauth").list_keys(tenant, cid) == []
+
+
+async def _revoked_locally(oauth, vault_as, tenant, user_headers, cid) -> None:
+    assert await vault_as("oauth").list_keys(tenant, cid) == []
+    info = await oauth.get(f"/v1/oauth/connections/{cid}/token", headers=user_headers)
+    assert info.json()["status"] == "revoked"
+
+
+async def test_unreachable_provider_during_revoke_still_deletes_credentials(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    nobody = f"http://127.0.0.1:{free_port()}/revoke"  # connection refused, on every attempt
+    info = directory.connections[cid]
+    directory.add(dataclasses.replace(info, manifest=manifest_for(simulator.url, revocation_url=nobody)))
+    resp = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["provider_revoked"] is False and body["provider_error"] == "temporarily_unavailable"
+    assert set(body["deleted_keys"]) == {"access_token", "refresh_token"}
+    await _revoked_locally(oauth, vault_as, tenant, user_headers, cid)
+
+
+@pytest.mark.parametrize("lost", ["oauth_app", "manifest"])
+async def test_unresolvable_provider_during_revoke_still_deletes_credentials(
+    oauth, directory, simulator, tenant, user_headers, vault_as, lost
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    if lost == "oauth_app":
+        assert (await oauth.delete("/v1/oauth/apps/simgeneric", headers=user_headers)).status_code == 204
+        expected = "oauth_app_missing"
+    else:  # the connector is gone from the catalogue
+        directory.add(dataclasses.replace(directory.connections[cid], manifest=None))
+        expected = "not_oauth"
+    resp = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["provider_revoked"] is False and body["provider_error"] == expected
+    assert set(body["deleted_keys"]) == {"access_token", "refresh_token"}
+    await _revoked_locally(oauth, vault_as, tenant, user_headers, cid)
+
+
+async def test_revoke_waiting_too_long_for_a_refresh_is_503_and_touches_nothing(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    oauth.container.revoker.lock_wait_s = 0.2
+    url = f"/v1/oauth/connections/{cid}/revoke"
+    async with oauth.container.locks.hold(str(cid)):  # a refresh that takes its time
+        resp = await oauth.post(url, headers=user_headers, json={})
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "refresh_in_progress"
+    assert set(await vault_as("oauth").list_keys(tenant, cid)) == {"access_token", "refresh_token"}
+    again = await oauth.post(url, headers=user_headers, json={})
+    assert again.status_code == 200 and again.json()["provider_revoked"] is True

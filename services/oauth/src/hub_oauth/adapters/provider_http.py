@@ -168,7 +168,24 @@ class ProviderOAuthClient:
         access_token: str | None,
         refresh_token: str | None,
     ) -> None:
-        """Revoke at the provider (RFC 7009 or its own call). Raises OAuthProviderError on failure."""
+        """Revoke at the provider (RFC 7009 or its own call). Raises OAuthProviderError on failure,
+        network errors and timeouts included: those and 5xx answers are retried like a token call
+        (revoking twice is harmless)."""
+        await self._retrying(
+            lambda: self._revoke_once(
+                endpoints, oauth, client, access_token=access_token, refresh_token=refresh_token
+            )
+        )
+
+    async def _revoke_once(
+        self,
+        endpoints: Endpoints,
+        oauth: OAuthConfig,
+        client: ClientCredentials,
+        *,
+        access_token: str | None,
+        refresh_token: str | None,
+    ) -> None:
         url = endpoints.revocation_url
         if oauth.revocation_style == "none" or not url:
             return
@@ -192,7 +209,9 @@ class ProviderOAuthClient:
                 not body.get("ok") and body.get("error") not in ("invalid_auth", "token_revoked")
             ):
                 raise OAuthProviderError(
-                    str(body.get("error") or "revocation_failed"), status=resp.status_code
+                    str(body.get("error") or "revocation_failed"),
+                    status=resp.status_code,
+                    retryable=resp.status_code >= 500,
                 )
             return
         # RFC 7009: revoking the refresh token revokes its access tokens too (§2.1).

@@ -63,7 +63,10 @@ class ContextResolver:
 
     async def resolve(self, tenant_id: str, connection_id: UUID, *, with_secret: bool = True) -> OAuthContext:
         """``with_secret=False`` when only the client id is needed (starting a flow)."""
-        info = await self.directory.get(tenant_id, connection_id)
+        return await self.context(await self.directory.get(tenant_id, connection_id), with_secret=with_secret)
+
+    async def context(self, info: ConnectionInfo, *, with_secret: bool = True) -> OAuthContext:
+        """The provider side of a connection already found (and known to be the tenant's)."""
         if info.manifest is None or info.manifest.auth.method is not AuthenticationMethod.OAUTH2:
             raise Conflict(f"connector {info.connector_id} does not use OAuth 2.0", code="not_oauth")
         oauth = info.manifest.auth.oauth
@@ -75,7 +78,7 @@ class ContextResolver:
             await check_url(endpoints.issuer, allowlist=self.allowlist)
             endpoints = ep.from_metadata(endpoints, endpoints.issuer, await self._discover(endpoints.issuer))
             endpoints = ep.Endpoints(**{**endpoints.__dict__, "pkce": endpoints.pkce and oauth.use_pkce})
-        client, redirect_uri, scopes = await self._client(tenant_id, info.connector_id, with_secret)
+        client, redirect_uri, scopes = await self._client(info.tenant_id, info.connector_id, with_secret)
         return OAuthContext(info, oauth, endpoints, client, redirect_uri, scopes)
 
     async def _discover(self, issuer: str) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Revocation: at the provider (RFC 7009 or its own call), then locally, whatever the provider said.
 
-A provider failure is logged and reported, but never keeps a dead credential around.
+A provider failure is logged and reported, but never keeps a dead credential around: neither an
+error answer, nor a network error or timeout, nor a provider that cannot be worked out any more
+(OAuth app deleted, discovery down, manifest missing).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import asyncpg
 
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN
-from hub_oauth.adapters.locks import RedisLocks
+from hub_common.errors import HubError, ServiceUnavailable
+from hub_oauth.adapters.connections import ConnectionInfo
+from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import tokens
-from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.context import ContextResolver, OAuthContext
 
 log = logging.getLogger(__name__)
 TOKEN_KEYS = frozenset({ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN})
@@ -40,36 +44,66 @@ class Revoker:
         resolver: ContextResolver,
         provider: ProviderOAuthClient,
         locks: RedisLocks,
+        lock_wait_s: float = 30.0,
     ) -> None:
         self.pool = pool
         self.vault = vault
         self.resolver = resolver
         self.provider = provider
         self.locks = locks
+        self.lock_wait_s = lock_wait_s
 
     async def revoke(self, tenant_id: str, connection_id: UUID) -> RevokeOutcome:
-        ctx = await self.resolver.resolve(tenant_id, connection_id)
-        provider_error: str | None = None
+        # Not found is still 404: only a connection of the caller's tenant is touched.
+        info = await self.resolver.connection(tenant_id, connection_id)
+        ctx, provider_error = await self._context(info)
         revoked = False
-        # Under the refresh lock, so a refresh cannot store a new pair while we revoke the old.
-        async with self.locks.hold(str(connection_id)):
-            access = await self.vault.read(tenant_id, connection_id, ACCESS_TOKEN)
-            refresh = await self.vault.read(tenant_id, connection_id, REFRESH_TOKEN)
-            if access or refresh:
-                try:
-                    await self.provider.revoke(
-                        ctx.endpoints, ctx.oauth, ctx.client, access_token=access, refresh_token=refresh
-                    )
-                    revoked = ctx.oauth.revocation_style != "none" and bool(ctx.endpoints.revocation_url)
-                except OAuthProviderError as exc:
-                    provider_error = exc.error
-                    log.warning(
-                        "provider revocation failed; deleting local credentials anyway",
-                        extra={"connection_id": str(connection_id), "error": exc.error},
-                    )
-            deleted = await self._delete_token_values(tenant_id, connection_id)
-            await tokens.set_status(self.pool, connection_id, "revoked")
+        try:
+            # Under the refresh lock, so a refresh cannot store a new pair while we revoke the old.
+            async with self.locks.hold(str(connection_id), wait_s=self.lock_wait_s):
+                if ctx is not None:
+                    revoked, provider_error = await self._at_provider(ctx)
+                deleted = await self._delete_token_values(tenant_id, connection_id)
+                await tokens.set_status(self.pool, connection_id, "revoked")
+        except LockTimeout:
+            # A refresh held the lock for the whole wait. Deleting without it could let that
+            # refresh store a fresh pair after us: a live token behind a "revoked" status. Nothing
+            # has been touched and revoking again is safe, so the caller retries (503).
+            raise ServiceUnavailable(
+                "a refresh of this connection is taking too long; revoke again shortly",
+                code="refresh_in_progress",
+            ) from None
         return RevokeOutcome(connection_id, revoked, provider_error, deleted)
+
+    async def _context(self, info: ConnectionInfo) -> tuple[OAuthContext | None, str | None]:
+        """The provider to revoke at, or why there is none (the local credentials go anyway)."""
+        try:
+            return await self.resolver.context(info), None
+        except HubError as exc:
+            log.warning(
+                "provider unknown for revocation; deleting local credentials anyway",
+                extra={"connection_id": str(info.id), "error": exc.code},
+            )
+            return None, exc.code
+
+    async def _at_provider(self, ctx: OAuthContext) -> tuple[bool, str | None]:
+        """(revoked, provider error). Network errors and timeouts arrive as OAuthProviderError."""
+        tenant_id, connection_id = ctx.info.tenant_id, ctx.info.id
+        access = await self.vault.read(tenant_id, connection_id, ACCESS_TOKEN)
+        refresh = await self.vault.read(tenant_id, connection_id, REFRESH_TOKEN)
+        if not (access or refresh):
+            return False, None
+        try:
+            await self.provider.revoke(
+                ctx.endpoints, ctx.oauth, ctx.client, access_token=access, refresh_token=refresh
+            )
+        except OAuthProviderError as exc:
+            log.warning(
+                "provider revocation failed; deleting local credentials anyway",
+                extra={"connection_id": str(connection_id), "error": exc.error},
+            )
+            return False, exc.error
+        return ctx.oauth.revocation_style != "none" and bool(ctx.endpoints.revocation_url), None
 
     async def _delete_token_values(self, tenant_id: str, connection_id: UUID) -> list[str]:
         """Only the OAuth token values: other credentials of the connection are not ours to drop."""
