@@ -4,8 +4,9 @@ a static directory of connections (the e2e suite runs the real one)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from hub_connector_sdk import (
 from hub_e2e.processes import ServiceProcess
 from hub_e2e.simulators.runner import OAuthSimulator
 from hub_oauth.adapters.connections import ConnectionInfo
+from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.app import create_app
 from hub_oauth.config import OAuthSettings
 from hub_oauth.inject import Container
@@ -119,13 +121,18 @@ def settings(stack_env, vault_process) -> OAuthSettings:
     )
 
 
-@pytest.fixture
-async def oauth(settings, directory, oauth_dsn) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def run_oauth(
+    settings: OAuthSettings,
+    directory: StaticDirectory,
+    dsn: str,
+    provider: ProviderOAuthClient | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
     from hub_common.db import migrate
     from hub_oauth.cli import SPEC
 
-    await migrate(oauth_dsn, "oauth", SPEC.migration_sources())
-    container = Container(settings, directory=directory, run_scheduler=False)
+    await migrate(dsn, "oauth", SPEC.migration_sources())
+    container = Container(settings, directory=directory, provider=provider, run_scheduler=False)
     app = create_app(settings, container)
     async with (
         LifespanManager(app),
@@ -133,6 +140,19 @@ async def oauth(settings, directory, oauth_dsn) -> AsyncIterator[httpx.AsyncClie
     ):
         client.container = container  # type: ignore[attr-defined]
         yield client
+
+
+@pytest.fixture
+async def oauth(settings, directory, oauth_dsn) -> AsyncIterator[httpx.AsyncClient]:
+    async with run_oauth(settings, directory, oauth_dsn) as client:
+        yield client
+
+
+@pytest.fixture
+def oauth_runner() -> Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """``run_oauth(settings, directory, dsn, provider=...)`` for tests that need their own
+    provider client (a provider answering from an in-test transport, say)."""
+    return run_oauth
 
 
 @pytest.fixture

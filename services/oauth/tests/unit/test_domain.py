@@ -91,6 +91,10 @@ def test_endpoint_overrides_and_discovery():
         },
     )
     assert (found.token_url, found.pkce, found.iss_required) == ("https://issuer/t", True, True)
+    # what discovery must SSRF-check: every endpoint URL the document names, nothing else
+    assert endpoints.metadata_endpoints(
+        {"token_endpoint": "https://i/t", "revocation_endpoint": 7, "userinfo_endpoint": "https://i/u"}
+    ) == {"token_endpoint": "https://i/t"}
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ OVERRIDE_KEYS = {
     "oauth_revocation_url": "revocation_url",
     "oauth_identity_url": "identity_url",
 }
+# The RFC 8414 metadata fields the hub calls or sends browsers to.
+METADATA_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "revocation_endpoint")
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,21 @@ def from_config(oauth: OAuthConfig, connection_config: dict[str, Any]) -> tuple[
     return endpoints, overridden
 
 
+def metadata_endpoints(metadata: dict[str, Any]) -> dict[str, str]:
+    """The endpoint URLs an RFC 8414 document gives, by field: each needs an SSRF check, like the
+    issuer's (the code, verifier and client secret are posted to them)."""
+    return {f: url for f in METADATA_ENDPOINTS if isinstance(url := metadata.get(f), str)}
+
+
 def from_metadata(base: Endpoints, issuer: str, metadata: dict[str, Any]) -> Endpoints:
     """Apply an RFC 8414 document; the caller has already checked ``issuer`` matches exactly."""
     methods = metadata.get("code_challenge_methods_supported") or []
+    urls = metadata_endpoints(metadata)
     return replace(
         base,
-        authorization_url=str(metadata["authorization_endpoint"]),
-        token_url=str(metadata["token_endpoint"]),
-        revocation_url=metadata.get("revocation_endpoint") or base.revocation_url,
+        authorization_url=urls["authorization_endpoint"],
+        token_url=urls["token_endpoint"],
+        revocation_url=urls.get("revocation_endpoint") or base.revocation_url,
         issuer=issuer,
         pkce="S256" in methods,
         iss_required=bool(metadata.get("authorization_response_iss_parameter_supported")),

@@ -13,7 +13,7 @@ import asyncpg
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import CLIENT_SECRET
 from hub_common.errors import BadRequest, Conflict, HubError
-from hub_common.ssrf import check_url
+from hub_common.ssrf import UrlNotAllowed, check_url
 from hub_connector_sdk import AuthenticationMethod, OAuthConfig
 from hub_oauth.adapters.connections import ConnectionDirectory, ConnectionInfo
 from hub_oauth.adapters.provider_http import ClientCredentials, ProviderOAuthClient
@@ -76,7 +76,9 @@ class ContextResolver:
             await check_url(url, allowlist=self.allowlist)
         if endpoints.issuer:
             await check_url(endpoints.issuer, allowlist=self.allowlist)
-            endpoints = ep.from_metadata(endpoints, endpoints.issuer, await self._discover(endpoints.issuer))
+            metadata = await self._discover(endpoints.issuer)
+            await self._check_discovered(metadata)
+            endpoints = ep.from_metadata(endpoints, endpoints.issuer, metadata)
             endpoints = ep.Endpoints(**{**endpoints.__dict__, "pkce": endpoints.pkce and oauth.use_pkce})
         client, redirect_uri, scopes = await self._client(info.tenant_id, info.connector_id, with_secret)
         return OAuthContext(info, oauth, endpoints, client, redirect_uri, scopes)
@@ -95,6 +97,19 @@ class ContextResolver:
             ) from None
         self._metadata[issuer] = (time.monotonic() + 3600, metadata)
         return metadata
+
+    async def _check_discovered(self, metadata: dict[str, Any]) -> None:
+        """The issuer's SSRF check for every endpoint its metadata names: a public issuer must not
+        point us (and our client secret) at an internal address."""
+        for field, url in ep.metadata_endpoints(metadata).items():
+            try:
+                await check_url(url, allowlist=self.allowlist)
+            except UrlNotAllowed as exc:
+                raise BadRequest(
+                    f"authorization server metadata: {field} is not allowed: {exc.message}",
+                    code="discovery_endpoint_not_allowed",
+                    details={"endpoint": field, **exc.details},
+                ) from None
 
     async def _client(
         self, tenant_id: str, connector_id: str, with_secret: bool

@@ -1,0 +1,65 @@
+"""RFC 8414 discovery: the metadata's endpoints get the same SSRF check as the issuer."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from hub_oauth.adapters.provider_http import ProviderOAuthClient
+
+from .test_flows import authorize, setup_connection, start
+
+pytestmark = pytest.mark.integration
+
+ISSUER = "http://127.0.0.1:9"  # allow-listed by the suite's settings; never dialled
+INTERNAL = "https://169.254.169.254/latest/meta-data"  # not public, not allow-listed
+
+
+def _metadata(**changes: str) -> dict[str, str]:
+    return {
+        "issuer": ISSUER,
+        "authorization_endpoint": f"{ISSUER}/authorize",
+        "token_endpoint": f"{ISSUER}/token",
+        "revocation_endpoint": f"{ISSUER}/revoke",
+        **changes,
+    }
+
+
+def _provider(metadata: dict[str, str]) -> ProviderOAuthClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert str(request.url) == f"{ISSUER}/.well-known/oauth-authorization-server"
+        return httpx.Response(200, json=metadata)
+
+    return ProviderOAuthClient(attempts=1, transport=httpx.MockTransport(answer))
+
+
+async def test_a_flow_through_discovery(oauth, directory, simulator, tenant, user_headers):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=simulator.url)
+    flow = await start(oauth, user_headers, cid)
+    assert flow["authorization_url"].startswith(f"{simulator.url}/authorize?")
+    done = await oauth.get("/v1/oauth/callback", params=await authorize(flow["authorization_url"]))
+    assert done.status_code == 200, done.text
+
+
+@pytest.mark.parametrize("field", ["authorization_endpoint", "token_endpoint", "revocation_endpoint"])
+async def test_an_internal_endpoint_in_the_metadata_is_refused(
+    oauth_runner, settings, directory, oauth_dsn, simulator, tenant, user_headers, field
+):
+    async with oauth_runner(
+        settings, directory, oauth_dsn, _provider(_metadata(**{field: INTERNAL}))
+    ) as oauth:
+        cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=ISSUER)
+        resp = await oauth.post("/v1/oauth/flows", headers=user_headers, json={"connection_id": str(cid)})
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "discovery_endpoint_not_allowed"
+    assert error["details"] == {"endpoint": field, "host": "169.254.169.254"}
+
+
+async def test_allowed_metadata_endpoints_are_used(
+    oauth_runner, settings, directory, oauth_dsn, simulator, tenant, user_headers
+):
+    async with oauth_runner(settings, directory, oauth_dsn, _provider(_metadata())) as oauth:
+        cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=ISSUER)
+        flow = await start(oauth, user_headers, cid)
+    assert flow["authorization_url"].startswith(f"{ISSUER}/authorize?")
