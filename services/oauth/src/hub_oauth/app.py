@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from hub_common.web import create_app as create_base_app
+from hub_oauth.api.body_limit import BodyLimitMiddleware
 from hub_oauth.api.routes import router
 from hub_oauth.api.timing import ProviderTimingMiddleware
 from hub_oauth.config import OAuthSettings
@@ -33,4 +35,6 @@ def create_app(settings: OAuthSettings | None = None, container: Container | Non
     )
     app.include_router(router)
     app.add_middleware(ProviderTimingMiddleware)
+    # Appended (innermost), so the request-id middleware still wraps a 413.
+    app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.oauth_max_body_bytes))
     return app

@@ -36,6 +36,9 @@ class OAuthSettings(HubSettings):
     refresh_scheduler_interval_s: float = Field(default=30.0, gt=0)
     provider_attempts: int = Field(default=3, ge=1, le=10)
     provider_backoff_s: float = Field(default=0.2, ge=0)
+    # Raw request bodies are refused above this before any parsing. Twenty credential fields at
+    # the field check's 8192 characters each still fit, even written as \uXXXX escapes.
+    oauth_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
     @property
     def callback_url(self) -> str:

@@ -190,3 +190,40 @@ async def test_other_tenants_and_bad_input(oauth, directory, simulator, tenant, 
     )
     assert evil.json()["error"]["code"] == "return_to_not_allowed"
     assert (await oauth.post("/v1/oauth/flows", json={"connection_id": str(cid)})).status_code == 401
+
+
+async def test_request_sizes_are_bounded(oauth, directory, simulator, tenant, user_headers, settings):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+
+    async def refused(path, body):
+        resp = await oauth.post(path, headers=user_headers, json=body)
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["error"]["code"] == "validation_error"
+        return resp.json()["error"]["details"]["fields"]
+
+    flows = "/v1/oauth/flows"
+    for extras in ({"login_hint": "x" * 1025}, {"p" * 129: "x"}, {f"p{i}": "x" for i in range(21)}):
+        await refused(flows, {"connection_id": str(cid), "additional_parameters": extras})
+    assert (
+        await oauth.post(
+            flows,
+            headers=user_headers,
+            json={"connection_id": str(cid), "additional_parameters": {"login_hint": "x" * 1024}},
+        )
+    ).status_code == 201
+
+    capture = f"/v1/oauth/connections/{cid}/credentials"
+    too_long = await refused(capture, {"credentials": {"api_key": "k" * (64 * 1024 + 1)}})
+    assert too_long[0]["loc"] == ["body", "credentials", "api_key"]
+    assert "kkkk" not in str(too_long)  # never echoed
+    await refused(capture, {"credentials": {"api_key": {"nested": ["k"] * 1000}}})
+    await refused(capture, {"credentials": {"f" * 65: "k"}})
+    await refused(capture, {"credentials": {f"f{i}": "k" for i in range(21)}})
+
+    huge = await oauth.post(
+        capture,
+        headers={**user_headers, "content-type": "application/json"},
+        content=b'{"credentials": {"api_key": "' + b"k" * 2_000_000 + b'"}}',
+    )
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
+    assert huge.json()["error"]["details"] == {"limit_bytes": settings.oauth_max_body_bytes}

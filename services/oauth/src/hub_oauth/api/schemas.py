@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 _Scope = Field(default=None, max_length=100)
+# Bounds on what a request may make us parse and hold; the connector's field check
+# (hub_common.connection_credentials) applies its own, tighter ones afterwards.
+_ParameterName = Annotated[str, Field(min_length=1, max_length=128)]
+_ParameterValue = Annotated[str, Field(max_length=1024)]
+_FieldName = Annotated[str, Field(min_length=1, max_length=64)]  # manifest field keys: ≤ 63
+_FieldValue = Annotated[str, Field(max_length=64 * 1024)]  # the vault's cap per value
 
 
 class Body(BaseModel):
@@ -33,7 +39,7 @@ class AppOut(BaseModel):
 class FlowIn(Body):
     connection_id: UUID
     scopes: list[str] | None = _Scope
-    additional_parameters: dict[str, str] | None = Field(default=None, max_length=20)
+    additional_parameters: dict[_ParameterName, _ParameterValue] | None = Field(default=None, max_length=20)
     return_to: str | None = Field(default=None, max_length=2048)
 
 
@@ -99,4 +105,4 @@ class TokenInfoOut(BaseModel):
 
 
 class CredentialsIn(Body):
-    credentials: dict[str, Any] = Field(max_length=20)
+    credentials: dict[_FieldName, _FieldValue | None] = Field(max_length=20)
