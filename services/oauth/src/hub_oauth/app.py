@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from hub_common.web import create_app as create_base_app
-from hub_oauth.api.body_limit import BodyLimitMiddleware
+from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_oauth.api.routes import router
 from hub_oauth.api.timing import ProviderTimingMiddleware
 from hub_oauth.config import OAuthSettings

@@ -17,8 +17,9 @@ from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
 from hub_common.web import create_app as create_base_app
+from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_vault.api import fast_credentials, routes_admin, routes_credentials
-from hub_vault.api.body_limit import BodyLimitMiddleware
+from hub_vault.api.body_limit import body_limit_for
 from hub_vault.api.deps import VerifiedTokens, verified_service_id
 from hub_vault.config import VaultSettings
 from hub_vault.inject import Container
@@ -69,7 +70,7 @@ def create_app(settings: VaultSettings | None = None) -> VaultApp:
         Middleware(
             BodyLimitMiddleware,
             max_bytes=settings.vault_max_body_bytes,
-            max_hmac_bytes=settings.vault_max_hmac_body_bytes,
+            limit_for=body_limit_for(settings.vault_max_body_bytes, settings.vault_max_hmac_body_bytes),
         )
     )
     fast = fast_credentials.CredentialFastPath(

@@ -2,7 +2,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from hub_vault.api.body_limit import BodyLimitMiddleware
+from hub_common.web.body_limit import BodyLimitMiddleware
+from hub_vault.api.body_limit import body_limit_for
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +19,7 @@ def _app() -> FastAPI:
     async def echo(request: Request) -> dict[str, int]:
         return {"size": len(await request.body())}
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=100, max_hmac_bytes=1000)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=100, limit_for=body_limit_for(100, 1000))
     return app
 
 

@@ -1,84 +1,18 @@
-"""Refuse oversized request bodies before anything parses them (413 ``payload_too_large``).
-
-A declared Content-Length over the limit is answered at once without reading; a chunked body is
-counted as it arrives and cut off at the limit. HMAC routes carry whole webhook payloads, so they
-get their own (larger) limit.
-"""
+"""The vault's request body limits: HMAC routes carry whole webhook payloads, so they get their
+own (larger) limit; everything else has the credential limit."""
 
 from __future__ import annotations
 
 import re
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from hub_common.web.errors import error_response
+from collections.abc import Callable
 
 # The HMAC routes exactly (routes_credentials: POST .../hmac/sign and .../hmac/verify), by path
 # segments: a tenant, connection or key named "hmac" must not lift a credential body's limit.
 _HMAC_PATH = re.compile(r"/v1/tenants/[^/]+/connections/[^/]+/hmac/(?:sign|verify)")
 
 
-def replaying(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands the already-read ``body`` over first, then the real one."""
-    sent = False
+def body_limit_for(max_bytes: int, max_hmac_bytes: int) -> Callable[[str], int]:
+    def limit(path: str) -> int:
+        return max_hmac_bytes if _HMAC_PATH.fullmatch(path) else max_bytes
 
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_hmac_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.max_hmac_bytes = max_hmac_bytes
-
-    def _limit(self, path: str) -> int:
-        return self.max_hmac_bytes if _HMAC_PATH.fullmatch(path) else self.max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        limit = self._limit(scope["path"])
-        declared: int | None = None
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = None
-                break
-        if declared is not None:
-            if declared > limit:
-                await self._refuse(limit, scope, receive, send)
-                return
-            await self.app(scope, receive, send)  # the server enforces the declared length
-            return
-        # No length declared (chunked): read up to the limit, then replay to the app.
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            size += len(message.get("body", b""))
-            if size > limit:
-                await self._refuse(limit, scope, receive, send)
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, replaying(b"".join(chunks), receive), send)
-
-    @staticmethod
-    async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "payload_too_large", f"request bodies are limited to {limit} bytes", {"limit_bytes": limit}
-        )
-        await response(scope, receive, send)
+    return limit

@@ -31,10 +31,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hub_common import jsonutil
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
+from hub_common.web.body_limit import replaying
 from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
 from hub_common.web.middleware import REQUEST_SECONDS
 from hub_vault.api import schemas
-from hub_vault.api.body_limit import replaying
 from hub_vault.domain.names import Owner, is_credential_key, is_tenant_id
 from hub_vault.inject import VaultServices
 from hub_vault.services.context import CallContext

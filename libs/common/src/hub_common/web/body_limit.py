@@ -1,15 +1,19 @@
 """Refuse oversized request bodies before anything parses them (413 ``payload_too_large``).
 
-The vault's pattern (hub_vault/api/body_limit.py), with one limit: a declared Content-Length over
-it is answered at once without reading; a chunked body is counted as it arrives and cut off at
-the limit. No request of this service needs more than a few KiB.
+A declared Content-Length over the limit is answered at once without reading; a chunked body is
+counted as it arrives and cut off at the limit. The limit may depend on the path (the vault's
+HMAC routes carry whole webhook payloads).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_common.web.errors import error_response
+
+_NO_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -27,14 +31,19 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, limit_for: Callable[[str], int] | None = None
+    ) -> None:
+        """``limit_for(path)`` gives a path's limit; without it every path has ``max_bytes``."""
         self.app = app
         self.max_bytes = max_bytes
+        self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in _NO_BODY:
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"]) if self.limit_for else self.max_bytes
         declared: int | None = None
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -44,8 +53,8 @@ class BodyLimitMiddleware:
                     declared = None
                 break
         if declared is not None:
-            if declared > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if declared > limit:
+                await _refuse(limit, scope, receive, send)
                 return
             await self.app(scope, receive, send)  # the server enforces the declared length
             return
@@ -57,17 +66,17 @@ class BodyLimitMiddleware:
             if message["type"] == "http.disconnect":
                 return
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await _refuse(limit, scope, receive, send)
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
         await self.app(scope, replaying(b"".join(chunks), receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.max_bytes
-        response = error_response(
-            413, "payload_too_large", f"request bodies are limited to {limit} bytes", {"limit_bytes": limit}
-        )
-        await response(scope, receive, send)
+
+async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+    response = error_response(
+        413, "payload_too_large", f"request bodies are limited to {limit} bytes", {"limit_bytes": limit}
+    )
+    await response(scope, receive, send)

@@ -2,7 +2,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from hub_oauth.api.body_limit import BodyLimitMiddleware
+from hub_common.web.body_limit import BodyLimitMiddleware
 
 pytestmark = pytest.mark.unit
 
