@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,11 @@ from typing import Self
 import httpx
 
 _handed_out: set[int] = set()
+# Consumer groups of this test run. Without it, the services `make up` left running on the same
+# Kafka would share the test processes' groups and take some of their partitions: the test's
+# connectors service then never saw the integration.connected of its own connection.
+RUN_GROUP_PREFIX = f"e2e-{uuid.uuid4().hex[:8]}"
+_ISOLATION = {"connectors": {"HUB_CONNECTORS_CONSUMER_GROUP_PREFIX": f"{RUN_GROUP_PREFIX}.connectors"}}
 
 
 def free_port() -> int:
@@ -66,11 +72,14 @@ class ManagedProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def process_env(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
     def start(self, timeout_s: float = 30.0) -> Self:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 self.command(),
-                env={**os.environ, **self.env},
+                env=self.process_env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -128,10 +137,14 @@ class ServiceProcess(ManagedProcess):
     def command(self) -> list[str]:
         return [*_command(self.service), "serve", "--port", str(self.port)]
 
+    def process_env(self) -> dict[str, str]:
+        """The test's env over this run's own consumer groups over the machine's env."""
+        return {**os.environ, **_ISOLATION.get(self.service, {}), **self.env}
+
     def migrate(self) -> None:
         subprocess.run(
             [*_command(self.service), "migrate"],
-            env={**os.environ, **self.env},
+            env=self.process_env(),
             check=True,
             capture_output=True,
             timeout=60,
