@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import httpx
 import pytest
 
@@ -39,6 +41,24 @@ async def test_a_flow_through_discovery(oauth, directory, simulator, tenant, use
     assert flow["authorization_url"].startswith(f"{simulator.url}/authorize?")
     done = await oauth.get("/v1/oauth/callback", params=await authorize(flow["authorization_url"]))
     assert done.status_code == 200, done.text
+
+
+async def test_a_present_iss_is_checked_even_when_the_provider_does_not_promise_one(
+    oauth_runner, settings, directory, oauth_dsn, simulator, tenant, user_headers
+):
+    # Metadata without RFC 9207's flag: iss is not required, and none is stored for the flow...
+    metadata = _metadata(authorization_response_iss_parameter_supported=False)
+    async with oauth_runner(settings, directory, oauth_dsn, _provider(metadata)) as oauth:
+        cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=ISSUER)
+        flow = await start(oauth, user_headers, cid)
+        state = parse_qs(urlsplit(flow["authorization_url"]).query)["state"][0]
+        # ... but one that names another issuer is a mix-up: refused, and the code is never sent
+        # (the provider here answers nothing but its metadata).
+        mixed = await oauth.get(
+            "/v1/oauth/callback", params={"code": "c", "state": state, "iss": "https://evil.example"}
+        )
+    assert mixed.status_code == 400, mixed.text
+    assert mixed.json()["error"]["code"] == "issuer_mismatch"
 
 
 @pytest.mark.parametrize("field", ["authorization_endpoint", "token_endpoint", "revocation_endpoint"])

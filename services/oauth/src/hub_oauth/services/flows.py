@@ -154,7 +154,7 @@ class FlowService:
         if not code:
             await flows.finish(self.pool, flow.id, ok=False, error_code="code_missing")
             raise FlowError("the callback has no code", code="code_missing")
-        return await self._complete(flow, code)
+        return await self._complete(flow, code, iss=iss)
 
     async def exchange(self, principal: Principal, flow_id: UUID, code: str) -> CompletedFlow:
         assert principal.tenant_id is not None
@@ -187,9 +187,14 @@ class FlowService:
         )
         return account_id
 
-    async def _complete(self, flow: FlowRow, code: str) -> CompletedFlow:
+    async def _complete(self, flow: FlowRow, code: str, *, iss: str | None = None) -> CompletedFlow:
         try:
             ctx = await self.resolver.resolve(flow.tenant_id, flow.connection_id)
+            if iss is not None and ctx.endpoints.issuer is not None and iss != ctx.endpoints.issuer:
+                # RFC 9207 §2.4: an iss that is present is checked even when the provider does not
+                # promise to send one: a different issuer is a mix-up, and the code is not sent.
+                await flows.finish(self.pool, flow.id, ok=False, error_code="issuer_mismatch")
+                raise FlowError("the authorization response's iss does not match", code="issuer_mismatch")
             token_set = await self.provider.exchange_code(
                 ctx.endpoints,
                 ctx.oauth,
@@ -212,6 +217,8 @@ class FlowService:
                 status_code=status,
                 details={"provider_error": exc.error},
             ) from None
+        except FlowError:
+            raise  # already finished with its own code
         except Exception:
             await flows.finish(self.pool, flow.id, ok=False, error_code="internal")
             raise
