@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from hub_common.events import HubEvent
-from hub_connectors.domain.audit import AuditEntry, Cursor, entry_for
+from hub_connectors.domain.audit import Cursor, entry_for
 from hub_connectors.domain.errors import ConnectionNotFound
 from hub_connectors.domain.license import TIERS, Feature, policy_for, require_feature
-from hub_connectors.repositories import audit, connections, tenants
+from hub_connectors.repositories import audit, connections
 from hub_connectors.services.caller import Caller
 from hub_connectors.services.database import Database
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 200
+AUDIT_TIERS = [p.tier.value for p in TIERS if p.audit]  # the tiers that keep an audit log
 PURGE_BATCH = 5000
 
 
@@ -27,11 +26,6 @@ PURGE_BATCH = 5000
 class AuditPage:
     entries: list[dict[str, Any]]
     next_cursor: str | None
-
-
-async def tenant_keeps_audit(conn: asyncpg.Connection, tenant_id: str) -> bool:
-    tier = await tenants.tier_of(conn, tenant_id)
-    return tier is not None and policy_for(tier).audit
 
 
 class AuditService:
@@ -43,15 +37,10 @@ class AuditService:
         entry = entry_for(event_id, event)
         if entry is None:
             return False
-        async with self._db.transaction() as conn:
-            if not await tenant_keeps_audit(conn, entry.tenant_id):
-                return False  # Core keeps no audit; unknown tenants have no connections here
-            if entry.connection_id is not None:
-                owner = await connections.get(conn, entry.tenant_id, entry.connection_id)
-                if owner is None:
-                    return False  # not a connection of this tenant: nothing of ours to audit
-                entry = _with_connector(entry, owner.connector_id)
-            return await audit.insert(conn, entry)
+        # Core keeps no audit; unknown tenants have no connections here; another tenant's
+        # connection is nothing of ours to audit: all decided inside the one statement.
+        async with self._db.connection() as conn:
+            return await audit.insert_if_owned(conn, entry, AUDIT_TIERS)
 
     async def query(
         self,
@@ -109,7 +98,3 @@ class AuditService:
         if total:
             log.info("audit retention purged rows", extra={"deleted": total})
         return total
-
-
-def _with_connector(entry: AuditEntry, connector_id: str) -> AuditEntry:
-    return entry if entry.connector_id else replace(entry, connector_id=connector_id)
