@@ -212,6 +212,7 @@ class ProxyService:
                 details={"host": target.origin, "retry_after_s": retry},
                 headers={"Retry-After": str(retry)},
             )
+        trial = circuit.on_trial  # this call is the half-open circuit's one trial
         try:
             body = RequestBody() if read_body is None else await read_body()
             if route is not None and route.request.touches_body:
@@ -220,7 +221,7 @@ class ProxyService:
         except BaseException:
             # Whatever ended this call before the provider answered (the caller left, a refused
             # header, a cancellation) says nothing about the endpoint: a trial it held is freed.
-            if circuit.on_trial:
+            if trial:
                 circuit.abandon()
             raise
 
