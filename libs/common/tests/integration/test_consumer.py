@@ -314,3 +314,93 @@ async def test_the_broker_names_a_group_coordinator(kafka_bootstrap):
 
     # The local stack's single KRaft broker is node 1 (deploy/local).
     assert await wait_for_group_coordinator(kafka_bootstrap, timeout_s=10) == 1
+
+
+def _runner(kafka_bootstrap, producer, unique_name, topic, handler) -> ConsumerRunner:
+    return ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=unique_name("g"),
+        topics=[topic],
+        handler=handler,
+        dlq_producer=producer,
+        retry=FAST,
+    )
+
+
+async def test_an_outage_is_waited_out_not_dead_lettered(
+    kafka_bootstrap, producer, create_topic, unique_name
+):
+    topic = await create_topic(unique_name("t_outage"), 1)
+    await create_topic(dlq_topic(topic), 1)
+    await send(producer, topic, changed(uuid.uuid4()))
+    attempts: list[int] = []
+
+    async def database_down_for_a_while(event, record):
+        attempts.append(1)
+        if len(attempts) <= 2 * FAST.attempts:  # well past the attempts a bad record gets
+            raise ConnectionRefusedError("postgres is restarting")
+
+    runner = _runner(kafka_bootstrap, producer, unique_name, topic, database_down_for_a_while)
+    await runner.start()
+    await run_until(lambda: len(attempts) == 2 * FAST.attempts + 1)
+    await runner.stop()
+    consumer = AIOKafkaConsumer(dlq_topic(topic), bootstrap_servers=kafka_bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        await consumer.seek_to_end()
+        ends = [await consumer.position(tp) for tp in consumer.assignment()]
+    finally:
+        await consumer.stop()
+    assert ends == [0]  # nothing was dead-lettered
+
+
+async def test_a_header_without_a_value_is_dead_lettered_and_the_partition_moves_on(
+    kafka_bootstrap, producer, create_topic, unique_name
+):
+    topic = await create_topic(unique_name("t_nullhdr"), 1)
+    await create_topic(dlq_topic(topic), 1)
+    _, value, headers = encode(changed(uuid.uuid4()), source="/tests")
+    await producer.producer.send_and_wait(topic, value, key=b"k", headers=[*headers, ("x-null", None)])
+    good = uuid.uuid4()
+    await send(producer, topic, changed(good))
+    handled: list[str] = []
+
+    async def handler(event, record):
+        handled.append(event.json()["connection_id"])
+
+    runner = _runner(kafka_bootstrap, producer, unique_name, topic, handler)
+    await runner.start()
+    await run_until(lambda: handled == [str(good)])
+    await runner.stop()
+    dead = await _read_all(kafka_bootstrap, dlq_topic(topic), expected=1)
+    assert dead[0][1]["x-hub-dlq-error"].startswith(b"EnvelopeError")
+
+
+async def test_a_failed_commit_does_not_stop_the_runner(kafka_bootstrap, producer, create_topic, unique_name):
+    from aiokafka.errors import CommitFailedError
+
+    topic = await create_topic(unique_name("t_commitfail"), 1)
+    handled: list[str] = []
+
+    async def handler(event, record):
+        handled.append(event.json()["connection_id"])
+
+    runner = _runner(kafka_bootstrap, producer, unique_name, topic, handler)
+    await runner.start()
+    await runner.wait_assigned()
+    real_commit = runner._consumer.commit
+    failures = [1]
+
+    async def commit_once_failing(offsets=None):
+        if failures:
+            failures.pop()
+            raise CommitFailedError("the group rebalanced")
+        await real_commit(offsets)
+
+    runner._consumer.commit = commit_once_failing
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await send(producer, topic, changed(first))
+    await run_until(lambda: str(first) in handled)
+    await send(producer, topic, changed(second))
+    await run_until(lambda: str(second) in handled)  # the loop survived the failed commit
+    await runner.stop()

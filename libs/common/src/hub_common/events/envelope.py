@@ -74,7 +74,11 @@ def encode(
 
 def decode(value: bytes | None, headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) -> CloudEvent:
     items = headers.items() if isinstance(headers, Mapping) else headers
-    h = {k.lower(): v.decode("utf-8", "replace") for k, v in items}
+    h: dict[str, str] = {}
+    for k, v in items:
+        if not isinstance(v, bytes | bytearray):  # Kafka allows a null header value
+            raise EnvelopeError(f"header {k!r} has no value")
+        h[k.lower()] = v.decode("utf-8", "replace")
     missing = [a for a in ("ce_id", "ce_type", "ce_source", "ce_specversion") if a not in h]
     if missing:
         raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
@@ -84,7 +88,7 @@ def decode(value: bytes | None, headers: Iterable[tuple[str, bytes]] | Mapping[s
         time = datetime.fromisoformat(h["ce_time"]) if "ce_time" in h else datetime.now(UTC)
     except ValueError as exc:
         raise EnvelopeError("ce_time is not RFC 3339") from exc
-    trace = {k: h[k] for k in ("traceparent", "tracestate") if k in h}
+    trace: dict[str, str] = {k: h[k] for k in ("traceparent", "tracestate") if k in h}
     return CloudEvent(
         id=h["ce_id"],
         type=h["ce_type"],

@@ -4,6 +4,12 @@ Guarantees
 - an offset is committed only after its handler succeeded (or the record was dead-lettered);
 - a failing record is retried ``RetryPolicy.attempts`` times with exponential backoff and
   jitter, then copied to ``<topic>.dlq`` with the error in headers, and consumption moves on;
+  a failure of the infrastructure (Postgres, Redis or a service unreachable, a timeout) is not
+  the record's fault: it is retried until it clears (the partition waits; nothing is
+  dead-lettered by an outage);
+- a record whose envelope cannot be read at all is dead-lettered at once;
+- the loop survives a failed offset commit (a rebalance in between): the uncommitted records are
+  redelivered, and handlers are idempotent;
 - records of one partition are handled strictly in order (the key is the connection id, so
   per-connection ordering holds); different partitions are handled concurrently;
 - on rebalance, partitions are only given up after the batch in flight finished and its
@@ -19,12 +25,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from prometheus_client import Counter
 
+from hub_common.errors import HubError
 from hub_common.events.envelope import CloudEvent, EnvelopeError, decode
 from hub_common.kafka.producer import EventProducer
 from hub_common.redaction import redact_text
@@ -49,11 +57,22 @@ class _Abandoned(Exception):
     """The runner is stopping while a record still fails: leave it uncommitted."""
 
 
+def is_transient(exc: BaseException) -> bool:
+    """An outage rather than a bad record: connection trouble, timeouts, a 503 from a service."""
+    if isinstance(exc, OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+        return True
+    if isinstance(exc, asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError):
+        return True
+    return isinstance(exc, HubError) and exc.status_code == 503
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
     initial_backoff_s: float = 0.2
     max_backoff_s: float = 10.0
+    # Failures this says are transient are retried without a limit (backoff capped).
+    transient: Callable[[BaseException], bool] = is_transient
 
     def backoff(self, attempt: int) -> float:
         base: float = min(self.max_backoff_s, self.initial_backoff_s * 2.0 ** (attempt - 1))
@@ -159,9 +178,18 @@ class ConsumerRunner:
                 continue
             if not batches:
                 continue
-            async with self._batch_lock:
-                await asyncio.gather(*(self._handle_partition(tp, recs) for tp, recs in batches.items()))
-                await self._commit_pending()
+            try:
+                async with self._batch_lock:
+                    await asyncio.gather(*(self._handle_partition(tp, recs) for tp, recs in batches.items()))
+                    await self._commit_pending()
+            except Exception as exc:
+                # Typically CommitFailedError (the group rebalanced meanwhile). The loop must
+                # go on: what was not committed is delivered again, to us or the new owner.
+                log.warning(
+                    "offsets not committed; the records will be redelivered",
+                    extra={"group": self.group_id, "error": type(exc).__name__},
+                )
+                await asyncio.sleep(1)
 
     async def _handle_partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
@@ -183,8 +211,14 @@ class ConsumerRunner:
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
             event = decode(record.value, record.headers)
-        except EnvelopeError as exc:
-            await self._dead_letter(record, exc, attempts=1)
+        except Exception as exc:
+            await self._dead_letter(
+                record,
+                exc
+                if isinstance(exc, EnvelopeError)
+                else EnvelopeError(f"unreadable envelope ({type(exc).__name__})"),
+                attempts=1,
+            )
             return
         parent = propagate.extract(event.trace_headers)
         token = otel_context.attach(parent)
@@ -214,7 +248,7 @@ class ConsumerRunner:
             except Exception as exc:
                 if self._stopping.is_set():
                     raise _Abandoned from exc
-                if attempt >= self.retry.attempts:
+                if attempt >= self.retry.attempts and not self.retry.transient(exc):
                     await self._dead_letter(record, exc, attempts=attempt)
                     return
                 log.warning(
