@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from hub_common.web import create_app as create_base_app
+from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_connectors.api import (
     routes_audit,
     routes_connections,
@@ -37,4 +39,6 @@ def create_app(settings: ConnectorsSettings | None = None, *, container: Contain
     app.state.container = container
     for router in (routes_connectors, routes_connections, routes_license, routes_audit, routes_internal):
         app.include_router(router.router)
+    # Appended (innermost), so the request-id middleware still wraps a 413.
+    app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.connectors_max_body_bytes))
     return app

@@ -44,6 +44,9 @@ class ConnectorsSettings(HubSettings):
     # Background work (consumers, periodic health checks, audit retention). On by default so
     # that `serve` alone is a complete service; `worker` runs the same without HTTP.
     connectors_background: bool = True
+    # Request bodies (a connection's config and credentials, an action's parameters) are refused
+    # above this before any parsing: every list and lookup would otherwise carry a huge config.
+    connectors_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     connectors_consumer_group_prefix: str = "connectors"
     # Where a new consumer group starts: "earliest" so that nothing is missed on first deploy.
     connectors_consumer_offset_reset: Literal["earliest", "latest"] = "earliest"

@@ -116,6 +116,8 @@ async def test_bad_input_is_refused_with_machine_readable_codes(api, auth, tenan
         assert "UPPER CASE" not in resp.text and GOOD_KEY not in resp.text
     unauthenticated = await api.get("/v1/connections")
     assert unauthenticated.status_code == 401
+    huge = await create(api, headers, credentials={"api_key": GOOD_KEY}, config={"note": "x" * (1 << 20)})
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
     assert (await api.get("/v1/connections", headers=headers)).json()["connections"] == []
 
 
