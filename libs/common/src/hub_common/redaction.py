@@ -78,8 +78,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def is_sensitive_key(key: str) -> bool:
-    k = key.lower()
+    # clientSecret, Private-Key and client_secret are one name.
+    k = _CAMEL.sub("_", key).lower().replace("-", "_")
     if k in _SAFE_KEYS:
         return False
     return k in SENSITIVE_KEYS or k.endswith(_SENSITIVE_SUFFIXES)

@@ -66,6 +66,9 @@ def test_redact_text_removes_every_claimed_form(name: str) -> None:
         "Cookie",
         "code_verifier",
         "PRIVATE-TOKEN",
+        "clientSecret",
+        "accessToken",
+        "privateKey",
     ],
 )
 def test_sensitive_keys_are_replaced_whole(key: str) -> None:

@@ -1,6 +1,7 @@
 """The audit projector (its own consumer group) turns integration events into audit rows,
 exactly once per event; GET /v1/audit pages through them; retention is purged per tier."""
 
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -92,6 +93,16 @@ async def test_lifecycle_events_are_projected_and_paginated(api, auth, tenant, w
     assert (await entries(api, headers, f"?since={future}"))["entries"] == []
     bad = await api.get("/v1/audit?cursor=garbage", headers=headers)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
+    # A time without an offset is UTC; times that do not exist in UTC and odd types are 4xx.
+    naive = (datetime.now(UTC) + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    assert (await entries(api, headers, f"?since={naive}"))["entries"] == []
+    far_back = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+14:00|{uuid.uuid4()}".encode()).decode()
+    overflow = await api.get(f"/v1/audit?cursor={far_back}", headers=headers)
+    assert overflow.status_code == 400 and overflow.json()["error"]["code"] == "invalid_cursor"
+    early = await api.get("/v1/audit", params={"since": "0001-01-01T00:00:00+14:00"}, headers=headers)
+    assert early.status_code == 400 and early.json()["error"]["code"] == "invalid_since"
+    nul = await api.get("/v1/audit", params={"event_type": "a\x00b"}, headers=headers)
+    assert nul.status_code == 422
 
     # A redelivered event (same ce_id) adds nothing; a later one on the same key is projected.
     event_id = action["event_id"]

@@ -19,7 +19,7 @@ async def list_audit(
     caller: CallerDep,
     container: ContainerDep,
     connection_id: str | None = None,
-    event_type: str | None = Query(None, max_length=100),
+    event_type: str | None = Query(None, max_length=100, pattern=r"^[A-Za-z0-9._\-]+$"),
     since: datetime | None = None,
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = Query(None, max_length=200),

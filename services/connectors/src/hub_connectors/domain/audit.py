@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -127,6 +127,14 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             when, _, ident = raw.partition("|")
-            return cls(datetime.fromisoformat(when), UUID(ident))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return cls(as_utc(datetime.fromisoformat(when)), UUID(ident))
+        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
             raise BadRequest("cursor is not valid", code="invalid_cursor") from None
+
+
+def as_utc(when: datetime) -> datetime:
+    """In UTC; a time without an offset is taken as UTC. Raises OverflowError (or ValueError)
+    for times that do not exist in UTC (``0001-01-01T00:00:00+14:00``)."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from hub_common.errors import BadRequest
 from hub_common.events import HubEvent
-from hub_connectors.domain.audit import Cursor, entry_for
+from hub_connectors.domain.audit import Cursor, as_utc, entry_for
 from hub_connectors.domain.errors import ConnectionNotFound
 from hub_connectors.domain.license import TIERS, Feature, policy_for, require_feature
 from hub_connectors.repositories import audit, connections
@@ -54,6 +55,11 @@ class AuditService:
     ) -> AuditPage:
         require_feature(caller.tier, Feature.AUDIT_LOG)
         after = Cursor.decode(cursor) if cursor else None
+        if since is not None:
+            try:
+                since = as_utc(since)
+            except (OverflowError, ValueError):
+                raise BadRequest("since is not a time that exists in UTC", code="invalid_since") from None
         retention = policy_for(caller.tier).audit_retention_days
         if retention is not None:
             # Rows older than the tier keeps are not shown even before the purge removes them.

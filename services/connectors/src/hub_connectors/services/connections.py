@@ -102,7 +102,10 @@ class ConnectionService:
 
     @staticmethod
     def _checked_config(manifest: ConnectorManifest, config: dict[str, Any]) -> dict[str, Any]:
-        secretish = sorted(k for k in config if is_sensitive_key(k))
+        secretish, nul = inspect_config(config)
+        if nul:
+            # Postgres text and jsonb cannot hold U+0000: refused here instead of failing there.
+            raise InvalidConfig("config text cannot contain NUL characters", details={"fields": nul})
         if secretish:
             raise InvalidConfig(
                 "config is stored in clear and returned by the API; secrets go in credentials",
@@ -189,3 +192,27 @@ class ConnectionService:
             await publish(conn, events.disconnected(updated, reason="user"))
         log.info("connection disconnected", extra={"connection_id": str(updated.id)})
         return updated
+
+
+def inspect_config(config: Any, path: str = "") -> tuple[list[str], list[str]]:
+    """(keys that name secrets, at any depth; places holding a NUL character), as dotted paths."""
+    secretish: list[str] = []
+    nul: list[str] = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            where = f"{path}.{key}" if path else str(key)
+            if is_sensitive_key(str(key)):
+                secretish.append(where)
+            if "\x00" in str(key):
+                nul.append(where)
+            more_secretish, more_nul = inspect_config(value, where)
+            secretish += more_secretish
+            nul += more_nul
+    elif isinstance(config, list):
+        for i, item in enumerate(config):
+            more_secretish, more_nul = inspect_config(item, f"{path}[{i}]")
+            secretish += more_secretish
+            nul += more_nul
+    elif isinstance(config, str) and "\x00" in config:
+        nul.append(path)
+    return sorted(secretish), nul
