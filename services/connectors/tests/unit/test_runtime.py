@@ -68,6 +68,15 @@ async def test_builtin_action_goes_through_the_gateway_route(runtime, registry, 
     sent = recorder.requests[0]
     assert str(sent.url) == f"{GATEWAY}/v1/proxy/c-1/echo"
     assert sent.headers["x-hub-tenant"] == "t-1" and sent.headers["x-hub-connector"] == "echoapi"
+    assert "x-hub-tier" not in sent.headers  # unknown here: the gateway applies its default
+
+
+async def test_the_tenants_tier_goes_to_the_gateway_for_its_quota(runtime, registry, recorder):
+    result = await runtime.execute(
+        registry.get("echoapi"), ctx(), "echo", {"message": "hi", "times": 1}, tier="writerpro"
+    )
+    assert result.success
+    assert recorder.requests[-1].headers["x-hub-tier"] == "writerpro"
 
 
 async def test_bad_parameters_and_unknown_actions_are_client_errors(runtime, registry):

@@ -33,7 +33,8 @@ from hub_connectors.runtime.isolation import ConnectorBusy, ConnectorTimedOut, T
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ClientFactory = Callable[[ConnectionContext, str], ProviderClient]
+# (connection, connector id, the tenant's tier when known: the gateway applies its quota)
+ClientFactory = Callable[[ConnectionContext, str, str | None], ProviderClient]
 
 CALLS = Counter(
     "hub_connector_calls_total", "Connector actions and health checks", ["connector", "kind", "outcome"]
@@ -73,9 +74,10 @@ class ConnectorRuntime:
         context: ConnectionContext,
         work: Callable[[BaseConnector], Awaitable[T]],
         timeout_s: float,
+        tier: str | None = None,
     ) -> T:
         async def run() -> T:
-            client = self._clients(context, registered.id)
+            client = self._clients(context, registered.id, tier)
             try:
                 return await asyncio.wait_for(work(registered.connector_class(context, client)), timeout_s)
             finally:
@@ -94,12 +96,14 @@ class ConnectorRuntime:
         context: ConnectionContext,
         action_id: str,
         parameters: Mapping[str, Any],
+        *,
+        tier: str | None = None,
     ) -> ActionResult:
         started = time.perf_counter()
         outcome = "ok"
         try:
             result = await self._call(
-                registered, context, lambda c: c.execute(action_id, parameters), self.action_timeout_s
+                registered, context, lambda c: c.execute(action_id, parameters), self.action_timeout_s, tier
             )
             if not isinstance(result, ActionResult):
                 outcome = "bad_result"

@@ -18,6 +18,7 @@ from hub_connector_sdk import ConnectionContext, ConnectorError, ProviderClient
 
 TransportFactory = Callable[[], httpx.AsyncBaseTransport]
 TENANT_HEADER = "X-Hub-Tenant"
+TIER_HEADER = "X-Hub-Tier"
 CONNECTOR_HEADER = "X-Hub-Connector"
 
 
@@ -57,20 +58,28 @@ class ProviderClientFactory:
     def proxy_prefix(self, connection_id: str) -> str:
         return f"{self.gateway_url}/v1/proxy/{connection_id}/"
 
-    def _headers(self, context: ConnectionContext, connector_id: str) -> Callable[[], Mapping[str, str]]:
+    def _headers(
+        self, context: ConnectionContext, connector_id: str, tier: str | None
+    ) -> Callable[[], Mapping[str, str]]:
+        # The tenant's tier sets the gateway quota; without it the gateway applies its default
+        # for service calls (Teams), which would lift a WriterPro tenant's quota.
+        extra = {TIER_HEADER: tier} if tier else {}
+
         def headers() -> Mapping[str, str]:
             # This service's own token: the gateway trusts it to act for the tenant named here.
             base = self._minter.headers_for("gateway") if self._minter else {}
-            return {**base, TENANT_HEADER: context.tenant_id, CONNECTOR_HEADER: connector_id}
+            return {**base, TENANT_HEADER: context.tenant_id, CONNECTOR_HEADER: connector_id, **extra}
 
         return headers
 
-    def __call__(self, context: ConnectionContext, connector_id: str) -> ProviderClient:
+    def __call__(
+        self, context: ConnectionContext, connector_id: str, tier: str | None = None
+    ) -> ProviderClient:
         transport = GatewayOnlyTransport(self._transport_factory(), self.proxy_prefix(context.connection_id))
         return ProviderClient(
             gateway_url=self.gateway_url,
             connection_id=context.connection_id,
-            headers=self._headers(context, connector_id),
+            headers=self._headers(context, connector_id, tier),
             transport=transport,
             timeout_s=self._timeout_s,
         )

@@ -66,7 +66,9 @@ class ActionService:
             raise InvalidParametersError(
                 f"parameters do not match the schema of {action_id}", details={"errors": errors}
             )
-        result = await self._runtime.execute(registered, context_of(connection), action_id, parameters)
+        result = await self._runtime.execute(
+            registered, context_of(connection), action_id, parameters, tier=caller.tier.value
+        )
         async with self._db.transaction() as conn:
             await publish(
                 conn,
