@@ -79,3 +79,29 @@ def test_production_without_jwks_refuses_user_tokens():
     settings = HubSettings(environment="production")
     with pytest.raises(Unauthorized, match="no JWKS"):
         Authenticator(settings).verify_user(mint_user_token(settings, tenant="a", user="b", tier="core"))
+
+
+async def test_the_jwks_is_fetched_off_the_event_loop(idp, monkeypatch):
+    import threading
+
+    key, url = idp
+    settings = HubSettings(environment="production", jwt_jwks_url=url, jwt_issuer="https://idp.example")
+    auth = Authenticator(settings)
+    token = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k1"})
+    loop_thread = threading.get_ident()
+    fetched_in: list[int] = []
+    real_fetch = auth._jwks.fetch_data
+
+    def recording_fetch():
+        fetched_in.append(threading.get_ident())
+        return real_fetch()
+
+    monkeypatch.setattr(auth._jwks, "fetch_data", recording_fetch)
+    assert auth.needs_keys(token)
+    await auth.fetch_keys(token)
+    assert fetched_in and loop_thread not in fetched_in  # a worker thread did it
+    assert not auth.needs_keys(token)  # cached now: verifying needs no fetch
+    assert auth.verify_user(token).user_id == "alice"
+    assert len(fetched_in) == 1
+    # Service tokens (HS256) never send anyone to the JWKS.
+    assert not auth.needs_keys(jwt.encode({"typ": "service"}, "x" * 32, algorithm="HS256"))

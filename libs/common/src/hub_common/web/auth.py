@@ -13,6 +13,8 @@ from the dev key, so a laptop needs no configuration; production supplies
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import time
@@ -77,6 +79,7 @@ class Authenticator:
             else None
         )
         self._service_secrets = self._load_service_secrets()
+        self._fetching = asyncio.Lock()
 
     def _load_service_secrets(self) -> dict[str, bytes]:
         secrets: dict[str, bytes] = {}
@@ -93,6 +96,36 @@ class Authenticator:
                     )
                 secrets[name.strip()] = secret.strip().encode()
         return secrets
+
+    @property
+    def uses_jwks(self) -> bool:
+        return self._jwks is not None
+
+    def needs_keys(self, token: str) -> bool:
+        """True when verifying ``token`` would fetch the JWKS (none cached, the cache expired, or
+        its ``kid`` is new): call :meth:`fetch_keys` first, so the fetch is not on the loop."""
+        if self._jwks is None:
+            return False
+        cache = self._jwks.jwk_set_cache
+        keys = cache.get() if cache is not None else None
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return False  # verify_user answers it, without a fetch
+        if header.get("alg") == "HS256":
+            return False  # a service token (or a forged one): never verified with the JWKS
+        return keys is None or not any(k.key_id == header.get("kid") for k in keys.keys)
+
+    async def fetch_keys(self, token: str) -> None:
+        """Warm the JWKS cache in a thread (PyJWKClient's fetch is blocking urllib); one fetch at
+        a time. A failure is left to verify_user, which reports it."""
+        jwks = self._jwks
+        if jwks is None:
+            return
+        async with self._fetching:
+            if self.needs_keys(token):
+                with contextlib.suppress(jwt.PyJWTError):
+                    await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
 
     def verify_user(self, token: str) -> Principal:
         try:
@@ -224,7 +257,10 @@ def _authenticator(request: Request) -> Authenticator:
 # async on purpose: FastAPI runs plain ``def`` dependencies in a thread pool, which costs more
 # than verifying an HS256 token on the event loop (it halved the vault's throughput).
 async def current_user(request: Request) -> Principal:
-    return _authenticator(request).verify_user(_bearer(request))
+    auth, token = _authenticator(request), _bearer(request)
+    if auth.needs_keys(token):
+        await auth.fetch_keys(token)
+    return auth.verify_user(token)
 
 
 async def current_service(request: Request) -> Principal:
@@ -232,7 +268,10 @@ async def current_service(request: Request) -> Principal:
 
 
 async def current_principal(request: Request) -> Principal:
-    return _authenticator(request).verify_any(_bearer(request), request.app.state.service_name)
+    auth, token = _authenticator(request), _bearer(request)
+    if auth.needs_keys(token):
+        await auth.fetch_keys(token)
+    return auth.verify_any(token, request.app.state.service_name)
 
 
 UserPrincipal = Annotated[Principal, Depends(current_user)]

@@ -45,6 +45,17 @@ class CallerAuth:
             OrderedDict()
         )
 
+    def needs_keys(self, authorization: str | None) -> bool:
+        """True when this token's verification would fetch the identity provider's JWKS; then
+        ``await fetch_keys`` first (the fetch blocks, so it runs in a thread)."""
+        if not self._auth.uses_jwks:
+            return False
+        token = (authorization or "").partition(" ")[2].strip()
+        return bool(token) and token not in self._cache and self._auth.needs_keys(token)
+
+    async def fetch_keys(self, authorization: str | None) -> None:
+        await self._auth.fetch_keys((authorization or "").partition(" ")[2].strip())
+
     def principal(self, authorization: str | None) -> Principal:
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()

@@ -115,6 +115,8 @@ class ProxyEndpoint:
             with span_cm as span:
                 context_header = _traceparent(span, traceparent)
                 try:
+                    if self.auth.needs_keys(authorization):
+                        await self.auth.fetch_keys(authorization)
                     caller = self.auth.caller(authorization, tenant, tier)
                     raw = scope.get("raw_path")
                     raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
