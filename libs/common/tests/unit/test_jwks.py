@@ -105,3 +105,12 @@ async def test_the_jwks_is_fetched_off_the_event_loop(idp, monkeypatch):
     assert len(fetched_in) == 1
     # Service tokens (HS256) never send anyone to the JWKS.
     assert not auth.needs_keys(jwt.encode({"typ": "service"}, "x" * 32, algorithm="HS256"))
+
+
+@pytest.mark.parametrize("environment", ["dev", "test"])
+def test_an_identity_provider_in_dev_mode_is_refused(environment):
+    from hub_common.errors import ConfigurationError
+
+    settings = HubSettings(environment=environment, jwt_jwks_url="https://idp.example/jwks.json")
+    with pytest.raises(ConfigurationError, match="HUB_ENVIRONMENT=production"):
+        Authenticator(settings)

@@ -72,6 +72,14 @@ class Authenticator:
     """Verifies both kinds of token; one instance per process (JWKS keys are cached)."""
 
     def __init__(self, settings: HubSettings) -> None:
+        if settings.jwt_jwks_url and settings.dev_mode:
+            # An identity provider means a real deployment; dev mode would also accept service
+            # tokens signed with secrets derived from the public dev key.
+            raise ConfigurationError(
+                "HUB_JWT_JWKS_URL is set but HUB_ENVIRONMENT is "
+                f"{settings.environment!r}: set HUB_ENVIRONMENT=production (dev mode derives "
+                "service secrets from a public default key)"
+            )
         self.settings = settings
         self._jwks: jwt.PyJWKClient | None = (
             jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=600)
