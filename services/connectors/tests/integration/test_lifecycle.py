@@ -290,6 +290,26 @@ async def test_oauth_connection_is_activated_by_the_oauth_services_event(
     body = await wait_for(reconnected)
     assert body["external_account_id"] == "acct-D" and body["last_error"] is None
 
+    # The user reconnects the same account while an earlier "token_invalid" is still in flight:
+    # the reconnect changes nothing visible but makes that older report stale.
+    before_reconnect = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await oauth_producer.publish(connected("acct-D"))
+
+    async def reconnect_seen():
+        body = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
+        return datetime.fromisoformat(body["status_changed_at"]) > before_reconnect
+
+    await wait_for(reconnect_seen)
+    await oauth_producer.publish(
+        status_changed("token_invalid", reason="invalid_grant").model_copy(
+            update={"timestamp": before_reconnect}
+        )
+    )
+    await asyncio.sleep(1.0)
+    still = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
+    assert still["status"] == "active", still
+
     # Disconnect asks oauth to revoke at the provider first (service token, its own route).
     assert (await api.delete(f"/v1/connections/{cid}", headers=headers)).status_code == 200
     assert (str(cid), "connectors") in gateway.revocations

@@ -69,6 +69,10 @@ class ConnectionEvents:
                 return False
             account = event.external_account_id or current.external_account_id
             if current.status is S.ACTIVE and account == current.external_account_id:
+                # Nothing changes, but the connection was (re)connected at this time: a report
+                # from before it (a "token_invalid" that the reconnect overtook) is stale now.
+                if current.status_changed_at is None or event.timestamp > current.status_changed_at:
+                    await connections.update(conn, current.id, status_changed_at=event.timestamp)
                 return False
             await connections.update(
                 conn,
