@@ -26,12 +26,22 @@ async def test_concurrent_runners_apply_each_file_exactly_once(pg_dsn, unique_na
     sources = [common_migrations(), MigrationSource("svc", folder)]
     results = await asyncio.gather(*(migrate(pg_dsn, schema, sources) for _ in range(12)))
     applied = [name for r in results for name in r]
-    assert sorted(applied) == ["common/001_outbox", "svc/001_items", "svc/002_seed"]
+    assert sorted(applied) == [
+        "common/001_outbox",
+        "common/002_processed_events_age",
+        "svc/001_items",
+        "svc/002_seed",
+    ]
     conn = await asyncpg.connect(pg_dsn)
     try:
         assert await conn.fetchval(f'SELECT count(*) FROM "{schema}".items') == 1
         rows = await conn.fetch(f'SELECT source, version FROM "{schema}".schema_migrations ORDER BY 1, 2')
-        assert [(r["source"], r["version"]) for r in rows] == [("common", 1), ("svc", 1), ("svc", 2)]
+        assert [(r["source"], r["version"]) for r in rows] == [
+            ("common", 1),
+            ("common", 2),
+            ("svc", 1),
+            ("svc", 2),
+        ]
     finally:
         await conn.close()
     assert await migrate(pg_dsn, schema, sources) == []  # repeatable

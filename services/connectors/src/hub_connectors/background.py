@@ -49,6 +49,7 @@ class BackgroundWorkers:
         self.settings = settings
         self._health = health
         self._audit = audit
+        self._connection_events = connection_events
         self.status_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
@@ -83,6 +84,13 @@ class BackgroundWorkers:
             asyncio.create_task(_every("health", s.connectors_health_interval_s / 2, self._health.run_due)),
             asyncio.create_task(
                 _every("audit-purge", s.connectors_audit_purge_interval_s, self._audit.purge)
+            ),
+            asyncio.create_task(
+                _every(
+                    "dedupe-purge",
+                    s.connectors_audit_purge_interval_s,
+                    self._connection_events.forget_old_ids,
+                )
             ),
         ]
 

@@ -66,6 +66,9 @@ class ConnectorsSettings(HubSettings):
     connectors_health_batch_size: int = Field(default=50, ge=1)
     connectors_health_concurrency: int = Field(default=8, ge=1)
     connectors_audit_purge_interval_s: float = Field(default=3600.0, gt=0)
+    # Consumer dedupe ids are forgotten after this; longer than the broker keeps records (7 days
+    # by default), so no redelivery can outlive its id.
+    connectors_dedupe_retention_days: float = Field(default=14.0, gt=0)
 
     # Disconnect asks the oauth service to revoke at the provider when it offers the route.
     connectors_oauth_revoke: bool = True

@@ -107,7 +107,9 @@ class Container:
             self.runtime,
             event_result_max_bytes=settings.connectors_event_result_max_bytes,
         )
-        self.connection_events = ConnectionEvents(self.db)
+        self.connection_events = ConnectionEvents(
+            self.db, dedupe_retention_days=settings.connectors_dedupe_retention_days
+        )
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:

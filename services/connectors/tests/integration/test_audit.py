@@ -186,3 +186,25 @@ async def test_retention_is_purged_per_tier(api, auth, container, db):
     assert await kept(tenants["writerpro"]) == [1, 29]
     assert await kept(tenants["teams"]) == [1, 29, 31, 89]
     assert await kept(tenants["enterprise"]) == ages
+
+
+async def test_consumer_dedupe_ids_are_forgotten_after_their_retention(container, db):
+    now = datetime.now(UTC)
+    consumer = f"test-{uuid.uuid4().hex[:8]}"
+    ages = {"fresh": 1, "week": 7, "old": 15, "older": 90}
+    for name, days in ages.items():
+        await db.execute(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3)",
+            consumer,
+            name,
+            now - timedelta(days=days),
+        )
+    forgotten = await container.connection_events.forget_old_ids(now)
+    assert forgotten >= 2  # other tests' rows may be old enough too
+    left = await db.fetch("SELECT event_id FROM processed_events WHERE consumer = $1", consumer)
+    assert sorted(r["event_id"] for r in left) == ["fresh", "week"]  # 14 days by default
+    index = await db.fetchval(
+        "SELECT 1 FROM pg_indexes WHERE schemaname = 'connectors' "
+        "AND indexname = 'processed_events_processed_at'"
+    )
+    assert index == 1

@@ -14,12 +14,12 @@ tenant-checked: an event naming a connection this tenant does not own changes no
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from hub_common.db.dedupe import first_time
+from hub_common.db.dedupe import first_time, purge_processed
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.health import MAX_ERROR_CHARS
@@ -39,8 +39,18 @@ def _stale(current: Connection, reported_at: datetime) -> bool:
 
 
 class ConnectionEvents:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, dedupe_retention_days: float = 14.0) -> None:
         self._db = db
+        self._dedupe_retention = timedelta(days=dedupe_retention_days)
+
+    async def forget_old_ids(self, now: datetime | None = None) -> int:
+        """Drop dedupe ids older than the retention (periodic; idempotent)."""
+        horizon = (now or datetime.now(UTC)) - self._dedupe_retention
+        async with self._db.connection() as conn:
+            forgotten = await purge_processed(conn, horizon)
+        if forgotten:
+            log.info("consumer dedupe ids forgotten", extra={"deleted": forgotten})
+        return forgotten
 
     async def _load(
         self, conn: asyncpg.Connection, event_id: str, tenant_id: str, connection_id: Any, connector_id: str
