@@ -34,6 +34,17 @@ async def run_until(predicate, timeout_s: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
+def _runner(kafka_bootstrap, producer, unique_name, topic, handler) -> ConsumerRunner:
+    return ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=unique_name("g"),
+        topics=[topic],
+        handler=handler,
+        dlq_producer=producer,
+        retry=FAST,
+    )
+
+
 async def test_failed_handler_is_not_committed_and_the_message_is_redelivered(
     kafka_bootstrap, producer, create_topic, unique_name
 ):
@@ -112,14 +123,7 @@ async def test_transient_failures_are_retried_in_process(
         if len(attempts) < 3:
             raise ConnectionError("blip")
 
-    runner = ConsumerRunner(
-        bootstrap=kafka_bootstrap,
-        group_id=unique_name("g"),
-        topics=[topic],
-        handler=flaky,
-        dlq_producer=producer,
-        retry=FAST,
-    )
+    runner = _runner(kafka_bootstrap, producer, unique_name, topic, flaky)
     await runner.start()
     await run_until(lambda: len(attempts) == 3)
     await asyncio.sleep(0.3)
@@ -147,14 +151,7 @@ async def test_poison_messages_land_on_the_dead_letter_topic_after_n_attempts(
             raise ValueError("cannot apply this event")
         handled.append(data["connection_id"])
 
-    runner = ConsumerRunner(
-        bootstrap=kafka_bootstrap,
-        group_id=unique_name("g"),
-        topics=[topic],
-        handler=handler,
-        dlq_producer=producer,
-        retry=FAST,
-    )
+    runner = _runner(kafka_bootstrap, producer, unique_name, topic, handler)
     await runner.start()
     await run_until(lambda: handled == [str(good_id)])
     await runner.stop()
@@ -178,14 +175,7 @@ async def test_non_retryable_errors_skip_the_retries(kafka_bootstrap, producer, 
         calls.append(1)
         raise NonRetryableError("schema mismatch")
 
-    runner = ConsumerRunner(
-        bootstrap=kafka_bootstrap,
-        group_id=unique_name("g"),
-        topics=[topic],
-        handler=handler,
-        dlq_producer=producer,
-        retry=FAST,
-    )
+    runner = _runner(kafka_bootstrap, producer, unique_name, topic, handler)
     await runner.start()
     dead = await _read_all(kafka_bootstrap, dlq_topic(topic), expected=1)
     await runner.stop()
@@ -314,17 +304,6 @@ async def test_the_broker_names_a_group_coordinator(kafka_bootstrap):
 
     # The local stack's single KRaft broker is node 1 (deploy/local).
     assert await wait_for_group_coordinator(kafka_bootstrap, timeout_s=10) == 1
-
-
-def _runner(kafka_bootstrap, producer, unique_name, topic, handler) -> ConsumerRunner:
-    return ConsumerRunner(
-        bootstrap=kafka_bootstrap,
-        group_id=unique_name("g"),
-        topics=[topic],
-        handler=handler,
-        dlq_producer=producer,
-        retry=FAST,
-    )
 
 
 async def test_an_outage_is_waited_out_not_dead_lettered(

@@ -19,6 +19,14 @@ async def insert(conn: asyncpg.Connection, e: AuditEntry) -> bool:
         "event_type, action_id, status, details, error_message, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
         "ON CONFLICT (event_id) DO NOTHING RETURNING 1",
+        *_values(e),
+    )
+    return written is not None
+
+
+def _values(e: AuditEntry) -> tuple[Any, ...]:
+    """$1..$11 of both inserts: a new row id, then the entry's columns in table order."""
+    return (
         uuid.uuid4(),
         e.event_id,
         e.tenant_id,
@@ -31,7 +39,6 @@ async def insert(conn: asyncpg.Connection, e: AuditEntry) -> bool:
         e.error_message,
         e.created_at,
     )
-    return written is not None
 
 
 async def insert_if_owned(conn: asyncpg.Connection, e: AuditEntry, audit_tiers: list[str]) -> bool:
@@ -49,17 +56,7 @@ async def insert_if_owned(conn: asyncpg.Connection, e: AuditEntry, audit_tiers: 
         "FROM tenants t LEFT JOIN integrations_connections c ON c.id = $4 AND c.tenant_id = t.tenant_id "
         "WHERE t.tenant_id = $3 AND t.tier = ANY($12::text[]) AND ($4::uuid IS NULL OR c.id IS NOT NULL) "
         "ON CONFLICT (event_id) DO NOTHING RETURNING 1",
-        uuid.uuid4(),
-        e.event_id,
-        e.tenant_id,
-        e.connection_id,
-        e.connector_id,
-        e.event_type,
-        e.action_id,
-        e.status,
-        e.details,
-        e.error_message,
-        e.created_at,
+        *_values(e),
         audit_tiers,
     )
     return written is not None
