@@ -82,11 +82,14 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def is_sensitive_key(key: str) -> bool:
-    # clientSecret, Private-Key and client_secret are one name.
-    k = _CAMEL.sub("_", key).lower().replace("-", "_")
-    if k in _SAFE_KEYS:
-        return False
-    return k in SENSITIVE_KEYS or k.endswith(_SENSITIVE_SUFFIXES)
+    """The key as written (lower-cased), or spelled snake_case (clientSecret, Private-Key), names a
+    secret. Both spellings are checked: the sets hold hyphenated names (set-cookie) too."""
+    for k in {key.lower(), _CAMEL.sub("_", key).lower().replace("-", "_")}:
+        if k in _SAFE_KEYS:
+            return False
+        if k in SENSITIVE_KEYS or k.endswith(_SENSITIVE_SUFFIXES):
+            return True
+    return False
 
 
 def redact_text(text: str) -> str:

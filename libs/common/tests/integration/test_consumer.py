@@ -383,3 +383,28 @@ async def test_a_failed_commit_does_not_stop_the_runner(kafka_bootstrap, produce
     await send(producer, topic, changed(second))
     await run_until(lambda: str(second) in handled)  # the loop survived the failed commit
     await runner.stop()
+
+
+async def test_an_outage_that_never_ends_is_dead_lettered_after_its_cap(
+    kafka_bootstrap, producer, create_topic, unique_name
+):
+    topic = await create_topic(unique_name("t_endless"), 1)
+    await create_topic(dlq_topic(topic), 1)
+    await send(producer, topic, changed(uuid.uuid4()))
+
+    async def always_down(event, record):
+        raise ConnectionRefusedError("never comes back")
+
+    runner = ConsumerRunner(
+        bootstrap=kafka_bootstrap,
+        group_id=unique_name("g"),
+        topics=[topic],
+        handler=always_down,
+        dlq_producer=producer,
+        retry=RetryPolicy(attempts=2, initial_backoff_s=0.01, max_backoff_s=0.05, transient_max_s=0.5),
+    )
+    await runner.start()
+    dead = await _read_all(kafka_bootstrap, dlq_topic(topic), expected=1)
+    await runner.stop()
+    assert dead[0][1]["x-hub-dlq-error"].startswith(b"ConnectionRefusedError")
+    assert int(dead[0][1]["x-hub-dlq-attempts"]) > 2  # past the attempts, within the cap

@@ -114,3 +114,29 @@ def test_an_identity_provider_in_dev_mode_is_refused(environment):
     settings = HubSettings(environment=environment, jwt_jwks_url="https://idp.example/jwks.json")
     with pytest.raises(ConfigurationError, match="HUB_ENVIRONMENT=production"):
         Authenticator(settings)
+
+
+async def test_expired_keys_are_refetched_and_unknown_kids_cannot_force_fetches(idp, monkeypatch):
+    from hub_common.web import auth as auth_module
+
+    key, url = idp
+    settings = HubSettings(environment="production", jwt_jwks_url=url, jwt_issuer="https://idp.example")
+    auth = Authenticator(settings)
+    token = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k1"})
+    fetches: list[int] = []
+    real_fetch = auth._jwks.fetch_data
+    monkeypatch.setattr(auth._jwks, "fetch_data", lambda: fetches.append(1) or real_fetch())
+    await auth.fetch_keys(token)
+    assert len(fetches) == 1 and not auth.needs_keys(token)
+    # A forged kid right after a fetch: refused without another fetch.
+    forged = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k-unknown"})
+    assert not auth.needs_keys(forged)
+    with pytest.raises(Unauthorized):
+        auth.verify_user(forged)
+    assert len(fetches) == 1
+    # Past the lifespan, the set is read again (off the loop), then serves from memory.
+    auth._keys_at -= auth_module.JWKS_LIFESPAN_S + 1
+    assert auth.needs_keys(token)
+    await auth.fetch_keys(token)
+    assert len(fetches) == 2 and not auth.needs_keys(token)
+    assert auth.verify_user(token).user_id == "alice"

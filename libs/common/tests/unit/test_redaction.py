@@ -69,6 +69,8 @@ def test_redact_text_removes_every_claimed_form(name: str) -> None:
         "clientSecret",
         "accessToken",
         "privateKey",
+        "set-cookie",
+        "proxy-authorization",
     ],
 )
 def test_sensitive_keys_are_replaced_whole(key: str) -> None:

@@ -1,4 +1,4 @@
-"""What a connection's config may not hold: secrets (at any depth, in any spelling) and NUL."""
+"""What a connection's config may not hold: secrets (top level, any spelling) and NUL."""
 
 import pytest
 
@@ -7,15 +7,16 @@ from hub_connectors.services.connections import inspect_config
 pytestmark = pytest.mark.unit
 
 
-def test_secrets_are_found_at_any_depth_and_in_camel_case():
+def test_top_level_secrets_are_found_however_spelled_nested_keys_are_the_schemas():
     config = {
         "region": "eu",
         "clientSecret": "x",
-        "auth": {"password": "y", "user": "z"},
-        "hooks": [{"url": "https://h"}, {"signing_secret": "s"}],
+        "api_token": "y",
+        "filters": [{"field": "status", "value": "open"}],
+        "sync": {"pageToken": "p"},
     }
     secretish, nul = inspect_config(config)
-    assert secretish == ["auth.password", "clientSecret", "hooks[1].signing_secret"]
+    assert secretish == ["api_token", "clientSecret"]
     assert nul == []
 
 

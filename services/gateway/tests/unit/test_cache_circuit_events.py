@@ -114,14 +114,16 @@ def test_a_trial_without_a_verdict_does_not_keep_the_circuit_shut():
     c = Circuit(failure_threshold=1, open_s=10)
     c.failure(0)
     assert c.allow(10) and c.on_trial
-    c.abandon()  # e.g. the caller went away while sending its body
+    c.abandon(10)  # e.g. the caller went away while sending its body
     assert c.allow(10)  # the next call may try
     assert not c.allow(15)  # ... one at a time
-    assert c.allow(20)  # a trial not heard of for open_s is presumed lost
+    assert c.allow(20)  # a trial not heard of for open_s is presumed lost: a new one starts
+    c.abandon(10)  # the lost trial ending late frees nothing: the newer one still runs
+    assert not c.allow(21)
     c.success()
     assert c.state == CLOSED and not c.on_trial
-    c.abandon()  # harmless outside a trial
-    assert c.state == CLOSED and c.allow(21)
+    c.abandon(20)  # harmless outside a trial
+    assert c.state == CLOSED and c.allow(22)
 
 
 def test_circuit_board_is_bounded():

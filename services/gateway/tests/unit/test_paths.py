@@ -63,6 +63,8 @@ def test_split_keeps_the_encoded_rest():
         # Full-width dots, which NFKC normalization turns into "..".
         ("a/%ef%bc%8e%ef%bc%8e/b", PathTraversal),
         ("a/\uff0e\uff0e/b", PathTraversal),
+        ("a/..%EF%BC%9Bx/b", PathTraversal),  # a full-width ";" after ".."
+        ("a/%EF%BC%8E%EF%BC%8E%EF%BC%9B/b", PathTraversal),
         # Encoded more than the three rounds the checks decode.
         ("a/%2525252e%2525252e/b", InvalidPath),
     ],

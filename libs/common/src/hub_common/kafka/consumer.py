@@ -4,9 +4,9 @@ Guarantees
 - an offset is committed only after its handler succeeded (or the record was dead-lettered);
 - a failing record is retried ``RetryPolicy.attempts`` times with exponential backoff and
   jitter, then copied to ``<topic>.dlq`` with the error in headers, and consumption moves on;
-  a failure of the infrastructure (Postgres, Redis or a service unreachable, a timeout) is not
-  the record's fault: it is retried until it clears (the partition waits; nothing is
-  dead-lettered by an outage);
+  a failure of the infrastructure (a connection refused or lost, Postgres starting, a 503) is
+  not the record's fault: it is retried for up to ``RetryPolicy.transient_max_s`` (the batch
+  waits; a failover dead-letters nothing);
 - a record whose envelope cannot be read at all is dead-lettered at once;
 - the loop survives a failed offset commit (a rebalance in between): the uncommitted records are
   redelivered, and handlers are idempotent;
@@ -58,10 +58,11 @@ class _Abandoned(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """An outage rather than a bad record: connection trouble, timeouts, a 503 from a service."""
-    if isinstance(exc, OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+    """An outage rather than a bad record: a connection refused, reset or lost, a database that
+    is starting or full, a 503 from a service."""
+    if isinstance(exc, ConnectionError | asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
         return True
-    if isinstance(exc, asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError):
+    if isinstance(exc, asyncpg.TooManyConnectionsError):
         return True
     return isinstance(exc, HubError) and exc.status_code == 503
 
@@ -71,8 +72,11 @@ class RetryPolicy:
     attempts: int = 5
     initial_backoff_s: float = 0.2
     max_backoff_s: float = 10.0
-    # Failures this says are transient are retried without a limit (backoff capped).
+    # Failures this says are transient are retried past ``attempts`` (backoff capped) for up to
+    # this long: a failover is waited out, a record that fails this way for ever is not. Below
+    # Kafka's max.poll.interval (300 s), so the member is not dropped from its group meanwhile.
     transient: Callable[[BaseException], bool] = is_transient
+    transient_max_s: float = 240.0
 
     def backoff(self, attempt: int) -> float:
         base: float = min(self.max_backoff_s, self.initial_backoff_s * 2.0 ** (attempt - 1))
@@ -238,6 +242,7 @@ class ConsumerRunner:
 
     async def _call_with_retries(self, event: CloudEvent, record: ConsumerRecord[bytes, bytes]) -> None:
         attempt = 0
+        started = time.monotonic()
         while True:
             attempt += 1
             try:
@@ -248,7 +253,10 @@ class ConsumerRunner:
             except Exception as exc:
                 if self._stopping.is_set():
                     raise _Abandoned from exc
-                if attempt >= self.retry.attempts and not self.retry.transient(exc):
+                outage = (
+                    self.retry.transient(exc) and time.monotonic() - started < self.retry.transient_max_s
+                )
+                if attempt >= self.retry.attempts and not outage:
                     await self._dead_letter(record, exc, attempts=attempt)
                     return
                 log.warning(

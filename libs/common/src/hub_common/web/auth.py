@@ -14,9 +14,9 @@ from the dev key, so a laptop needs no configuration; production supplies
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
+import logging
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,6 +27,10 @@ from fastapi import Depends, Request
 
 from hub_common.errors import ConfigurationError, Forbidden, Unauthorized
 from hub_common.settings import HubSettings
+
+log = logging.getLogger(__name__)
+JWKS_LIFESPAN_S = 600.0  # the identity provider's keys are re-read this often
+UNKNOWN_KID_REFETCH_S = 30.0  # a token with a new kid refetches at most this often (and after a failure)
 
 KNOWN_SERVICES = ("vault", "oauth", "connectors", "gateway", "webhooks", "hubctl")
 SERVICE_TOKEN_TTL_S = 300
@@ -81,11 +85,15 @@ class Authenticator:
                 "service secrets from a public default key)"
             )
         self.settings = settings
+        # Used to fetch only: the keys are kept here (kid -> key), refreshed off the loop.
         self._jwks: jwt.PyJWKClient | None = (
-            jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=600)
+            jwt.PyJWKClient(settings.jwt_jwks_url, cache_jwk_set=False, cache_keys=False)
             if settings.jwt_jwks_url
             else None
         )
+        self._keys: dict[str, Any] = {}
+        self._keys_at = 0.0
+        self._fetch_failed_at = -UNKNOWN_KID_REFETCH_S
         self._service_secrets = self._load_service_secrets()
         self._fetching = asyncio.Lock()
 
@@ -110,35 +118,53 @@ class Authenticator:
         return self._jwks is not None
 
     def needs_keys(self, token: str) -> bool:
-        """True when verifying ``token`` would fetch the JWKS (none cached, the cache expired, or
-        its ``kid`` is new): call :meth:`fetch_keys` first, so the fetch is not on the loop."""
+        """True when verifying ``token`` needs the JWKS fetched (none loaded, the set is older
+        than its lifespan, or its ``kid`` is new): ``await fetch_keys`` first, so the blocking
+        fetch runs in a thread. An unknown ``kid`` refetches at most every UNKNOWN_KID_REFETCH_S."""
         if self._jwks is None:
             return False
-        cache = self._jwks.jwk_set_cache
-        keys = cache.get() if cache is not None else None
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             return False  # verify_user answers it, without a fetch
         if header.get("alg") == "HS256":
             return False  # a service token (or a forged one): never verified with the JWKS
-        return keys is None or not any(k.key_id == header.get("kid") for k in keys.keys)
+        now = time.monotonic()
+        if not self._keys or now - self._keys_at > JWKS_LIFESPAN_S:
+            return now - self._fetch_failed_at > UNKNOWN_KID_REFETCH_S or not self._keys
+        return header.get("kid") not in self._keys and now - self._keys_at > UNKNOWN_KID_REFETCH_S
 
     async def fetch_keys(self, token: str) -> None:
-        """Warm the JWKS cache in a thread (PyJWKClient's fetch is blocking urllib); one fetch at
-        a time. A failure is left to verify_user, which reports it."""
-        jwks = self._jwks
-        if jwks is None:
-            return
+        """Load the JWKS in a thread (PyJWKClient fetches with blocking urllib), one fetch at a
+        time. A failure keeps the keys there were; verify_user reports what it cannot verify."""
         async with self._fetching:
             if self.needs_keys(token):
-                with contextlib.suppress(jwt.PyJWTError):
-                    await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
+                await asyncio.to_thread(self._load_keys)
+
+    def _load_keys(self) -> None:
+        assert self._jwks is not None
+        try:
+            jwk_set = self._jwks.get_jwk_set(refresh=True)
+        except jwt.PyJWTError as exc:
+            self._fetch_failed_at = time.monotonic()
+            log.warning("JWKS not fetched", extra={"error": type(exc).__name__})
+            return
+        self._keys = {k.key_id: k.key for k in jwk_set.keys if k.key_id}
+        self._keys_at = time.monotonic()
+
+    def _signing_key(self, token: str) -> Any:
+        if not self._keys:  # a caller that did not fetch first (sync code): fetch here
+            self._load_keys()
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise jwt.InvalidKeyError("the token's kid is not in the identity provider's JWKS")
+        return key
 
     def verify_user(self, token: str) -> Principal:
         try:
             if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                key: Any = self._signing_key(token)
                 algorithms = ["RS256", "ES256", "PS256", "EdDSA"]
             elif self.settings.dev_mode:
                 key = self.settings.jwt_dev_secret.get_secret_value()

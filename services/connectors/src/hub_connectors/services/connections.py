@@ -194,25 +194,23 @@ class ConnectionService:
         return updated
 
 
-def inspect_config(config: Any, path: str = "") -> tuple[list[str], list[str]]:
-    """(keys that name secrets, at any depth; places holding a NUL character), as dotted paths."""
-    secretish: list[str] = []
-    nul: list[str] = []
-    if isinstance(config, dict):
-        for key, value in config.items():
+def inspect_config(config: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(top-level keys that name secrets, however spelled; places holding a NUL, as dotted
+    paths). Nested keys are the connector schema's business: ``{"filters": [{"value": ...}]}``
+    is ordinary config."""
+    secretish = sorted(str(k) for k in config if is_sensitive_key(str(k)))
+    return secretish, _nul_places(config, "")
+
+
+def _nul_places(value: Any, path: str) -> list[str]:
+    if isinstance(value, dict):
+        found: list[str] = []
+        for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if is_sensitive_key(str(key)):
-                secretish.append(where)
             if "\x00" in str(key):
-                nul.append(where)
-            more_secretish, more_nul = inspect_config(value, where)
-            secretish += more_secretish
-            nul += more_nul
-    elif isinstance(config, list):
-        for i, item in enumerate(config):
-            more_secretish, more_nul = inspect_config(item, f"{path}[{i}]")
-            secretish += more_secretish
-            nul += more_nul
-    elif isinstance(config, str) and "\x00" in config:
-        nul.append(path)
-    return sorted(secretish), nul
+                found.append(where)
+            found += _nul_places(item, where)
+        return found
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _nul_places(item, f"{path}[{i}]")]
+    return [path] if isinstance(value, str) and "\x00" in value else []

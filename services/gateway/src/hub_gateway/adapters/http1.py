@@ -140,6 +140,13 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._fail(ProtocolError(f"invalid HTTP answer ({type(exc).__name__})"))
             self.close()
+            return
+        if not self.headers_ready.done():
+            # Counted per packet, not per header: httptools itself grows one endless header.
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self._fail(HeadersTooLarge(f"the answer's head exceeds {MAX_HEAD_BYTES} bytes"))
+                self.close()
 
     def eof_received(self) -> bool | None:
         return None  # close the transport: connection_lost follows
@@ -166,9 +173,8 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
         size = len(name)
-        self.head_bytes += size + len(value)
-        if self.head_bytes > MAX_HEAD_BYTES or len(self.headers) > MAX_HEADERS:
-            exc = HeadersTooLarge(f"the answer's headers exceed {MAX_HEADERS} or {MAX_HEAD_BYTES} bytes")
+        if len(self.headers) > MAX_HEADERS:
+            exc = HeadersTooLarge(f"the answer has more than {MAX_HEADERS} headers")
             self._fail(exc)
             raise exc  # stops the parser; data_received closes the connection
         if size == 14 or size == 17:  # the two framing headers, compared only when they could be
@@ -184,7 +190,6 @@ class _Connection(asyncio.Protocol):
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self.headers = []  # an interim answer: the real one follows
-            self.head_bytes = 0
             self.content_length, self.framed = None, False
             return
         self.status = status

@@ -42,9 +42,10 @@ class Circuit:
     def on_trial(self) -> bool:
         return self.state == HALF_OPEN
 
-    def abandon(self) -> None:
-        """The trial call ended without telling whether the endpoint works."""
-        if self.state == HALF_OPEN:
+    def abandon(self, trial_started_at: float) -> None:
+        """The trial call that started at ``trial_started_at`` ended without telling whether the
+        endpoint works (a trial presumed lost and replaced by a newer one frees nothing)."""
+        if self.state == HALF_OPEN and self.trial_started_at == trial_started_at:
             self.trial_in_flight = False
 
     def retry_after(self, now: float) -> float:

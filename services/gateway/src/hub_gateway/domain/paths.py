@@ -63,10 +63,9 @@ def _decodings(text: str) -> list[str]:
 
 
 def _is_dot_segment(segment: str) -> bool:
-    name = segment.split(";", 1)[0]
-    if not name.isascii():
-        name = unicodedata.normalize("NFKC", name)
-    return name in (".", "..")
+    if not segment.isascii():  # normalised first: a full-width ";" becomes ";" too
+        segment = unicodedata.normalize("NFKC", segment)
+    return segment.split(";", 1)[0] in (".", "..")
 
 
 def check_provider_path(rest: str) -> str:

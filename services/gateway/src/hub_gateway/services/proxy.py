@@ -212,7 +212,8 @@ class ProxyService:
                 details={"host": target.origin, "retry_after_s": retry},
                 headers={"Retry-After": str(retry)},
             )
-        trial = circuit.on_trial  # this call is the half-open circuit's one trial
+        # This call is the half-open circuit's one trial: remember which.
+        trial = circuit.trial_started_at if circuit.on_trial else None
         try:
             body = RequestBody() if read_body is None else await read_body()
             if route is not None and route.request.touches_body:
@@ -221,8 +222,8 @@ class ProxyService:
         except BaseException:
             # Whatever ended this call before the provider answered (the caller left, a refused
             # header, a cancellation) says nothing about the endpoint: a trial it held is freed.
-            if trial:
-                circuit.abandon()
+            if trial is not None:
+                circuit.abandon(trial)
             raise
 
     def _may_transform(self, caller: Caller) -> bool:

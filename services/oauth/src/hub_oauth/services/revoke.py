@@ -80,6 +80,13 @@ class Revoker:
         try:
             return await self.resolver.context(info), None
         except HubError as exc:
+            if exc.status_code >= 500:
+                # The vault or the issuer's metadata is briefly unavailable: skipping the
+                # provider now would leave the grant alive there for good. Nothing is touched.
+                raise ServiceUnavailable(
+                    "the provider's details cannot be read right now; revoke again shortly",
+                    code="provider_context_unavailable",
+                ) from None
             log.warning(
                 "provider unknown for revocation; deleting local credentials anyway",
                 extra={"connection_id": str(info.id), "error": exc.code},
