@@ -253,9 +253,7 @@ class ConsumerRunner:
             except Exception as exc:
                 if self._stopping.is_set():
                     raise _Abandoned from exc
-                outage = (
-                    self.retry.transient(exc) and time.monotonic() - started < self.retry.transient_max_s
-                )
+                outage = self.retry.transient(exc) and time.monotonic() - started < self.retry.transient_max_s
                 if attempt >= self.retry.attempts and not outage:
                     await self._dead_letter(record, exc, attempts=attempt)
                     return
