@@ -83,3 +83,17 @@ async def test_allowed_metadata_endpoints_are_used(
         cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=ISSUER)
         flow = await start(oauth, user_headers, cid)
     assert flow["authorization_url"].startswith(f"{ISSUER}/authorize?")
+
+
+async def test_an_endpoint_that_does_not_resolve_is_a_502_to_retry_not_a_refusal(
+    oauth_runner, settings, directory, oauth_dsn, simulator, tenant, user_headers
+):
+    unresolvable = "https://no-such-host.invalid/token"  # .invalid never resolves (RFC 6761)
+    async with oauth_runner(
+        settings, directory, oauth_dsn, _provider(_metadata(token_endpoint=unresolvable))
+    ) as oauth:
+        cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=ISSUER)
+        resp = await oauth.post("/v1/oauth/flows", headers=user_headers, json={"connection_id": str(cid)})
+    assert resp.status_code == 502, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "discovery_failed" and error["details"] == {"endpoint": "token_endpoint"}

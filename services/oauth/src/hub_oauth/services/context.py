@@ -13,7 +13,7 @@ import asyncpg
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import CLIENT_SECRET
 from hub_common.errors import BadRequest, Conflict, HubError
-from hub_common.ssrf import UrlNotAllowed, check_url
+from hub_common.ssrf import HostUnresolvable, UrlNotAllowed, check_url
 from hub_connector_sdk import AuthenticationMethod, OAuthConfig
 from hub_oauth.adapters.connections import ConnectionDirectory, ConnectionInfo
 from hub_oauth.adapters.provider_http import ClientCredentials, ProviderOAuthClient
@@ -77,7 +77,6 @@ class ContextResolver:
         if endpoints.issuer:
             await check_url(endpoints.issuer, allowlist=self.allowlist)
             metadata = await self._discover(endpoints.issuer)
-            await self._check_discovered(metadata)
             endpoints = ep.from_metadata(endpoints, endpoints.issuer, metadata)
             endpoints = ep.Endpoints(**{**endpoints.__dict__, "pkce": endpoints.pkce and oauth.use_pkce})
         client, redirect_uri, scopes = await self._client(info.tenant_id, info.connector_id, with_secret)
@@ -95,6 +94,7 @@ class ContextResolver:
                 code="discovery_failed",
                 status_code=502,
             ) from None
+        await self._check_discovered(metadata)  # once per fetch, not on every resolve
         self._metadata[issuer] = (time.monotonic() + 3600, metadata)
         return metadata
 
@@ -104,6 +104,14 @@ class ContextResolver:
         for field, url in ep.metadata_endpoints(metadata).items():
             try:
                 await check_url(url, allowlist=self.allowlist)
+            except HostUnresolvable as exc:
+                # DNS trouble is not a verdict on the metadata: a 502 to retry, not a 400.
+                raise HubError(
+                    f"authorization server metadata: {field} does not resolve: {exc.message}",
+                    code="discovery_failed",
+                    status_code=502,
+                    details={"endpoint": field},
+                ) from None
             except UrlNotAllowed as exc:
                 raise BadRequest(
                     f"authorization server metadata: {field} is not allowed: {exc.message}",
