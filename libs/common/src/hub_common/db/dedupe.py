@@ -19,9 +19,9 @@ async def first_time(conn: asyncpg.Connection, consumer: str, event_id: str) -> 
 
 
 async def purge_processed(conn: asyncpg.Connection, older_than: datetime, *, batch: int = 5000) -> int:
-    """Forget ids recorded before ``older_than`` (in batches; outside a transaction each is its
-    own commit): a record
-    older than the broker keeps cannot be delivered again, so its id guards nothing."""
+    """Forget ids recorded before ``older_than``, in batches (outside a transaction each is its
+    own commit): a record older than the broker keeps cannot come again, so its id guards
+    nothing."""
     total = 0
     while True:
         deleted = await conn.fetchval(

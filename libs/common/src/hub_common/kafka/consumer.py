@@ -60,11 +60,17 @@ class _Abandoned(Exception):
 def is_transient(exc: BaseException) -> bool:
     """An outage rather than a bad record: a connection refused, reset or lost, a database that
     is starting or full, a 503 from a service."""
-    if isinstance(exc, ConnectionError | asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
-        return True
-    if isinstance(exc, asyncpg.TooManyConnectionsError):
+    if isinstance(exc, _OUTAGES):
         return True
     return isinstance(exc, HubError) and exc.status_code == 503
+
+
+_OUTAGES = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 @dataclass(frozen=True)
@@ -215,14 +221,10 @@ class ConsumerRunner:
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
             event = decode(record.value, record.headers)
-        except Exception as exc:
-            await self._dead_letter(
-                record,
-                exc
-                if isinstance(exc, EnvelopeError)
-                else EnvelopeError(f"unreadable envelope ({type(exc).__name__})"),
-                attempts=1,
-            )
+        except Exception as exc:  # decoding is pure: whatever fails is the record's fault
+            if not isinstance(exc, EnvelopeError):
+                exc = EnvelopeError(f"unreadable envelope ({type(exc).__name__})")
+            await self._dead_letter(record, exc, attempts=1)
             return
         parent = propagate.extract(event.trace_headers)
         token = otel_context.attach(parent)

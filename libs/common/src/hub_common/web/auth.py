@@ -135,10 +135,13 @@ class Authenticator:
         return header.get("kid") not in self._keys and now - self._keys_at > UNKNOWN_KID_REFETCH_S
 
     async def fetch_keys(self, token: str) -> None:
-        """Load the JWKS in a thread (PyJWKClient fetches with blocking urllib), one fetch at a
-        time. A failure keeps the keys there were; verify_user reports what it cannot verify."""
+        """Load the JWKS in a thread when ``token`` needs it (PyJWKClient fetches with blocking
+        urllib), one fetch at a time; returns at once otherwise. A failure keeps the keys there
+        were; verify_user reports what it cannot verify."""
+        if not self.needs_keys(token):
+            return
         async with self._fetching:
-            if self.needs_keys(token):
+            if self.needs_keys(token):  # not fetched meanwhile by the holder of the lock
                 await asyncio.to_thread(self._load_keys)
 
     def _load_keys(self) -> None:
@@ -292,8 +295,7 @@ def _authenticator(request: Request) -> Authenticator:
 # than verifying an HS256 token on the event loop (it halved the vault's throughput).
 async def current_user(request: Request) -> Principal:
     auth, token = _authenticator(request), _bearer(request)
-    if auth.needs_keys(token):
-        await auth.fetch_keys(token)
+    await auth.fetch_keys(token)  # the JWKS, off the loop, when this token needs it
     return auth.verify_user(token)
 
 
@@ -303,8 +305,7 @@ async def current_service(request: Request) -> Principal:
 
 async def current_principal(request: Request) -> Principal:
     auth, token = _authenticator(request), _bearer(request)
-    if auth.needs_keys(token):
-        await auth.fetch_keys(token)
+    await auth.fetch_keys(token)  # the JWKS, off the loop, when this token needs it
     return auth.verify_any(token, request.app.state.service_name)
 
 

@@ -51,7 +51,7 @@ class Injection:
         object.__setattr__(self, "header_name", name)
         # Longest first, so a form that contains another is replaced whole.
         forms = {
-            f.encode("latin-1")
+            f.encode()  # a key outside latin-1 must not break the injection (only its echo check)
             for s in self.secrets
             if len(s) >= MIN_SCRUBBED
             for f in (s, quote(s, safe=""))
