@@ -157,6 +157,8 @@ def test_what_an_answer_is_scrubbed_of_per_method():
         contract(auth_extra={"api_key": {"location": "query", "name": "key", "prefix": ""}}), CID
     )
     assert build_injection(short_query, {"api_key": "k"}).echo_guard == ()  # too short to tell apart
+    wide = build_injection(short_query, {"api_key": "ключ-123456"})  # outside latin-1: still injected
+    assert "ключ-123456".encode() in wide.echo_guard
 
 
 def test_the_connectors_services_internal_answer():
