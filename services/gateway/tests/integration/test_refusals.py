@@ -123,6 +123,10 @@ async def test_another_tenants_broken_or_disconnected_connection_is_only_not_fou
         allowed_hosts=["api.example.com"],
     )
     gone = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    # Its config lacks the value its base-URL template needs: unusable, the owner is told why.
+    unusable = await hub.connect(
+        tenant, secrets={"api_key": "key-1"}, base_url_template="https://{cloud_id}.example.org"
+    )
     producer = EventProducer(hub.kafka_bootstrap, source="/tests/connectors")
     await producer.start()
     try:
@@ -145,8 +149,15 @@ async def test_another_tenants_broken_or_disconnected_connection_is_only_not_fou
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "connection_not_found"
         status = await hub.http.get(f"{hub.a}/v1/connections/{gone}/rate-limit", headers=other)
         assert status.status_code == 404
+        for url in (hub.proxy(hub.a, unusable, "x"), f"{hub.a}/v1/connections/{unusable}/rate-limit"):
+            resp = await hub.http.get(url, headers=other)
+            assert resp.status_code == 404 and resp.json()["error"]["code"] == "connection_not_found"
     mine = await hub.http.get(hub.proxy(hub.a, refused, "x"), headers=owner)
     assert mine.status_code == 403 and mine.json()["error"]["code"] == "host_not_allowed"
+    for url in (hub.proxy(hub.a, unusable, "x"), f"{hub.a}/v1/connections/{unusable}/rate-limit"):
+        mine = await hub.http.get(url, headers=owner)
+        assert mine.status_code == 502 and mine.json()["error"]["code"] == "connection_lookup_invalid"
+        assert mine.json()["error"]["details"] == {"missing": ["cloud_id"]}
 
 
 async def test_callers_that_are_refused(hub, tenant):

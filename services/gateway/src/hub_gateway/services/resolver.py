@@ -21,6 +21,7 @@ import asyncio
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from prometheus_client import Counter
 
@@ -28,7 +29,7 @@ from hub_common.clients.vault import VaultClient
 from hub_common.errors import HubError
 from hub_common.ssrf import HostUnresolvable, UrlNotAllowed, check_url
 from hub_gateway.adapters.hub_services import ConnectionsClient
-from hub_gateway.domain.connection import ConnectionTarget, check_allowed_host, parse_lookup
+from hub_gateway.domain.connection import ConnectionTarget, LookupInvalid, check_allowed_host, parse_lookup
 from hub_gateway.domain.errors import (
     ConnectionNotActive,
     ConnectionNotFound,
@@ -50,6 +51,18 @@ class _TargetRefused(Exception):
         super().__init__(error.code)
         self.tenant_id = tenant_id
         self.error = error
+
+
+def _parse_owned(body: Any, connection_id: uuid.UUID) -> ConnectionTarget:
+    """:func:`parse_lookup`, but a connection whose answer is unusable (say its config lacks a
+    base-URL template value) is refused as its owner's: another tenant gets 404, not the why."""
+    try:
+        return parse_lookup(body, connection_id)
+    except LookupInvalid as exc:
+        owner = body.get("tenant_id") if isinstance(body, dict) else None
+        if isinstance(owner, str):
+            raise _TargetRefused(owner, exc) from None
+        raise
 
 
 class Resolver:
@@ -117,7 +130,12 @@ class Resolver:
         body = await self._connections.lookup(connection_id)
         if body is None:
             raise ConnectionNotFound()
-        target = parse_lookup(body, connection_id)
+        try:
+            target = _parse_owned(body, connection_id)
+        except _TargetRefused as refused:
+            if refused.tenant_id != tenant_id:
+                raise ConnectionNotFound() from None
+            raise refused.error from None
         if target.tenant_id != tenant_id:
             raise ConnectionNotFound()
         await self._budgets.load(connection_id)  # blocks other replicas recorded
@@ -127,7 +145,7 @@ class Resolver:
         body = await self._connections.lookup(connection_id)
         if body is None:
             return None
-        target = parse_lookup(body, connection_id)
+        target = _parse_owned(body, connection_id)
         try:
             check_allowed_host(target)
             try:
