@@ -160,6 +160,21 @@ async def test_rewrap_resumes_and_reports_progress(private_vault, tenant):
         assert job["passes"] >= 1  # the rows before the cursor were picked up on a second pass
         listed = (await admin.get("/v1/admin/rewrap-jobs")).json()["jobs"]
         assert listed[0]["id"] == str(job_id)
+        conn = await vault.db()
+        try:
+            finished = await conn.fetch(
+                "SELECT caller, outcome, key_version, details FROM audit "
+                "WHERE operation = 'admin.rewrap.finish' AND details->>'job_id' = $1",
+                str(job_id),
+            )
+        finally:
+            await conn.close()
+        assert len(finished) == 1
+        row = finished[0]
+        assert (row["caller"], row["outcome"], row["key_version"]) == ("hubctl", "ok", 2)
+        details = json.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
+        assert details["status"] == "completed" and details["failed"] == 0 and details["error"] is None
+        assert details["rewrapped"] == job["rewrapped"]
 
 
 async def test_rotation_needs_a_writable_keyring(

@@ -20,6 +20,7 @@ class Operation(StrEnum):
     REWRAP_START = "admin.rewrap.start"
     REWRAP_READ = "admin.rewrap.read"
     REWRAP_BATCH = "admin.rewrap.batch"  # audited per batch, never called directly
+    REWRAP_FINISH = "admin.rewrap.finish"  # audited when a job ends, never called directly
 
 
 # Operations on a whole connection or the keyring: the policy checks the operation only.
@@ -33,6 +34,7 @@ KEYLESS = frozenset(
         Operation.REWRAP_START,
         Operation.REWRAP_READ,
         Operation.REWRAP_BATCH,
+        Operation.REWRAP_FINISH,
     }
 )
 

@@ -172,7 +172,22 @@ class RewrapService:
         async with self.db.transaction() as conn:
             await rewrap_jobs.finish(conn, job.id, status, error)
             final = await rewrap_jobs.get(conn, job.id)
-        assert final is not None
+            assert final is not None
+            await audit_trail.record(
+                conn,
+                ctx,
+                Operation.REWRAP_FINISH,
+                Outcome.ERROR if status == "failed" else Outcome.OK,
+                key_version=job.target_version,
+                details={
+                    "job_id": str(job.id),
+                    "status": status,
+                    "rewrapped": final.rewrapped,
+                    "skipped": final.skipped,
+                    "failed": final.failed,
+                    "error": error,
+                },
+            )
         log.info(
             "rewrap job finished",
             extra={
