@@ -53,6 +53,9 @@ from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN, D
 from hub_common.testing import databases
 from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
 
+sys.path.insert(0, str(Path(__file__).parent))
+from loadgen import quiet_collector
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "gateway.json"
 NGINX_DIR = ROOT / ".stack" / "bench" / "nginx"
@@ -260,14 +263,17 @@ async def open_loop(
             idle.put_nowait(c)
         latencies.append((loop.time() - at) * 1000)
 
-    tasks = []
-    for i in range(total):
-        at = start + i / rate
-        delay = at - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(at)))
-    await asyncio.gather(*tasks)
+    tasks: set[asyncio.Task[None]] = set()
+    with quiet_collector():
+        for i in range(total):
+            at = start + i / rate
+            delay = at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(one(at))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
     while not idle.empty():
         idle.get_nowait().writer.close()
     latencies.sort()

@@ -43,6 +43,7 @@ from hub_vault.domain.keyring import new_keyring
 
 sys.path.insert(0, str(Path(__file__).parent))
 import vault_crypto
+from loadgen import quiet_collector
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "vault.json"
@@ -166,18 +167,19 @@ async def open_loop(
     start = clock() + 0.05
     total = int(rate * seconds)
     i = 0
-    while i < total:
-        now = clock()
-        # Everything due by now goes out at once; then sleep until the next send is due.
-        while i < total and start + i / rate <= now:
-            lags.append(now - (start + i / rate))
-            task = asyncio.create_task(one(i))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            i += 1
-        if i < total:
-            await asyncio.sleep(max(0.0, start + i / rate - clock()))
-    await asyncio.gather(*tasks)
+    with quiet_collector():
+        while i < total:
+            now = clock()
+            # Everything due by now goes out at once; then sleep until the next send is due.
+            while i < total and start + i / rate <= now:
+                lags.append(now - (start + i / rate))
+                task = asyncio.create_task(one(i))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                i += 1
+            if i < total:
+                await asyncio.sleep(max(0.0, start + i / rate - clock()))
+        await asyncio.gather(*tasks)
     result = summary(latencies, errors, seconds)
     result["send_lag_p99_ms"] = round(percentile(lags, 0.99) * 1e3, 3)
     return result
