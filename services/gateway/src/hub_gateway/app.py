@@ -82,13 +82,11 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
             replay_buffer_bytes=settings.gateway_replay_buffer_bytes,
             tracing=settings.tracing_enabled,
         )
-        # What exists now lives for the process: keep it out of the collector's generations (P99).
-        gc.collect()
-        gc.freeze()
-        # Calls free almost everything by reference counting, but with 64 in flight the young
-        # generation's counter still reached the default 700 about 150 times a second: ~5% of a
-        # worker's CPU in collections (measured with gc.callbacks under bench/gateway_bench.py's
-        # load). At 5,000: 15 young collections in 25 s of full load, ~3 ms each.
+        # create_base_app freezes what exists once this startup is done (P99). Calls free almost
+        # everything by reference counting, but with 64 in flight the young generation's counter
+        # still reached the default 700 about 150 times a second: ~5% of a worker's CPU in
+        # collections (measured with gc.callbacks under bench/gateway_bench.py's load). At 5,000:
+        # 15 young collections in 25 s of full load, ~3 ms each.
         gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
         flusher = asyncio.create_task(metrics.flush_every(), name="gateway-metrics")
         # The lines uvicorn writes for the other services: operators (and tests/e2e) look for them.

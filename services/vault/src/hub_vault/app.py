@@ -7,7 +7,6 @@ and whatever that path hands back, is the regular FastAPI app.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -50,11 +49,7 @@ def create_app(settings: VaultSettings | None = None) -> VaultApp:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        # Everything built so far (routes, pydantic validators, the container) lives forever:
-        # moving it out of the collector's generations keeps full collections short (P99).
-        gc.collect()
-        gc.freeze()
+        await container.start()  # then create_base_app freezes what was built (P99)
         yield
         await container.stop()
 
