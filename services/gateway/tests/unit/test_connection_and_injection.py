@@ -150,8 +150,22 @@ def test_what_an_answer_is_scrubbed_of_per_method():
         contract(auth_extra={"api_key": {"location": "query", "name": "key", "prefix": "K:"}}), CID
     )
     inj = build_injection(query, {"api_key": "a/b+c=d"})
-    # Raw and percent-encoded, with and without the prefix; the longest first.
-    assert set(inj.echo_guard) == {b"a/b+c=d", b"a%2Fb%2Bc%3Dd", b"K:a/b+c=d", b"K%3Aa%2Fb%2Bc%3Dd"}
+    # Raw and re-encoded (all escaped, "/" kept, lower-case hex), with and without the prefix;
+    # the longest first.
+    assert set(inj.echo_guard) == {
+        b"a/b+c=d",
+        b"a%2Fb%2Bc%3Dd",
+        b"a/b%2Bc%3Dd",
+        b"a%2fb%2bc%3dd",
+        b"a/b%2bc%3dd",
+        b"K:a/b+c=d",
+        b"K%3Aa%2Fb%2Bc%3Dd",
+        b"K%3Aa/b%2Bc%3Dd",
+        b"K%3aa%2fb%2bc%3dd",
+        b"K%3aa/b%2bc%3dd",
+    }
+    spaced = build_injection(query, {"api_key": "two words-1"})
+    assert b"K%3Atwo+words-1" in spaced.echo_guard and b"K%3atwo+words-1" in spaced.echo_guard
     assert [len(g) for g in inj.echo_guard] == sorted((len(g) for g in inj.echo_guard), reverse=True)
     short_query = parse_lookup(
         contract(auth_extra={"api_key": {"location": "query", "name": "key", "prefix": ""}}), CID

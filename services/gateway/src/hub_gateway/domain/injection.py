@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote
+import re
+from urllib.parse import quote, quote_plus
 
 from hub_common import credential_keys as keys
 from hub_connector_sdk.models import AuthenticationMethod
@@ -54,7 +55,7 @@ class Injection:
             f.encode()  # a key outside latin-1 must not break the injection (only its echo check)
             for s in self.secrets
             if len(s) >= MIN_SCRUBBED
-            for f in (s, quote(s, safe=""))
+            for f in _echo_forms(s)
         }
         object.__setattr__(self, "echo_guard", tuple(sorted(forms, key=len, reverse=True)))
 
@@ -65,6 +66,17 @@ class Injection:
         kept = [p for p in query.split("&") if p and p.split("=", 1)[0] != quote(name, safe="")]
         kept.append(f"{quote(name, safe='')}={value}")
         return "&".join(kept)
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def _echo_forms(secret: str) -> set[str]:
+    """The secret as a provider may write it back into a URL: raw, percent-encoded with or
+    without ``/`` kept, form-encoded (space as ``+``), and each escape in lower-case hex."""
+    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    lowered = {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), e) for e in encoded}
+    return {secret} | encoded | lowered
 
 
 def _need(creds: Mapping[str, str | None], key: str) -> str:
