@@ -8,9 +8,9 @@ stripped from the caller's headers, the query name from the caller's query strin
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-import re
 from urllib.parse import quote, quote_plus
 
 from hub_common import credential_keys as keys
