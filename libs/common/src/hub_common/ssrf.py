@@ -112,18 +112,33 @@ def _verdict(url: str, host: str, port: int, addresses: list[IPAddress], allowli
     return url
 
 
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (itself when it is a literal); [] when it does not."""
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+async def checked_addresses(host: str, port: int, *, allowlist: Sequence[str] = ()) -> list[IPAddress]:
+    """``host``'s addresses if the policy lets them be called, else :class:`UrlNotAllowed`.
+
+    For the moment of connecting (``hub_common.ssrf_http``): the addresses returned are the ones
+    judged, so a name that resolves differently a second time (DNS rebinding) changes nothing."""
+    host = host.lower().rstrip(".")
+    addresses = await resolve(host, port)
+    _verdict(host, host, port, addresses, allowlist)
+    return addresses
+
+
 async def check_url(url: str, *, allowlist: Sequence[str] = (), allow_http: bool = False) -> str:
     """Return ``url`` if it may be called, else raise :class:`UrlNotAllowed` (400)."""
     host, port = _split(url, allow_http or bool(allowlist))
-    literal = _literal(host)
-    if literal is not None:
-        addresses: list[IPAddress] = [literal]
-    else:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror:
-            infos = []
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    addresses = await resolve(host, port)
     if (
         urlsplit(url).scheme == "http"
         and not allow_listed(host, port, addresses, allowlist)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hub_common.clients.vault import VaultClient
 from hub_common.errors import ConfigurationError
 from hub_common.infrastructure import Infrastructure
+from hub_common.ssrf_http import PolicyTransport
 from hub_common.web.auth import ServiceTokenMinter
 from hub_oauth.adapters.connections import ConnectionDirectory, HttpConnectionDirectory
 from hub_oauth.adapters.locks import RedisLocks
@@ -47,7 +48,11 @@ class Container:
         self.vault = VaultClient(s.vault_url, minter)
         self.directory = self._directory or HttpConnectionDirectory(s.connectors_url, minter)
         self.provider = self._provider or ProviderOAuthClient(
-            attempts=s.provider_attempts, backoff_s=s.provider_backoff_s
+            attempts=s.provider_attempts,
+            backoff_s=s.provider_backoff_s,
+            # The SSRF policy again at every connect: a name may resolve elsewhere than it did
+            # when check_url judged it (DNS rebinding).
+            transport=PolicyTransport(allowlist=s.outbound_allowlist_entries),
         )
         self.locks = RedisLocks(self.infra.redis)
         self.resolver = ContextResolver(
