@@ -7,7 +7,7 @@ and whatever that path hands back, is the regular FastAPI app.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,23 +17,35 @@ from starlette.types import Receive, Scope, Send
 
 from hub_common.web import create_app as create_base_app
 from hub_common.web.body_limit import BodyLimitMiddleware
-from hub_vault.api import fast_credentials, routes_admin, routes_credentials
+from hub_vault.api import fast_credentials, rejected_audit, routes_admin, routes_credentials
 from hub_vault.api.body_limit import body_limit_for
 from hub_vault.api.deps import VerifiedTokens, verified_service_id
 from hub_vault.config import VaultSettings
 from hub_vault.inject import Container
+from hub_vault.services.context import Database
 
 
 class VaultApp:
-    def __init__(self, api: FastAPI, fast: fast_credentials.CredentialFastPath) -> None:
+    def __init__(
+        self,
+        api: FastAPI,
+        fast: fast_credentials.CredentialFastPath,
+        database: Callable[[], Database],
+        caller_of: Callable[[str | None], str],
+    ) -> None:
         self.api = api
         self.fast = fast
+        # Outermost: both paths' 401s and 422s reach the audit (api/rejected_audit.py).
+        self._audited = rejected_audit.RejectedCallAudit(self._dispatch, database, caller_of)
 
     @property
     def state(self) -> State:
         return self.api.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._audited(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             target = fast_credentials.match(scope)
             if target is not None:
@@ -76,4 +88,9 @@ def create_app(settings: VaultSettings | None = None) -> VaultApp:
         max_body_bytes=settings.vault_max_body_bytes,
         tracing=bool(settings.otlp_endpoint),
     )
-    return VaultApp(app, fast)
+    return VaultApp(
+        app,
+        fast,
+        lambda: container.services.db,
+        lambda authorization: verified_service_id(app.state, authorization),
+    )

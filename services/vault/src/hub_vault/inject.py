@@ -95,6 +95,7 @@ class Container:
 
 class VaultServices:
     def __init__(self, settings: VaultSettings, db: Database, keyring: KeyringSource, policy: Policy) -> None:
+        self.db = db
         self.access = AccessControl(db, policy)
         self.keys = KeyService(db, keyring, self.access)
         self.notifier = NotifyDebouncer(db.pool, channel_for(SCHEMA), settings.vault_outbox_notify_window_s)

@@ -1,7 +1,9 @@
 """Every call is audited in the operation's own transaction; no audit, no operation."""
 
+import json
 import uuid
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -51,6 +53,40 @@ async def test_an_unknown_service_gets_nothing(shared_vault, tenant):
     assert response.status_code == 403
 
 
+async def test_calls_refused_before_any_operation_are_audited(shared_vault, tenant):
+    """No token, a forged one, a body that does not validate: each leaves a row naming what the
+    route stands for, never the token or the body."""
+    connection = uuid.uuid4()
+    url = _url(tenant, connection, "access_token")
+    forged = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvYXV0aCJ9.forged-signature-value"
+    async with httpx.AsyncClient(base_url=shared_vault.url, timeout=10) as anonymous:
+        missing = await anonymous.get(url, headers={"x-request-id": "req-no-token"})  # the fast path
+        bad = await anonymous.put(url, json={"value": "v"}, headers={"authorization": forged})
+        admin = await anonymous.post("/v1/admin/key-versions", headers={"authorization": forged})
+    assert (missing.status_code, bad.status_code, admin.status_code) == (401, 401, 401)
+    async with shared_vault.http("oauth") as oauth:
+        invalid = await oauth.put(url, json={"value": 42, "leak": "body-never-audited"})
+        listed = await oauth.put(f"/v1/tenants/{tenant}/connections/not-a-uuid/credentials", json={})
+    assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_error"
+    assert listed.status_code == 422
+    rows = await _audit(shared_vault, tenant_id=tenant)
+    summary = [(r["caller"], r["operation"], r["outcome"], r["connection_id"]) for r in rows]
+    assert summary == [
+        ("unauthenticated", "credential.read", "unauthenticated", connection),
+        ("unauthenticated", "credential.store", "unauthenticated", connection),
+        ("oauth", "credential.store", "invalid", connection),
+        ("oauth", "credential.store", "invalid", None),  # a malformed id is not recorded
+    ]
+    assert rows[0]["request_id"] == "req-no-token" and rows[0]["credential_key"] == "access_token"
+    details = [json.loads(r["details"]) if isinstance(r["details"], str) else r["details"] for r in rows]
+    codes = [d["code"] for d in details]
+    assert codes == ["missing_token", "invalid_token", "validation_error", "validation_error"]
+    rotate = await _audit(shared_vault, operation="admin.keys.rotate", caller="unauthenticated")
+    assert rotate and rotate[-1]["outcome"] == "unauthenticated"
+    everything = str([dict(r) for r in rows + rotate])
+    assert "forged-signature-value" not in everything and "body-never-audited" not in everything
+
+
 async def test_successful_operations_are_audited_without_values(shared_vault, tenant):
     connection = uuid.uuid4()
     async with shared_vault.http("oauth") as oauth:
@@ -94,6 +130,10 @@ async def test_audit_write_failure_fails_the_operation(private_vault, tenant):
             assert "stored-before" not in read.text
             deleted = await oauth.delete(_url(tenant, connection, "access_token"))
             assert deleted.status_code == 503
+            async with httpx.AsyncClient(base_url=private_vault.url, timeout=10) as anonymous:
+                refused = await anonymous.get(_url(tenant, connection, "access_token"))
+            # A refusal that cannot be audited is not answered as a refusal either.
+            assert refused.status_code == 503 and refused.json()["error"]["code"] == "audit_unavailable"
             assert await conn.fetchval("SELECT count(*) FROM credentials WHERE tenant_id = $1", tenant) == 1
             assert (
                 await conn.fetchval(

@@ -42,6 +42,7 @@ KEYLESS = frozenset(
 class Outcome(StrEnum):
     OK = "ok"
     DENIED = "denied"
+    UNAUTHENTICATED = "unauthenticated"  # no service token, or one that does not verify
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     INVALID = "invalid"
