@@ -5,9 +5,10 @@ connect. A name whose answers change between the two (DNS rebinding: public for 
 127.0.0.1 or 169.254.169.254 for the connect) would slip through. This transport's network
 backend resolves the host once per connection, judges every address with the same policy
 (``hub_common.ssrf``) and connects to one of the addresses it judged. TLS still verifies the
-certificate against the URL's host name (httpcore sends it as SNI), and a refusal raises
+certificate against the URL's host name (httpcore sends it as SNI). A refusal raises
 :class:`~hub_common.ssrf.UrlNotAllowed` (400 ``url_not_allowed``), which no retry loop takes for
-a network error.
+a network error; a name that does not resolve is an ``httpcore.ConnectError`` (``httpx.ConnectError``
+to the caller), like any other network failure, so it is retried as one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from hub_common.ssrf import checked_addresses
+from hub_common.ssrf import HostUnresolvable, checked_addresses
 
 # httpx.AsyncClient's own defaults.
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
@@ -37,7 +38,12 @@ class _PolicyBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(host, port, allowlist=self._allowlist)
+        try:
+            addresses = await checked_addresses(host, port, allowlist=self._allowlist)
+        except HostUnresolvable as exc:
+            raise httpcore.ConnectError(exc.message) from None  # DNS trouble: a network error
+        if not addresses:  # allow-listed by name, but it does not resolve
+            raise httpcore.ConnectError(f"host {host} does not resolve")
         failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         for address in addresses:
             try:
@@ -50,8 +56,7 @@ class _PolicyBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc  # the next address, as a resolver-driven client would
-        assert failure is not None  # checked_addresses never returns no address
-        raise failure
+        raise failure if failure is not None else httpcore.ConnectError(f"no address of {host} to connect to")
 
     async def connect_unix_socket(
         self,

@@ -76,11 +76,14 @@ async def test_it_connects_to_the_address_it_judged(monkeypatch, local_server):
     assert hits == [1]
 
 
-async def test_an_unresolvable_name_is_refused_as_such(monkeypatch):
+async def test_a_name_that_does_not_resolve_is_a_network_error(monkeypatch):
+    """Retried like any other (DNS trouble is often brief), allow-listed or not."""
+
     async def nothing(host: str, port: int) -> list[ssrf.IPAddress]:
         return []
 
     monkeypatch.setattr(ssrf, "resolve", nothing)
-    async with httpx.AsyncClient(transport=PolicyTransport()) as client:
-        with pytest.raises(ssrf.HostUnresolvable):
-            await client.get("https://nowhere.example/")
+    for allowlist in ([], ["nowhere.example"]):
+        async with httpx.AsyncClient(transport=PolicyTransport(allowlist=allowlist)) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get("https://nowhere.example/")

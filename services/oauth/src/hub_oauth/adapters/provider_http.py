@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from hub_common.ssrf import UrlNotAllowed
 from hub_connector_sdk import OAuthConfig
 from hub_oauth.domain.endpoints import Endpoints
 from hub_oauth.domain.token_response import OAuthProviderError, TokenSet, decode_body, parse
@@ -76,6 +77,10 @@ class ProviderOAuthClient:
             except OAuthProviderError as exc:
                 if not exc.retryable or attempt == self.attempts:
                     raise
+            except UrlNotAllowed as exc:
+                # The transport's connect-time SSRF check: a refusal like the provider's own, not
+                # a network error to retry; callers already handle those (revoke still deletes).
+                raise OAuthProviderError("url_not_allowed", exc.message) from None
             except httpx.TransportError as exc:
                 if attempt == self.attempts:
                     raise OAuthProviderError(

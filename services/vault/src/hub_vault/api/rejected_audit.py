@@ -59,6 +59,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
 # (status, error code) → outcome. Other refusals are audited by the use case that refused.
 _AUDITED = {(401, None): Outcome.UNAUTHENTICATED, (422, "validation_error"): Outcome.INVALID}
 _MAX_ERROR_BODY = 64 * 1024  # our own error bodies are far smaller; anything else passes as is
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +87,10 @@ def _route(method: str, path: str) -> _Route | None:
 
 
 def _uuid(text: str | None) -> UUID | None:
-    if text is None:
+    # The canonical spelling only: UUID() also reads other scripts' digits as hex.
+    if text is None or not _CANONICAL_UUID.fullmatch(text):
         return None
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
+    return UUID(text)
 
 
 def _error_code(body: bytes) -> str | None:
@@ -119,9 +118,12 @@ class RejectedCallAudit:
             return
         held: list[Message] = []
         size = 0
+        replaced = False  # the answer became a 503: whatever else the app sends is dropped
 
         async def watch(message: Message) -> None:
-            nonlocal size
+            nonlocal size, replaced
+            if replaced:
+                return
             if message["type"] == "http.response.start" and message["status"] in (401, 422):
                 held.append(message)
                 return
@@ -132,12 +134,15 @@ class RejectedCallAudit:
             size += len(message.get("body", b""))
             if message.get("more_body", False) and size <= _MAX_ERROR_BODY:
                 return
-            await self._release(scope, held, send)
+            replaced = not await self._release(scope, held, send)
             held.clear()
 
         await self.app(scope, receive, watch)
+        if held and not replaced:  # an answer that ended without its last body message
+            await self._release(scope, held, send)
 
-    async def _release(self, scope: Scope, held: list[Message], send: Send) -> None:
+    async def _release(self, scope: Scope, held: list[Message], send: Send) -> bool:
+        """Audit the held answer and send it (True), or send 503 instead (False)."""
         # The route is worked out only here, for refusals: ~8 us a call saved on the hot paths.
         start = held[0]
         body = b"".join(m.get("body", b"") for m in held[1:])
@@ -149,9 +154,10 @@ class RejectedCallAudit:
                 await self._record(scope, route, start, outcome, status, _error_code(body))
             except AuditUnavailable as exc:
                 await _send_error(send, exc, start)
-                return
+                return False
         for message in held:
             await send(message)
+        return True
 
     async def _record(
         self,
@@ -171,7 +177,12 @@ class RejectedCallAudit:
         request_id = dict(start.get("headers", [])).get(b"x-request-id")
         ctx = CallContext(caller, request_id.decode("latin-1") if request_id else None)
         try:
-            async with self.database().transaction() as conn:
+            database = self.database()
+        except RuntimeError as exc:  # not started (yet, or any more)
+            log_failure(route.operation.value, exc)
+            raise AuditUnavailable from None
+        try:
+            async with database.transaction() as conn:
                 await audit_trail.record(
                     conn,
                     ctx,
@@ -182,7 +193,7 @@ class RejectedCallAudit:
                     credential_key=route.credential_key,
                     details={"status": status, "code": code},
                 )
-        except (asyncpg.PostgresError, OSError) as exc:  # the pool itself failed (record maps its own)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:  # the pool failed
             log_failure(route.operation.value, exc)
             raise AuditUnavailable from None
 
