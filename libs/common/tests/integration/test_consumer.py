@@ -34,6 +34,13 @@ async def run_until(predicate, timeout_s: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _with_dead_letters(create_topic, name: str) -> str:
+    """A one-partition topic and its dead-letter topic; returns the topic's name."""
+    topic = await create_topic(name, 1)
+    await create_topic(dlq_topic(topic), 1)
+    return topic
+
+
 def _runner(kafka_bootstrap, producer, unique_name, topic, handler) -> ConsumerRunner:
     return ConsumerRunner(
         bootstrap=kafka_bootstrap,
@@ -134,8 +141,7 @@ async def test_transient_failures_are_retried_in_process(
 async def test_poison_messages_land_on_the_dead_letter_topic_after_n_attempts(
     kafka_bootstrap, producer, create_topic, unique_name
 ):
-    topic = await create_topic(unique_name("t_poison"), 1)
-    await create_topic(dlq_topic(topic), 1)
+    topic = await _with_dead_letters(create_topic, unique_name("t_poison"))
     poison_id = uuid.uuid4()
     good_id = uuid.uuid4()
     await send(producer, topic, changed(poison_id))
@@ -166,8 +172,7 @@ async def test_poison_messages_land_on_the_dead_letter_topic_after_n_attempts(
 
 
 async def test_non_retryable_errors_skip_the_retries(kafka_bootstrap, producer, create_topic, unique_name):
-    topic = await create_topic(unique_name("t_nonretry"), 1)
-    await create_topic(dlq_topic(topic), 1)
+    topic = await _with_dead_letters(create_topic, unique_name("t_nonretry"))
     await send(producer, topic, changed(uuid.uuid4()))
     calls: list[int] = []
 
@@ -309,8 +314,7 @@ async def test_the_broker_names_a_group_coordinator(kafka_bootstrap):
 async def test_an_outage_is_waited_out_not_dead_lettered(
     kafka_bootstrap, producer, create_topic, unique_name
 ):
-    topic = await create_topic(unique_name("t_outage"), 1)
-    await create_topic(dlq_topic(topic), 1)
+    topic = await _with_dead_letters(create_topic, unique_name("t_outage"))
     await send(producer, topic, changed(uuid.uuid4()))
     attempts: list[int] = []
 
@@ -336,8 +340,7 @@ async def test_an_outage_is_waited_out_not_dead_lettered(
 async def test_a_header_without_a_value_is_dead_lettered_and_the_partition_moves_on(
     kafka_bootstrap, producer, create_topic, unique_name
 ):
-    topic = await create_topic(unique_name("t_nullhdr"), 1)
-    await create_topic(dlq_topic(topic), 1)
+    topic = await _with_dead_letters(create_topic, unique_name("t_nullhdr"))
     _, value, headers = encode(changed(uuid.uuid4()), source="/tests")
     await producer.producer.send_and_wait(topic, value, key=b"k", headers=[*headers, ("x-null", None)])
     good = uuid.uuid4()
@@ -388,8 +391,7 @@ async def test_a_failed_commit_does_not_stop_the_runner(kafka_bootstrap, produce
 async def test_an_outage_that_never_ends_is_dead_lettered_after_its_cap(
     kafka_bootstrap, producer, create_topic, unique_name
 ):
-    topic = await create_topic(unique_name("t_endless"), 1)
-    await create_topic(dlq_topic(topic), 1)
+    topic = await _with_dead_letters(create_topic, unique_name("t_endless"))
     await send(producer, topic, changed(uuid.uuid4()))
 
     async def always_down(event, record):

@@ -35,7 +35,7 @@ from hub_common.web.body_limit import replaying
 from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
 from hub_common.web.middleware import REQUEST_SECONDS
 from hub_vault.api import schemas
-from hub_vault.domain.names import Owner, is_credential_key, is_tenant_id
+from hub_vault.domain.names import Owner, is_canonical_uuid, is_credential_key, is_tenant_id
 from hub_vault.inject import VaultServices
 from hub_vault.services.context import CallContext
 
@@ -45,8 +45,6 @@ tracer = trace.get_tracer("hub_vault.api")
 ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials/{key}"
 MANY_ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials"
 _PATH = re.compile(r"/v1/tenants/([^/]+)/connections/([^/]+)/credentials(?:/([^/]+))?")
-# Only the canonical spelling; other spellings pydantic accepts go to the FastAPI route.
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
 _STORE_FIELDS = frozenset(("value", "expected_version"))
 _STORE_MANY_FIELDS = frozenset(("values",))
@@ -90,7 +88,8 @@ def match(scope: Scope) -> Target | None:
     tenant_id, connection_id, key = found.groups()
     if key is None and method != "PUT":
         return None
-    if not (is_tenant_id(tenant_id) and _UUID.fullmatch(connection_id)):
+    # Only the canonical id spelling; other spellings pydantic accepts go to the FastAPI route.
+    if not (is_tenant_id(tenant_id) and is_canonical_uuid(connection_id)):
         return None
     if key is not None and not is_credential_key(key):
         return None

@@ -26,7 +26,7 @@ from hub_common import jsonutil
 from hub_common.errors import HubError
 from hub_common.web.errors import error_body
 from hub_vault.domain.errors import AuditUnavailable
-from hub_vault.domain.names import is_credential_key, is_tenant_id
+from hub_vault.domain.names import is_canonical_uuid, is_credential_key, is_tenant_id
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories.audit import log_failure
 from hub_vault.services import audit_trail
@@ -56,10 +56,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
         ("GET", "/v1/admin/rewrap-jobs(?:/[^/]+)?", Operation.REWRAP_READ),
     )
 ]
-# (status, error code) → outcome. Other refusals are audited by the use case that refused.
-_AUDITED = {(401, None): Outcome.UNAUTHENTICATED, (422, "validation_error"): Outcome.INVALID}
 _MAX_ERROR_BODY = 64 * 1024  # our own error bodies are far smaller; anything else passes as is
-_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +84,16 @@ def _route(method: str, path: str) -> _Route | None:
 
 
 def _uuid(text: str | None) -> UUID | None:
-    # The canonical spelling only: UUID() also reads other scripts' digits as hex.
-    if text is None or not _CANONICAL_UUID.fullmatch(text):
-        return None
-    return UUID(text)
+    return UUID(text) if text is not None and is_canonical_uuid(text) else None
+
+
+def _outcome(status: int, code: str | None) -> Outcome | None:
+    """What a held answer records; other refusals are audited by the use case that refused."""
+    if status == 401:
+        return Outcome.UNAUTHENTICATED
+    if status == 422 and code == "validation_error":
+        return Outcome.INVALID
+    return None
 
 
 def _error_code(body: bytes) -> str | None:
@@ -147,11 +150,12 @@ class RejectedCallAudit:
         start = held[0]
         body = b"".join(m.get("body", b"") for m in held[1:])
         status = start["status"]
-        outcome = _AUDITED.get((status, None)) or _AUDITED.get((status, _error_code(body)))
+        code = _error_code(body)
+        outcome = _outcome(status, code)
         route = _route(scope["method"], scope["path"]) if outcome is not None else None
         if outcome is not None and route is not None:
             try:
-                await self._record(scope, route, start, outcome, status, _error_code(body))
+                await self._record(scope, route, start, outcome, status, code)
             except AuditUnavailable as exc:
                 await _send_error(send, exc, start)
                 return False

@@ -13,6 +13,8 @@ MAX_VALUE_BYTES = 64 * 1024
 
 _TENANT = re.compile(TENANT_ID_PATTERN)
 _KEY = re.compile(CREDENTIAL_KEY_PATTERN)
+# The canonical spelling only: UUID() also reads braces, URNs and other scripts' digits.
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def is_tenant_id(value: str) -> bool:
@@ -21,6 +23,10 @@ def is_tenant_id(value: str) -> bool:
 
 def is_credential_key(value: str) -> bool:
     return bool(_KEY.fullmatch(value))
+
+
+def is_canonical_uuid(value: str) -> bool:
+    return bool(_CANONICAL_UUID.fullmatch(value))
 
 
 @dataclass(frozen=True, slots=True)
