@@ -177,6 +177,84 @@ async def test_rewrap_resumes_and_reports_progress(private_vault, tenant):
         assert details["rewrapped"] == job["rewrapped"]
 
 
+async def test_a_job_for_an_older_primary_is_superseded_and_its_end_audited(private_vault, tenant):
+    vault = private_vault
+    async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
+        await oauth.put(_url(tenant, uuid.uuid4(), "api_key"), json={"value": "k"})
+        await admin.post("/v1/admin/key-versions")
+        await admin.post("/v1/admin/key-versions")  # primary is 3 now
+        conn = await vault.db()
+        try:
+            # Left "running" for version 2 by a process that died before the second rotation.
+            stale = await conn.fetchval(
+                "INSERT INTO rewrap_jobs (target_version, batch_size, total, started_by) "
+                "VALUES (2, 7, 1, 'hubctl') RETURNING id"
+            )
+        finally:
+            await conn.close()
+        started = await admin.post("/v1/admin/rewrap-jobs")
+        assert started.status_code == 202 and started.json()["id"] != str(stale)
+        assert (await _wait_for_job(admin, started.json()["id"]))["status"] == "completed"
+        assert (await admin.get(f"/v1/admin/rewrap-jobs/{stale}")).json()["status"] == "superseded"
+        conn = await vault.db()
+        try:
+            finished = await conn.fetch(
+                "SELECT outcome, key_version, details FROM audit "
+                "WHERE operation = 'admin.rewrap.finish' AND details->>'job_id' = $1",
+                str(stale),
+            )
+        finally:
+            await conn.close()
+        assert [(r["outcome"], r["key_version"]) for r in finished] == [("ok", 2)]
+        details = finished[0]["details"]
+        details = json.loads(details) if isinstance(details, str) else details
+        assert details["status"] == "superseded"
+
+
+async def test_a_job_whose_end_cannot_be_audited_stays_resumable(private_vault, tenant, caplog):
+    vault = private_vault
+    async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
+        for i in range(5):
+            await oauth.put(_url(tenant, uuid.uuid4(), "api_key"), json={"value": f"k{i}"})
+        await admin.post("/v1/admin/key-versions")
+        conn = await vault.db()
+        await conn.execute("""
+            CREATE FUNCTION vault.refuse_finish() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.operation = 'admin.rewrap.finish' THEN RAISE EXCEPTION 'audit full'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER finish_broken BEFORE INSERT ON vault.audit
+                FOR EACH ROW EXECUTE FUNCTION vault.refuse_finish();
+        """)
+        try:
+            with caplog.at_level(logging.ERROR, logger="hub_vault.services.rewrap"):
+                job_id = (await admin.post("/v1/admin/rewrap-jobs")).json()["id"]
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 30
+                while "its end was not recorded" not in caplog.text:
+                    assert loop.time() < deadline, "the job's end was never attempted"
+                    await asyncio.sleep(0.05)
+            job = (await admin.get(f"/v1/admin/rewrap-jobs/{job_id}")).json()
+            assert job["status"] == "running" and job["remaining"] == 0
+        finally:
+            await conn.execute("DROP TRIGGER finish_broken ON vault.audit")
+            await conn.close()
+        resumed = await admin.post("/v1/admin/rewrap-jobs")
+        assert resumed.status_code == 202 and resumed.json()["id"] == job_id
+        assert (await _wait_for_job(admin, job_id))["status"] == "completed"
+        conn = await vault.db()
+        try:
+            ends = await conn.fetchval(
+                "SELECT count(*) FROM audit "
+                "WHERE operation = 'admin.rewrap.finish' AND details->>'job_id' = $1",
+                job_id,
+            )
+        finally:
+            await conn.close()
+        assert ends == 1
+
+
 async def test_rotation_needs_a_writable_keyring(
     vault_database, kafka_bootstrap, credential_topic, tmp_path, vault_runner
 ):

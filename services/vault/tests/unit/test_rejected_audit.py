@@ -1,11 +1,13 @@
 """RejectedCallAudit as an ASGI wrapper: what it holds, records, forwards or replaces."""
 
+import asyncio
 import contextlib
 import uuid
 
 import pytest
 
 from hub_common.errors import Unauthorized
+from hub_vault.api import rejected_audit
 from hub_vault.api.rejected_audit import RejectedCallAudit
 
 pytestmark = pytest.mark.unit
@@ -112,3 +114,51 @@ async def test_a_malformed_id_is_not_recorded_as_one():
     await call(app_sending(START_401, {"type": "http.response.body", "body": BODY_401}), db, path=path)
     (row,) = db.conn.rows
     assert row[3] == "t1" and row[4] is None
+
+
+class StalledDatabase(FakeDatabase):
+    """Every audit transaction waits until released: a pool slowed down by a flood."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.open = 0
+        self.most_open = 0
+
+    @contextlib.asynccontextmanager
+    async def transaction(self):
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        try:
+            await self.release.wait()
+            yield self.conn
+        finally:
+            self.open -= 1
+
+
+async def test_a_flood_of_refusals_holds_only_a_few_connections(monkeypatch):
+    monkeypatch.setattr(rejected_audit, "REFUSAL_SLOT_WAIT_S", 0.05)
+    db = StalledDatabase()
+    refusal = app_sending(START_401, {"type": "http.response.body", "body": BODY_401})
+    audit = RejectedCallAudit(refusal, lambda: db, refuse)
+    answers: list[list[dict]] = []
+
+    async def one_call():
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": PATH, "headers": []}
+        await audit(scope, None, send)
+        answers.append(sent)
+
+    calls = [asyncio.create_task(one_call()) for _ in range(10)]
+    await asyncio.sleep(0.2)  # the ones without a slot have given up
+    db.release.set()
+    await asyncio.gather(*calls)
+    slots = rejected_audit.REFUSAL_AUDIT_SLOTS
+    statuses = sorted(sent[0]["status"] for sent in answers)
+    assert db.most_open == slots
+    assert statuses == [401] * slots + [503] * (10 - slots)
+    assert len(db.conn.rows) == slots

@@ -8,12 +8,18 @@ stolen or forged tokens would leave no trace in ``vault.audit``. The row names w
 the operation the route stands for, the ids in the path when they are well-formed, the caller
 when its token verifies — and never the token or the body. As everywhere in the vault, if the
 row cannot be written the caller gets 503 ``audit_unavailable`` instead of the refusal.
+
+Anyone who reaches the port can cause these rows, so they may hold only a few of the pool's
+connections at once (``REFUSAL_AUDIT_SLOTS``): a flood of forged tokens waits for a slot, then
+gets 503, while authenticated calls keep the rest of the pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
@@ -56,6 +62,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
         ("GET", "/v1/admin/rewrap-jobs(?:/[^/]+)?", Operation.REWRAP_READ),
     )
 ]
+REFUSAL_AUDIT_SLOTS = 2  # of the pool's connections (10 by default)
+REFUSAL_SLOT_WAIT_S = 1.0
+_FLOOD_WARNING_EVERY_S = 10.0
 _MAX_ERROR_BODY = 64 * 1024  # our own error bodies are far smaller; anything else passes as is
 
 
@@ -114,6 +123,8 @@ class RejectedCallAudit:
         self.app = app
         self.database = database
         self.caller_of = caller_of  # verifies a service token; raises when it does not verify
+        self._slots = asyncio.Semaphore(REFUSAL_AUDIT_SLOTS)
+        self._warned_at = -_FLOOD_WARNING_EVERY_S
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
@@ -186,6 +197,11 @@ class RejectedCallAudit:
             log_failure(route.operation.value, exc)
             raise AuditUnavailable from None
         try:
+            await asyncio.wait_for(self._slots.acquire(), REFUSAL_SLOT_WAIT_S)
+        except TimeoutError:
+            self._warn_flood(route.operation)
+            raise AuditUnavailable from None
+        try:
             async with database.transaction() as conn:
                 await audit_trail.record(
                     conn,
@@ -200,6 +216,17 @@ class RejectedCallAudit:
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:  # the pool failed
             log_failure(route.operation.value, exc)
             raise AuditUnavailable from None
+        finally:
+            self._slots.release()
+
+    def _warn_flood(self, operation: Operation) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= _FLOOD_WARNING_EVERY_S:  # one line per burst, not per call
+            self._warned_at = now
+            log.warning(
+                "refused calls arrive faster than they can be audited; answering 503 audit_unavailable",
+                extra={"operation": operation.value, "slots": REFUSAL_AUDIT_SLOTS},
+            )
 
 
 async def _send_error(send: Send, exc: HubError, start: Message) -> None:

@@ -67,6 +67,7 @@ class RewrapService:
         await self.access.require(ctx, Operation.REWRAP_START)
         job, lock_conn = await self._claim(ctx, batch_size or self.default_batch_size)
         self._task = asyncio.create_task(self._run(ctx, job, lock_conn), name=f"rewrap:{job.id}")
+        self._task.add_done_callback(_retrieve)
         return job
 
     async def run_to_completion(
@@ -121,7 +122,8 @@ class RewrapService:
                 job = await rewrap_jobs.running(conn)
                 resumed = job is not None and job.target_version == target
                 if job is not None and not resumed:
-                    await rewrap_jobs.finish(conn, job.id, "superseded")
+                    # Its target is no longer the primary: it ends here, audited as any end is.
+                    await _record_finish(conn, ctx, job, "superseded")
                 if not resumed:
                     total = await credentials.count_not_at(conn, target)
                     job = await rewrap_jobs.create(
@@ -169,25 +171,13 @@ class RewrapService:
         finally:
             with contextlib.suppress(Exception):
                 await lock_conn.close()  # releases the advisory lock
-        async with self.db.transaction() as conn:
-            await rewrap_jobs.finish(conn, job.id, status, error)
-            final = await rewrap_jobs.get(conn, job.id)
-            assert final is not None
-            await audit_trail.record(
-                conn,
-                ctx,
-                Operation.REWRAP_FINISH,
-                Outcome.ERROR if status == "failed" else Outcome.OK,
-                key_version=job.target_version,
-                details={
-                    "job_id": str(job.id),
-                    "status": status,
-                    "rewrapped": final.rewrapped,
-                    "skipped": final.skipped,
-                    "failed": final.failed,
-                    "error": error,
-                },
-            )
+        try:
+            async with self.db.transaction() as conn:
+                final = await _record_finish(conn, ctx, job, status, error)
+        except Exception:
+            # The row stays 'running', so the next start resumes it and records its end then.
+            log.exception("rewrap job ended but its end was not recorded", extra={"job_id": str(job.id)})
+            raise
         log.info(
             "rewrap job finished",
             extra={
@@ -277,3 +267,35 @@ class RewrapService:
             details={"job_id": str(job.id), "rewrapped": len(owners), "skipped": skipped, "failed": failed},
         )
         return len(owners), skipped, failed
+
+
+async def _record_finish(
+    conn: asyncpg.Connection, ctx: CallContext, job: RewrapJob, status: str, error: str | None = None
+) -> RewrapJob:
+    """End a job and audit its end in the caller's transaction; returns the ended job."""
+    await rewrap_jobs.finish(conn, job.id, status, error)
+    final = await rewrap_jobs.get(conn, job.id)
+    assert final is not None  # finished in this transaction
+    await audit_trail.record(
+        conn,
+        ctx,
+        Operation.REWRAP_FINISH,
+        Outcome.ERROR if status == "failed" else Outcome.OK,
+        key_version=job.target_version,
+        details={
+            "job_id": str(job.id),
+            "status": status,
+            "rewrapped": final.rewrapped,
+            "skipped": final.skipped,
+            "failed": final.failed,
+            "error": error,
+        },
+    )
+    return final
+
+
+def _retrieve(task: asyncio.Task[RewrapJob]) -> None:
+    """A background job's failure was logged where it happened; take it so asyncio does not
+    report it again as never retrieved."""
+    if not task.cancelled():
+        task.exception()
