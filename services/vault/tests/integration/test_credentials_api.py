@@ -96,6 +96,17 @@ async def test_tenant_isolation(shared_vault, tenant):
         ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": ""}, 422),
         ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": "x", "extra": 1}, 422),
         ("/v1/tenants/t1/connections/{c}/credentials/api_key", {"value": "x", "expected_version": "1"}, 422),
+        # Past the bigint column: bad input, not a database error (503) on either path.
+        (
+            "/v1/tenants/t1/connections/{c}/credentials/api_key",
+            {"value": "x", "expected_version": 2**63},
+            422,
+        ),
+        (
+            "/v1/tenants/t1/connections/{c}/credentials/api_key",
+            {"value": "x", "expected_version": 2**70},
+            422,
+        ),
     ],
 )
 async def test_malformed_input_gets_a_code_and_no_echo(shared_vault, path, body, status):
@@ -104,6 +115,19 @@ async def test_malformed_input_gets_a_code_and_no_echo(shared_vault, path, body,
     assert response.status_code == status
     assert response.json()["error"]["code"] == "validation_error"
     assert "12345" not in response.text
+
+
+async def test_a_secret_sent_as_a_key_or_an_unknown_field_is_not_echoed(shared_vault, tenant):
+    token = "ghp_SuperSecretTokenValue123456"
+    many = f"/v1/tenants/{tenant}/connections/{uuid.uuid4()}/credentials"
+    async with shared_vault.http("oauth") as oauth:
+        swapped = await oauth.put(many, json={"values": {token: "access_token"}})
+        extra = await oauth.put(_path(tenant, uuid.uuid4(), "api_key"), json={"value": "v", token: 1})
+    for response in (swapped, extra):
+        assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
+        assert token not in response.text
+    assert swapped.json()["error"]["details"]["fields"][0]["loc"][:3] == ["body", "values", "<key>"]
+    assert extra.json()["error"]["details"]["fields"][0]["loc"] == ["body", "<unknown field>"]
 
 
 async def test_malformed_json_and_missing_auth(shared_vault):

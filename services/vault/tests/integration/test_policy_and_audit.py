@@ -67,8 +67,12 @@ async def test_calls_refused_before_any_operation_are_audited(shared_vault, tena
     async with shared_vault.http("oauth") as oauth:
         invalid = await oauth.put(url, json={"value": 42, "leak": "body-never-audited"})
         listed = await oauth.put(f"/v1/tenants/{tenant}/connections/not-a-uuid/credentials", json={})
+        unparsable = await oauth.put(
+            url, content=b'{"value": "\xff"}', headers={"content-type": "application/json"}
+        )
     assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_error"
     assert listed.status_code == 422
+    assert unparsable.status_code == 400 and unparsable.json()["error"]["code"] == "bad_request"
     rows = await _audit(shared_vault, tenant_id=tenant)
     summary = [(r["caller"], r["operation"], r["outcome"], r["connection_id"]) for r in rows]
     assert summary == [
@@ -76,11 +80,12 @@ async def test_calls_refused_before_any_operation_are_audited(shared_vault, tena
         ("unauthenticated", "credential.store", "unauthenticated", connection),
         ("oauth", "credential.store", "invalid", connection),
         ("oauth", "credential.store", "invalid", None),  # a malformed id is not recorded
+        ("oauth", "credential.store", "invalid", connection),  # not UTF-8: refused before parsing
     ]
     assert rows[0]["request_id"] == "req-no-token" and rows[0]["credential_key"] == "access_token"
     details = [json.loads(r["details"]) if isinstance(r["details"], str) else r["details"] for r in rows]
     codes = [d["code"] for d in details]
-    assert codes == ["missing_token", "invalid_token", "validation_error", "validation_error"]
+    assert codes == ["missing_token", "invalid_token", "validation_error", "validation_error", "bad_request"]
     rotate = await _audit(shared_vault, operation="admin.keys.rotate", caller="unauthenticated")
     assert rotate and rotate[-1]["outcome"] == "unauthenticated"
     everything = str([dict(r) for r in rows + rotate])

@@ -14,6 +14,7 @@ from hub_vault.domain.hmac_signing import (
     matches,
     sign,
 )
+from hub_vault.services.credentials import SecretEncoding, generate_secret
 
 pytestmark = pytest.mark.unit
 
@@ -47,3 +48,13 @@ def test_matches_any_candidate_and_tolerates_garbage():
     assert matches(digest, [None, b"short", digest])
     assert not matches(digest, [None, b"x" * 32])
     assert decode_signature("not-hex", SignatureEncoding.HEX) is None
+
+
+@pytest.mark.parametrize("fmt,prefix", [(SecretFormat.WHSEC, "whsec_"), (SecretFormat.BASE64, "")])
+def test_generated_url_safe_secrets_sign_in_the_base64_formats(fmt, prefix):
+    # The generate call's default encoding is URL-safe base64: every such secret must be usable.
+    for _ in range(200):
+        secret = generate_secret(32, SecretEncoding.BASE64URL, prefix)
+        raw = hmac_key(secret.encode(), fmt)
+        assert len(raw) == 32
+        assert base64.urlsafe_b64encode(raw).decode().rstrip("=") in secret

@@ -59,10 +59,27 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     # Never echo the offending input back: it may be a secret.
     return {
         "fields": [
-            {"loc": [str(p) for p in err.get("loc", ())], "type": err.get("type"), "msg": err.get("msg")}
+            {
+                "loc": _safe_loc(err.get("loc", ()), err.get("type")),
+                "type": err.get("type"),
+                "msg": err.get("msg"),
+            }
             for err in exc.errors()
         ]
     }
+
+
+def _safe_loc(loc: Any, error_type: Any) -> list[str]:
+    """An error's location without the parts the caller wrote: a mapping key that failed
+    validation (pydantic marks it ``[key]``) and the name of a field the model does not have.
+    Either may be a secret sent in the wrong place (``{"values": {"<token>": "access_token"}}``)."""
+    parts = [str(p) for p in loc]
+    for i, part in enumerate(parts):
+        if part == "[key]" and i > 0:
+            parts[i - 1] = "<key>"
+    if error_type == "extra_forbidden" and parts:
+        parts[-1] = "<unknown field>"
+    return parts
 
 
 def install_error_handlers(app: FastAPI) -> None:

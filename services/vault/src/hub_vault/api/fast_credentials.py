@@ -130,7 +130,7 @@ def _store_body(raw: bytes) -> tuple[str, int | None] | None:
     expected = body.get("expected_version")
     if type(value) is not str or not value:
         return None
-    if expected is not None and (type(expected) is not int or expected < 0):
+    if expected is not None and (type(expected) is not int or not 0 <= expected <= schemas.MAX_ROW_VERSION):
         return None
     return value, expected
 

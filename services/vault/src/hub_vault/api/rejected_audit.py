@@ -1,5 +1,6 @@
-"""Audit rows for calls refused before any use case ran: a bad or missing service token (401)
-and a request that does not validate (422 ``validation_error``).
+"""Audit rows for calls refused before any use case ran: a bad or missing service token (401),
+a request that does not validate (422 ``validation_error``) and a body that does not parse
+(400 ``bad_request``, e.g. not UTF-8).
 
 Everything past those checks audits itself, in the same statement or transaction as the
 operation. These two answers are produced earlier (the auth dependency, the fast path's token
@@ -102,6 +103,8 @@ def _outcome(status: int, code: str | None) -> Outcome | None:
         return Outcome.UNAUTHENTICATED
     if status == 422 and code == "validation_error":
         return Outcome.INVALID
+    if status == 400 and code == "bad_request":  # a body that does not even parse (not UTF-8)
+        return Outcome.INVALID
     return None
 
 
@@ -138,7 +141,7 @@ class RejectedCallAudit:
             nonlocal size, replaced
             if replaced:
                 return
-            if message["type"] == "http.response.start" and message["status"] in (401, 422):
+            if message["type"] == "http.response.start" and message["status"] in (400, 401, 422):
                 held.append(message)
                 return
             if not held:

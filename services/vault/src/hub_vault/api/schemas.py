@@ -22,11 +22,15 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_ROW_VERSION = 2**63 - 1  # the column is a bigint: anything larger is bad input, not a DB error
+
+
 class StoreRequest(Body):
     value: str = Field(min_length=1, strict=True, description="the secret; at most 64 KiB of UTF-8")
     expected_version: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_ROW_VERSION,
         strict=True,
         description="optimistic concurrency: 0 = only if absent, n = only if at version n",
     )

@@ -36,6 +36,8 @@ def hmac_key(secret: bytes, fmt: SecretFormat) -> bytes:
         text = secret.decode("ascii")
         if fmt is SecretFormat.WHSEC:
             text = text.removeprefix("whsec_")
+        # Either alphabet: the vault's own generated secrets are URL-safe base64 by default.
+        text = text.replace("-", "+").replace("_", "/")
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadSecretFormat(f"the stored secret is not {fmt.value}-encoded") from None

@@ -164,13 +164,13 @@ class RewrapService:
             status = await self._batches(ctx, job, progress)
         except asyncio.CancelledError:
             log.info("rewrap job paused; start again to resume", extra={"job_id": str(job.id)})
+            await _release(lock_conn)
             raise
         except Exception as exc:
             log.exception("rewrap job failed", extra={"job_id": str(job.id)})
             status, error = "failed", type(exc).__name__
-        finally:
-            with contextlib.suppress(Exception):
-                await lock_conn.close()  # releases the advisory lock
+        # The end is recorded while the lock is still held: a start in between would otherwise
+        # see the job running, resume it, and two runners would end the same job.
         try:
             async with self.db.transaction() as conn:
                 final = await _record_finish(conn, ctx, job, status, error)
@@ -178,6 +178,8 @@ class RewrapService:
             # The row stays 'running', so the next start resumes it and records its end then.
             log.exception("rewrap job ended but its end was not recorded", extra={"job_id": str(job.id)})
             raise
+        finally:
+            await _release(lock_conn)
         log.info(
             "rewrap job finished",
             extra={
@@ -292,6 +294,13 @@ async def _record_finish(
         },
     )
     return final
+
+
+async def _release(lock_conn: asyncpg.Connection) -> None:
+    """Closing the lock's connection releases the advisory lock (and it must close even when
+    the database is gone: Postgres releases the lock with the session)."""
+    with contextlib.suppress(Exception):
+        await lock_conn.close()
 
 
 def _retrieve(task: asyncio.Task[RewrapJob]) -> None:
