@@ -63,7 +63,7 @@ class Container:
             default_apps=self.default_apps,
             outbound_allowlist=s.outbound_allowlist_entries,
         )
-        self.store = TokenStore(self.infra.pool, self.vault)
+        self.store = TokenStore(self.infra.pool, self.vault, self.locks)
         self.apps = AppService(self.infra.pool, self.vault, self.resolver)
         self.flows = FlowService(
             settings=s, pool=self.infra.pool, resolver=self.resolver, provider=self.provider, store=self.store

@@ -97,3 +97,38 @@ async def test_an_endpoint_that_does_not_resolve_is_a_502_to_retry_not_a_refusal
     assert resp.status_code == 502, resp.text
     error = resp.json()["error"]
     assert error["code"] == "discovery_failed" and error["details"] == {"endpoint": "token_endpoint"}
+
+
+async def test_the_api_exchange_checks_iss_as_the_callback_does(
+    oauth, directory, simulator, tenant, user_headers
+):
+    simulator.update_settings(iss_parameter=True)  # the metadata now promises iss (RFC 9207)
+    try:
+        cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=simulator.url)
+        # An API client that drops iss from the authorization response: a mix-up is not ruled out.
+        flow = await start(oauth, user_headers, cid)
+        answer = await authorize(flow["authorization_url"])
+        assert answer["iss"] == simulator.url
+        refused = await oauth.post(
+            f"/v1/oauth/flows/{flow['flow_id']}/exchange", headers=user_headers, json={"code": answer["code"]}
+        )
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "issuer_mismatch"
+        # One that passes it on connects.
+        flow = await start(oauth, user_headers, cid)
+        answer = await authorize(flow["authorization_url"])
+        done = await oauth.post(
+            f"/v1/oauth/flows/{flow['flow_id']}/exchange",
+            headers=user_headers,
+            json={"code": answer["code"], "iss": answer["iss"]},
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["connection_id"] == str(cid) and done.json()["status"] == "active"
+        # The flow is spent: the same code cannot be exchanged twice.
+        again = await oauth.post(
+            f"/v1/oauth/flows/{flow['flow_id']}/exchange",
+            headers=user_headers,
+            json={"code": answer["code"], "iss": answer["iss"]},
+        )
+        assert again.status_code in (400, 404, 409, 410), again.text
+    finally:
+        simulator.update_settings(iss_parameter=False)

@@ -211,3 +211,30 @@ async def test_revoke_waiting_too_long_for_a_refresh_is_503_and_touches_nothing(
     assert set(await vault_as("oauth").list_keys(tenant, cid)) == {"access_token", "refresh_token"}
     again = await oauth.post(url, headers=user_headers, json={})
     assert again.status_code == 200 and again.json()["provider_revoked"] is True
+
+
+async def test_a_reconnect_during_a_slow_refresh_keeps_the_new_grants_tokens(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    vault = vault_as("oauth")
+    old_family = simulator.introspect(await vault.read(tenant, cid, "access_token"))["family_id"]
+    # The provider answers the refresh late, and without a refresh token (the old one is kept).
+    simulator.update_settings(rotate_refresh_tokens=False)
+    simulator.inject_fault("token", "delay", delay_s=1.5, grant_type="refresh_token")
+    try:
+        refresh = asyncio.create_task(
+            oauth.post(f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={"force": True})
+        )
+        await asyncio.sleep(0.3)  # the refresh is waiting on the provider
+        params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+        reconnected = await oauth.get("/v1/oauth/callback", params=params)
+        assert reconnected.status_code == 200, reconnected.text
+        await refresh
+    finally:
+        simulator.clear_faults()
+        simulator.update_settings(rotate_refresh_tokens=True)
+    stored = simulator.introspect(await vault.read(tenant, cid, "access_token"))
+    assert stored["active"] and stored["family_id"] != old_family  # the reconnect's, not the refresh's
+    refresh_family = simulator.introspect(await vault.read(tenant, cid, "refresh_token"))["family_id"]
+    assert refresh_family == stored["family_id"]

@@ -6,6 +6,7 @@ import pytest
 
 from hub_common.connection_credentials import InvalidCredentials, validate
 from hub_connector_sdk import ApiKeyPlacement, AuthenticationMethod, AuthSpec, CredentialField, OAuthConfig
+from hub_oauth.adapters.provider_http import metadata_urls
 from hub_oauth.domain import endpoints, pkce
 from hub_oauth.domain.apps import parse_default_apps, return_to_allowed
 from hub_oauth.domain.authorize import authorization_url
@@ -198,3 +199,60 @@ def test_return_to_allowlist_and_default_apps():
     )
     with pytest.raises(ValueError):
         parse_default_apps('{"github": {}}')
+
+
+@pytest.mark.parametrize(
+    "profile,body",
+    [
+        ("github", b"error=bad_refresh_token&error_description=The+refresh+token+passed+is+incorrect"),
+        ("slack", b'{"ok":false,"error":"invalid_refresh_token"}'),
+        ("generic", b'{"error":"invalid_grant"}'),
+    ],
+)
+def test_a_dead_refresh_token_reads_as_invalid_grant_in_every_vocabulary(profile, body):
+    ctype = "application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"
+    with pytest.raises(OAuthProviderError) as info:
+        parse(profile, 200 if profile != "generic" else 400, decode_body(body, ctype))
+    assert info.value.error == "invalid_grant" and not info.value.retryable
+    if profile != "generic":
+        assert info.value.description.startswith(("bad_refresh_token", "invalid_refresh_token"))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"authed_user": "U1"},
+        {"team": "T1"},
+        {"team": {"id": 7, "name": ["x"]}, "bot_user_id": {"a": 1}},
+        {"refresh_token": 12345, "token_type": 1},
+    ],
+)
+def test_odd_types_in_a_slack_answer_are_dropped_not_a_crash(odd):
+    ts = parse("slack", 200, {"ok": True, "access_token": "xoxb-1", **odd})
+    assert ts.access_token == "xoxb-1"
+    assert ts.refresh_token is None and ts.token_type == "bot"
+    assert ts.external_account_id is None and ts.external_account_name is None
+    assert "bot_user_id" not in ts.metadata
+
+
+def test_a_non_string_refresh_token_is_not_stored():
+    ts = parse("generic", 200, {"access_token": "a", "refresh_token": {"nested": 1}})
+    assert ts.refresh_token is None
+
+
+@pytest.mark.parametrize(
+    "issuer,urls",
+    [
+        ("https://idp.example", ["https://idp.example/.well-known/oauth-authorization-server"]),
+        ("https://idp.example/", ["https://idp.example/.well-known/oauth-authorization-server"]),
+        (
+            "https://idp.example/tenant1",
+            [
+                "https://idp.example/.well-known/oauth-authorization-server/tenant1",  # RFC 8414 §3.1
+                "https://idp.example/tenant1/.well-known/oauth-authorization-server",
+            ],
+        ),
+    ],
+)
+def test_metadata_is_looked_for_where_rfc_8414_puts_it_first(issuer, urls):
+    assert metadata_urls(issuer) == urls

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -262,24 +262,28 @@ class ProviderOAuthClient:
                     f"identity call answered {resp.status_code}",
                     status=resp.status_code,
                 )
-            return resp.json()
+            return _json_of(resp, "identity_failed", "the identity call")
 
         return await self._retrying(call)
 
     async def discover(self, issuer: str) -> dict[str, Any]:
         """RFC 8414 §3: the metadata document; its ``issuer`` must equal ours exactly (§3.3)."""
-        url = issuer.rstrip("/") + "/.well-known/oauth-authorization-server"
+        urls = metadata_urls(issuer)
 
         async def call() -> dict[str, Any]:
-            resp = await self._http.get(url, headers={"Accept": "application/json"})
-            if resp.status_code >= 500:
-                raise OAuthProviderError("server_error", "metadata endpoint failed", retryable=True)
-            if resp.status_code != 200:
-                raise OAuthProviderError("discovery_failed", f"metadata answered {resp.status_code}")
-            data = resp.json()
-            if not isinstance(data, dict):
-                raise OAuthProviderError("discovery_failed", "metadata is not an object")
-            return data
+            for n, url in enumerate(urls):
+                resp = await self._http.get(url, headers={"Accept": "application/json"})
+                if resp.status_code == 404 and n + 1 < len(urls):
+                    continue  # not at RFC 8414's location: try where many servers put it
+                if resp.status_code >= 500:
+                    raise OAuthProviderError("server_error", "metadata endpoint failed", retryable=True)
+                if resp.status_code != 200:
+                    raise OAuthProviderError("discovery_failed", f"metadata answered {resp.status_code}")
+                data = _json_of(resp, "discovery_failed", "the metadata")
+                if not isinstance(data, dict):
+                    raise OAuthProviderError("discovery_failed", "metadata is not an object")
+                return data
+            raise AssertionError("unreachable: the last URL always answers or raises")
 
         metadata = await self._retrying(call)
         if metadata.get("issuer") != issuer:
@@ -290,3 +294,26 @@ class ProviderOAuthClient:
             if not isinstance(metadata.get(key), str):
                 raise OAuthProviderError("discovery_failed", f"metadata has no {key}")
         return metadata
+
+
+WELL_KNOWN = "/.well-known/oauth-authorization-server"
+
+
+def metadata_urls(issuer: str) -> list[str]:
+    """Where an issuer's metadata may be. RFC 8414 §3.1 inserts the well-known suffix between the
+    host and the issuer's path (``https://idp/.well-known/oauth-authorization-server/tenant1``);
+    for an issuer with a path, the suffix appended after it (OpenID Connect's habit) is next."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    inserted = urlunsplit((parts.scheme, parts.netloc, WELL_KNOWN + path, "", ""))
+    if not path:
+        return [inserted]
+    return [inserted, issuer.rstrip("/") + WELL_KNOWN]
+
+
+def _json_of(resp: httpx.Response, code: str, what: str) -> Any:
+    """A provider's JSON answer, or a provider error (not a crash) when it is not JSON."""
+    try:
+        return resp.json()
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+        raise OAuthProviderError(code, f"{what} did not answer JSON", status=resp.status_code) from None

@@ -134,7 +134,7 @@ async def callback(
 async def exchange(
     flow_id: UUID, body: schemas.ExchangeIn, user: UserPrincipal, c: Services
 ) -> schemas.ConnectedOut:
-    done = await c.flows.exchange(user, flow_id, body.code)
+    done = await c.flows.exchange(user, flow_id, body.code, body.iss)
     return schemas.ConnectedOut(
         flow_id=done.flow_id,
         connection_id=done.connection_id,

@@ -51,6 +51,9 @@ class FlowOut(BaseModel):
 
 class ExchangeIn(Body):
     code: str = Field(min_length=1, max_length=4096)
+    # The authorization response's iss (RFC 9207), as the callback would have received it:
+    # required when the provider's metadata promises one.
+    iss: str | None = Field(default=None, min_length=1, max_length=2048)
 
 
 class ConnectedOut(BaseModel):

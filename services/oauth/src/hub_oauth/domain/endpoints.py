@@ -63,7 +63,9 @@ def metadata_endpoints(metadata: dict[str, Any]) -> dict[str, str]:
 
 def from_metadata(base: Endpoints, issuer: str, metadata: dict[str, Any]) -> Endpoints:
     """Apply an RFC 8414 document; the caller has already checked ``issuer`` matches exactly."""
-    methods = metadata.get("code_challenge_methods_supported") or []
+    # Read strictly: a document with odd types must not crash the flow or turn a feature on
+    # ("S256" in a string is a substring test; bool("false") is True).
+    methods = metadata.get("code_challenge_methods_supported")
     urls = metadata_endpoints(metadata)
     return replace(
         base,
@@ -71,6 +73,6 @@ def from_metadata(base: Endpoints, issuer: str, metadata: dict[str, Any]) -> End
         token_url=urls["token_endpoint"],
         revocation_url=urls.get("revocation_endpoint") or base.revocation_url,
         issuer=issuer,
-        pkce="S256" in methods,
-        iss_required=bool(metadata.get("authorization_response_iss_parameter_supported")),
+        pkce=isinstance(methods, list) and "S256" in methods,
+        iss_required=metadata.get("authorization_response_iss_parameter_supported") is True,
     )

@@ -77,6 +77,28 @@ def _int(raw: Any) -> int | None:
         return None
 
 
+def _str(raw: Any) -> str | None:
+    """A non-empty string field, or None: a provider's odd types never reach the vault."""
+    return raw if isinstance(raw, str) and raw else None
+
+
+def _obj(raw: Any) -> dict[str, Any]:
+    return raw if isinstance(raw, dict) else {}
+
+
+# Providers' own words for RFC 6749's invalid_grant on a refresh: GitHub answers 200
+# {"error": "bad_refresh_token"}, Slack {"ok": false, "error": "invalid_refresh_token"}. Read as
+# invalid_grant, so a dead refresh token marks the connection token_invalid instead of being
+# retried every hour; the provider's word stays in the description.
+_DEAD_REFRESH_TOKEN = frozenset({"bad_refresh_token", "invalid_refresh_token"})
+
+
+def _refusal(error: str, description: str, status: int) -> OAuthProviderError:
+    if error in _DEAD_REFRESH_TOKEN:
+        return OAuthProviderError("invalid_grant", f"{error}: {description}".rstrip(": "), status=status)
+    return OAuthProviderError(error, description, status=status)
+
+
 def parse(profile: str, status: int, body: dict[str, Any]) -> TokenSet:
     if status >= 500:
         raise OAuthProviderError(
@@ -85,7 +107,7 @@ def parse(profile: str, status: int, body: dict[str, Any]) -> TokenSet:
     if profile == "slack":
         return _slack(status, body)
     if body.get("error"):
-        raise OAuthProviderError(str(body["error"]), str(body.get("error_description") or ""), status=status)
+        raise _refusal(str(body["error"]), str(body.get("error_description") or ""), status)
     if status >= 400:
         raise OAuthProviderError("invalid_request", f"token endpoint answered {status}", status=status)
     token = body.get("access_token")
@@ -102,12 +124,12 @@ def parse(profile: str, status: int, body: dict[str, Any]) -> TokenSet:
             for k in ("workspace_id", "workspace_name", "bot_id", "duplicated_template_id")
             if body.get(k) is not None
         }
-        account_id = body.get("workspace_id")
-        account_name = body.get("workspace_name")
+        account_id = _str(body.get("workspace_id"))
+        account_name = _str(body.get("workspace_name"))
     return TokenSet(
         access_token=token,
-        token_type=str(body.get("token_type") or "Bearer"),
-        refresh_token=body.get("refresh_token") or None,
+        token_type=_str(body.get("token_type")) or "Bearer",
+        refresh_token=_str(body.get("refresh_token")),
         expires_in=_int(body.get("expires_in")),
         scopes=_scopes(body.get("scope")),
         external_account_id=account_id,
@@ -118,33 +140,34 @@ def parse(profile: str, status: int, body: dict[str, Any]) -> TokenSet:
 
 def _slack(status: int, body: dict[str, Any]) -> TokenSet:
     if status >= 400 or not body.get("ok"):
-        raise OAuthProviderError(str(body.get("error") or "invalid_response"), status=status)
-    user = body.get("authed_user") or {}
-    team = body.get("team") or {}
-    bot_token = body.get("access_token")
-    user_token = user.get("access_token")
+        raise _refusal(str(body.get("error") or "invalid_response"), "", status)
+    user = _obj(body.get("authed_user"))
+    team = _obj(body.get("team"))
+    bot_token = _str(body.get("access_token"))
+    user_token = _str(user.get("access_token"))
     token = bot_token or user_token
     if not token:
         raise OAuthProviderError("invalid_response", "oauth.v2.access answered without a token")
     extra = {"user_access_token": user_token} if bot_token and user_token else {}
-    if bot_token and user_token and user.get("refresh_token"):
-        extra["user_refresh_token"] = user["refresh_token"]
+    user_refresh = _str(user.get("refresh_token"))
+    if bot_token and user_token and user_refresh:
+        extra["user_refresh_token"] = user_refresh
     source = body if bot_token else user
     return TokenSet(
         access_token=token,
-        token_type=str(source.get("token_type") or "bot"),
-        refresh_token=source.get("refresh_token") or None,
+        token_type=_str(source.get("token_type")) or "bot",
+        refresh_token=_str(source.get("refresh_token")),
         expires_in=_int(source.get("expires_in")),
         scopes=_scopes(source.get("scope")),
-        external_account_id=team.get("id"),
-        external_account_name=team.get("name"),
+        external_account_id=_str(team.get("id")),
+        external_account_name=_str(team.get("name")),
         metadata={
             k: v
             for k, v in {
-                "team_id": team.get("id"),
-                "bot_user_id": body.get("bot_user_id"),
-                "app_id": body.get("app_id"),
-                "authed_user_id": user.get("id"),
+                "team_id": _str(team.get("id")),
+                "bot_user_id": _str(body.get("bot_user_id")),
+                "app_id": _str(body.get("app_id")),
+                "authed_user_id": _str(user.get("id")),
                 "user_scopes": _scopes(user.get("scope")),
             }.items()
             if v

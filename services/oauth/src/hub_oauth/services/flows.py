@@ -147,23 +147,31 @@ class FlowService:
                 + (f": {error_description[:200]}" if error_description else ""),
                 code=code_name,
             )
-        if flow.expected_iss is not None and iss != flow.expected_iss:
-            # RFC 9207 §2.4: a missing or different iss means a mix-up attack; stop here.
-            await flows.finish(self.pool, flow.id, ok=False, error_code="issuer_mismatch")
-            raise FlowError("the authorization response's iss does not match", code="issuer_mismatch")
+        await self._check_expected_iss(flow, iss)
         if not code:
             await flows.finish(self.pool, flow.id, ok=False, error_code="code_missing")
             raise FlowError("the callback has no code", code="code_missing")
         return await self._complete(flow, code, iss=iss)
 
-    async def exchange(self, principal: Principal, flow_id: UUID, code: str) -> CompletedFlow:
+    async def exchange(
+        self, principal: Principal, flow_id: UUID, code: str, iss: str | None = None
+    ) -> CompletedFlow:
+        """The callback's work for an API client that received the authorization response
+        itself; it passes the response's ``iss`` on, and the same RFC 9207 checks apply."""
         assert principal.tenant_id is not None
         flow = await flows.claim_by_id(self.pool, flow_id, principal.tenant_id)
         if flow is None:
             raise _unclaimable(
                 await flows.why_unclaimable(self.pool, flow_id=flow_id, tenant_id=principal.tenant_id)
             )
-        return await self._complete(flow, code)
+        await self._check_expected_iss(flow, iss)
+        return await self._complete(flow, code, iss=iss)
+
+    async def _check_expected_iss(self, flow: FlowRow, iss: str | None) -> None:
+        if flow.expected_iss is not None and iss != flow.expected_iss:
+            # RFC 9207 §2.4: a missing or different iss means a mix-up attack; stop here.
+            await flows.finish(self.pool, flow.id, ok=False, error_code="issuer_mismatch")
+            raise FlowError("the authorization response's iss does not match", code="issuer_mismatch")
 
     async def mint_client_credentials(self, principal: Principal, connection_id: UUID) -> str:
         """Connect a client-credentials connector (no user in the loop); re-minted before expiry."""

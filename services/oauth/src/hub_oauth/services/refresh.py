@@ -200,6 +200,11 @@ class Refresher:
             log.error(
                 "token generation moved during a locked refresh", extra={"connection_id": str(connection_id)}
             )
+            # Someone else wrote this connection's tokens meanwhile: do not claim this refresh
+            # succeeded (the caller re-reads and tries again).
+            raise ServiceUnavailable(
+                "the connection's tokens changed during the refresh; try again", code="refresh_conflict"
+            )
         after = await tokens.get(self.pool, connection_id)
         assert after is not None
         log.info(

@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from hub_common.clients.vault import VaultClient
-from hub_common.credential_keys import ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN
+from hub_common.credential_keys import ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN, secondary
 from hub_common.errors import HubError, ServiceUnavailable
 from hub_oauth.adapters.connections import ConnectionInfo
 from hub_oauth.adapters.locks import LockTimeout, RedisLocks
@@ -98,12 +98,19 @@ class Revoker:
         tenant_id, connection_id = ctx.info.tenant_id, ctx.info.id
         access = await self.vault.read(tenant_id, connection_id, ACCESS_TOKEN)
         refresh = await self.vault.read(tenant_id, connection_id, REFRESH_TOKEN)
-        if not (access or refresh):
+        # Slack's user token is a grant of its own: auth.revoke with the bot token leaves it live.
+        user = await self.vault.read(tenant_id, connection_id, secondary(ACCESS_TOKEN, "user"))
+        if not (access or refresh or user):
             return False, None
         try:
-            await self.provider.revoke(
-                ctx.endpoints, ctx.oauth, ctx.client, access_token=access, refresh_token=refresh
-            )
+            if access or refresh:
+                await self.provider.revoke(
+                    ctx.endpoints, ctx.oauth, ctx.client, access_token=access, refresh_token=refresh
+                )
+            if user:
+                await self.provider.revoke(
+                    ctx.endpoints, ctx.oauth, ctx.client, access_token=user, refresh_token=None
+                )
         except OAuthProviderError as exc:
             log.warning(
                 "provider revocation failed; deleting local credentials anyway",

@@ -15,6 +15,7 @@ from hub_oauth.repositories import flows, tokens
 from hub_oauth.services.refresh import Refresher
 
 log = logging.getLogger(__name__)
+FAILED_RETRY_S = 600.0  # a refresh that crashed is tried again after this long
 
 
 class RefreshScheduler:
@@ -72,4 +73,9 @@ class RefreshScheduler:
                     "proactive refresh did not succeed",
                     extra={"connection_id": str(row.connection_id), "code": exc.code},
                 )
+            except Exception:
+                # One connection's bug must not stop the round for those after it, nor put
+                # itself first in every round: it waits like a failed refresh does.
+                log.exception("proactive refresh failed", extra={"connection_id": str(row.connection_id)})
+                await tokens.record_failure(self.pool, row.connection_id, "internal_error", FAILED_RETRY_S)
         return refreshed

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,7 +18,9 @@ import asyncpg
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, REFRESH_TOKEN, secondary
 from hub_common.db.outbox import OutboxRow, channel_for, write_event
+from hub_common.errors import ServiceUnavailable
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
+from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.config import SCHEMA
 from hub_oauth.domain.token_response import TokenSet
 from hub_oauth.repositories import tokens
@@ -47,10 +48,8 @@ async def write_values(
 ) -> None:
     """``ordered``: the refresh token strictly before the access token (rotation safety);
     unordered, the whole set is one vault call (all stored or none)."""
-    values = {ACCESS_TOKEN: token_set.access_token}
-    for name, value in token_set.extra_secrets.items():
-        base, _, kind = name.partition("_")  # user_access_token -> access_token.user
-        values[secondary(ACCESS_TOKEN if kind == "access_token" else REFRESH_TOKEN, base)] = value
+    values = token_values(token_set)
+    values.pop(REFRESH_TOKEN, None)
     if token_set.refresh_token:
         if ordered or expected_refresh_version is not None:
             await vault.store(
@@ -65,10 +64,22 @@ async def write_values(
     await vault.store_many(tenant_id, connection_id, values)
 
 
+def token_values(token_set: TokenSet) -> dict[str, str]:
+    """Every vault key a token set writes, with its value."""
+    values = {ACCESS_TOKEN: token_set.access_token}
+    for name, value in token_set.extra_secrets.items():
+        base, _, kind = name.partition("_")  # user_access_token -> access_token.user
+        values[secondary(ACCESS_TOKEN if kind == "access_token" else REFRESH_TOKEN, base)] = value
+    if token_set.refresh_token:
+        values[REFRESH_TOKEN] = token_set.refresh_token
+    return values
+
+
 class TokenStore:
-    def __init__(self, pool: asyncpg.Pool, vault: VaultClient) -> None:
+    def __init__(self, pool: asyncpg.Pool, vault: VaultClient, locks: RedisLocks) -> None:
         self.pool = pool
         self.vault = vault
+        self.locks = locks
 
     async def store_initial(
         self,
@@ -80,15 +91,40 @@ class TokenStore:
         grant_type: str = "authorization_code",
         flow_id: UUID | None = None,
     ) -> None:
-        """Values to the vault, then metadata + event (+ the flow's completion) in one transaction."""
+        """Values to the vault, then metadata + event (+ the flow's completion) in one transaction.
+
+        Under the connection's refresh lock: a refresh of the previous grant still in flight
+        would otherwise write that grant's tokens over this one's once its provider answers."""
+        try:
+            async with self.locks.hold(str(ctx.info.id)):
+                await self._store_initial(ctx, token_set, external_account_id, metadata, grant_type, flow_id)
+        except LockTimeout:
+            raise ServiceUnavailable(
+                "a refresh of this connection's previous grant is taking too long; connect again",
+                code="refresh_in_progress",
+            ) from None
+
+    async def _store_initial(
+        self,
+        ctx: OAuthContext,
+        token_set: TokenSet,
+        external_account_id: str,
+        metadata: dict[str, Any],
+        grant_type: str,
+        flow_id: UUID | None,
+    ) -> None:
         info = ctx.info
         # A first grant burns no older refresh token, so its values can be written side by side.
-        writes: list[Awaitable[Any]] = [
-            write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
+        await write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
+        # Whatever an older grant left that this one did not replace goes: its refresh token, a
+        # Slack user token from a grant that asked for user scopes.
+        written = token_values(token_set)
+        stale = [
+            key
+            for key in await self.vault.list_keys(info.tenant_id, info.id)
+            if key.split(".")[0] in (ACCESS_TOKEN, REFRESH_TOKEN) and key not in written
         ]
-        if not token_set.refresh_token:
-            writes.append(self.vault.delete(info.tenant_id, info.id, REFRESH_TOKEN))  # an older grant's
-        await asyncio.gather(*writes)
+        await asyncio.gather(*(self.vault.delete(info.tenant_id, info.id, key) for key in stale))
         row = TokenRow(
             connection_id=info.id,
             tenant_id=info.tenant_id,

@@ -1,0 +1,98 @@
+"""Slack's user token is a grant of its own: a reconnect without it drops it, a revoke revokes it."""
+
+import contextlib
+import uuid
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from hub_connector_sdk import OAuthConfig
+from hub_oauth.adapters.provider_http import ProviderOAuthClient
+from hub_oauth.domain.endpoints import Endpoints
+from hub_oauth.domain.token_response import parse
+from hub_oauth.services import token_store
+from hub_oauth.services.context import ClientCredentials
+from hub_oauth.services.revoke import Revoker
+from hub_oauth.services.token_store import TokenStore
+
+pytestmark = pytest.mark.unit
+
+CID = uuid.uuid4()
+
+
+class FakeVault:
+    def __init__(self, data: dict[str, str]) -> None:
+        self.data = dict(data)
+
+    async def store_many(self, _t, _c, values):
+        self.data.update(values)
+
+    async def store(self, _t, _c, key, value, expected_version=None):
+        self.data[key] = value
+
+    async def delete(self, _t, _c, key):
+        return self.data.pop(key, None) is not None
+
+    async def read(self, _t, _c, key):
+        return self.data.get(key)
+
+    async def list_keys(self, _t, _c):
+        return sorted(self.data)
+
+
+class FreeLocks:
+    @contextlib.asynccontextmanager
+    async def hold(self, _name):
+        yield True
+
+
+async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(monkeypatch):
+    async def connect(*_a, **_k):
+        return 1
+
+    monkeypatch.setattr(token_store.tokens, "connect", connect)
+    vault = FakeVault(
+        {
+            "access_token": "xoxb-old",
+            "refresh_token": "xoxe-old",
+            "access_token.user": "xoxp-old-user",
+            "refresh_token.user": "xoxe-old-user",
+            "signing_secret": "not a token: kept",
+        }
+    )
+    answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
+    ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
+    store = TokenStore(None, vault, FreeLocks())
+    await store.store_initial(ctx, answer, external_account_id="T2", metadata={})
+    assert vault.data == {"access_token": "xoxb-new", "signing_secret": "not a token: kept"}
+
+
+async def test_revoking_a_slack_connection_revokes_the_user_token_too():
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["authorization"])
+        return httpx.Response(200, json={"ok": True, "revoked": True})
+
+    provider = ProviderOAuthClient(attempts=1, transport=httpx.MockTransport(answer))
+    slack = OAuthConfig(
+        authorization_url="https://slack.com/oauth/v2/authorize",
+        token_url="https://slack.com/api/oauth.v2.access",
+        revocation_url="https://slack.com/api/auth.revoke",
+        revocation_style="slack",
+        profile="slack",
+    )
+    ctx = SimpleNamespace(
+        info=SimpleNamespace(tenant_id="t", id=CID),
+        oauth=slack,
+        client=ClientCredentials("c", "s"),
+        endpoints=Endpoints(slack.authorization_url, slack.token_url, slack.revocation_url, None),
+    )
+    vault = FakeVault({"access_token": "xoxb-bot", "access_token.user": "xoxp-user"})
+    revoker = Revoker(pool=None, vault=vault, resolver=None, provider=provider, locks=None)
+    try:
+        assert await revoker._at_provider(ctx) == (True, None)
+    finally:
+        await provider.aclose()
+    assert sent == ["Bearer xoxb-bot", "Bearer xoxp-user"]
