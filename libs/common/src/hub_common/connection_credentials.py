@@ -18,7 +18,7 @@ from hub_connector_sdk import AuthenticationMethod, AuthSpec, CredentialField
 
 M = AuthenticationMethod
 MAX_VALUE_CHARS = 8192
-_CONTROL = re.compile(r"[\r\n\x00]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # no credential has control characters (tabs included)
 
 _DEFAULT_FIELDS: dict[AuthenticationMethod, tuple[CredentialField, ...]] = {
     M.API_KEY: (CredentialField(key="api_key", label="API key"),),

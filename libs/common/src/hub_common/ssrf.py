@@ -57,7 +57,10 @@ def is_public(ip: IPAddress) -> bool:
 
 
 def allow_listed(host: str, port: int, addresses: Iterable[IPAddress], allowlist: Sequence[str]) -> bool:
-    """True when the operator's allow-list names this host, host:port, or one of its addresses."""
+    """True when the operator's allow-list names this host or host:port, or its networks cover
+    EVERY address the host resolves to. One covered address is not enough: a name the attacker
+    controls could resolve to [169.254.169.254, <allowed 10.x>], and the first is dialled."""
+    networks = []
     for entry in allowlist:
         entry = entry.strip().lower()
         if not entry:
@@ -67,12 +70,11 @@ def allow_listed(host: str, port: int, addresses: Iterable[IPAddress], allowlist
         if entry in (host, f"{host}:{port}"):
             return True
         try:
-            network = ipaddress.ip_network(entry, strict=False)
+            networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
             continue
-        if any(_normalise(a) in network for a in addresses):
-            return True
-    return False
+    resolved = [_normalise(a) for a in addresses]
+    return bool(networks and resolved) and all(any(a in n for n in networks) for a in resolved)
 
 
 def _split(url: str, allow_http: bool) -> tuple[str, int]:

@@ -1,6 +1,8 @@
+import ipaddress
+
 import pytest
 
-from hub_common.ssrf import UrlNotAllowed, check_url
+from hub_common.ssrf import UrlNotAllowed, allow_listed, check_url
 
 pytestmark = pytest.mark.unit
 
@@ -78,3 +80,14 @@ def test_a_6to4_address_is_as_public_as_the_ipv4_address_it_carries():
 
     assert is_public(ipaddress.ip_address("2002:808:808::1"))  # 8.8.8.8
     assert not is_public(ipaddress.ip_address("2002:a00:1::1"))  # 10.0.0.1
+
+
+def test_an_allowed_network_must_cover_every_address_of_a_name():
+    internal, metadata = ipaddress.ip_address("10.1.2.3"), ipaddress.ip_address("169.254.169.254")
+    assert allow_listed("api.corp", 443, [internal], ["10.0.0.0/8"])
+    # A name resolving to an allowed address AND the metadata service is not allowed by the network.
+    assert not allow_listed("rebind.example", 443, [metadata, internal], ["10.0.0.0/8"])
+    assert not allow_listed("rebind.example", 443, [internal, metadata], ["10.0.0.0/8"])
+    assert not allow_listed("nothing.example", 443, [], ["10.0.0.0/8"])
+    # Naming the host itself is the operator's explicit choice, whatever it resolves to.
+    assert allow_listed("rebind.example", 443, [metadata, internal], ["rebind.example"])

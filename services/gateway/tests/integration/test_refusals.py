@@ -185,3 +185,18 @@ async def test_unusable_connections_are_refused(hub, tenant, status):
         "details": {"status": status},
         "request_id": resp.headers["x-request-id"],
     }
+
+
+@pytest.mark.parametrize("key", ["sk-live\nx-evil: 1", "sk-live\u2019abc"])
+async def test_a_credential_http_cannot_carry_is_refused_without_blaming_the_provider(hub, tenant, key):
+    broken = await hub.connect(tenant, secrets={"api_key": key})
+    fine = await hub.connect(tenant, secrets={"api_key": "key-1"})  # the same provider origin
+    before = len(hub.sim.requests)
+    for _ in range(8):  # more than it takes to open the origin's circuit, were they counted
+        resp = await hub.http.get(hub.proxy(hub.a, broken, "x"), headers=hub.user_headers(tenant))
+        assert resp.status_code == 409, resp.text
+        assert resp.json()["error"]["code"] == "header_not_sendable"
+        assert "sk-live" not in resp.text
+    assert len(hub.sim.requests) == before  # nothing was sent
+    ok = await hub.http.get(hub.proxy(hub.a, fine, "x"), headers=hub.user_headers(tenant))
+    assert ok.status_code == 200, ok.text

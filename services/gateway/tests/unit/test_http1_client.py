@@ -19,6 +19,7 @@ from hub_gateway.adapters.http1 import (
     Http1Client,
     ProtocolError,
     ReadTimeout,
+    UnsendableHeader,
 )
 
 pytestmark = pytest.mark.unit
@@ -221,13 +222,14 @@ async def test_an_answer_head_beyond_the_bounds_is_refused_and_its_connection_cl
         ("x-a", "lone\rreturn"),
         ("x-a", "n\0ul"),
         ("x-\r\nb", "1"),
+        ("x-a", "sk-live\u2019abc"),  # a pasted curly quote: outside ISO-8859-1
     ],
 )
 async def test_header_injection_is_refused_before_sending(client, header):
     async with RawServer(ok()) as srv:
-        with pytest.raises(ProtocolError):
+        with pytest.raises(UnsendableHeader):
             await client.request("GET", srv.url + "/", [("x-ok", "1"), header])
-        with pytest.raises(ProtocolError):
+        with pytest.raises(UnsendableHeader):
             await client.request_at("GET", srv.url + "/base", "/x", [header])
         assert srv.requests == []
 
@@ -383,3 +385,40 @@ async def test_an_answer_that_ends_in_the_chunk_that_paused_reading_leaves_it_re
     conn.data_received(b"HTTP/1.1 204 No Content\r\n\r\n")  # the next exchange still parses
     conn._reset()
     assert not transport.paused
+
+
+@pytest.mark.parametrize("length", [4 * 1024 * 1024, None])  # declared, and chunked
+async def test_an_answer_before_the_body_is_sent_is_the_answer(client, length):
+    """A provider that refuses an upload early (413 with Connection: close, as Go servers do for
+    unread bodies) has answered: the caller gets that, not a broken connection."""
+    connections = 0
+
+    async def refuse_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 7\r\nconnection: close\r\n\r\ntoo big"
+        )
+        await writer.drain()
+        writer.close()
+
+    async def upload() -> AsyncIterator[bytes]:
+        for _ in range(64):
+            yield b"x" * 65536
+            await asyncio.sleep(0.005)
+
+    server = await asyncio.start_server(refuse_early, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        resp = await client.request(
+            "POST", f"http://127.0.0.1:{port}/upload", [("x-ok", "1")], upload(), body_length=length
+        )
+        assert resp.status == 413 and await resp.read() == b"too big"
+        # The half-sent request's connection is never reused: the next call opens another.
+        again = await client.request("POST", f"http://127.0.0.1:{port}/upload", [], b"small")
+        assert again.status == 413
+        await again.read()
+        assert connections == 2
+    finally:
+        server.close()

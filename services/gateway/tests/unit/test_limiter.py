@@ -142,6 +142,21 @@ async def test_redis_down_falls_back_to_a_local_bucket():
     assert await accept_count([limiter], 20, quotas(conn_burst=5)) == 5
 
 
+async def test_redis_down_still_holds_the_tenant_quota_across_its_connections():
+    shared = MemoryBuckets()
+    shared.fail = True
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    q = quotas(conn_burst=100, tenant_burst=40)
+    accepted = 0
+    for n in range(10):  # ten connections of one tenant, 20 calls each
+        accepted += await accept_count([limiter], 20, q, conn=f"c{n}")
+    # Never more than the tenant's 40 (it was 200 with a tenant bucket per connection); a few
+    # less, because tokens leased to a connection and not used are spent from the tenant's too.
+    assert 30 <= accepted <= 40
+    # Another tenant has its own.
+    assert await accept_count([limiter], 20, q, conn="c0", tenant="t2") == 20
+
+
 def test_gcra_arithmetic():
     tat, g = gcra.take(0, 1_000_000, 100_000, 3, 5)
     assert (g.granted, g.remaining) == (3, 0)

@@ -62,7 +62,12 @@ def test_split_keeps_the_encoded_rest():
         ("a/.;x/b", PathTraversal),
         # Full-width dots, which NFKC normalization turns into "..".
         ("a/%ef%bc%8e%ef%bc%8e/b", PathTraversal),
-        ("a/\uff0e\uff0e/b", PathTraversal),
+        # Not percent-encoded: refused whatever it would mean (RFC 3986 §2.1). The latin-1 form is
+        # how raw UTF-8 bytes reach the check (ASGI raw_path decoded as latin-1).
+        ("a/\uff0e\uff0e/b", InvalidPath),
+        ("a/\xef\xbc\x8e\xef\xbc\x8e/admin", InvalidPath),
+        ("caf\xe9", InvalidPath),
+        ("a%C2%85b", InvalidPath),  # a C1 control (NEL), encoded
         ("a/..%EF%BC%9Bx/b", PathTraversal),  # a full-width ";" after ".."
         ("a/%EF%BC%8E%EF%BC%8E%EF%BC%9B/b", PathTraversal),
         # Encoded more than the three rounds the checks decode.

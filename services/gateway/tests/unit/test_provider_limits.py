@@ -141,6 +141,11 @@ def test_ietf_structured_fields():
         ("nonsense", None),
         ("-5", None),
         ("nan", None),
+        # Nobody's real window, and past what a datetime (or the snapshot table) holds.
+        ("99999999999999999", None),
+        ("inf", None),
+        ("9999-12-31T23:59:59-14:00", None),
+        ("99999999h", None),
     ],
 )
 def test_reset_notations(value, expected):
@@ -189,3 +194,14 @@ def test_blocks():
     assert blocks_for(parse({}, NOW), 429, NOW, **kw) == [Block(NOW + 1, "429")]
     plenty = parse({"x-ratelimit-remaining": "10", "x-ratelimit-reset": str(int(NOW) + 60)}, NOW)
     assert blocks_for(plenty, 200, NOW, **kw) == []
+
+
+def test_counts_past_32_bits_are_clamped_and_overdrawn_reads_as_exhausted():
+    headers = {"X-RateLimit-Limit": "99999999999", "X-RateLimit-Remaining": "-3", "X-RateLimit-Reset": "inf"}
+    (lim,) = one(headers)
+    assert (lim.limit, lim.remaining, lim.reset_at) == (2**31 - 1, 0, None)
+
+
+def test_a_retry_after_beyond_a_year_is_ignored():
+    assert parse_retry_after("999999999", NOW) is None
+    assert parse_retry_after("Fri, 15 Jan 9999 08:00:00 GMT", NOW) is None

@@ -65,6 +65,9 @@ def test_path_rewrite():
         {"request": {"remove_headers": ["x-api-key"]}},
         {"request": {"set_headers": {"X-Hub-Tenant": "other"}}},
         {"request": {"set_headers": {"X-A": "a\r\nInjected: 1"}}},
+        {"request": {"set_headers": {"X-A": "trailing line feed\n"}}},
+        {"request": {"set_headers": {"X-A": "blue\u2014green"}}},  # not ISO-8859-1
+        {"request": {"set_headers": {"X-A": "bell\x07"}}},
         {"request": {"set_headers": {"bad header": "a"}}},
         {"request": {"rename_fields": {"a": "b.c"}}},
         {"request": {"drop_fields": [".a"]}},

@@ -65,6 +65,12 @@ class ProtocolError(UpstreamError):
     pass
 
 
+class UnsendableHeader(ValueError):
+    """A header we were asked to send cannot go out (a line break, NUL, or a character outside
+    ISO-8859-1). Raised before anything is sent: not the provider's failure, so it is no
+    ``UpstreamError`` (nothing counts it against the provider's circuit)."""
+
+
 class BodyLengthMismatch(ProtocolError):
     """The request body the caller sent does not match the length it declared."""
 
@@ -91,8 +97,15 @@ class HeaderBlock:
     def __init__(self, headers: Sequence[tuple[str, str]]) -> None:
         text = "".join([f"{name}: {value}\r\n" for name, value in headers])
         if text.count("\n") != len(headers) or text.count("\r") != len(headers) or "\0" in text:
-            raise ProtocolError("a header carries a line break or NUL; refused")
-        self.data = text.encode("latin-1")
+            raise UnsendableHeader("a header carries a line break or NUL; refused")
+        self.data = _latin1(text)
+
+
+def _latin1(text: str) -> bytes:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise UnsendableHeader("a header value has a character outside ISO-8859-1; refused") from None
 
 
 class _Connection(asyncio.Protocol):
@@ -109,6 +122,7 @@ class _Connection(asyncio.Protocol):
         self.reading_paused = False
         self.chunks: collections.deque[bytes] = collections.deque()
         self.data_ready = asyncio.Event()
+        self.abandoned = False  # a request body left half-sent: never reused
         self._reset()
 
     def _reset(self) -> None:
@@ -219,6 +233,11 @@ class _Connection(asyncio.Protocol):
             self.headers_ready.set_exception(exc)
             self.headers_ready.exception()  # retrieved: marks it handled if nobody waits
         self.data_ready.set()
+
+    def answered(self) -> bool:
+        """A final answer's head has arrived (possibly before the request body was all sent)."""
+        ready = self.headers_ready
+        return ready.done() and ready.exception() is None and self.status != 0
 
     def close(self) -> None:
         self.closed = True
@@ -341,7 +360,8 @@ class Response:
         if self._done:
             return
         self._done = True
-        self._conn.pool.release(self._conn, reuse=reuse and not self._conn.closed)
+        conn = self._conn
+        conn.pool.release(conn, reuse=reuse and not conn.closed and not conn.abandoned)
 
 
 class _OriginPool:
@@ -556,16 +576,20 @@ class Http1Client:
         # separators account for exactly len(lines) - 1 of each).
         breaks = len(lines) - 1
         if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
-            raise ProtocolError("a header carries a line break or NUL; refused")
-        if block is None:
-            head = (text + "\r\n\r\n").encode("latin-1")
-        else:
-            head = b"%b\r\n%b\r\n" % (text.encode("latin-1"), block.data)
+            raise UnsendableHeader("a header carries a line break or NUL; refused")
+        head = _latin1(text + "\r\n\r\n") if block is None else b"%b\r\n%b\r\n" % (_latin1(text), block.data)
         conn = await pool.acquire()
         try:
             if stream is not None:
                 await conn.write(head)
-                await self._send_stream(conn, stream, length=body_length)
+                try:
+                    await self._send_stream(conn, stream, length=body_length)
+                except Disconnected:
+                    # A provider may answer before the body is in (413, 401) and close: that
+                    # answer is the result, not a broken connection.
+                    if not conn.answered():
+                        raise
+                    conn.abandoned = True
             elif not conn.send(head + payload if payload else head):
                 await conn.drained()
             if not conn.headers_ready.done():
@@ -592,6 +616,9 @@ class Http1Client:
         the start of another request on a shared connection."""
         sent = 0
         async for chunk in body:
+            if conn.answered():
+                conn.abandoned = True  # the provider has decided: stop sending, never reuse
+                return
             if not chunk:
                 continue
             sent += len(chunk)

@@ -124,3 +124,10 @@ class UpstreamTimeout(GatewayError):
 class InvalidTransform(GatewayError):
     status_code = 422
     code = "invalid_transform"
+
+
+class HeaderNotSendable(GatewayError):
+    """A credential, default or transformed header value cannot be sent in HTTP."""
+
+    status_code = 409
+    code = "header_not_sendable"

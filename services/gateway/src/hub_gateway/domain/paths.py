@@ -25,7 +25,7 @@ from hub_gateway.domain.errors import (
 
 PROXY_PREFIX = "/v1/proxy/"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 MAX_PATH_CHARS = 8192
 _UUIDS: dict[str, uuid.UUID] = {}  # parsed ids of recent calls (parsing costs more than a lookup)
 
@@ -70,6 +70,10 @@ def _is_dot_segment(segment: str) -> bool:
 
 def check_provider_path(rest: str) -> str:
     """Refuse traversal, absolute URLs and host injection; return ``/`` + the encoded path."""
+    if not rest.isascii():
+        # RFC 3986 §2.1: anything else is sent percent-encoded. Raw UTF-8 arrives here decoded
+        # as latin-1, where U+FF0E twice (full-width dots) would no longer be recognised as "..".
+        raise InvalidPath("the provider path must be percent-encoded ASCII (RFC 3986)")
     if rest.startswith("/") or rest.startswith("%2f") or rest.startswith("%2F"):
         # "/v1/proxy/<id>//evil.example/x": a scheme-relative URL names another host.
         raise HostInjection("the provider path must not start with '//' (another host)")

@@ -84,11 +84,22 @@ class _Partial:
     fields: set[str] = field(default_factory=set)
 
 
+# Counts are stored in 32-bit columns; resets further than this from now are nobody's real
+# window (GitHub's is an hour, monthly quotas a month) and would not even fit a datetime.
+MAX_COUNT = 2**31 - 1
+MAX_RESET_DISTANCE_S = 366 * 86400.0
+
+
 def parse_int(value: str) -> int | None:
     try:
-        return int(float(value.strip()))
+        number = int(float(value.strip()))
     except (ValueError, OverflowError):
         return None
+    return min(max(number, 0), MAX_COUNT)  # overdrawn reads as exhausted
+
+
+def _plausible(at: float | None, now: float) -> float | None:
+    return at if at is not None and abs(at - now) <= MAX_RESET_DISTANCE_S else None
 
 
 def parse_duration(text: str) -> float | None:
@@ -115,7 +126,11 @@ def parse_timestamp(text: str) -> float | None:
 
 
 def parse_reset(value: str, now: float) -> float | None:
-    """Any reset notation → epoch seconds."""
+    """Any reset notation → epoch seconds; None when unreadable or implausibly far away."""
+    return _plausible(_parse_reset(value, now), now)
+
+
+def _parse_reset(value: str, now: float) -> float | None:
     text = value.strip()
     try:
         number = float(text)
@@ -142,8 +157,10 @@ def parse_retry_after(value: str, now: float) -> float | None:
         seconds = float(text)
     except ValueError:
         at = parse_timestamp(text)
-        return None if at is None else max(0.0, at - now)
-    if seconds != seconds or seconds < 0:
+        if at is None or at - now > MAX_RESET_DISTANCE_S:
+            return None
+        return max(0.0, at - now)  # a date already past: retry now
+    if seconds != seconds or not 0 <= seconds <= MAX_RESET_DISTANCE_S:
         return None
     return seconds
 

@@ -23,6 +23,8 @@ from hub_gateway.domain.paths import rewrite_prefix
 
 MAX_ROUTES = 50
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$")
+# RFC 9110 §5.5 field-value: visible characters, spaces and tabs, and obs-text (0x80-0xFF).
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _FIELD_PATH = re.compile(r"^[A-Za-z0-9_\-$@]{1,128}(\.[A-Za-z0-9_\-$@]{1,128}){0,15}$")
 # Transforms may not forge or strip credentials or framing.
 PROTECTED_HEADERS = frozenset(
@@ -90,8 +92,11 @@ class MessageTransform(_Strict):
     def _set(cls, value: dict[str, str]) -> dict[str, str]:
         names = _header_names(value)
         for v in value.values():
-            if len(v) > 4096 or any(c in v for c in "\r\n\0"):
-                raise ValueError("header values are single lines of at most 4096 characters")
+            if len(v) > 4096 or not _HEADER_VALUE.fullmatch(v):
+                raise ValueError(
+                    "header values are single lines of at most 4096 characters, "
+                    "printable ISO-8859-1 (what HTTP/1.1 can carry)"
+                )
         return dict(zip(names, value.values(), strict=True))
 
     @field_validator("remove_headers")

@@ -26,7 +26,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter
@@ -56,7 +56,7 @@ class _State:
     inflight: asyncio.Future[None] | None = None
     keys: tuple[str, str] = ("", "")
     quotas: tuple[Quota, Quota] | None = None
-    local_tats: list[int] = field(default_factory=lambda: [0, 0])
+    local_tat: int = 0  # this connection's bucket when Redis is unreachable (per replica)
 
 
 def refusal(scope: str, quota: Quota, state: BucketState | None, retry_after_s: float) -> RateLimited:
@@ -93,6 +93,9 @@ class QuotaLimiter:
         self._states: OrderedDict[tuple[str, str], _State] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
         self._warned_at = 0.0
+        # The tenant's bucket when Redis is unreachable: one per tenant (by its bucket key), not
+        # one per connection, or a tenant with ten connections would get ten tenant quotas.
+        self._tenant_tats: OrderedDict[str, int] = OrderedDict()
 
     def _state(self, tenant_id: str, connection_id: str, quotas: TierQuotas) -> _State:
         key = (tenant_id, connection_id)
@@ -192,16 +195,24 @@ class QuotaLimiter:
             )
         assert state.quotas is not None
         now_us = int(time.time() * 1e6)
+        tenant_key = state.keys[1]
+        tats = (state.local_tat, self._tenant_tats.get(tenant_key, 0))
         grants = []
-        for i, quota in enumerate(state.quotas):
-            _, grant = gcra.take(state.local_tats[i], now_us, quota.interval_us, quota.burst, wanted)
+        for tat, quota in zip(tats, state.quotas, strict=True):
+            _, grant = gcra.take(tat, now_us, quota.interval_us, quota.burst, wanted)
             grants.append(grant)
         granted = min(g.granted for g in grants)
         if granted > 0:
-            for i, quota in enumerate(state.quotas):
-                state.local_tats[i], _ = gcra.take(
-                    state.local_tats[i], now_us, quota.interval_us, quota.burst, granted
-                )
+            connection_quota, tenant_quota = state.quotas
+            state.local_tat, _ = gcra.take(
+                tats[0], now_us, connection_quota.interval_us, connection_quota.burst, granted
+            )
+            self._tenant_tats[tenant_key], _ = gcra.take(
+                tats[1], now_us, tenant_quota.interval_us, tenant_quota.burst, granted
+            )
+            self._tenant_tats.move_to_end(tenant_key)
+            if len(self._tenant_tats) > self._max_entries:
+                self._tenant_tats.popitem(last=False)
         retry = max((g.retry_after_us for g in grants if g.granted == 0), default=0)
         return Lease(granted, retry, tuple(BucketState(g.remaining, g.reset_us) for g in grants))
 

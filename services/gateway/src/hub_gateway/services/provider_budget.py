@@ -209,6 +209,11 @@ class SnapshotWriter:
         batch, self._pending = list(self._pending.values()), {}
         try:
             await rate_limits.upsert_many(self._pool, batch)
+        except (asyncpg.DataError, ValueError, OverflowError):
+            # A value the table cannot hold would fail every retry and hold back every other
+            # tenant's snapshots: this batch is dropped (the next answers bring fresh ones).
+            log.warning("rate-limit snapshots dropped: a value does not fit", extra={"count": len(batch)})
+            return 0
         except Exception:
             for snap in batch:  # keep the newest for the next attempt
                 self._pending.setdefault((snap.connection_id, snap.limit.api_name), snap)

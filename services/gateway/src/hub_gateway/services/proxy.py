@@ -36,6 +36,7 @@ from hub_gateway.adapters.http1 import (
     Http1Client,
     ProtocolError,
     Response,
+    UnsendableHeader,
 )
 from hub_gateway.adapters.http1 import UpstreamError as ClientError
 from hub_gateway.adapters.hub_services import OAuthRefresher
@@ -48,6 +49,7 @@ from hub_gateway.domain.errors import (
     CircuitOpen,
     ClientGone,
     ConnectionNotFound,
+    HeaderNotSendable,
     UpstreamError,
     UpstreamHeadersTooLarge,
     UpstreamTimeout,
@@ -329,6 +331,13 @@ class ProxyService:
                     body_length=body.length,
                     block=block,
                 )
+            except UnsendableHeader:
+                # Ours to fix (the connection's credential, its defaults or a route's transform),
+                # found before anything was sent: the provider's circuit does not hear of it.
+                raise HeaderNotSendable(
+                    "a header for this call cannot be sent (a line break, NUL or a character "
+                    "outside ISO-8859-1): check the connection's credential and the route's transforms"
+                ) from None
             except ClientError as exc:
                 if body.too_large:
                     raise BodyTooLarge("the request body is larger than the gateway accepts") from None
