@@ -139,6 +139,9 @@ async def test_audit_write_failure_fails_the_operation(private_vault, tenant):
                 refused = await anonymous.get(_url(tenant, connection, "access_token"))
             # A refusal that cannot be audited is not answered as a refusal either.
             assert refused.status_code == 503 and refused.json()["error"]["code"] == "audit_unavailable"
+            async with private_vault.http("hubctl") as admin:
+                rotated = await admin.post("/v1/admin/key-versions")
+            assert rotated.status_code == 503 and rotated.json()["error"]["code"] == "audit_unavailable"
             assert await conn.fetchval("SELECT count(*) FROM credentials WHERE tenant_id = $1", tenant) == 1
             assert (
                 await conn.fetchval(
@@ -150,3 +153,7 @@ async def test_audit_write_failure_fails_the_operation(private_vault, tenant):
             await conn.execute("DROP TRIGGER audit_broken ON vault.audit")
             await conn.close()
         assert (await oauth.get(_url(tenant, connection, "access_token"))).json()["value"] == "stored-before"
+    async with private_vault.http("hubctl") as admin:
+        versions = (await admin.get("/v1/admin/key-versions")).json()["versions"]
+    # The rotation that could not be audited never happened: the keyring still has one version.
+    assert [(v["version"], v["primary"]) for v in versions] == [(1, True)]

@@ -106,6 +106,16 @@ class KeyringReadOnly(Conflict):
         )
 
 
+class RotationRaced(Conflict):
+    code = "rotation_conflict"
+
+    def __init__(self, planned: int) -> None:
+        super().__init__(
+            "another rotation changed the keyring meanwhile; list the versions and try again",
+            details={"key_version": planned},
+        )
+
+
 class KeyringMismatch(ConfigurationError):
     """A keyring whose key for a known version is not the one the database recorded."""
 

@@ -16,6 +16,7 @@ from hub_vault.domain.errors import (
     KeyVersionInUse,
     KeyVersionIsPrimary,
     KeyVersionNotFound,
+    RotationRaced,
 )
 from hub_vault.domain.keyring import Keyring, mismatched_versions
 from hub_vault.domain.operations import Operation, Outcome
@@ -136,16 +137,25 @@ class KeyService:
 
     async def rotate(self, ctx: CallContext) -> KeyVersionInfo:
         await self.access.require(ctx, Operation.KEYS_ROTATE)
+        planned = max(self.source.refresh().keyring.versions) + 1
+
+        def rotate_to_planned(keyring: Keyring) -> Keyring:
+            if max(keyring.versions) + 1 != planned:
+                raise RotationRaced(planned)  # the audit row would name the wrong version
+            return keyring.rotated()
+
         try:
-            loaded = self.source.update(lambda keyring: keyring.rotated())
-        except KeyringReadOnly:
+            async with self.db.transaction() as conn:
+                # The audit row first, in the transaction that registers the new version: when
+                # it cannot be written the keyring file is never touched.
+                await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.OK, key_version=planned)
+                loaded = self.source.update(rotate_to_planned)
+                key_checks = await self.register(conn, loaded.keyring)
+        except (KeyringReadOnly, RotationRaced):
             async with self.db.transaction() as conn:
                 await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.CONFLICT)
             raise
         new = loaded.keyring.primary
-        async with self.db.transaction() as conn:
-            key_checks = await self.register(conn, loaded.keyring)
-            await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.OK, key_version=new.version)
         self._remember(loaded.keyring, key_checks)
         log.info("key rotated", extra={"key_version": new.version, "caller": ctx.caller})
         return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
