@@ -40,6 +40,24 @@ async def _wait_for_job(admin, job_id, timeout_s=60.0):
     raise AssertionError(f"rewrap job still running: {job}")
 
 
+async def _finish_rows(vault, job_id) -> list[dict]:
+    """The job's ``admin.rewrap.finish`` audit rows, details decoded."""
+    conn = await vault.db()
+    try:
+        rows = await conn.fetch(
+            "SELECT caller, outcome, key_version, details FROM audit "
+            "WHERE operation = 'admin.rewrap.finish' AND details->>'job_id' = $1",
+            str(job_id),
+        )
+    finally:
+        await conn.close()
+    out = []
+    for row in rows:
+        details = row["details"]
+        out.append({**dict(row), "details": json.loads(details) if isinstance(details, str) else details})
+    return out
+
+
 async def test_rotate_and_rewrap_under_concurrent_reads_and_writes(private_vault, tenant, kafka_bootstrap):
     vault = private_vault
     owners = [(uuid.uuid4(), key) for _ in range(150) for key in ("access_token", "refresh_token")]
@@ -160,19 +178,11 @@ async def test_rewrap_resumes_and_reports_progress(private_vault, tenant):
         assert job["passes"] >= 1  # the rows before the cursor were picked up on a second pass
         listed = (await admin.get("/v1/admin/rewrap-jobs")).json()["jobs"]
         assert listed[0]["id"] == str(job_id)
-        conn = await vault.db()
-        try:
-            finished = await conn.fetch(
-                "SELECT caller, outcome, key_version, details FROM audit "
-                "WHERE operation = 'admin.rewrap.finish' AND details->>'job_id' = $1",
-                str(job_id),
-            )
-        finally:
-            await conn.close()
+        finished = await _finish_rows(vault, job_id)
         assert len(finished) == 1
         row = finished[0]
         assert (row["caller"], row["outcome"], row["key_version"]) == ("hubctl", "ok", 2)
-        details = json.loads(row["details"]) if isinstance(row["details"], str) else row["details"]
+        details = row["details"]
         assert details["status"] == "completed" and details["failed"] == 0 and details["error"] is None
         assert details["rewrapped"] == job["rewrapped"]
 
@@ -196,19 +206,9 @@ async def test_a_job_for_an_older_primary_is_superseded_and_its_end_audited(priv
         assert started.status_code == 202 and started.json()["id"] != str(stale)
         assert (await _wait_for_job(admin, started.json()["id"]))["status"] == "completed"
         assert (await admin.get(f"/v1/admin/rewrap-jobs/{stale}")).json()["status"] == "superseded"
-        conn = await vault.db()
-        try:
-            finished = await conn.fetch(
-                "SELECT outcome, key_version, details FROM audit "
-                "WHERE operation = 'admin.rewrap.finish' AND details->>'job_id' = $1",
-                str(stale),
-            )
-        finally:
-            await conn.close()
+        finished = await _finish_rows(vault, stale)
         assert [(r["outcome"], r["key_version"]) for r in finished] == [("ok", 2)]
-        details = finished[0]["details"]
-        details = json.loads(details) if isinstance(details, str) else details
-        assert details["status"] == "superseded"
+        assert finished[0]["details"]["status"] == "superseded"
 
 
 async def test_a_job_whose_end_cannot_be_audited_stays_resumable(private_vault, tenant, caplog):
@@ -247,16 +247,7 @@ async def test_a_job_whose_end_cannot_be_audited_stays_resumable(private_vault, 
             resumed = await admin.post("/v1/admin/rewrap-jobs")
         assert resumed.status_code == 202 and resumed.json()["id"] == job_id
         assert (await _wait_for_job(admin, job_id))["status"] == "completed"
-        conn = await vault.db()
-        try:
-            ends = await conn.fetchval(
-                "SELECT count(*) FROM audit "
-                "WHERE operation = 'admin.rewrap.finish' AND details->>'job_id' = $1",
-                job_id,
-            )
-        finally:
-            await conn.close()
-        assert ends == 1
+        assert len(await _finish_rows(vault, job_id)) == 1
 
 
 async def test_rotation_needs_a_writable_keyring(
