@@ -64,9 +64,11 @@ def validate(auth: AuthSpec, given: Mapping[str, object]) -> dict[str, str]:
     """Check user input against the connector's fields; return ``{vault key: value}``."""
     mapping = vault_keys(auth)
     fields = {f.key: f for f in fields_of(auth)}
-    problems: list[dict[str, str]] = [
-        {"field": key[:64], "problem": "unknown field"} for key in sorted(set(given) - set(fields))
-    ]
+    # An unknown name is not echoed: it may be a secret pasted into the wrong place.
+    problems: list[dict[str, str]] = []
+    if set(given) - set(fields):
+        known = ", ".join(sorted(fields))
+        problems.append({"field": "<unknown field>", "problem": f"unknown field; known: {known}"})
     out: dict[str, str] = {}
     for key, spec in fields.items():
         value = given.get(key)

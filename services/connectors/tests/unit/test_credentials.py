@@ -48,7 +48,7 @@ def test_problems_name_fields_never_values():
     text = str(err.value.details)
     assert "not-a-sk-secret-value" not in text
     assert err.value.details["fields"] == [
-        {"field": "extra", "problem": "unknown field"},
+        {"field": "<unknown field>", "problem": "unknown field; known: api_key"},
         {"field": "api_key", "problem": "does not match the expected format"},
     ]
     with pytest.raises(InvalidCredentials) as err:

@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -8,7 +9,7 @@ from hub_common.connection_credentials import InvalidCredentials, validate
 from hub_connector_sdk import ApiKeyPlacement, AuthenticationMethod, AuthSpec, CredentialField, OAuthConfig
 from hub_oauth.adapters.provider_http import metadata_urls
 from hub_oauth.domain import endpoints, pkce
-from hub_oauth.domain.apps import parse_default_apps, return_to_allowed
+from hub_oauth.domain.apps import check_redirect_uri, parse_default_apps, return_to_allowed, with_query
 from hub_oauth.domain.authorize import authorization_url
 from hub_oauth.domain.token_response import OAuthProviderError, decode_body, parse
 
@@ -182,7 +183,7 @@ def test_credentials_validation_and_vault_keys():
     with pytest.raises(InvalidCredentials) as info:
         validate(api, {"api_key": "nope", "extra": "x"})
     assert info.value.details["fields"] == [
-        {"field": "extra", "problem": "unknown field"},
+        {"field": "<unknown field>", "problem": "unknown field; known: api_key, org"},
         {"field": "api_key", "problem": "does not match the expected format"},
     ]
     assert "nope" not in str(info.value.details)
@@ -194,6 +195,16 @@ def test_return_to_allowlist_and_default_apps():
     assert not return_to_allowed("https://app.example.com.evil.com/integrations", prefixes)
     assert not return_to_allowed("https://app.example.com/other", prefixes)
     assert not return_to_allowed("javascript:alert(1)", prefixes)
+    # A path prefix ends at a segment boundary, and dot segments are read as a browser reads them.
+    assert return_to_allowed("https://app.example.com/integrations", prefixes)
+    assert not return_to_allowed("https://app.example.com/integrationsevil", prefixes)
+    assert not return_to_allowed("https://app.example.com/integrations/../admin", prefixes)
+    assert not return_to_allowed("https://app.example.com/integrations/%2e%2e/admin", prefixes)
+    assert not return_to_allowed("\x00http://127.0.0.1:8081/x", prefixes)  # Python drops it, browsers don't
+    assert not return_to_allowed("http://user@127.0.0.1:8081/x", prefixes)
+    assert with_query("http://127.0.0.1:8081/ui#/connections", {"status": "connected"}) == (
+        "http://127.0.0.1:8081/ui?status=connected#/connections"
+    )
     assert (
         parse_default_apps('{"github": {"client_id": "c", "client_secret": "s"}}')["github"].client_id == "c"
     )
@@ -256,3 +267,66 @@ def test_a_non_string_refresh_token_is_not_stored():
 )
 def test_metadata_is_looked_for_where_rfc_8414_puts_it_first(issuer, urls):
     assert metadata_urls(issuer) == urls
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://evil.example/cb",
+        "https://",
+        "https://hub.example/cb#frag",
+        "https://hub.example/cb\n",
+        "https://user:pw@hub.example/cb",
+        "ftp://hub.example/cb",
+    ],
+)
+def test_bad_redirect_uris_are_refused(uri):
+    with pytest.raises(ValueError):
+        check_redirect_uri(uri)
+
+
+@pytest.mark.parametrize(
+    "uri", ["https://hub.example/v1/oauth/callback", "http://127.0.0.1:8082/v1/oauth/callback"]
+)
+def test_good_redirect_uris_pass(uri):
+    check_redirect_uri(uri)
+
+
+def test_hub_parameters_cannot_be_replaced_by_the_endpoint_extras_or_the_caller():
+    config = OAuthConfig(
+        authorization_url="https://p.example/authorize?prompt=consent&state=fixed&Redirect_URI=https://evil",
+        token_url="https://p.example/token",
+        extra_authorize_params={"redirect_uri": "https://evil", "audience": "api"},
+    )
+    url = authorization_url(
+        config.authorization_url,
+        oauth=config,
+        client_id="c",
+        redirect_uri="https://hub.example/cb",
+        scopes=["read"],
+        state="S" * 43,
+        code_challenge="X" * 43,
+        additional={"prompt": "none", "request_uri": "https://evil/req", " State ": "x"},
+    )
+    q = parse_qs(urlsplit(url).query)
+    assert q["redirect_uri"] == ["https://hub.example/cb"] and q["state"] == ["S" * 43]
+    assert q["prompt"] == ["none"] and q["audience"] == ["api"]  # one of each, the caller's last
+    assert "request_uri" not in q and "Redirect_URI" not in q and " State " not in q
+
+
+def test_a_secret_under_an_unknown_name_is_not_echoed():
+    api = AuthSpec(method=AuthenticationMethod.API_KEY, api_key=ApiKeyPlacement())
+    with pytest.raises(InvalidCredentials) as info:
+        validate(api, {"sk_live_51HxSECRETVALUE": "x", "api_key": "k"})
+    assert "sk_live_51HxSECRETVALUE" not in str(info.value.details)
+
+
+def test_reserved_authorization_parameters_are_refused_in_a_flow_request():
+    from pydantic import ValidationError
+
+    from hub_oauth.api.schemas import FlowIn
+
+    with pytest.raises(ValidationError) as info:
+        FlowIn(connection_id=uuid.uuid4(), additional_parameters={"redirect_uri": "https://evil", "x": "1"})
+    assert "set by the hub" in str(info.value)
+    assert FlowIn(connection_id=uuid.uuid4(), additional_parameters={"login_hint": "a@b.c"})

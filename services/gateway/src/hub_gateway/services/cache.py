@@ -4,8 +4,9 @@
   which keeps a hit at one dict lookup);
 * single flight: concurrent misses of one key share one load;
 * invalidation wins races: each key has a generation, bumped by ``invalidate``; a load that
-  started before an invalidation still answers its own callers but is not stored, so a value
-  fetched just before a disconnect can never be cached after it;
+  started before an invalidation still answers the callers already waiting on it but is neither
+  stored nor joined by later callers, so a value fetched just before a disconnect can never be
+  served after it;
 * ``trusted``: a callable saying whether invalidation events are flowing; while they are not,
   every read is a miss (the cache cannot promise the 1-second bound without its events).
 """
@@ -71,7 +72,8 @@ class TtlCache(Generic[K, V]):
             future.exception()  # retrieved: joiners get it through shield
             raise
         finally:
-            self._loading.pop(key, None)
+            if self._loading.get(key) is future:  # an invalidation may have let a newer load in
+                del self._loading[key]
         if self._generations.get(key, 0) == generation:
             self._store(key, value)
         future.set_result(value)
@@ -84,6 +86,9 @@ class TtlCache(Generic[K, V]):
             self._entries.popitem(last=False)
 
     def invalidate(self, key: K) -> bool:
+        # A load already running was started before this: callers from now on start their own
+        # instead of joining it (it still answers those who were waiting).
+        self._loading.pop(key, None)
         self._generations[key] = self._generations.get(key, 0) + 1
         self._generations.move_to_end(key)
         while len(self._generations) > self.max_entries * 4:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
@@ -14,6 +13,7 @@ from hub_common.web.auth import AnyPrincipal, UserPrincipal
 from hub_common.web.responses import JsonResponse
 from hub_oauth.api import schemas
 from hub_oauth.api.deps import Services, acting_tenant
+from hub_oauth.domain.apps import with_query
 from hub_oauth.repositories import tokens
 from hub_oauth.repositories.apps import AppRow
 
@@ -116,9 +116,8 @@ async def callback(
         raise
     if _wants_html(request):
         target = done.return_to or c.settings.oauth_ui_url
-        sep = "&" if "?" in target else "?"
-        query = urlencode({"connection_id": str(done.connection_id), "status": "connected"})
-        return RedirectResponse(f"{target}{sep}{query}", status_code=303)
+        params = {"connection_id": str(done.connection_id), "status": "connected"}
+        return RedirectResponse(with_query(target, params), status_code=303)
     return JsonResponse(
         schemas.ConnectedOut(
             flow_id=done.flow_id,

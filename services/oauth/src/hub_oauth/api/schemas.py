@@ -6,8 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub_oauth.domain.apps import check_redirect_uri
+from hub_oauth.domain.authorize import is_reserved
+
+_ScopeItem = Annotated[str, Field(min_length=1, max_length=256)]
 _Scope = Field(default=None, max_length=100)
 # Bounds on what a request may make us parse and hold; the connector's field check
 # (hub_common.connection_credentials) applies its own, tighter ones afterwards.
@@ -24,8 +28,15 @@ class Body(BaseModel):
 class AppIn(Body):
     client_id: str = Field(min_length=1, max_length=512)
     client_secret: str | None = Field(default=None, min_length=1, max_length=4096)
-    redirect_uri: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
-    scopes: list[str] | None = _Scope
+    redirect_uri: str | None = Field(default=None, max_length=2048)
+    scopes: list[_ScopeItem] | None = _Scope
+
+    @field_validator("redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_redirect_uri(value)
+        return value
 
 
 class AppOut(BaseModel):
@@ -38,9 +49,17 @@ class AppOut(BaseModel):
 
 class FlowIn(Body):
     connection_id: UUID
-    scopes: list[str] | None = _Scope
+    scopes: list[_ScopeItem] | None = _Scope
     additional_parameters: dict[_ParameterName, _ParameterValue] | None = Field(default=None, max_length=20)
     return_to: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("additional_parameters")
+    @classmethod
+    def _not_reserved(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        taken = sorted(k for k in value or {} if is_reserved(k))
+        if taken:
+            raise ValueError(f"{', '.join(taken)}: set by the hub, not by additional_parameters")
+        return value
 
 
 class FlowOut(BaseModel):

@@ -79,7 +79,9 @@ class ContextResolver:
             metadata = await self._discover(endpoints.issuer)
             endpoints = ep.from_metadata(endpoints, endpoints.issuer, metadata)
             endpoints = ep.Endpoints(**{**endpoints.__dict__, "pkce": endpoints.pkce and oauth.use_pkce})
-        client, redirect_uri, scopes = await self._client(info.tenant_id, info.connector_id, with_secret)
+        client, redirect_uri, scopes = await self._client(
+            info.tenant_id, info.connector_id, with_secret, overridden=bool(overridden)
+        )
         return OAuthContext(info, oauth, endpoints, client, redirect_uri, scopes)
 
     async def _discover(self, issuer: str) -> dict[str, Any]:
@@ -120,13 +122,21 @@ class ContextResolver:
                 ) from None
 
     async def _client(
-        self, tenant_id: str, connector_id: str, with_secret: bool
+        self, tenant_id: str, connector_id: str, with_secret: bool, *, overridden: bool
     ) -> tuple[ClientCredentials, str | None, list[str]]:
         app = await self._app(tenant_id, connector_id)
         if app is not None:
             secret = await self._secret(tenant_id, connector_id) if with_secret else None
             return ClientCredentials(app.client_id, secret), app.redirect_uri, app.scopes
         default = self.default_apps.get(connector_id)
+        if default is not None and overridden:
+            # The deployment's client secret goes only to the manifest's own endpoints: with a
+            # tenant's override it would be posted to wherever that tenant points it.
+            raise BadRequest(
+                f"this connection overrides {connector_id}'s OAuth endpoints, so the deployment's "
+                f"OAuth app cannot be used: register the tenant's own with PUT /v1/oauth/apps/{connector_id}",
+                code="oauth_app_required",
+            )
         if default is not None:
             return (
                 ClientCredentials(default.client_id, default.client_secret),
