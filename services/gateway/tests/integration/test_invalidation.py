@@ -69,3 +69,31 @@ async def test_rotated_credential_is_used_at_once(hub, tenant):
         await asyncio.sleep(0.02)
     print("new key used after (s):", seen)
     assert len(seen) == 2 and max(seen.values()) < 2.0
+
+
+async def test_a_retry_after_a_disconnect_is_not_sent(hub, tenant):
+    """The provider says "retry in 1 s"; the connection is disconnected meanwhile: the gateway
+    does not send its credential again."""
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    hub.sim.on(f"/wait-{cid}", Scripted(status=429, headers={"Retry-After": "1"}, body=b"{}"))
+    call = asyncio.create_task(
+        hub.http.get(hub.proxy(hub.a, cid, f"wait-{cid}"), headers=hub.user_headers(tenant))
+    )
+    for _ in range(500):  # the first attempt reaches the provider
+        if hub.sim.seen(f"/wait-{cid}"):
+            break
+        await asyncio.sleep(0.01)
+    producer = EventProducer(hub.kafka_bootstrap, source="/tests/connectors")
+    await producer.start()
+    try:
+        await producer.publish(
+            IntegrationDisconnected(
+                tenant_id=tenant, connection_id=uuid.UUID(cid), connector_id="simapi", reason="user"
+            )
+        )
+    finally:
+        await producer.stop()
+    resp = await call
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["error"]["details"] == {"status": "disconnected"}
+    assert len(hub.sim.seen(f"/wait-{cid}")) == 1  # the retry never went out

@@ -110,3 +110,21 @@ async def test_transforms_are_enterprise_only(hub, tenant):
     )
     assert resp.status_code == 403
     assert resp.json()["error"]["details"]["available_in"] == ["enterprise"]
+
+
+async def test_body_transforms_leave_bodyless_answers_alone_and_drop_stale_validators(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, connector_id="etagapi")
+    admin = hub.user_headers(tenant, tier="enterprise")
+    spec = {"routes": [{"match": {"path": "/doc*"}, "response": {"drop_fields": ["secret"]}}]}
+    saved = await hub.http.put(f"{hub.a}/v1/gateway/transforms/etagapi", json=spec, headers=admin)
+    assert saved.status_code == 200, saved.text
+    body = json.dumps({"secret": "x", "keep": 1}).encode()
+    hub.sim.on("/doc", Scripted(body=body, headers={"ETag": '"abc"'}))
+    hub.sim.on("/doc-gone", Scripted(status=204, body=b"", headers={"Content-Type": "application/json"}))
+    await asyncio.sleep(0.2)
+    got = await hub.http.get(hub.proxy(hub.a, cid, "doc"), headers=admin)
+    assert got.json() == {"keep": 1} and "etag" not in got.headers  # the ETag named the original
+    head = await hub.http.head(hub.proxy(hub.a, cid, "doc"), headers=admin)
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(body))
+    gone = await hub.http.get(hub.proxy(hub.a, cid, "doc-gone"), headers=admin)
+    assert gone.status_code == 204 and "content-length" not in gone.headers

@@ -60,6 +60,28 @@ async def test_invalidation_during_a_load_wins():
     assert cache.peek("c") is None  # ...but it is not cached
 
 
+async def test_a_caller_after_an_invalidation_does_not_join_the_older_load():
+    cache: TtlCache[str, str] = TtlCache(ttl_s=60, max_entries=10)
+    old_gate, loads = asyncio.Event(), []
+
+    async def old() -> str:
+        loads.append("old")
+        await old_gate.wait()
+        return "OLD-credential"
+
+    async def new() -> str:
+        loads.append("new")
+        return "NEW-credential"
+
+    first = asyncio.create_task(cache.get("c", old))
+    await asyncio.sleep(0)
+    cache.invalidate("c")  # credential.changed while a slow vault read is in flight
+    assert await cache.get("c", new) == "NEW-credential"  # a fresh load, not the old one's answer
+    old_gate.set()
+    assert await first == "OLD-credential"  # the caller that was already waiting gets its answer
+    assert loads == ["old", "new"] and cache.peek("c") == "NEW-credential"
+
+
 async def test_untrusted_cache_always_reloads():
     trusted = False
     cache: TtlCache[str, int] = TtlCache(ttl_s=60, max_entries=10, trusted=lambda: trusted)

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hub_gateway.domain.transforms import TransformSpec, apply_body, apply_headers, apply_path
+from hub_gateway.domain.transforms import (
+    MessageTransform,
+    TransformSpec,
+    TransformTooExpensive,
+    apply_body,
+    apply_headers,
+    apply_path,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -87,3 +94,19 @@ def test_invalid(route):
 def test_too_many_routes():
     with pytest.raises(ValidationError):
         TransformSpec.model_validate({"routes": [{"request": {"drop_fields": ["a"]}}] * 51})
+
+
+def test_a_body_too_costly_to_transform_raises_and_deep_nesting_is_no_crash():
+    t = MessageTransform(
+        rename_fields={f"f{i}": f"g{i}" for i in range(100)}, drop_fields=[f"d{i}" for i in range(100)]
+    )
+    with pytest.raises(TransformTooExpensive):
+        apply_body(t, [{} for _ in range(250_000)])
+    deep: list = []
+    node = deep
+    for _ in range(5000):  # far past Python's recursion limit
+        node.append([])
+        node = node[0]
+    node.append({"f0": 1})
+    apply_body(MessageTransform(rename_fields={"f0": "g0"}), deep)
+    assert node == [{"g0": 1}]

@@ -34,15 +34,23 @@ _REQUEST_DROP = HOP_BY_HOP | {
     b"content-length",  # recomputed from the body we actually send
     b"expect",
     b"forwarded",
-    b"x-forwarded-for",
-    b"x-forwarded-proto",
-    b"x-forwarded-host",
-    b"x-forwarded-port",
+    b"via",
+    # Headers some servers read as the client's address or the original URL: only the gateway
+    # says who called (every X-Forwarded-* goes, by prefix, below).
     b"x-real-ip",
+    b"x-client-ip",
+    b"true-client-ip",
+    b"cf-connecting-ip",
+    b"fastly-client-ip",
+    b"x-cluster-client-ip",
+    b"x-original-url",
+    b"x-rewrite-url",
+    b"x-original-forwarded-for",
     b"traceparent",  # replaced by the gateway's own client span
     b"tracestate",
 }
 _INTERNAL_PREFIX = b"x-hub-"
+_FORWARDED_PREFIX = b"x-forwarded-"
 # Content-Length of a provider answer is kept: bodies pass through byte for byte (a transform
 # that changes the body sets its own).
 _RESPONSE_DROP = HOP_BY_HOP | {b"set-cookie", b"set-cookie2"}
@@ -65,7 +73,12 @@ def request_headers(
     out: list[tuple[str, str]] = []
     named: set[bytes] | None = None
     for name, value in headers:
-        if name in _REQUEST_DROP or name in extra or name.startswith(_INTERNAL_PREFIX):
+        if (
+            name in _REQUEST_DROP
+            or name in extra
+            or name.startswith(_INTERNAL_PREFIX)
+            or name.startswith(_FORWARDED_PREFIX)
+        ):
             if name == b"connection":
                 named = _tokens(value) if named is None else named | _tokens(value)
             continue

@@ -186,30 +186,45 @@ def apply_headers(transform: MessageTransform, headers: list[tuple[str, str]]) -
     return kept
 
 
-def _walk(node: Any, parts: list[str], action: Any) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _walk(item, parts, action)
-        return
-    if not isinstance(node, dict):
-        return
-    if len(parts) == 1:
-        action(node, parts[0])
-        return
-    child = node.get(parts[0])
-    if child is not None:
-        _walk(child, parts[1:], action)
+# Nodes one document may cost all its rules together: a 1 MiB body of 250,000 tiny list items
+# times 200 rules would otherwise hold the event loop for seconds.
+MAX_VISITS = 200_000
+
+
+class TransformTooExpensive(Exception):
+    """The body would cost more than MAX_VISITS: the caller passes it on unchanged, as it does a
+    body over the size limit."""
+
+
+def _walk(root: Any, parts: list[str], action: Any, budget: list[int]) -> None:
+    # An explicit stack: nesting depth costs no recursion (a 2 KB body can nest 1,000 lists).
+    last = len(parts) - 1
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise TransformTooExpensive
+        if isinstance(node, list):
+            stack.extend((item, depth) for item in reversed(node))
+        elif isinstance(node, dict):
+            if depth == last:
+                action(node, parts[depth])
+            elif (child := node.get(parts[depth])) is not None:
+                stack.append((child, depth + 1))
 
 
 def apply_body(transform: MessageTransform, document: Any) -> Any:
-    """Rename and drop fields in a parsed JSON document (in place; returns it)."""
+    """Rename and drop fields in a parsed JSON document (in place; returns it). Raises
+    :class:`TransformTooExpensive` (the document half-changed: the caller keeps the original)."""
+    budget = [MAX_VISITS]
     for path, new_name in transform.rename_fields.items():
 
         def rename(obj: dict[str, Any], key: str, new: str = new_name) -> None:
             if key in obj:
                 obj[new] = obj.pop(key)
 
-        _walk(document, path.split("."), rename)
+        _walk(document, path.split("."), rename, budget)
     for path in transform.drop_fields:
-        _walk(document, path.split("."), lambda obj, key: obj.pop(key, None))
+        _walk(document, path.split("."), lambda obj, key: obj.pop(key, None), budget)
     return document

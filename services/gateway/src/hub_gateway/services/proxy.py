@@ -59,7 +59,13 @@ from hub_gateway.domain.headers import forwarded_headers, request_headers, respo
 from hub_gateway.domain.injection import Injection
 from hub_gateway.domain.paths import upstream_path
 from hub_gateway.domain.tiers import TierQuotas
-from hub_gateway.domain.transforms import RouteTransform, apply_body, apply_headers, apply_path
+from hub_gateway.domain.transforms import (
+    RouteTransform,
+    TransformTooExpensive,
+    apply_body,
+    apply_headers,
+    apply_path,
+)
 from hub_gateway.services.limiter import QuotaLimiter
 from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
 from hub_gateway.services.resolver import Resolver
@@ -68,6 +74,7 @@ from hub_gateway.services.transforms import TransformService
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 SMALL_BODY = 64 * 1024
 SNAPSHOT_EVERY_S = 0.1
+_BODY_VALIDATORS = frozenset({"etag", "content-md5", "digest", "repr-digest", "content-digest"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +213,7 @@ class ProxyService:
         route = await self._route(caller, target, req) if self._may_transform(caller) else None
         provider_path = apply_path(route, req.provider_path) if route else req.provider_path
         injection = resolver.cached_injection(target) or await resolver.injection(target)
-        circuit = self.circuits.get(target.origin)
+        circuit = self.circuits.get(target.base_url)
         if not circuit.allow(time.monotonic()):
             retry = max(1, round(circuit.retry_after(time.monotonic())))
             raise CircuitOpen(
@@ -252,10 +259,9 @@ class ProxyService:
         ):
             return body
         try:
-            document = orjson.loads(body.data)
-        except orjson.JSONDecodeError:
+            data = orjson.dumps(apply_body(route.request, orjson.loads(body.data)))
+        except (orjson.JSONDecodeError, TransformTooExpensive):
             return body
-        data = orjson.dumps(apply_body(route.request, document))
         return RequestBody(data=data, length=len(data))
 
     def _headers(
@@ -318,8 +324,13 @@ class ProxyService:
         idempotent = req.method in IDEMPOTENT or any(n == b"idempotency-key" for n, _ in req.headers)
         while True:
             ctx.attempts += 1
+            if ctx.attempts > 1:
+                # A wait may have let a disconnect or a credential change in: a retry goes out
+                # only through a connection that is still there, with its current credential
+                # (after a refresh, the injection is the refreshed one already).
+                target, injection = await self._still_current(target, injection, just_refreshed=refreshed)
             path = upstream_path(provider_path, injection.apply_query(req.query))
-            circuit = self.circuits.get(target.origin)
+            circuit = self.circuits.get(target.base_url)
             try:
                 headers, block = self._headers(target, req, injection, route)
                 resp = await self.client.request_at(
@@ -382,6 +393,18 @@ class ProxyService:
             if route is None and (reply := self._reply_now(resp, injection)) is not None:
                 return reply
             return await self._reply(resp, route, injection)
+
+    async def _still_current(
+        self, target: ConnectionTarget, injection: Injection, *, just_refreshed: bool
+    ) -> tuple[ConnectionTarget, Injection]:
+        resolver = self.resolver
+        current = resolver.cached_target(target.id, target.tenant_id) or await resolver.target(
+            target.id, target.tenant_id
+        )
+        current.ensure_usable()
+        if just_refreshed and current is target:
+            return current, injection
+        return current, resolver.cached_injection(current) or await resolver.injection(current)
 
     def _observe(self, target: ConnectionTarget, resp: Response) -> tuple[int | None, float | None]:
         """Provider rate-limit signals of one answer → (lowest remaining, Retry-After seconds).
@@ -510,12 +533,16 @@ class ProxyService:
         )
         json_body = "json" in (resp.header("content-type") or "")
         limit = self.settings.transform_max_body_bytes
-        if t.touches_body and json_body and not encoded and length is not None and length <= limit:
+        # HEAD, 204 and 304 answers have no body to edit (content_length reads 0 for them): their
+        # Content-Length, if any, describes another representation and stays as it is.
+        if t.touches_body and json_body and not encoded and length is not None and 0 < length <= limit:
             raw = await resp.read()
             try:
-                data = orjson.dumps(apply_body(t, orjson.loads(raw))) if raw else raw
-            except orjson.JSONDecodeError:
+                data = orjson.dumps(apply_body(t, orjson.loads(raw)))
+            except (orjson.JSONDecodeError, TransformTooExpensive):
                 data = raw
+            if data is not raw:  # rewritten: strong validators of the original no longer match
+                as_text = [(n, v) for n, v in as_text if n not in _BODY_VALIDATORS]
             as_text = [(n, v) for n, v in as_text if n != "content-length"]
             as_text.append(("content-length", str(len(data))))
             return Reply(resp.status, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text], data)
