@@ -65,16 +65,31 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bATATT[A-Za-z0-9_\-=]{16,}"), REDACTED),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{16,}"), REDACTED),
     (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), REDACTED),
-    # Secrets in query strings or form bodies.
+    # Secrets in query strings or form bodies: the names, and any name ending like one
+    # (oauth_token=, x_api_key=); "code" only as itself (status_code= is no secret).
     (
         re.compile(
-            r"(?i)\b(access_token|refresh_token|id_token|client_secret|code_verifier|"
-            r"api_key|apikey|password|token|code)=([^&\s\"']+)"
+            r"(?i)(?<![A-Za-z0-9_\-])([A-Za-z0-9_\-]*(?:token|secret|password|passwd|api_?key|code_verifier)"
+            r"|code)=([^&\s\"']+)"
         ),
         r"\1=" + REDACTED,
     ),
-    # Credentials in URLs: scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+):[^@\s/]+@"), r"\1:" + REDACTED + "@"),
+    # The same as quoted pairs: a repr'd dict ('password': 'x') or JSON ("client_secret": "x").
+    (
+        re.compile(
+            r"(?i)([\"'])([A-Za-z0-9_\-]*(?:token|secret|password|passwd|api_?key|authorization))\1"
+            r"(\s*:\s*)([\"'])(?:\\.|(?!\4).)*\4"
+        ),
+        r"\1\2\1\3\4" + REDACTED + r"\4",
+    ),
+    # Header lines: X-Api-Key: abc, Private-Token: abc.
+    (
+        re.compile(r"(?i)\b(x-api-key|private-token|x-gitlab-token|api-key)(\s*:\s*)[^\s,;]+"),
+        r"\1\2" + REDACTED,
+    ),
+    # Credentials in URLs: scheme://user:password@host (an empty user too; the password may hold
+    # "@" or "/", so everything up to the last "@" before a space goes).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*):[^\s]*@"), r"\1:" + REDACTED + "@"),
 )
 
 
@@ -113,8 +128,19 @@ def redact(value: Any, _depth: int = 0) -> Any:
             )
             for k, v in value.items()
         }
+    if isinstance(value, tuple) and len(value) == 2 and _names_secret(value[0]):
+        return [redact(value[0], _depth + 1), REDACTED]  # a (name, value) header pair
     if isinstance(value, list | tuple | set | frozenset):
         return [redact(v, _depth + 1) for v in value]
     if isinstance(value, bytes | bytearray):
         return REDACTED
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else is logged as its text (an httpx.URL, an exception): scanned like a string.
+    return redact_text(str(value))
+
+
+def _names_secret(name: Any) -> bool:
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    return isinstance(name, str) and is_sensitive_key(name)

@@ -121,8 +121,8 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         return [literal]
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return []
+    except (socket.gaierror, UnicodeError):
+        return []  # UnicodeError: an empty label or one over 63 characters (IDNA), never a host
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 

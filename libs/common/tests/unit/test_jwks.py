@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from hub_common.errors import Unauthorized
+from hub_common.errors import ServiceUnavailable, Unauthorized
 from hub_common.settings import HubSettings
 from hub_common.web.auth import Authenticator, mint_user_token
 
@@ -54,19 +54,21 @@ def claims(**over):
     return {**base, **over}
 
 
-def test_rs256_tokens_from_the_jwks_are_accepted(idp):
+async def test_rs256_tokens_from_the_jwks_are_accepted(idp):
     key, url = idp
     settings = HubSettings(environment="production", jwt_jwks_url=url, jwt_issuer="https://idp.example")
     auth = Authenticator(settings)
     token = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k1"})
+    await auth.fetch_keys(token)
     principal = auth.verify_user(token)
     assert (principal.tenant_id, principal.user_id, principal.tier) == ("acme", "alice", "enterprise")
 
 
-def test_dev_tokens_and_wrong_issuers_are_refused_in_production(idp):
+async def test_dev_tokens_and_wrong_issuers_are_refused_in_production(idp):
     key, url = idp
     settings = HubSettings(environment="production", jwt_jwks_url=url, jwt_issuer="https://idp.example")
     auth = Authenticator(settings)
+    await auth.fetch_keys(jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k1"}))
     with pytest.raises(Unauthorized):
         auth.verify_user(mint_user_token(settings, tenant="acme", user="mallory", tier="enterprise"))
     with pytest.raises(Unauthorized):
@@ -140,3 +142,29 @@ async def test_expired_keys_are_refetched_and_unknown_kids_cannot_force_fetches(
     await auth.fetch_keys(token)
     assert len(fetches) == 2 and not auth.needs_keys(token)
     assert auth.verify_user(token).user_id == "alice"
+
+
+async def test_without_keys_nothing_blocks_and_a_failed_fetch_is_not_repeated_per_token(idp, monkeypatch):
+    key, _ = idp
+    settings = HubSettings(
+        environment="production",
+        jwt_jwks_url="http://127.0.0.1:9/jwks.json",
+        jwt_issuer="https://idp.example",
+    )
+    auth = Authenticator(settings)
+    fetches = []
+
+    def not_json(refresh: bool) -> None:
+        fetches.append(refresh)
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+
+    monkeypatch.setattr(auth._jwks, "get_jwk_set", not_json)
+    token = jwt.encode(claims(), key, algorithm="RS256", headers={"kid": "k1"})
+    await auth.fetch_keys(token)  # fails (a reply that is not JSON): logged, not raised
+    for _ in range(5):
+        await auth.fetch_keys(token)  # not retried at once, whatever the token
+        with pytest.raises(ServiceUnavailable):  # and verify_user never fetches on the loop
+            auth.verify_user(token)
+    assert len(fetches) == 1
+    with pytest.raises(Unauthorized):
+        auth.verify_user("garbage")  # not a token at all: 401, keys or none

@@ -141,3 +141,45 @@ def test_json_log_lines_are_redacted_in_message_args_extras_and_exceptions() -> 
 def test_bad_format_string_keeps_the_record() -> None:
     line = _log_line("redaction-test-2", lambda lg: lg.info("%s %s", "only-one"))
     assert "only-one" not in line["msg"] or "%s" in line["msg"]
+
+
+@pytest.mark.parametrize(
+    "text,secret",
+    [
+        ("redis://:s3cretpass@cache:6379/0", "s3cretpass"),
+        ("postgresql://hub:ab/cd@db/hub", "ab/cd"),
+        ("postgresql://hub:p@ss@db/hub", "ss@db"),
+        ("oauth_token=abc123xyz&x=1", "abc123xyz"),
+        ("x_api_key=abcdef123", "abcdef123"),
+        ("{'password': 'hunter2', 'user': 'bob'}", "hunter2"),
+        ('{"client_secret": "leak-me-123", "n": 1}', "leak-me-123"),
+        ("X-Api-Key: abcdef123456", "abcdef123456"),
+    ],
+)
+def test_secret_shapes_in_text_are_redacted(text, secret):
+    assert secret not in redact_text(text)
+
+
+def test_metadata_that_looks_close_is_kept():
+    assert redact_text("status_code=500 error_code=bad token_type=bearer") == (
+        "status_code=500 error_code=bad token_type=bearer"
+    )
+
+
+def test_objects_and_header_pairs_in_extra_fields_are_redacted():
+    class Url:
+        def __str__(self) -> str:
+            return "https://api.x/cb?access_token=SECRETTOKEN1"
+
+    out = redact(
+        {
+            "url": Url(),
+            "error": ValueError("upstream said: {'client_secret': 'leak-me-123'}"),
+            "headers": [("x-api-key", "k-abcdef123"), ("accept", "application/json")],
+            "count": 3,
+            "ok": True,
+        }
+    )
+    text = str(out)
+    assert "SECRETTOKEN1" not in text and "leak-me-123" not in text and "k-abcdef123" not in text
+    assert out["headers"][1] == ["accept", "application/json"] and out["count"] == 3 and out["ok"] is True

@@ -91,3 +91,9 @@ def test_an_allowed_network_must_cover_every_address_of_a_name():
     assert not allow_listed("nothing.example", 443, [], ["10.0.0.0/8"])
     # Naming the host itself is the operator's explicit choice, whatever it resolves to.
     assert allow_listed("rebind.example", 443, [metadata, internal], ["rebind.example"])
+
+
+@pytest.mark.parametrize("url", ["https://a..b.com/", "https://" + "x" * 64 + ".example/"])
+async def test_a_host_name_that_cannot_exist_is_refused_not_a_crash(url):
+    with pytest.raises(UrlNotAllowed):
+        await check_url(url)

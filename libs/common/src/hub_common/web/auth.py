@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 
-from hub_common.errors import ConfigurationError, Forbidden, Unauthorized
+from hub_common.errors import ConfigurationError, Forbidden, ServiceUnavailable, Unauthorized
 from hub_common.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,9 @@ class Authenticator:
             return False  # a service token (or a forged one): never verified with the JWKS
         now = time.monotonic()
         if not self._keys or now - self._keys_at > JWKS_LIFESPAN_S:
-            return now - self._fetch_failed_at > UNKNOWN_KID_REFETCH_S or not self._keys
+            # A failed fetch is not retried for UNKNOWN_KID_REFETCH_S, keys or none: otherwise
+            # every token sent while the identity provider is down would wait for one.
+            return now - self._fetch_failed_at > UNKNOWN_KID_REFETCH_S
         return header.get("kid") not in self._keys and now - self._keys_at > UNKNOWN_KID_REFETCH_S
 
     async def fetch_keys(self, token: str) -> None:
@@ -148,7 +150,7 @@ class Authenticator:
         assert self._jwks is not None
         try:
             jwk_set = self._jwks.get_jwk_set(refresh=True)
-        except jwt.PyJWTError as exc:
+        except Exception as exc:  # PyJWTError, and a reply that is not JSON at all
             self._fetch_failed_at = time.monotonic()
             log.warning("JWKS not fetched", extra={"error": type(exc).__name__})
             return
@@ -156,9 +158,14 @@ class Authenticator:
         self._keys_at = time.monotonic()
 
     def _signing_key(self, token: str) -> Any:
-        if not self._keys:  # a caller that did not fetch first (sync code): fetch here
-            self._load_keys()
-        kid = jwt.get_unverified_header(token).get("kid")
+        # Never fetched here: this runs on the event loop, and the fetch blocks (fetch_keys
+        # runs it in a thread before verification). No keys yet: nothing verifies.
+        kid = jwt.get_unverified_header(token).get("kid")  # garbage is a 401 before anything
+        if not self._keys:
+            raise ServiceUnavailable(
+                "the identity provider's signing keys are not available; try again shortly",
+                code="auth_unavailable",
+            )
         key = self._keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise jwt.InvalidKeyError("the token's kid is not in the identity provider's JWKS")

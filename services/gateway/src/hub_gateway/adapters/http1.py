@@ -481,7 +481,7 @@ class Http1Client:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except TimeoutError:
             raise ConnectTimeout(f"resolving {host} took too long") from None
-        except OSError:
+        except (OSError, UnicodeError):  # UnicodeError: a label IDNA refuses (empty, > 63)
             raise ConnectError(f"{host} does not resolve") from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         if allow_listed(host.lower().rstrip("."), port, addresses, self.allowlist):
