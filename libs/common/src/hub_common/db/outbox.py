@@ -6,7 +6,11 @@
 acks=all, and deletes them in the same transaction. A crash between publish and delete
 republishes the same ``ce_id`` (at-least-once; consumers dedupe on it). One relay per schema
 publishes at a time (a transaction-scoped advisory lock), which keeps per-key order across
-replicas; the others stand by.
+replicas; the others stand by. An event too large for Kafka is refused when it is written; a
+row Kafka refuses anyway for a reason no retry fixes (too large, invalid topic, not authorised)
+is counted on the row (``attempts``, ``last_error``) while the rest of its batch goes out one by
+one, and after ``MAX_ATTEMPTS`` it stays in the table for an operator
+(``hub_outbox_given_up_total``) instead of holding up every row behind it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+from aiokafka import errors as aiokafka_errors
 from prometheus_client import Counter
 
 from hub_common.db.pool import check_identifier, connect
@@ -27,6 +32,21 @@ from hub_common.kafka.producer import EventProducer
 
 log = logging.getLogger(__name__)
 RELAYED = Counter("hub_outbox_relayed_total", "Outbox rows published to Kafka", ["schema"])
+GIVEN_UP = Counter("hub_outbox_given_up_total", "Outbox rows Kafka refused for good", ["schema"])
+# Below the broker's default max.message.bytes (1 MiB) with room for the record's framing: an
+# event larger than this could never be published, so it is refused when it is written.
+MAX_EVENT_BYTES = 900 * 1024
+# A row Kafka refuses for a reason retrying cannot fix is tried this many times, then left in
+# the table (attempts, last_error) for an operator and no longer holds up the rows after it.
+MAX_ATTEMPTS = 5
+_PERMANENT = (
+    aiokafka_errors.MessageSizeTooLargeError,
+    aiokafka_errors.RecordTooLargeError,
+    aiokafka_errors.InvalidTopicError,
+    aiokafka_errors.TopicAuthorizationFailedError,
+    aiokafka_errors.UnsupportedForMessageFormatError,
+    aiokafka_errors.CorruptRecordException,
+)
 
 
 def channel_for(schema: str) -> str:
@@ -49,6 +69,8 @@ class OutboxRow:
     def of(cls, event: HubEvent, source: str) -> OutboxRow:
         event_id = uuid.uuid4()
         key, value, headers = encode(event, source=source, event_id=str(event_id))
+        if len(value) > MAX_EVENT_BYTES:
+            raise ValueError(f"{event.topic} event of {len(value)} bytes exceeds {MAX_EVENT_BYTES}")
         return cls(event_id, event.topic, key, value, [[k, v.decode()] for k, v in headers])
 
     def params(self) -> tuple[uuid.UUID, str, bytes, bytes, list[list[str]]]:
@@ -151,22 +173,61 @@ class OutboxRelay:
             if not leader:
                 return 0
             rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox WHERE published_at IS NULL "
+                "SELECT id, topic, key, value, headers FROM outbox "
+                "WHERE published_at IS NULL AND attempts < $2 "
                 "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self.batch_size,
+                MAX_ATTEMPTS,
             )
             if not rows:
                 return 0
             records = [
                 (r["topic"], r["key"], r["value"], [(k, v.encode()) for k, v in r["headers"]]) for r in rows
             ]
-            # A failed publish raises: the transaction rolls back and the rows stay unpublished.
-            await self.producer.publish_many(records)
+            try:
+                await self.producer.publish_many(records)
+                published = [r["id"] for r in rows]
+            except _PERMANENT:
+                # One row Kafka will never take: the others go one by one, that one is counted.
+                published = await self._one_by_one(conn, rows, records)
+            # A transient failure raises: the transaction rolls back and the rows stay unpublished.
             # Deleted, not marked: a marked row is a second heap tuple and three more index
             # entries on the pages every writer is appending to (ADR 0008); Kafka keeps the event.
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
-        RELAYED.labels(self.schema).inc(len(rows))
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", published)
+        RELAYED.labels(self.schema).inc(len(published))
         return len(rows)
+
+    async def _one_by_one(
+        self,
+        conn: asyncpg.Connection,
+        rows: list[asyncpg.Record],
+        records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]],
+    ) -> list[int]:
+        published: list[int] = []
+        for row, record in zip(rows, records, strict=True):
+            try:
+                await self.producer.publish_many([record])
+            except _PERMANENT as exc:
+                attempts = await conn.fetchval(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1 "
+                    "RETURNING attempts",
+                    row["id"],
+                    type(exc).__name__,
+                )
+                if attempts >= MAX_ATTEMPTS:
+                    GIVEN_UP.labels(self.schema).inc()
+                    log.error(
+                        "outbox row refused by Kafka for good; left in the table",
+                        extra={
+                            "schema": self.schema,
+                            "outbox_id": row["id"],
+                            "topic": row["topic"],
+                            "error": type(exc).__name__,
+                        },
+                    )
+                continue
+            published.append(row["id"])
+        return published
 
     async def purge_published(self) -> int:
         """Rows an earlier release marked published instead of deleting, once past retention."""
