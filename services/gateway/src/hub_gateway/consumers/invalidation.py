@@ -6,9 +6,11 @@ all partitions of the three topics and starts at their end (what happened before
 not in its caches). Nothing is committed, no group lingers in the broker after a replica goes
 away. ``fetch_max_wait_ms`` is short, so an event reaches the caches in ~100 ms.
 
-``healthy`` turns false when the consumer has not completed a poll for ``stale_after_s``; the
-caches then stop trusting their entries (every call reloads) until events flow again — without
-events the 1-second promise cannot be kept any other way.
+``healthy`` turns false when the broker has not answered a fetch for every assigned partition
+within ``stale_after_s``; the caches then stop trusting their entries (every call reloads) until
+events flow again — without events the 1-second promise cannot be kept any other way. (A poll
+that returns nothing proves nothing: with the broker unreachable, aiokafka's ``getmany`` still
+returns an empty batch after its timeout. The fetch responses' own timestamps are the proof.)
 """
 
 from __future__ import annotations
@@ -95,10 +97,19 @@ class InvalidationConsumer:
                 log.warning("invalidation poll failed", extra={"error": type(exc).__name__})
                 await asyncio.sleep(0.5)
                 continue
-            self._last_poll = time.monotonic()
+            self._note_broker_contact(consumer)
             for records in batches.values():
                 for record in records:
                     self._apply(record.topic, record.value, record.headers)
+
+    def _note_broker_contact(self, consumer: AIOKafkaConsumer) -> None:
+        """Healthy as of the oldest fetch answer among the assigned partitions (wall-clock ms,
+        from the fetcher), if the broker has answered for every one of them."""
+        stamps = [consumer.last_poll_timestamp(tp) for tp in consumer.assignment()]
+        if not stamps or any(stamp is None for stamp in stamps):
+            return
+        age_s = max(0.0, time.time() - min(stamps) / 1000)
+        self._last_poll = max(self._last_poll, time.monotonic() - age_s)
 
     def _apply(self, topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
         try:

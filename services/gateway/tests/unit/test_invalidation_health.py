@@ -1,0 +1,48 @@
+"""The invalidation feed is healthy only while the broker answers, not while polls return."""
+
+import time
+
+import pytest
+
+from hub_gateway.consumers.invalidation import InvalidationConsumer
+
+pytestmark = pytest.mark.unit
+
+
+class FakeConsumer:
+    def __init__(self, stamps_ms):
+        self.stamps_ms = stamps_ms
+
+    def assignment(self):
+        return set(self.stamps_ms)
+
+    def last_poll_timestamp(self, tp):
+        return self.stamps_ms[tp]
+
+
+def feed() -> InvalidationConsumer:
+    return InvalidationConsumer("127.0.0.1:9", resolver=None, stale_after_s=5.0)
+
+
+def test_fresh_fetch_answers_for_every_partition_are_healthy():
+    now_ms = time.time() * 1000
+    consumer = feed()
+    consumer._note_broker_contact(FakeConsumer({"a": now_ms - 100, "b": now_ms - 200}))
+    assert consumer.healthy
+
+
+def test_empty_polls_from_an_unreachable_broker_are_not_health():
+    consumer = feed()
+    consumer._last_poll = time.monotonic() - 10  # positioned a while ago
+    stale_ms = time.time() * 1000 - 12_000  # the broker last answered 12 s ago
+    for _ in range(3):  # getmany keeps returning {} after its timeout
+        consumer._note_broker_contact(FakeConsumer({"a": stale_ms, "b": stale_ms}))
+    assert not consumer.healthy
+
+
+def test_one_silent_partition_is_enough_to_distrust():
+    now_ms = time.time() * 1000
+    consumer = feed()
+    consumer._last_poll = time.monotonic() - 10
+    consumer._note_broker_contact(FakeConsumer({"a": now_ms, "b": now_ms - 9_000}))
+    assert not consumer.healthy
