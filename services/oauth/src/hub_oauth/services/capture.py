@@ -11,11 +11,13 @@ import httpx
 
 from hub_common.clients.service import ServiceClient
 from hub_common.clients.vault import VaultClient
-from hub_common.connection_credentials import validate
+from hub_common.connection_credentials import validate, vault_keys
 from hub_common.errors import Conflict, HubError, ServiceUnavailable
 from hub_common.web.auth import ServiceTokenMinter
 from hub_connector_sdk import AuthenticationMethod
 from hub_oauth.services.context import ContextResolver
+
+VAULT_BATCH = 16
 
 
 class CredentialCapture:
@@ -49,8 +51,15 @@ class CredentialCapture:
                 code="credentials_not_applicable",
             )
         values = validate(auth, submitted)  # 422 invalid_credentials naming fields, never values
-        for key, value in values.items():
-            await self.vault.store(tenant_id, connection_id, key, value)
+        # One vault call: all the values are stored, or none (never half an old, half a new set);
+        # the vault takes up to 16 per call, more than any connector's fields.
+        items = sorted(values.items())
+        for start in range(0, len(items), VAULT_BATCH):
+            await self.vault.store_many(tenant_id, connection_id, dict(items[start : start + VAULT_BATCH]))
+        # An optional field left out or sent empty is cleared, not kept from an earlier capture.
+        cleared = set(vault_keys(auth).values()) - set(values)
+        for key in sorted(cleared):
+            await self.vault.delete(tenant_id, connection_id, key)
         return await self._verify(tenant_id, connection_id)
 
     async def _verify(self, tenant_id: str, connection_id: UUID) -> dict[str, Any]:
@@ -64,11 +73,26 @@ class CredentialCapture:
                 code="verification_unavailable",
                 status_code=502,
             ) from None
+        if resp.status_code in (404, 409):  # the connection went away or cannot be checked now
+            raise HubError(
+                f"stored; the connectors service answered {resp.status_code} to the health check",
+                code="verification_refused",
+                status_code=resp.status_code,
+            )
         if resp.status_code >= 400:
             raise HubError(
                 f"stored; the connectors service answered {resp.status_code} to the health check",
                 code="verification_failed",
                 status_code=502,
             )
-        result: dict[str, Any] = resp.json()
+        try:
+            result = resp.json()
+        except ValueError:
+            result = None
+        if not isinstance(result, dict):
+            raise HubError(
+                "stored; the connectors service's health-check answer is not a JSON object",
+                code="verification_failed",
+                status_code=502,
+            )
         return result
