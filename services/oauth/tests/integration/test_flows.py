@@ -227,3 +227,14 @@ async def test_request_sizes_are_bounded(oauth, directory, simulator, tenant, us
     )
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
     assert huge.json()["error"]["details"] == {"limit_bytes": settings.oauth_max_body_bytes}
+
+
+async def test_an_app_with_a_new_client_id_and_no_secret_has_no_secret(oauth, user_headers):
+    url = "/v1/oauth/apps/simgeneric"
+    first = {"client_id": "hub-app", "client_secret": "hub-app-secret-0123456789"}
+    assert (await oauth.put(url, headers=user_headers, json=first)).status_code in (200, 201)
+    same = await oauth.put(url, headers=user_headers, json={"client_id": "hub-app", "scopes": ["read"]})
+    assert same.json()["has_client_secret"] is True  # same client: its secret stays
+    other = await oauth.put(url, headers=user_headers, json={"client_id": "another-app"})
+    assert other.json()["has_client_secret"] is False  # never sent with another client's id
+    assert (await oauth.put(url, headers=user_headers, json=first)).json()["has_client_secret"] is True

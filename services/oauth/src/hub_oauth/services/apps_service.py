@@ -19,10 +19,15 @@ class AppService:
         self.resolver = resolver
 
     async def put(self, app: AppRow, client_secret: str | None) -> bool:
+        owner = app_secret_owner(app.connector_id)
         if client_secret is not None:
-            await self.vault.store(
-                app.tenant_id, app_secret_owner(app.connector_id), CLIENT_SECRET, client_secret
-            )
+            await self.vault.store(app.tenant_id, owner, CLIENT_SECRET, client_secret)
+        else:
+            before = await apps.get(self.pool, app.tenant_id, app.connector_id)
+            if before is not None and before.client_id != app.client_id:
+                # A secret belongs to its client: a new client id without one has none (it would
+                # otherwise be sent, with the new id, to the provider).
+                await self.vault.delete(app.tenant_id, owner, CLIENT_SECRET)
         self.resolver.forget_app(app.tenant_id, app.connector_id)
         async with self.pool.acquire() as conn:
             return await apps.upsert(conn, app)
