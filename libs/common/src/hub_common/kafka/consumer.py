@@ -6,7 +6,9 @@ Guarantees
   jitter, then copied to ``<topic>.dlq`` with the error in headers, and consumption moves on;
   a failure of the infrastructure (a connection refused or lost, Postgres starting, a 503) is
   not the record's fault: it is retried for up to ``RetryPolicy.transient_max_s`` (the batch
-  waits; a failover dead-letters nothing);
+  waits; a failover dead-letters nothing). The window is the batch's: a record the window ran
+  out on before its own did is rewound and comes back with the next poll (a new window), so no
+  batch outlasts Kafka's max.poll.interval;
 - a record whose envelope cannot be read at all is dead-lettered at once;
 - the loop survives a failed offset commit (a rebalance in between): the uncommitted records are
   redelivered, and handlers are idempotent;
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -55,6 +58,11 @@ class NonRetryableError(Exception):
 
 class _Abandoned(Exception):
     """The runner is stopping while a record still fails: leave it uncommitted."""
+
+
+class _Rewind(Exception):
+    """The batch has used its outage window: this record (and the rest) come back with the next
+    poll, so one batch never outlasts Kafka's max.poll.interval."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -204,12 +212,21 @@ class ConsumerRunner:
     async def _handle_partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
     ) -> None:
-        for record in records:
+        # The outage window is the batch's, not each record's: retried one after the other, a
+        # batch of records would otherwise wait out the window once per record (and the member
+        # would be dropped from its group meanwhile).
+        deadline = time.monotonic() + self.retry.transient_max_s
+        for n, record in enumerate(records):
             if tp not in self._consumer.assignment():
                 return  # revoked mid-batch: the new owner re-reads from the last commit
             try:
-                await self._handle_record(record)
+                # The first record's own window is the batch's: it is never rewound, so a record
+                # that fails for ever is still dead-lettered once its window is over.
+                await self._handle_record(record, math.inf if n == 0 else deadline)
             except _Abandoned:
+                return
+            except _Rewind:
+                self._consumer.seek(tp, record.offset)
                 return
             except Exception:
                 # Not even the DLQ took it: rewind so the record is fetched again.
@@ -218,7 +235,7 @@ class ConsumerRunner:
                 return
             self._pending[tp] = record.offset + 1
 
-    async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _handle_record(self, record: ConsumerRecord[bytes, bytes], deadline: float) -> None:
         try:
             event = decode(record.value, record.headers)
         except Exception as exc:  # decoding is pure: whatever fails is the record's fault
@@ -238,11 +255,13 @@ class ConsumerRunner:
                     "messaging.consumer.group.name": self.group_id,
                 },
             ):
-                await self._call_with_retries(event, record)
+                await self._call_with_retries(event, record, deadline)
         finally:
             otel_context.detach(token)
 
-    async def _call_with_retries(self, event: CloudEvent, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _call_with_retries(
+        self, event: CloudEvent, record: ConsumerRecord[bytes, bytes], deadline: float
+    ) -> None:
         attempt = 0
         started = time.monotonic()
         while True:
@@ -255,7 +274,11 @@ class ConsumerRunner:
             except Exception as exc:
                 if self._stopping.is_set():
                     raise _Abandoned from exc
-                outage = self.retry.transient(exc) and time.monotonic() - started < self.retry.transient_max_s
+                transient = self.retry.transient(exc)
+                now = time.monotonic()
+                outage = transient and now - started < self.retry.transient_max_s
+                if outage and now >= deadline:
+                    raise _Rewind from exc  # its own window is not over: it waits for the next poll
                 if attempt >= self.retry.attempts and not outage:
                     await self._dead_letter(record, exc, attempts=attempt)
                     return
