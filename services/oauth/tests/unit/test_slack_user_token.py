@@ -51,7 +51,12 @@ async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(m
     async def connect(*_a, **_k):
         return 1
 
+    async def previous_grant(_pool, _cid):
+        # A token row exists (a reconnect); that grant had a refresh token and user scopes.
+        return SimpleNamespace(has_refresh_token=True, metadata={"user_scopes": ["chat:write"]})
+
     monkeypatch.setattr(token_store.tokens, "connect", connect)
+    monkeypatch.setattr(token_store.tokens, "get", previous_grant)
     vault = FakeVault(
         {
             "access_token": "xoxb-old",
@@ -66,6 +71,26 @@ async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(m
     store = TokenStore(None, vault, FreeLocks())
     await store.store_initial(ctx, answer, external_account_id="T2", metadata={})
     assert vault.data == {"access_token": "xoxb-new", "signing_secret": "not a token: kept"}
+
+
+async def test_a_first_grant_takes_no_lock(monkeypatch):
+    async def connect(*_a, **_k):
+        return 1
+
+    async def no_row(_pool, _cid):
+        return None
+
+    class NoLocks:
+        def hold(self, _name):
+            raise AssertionError("a first grant has no refresh to race with")
+
+    monkeypatch.setattr(token_store.tokens, "connect", connect)
+    monkeypatch.setattr(token_store.tokens, "get", no_row)
+    vault = FakeVault({})
+    answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
+    ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
+    await TokenStore(None, vault, NoLocks()).store_initial(ctx, answer, external_account_id="T2", metadata={})
+    assert vault.data == {"access_token": "xoxb-new"}
 
 
 async def test_revoking_a_slack_connection_revokes_the_user_token_too():

@@ -75,6 +75,18 @@ def token_values(token_set: TokenSet) -> dict[str, str]:
     return values
 
 
+def previous_token_keys(row: TokenRow) -> set[str]:
+    """The vault keys an earlier grant of this connection wrote, read from its token row (no
+    vault round trip): the refresh token if it had one, Slack's user pair if it granted user
+    scopes (``token_response`` records them as ``user_scopes``)."""
+    keys = {ACCESS_TOKEN}
+    if row.has_refresh_token:
+        keys.add(REFRESH_TOKEN)
+    if row.metadata.get("user_scopes"):
+        keys |= {secondary(ACCESS_TOKEN, "user"), secondary(REFRESH_TOKEN, "user")}
+    return keys
+
+
 class TokenStore:
     def __init__(self, pool: asyncpg.Pool, vault: VaultClient, locks: RedisLocks) -> None:
         self.pool = pool
@@ -93,11 +105,23 @@ class TokenStore:
     ) -> None:
         """Values to the vault, then metadata + event (+ the flow's completion) in one transaction.
 
-        Under the connection's refresh lock: a refresh of the previous grant still in flight
-        would otherwise write that grant's tokens over this one's once its provider answers."""
+        A reconnect runs under the connection's refresh lock: a refresh of the previous grant
+        still in flight would otherwise write that grant's tokens over this one's once its
+        provider answers; and what the previous grant wrote that this one does not replace is
+        cleared (known from its token row, without asking the vault). A first grant needs
+        neither: a refresh needs the token row this creates, and there is nothing older."""
+        previous = await tokens.get(self.pool, ctx.info.id)
+        if previous is None:
+            await self._store_initial(
+                ctx, token_set, external_account_id, metadata, grant_type, flow_id, set()
+            )
+            return
+        stale = previous_token_keys(previous) - set(token_values(token_set))
         try:
             async with self.locks.hold(str(ctx.info.id)):
-                await self._store_initial(ctx, token_set, external_account_id, metadata, grant_type, flow_id)
+                await self._store_initial(
+                    ctx, token_set, external_account_id, metadata, grant_type, flow_id, stale
+                )
         except LockTimeout:
             raise ServiceUnavailable(
                 "a refresh of this connection's previous grant is taking too long; connect again",
@@ -112,19 +136,16 @@ class TokenStore:
         metadata: dict[str, Any],
         grant_type: str,
         flow_id: UUID | None,
+        stale: set[str],
     ) -> None:
         info = ctx.info
-        # A first grant burns no older refresh token, so its values can be written side by side.
-        await write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
-        # Whatever an older grant left that this one did not replace goes: its refresh token, a
-        # Slack user token from a grant that asked for user scopes.
-        written = token_values(token_set)
-        stale = [
-            key
-            for key in await self.vault.list_keys(info.tenant_id, info.id)
-            if key.split(".")[0] in (ACCESS_TOKEN, REFRESH_TOKEN) and key not in written
-        ]
-        await asyncio.gather(*(self.vault.delete(info.tenant_id, info.id, key) for key in stale))
+        # A new grant burns no older refresh token, so its values can be written side by side,
+        # and what the previous grant wrote that this one does not replace goes meanwhile (under
+        # the lock nobody else writes tokens here): its refresh token, a Slack user token.
+        await asyncio.gather(
+            write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False),
+            *(self.vault.delete(info.tenant_id, info.id, key) for key in sorted(stale)),
+        )
         row = TokenRow(
             connection_id=info.id,
             tenant_id=info.tenant_id,
