@@ -89,7 +89,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Credentials in URLs: scheme://user:password@host (an empty user too; the password may hold
     # "@" or "/", so everything up to the last "@" before a space goes).
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*):[^\s]*@"), r"\1:" + REDACTED + "@"),
+    # (Bounded: unbounded, a long run of "a://b:" made every start scan to the end: quadratic.)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,32}://[^/\s:@]{0,256}):[^\s]{0,512}@"), r"\1:" + REDACTED + "@"),
 )
 
 
