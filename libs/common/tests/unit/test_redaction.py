@@ -184,10 +184,3 @@ def test_objects_and_header_pairs_in_extra_fields_are_redacted():
     assert "SECRETTOKEN1" not in text and "leak-me-123" not in text and "k-abcdef123" not in text
     assert out["headers"][1] == ["accept", "application/json"] and out["count"] == 3 and out["ok"] is True
 
-
-def test_redaction_stays_linear_on_hostile_text():
-    import time
-
-    started = time.perf_counter()
-    redact_text("a://b:" * 20000)  # 120 KB of almost-URLs: quadratic once, seconds per record
-    assert time.perf_counter() - started < 2.0
