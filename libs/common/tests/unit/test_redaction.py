@@ -183,4 +183,3 @@ def test_objects_and_header_pairs_in_extra_fields_are_redacted():
     text = str(out)
     assert "SECRETTOKEN1" not in text and "leak-me-123" not in text and "k-abcdef123" not in text
     assert out["headers"][1] == ["accept", "application/json"] and out["count"] == 3 and out["ok"] is True
-
