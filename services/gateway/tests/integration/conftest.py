@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ from gateway_support import (
 )
 
 from hub_common.clients.vault import VaultClient
+from hub_common.events.models import IntegrationDisconnected
 from hub_common.kafka.admin import ensure_topics
+from hub_common.kafka.producer import EventProducer
 from hub_common.settings import HubSettings
 from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
 from hub_e2e.processes import ServiceProcess
@@ -113,6 +116,22 @@ class Hub:
 
     def proxy(self, gateway: str, cid: str, path: str) -> str:
         return f"{gateway}/v1/proxy/{cid}/{path}"
+
+    async def publish_disconnect(self, tenant: str, cid: str) -> float:
+        """What the connectors service publishes when a user disconnects (the lookup stand-in
+        still says "active": only the event can make the gateways refuse); returns the
+        monotonic time the broker acknowledged it."""
+        producer = EventProducer(self.kafka_bootstrap, source="/tests/connectors")
+        await producer.start()
+        try:
+            await producer.publish(
+                IntegrationDisconnected(
+                    tenant_id=tenant, connection_id=uuid.UUID(cid), connector_id="simapi", reason="user"
+                )
+            )
+            return time.monotonic()
+        finally:
+            await producer.stop()
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 from gateway_support import Scripted
-
-from hub_common.events.models import IntegrationDisconnected
-from hub_common.kafka.producer import EventProducer
 
 pytestmark = pytest.mark.integration
 
@@ -21,18 +17,7 @@ async def test_disconnect_is_refused_by_every_replica_within_one_second(hub, ten
     headers = hub.user_headers(tenant)
     for gateway in (hub.a, hub.b):  # both caches warm
         assert (await hub.http.get(hub.proxy(gateway, cid, "warm"), headers=headers)).status_code == 200
-    producer = EventProducer(hub.kafka_bootstrap, source="/tests/connectors")
-    await producer.start()
-    try:
-        # The lookup still says "active": only the event can make the replicas refuse.
-        await producer.publish(
-            IntegrationDisconnected(
-                tenant_id=tenant, connection_id=uuid.UUID(cid), connector_id="simapi", reason="user"
-            )
-        )
-        published = time.monotonic()
-    finally:
-        await producer.stop()
+    published = await hub.publish_disconnect(tenant, cid)
     refused_after: dict[str, float] = {}
     while len(refused_after) < 2 and time.monotonic() - published < 5:
         for gateway in (hub.a, hub.b):
@@ -83,16 +68,7 @@ async def test_a_retry_after_a_disconnect_is_not_sent(hub, tenant):
         if hub.sim.seen(f"/wait-{cid}"):
             break
         await asyncio.sleep(0.01)
-    producer = EventProducer(hub.kafka_bootstrap, source="/tests/connectors")
-    await producer.start()
-    try:
-        await producer.publish(
-            IntegrationDisconnected(
-                tenant_id=tenant, connection_id=uuid.UUID(cid), connector_id="simapi", reason="user"
-            )
-        )
-    finally:
-        await producer.stop()
+    await hub.publish_disconnect(tenant, cid)
     resp = await call
     assert resp.status_code == 409, resp.text
     assert resp.json()["error"]["details"] == {"status": "disconnected"}

@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-import uuid
 
 import pytest
-
-from hub_common.events.models import IntegrationDisconnected
-from hub_common.kafka.producer import EventProducer
 
 pytestmark = pytest.mark.integration
 
@@ -127,16 +123,7 @@ async def test_another_tenants_broken_or_disconnected_connection_is_only_not_fou
     unusable = await hub.connect(
         tenant, secrets={"api_key": "key-1"}, base_url_template="https://{cloud_id}.example.org"
     )
-    producer = EventProducer(hub.kafka_bootstrap, source="/tests/connectors")
-    await producer.start()
-    try:
-        await producer.publish(
-            IntegrationDisconnected(
-                tenant_id=tenant, connection_id=uuid.UUID(gone), connector_id="simapi", reason="user"
-            )
-        )
-    finally:
-        await producer.stop()
+    await hub.publish_disconnect(tenant, gone)
     owner, other = hub.user_headers(tenant), hub.user_headers(hub.tenant())
     deadline = time.monotonic() + 5
     while (await hub.http.get(hub.proxy(hub.a, gone, "x"), headers=owner)).status_code != 409:
