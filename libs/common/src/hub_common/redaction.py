@@ -74,23 +74,43 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1=" + REDACTED,
     ),
-    # The same as quoted pairs: a repr'd dict ('password': 'x') or JSON ("client_secret": "x").
+    # The same as quoted pairs: JSON ("client_secret": "x") and a repr'd dict ('password': 'x'),
+    # one pattern per quote. The value's two branches can never match the same character (an
+    # escape pair, or neither a backslash nor the quote), so matching stays linear.
     (
         re.compile(
-            r"(?i)([\"'])([A-Za-z0-9_\-]*(?:token|secret|password|passwd|api_?key|authorization))\1"
-            r"(\s*:\s*)([\"'])(?:\\.|(?!\4).)*\4"
+            r'(?i)("[A-Za-z0-9_\-]*(?:token|secret|password|passwd|api[_\-]?key|authorization)"\s*:\s*)'
+            r'"(?:[^"\\\n]|\\.){0,1024}"'
         ),
-        r"\1\2\1\3\4" + REDACTED + r"\4",
+        r'\1"' + REDACTED + '"',
+    ),
+    (
+        re.compile(
+            r"(?i)('[A-Za-z0-9_\-]*(?:token|secret|password|passwd|api[_\-]?key|authorization)'\s*:\s*)"
+            r"'(?:[^'\\\n]|\\.){0,1024}'"
+        ),
+        r"\1'" + REDACTED + "'",
+    ),
+    # A repr'd (name, value) header pair: ('x-api-key', 'abc'), (b'authorization', b'Bearer x').
+    (
+        re.compile(
+            r"(?i)(\(b?'[A-Za-z0-9_\-]*(?:token|secret|password|passwd|api[_\-]?key|authorization|cookie)'"
+            r",\s*)b?'(?:[^'\\\n]|\\.){0,1024}'"
+        ),
+        r"\1'" + REDACTED + "'",
     ),
     # Header lines: X-Api-Key: abc, Private-Token: abc.
     (
         re.compile(r"(?i)\b(x-api-key|private-token|x-gitlab-token|api-key)(\s*:\s*)[^\s,;]+"),
         r"\1\2" + REDACTED,
     ),
-    # Credentials in URLs: scheme://user:password@host (an empty user too; the password may hold
-    # "@" or "/", so everything up to the last "@" before a space goes).
-    # (Bounded: unbounded, a long run of "a://b:" made every start scan to the end: quadratic.)
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,32}://[^/\s:@]{0,256}):[^\s]{0,512}@"), r"\1:" + REDACTED + "@"),
+    # Credentials in URLs: scheme://user:password@host (an empty user too). RFC 3986 keeps "/",
+    # "?" and "#" out of the userinfo; an "@" some put in a password anyway is taken up to the
+    # last "@" before the path. (Bounded: unbounded, long runs of "a://b:" were quadratic.)
+    (
+        re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,32}://[^/\s:@]{0,256}):[^\s/?#]{0,1024}@"),
+        r"\1:" + REDACTED + "@",
+    ),
 )
 
 

@@ -147,7 +147,7 @@ def test_bad_format_string_keeps_the_record() -> None:
     "text,secret",
     [
         ("redis://:s3cretpass@cache:6379/0", "s3cretpass"),
-        ("postgresql://hub:ab/cd@db/hub", "ab/cd"),
+        ("postgresql://hub:ab%2Fcd@db/hub", "ab%2Fcd"),  # RFC 3986: a "/" in a password is encoded
         ("postgresql://hub:p@ss@db/hub", "ss@db"),
         ("oauth_token=abc123xyz&x=1", "abc123xyz"),
         ("x_api_key=abcdef123", "abcdef123"),
@@ -183,3 +183,34 @@ def test_objects_and_header_pairs_in_extra_fields_are_redacted():
     text = str(out)
     assert "SECRETTOKEN1" not in text and "leak-me-123" not in text and "k-abcdef123" not in text
     assert out["headers"][1] == ["accept", "application/json"] and out["count"] == 3 and out["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "text,secret",
+    [
+        ("{'x-api-key': 'k-abcdef123'}", "k-abcdef123"),
+        ('{"api-key": "abc123xyz"}', "abc123xyz"),
+        ("[('x-api-key', 'k-abcdef123'), ('accept', 'json')]", "k-abcdef123"),
+        ("[(b'authorization', b'Bearer abcdefghijk')]", "abcdefghijk"),
+    ],
+)
+def test_header_names_in_repr_text_are_redacted(text, secret):
+    assert secret not in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET https://api.example.com:8443/users/@me failed",  # a port, then an @ in the path
+        "https://u:pw@host/a?email=bob@example.com",  # the host stays
+    ],
+)
+def test_urls_keep_what_is_not_a_password(text):
+    out = redact_text(text)
+    assert ("@me" in out) if "@me" in text else ("@host/a?email=bob@example.com" in out and "pw" not in out)
+
+
+def test_an_unclosed_quoted_value_full_of_backslashes_is_handled():
+    # Exponential once: each backslash doubled the work when the closing quote never came.
+    text = '"token": "' + "\\a" * 24
+    assert redact_text(text) == text  # nothing to redact (no closing quote), and it returns
