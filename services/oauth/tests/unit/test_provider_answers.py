@@ -90,3 +90,32 @@ def test_metadata_fields_are_read_strictly(odd, pkce, iss):
     base = endpoints.Endpoints("https://x/a", "https://x/t", revocation_url=None, identity_url=None)
     applied = endpoints.from_metadata(base, ISSUER, {**METADATA, **odd})
     assert (applied.pkce, applied.iss_required) == (pkce, iss)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        httpx.Response(302, headers={"location": "/login"}),
+        httpx.Response(403),
+        httpx.Response(200, text="<html>login</html>"),
+    ],
+)
+async def test_metadata_falls_back_whatever_the_host_root_answers(first):
+    def answer(request: httpx.Request) -> httpx.Response:
+        return first if request.url.path.startswith("/.well-known/") else httpx.Response(200, json=METADATA)
+
+    client = client_answering(answer)
+    try:
+        assert (await client.discover(ISSUER))["issuer"] == ISSUER
+    finally:
+        await client.aclose()
+
+
+async def test_metadata_nowhere_is_a_discovery_error():
+    client = client_answering(lambda _r: httpx.Response(404))
+    try:
+        with pytest.raises(OAuthProviderError) as info:
+            await client.discover(ISSUER)
+        assert info.value.error == "discovery_failed" and not info.value.retryable
+    finally:
+        await client.aclose()

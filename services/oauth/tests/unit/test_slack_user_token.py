@@ -73,23 +73,21 @@ async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(m
     assert vault.data == {"access_token": "xoxb-new", "signing_secret": "not a token: kept"}
 
 
-async def test_a_first_grant_takes_no_lock(monkeypatch):
+async def test_a_first_grant_clears_a_refresh_token_a_crashed_connect_left(monkeypatch):
     async def connect(*_a, **_k):
         return 1
 
     async def no_row(_pool, _cid):
         return None
 
-    class NoLocks:
-        def hold(self, _name):
-            raise AssertionError("a first grant has no refresh to race with")
-
     monkeypatch.setattr(token_store.tokens, "connect", connect)
     monkeypatch.setattr(token_store.tokens, "get", no_row)
-    vault = FakeVault({})
+    vault = FakeVault({"refresh_token": "left by a connect that never wrote its row"})
     answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
     ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
-    await TokenStore(None, vault, NoLocks()).store_initial(ctx, answer, external_account_id="T2", metadata={})
+    await TokenStore(None, vault, FreeLocks()).store_initial(
+        ctx, answer, external_account_id="T2", metadata={}
+    )
     assert vault.data == {"access_token": "xoxb-new"}
 
 
@@ -118,6 +116,38 @@ async def test_revoking_a_slack_connection_revokes_the_user_token_too():
     revoker = Revoker(pool=None, vault=vault, resolver=None, provider=provider, locks=None)
     try:
         assert await revoker._at_provider(ctx) == (True, None)
+    finally:
+        await provider.aclose()
+    assert sent == ["Bearer xoxb-bot", "Bearer xoxp-user"]
+
+
+async def test_a_failed_bot_revoke_still_revokes_the_user_token():
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["authorization"])
+        if request.headers["authorization"] == "Bearer xoxb-bot":
+            return httpx.Response(200, json={"ok": False, "error": "token_expired"})
+        return httpx.Response(200, json={"ok": True, "revoked": True})
+
+    provider = ProviderOAuthClient(attempts=1, transport=httpx.MockTransport(answer))
+    slack = OAuthConfig(
+        authorization_url="https://slack.com/oauth/v2/authorize",
+        token_url="https://slack.com/api/oauth.v2.access",
+        revocation_url="https://slack.com/api/auth.revoke",
+        revocation_style="slack",
+        profile="slack",
+    )
+    ctx = SimpleNamespace(
+        info=SimpleNamespace(tenant_id="t", id=CID),
+        oauth=slack,
+        client=ClientCredentials("c", "s"),
+        endpoints=Endpoints(slack.authorization_url, slack.token_url, slack.revocation_url, None),
+    )
+    vault = FakeVault({"access_token": "xoxb-bot", "access_token.user": "xoxp-user"})
+    revoker = Revoker(pool=None, vault=vault, resolver=None, provider=provider, locks=None)
+    try:
+        assert await revoker._at_provider(ctx) == (False, "token_expired")
     finally:
         await provider.aclose()
     assert sent == ["Bearer xoxb-bot", "Bearer xoxp-user"]

@@ -266,24 +266,34 @@ class ProviderOAuthClient:
 
         return await self._retrying(call)
 
+    async def _metadata_at(self, url: str) -> dict[str, Any]:
+        resp = await self._http.get(url, headers={"Accept": "application/json"})
+        if resp.status_code >= 500:
+            raise OAuthProviderError("server_error", "metadata endpoint failed", retryable=True)
+        if resp.status_code != 200:
+            raise OAuthProviderError("discovery_failed", f"metadata answered {resp.status_code}")
+        data = _json_of(resp, "discovery_failed", "the metadata")
+        if not isinstance(data, dict):
+            raise OAuthProviderError("discovery_failed", "metadata is not an object")
+        return data
+
     async def discover(self, issuer: str) -> dict[str, Any]:
         """RFC 8414 §3: the metadata document; its ``issuer`` must equal ours exactly (§3.3)."""
         urls = metadata_urls(issuer)
 
         async def call() -> dict[str, Any]:
-            for n, url in enumerate(urls):
-                resp = await self._http.get(url, headers={"Accept": "application/json"})
-                if resp.status_code == 404 and n + 1 < len(urls):
-                    continue  # not at RFC 8414's location: try where many servers put it
-                if resp.status_code >= 500:
-                    raise OAuthProviderError("server_error", "metadata endpoint failed", retryable=True)
-                if resp.status_code != 200:
-                    raise OAuthProviderError("discovery_failed", f"metadata answered {resp.status_code}")
-                data = _json_of(resp, "discovery_failed", "the metadata")
-                if not isinstance(data, dict):
-                    raise OAuthProviderError("discovery_failed", "metadata is not an object")
-                return data
-            raise AssertionError("unreachable: the last URL always answers or raises")
+            # RFC 8414's location first; whatever answers there instead (a 404, a redirect or a
+            # login page from the host root) sends us on to where many servers put it. Only if
+            # every location fails is it an error: a server error if one was seen (worth a
+            # retry), else the last refusal.
+            failure: OAuthProviderError | None = None
+            for url in urls:
+                try:
+                    return await self._metadata_at(url)
+                except OAuthProviderError as exc:
+                    failure = exc if failure is None or not failure.retryable else failure
+            assert failure is not None  # urls is never empty
+            raise failure
 
         metadata = await self._retrying(call)
         if metadata.get("issuer") != issuer:

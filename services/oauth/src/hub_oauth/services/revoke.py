@@ -102,21 +102,27 @@ class Revoker:
         user = await self.vault.read(tenant_id, connection_id, secondary(ACCESS_TOKEN, "user"))
         if not (access or refresh or user):
             return False, None
-        try:
-            if access or refresh:
+        grants = [(access, refresh)] if access or refresh else []
+        if user:
+            grants.append((user, None))
+        first_error: str | None = None
+        for access_token, refresh_token in grants:  # each on its own: one failing stops no other
+            try:
                 await self.provider.revoke(
-                    ctx.endpoints, ctx.oauth, ctx.client, access_token=access, refresh_token=refresh
+                    ctx.endpoints,
+                    ctx.oauth,
+                    ctx.client,
+                    access_token=access_token,
+                    refresh_token=refresh_token,
                 )
-            if user:
-                await self.provider.revoke(
-                    ctx.endpoints, ctx.oauth, ctx.client, access_token=user, refresh_token=None
+            except OAuthProviderError as exc:
+                log.warning(
+                    "provider revocation failed; deleting local credentials anyway",
+                    extra={"connection_id": str(connection_id), "error": exc.error},
                 )
-        except OAuthProviderError as exc:
-            log.warning(
-                "provider revocation failed; deleting local credentials anyway",
-                extra={"connection_id": str(connection_id), "error": exc.error},
-            )
-            return False, exc.error
+                first_error = first_error or exc.error
+        if first_error is not None:
+            return False, first_error
         return ctx.oauth.revocation_style != "none" and bool(ctx.endpoints.revocation_url), None
 
     async def _delete_token_values(self, tenant_id: str, connection_id: UUID) -> list[str]:

@@ -105,20 +105,16 @@ class TokenStore:
     ) -> None:
         """Values to the vault, then metadata + event (+ the flow's completion) in one transaction.
 
-        A reconnect runs under the connection's refresh lock: a refresh of the previous grant
-        still in flight would otherwise write that grant's tokens over this one's once its
-        provider answers; and what the previous grant wrote that this one does not replace is
-        cleared (known from its token row, without asking the vault). A first grant needs
-        neither: a refresh needs the token row this creates, and there is nothing older."""
-        previous = await tokens.get(self.pool, ctx.info.id)
-        if previous is None:
-            await self._store_initial(
-                ctx, token_set, external_account_id, metadata, grant_type, flow_id, set()
-            )
-            return
-        stale = previous_token_keys(previous) - set(token_values(token_set))
+        Under the connection's refresh lock: a refresh of the previous grant still in flight
+        would otherwise write that grant's tokens over this one's once its provider answers, and
+        two connects at once would each clear what the other wrote. What the previous grant
+        wrote and this one does not replace is cleared, known from its token row (read under
+        the lock; no vault listing), or, with no row, a refresh token a crashed connect left."""
         try:
             async with self.locks.hold(str(ctx.info.id)):
+                previous = await tokens.get(self.pool, ctx.info.id)
+                before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
+                stale = before - set(token_values(token_set))
                 await self._store_initial(
                     ctx, token_set, external_account_id, metadata, grant_type, flow_id, stale
                 )
