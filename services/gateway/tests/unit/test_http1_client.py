@@ -4,6 +4,7 @@ unusual framings — chunked, close-delimited, 1xx, HEAD — are exactly what a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -420,5 +421,98 @@ async def test_an_answer_before_the_body_is_sent_is_the_answer(client, length):
         assert again.status == 413
         await again.read()
         assert connections == 2
+    finally:
+        server.close()
+
+
+async def _serve_raw(handler):
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def test_a_second_answer_in_one_packet_is_refused_and_the_connection_dropped(client):
+    async def two_answers(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+            b"HTTP/1.1 302 Found\r\nlocation: https://evil\r\ncontent-length: 4\r\n\r\nEVIL"
+        )
+        await writer.drain()
+
+    server, url = await _serve_raw(two_answers)
+    try:
+        resp = await client.request("GET", url + "/", [])
+        assert resp.status == 200 and (b"location", b"https://evil") not in resp.raw_headers
+        assert await resp.read() == b"ok"
+        assert client.stats()[url.replace("http://", "http://")]["idle"] == 0  # never reused
+    finally:
+        server.close()
+
+
+async def test_bytes_on_an_idle_connection_never_reach_the_next_caller(client):
+    connections = 0
+
+    async def then_garbage(reader, writer):
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\none")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nEVIL")  # nobody asked
+        await writer.drain()
+        with contextlib.suppress(Exception):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\ntwo")
+            await writer.drain()
+
+    server, url = await _serve_raw(then_garbage)
+    try:
+        assert await (await client.request("GET", url + "/", [])).read() == b"one"
+        await asyncio.sleep(0.2)  # the unasked answer arrives while the connection is idle
+        assert await (await client.request("GET", url + "/", [])).read() == b"one"  # a new connection
+        assert connections == 2
+    finally:
+        server.close()
+
+
+async def test_trailers_are_not_merged_into_the_head_and_a_closing_204_is_not_reused(client):
+    async def answers(reader, writer):
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if head.startswith(b"GET /trailer"):
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n"
+                        b"trailer: x-ratelimit-remaining\r\n\r\n"
+                        b"2\r\nok\r\n0\r\nx-ratelimit-remaining: 0\r\n\r\n"
+                    )
+                else:
+                    writer.write(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                await writer.drain()
+
+    server, url = await _serve_raw(answers)
+    try:
+        resp = await client.request("GET", url + "/trailer", [])
+        assert await resp.read() == b"ok"
+        assert all(name.lower() != b"x-ratelimit-remaining" for name, _ in resp.raw_headers)
+        empty = await client.request("GET", url + "/empty", [])
+        assert empty.status == 204
+        await empty.read()
+        assert all(pool["idle"] == 0 for pool in client.stats().values())
+    finally:
+        server.close()
+
+
+async def test_a_101_is_a_protocol_error(client):
+    async def upgrade(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n")
+        await writer.drain()
+
+    server, url = await _serve_raw(upgrade)
+    try:
+        with pytest.raises(ProtocolError):
+            await client.request("GET", url + "/", [])
     finally:
         server.close()

@@ -123,6 +123,7 @@ class _Connection(asyncio.Protocol):
         self.chunks: collections.deque[bytes] = collections.deque()
         self.data_ready = asyncio.Event()
         self.abandoned = False  # a request body left half-sent: never reused
+        self.in_pool = False  # idle between exchanges: any byte arriving now is a broken server
         self._reset()
 
     def _reset(self) -> None:
@@ -148,10 +149,14 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio subclasses
 
     def data_received(self, data: bytes) -> None:
+        if self.in_pool:
+            # Nobody asked: parsing it would mix it into the next caller's answer (a desync).
+            self.close()
+            return
         self.started = True
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self._fail(ProtocolError(f"invalid HTTP answer ({type(exc).__name__})"))
             self.close()
             return
@@ -170,7 +175,7 @@ class _Connection(asyncio.Protocol):
         self._write_ok.set()
         self.pool.forget(self)
         if not self.complete:
-            if self.headers_ready.done() and self.status and not self.framed:
+            if exc is None and self.headers_ready.done() and self.status and not self.framed:
                 # A body delimited by closing the connection (HTTP/1.0 style) ends here.
                 self.complete = True
                 self.data_ready.set()
@@ -184,7 +189,16 @@ class _Connection(asyncio.Protocol):
         self._write_ok.set()
 
     # -- httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.complete:
+            # A second answer to one request: whatever it is, this connection cannot be trusted.
+            exc = ProtocolError("the provider sent more than one answer")
+            self._fail(exc)
+            raise exc  # stops the parser; data_received closes the connection
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.headers_ready.done():
+            return  # a chunked body's trailer: never merged into the answer's head
         self.headers.append((name, value))
         size = len(name)
         if len(self.headers) > MAX_HEADERS:
@@ -202,7 +216,11 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
+        if status == 101:  # the gateway never asks to switch protocols
+            exc = ProtocolError("the provider switched protocols unasked (101)")
+            self._fail(exc)
+            raise exc
+        if 100 <= status < 200:
             self.headers = []  # an interim answer: the real one follows
             self.content_length, self.framed = None, False
             return
@@ -256,7 +274,14 @@ class _Connection(asyncio.Protocol):
         return self._write_ok.is_set()
 
     async def drained(self) -> None:
-        await self._write_ok.wait()
+        if self._write_ok.is_set():
+            return
+        try:  # a provider that stops reading must not hold the caller and a pool slot for ever
+            async with asyncio.timeout(self.pool.client.read_timeout_s):
+                await self._write_ok.wait()
+        except TimeoutError:
+            self.close()
+            raise ReadTimeout(f"{self.pool.host} stopped reading the request") from None
 
     async def write(self, data: bytes) -> None:
         if not self.send(data):
@@ -328,7 +353,7 @@ class Response:
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         conn = self._conn
         if self._head or self.status in (204, 304):
-            self._finish(reuse=not self._head)
+            self._finish(reuse=not self._head and conn.complete and conn.keep_alive)
             return
         try:
             while True:
@@ -386,9 +411,13 @@ class _OriginPool:
         else:
             await self.slots.acquire()
         now = time.monotonic()
+        timeout = self.client.idle_timeout_s
+        while self.idle and now - self.idle[0].idle_since >= timeout:
+            self.idle.pop(0).close()  # the oldest end: LIFO reuse alone would never reach them
         while self.idle:
             conn = self.idle.pop()
-            if not conn.closed and now - conn.idle_since < self.client.idle_timeout_s:
+            if not conn.closed and now - conn.idle_since < timeout:
+                conn.in_pool = False
                 conn._reset()
                 return conn
             conn.close()
@@ -421,6 +450,7 @@ class _OriginPool:
     def release(self, conn: _Connection, *, reuse: bool) -> None:
         if reuse and len(self.idle) < self.client.max_idle:
             conn.idle_since = time.monotonic()
+            conn.in_pool = True
             self.idle.append(conn)
         else:
             conn.close()
