@@ -122,3 +122,18 @@ async def test_request_id_metrics_and_chunked_bodies(shared_vault, tenant):
     ]
     assert any('method="PUT"' in line and 'status="201"' in line for line in served)
     assert any('method="GET"' in line and 'status="200"' in line for line in served)
+
+
+@pytest.mark.parametrize("order", ["junk-first", "valid-first"])
+async def test_a_repeated_authorization_is_read_the_same_way_by_both_paths(shared_vault, tenant, order):
+    connection = uuid.uuid4()
+    fast, routed = _both(tenant, connection, "access_token")
+    valid = shared_vault.headers("oauth")["Authorization"]
+    pair = [("authorization", "Bearer junk"), ("authorization", valid)]
+    headers = pair if order == "junk-first" else pair[::-1]
+    async with shared_vault.http("oauth") as oauth:
+        assert (await oauth.put(fast, json={"value": "v"})).status_code == 201
+    async with httpx.AsyncClient(base_url=shared_vault.url, timeout=10) as raw:
+        answers = [(await raw.get(path, headers=headers)) for path in (fast, routed)]
+    assert answers[0].status_code == answers[1].status_code
+    assert _without_request_id(answers[0]) == _without_request_id(answers[1])

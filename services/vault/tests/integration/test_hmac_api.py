@@ -82,3 +82,30 @@ async def test_standard_webhooks_secret_format(shared_vault, tenant):
         assert mismatch.status_code == 422
         assert mismatch.json()["error"]["code"] == "secret_format_mismatch"
         assert secret not in mismatch.text
+
+
+async def test_a_candidate_that_does_not_decode_does_not_hide_a_match(shared_vault, tenant):
+    connection = uuid.uuid4()
+    base = f"/v1/tenants/{tenant}/connections/{connection}"
+    body = b"payload"
+    async with shared_vault.http("webhooks") as webhooks:
+        # The current secret is hex; the next one (mid-rotation) is not.
+        await webhooks.post(f"{base}/credentials/webhook_secret/generate", json={"encoding": "hex"})
+        await webhooks.post(
+            f"{base}/credentials/webhook_secret.next/generate", json={"encoding": "base64url"}
+        )
+        signed = await webhooks.post(
+            f"{base}/hmac/sign", json={"key": "webhook_secret", "message": "payload", "secret_format": "hex"}
+        )
+        verify = {
+            "keys": ["webhook_secret", "webhook_secret.next"],
+            "message_base64": base64.b64encode(body).decode(),
+            "signatures": [signed.json()["signature"]],
+            "secret_format": "hex",
+        }
+        result = await webhooks.post(f"{base}/hmac/verify", json=verify)
+        assert result.status_code == 200, result.text
+        assert result.json() == {"valid": True, "key": "webhook_secret"}
+        # With no match, the unusable candidate is still reported, not hidden as "invalid".
+        nomatch = await webhooks.post(f"{base}/hmac/verify", json={**verify, "signatures": ["00" * 32]})
+        assert nomatch.status_code == 422 and nomatch.json()["error"]["code"] == "secret_format_mismatch"

@@ -58,3 +58,11 @@ def test_generated_url_safe_secrets_sign_in_the_base64_formats(fmt, prefix):
         raw = hmac_key(secret.encode(), fmt)
         assert len(raw) == 32
         assert base64.urlsafe_b64encode(raw).decode().rstrip("=") in secret
+
+
+@pytest.mark.parametrize(
+    "secret,fmt", [(b" ", SecretFormat.HEX), (b"whsec_", SecretFormat.WHSEC), (b"", SecretFormat.RAW)]
+)
+def test_a_secret_that_decodes_to_nothing_is_refused(secret, fmt):
+    with pytest.raises(BadSecretFormat):
+        hmac_key(secret, fmt)

@@ -115,3 +115,36 @@ def test_toml_files_stay_toml(tmp_path):
 def test_unreadable_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigurationError, match="cannot read"):
         _open(file=tmp_path / "missing.json")
+
+
+def test_a_file_that_is_not_utf8_keeps_the_last_good_keyring_and_logs_no_byte(tmp_path, caplog):
+    path = tmp_path / "keyring.json"
+    write_keyring_file(path, new_keyring())
+    source = _open(file=path)
+    good = source.current().keyring
+    path.write_bytes(path.read_bytes()[:-8] + b"\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9")
+    with caplog.at_level(logging.ERROR):
+        assert source.refresh(force=True).keyring == good
+        assert source.current().keyring == good  # every request keeps working
+    assert "keyring reload failed" in caplog.text and "0xe9" not in caplog.text
+    with pytest.raises(ConfigurationError, match="not UTF-8"):
+        _open(file=path)  # at startup it is a configuration error, not a crash
+
+
+def test_a_rotation_between_reading_and_signing_the_file_is_still_picked_up(tmp_path, monkeypatch):
+    from hub_vault.adapters import keyring_source
+
+    path = tmp_path / "keyring.json"
+    write_keyring_file(path, new_keyring())
+    real_load = keyring_source._load_file
+
+    def load_then_rotated_elsewhere(p):
+        keyring = real_load(p)
+        time.sleep(0.01)  # another replica rotates just after this read
+        write_keyring_file(p, keyring.rotated())
+        return keyring
+
+    monkeypatch.setattr(keyring_source, "_load_file", load_then_rotated_elsewhere)
+    source = _open(file=path)
+    monkeypatch.setattr(keyring_source, "_load_file", real_load)
+    assert source.current().keyring.primary_version == 2  # the signature was taken before the read

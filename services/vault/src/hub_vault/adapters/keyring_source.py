@@ -58,13 +58,21 @@ class KeyringSource:
     """Holds the current keyring; ``current()`` is cheap enough for every request."""
 
     def __init__(
-        self, loaded: LoadedKeyring, *, path: Path | None, origin: str, reload_interval_s: float = 1.0
+        self,
+        loaded: LoadedKeyring,
+        *,
+        path: Path | None,
+        origin: str,
+        reload_interval_s: float = 1.0,
+        signature: tuple[int, int, int] | None = None,
     ) -> None:
         self._loaded = loaded
         self.path = path
         self.origin = origin
         self.reload_interval_s = reload_interval_s
-        self._signature = _file_signature(path) if path else None
+        # The file's signature from BEFORE it was read (from_settings): a rotation by another
+        # replica between the read and a later stat would otherwise never be reloaded.
+        self._signature = signature if signature is not None else (_file_signature(path) if path else None)
         self._next_check = time.monotonic() + reload_interval_s
         self._recorded: dict[int, str] = {}  # the database's key check per version (record)
 
@@ -102,10 +110,13 @@ class KeyringSource:
             return self._loaded
         try:
             keyring = parse_keyring(self.path.read_text("utf-8"))
-        except (OSError, KeyringError) as exc:
+        except (OSError, ValueError, KeyringError) as exc:  # ValueError: not UTF-8
+            # A decode error's text quotes a byte of the file: only the keyring's own messages,
+            # which never hold material, are logged in full.
+            reason = str(exc) if isinstance(exc, KeyringError) else type(exc).__name__
             log.error(
                 "keyring reload failed; keeping the previous keyring",
-                extra={"path": str(self.path), "reason": str(exc)},
+                extra={"path": str(self.path), "reason": reason},
             )
             return self._loaded
         foreign = self._foreign(keyring)
@@ -187,6 +198,8 @@ def _load_file(path: Path) -> Keyring:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise ConfigurationError(f"cannot read the vault keyring file {path}: {exc.strerror}") from None
+    except ValueError:  # not UTF-8; the decode error's text would quote a byte of it
+        raise ConfigurationError(f"the vault keyring file {path} is not UTF-8 JSON") from None
     if stat.S_IMODE(mode) & 0o077:
         log.warning("the keyring file is readable by group/others; chmod 600 it", extra={"path": str(path)})
     try:
@@ -205,11 +218,13 @@ def open_keyring_source(
             raise ConfigurationError(f"invalid HUB_VAULT_KEYRING: {exc}") from None
         return KeyringSource(LoadedKeyring.of(keyring), path=None, origin="HUB_VAULT_KEYRING")
     if file is not None:
+        signature = _file_signature(file)
         return KeyringSource(
             LoadedKeyring.of(_load_file(file)),
             path=file,
             origin=str(file),
             reload_interval_s=reload_interval_s,
+            signature=signature,
         )
     if not dev_mode:
         raise ConfigurationError(
@@ -223,8 +238,13 @@ def open_keyring_source(
             log.warning(
                 "created a development keyring; never use it in production", extra={"path": str(path)}
             )
+    signature = _file_signature(path)
     return KeyringSource(
-        LoadedKeyring.of(_load_file(path)), path=path, origin=str(path), reload_interval_s=reload_interval_s
+        LoadedKeyring.of(_load_file(path)),
+        path=path,
+        origin=str(path),
+        reload_interval_s=reload_interval_s,
+        signature=signature,
     )
 
 

@@ -75,6 +75,7 @@ class _Headers:
     content_length: int | None = None
     traceparent: str | None = None
     tracestate: str | None = None
+    repeated: bool = False  # Authorization or Content-Type twice: the routes decide (as Starlette reads it)
 
 
 def match(scope: Scope) -> Target | None:
@@ -100,10 +101,12 @@ def _read_headers(scope: Scope) -> _Headers:
     found = _Headers()
     for name, value in scope["headers"]:
         if name == b"authorization":
+            found.repeated = found.repeated or found.authorization is not None
             found.authorization = value.decode("latin-1")
         elif name == b"x-request-id":
             found.request_id = value.decode("latin-1")
         elif name == b"content-type":
+            found.repeated = found.repeated or found.content_type is not None
             found.content_type = value
         elif name == b"content-length":
             try:
@@ -182,6 +185,9 @@ class CredentialFastPath:
 
     async def __call__(self, target: Target, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _read_headers(scope)
+        if headers.repeated:
+            await self.fallback(scope, receive, send)
+            return
         stored: tuple[str, int | None] | dict[str, str] | None = None
         if target.method == "PUT":
             length = headers.content_length

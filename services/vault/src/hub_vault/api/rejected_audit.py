@@ -186,8 +186,8 @@ class RejectedCallAudit:
         status: int,
         code: str | None,
     ) -> None:
-        headers = dict(scope["headers"])
-        authorization = headers.get(b"authorization")
+        # The first Authorization, as the routes (Starlette) read it: the row names who was refused.
+        authorization = next((v for n, v in scope["headers"] if n == b"authorization"), None)
         try:
             caller = self.caller_of(authorization.decode("latin-1") if authorization else None)
         except HubError:

@@ -28,6 +28,13 @@ class BadSecretFormat(ValueError):
 
 
 def hmac_key(secret: bytes, fmt: SecretFormat) -> bytes:
+    key = _decoded(secret, fmt)
+    if not key:  # anyone can compute an HMAC under the empty key
+        raise BadSecretFormat("the stored secret is empty once decoded")
+    return key
+
+
+def _decoded(secret: bytes, fmt: SecretFormat) -> bytes:
     try:
         if fmt is SecretFormat.RAW:
             return secret

@@ -94,6 +94,7 @@ class SigningService:
         given = [hmac_signing.decode_signature(s, encoding) for s in signatures]
         error: HubError | None = None
         matched: str | None = None
+        unusable: list[str] = []
         async with self.db.transaction() as conn:
             found = await credentials.get_many(conn, tenant_id, connection_id, keys)
             if not found:
@@ -102,11 +103,19 @@ class SigningService:
                 try:
                     key = self._key_bytes(sealing.open_value(self.source, stored), fmt)
                 except (DecryptionFailed, KeyVersionUnavailable, SecretNotDecodable) as exc:
-                    error = exc
-                    break
+                    # One candidate that cannot be used (during a rotation the new secret may be
+                    # in another encoding) does not stop the others from matching.
+                    error = error or exc
+                    unusable.append(stored.owner.credential_key)
+                    continue
                 # Every candidate is computed and compared: timing does not reveal which matched.
                 if hmac_signing.matches(hmac_signing.sign(key, message), given) and matched is None:
                     matched = stored.owner.credential_key
+            if matched is not None:
+                error = None  # a match is a match; the unusable ones are named in the audit row
+            details = {"candidates": keys, "found": len(found), "valid": matched is not None}
+            if unusable:
+                details["unusable"] = unusable
             await audit_trail.record(
                 conn,
                 ctx,
@@ -115,7 +124,7 @@ class SigningService:
                 tenant_id=tenant_id,
                 connection_id=connection_id,
                 credential_key=matched,
-                details={"candidates": keys, "found": len(found), "valid": matched is not None},
+                details=details,
             )
         if error is not None:
             raise error
