@@ -157,3 +157,18 @@ async def test_audit_write_failure_fails_the_operation(private_vault, tenant):
         versions = (await admin.get("/v1/admin/key-versions")).json()["versions"]
     # The rotation that could not be audited never happened: the keyring still has one version.
     assert [(v["version"], v["primary"]) for v in versions] == [(1, True)]
+
+
+async def test_delete_all_leaves_one_audit_row_per_key(shared_vault, tenant):
+    connection = uuid.uuid4()
+    async with shared_vault.http("oauth") as oauth:
+        for key in ("access_token", "refresh_token"):
+            await oauth.put(_url(tenant, connection, key), json={"value": "v"})
+    async with shared_vault.http("connectors") as connectors:
+        wiped = await connectors.delete(f"/v1/tenants/{tenant}/connections/{connection}/credentials")
+        assert wiped.status_code == 200, wiped.text
+        again = await connectors.delete(f"/v1/tenants/{tenant}/connections/{connection}/credentials")
+        assert again.status_code == 200
+    rows = await _audit(shared_vault, operation="credential.delete_all", connection_id=connection)
+    keys = [r["credential_key"] for r in rows]
+    assert sorted(keys[:2]) == ["access_token", "refresh_token"] and keys[2:] == [None]  # then nothing left

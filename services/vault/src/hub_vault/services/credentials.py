@@ -298,15 +298,20 @@ class CredentialService:
         )
         async with self.db.transaction() as conn:
             deleted = await credentials.delete_all(conn, tenant_id, connection_id)
-            await audit_trail.record(
-                conn,
-                ctx,
-                Operation.CREDENTIAL_DELETE_ALL,
-                Outcome.OK,
-                tenant_id=tenant_id,
-                connection_id=connection_id,
-                details={"deleted": deleted},
-            )
+            # One row per key it removed, as single deletes and store_many write: a search by key
+            # finds this too. With nothing to remove, one row says the call happened.
+            keys: list[str | None] = [*deleted] or [None]
+            for key in keys:
+                await audit_trail.record(
+                    conn,
+                    ctx,
+                    Operation.CREDENTIAL_DELETE_ALL,
+                    Outcome.OK,
+                    tenant_id=tenant_id,
+                    connection_id=connection_id,
+                    credential_key=key,
+                    details={"deleted": len(deleted)},
+                )
             if deleted:
                 await write_event(
                     conn,
