@@ -91,63 +91,49 @@ async def test_a_first_grant_clears_a_refresh_token_a_crashed_connect_left(monke
     assert vault.data == {"access_token": "xoxb-new"}
 
 
-async def test_revoking_a_slack_connection_revokes_the_user_token_too():
+SLACK = OAuthConfig(
+    authorization_url="https://slack.com/oauth/v2/authorize",
+    token_url="https://slack.com/api/oauth.v2.access",
+    revocation_url="https://slack.com/api/auth.revoke",
+    revocation_style="slack",
+    profile="slack",
+)
+
+
+async def revoke_slack(refused: frozenset[str] = frozenset()) -> tuple[tuple[bool, str | None], list[str]]:
+    """Revoke a connection holding a bot and a user token; ``auth.revoke`` refuses the tokens
+    named in ``refused``. Returns the result and the Authorization headers sent, in order."""
     sent: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(request.headers["authorization"])
-        return httpx.Response(200, json={"ok": True, "revoked": True})
-
-    provider = ProviderOAuthClient(attempts=1, transport=httpx.MockTransport(answer))
-    slack = OAuthConfig(
-        authorization_url="https://slack.com/oauth/v2/authorize",
-        token_url="https://slack.com/api/oauth.v2.access",
-        revocation_url="https://slack.com/api/auth.revoke",
-        revocation_style="slack",
-        profile="slack",
-    )
-    ctx = SimpleNamespace(
-        info=SimpleNamespace(tenant_id="t", id=CID),
-        oauth=slack,
-        client=ClientCredentials("c", "s"),
-        endpoints=Endpoints(slack.authorization_url, slack.token_url, slack.revocation_url, None),
-    )
-    vault = FakeVault({"access_token": "xoxb-bot", "access_token.user": "xoxp-user"})
-    revoker = Revoker(pool=None, vault=vault, resolver=None, provider=provider, locks=None)
-    try:
-        assert await revoker._at_provider(ctx) == (True, None)
-    finally:
-        await provider.aclose()
-    assert sent == ["Bearer xoxb-bot", "Bearer xoxp-user"]
-
-
-async def test_a_failed_bot_revoke_still_revokes_the_user_token():
-    sent: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(request.headers["authorization"])
-        if request.headers["authorization"] == "Bearer xoxb-bot":
+        auth = request.headers["authorization"]
+        sent.append(auth)
+        if auth.removeprefix("Bearer ") in refused:
             return httpx.Response(200, json={"ok": False, "error": "token_expired"})
         return httpx.Response(200, json={"ok": True, "revoked": True})
 
     provider = ProviderOAuthClient(attempts=1, transport=httpx.MockTransport(answer))
-    slack = OAuthConfig(
-        authorization_url="https://slack.com/oauth/v2/authorize",
-        token_url="https://slack.com/api/oauth.v2.access",
-        revocation_url="https://slack.com/api/auth.revoke",
-        revocation_style="slack",
-        profile="slack",
-    )
     ctx = SimpleNamespace(
         info=SimpleNamespace(tenant_id="t", id=CID),
-        oauth=slack,
+        oauth=SLACK,
         client=ClientCredentials("c", "s"),
-        endpoints=Endpoints(slack.authorization_url, slack.token_url, slack.revocation_url, None),
+        endpoints=Endpoints(SLACK.authorization_url, SLACK.token_url, SLACK.revocation_url, None),
     )
     vault = FakeVault({"access_token": "xoxb-bot", "access_token.user": "xoxp-user"})
     revoker = Revoker(pool=None, vault=vault, resolver=None, provider=provider, locks=None)
     try:
-        assert await revoker._at_provider(ctx) == (False, "token_expired")
+        return await revoker._at_provider(ctx), sent
     finally:
         await provider.aclose()
+
+
+async def test_revoking_a_slack_connection_revokes_the_user_token_too():
+    result, sent = await revoke_slack()
+    assert result == (True, None)
+    assert sent == ["Bearer xoxb-bot", "Bearer xoxp-user"]
+
+
+async def test_a_failed_bot_revoke_still_revokes_the_user_token():
+    result, sent = await revoke_slack(refused=frozenset({"xoxb-bot"}))
+    assert result == (False, "token_expired")
     assert sent == ["Bearer xoxb-bot", "Bearer xoxp-user"]
