@@ -98,6 +98,7 @@ class Container:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        await self.locks.aclose()
         await self.capture.aclose()
         await self.provider.aclose()
         await self.vault.aclose()

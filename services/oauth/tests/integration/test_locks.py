@@ -47,3 +47,22 @@ async def test_a_dead_holders_lock_expires_after_its_ttl(redis_client):
     await redis_client.set(locks.prefix + "c1", "someone-who-crashed", px=300)
     async with locks.hold("c1", wait_s=2) as free_at_once:
         assert not free_at_once
+
+
+async def test_a_release_goes_out_after_the_block_and_aclose_sends_what_is_pending(redis_client):
+    locks = RedisLocks(redis_client, prefix=f"test:{uuid.uuid4()}:", ttl_ms=30000)
+    other_replica = RedisLocks(redis_client, prefix=locks.prefix, ttl_ms=30000)
+    async with locks.hold("c1"):
+        assert await redis_client.exists(locks.prefix + "c1")
+    await locks.aclose()
+    assert not await redis_client.exists(locks.prefix + "c1")
+    async with other_replica.hold("c1", wait_s=0.5) as free_at_once:
+        assert free_at_once
+
+
+async def test_a_holders_block_ending_frees_the_lock_for_its_own_process_at_once(redis_client):
+    locks = RedisLocks(redis_client, prefix=f"test:{uuid.uuid4()}:", ttl_ms=30000)
+    for _ in range(20):  # each hold waits for the previous one's release, not for a poll
+        async with locks.hold("c1", wait_s=0.5) as free_at_once:
+            assert free_at_once
+    await locks.aclose()

@@ -4,6 +4,11 @@
 holder's lock), and a bounded wait for whoever holds it. While held, the lock is extended every
 third of its TTL (compare-and-pexpire), so a refresh slower than the TTL (retries, a slow
 provider) keeps it; a holder that dies stops extending and the lock expires after the TTL.
+
+The release goes out after the holder's block, off its caller's answer (one Redis round trip
+less on every connect and refresh). This process's next ``hold`` of the same name waits for that
+release first, so within a replica a lock is free again as soon as its block ends; ``aclose``
+sends whatever is still pending at shutdown.
 """
 
 from __future__ import annotations
@@ -39,11 +44,15 @@ class RedisLocks:
         self.ttl_ms = ttl_ms
         self._release = redis.register_script(_RELEASE)
         self._extend = redis.register_script(_EXTEND)
+        self._releasing: dict[str, asyncio.Task[None]] = {}
 
     @asynccontextmanager
     async def hold(self, name: str, *, wait_s: float = 30.0) -> AsyncIterator[bool]:
         """Yields True when the lock was free at once, False when we had to wait for a holder."""
         key = self.prefix + name
+        pending = self._releasing.get(key)
+        if pending is not None:
+            await asyncio.shield(pending)  # our own last hold of it: gone in a moment
         token = secrets.token_hex(16)
         waited = False
         deadline = asyncio.get_running_loop().time() + wait_s
@@ -59,9 +68,26 @@ class RedisLocks:
             yield not waited
         finally:
             keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            release = asyncio.create_task(self._let_go(key, token, keeper), name=f"lock-release:{name}")
+            self._releasing[key] = release
+            release.add_done_callback(lambda done: self._forget(key, done))
+
+    async def aclose(self) -> None:
+        """Send the releases still pending (at shutdown)."""
+        while self._releasing:
+            await asyncio.gather(*self._releasing.values(), return_exceptions=True)
+
+    async def _let_go(self, key: str, token: str, keeper: asyncio.Task[None]) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        try:
             await self._release(keys=[key], args=[token])
+        except Exception as exc:  # it expires after the TTL; a waiter waits until then
+            log.warning("refresh lock not released", extra={"error": type(exc).__name__})
+
+    def _forget(self, key: str, done: asyncio.Task[None]) -> None:
+        if self._releasing.get(key) is done:
+            del self._releasing[key]
 
     async def _keep(self, key: str, token: str) -> None:
         while True:

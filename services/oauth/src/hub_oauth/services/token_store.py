@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -87,6 +88,14 @@ def previous_token_keys(row: TokenRow) -> set[str]:
     return keys
 
 
+async def _all_ended(*calls: Awaitable[Any]) -> None:
+    """Run side by side and wait for every one, then raise the first failure (``gather`` alone
+    would raise at once and leave the others running)."""
+    for outcome in await asyncio.gather(*calls, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
 class TokenStore:
     def __init__(self, pool: asyncpg.Pool, vault: VaultClient, locks: RedisLocks) -> None:
         self.pool = pool
@@ -112,12 +121,7 @@ class TokenStore:
         the lock; no vault listing), or, with no row, a refresh token a crashed connect left."""
         try:
             async with self.locks.hold(str(ctx.info.id)):
-                previous = await tokens.get(self.pool, ctx.info.id)
-                before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
-                stale = before - set(token_values(token_set))
-                await self._store_initial(
-                    ctx, token_set, external_account_id, metadata, grant_type, flow_id, stale
-                )
+                await self._store_initial(ctx, token_set, external_account_id, metadata, grant_type, flow_id)
         except LockTimeout:
             raise ServiceUnavailable(
                 "a refresh of this connection's previous grant is taking too long; connect again",
@@ -132,15 +136,16 @@ class TokenStore:
         metadata: dict[str, Any],
         grant_type: str,
         flow_id: UUID | None,
-        stale: set[str],
     ) -> None:
         info = ctx.info
-        # A new grant burns no older refresh token, so its values can be written side by side,
-        # and what the previous grant wrote that this one does not replace goes meanwhile (under
-        # the lock nobody else writes tokens here): its refresh token, a Slack user token.
-        await asyncio.gather(
+        # A new grant burns no older refresh token, so its values are written in one call, and
+        # meanwhile (under the lock nobody else writes tokens here) the previous grant's row is
+        # read and what it wrote that this one does not replace goes: its refresh token, a Slack
+        # user token. The two touch different keys. Both end before the lock is let go, even
+        # when one fails: a delete still in flight must not meet the next connect's writes.
+        await _all_ended(
             write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False),
-            *(self.vault.delete(info.tenant_id, info.id, key) for key in sorted(stale)),
+            self._clear_previous(info.tenant_id, info.id, set(token_values(token_set))),
         )
         row = TokenRow(
             connection_id=info.id,
@@ -169,6 +174,11 @@ class TokenStore:
             SOURCE,
         )
         await tokens.connect(self.pool, row, flow_id=flow_id, event=event, notify_channel=channel_for(SCHEMA))
+
+    async def _clear_previous(self, tenant_id: str, connection_id: UUID, kept: set[str]) -> None:
+        previous = await tokens.get(self.pool, connection_id)
+        before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
+        await _all_ended(*(self.vault.delete(tenant_id, connection_id, key) for key in sorted(before - kept)))
 
     async def mark_invalid(self, tenant_id: str, connection_id: UUID, connector_id: str, reason: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
