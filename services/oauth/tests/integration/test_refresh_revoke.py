@@ -238,3 +238,38 @@ async def test_a_reconnect_during_a_slow_refresh_keeps_the_new_grants_tokens(
     assert stored["active"] and stored["family_id"] != old_family  # the reconnect's, not the refresh's
     refresh_family = simulator.introspect(await vault.read(tenant, cid, "refresh_token"))["family_id"]
     assert refresh_family == stored["family_id"]
+
+
+async def test_a_flow_open_during_a_revoke_cannot_bring_the_connection_back(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+    revoked = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+    assert revoked.status_code == 200, revoked.text
+    # The user finishes the consent that was open when the connection was revoked.
+    late = await oauth.get("/v1/oauth/callback", params=params)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "flow_revoked"
+    await _revoked_locally(oauth, vault_as, tenant, user_headers, cid)
+    # A flow started after the revoke reconnects as usual.
+    params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+    again = await oauth.get("/v1/oauth/callback", params=params)
+    assert again.status_code == 200, again.text
+
+
+async def test_a_revoke_while_the_callback_is_at_the_provider_wins(
+    oauth, directory, simulator, tenant, user_headers, vault_as
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+    simulator.inject_fault("token", "delay", delay_s=1.0, grant_type="authorization_code")
+    try:
+        callback = asyncio.create_task(oauth.get("/v1/oauth/callback", params=params))
+        await asyncio.sleep(0.3)  # the code exchange is waiting on the provider
+        revoked = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+        late = await callback
+    finally:
+        simulator.clear_faults()
+    assert revoked.status_code == 200, revoked.text
+    assert late.status_code == 409 and late.json()["error"]["code"] == "flow_revoked"
+    await _revoked_locally(oauth, vault_as, tenant, user_headers, cid)

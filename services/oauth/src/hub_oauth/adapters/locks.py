@@ -33,6 +33,9 @@ return 0
 """
 
 
+RELEASE_TIMEOUT_S = 2.0
+
+
 class LockTimeout(Exception):
     pass
 
@@ -50,12 +53,13 @@ class RedisLocks:
     async def hold(self, name: str, *, wait_s: float = 30.0) -> AsyncIterator[bool]:
         """Yields True when the lock was free at once, False when we had to wait for a holder."""
         key = self.prefix + name
+        deadline = asyncio.get_running_loop().time() + wait_s
         pending = self._releasing.get(key)
-        if pending is not None:
-            await asyncio.shield(pending)  # our own last hold of it: gone in a moment
+        if pending is not None:  # our own last hold of it: usually gone in a moment
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pending), wait_s)
         token = secrets.token_hex(16)
         waited = False
-        deadline = asyncio.get_running_loop().time() + wait_s
         delay = 0.01
         while not await self.redis.set(key, token, nx=True, px=self.ttl_ms):
             waited = True
@@ -73,7 +77,7 @@ class RedisLocks:
             release.add_done_callback(lambda done: self._forget(key, done))
 
     async def aclose(self) -> None:
-        """Send the releases still pending (at shutdown)."""
+        """Send the releases still pending (at shutdown); each is bounded by RELEASE_TIMEOUT_S."""
         while self._releasing:
             await asyncio.gather(*self._releasing.values(), return_exceptions=True)
 
@@ -81,7 +85,8 @@ class RedisLocks:
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
         try:
-            await self._release(keys=[key], args=[token])
+            # Bounded: a Redis that stopped answering must not hold up the next hold or shutdown.
+            await asyncio.wait_for(self._release(keys=[key], args=[token]), RELEASE_TIMEOUT_S)
         except Exception as exc:  # it expires after the TTL; a waiter waits until then
             log.warning("refresh lock not released", extra={"error": type(exc).__name__})
 

@@ -25,6 +25,8 @@ class FlowRow:
     expires_at: datetime
 
 
+REVOKED = "connection_revoked"  # error_code of the flows a revoke ended
+
 _COLUMNS = (
     "id, tenant_id, user_id, connection_id, connector_id, code_verifier, redirect_uri, scopes, "
     "return_to, expected_iss, status, expires_at"
@@ -75,6 +77,9 @@ async def claim_by_id(
     return FlowRow(**dict(row)) if row else None
 
 
+_WHY = "status, error_code, expires_at <= now() AS expired"
+
+
 async def why_unclaimable(
     conn: asyncpg.Connection | asyncpg.Pool,
     *,
@@ -82,19 +87,22 @@ async def why_unclaimable(
     flow_id: UUID | None = None,
     tenant_id: str | None = None,
 ) -> str:
-    """unknown | expired | used — for a precise error after a failed claim."""
+    """unknown | expired | used | revoked — for a precise error after a failed claim."""
     if state_hash is not None:
         row = await conn.fetchrow(
-            "SELECT status, expires_at <= now() AS expired FROM flows WHERE state_hash = $1", state_hash
+            "SELECT status, error_code, expires_at <= now() AS expired FROM flows WHERE state_hash = $1",
+            state_hash,
         )
     else:
         row = await conn.fetchrow(
-            "SELECT status, expires_at <= now() AS expired FROM flows WHERE id = $1 AND tenant_id = $2",
+            f"SELECT {_WHY} FROM flows WHERE id = $1 AND tenant_id = $2",  # noqa: S608
             flow_id,
             tenant_id,
         )
     if row is None:
         return "unknown"
+    if row["status"] == "failed" and row["error_code"] == REVOKED:
+        return "revoked"
     if row["status"] != "pending":
         return "used"
     return "expired" if row["expired"] else "unknown"
@@ -110,6 +118,24 @@ async def finish(
         "completed" if ok else "failed",
         error_code,
     )
+
+
+async def end_open(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> int:
+    """A revoke ends the connection's open flows: one the user finishes later (or one already
+    at the provider) must not bring the revoked connection back with a fresh grant."""
+    result: str = await conn.execute(
+        """UPDATE flows SET status = 'failed', error_code = $2, finished_at = now(), code_verifier = NULL
+           WHERE connection_id = $1 AND status IN ('pending', 'exchanging')""",
+        connection_id,
+        REVOKED,
+    )
+    return int(result.split()[-1])
+
+
+async def is_exchanging(conn: asyncpg.Connection | asyncpg.Pool, flow_id: UUID) -> bool:
+    """Still claimed by its callback, i.e. not ended by a revoke meanwhile."""
+    status = await conn.fetchval("SELECT status FROM flows WHERE id = $1", flow_id)
+    return bool(status == "exchanging")
 
 
 async def purge(conn: asyncpg.Connection | asyncpg.Pool, older_than_s: int) -> int:

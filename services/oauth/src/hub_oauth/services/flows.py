@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from hub_common.errors import BadRequest, Conflict, HubError
+from hub_common.errors import BadRequest, Conflict
 from hub_common.ssrf import check_url
 from hub_common.web.auth import Principal
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
@@ -23,6 +23,7 @@ from hub_oauth.config import OAuthSettings
 from hub_oauth.domain import pkce
 from hub_oauth.domain.apps import return_to_allowed
 from hub_oauth.domain.authorize import authorization_url
+from hub_oauth.domain.errors import FlowError, FlowRevoked
 from hub_oauth.domain.token_response import OAuthProviderError, TokenSet
 from hub_oauth.repositories import flows
 from hub_oauth.repositories.flows import FlowRow
@@ -32,11 +33,6 @@ from hub_oauth.services.token_store import TokenStore
 log = logging.getLogger(__name__)
 ATLASSIAN_RESOURCES = "https://api.atlassian.com/oauth/token/accessible-resources"
 REAUTHORIZABLE = {"initializing", "token_expired", "token_invalid", "error", "active"}
-
-
-class FlowError(HubError):
-    status_code = 400
-    code = "oauth_flow_error"
 
 
 @dataclass(frozen=True)
@@ -289,5 +285,7 @@ def _unclaimable(reason: str) -> FlowError:
         "expired": ("the authorization flow expired; start a new one", "flow_expired"),
         "unknown": ("unknown authorization state", "state_unknown"),
     }
+    if reason == "revoked":
+        return FlowRevoked()
     message, code = messages[reason]
     return FlowError(message, code=code)

@@ -20,7 +20,7 @@ from hub_oauth.adapters.connections import ConnectionInfo
 from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.domain.token_response import OAuthProviderError
-from hub_oauth.repositories import tokens
+from hub_oauth.repositories import flows, tokens
 from hub_oauth.services.context import ContextResolver, OAuthContext
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class Revoker:
         try:
             # Under the refresh lock, so a refresh cannot store a new pair while we revoke the old.
             async with self.locks.hold(str(connection_id), wait_s=self.lock_wait_s):
+                await flows.end_open(self.pool, connection_id)
                 if ctx is not None:
                     revoked, provider_error = await self._at_provider(ctx)
                 deleted = await self._delete_token_values(tenant_id, connection_id)

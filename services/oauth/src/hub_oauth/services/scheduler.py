@@ -16,6 +16,9 @@ from hub_oauth.services.refresh import Refresher
 
 log = logging.getLogger(__name__)
 FAILED_RETRY_S = 600.0  # a refresh that crashed is tried again after this long
+# A stop lets the refresh in hand finish this long: cancelled while the provider rotates the
+# refresh token, the new one would be lost and the connection go token_invalid on the next try.
+STOP_GRACE_S = 25.0
 
 
 class RefreshScheduler:
@@ -36,24 +39,34 @@ class RefreshScheduler:
         self.idle_s = idle_s
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="oauth-refresh-scheduler")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """No new refresh starts; the one in hand may finish (bounded), then the loop ends."""
+        self._stopping.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except TimeoutError:
+            log.warning("proactive refresh still running at shutdown; cancelled", extra={"grace_s": grace_s})
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.run_once()
-                await flows.purge(self.pool, older_than_s=24 * 3600)
+                if not self._stopping.is_set():
+                    await flows.purge(self.pool, older_than_s=24 * 3600)
             except Exception:
                 log.exception("refresh round failed")
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval_s)
 
     async def run_once(self) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -65,6 +78,8 @@ class RefreshScheduler:
         for row in rows:
             if row is None:
                 continue
+            if self._stopping.is_set():
+                break  # the rest are due again at the next replica's (or start's) round
             try:
                 outcome = await self.refresher.refresh(row.tenant_id, row.connection_id, force=False)
                 refreshed += int(outcome.refreshed)

@@ -23,8 +23,9 @@ from hub_common.errors import ServiceUnavailable
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.config import SCHEMA
+from hub_oauth.domain.errors import FlowRevoked
 from hub_oauth.domain.token_response import TokenSet
-from hub_oauth.repositories import tokens
+from hub_oauth.repositories import flows, tokens
 from hub_oauth.repositories.tokens import TokenRow
 from hub_oauth.services.context import OAuthContext
 
@@ -96,6 +97,10 @@ async def _all_ended(*calls: Awaitable[Any]) -> None:
             raise outcome
 
 
+async def _true() -> bool:
+    return True
+
+
 class TokenStore:
     def __init__(self, pool: asyncpg.Pool, vault: VaultClient, locks: RedisLocks) -> None:
         self.pool = pool
@@ -138,15 +143,21 @@ class TokenStore:
         flow_id: UUID | None,
     ) -> None:
         info = ctx.info
-        # A new grant burns no older refresh token, so its values are written in one call, and
-        # meanwhile (under the lock nobody else writes tokens here) the previous grant's row is
-        # read and what it wrote that this one does not replace goes: its refresh token, a Slack
-        # user token. The two touch different keys. Both end before the lock is let go, even
-        # when one fails: a delete still in flight must not meet the next connect's writes.
-        await _all_ended(
-            write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False),
-            self._clear_previous(info.tenant_id, info.id, set(token_values(token_set))),
+        # Read under the lock, before anything is written: what the previous grant wrote, and
+        # whether a revoke ended this flow while it was at the provider (then nothing is stored).
+        previous, flow_open = await asyncio.gather(
+            tokens.get(self.pool, info.id),
+            flows.is_exchanging(self.pool, flow_id) if flow_id is not None else _true(),
         )
+        if not flow_open:
+            raise FlowRevoked()
+        # A new grant burns no older refresh token, so its values go in one call (all or none).
+        await write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
+        # Only once they are stored, what the previous grant wrote and this one does not replace
+        # goes: its refresh token, a Slack user token (under the lock nobody else writes here).
+        before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
+        stale = before - set(token_values(token_set))
+        await _all_ended(*(self.vault.delete(info.tenant_id, info.id, key) for key in sorted(stale)))
         row = TokenRow(
             connection_id=info.id,
             tenant_id=info.tenant_id,
@@ -174,11 +185,6 @@ class TokenStore:
             SOURCE,
         )
         await tokens.connect(self.pool, row, flow_id=flow_id, event=event, notify_channel=channel_for(SCHEMA))
-
-    async def _clear_previous(self, tenant_id: str, connection_id: UUID, kept: set[str]) -> None:
-        previous = await tokens.get(self.pool, connection_id)
-        before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
-        await _all_ended(*(self.vault.delete(tenant_id, connection_id, key) for key in sorted(before - kept)))
 
     async def mark_invalid(self, tenant_id: str, connection_id: UUID, connector_id: str, reason: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -1,0 +1,79 @@
+"""Stopping the proactive refresh lets the refresh in hand finish (bounded) and starts no other:
+cancelled at the provider, a rotated refresh token would be lost."""
+
+import asyncio
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from hub_oauth.services import scheduler as scheduler_module
+from hub_oauth.services.scheduler import RefreshScheduler
+
+pytestmark = pytest.mark.unit
+
+
+class SlowRefresher:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started: list[uuid.UUID] = []
+        self.finished: list[uuid.UUID] = []
+        self.busy = asyncio.Event()
+
+    async def refresh(self, _tenant, connection_id, force):
+        self.started.append(connection_id)
+        self.busy.set()
+        await asyncio.sleep(self.seconds)  # the provider rotating the refresh token
+        self.finished.append(connection_id)
+        return SimpleNamespace(refreshed=True)
+
+
+class Pool:
+    """Enough of asyncpg's pool for one round: acquire() as a context with a transaction."""
+
+    def acquire(self):
+        return self
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *_exc):
+        return False
+
+    def transaction(self):
+        return self
+
+
+def scheduler_over(refresher, monkeypatch, due: list[uuid.UUID]) -> RefreshScheduler:
+    async def due_for_refresh(_conn, **_k):
+        return due
+
+    async def get(_conn, cid):
+        return SimpleNamespace(tenant_id="t", connection_id=cid)
+
+    async def purge(_pool, **_k):
+        return 0
+
+    monkeypatch.setattr(scheduler_module.tokens, "due_for_refresh", due_for_refresh)
+    monkeypatch.setattr(scheduler_module.tokens, "get", get)
+    monkeypatch.setattr(scheduler_module.flows, "purge", purge)
+    return RefreshScheduler(pool=Pool(), refresher=refresher, interval_s=60, margin_s=300, idle_s=3600)
+
+
+async def test_stop_lets_the_refresh_in_hand_finish_and_starts_no_other(monkeypatch):
+    due = [uuid.uuid4(), uuid.uuid4(), uuid.uuid4()]
+    refresher = SlowRefresher(0.2)
+    scheduler = scheduler_over(refresher, monkeypatch, due)
+    scheduler.start()
+    await refresher.busy.wait()
+    await scheduler.stop(grace_s=5)
+    assert refresher.started == due[:1] and refresher.finished == due[:1]
+
+
+async def test_stop_cancels_a_refresh_that_outlasts_the_grace(monkeypatch):
+    refresher = SlowRefresher(30)
+    scheduler = scheduler_over(refresher, monkeypatch, [uuid.uuid4()])
+    scheduler.start()
+    await refresher.busy.wait()
+    await asyncio.wait_for(scheduler.stop(grace_s=0.1), 2)
+    assert refresher.finished == []
