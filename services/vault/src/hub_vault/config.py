@@ -32,8 +32,8 @@ class VaultSettings(HubSettings):
 
     vault_policy_file: Path | None = None
     # Raw request bodies are refused above this before any parsing. A 64 KiB value can grow to
-    # 3x in JSON escapes (\uXXXX surrogate pairs), hence the headroom.
-    vault_max_body_bytes: int = Field(default=4 * MAX_VALUE_BYTES + 8192, gt=MAX_VALUE_BYTES)
+    # 6x in JSON: each control character must be written \u00XX, hence the headroom.
+    vault_max_body_bytes: int = Field(default=6 * MAX_VALUE_BYTES + 8192, gt=MAX_VALUE_BYTES)
     # HMAC routes carry whole webhook payloads (base64 in JSON: 4/3 of the raw size).
     vault_max_hmac_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     # One outbox NOTIFY per window at most (adapters/outbox_notify.py): events may wait this long.

@@ -92,6 +92,37 @@ async def test_calls_refused_before_any_operation_are_audited(shared_vault, tena
     assert "forged-signature-value" not in everything and "body-never-audited" not in everything
 
 
+async def test_oversized_bodies_and_other_id_spellings_are_audited_too(shared_vault, tenant):
+    """A body over the raw limit is refused unread (413) and audited; a refused probe that
+    writes the connection id as 32 hex digits (which the routes accept) is found by that id."""
+    connection = uuid.uuid4()
+    async with shared_vault.http("oauth") as oauth:
+        huge = await oauth.put(
+            _url(tenant, connection, "api_key"),
+            content=b'{"value": "' + b"x" * (shared_vault.settings.vault_max_body_bytes + 1) + b'"}',
+            headers={"content-type": "application/json"},
+        )
+    async with httpx.AsyncClient(base_url=shared_vault.url, timeout=10) as anonymous:
+        probe = await anonymous.get(f"/v1/tenants/{tenant}/connections/{connection.hex}/credentials/api_key")
+    assert huge.status_code == 413 and probe.status_code == 401
+    rows = await _audit(shared_vault, tenant_id=tenant, connection_id=connection)
+    summary = [(r["caller"], r["operation"], r["outcome"]) for r in rows]
+    assert summary == [
+        ("oauth", "credential.store", "invalid"),
+        ("unauthenticated", "credential.read", "unauthenticated"),
+    ]
+    details = json.loads(rows[0]["details"]) if isinstance(rows[0]["details"], str) else rows[0]["details"]
+    assert details["code"] == "payload_too_large"
+
+
+async def test_a_value_of_control_characters_at_the_value_limit_fits_the_body_limit(shared_vault, tenant):
+    """JSON writes each control character as six bytes: 64 KiB of them is still a valid value."""
+    value = "\x01" * (64 * 1024)
+    async with shared_vault.http("oauth") as oauth:
+        stored = await oauth.put(_url(tenant, uuid.uuid4(), "api_key"), json={"value": value})
+    assert stored.status_code == 201, stored.text[:200]
+
+
 async def test_successful_operations_are_audited_without_values(shared_vault, tenant):
     connection = uuid.uuid4()
     async with shared_vault.http("oauth") as oauth:

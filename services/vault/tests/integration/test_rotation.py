@@ -250,6 +250,35 @@ async def test_a_job_whose_end_cannot_be_audited_stays_resumable(private_vault, 
         assert len(await _finish_rows(vault, job_id)) == 1
 
 
+async def test_a_rotation_is_recorded_before_the_file_changes_and_skips_a_dead_reservation(
+    private_vault, tenant
+):
+    """A rotation that died between its record and its file write left version 2 reserved:
+    the next rotation goes to 3, and its audit row and version row came before the file."""
+    vault = private_vault
+    conn = await vault.db()
+    try:
+        await conn.execute(
+            "INSERT INTO key_versions (version, key_check) VALUES (2, 'reserved-by-a-dead-rotation')"
+        )
+    finally:
+        await conn.close()
+    async with vault.http("hubctl") as admin, vault.http("oauth") as oauth:
+        rotated = await admin.post("/v1/admin/key-versions")
+        assert rotated.status_code == 201, rotated.text
+        assert rotated.json()["version"] == 3
+        stored = await oauth.put(_url(tenant, uuid.uuid4(), "access_token"), json={"value": "after"})
+        assert stored.status_code == 201 and stored.json()["key_version"] == 3
+    conn = await vault.db()
+    try:
+        audit = await conn.fetch(
+            "SELECT outcome, key_version FROM audit WHERE operation = 'admin.keys.rotate' ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    assert [(r["outcome"], r["key_version"]) for r in audit] == [("ok", 3)]
+
+
 async def test_rotation_needs_a_writable_keyring(
     vault_database, kafka_bootstrap, credential_topic, tmp_path, vault_runner
 ):
@@ -354,6 +383,51 @@ async def test_rewrap_never_overwrites_a_concurrent_write(private_vault, tenant)
         assert (await oauth.get(_url(tenant, connection, "access_token"))).json()["value"] == "new-value"
         untouched = await oauth.get(_url(tenant, connection, "refresh_token"))
         assert untouched.json()["value"] == "old-refresh_token"
+
+
+async def test_a_rewrap_keeps_a_compare_and_swap_valid_and_never_waits_on_a_writer(private_vault, tenant):
+    """oauth reads a refresh token with its version, a rewrap batch lands while it is at the
+    provider, and its write with expected_version still succeeds. A row a request holds locked
+    during the batch is skipped (no wait, no deadlock) and left for the next pass."""
+    from hub_vault.adapters.keyring_source import open_keyring_source
+    from hub_vault.domain import crypto
+    from hub_vault.repositories import credentials
+    from hub_vault.repositories.credentials import Rewrapped
+
+    vault = private_vault
+    connection = uuid.uuid4()
+    async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
+        for key in ("access_token", "refresh_token"):
+            await oauth.put(_url(tenant, connection, key), json={"value": f"old-{key}"})
+        read = (await oauth.get(_url(tenant, connection, "refresh_token"))).json()
+        await admin.post("/v1/admin/key-versions")
+        source = open_keyring_source(
+            inline=None,
+            file=vault.keyring_path,
+            dev_mode=False,
+            dev_path=vault.keyring_path,
+            reload_interval_s=0,
+        )
+        loaded = source.current()
+        writer, rewrapper = await vault.db(), await vault.db()
+        try:
+            batch = await credentials.batch_not_at(rewrapper, 2, None, 10)
+            items = [Rewrapped(s.id, s.version, *_wrapped(crypto, loaded, s)) for s in batch]
+            held = next(s for s in batch if s.owner.credential_key == "access_token")
+            async with writer.transaction():  # a request holding the access token's row
+                await writer.execute("SELECT 1 FROM credentials WHERE id = $1 FOR UPDATE", held.id)
+                moved = await asyncio.wait_for(credentials.apply_rewraps(rewrapper, 2, items), 5)
+            assert [o.credential_key for o in moved] == ["refresh_token"]
+            assert len(await credentials.batch_not_at(rewrapper, 2, None, 10)) == 1  # the next pass's
+        finally:
+            await writer.close()
+            await rewrapper.close()
+        swapped = await oauth.put(
+            _url(tenant, connection, "refresh_token"),
+            json={"value": "rotated", "expected_version": read["version"]},
+        )
+        assert swapped.status_code == 200, swapped.text
+        assert (await oauth.get(_url(tenant, connection, "refresh_token"))).json()["value"] == "rotated"
 
 
 def _wrapped(crypto, loaded, stored):

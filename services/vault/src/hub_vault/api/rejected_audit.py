@@ -33,7 +33,7 @@ from hub_common import jsonutil
 from hub_common.errors import HubError
 from hub_common.web.errors import error_body
 from hub_vault.domain.errors import AuditUnavailable
-from hub_vault.domain.names import is_canonical_uuid, is_credential_key, is_tenant_id
+from hub_vault.domain.names import is_credential_key, is_tenant_id
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories.audit import log_failure
 from hub_vault.services import audit_trail
@@ -94,7 +94,14 @@ def _route(method: str, path: str) -> _Route | None:
 
 
 def _uuid(text: str | None) -> UUID | None:
-    return UUID(text) if text is not None and is_canonical_uuid(text) else None
+    """Every spelling the routes accept (braces, ``urn:uuid:``, 32 hex digits), so a search of
+    the audit by connection finds the refused probe whichever way it wrote the id."""
+    if text is None or len(text) > 45 or not text.isascii():  # UUID() reads other digits too
+        return None
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
 
 
 def _outcome(status: int, code: str | None) -> Outcome | None:
@@ -104,6 +111,8 @@ def _outcome(status: int, code: str | None) -> Outcome | None:
     if status == 422 and code == "validation_error":
         return Outcome.INVALID
     if status == 400 and code == "bad_request":  # a body that does not even parse (not UTF-8)
+        return Outcome.INVALID
+    if status == 413 and code == "payload_too_large":  # refused before anything read the body
         return Outcome.INVALID
     return None
 
@@ -141,7 +150,7 @@ class RejectedCallAudit:
             nonlocal size, replaced
             if replaced:
                 return
-            if message["type"] == "http.response.start" and message["status"] in (400, 401, 422):
+            if message["type"] == "http.response.start" and message["status"] in (400, 401, 413, 422):
                 held.append(message)
                 return
             if not held:

@@ -284,7 +284,7 @@ async def write_many(
 ) -> dict[str, WriteResult] | None:
     """Insert or replace every value (all one key version), audited, one event each. None back:
     the key version is not writable (retired); the audit rows say 'error', nothing was staged."""
-    keys = list(sealed)
+    keys = sorted(sealed)  # row locks in key order, as delete-all takes them: no deadlock
     values = [sealed[k] for k in keys]
     staged = [events[k] for k in keys]
     topics = {e.topic for e in staged}

@@ -72,8 +72,13 @@ async def get_many(
 
 
 async def delete_all(conn: asyncpg.Connection, tenant_id: str, connection_id: UUID) -> list[str]:
+    # Locked in key order first, as a multi-value write takes them: the two cannot deadlock.
     rows = await conn.fetch(
-        "DELETE FROM credentials WHERE tenant_id = $1 AND connection_id = $2 RETURNING credential_key",
+        """WITH locked AS (
+               SELECT id FROM credentials WHERE tenant_id = $1 AND connection_id = $2
+               ORDER BY credential_key FOR UPDATE
+           )
+           DELETE FROM credentials c USING locked WHERE c.id = locked.id RETURNING c.credential_key""",
         tenant_id,
         connection_id,
     )
@@ -132,18 +137,28 @@ class Rewrapped:
 
 
 async def apply_rewraps(conn: asyncpg.Connection, version: int, items: list[Rewrapped]) -> list[Owner]:
-    """Optimistic: a row written since it was read (row_version moved on) is left alone."""
+    """Optimistic: a row written since it was read (row_version moved on) is left alone, and so
+    is a row a writer holds right now (SKIP LOCKED): the rewrap never waits on a request, so it
+    cannot deadlock with a multi-row write; the next pass takes what was skipped.
+
+    ``row_version`` does not move: the value is the same, and a caller's compare-and-swap
+    (oauth's refresh-token rotation) must not fail because its row was rewrapped meanwhile."""
     rows = await conn.fetch(
         """
         WITH kv AS (
             SELECT version FROM key_versions WHERE version = $1 AND retired_at IS NULL FOR SHARE
+        ), u AS (
+            SELECT * FROM unnest($2::uuid[], $3::bigint[], $4::bytea[], $5::bytea[])
+                AS u(id, row_version, dek_encrypted, dek_iv)
+        ), free AS (
+            SELECT c.id FROM credentials c JOIN u ON c.id = u.id AND c.row_version = u.row_version
+            ORDER BY c.id
+            FOR UPDATE OF c SKIP LOCKED
         )
         UPDATE credentials c SET
-            dek_encrypted = u.dek_encrypted, dek_iv = u.dek_iv, key_version = kv.version,
-            row_version = c.row_version + 1
-        FROM kv, unnest($2::uuid[], $3::bigint[], $4::bytea[], $5::bytea[])
-             AS u(id, row_version, dek_encrypted, dek_iv)
-        WHERE c.id = u.id AND c.row_version = u.row_version
+            dek_encrypted = u.dek_encrypted, dek_iv = u.dek_iv, key_version = kv.version
+        FROM kv, u, free
+        WHERE c.id = u.id AND c.id = free.id AND c.row_version = u.row_version
         RETURNING c.tenant_id, c.connection_id, c.credential_key
         """,
         version,

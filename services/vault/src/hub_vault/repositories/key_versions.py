@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from hub_vault.domain.keyring import Keyring
+from hub_vault.domain.keyring import Keyring, KeyVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,35 @@ async def register(conn: asyncpg.Connection, keyring: Keyring) -> list[KeyVersio
         [k.created_at for k in versions],
     )
     return await all_versions(conn)
+
+
+async def highest(conn: asyncpg.Connection) -> int | None:
+    value: int | None = await conn.fetchval("SELECT max(version) FROM key_versions")
+    return value
+
+
+async def reserve(conn: asyncpg.Connection, key: KeyVersion) -> bool:
+    """Register a rotation's new version before the keyring file has it; False when another
+    rotation took that version number first."""
+    row = await conn.fetchval(
+        "INSERT INTO key_versions (version, key_check, created_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING RETURNING version",
+        key.version,
+        key.key_check,
+        key.created_at,
+    )
+    return row is not None
+
+
+async def release_reservation(conn: asyncpg.Connection, key: KeyVersion) -> None:
+    """Drop a reservation whose file write failed, if it is still ours and unused."""
+    await conn.execute(
+        "DELETE FROM key_versions k WHERE k.version = $1 AND k.key_check = $2 "
+        "AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.key_version = k.version) "
+        "AND NOT EXISTS (SELECT 1 FROM rewrap_jobs j WHERE j.target_version = k.version)",
+        key.version,
+        key.key_check,
+    )
 
 
 async def all_versions(conn: asyncpg.Connection) -> list[KeyVersionRow]:

@@ -18,7 +18,7 @@ from hub_vault.domain.errors import (
     KeyVersionNotFound,
     RotationRaced,
 )
-from hub_vault.domain.keyring import Keyring, mismatched_versions
+from hub_vault.domain.keyring import Keyring, KeyVersion, generate_key_version, mismatched_versions
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import credentials, key_versions
 from hub_vault.services import audit_trail
@@ -136,29 +136,64 @@ class KeyService:
         ]
 
     async def rotate(self, ctx: CallContext) -> KeyVersionInfo:
+        """Record first, then change the file: the audit row and the new version's row (its key
+        check) commit before the keyring file is touched, so a rotation can never take effect
+        unrecorded. The version is the next above every one the file or the database knows, so
+        a reservation left by a rotation that died before its file write is skipped, and two
+        replicas rotating at once meet at the reservation (one gets 409 ``rotation_conflict``)."""
         await self.access.require(ctx, Operation.KEYS_ROTATE)
-        planned = max(self.source.refresh().keyring.versions) + 1
-
-        def rotate_to_planned(keyring: Keyring) -> Keyring:
-            if max(keyring.versions) + 1 != planned:
-                raise RotationRaced(planned)  # the audit row would name the wrong version
-            return keyring.rotated()
-
+        current = self.source.refresh().keyring
         try:
+            if not self.source.writable:
+                raise KeyringReadOnly
             async with self.db.transaction() as conn:
-                # The audit row first, in the transaction that registers the new version: when
-                # it cannot be written the keyring file is never touched.
-                await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.OK, key_version=planned)
-                loaded = self.source.update(rotate_to_planned)
-                key_checks = await self.register(conn, loaded.keyring)
+                highest = await key_versions.highest(conn)
+                new = generate_key_version(max(max(current.versions), highest or 0) + 1)
+                await audit_trail.record(
+                    conn, ctx, Operation.KEYS_ROTATE, Outcome.OK, key_version=new.version
+                )
+                if not await key_versions.reserve(conn, new):
+                    raise RotationRaced(new.version)
         except (KeyringReadOnly, RotationRaced):
             async with self.db.transaction() as conn:
                 await audit_trail.record(conn, ctx, Operation.KEYS_ROTATE, Outcome.CONFLICT)
             raise
-        new = loaded.keyring.primary
+
+        def adopt(keyring: Keyring) -> Keyring:
+            if max(keyring.versions) >= new.version:
+                raise RotationRaced(new.version)  # the file moved on meanwhile
+            return Keyring(new.version, {**keyring.versions, new.version: new})
+
+        try:
+            loaded = self.source.update(adopt)
+        except Exception as exc:
+            await self._rotation_not_applied(ctx, new, exc)
+            raise
+        async with self.db.transaction() as conn:
+            key_checks = await self.register(conn, loaded.keyring)
         self._remember(loaded.keyring, key_checks)
         log.info("key rotated", extra={"key_version": new.version, "caller": ctx.caller})
         return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
+
+    async def _rotation_not_applied(self, ctx: CallContext, new: KeyVersion, exc: Exception) -> None:
+        """The file was not changed after the rotation was recorded: say so in the audit, and let
+        the unused reservation go (best effort; a later rotation skips it anyway)."""
+        try:
+            async with self.db.transaction() as conn:
+                await key_versions.release_reservation(conn, new)
+                await audit_trail.record(
+                    conn,
+                    ctx,
+                    Operation.KEYS_ROTATE,
+                    Outcome.CONFLICT if isinstance(exc, HubError) else Outcome.ERROR,
+                    key_version=new.version,
+                    details={"reason": type(exc).__name__},
+                )
+        except Exception as cleanup:  # the first error is what the caller needs to see
+            log.error(
+                "rotation not applied and not recorded as such",
+                extra={"key_version": new.version, "error": type(cleanup).__name__},
+            )
 
     async def retire(self, ctx: CallContext, version: int) -> RetireResult:
         await self.access.require(ctx, Operation.KEYS_RETIRE)
