@@ -80,6 +80,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
             container.events,
             max_body_bytes=settings.gateway_max_body_bytes,
             replay_buffer_bytes=settings.gateway_replay_buffer_bytes,
+            body_idle_timeout_s=settings.gateway_body_idle_timeout_s,
             tracing=settings.tracing_enabled,
         )
         # create_base_app freezes what exists once this startup is done (P99). Calls free almost

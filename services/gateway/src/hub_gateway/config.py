@@ -22,6 +22,9 @@ class GatewaySettings(HubSettings):
     gateway_connect_timeout_s: float = Field(default=5.0, gt=0)
     gateway_read_timeout_s: float = Field(default=30.0, gt=0)
     gateway_max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # A caller's body must keep coming: nothing for this long and the call ends (408), so a
+    # stalled upload cannot hold one of the provider's pooled connections indefinitely.
+    gateway_body_idle_timeout_s: float = Field(default=30.0, gt=0)
     # Bodies up to this size are buffered, so a retry or a post-refresh replay can resend them.
     gateway_replay_buffer_bytes: int = Field(default=256 * 1024, ge=0)
     gateway_upstream_pool_size: int = Field(default=512, ge=1, description="connections per provider origin")

@@ -139,3 +139,56 @@ async def test_callers_leaving_mid_stream_are_not_the_providers_failures(hub, te
         assert resp.status_code == 200, resp.text
     finally:
         sim.stop()
+
+
+async def test_throttling_503s_with_retry_after_do_not_open_the_circuit(hub, tenant):
+    """A 503 that says when to come back is one account throttled, not the endpoint failing:
+    the retries it causes and the final 503 leave the circuit alone."""
+    sim = ProviderSimulator().start()
+    try:
+        cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url=sim.url)
+        sim.on("/", Scripted(status=503, headers={"Retry-After": "0.1"}, body=b"{}"))
+        for _ in range(3):  # HUB_GATEWAY_CIRCUIT_FAILURES, with two retries each
+            resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+            assert resp.status_code == 503 and resp.json() == {}
+            await asyncio.sleep(0.3)  # past the Retry-After, which also blocks the connection locally
+        sim.on("/", Scripted(body=b'{"back": true}'))
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+        assert resp.status_code == 200 and resp.json() == {"back": True}
+    finally:
+        sim.stop()
+
+
+async def send_part_and_stall(
+    gateway: str, path: str, headers: dict[str, str], declared: int, sent: int
+) -> tuple[int, bytes]:
+    """A POST that declares ``declared`` body bytes, sends ``sent`` and then nothing; the answer."""
+    url = urlsplit(gateway)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    head = [f"POST {path} HTTP/1.1", f"Host: {url.netloc}", f"Content-Length: {declared}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + b"x" * sent)
+    await writer.drain()
+    try:
+        answer = await asyncio.wait_for(reader.read(65536), 5)
+    finally:
+        writer.close()
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+    return status, answer
+
+
+@pytest.mark.parametrize("declared", [1000, 1024 * 1024])  # buffered, then streamed
+async def test_a_stalled_upload_is_408_and_not_the_providers_failure(hub, tenant, declared):
+    sim = ProviderSimulator().start()
+    try:
+        cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url=sim.url)
+        path = f"/v1/proxy/{cid}/upload"
+        for _ in range(3):  # HUB_GATEWAY_CIRCUIT_FAILURES
+            status, answer = await send_part_and_stall(
+                hub.a, path, hub.user_headers(tenant), declared=declared, sent=min(declared // 2, 100 * 1024)
+            )
+            assert status == 408 and b"request_body_timeout" in answer
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=hub.user_headers(tenant))
+        assert resp.status_code == 200, resp.text
+    finally:
+        sim.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from gateway_support import Scripted
@@ -73,3 +74,32 @@ async def test_a_retry_after_a_disconnect_is_not_sent(hub, tenant):
     assert resp.status_code == 409, resp.text
     assert resp.json()["error"]["details"] == {"status": "disconnected"}
     assert len(hub.sim.seen(f"/wait-{cid}")) == 1  # the retry never went out
+
+
+async def test_a_disconnect_while_the_body_is_arriving_stops_the_call(hub, tenant):
+    """The credential is resolved before the body is read; a disconnect applied while the caller
+    is still sending it holds for this call too: nothing reaches the provider."""
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    url = urlsplit(hub.a)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    declared = 400
+    head = [f"POST /v1/proxy/{cid}/slow-{cid} HTTP/1.1", f"Host: {url.netloc}", f"Content-Length: {declared}"]
+    head += [f"{k}: {v}" for k, v in hub.user_headers(tenant).items()]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + b"{")
+    sent = 1
+    await writer.drain()
+    await asyncio.sleep(0.1)  # the gateway has resolved the connection and waits for the body
+    published = await hub.publish_disconnect(tenant, cid)
+    while time.monotonic() - published < 2 and sent < declared - 1:  # until applied
+        writer.write(b" ")  # the body keeps coming (slowly), inside the body idle timeout
+        sent += 1
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "probe"), headers=hub.user_headers(tenant))
+        if resp.status_code == 409:
+            break
+        await asyncio.sleep(0.02)
+    writer.write(b" " * (declared - sent - 1) + b"}")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(65536), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 409"), answer[:200]
+    assert not hub.sim.seen(f"/slow-{cid}")

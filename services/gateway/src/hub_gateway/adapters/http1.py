@@ -53,6 +53,11 @@ class ReadTimeout(UpstreamError, TimeoutError):
     pass
 
 
+class PoolBusy(UpstreamError, TimeoutError):
+    """Every connection of this gateway process to the origin stayed busy for the connect
+    timeout: local congestion, not a verdict on the provider."""
+
+
 class Disconnected(UpstreamError):
     """The connection broke; ``response_started`` tells whether any answer byte had arrived."""
 
@@ -63,6 +68,11 @@ class Disconnected(UpstreamError):
 
 class ProtocolError(UpstreamError):
     pass
+
+
+class UploadBroken(Disconnected):
+    """The connection broke while the caller's body was still being sent, with no answer yet:
+    often the provider giving up on a caller that stalled, so not counted against it."""
 
 
 class UnsendableHeader(ValueError):
@@ -405,7 +415,7 @@ class _OriginPool:
                 async with asyncio.timeout(self.client.connect_timeout_s):
                     await self.slots.acquire()
             except TimeoutError:
-                raise ConnectTimeout(
+                raise PoolBusy(
                     f"all {self.client.max_connections} connections to {self.host}:{self.port} stayed busy"
                 ) from None
         else:
@@ -614,11 +624,11 @@ class Http1Client:
                 await conn.write(head)
                 try:
                     await self._send_stream(conn, stream, length=body_length)
-                except Disconnected:
+                except Disconnected as exc:
                     # A provider may answer before the body is in (413, 401) and close: that
                     # answer is the result, not a broken connection.
                     if not conn.answered():
-                        raise
+                        raise UploadBroken(str(exc), response_started=False) from None
                     conn.abandoned = True
             elif not conn.send(head + payload if payload else head):
                 await conn.drained()

@@ -9,6 +9,7 @@ Errors are the hub's JSON shape ``{"error": {"code", "message", "details", "requ
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -21,14 +22,14 @@ from urllib.parse import quote
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
 from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink
 from hub_gateway.api import metrics
 from hub_gateway.api.callers import CallerAuth
-from hub_gateway.domain.errors import BodyTooLarge, ClientGone
+from hub_gateway.domain.errors import BodyTooLarge, ClientGone, RequestBodyTimeout
 from hub_gateway.domain.paths import check_provider_path, split_proxy_path
 from hub_gateway.services.proxy import CallContext, ProxyRequest, ProxyService, RequestBody
 
@@ -52,12 +53,14 @@ class ProxyEndpoint:
         max_body_bytes: int,
         replay_buffer_bytes: int,
         tracing: bool,
+        body_idle_timeout_s: float = 30.0,
     ) -> None:
         self.proxy = proxy
         self.auth = auth
         self.events = events
         self.max_body_bytes = max_body_bytes
         self.replay_buffer_bytes = replay_buffer_bytes
+        self.body_idle_timeout_s = body_idle_timeout_s
         # With an exporter, every call is a span (linked to the caller's). Without one, a recorded
         # span would be thrown away (~25 us per call): the W3C context is only carried through —
         # the caller's trace id goes upstream and into the call's event with a fresh span id.
@@ -242,7 +245,7 @@ class ProxyEndpoint:
             parts = []
             more = True
             while more:
-                message = await receive()
+                message = await self._next_part(receive, None)
                 if message["type"] == "http.disconnect":
                     raise ClientGone("the client went away while sending the body")
                 parts.append(message.get("body", b""))
@@ -252,11 +255,23 @@ class ProxyEndpoint:
         body.stream = self._stream(receive, body)
         return body
 
+    async def _next_part(self, receive: Receive, body: RequestBody | None) -> Message:
+        """The caller's next body message, or 408 when none comes for the idle timeout."""
+        try:
+            async with asyncio.timeout(self.body_idle_timeout_s):
+                return await receive()
+        except TimeoutError:
+            if body is not None:
+                body.stalled = True
+            raise RequestBodyTimeout(
+                f"the request body stopped arriving (nothing for {self.body_idle_timeout_s:g} s)"
+            ) from None
+
     async def _stream(self, receive: Receive, body: RequestBody) -> AsyncIterator[bytes]:
         received = 0
         more = True
         while more:
-            message = await receive()
+            message = await self._next_part(receive, body)
             if message["type"] == "http.disconnect":
                 # Raised, not a quiet end: the provider would otherwise wait for the rest of a
                 # declared length until the read timeout, and count it against its circuit.

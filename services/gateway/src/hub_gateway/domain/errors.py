@@ -121,6 +121,20 @@ class UpstreamTimeout(GatewayError):
     code = "upstream_timeout"
 
 
+class UpstreamPoolBusy(GatewayError):
+    """This gateway process has every connection to the provider busy: try again shortly."""
+
+    status_code = 503
+    code = "upstream_pool_busy"
+
+
+class RequestBodyTimeout(GatewayError):
+    """The caller stopped sending its declared body (nothing arrived for the body timeout)."""
+
+    status_code = 408
+    code = "request_body_timeout"
+
+
 class InvalidTransform(GatewayError):
     status_code = 422
     code = "invalid_transform"

@@ -34,9 +34,11 @@ from hub_gateway.adapters.http1 import (
     HeaderBlock,
     HeadersTooLarge,
     Http1Client,
+    PoolBusy,
     ProtocolError,
     Response,
     UnsendableHeader,
+    UploadBroken,
 )
 from hub_gateway.adapters.http1 import UpstreamError as ClientError
 from hub_gateway.adapters.hub_services import OAuthRefresher
@@ -50,8 +52,10 @@ from hub_gateway.domain.errors import (
     ClientGone,
     ConnectionNotFound,
     HeaderNotSendable,
+    RequestBodyTimeout,
     UpstreamError,
     UpstreamHeadersTooLarge,
+    UpstreamPoolBusy,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
@@ -109,6 +113,7 @@ class RequestBody:
         self.length = length
         self.too_large = False
         self.caller_gone = False
+        self.stalled = False  # nothing came from the caller for the body idle timeout
         self.consumed = False
 
     @property
@@ -224,7 +229,12 @@ class ProxyService:
         # This call is the half-open circuit's one trial: remember which.
         trial = circuit.trial_started_at if circuit.on_trial else None
         try:
-            body = RequestBody() if read_body is None else await read_body()
+            body = RequestBody()
+            if read_body is not None:
+                body = await read_body()
+                # Reading it may have taken a while: a disconnect or a changed credential applied
+                # meanwhile must hold for this call too, before anything is sent.
+                target, injection = await self._still_current(target, injection, just_refreshed=False)
             if route is not None and route.request.touches_body:
                 body = self._transform_request_body(route, req, body)
             return await self._call(caller, target, req, provider_path, injection, route, body, ctx)
@@ -321,6 +331,7 @@ class ProxyService:
     ) -> Reply:
         refreshed = False
         retries = 0
+        blamed = False  # the provider's circuit hears of one failure per call at most
         idempotent = req.method in IDEMPOTENT or any(n == b"idempotency-key" for n, _ in req.headers)
         while True:
             ctx.attempts += 1
@@ -356,18 +367,30 @@ class ProxyService:
                     raise ClientGone("the client went away while sending the body") from None
                 if isinstance(exc, BodyLengthMismatch):  # the caller's, too
                     raise BodyLengthInvalid(str(exc)) from None
-                circuit.failure(time.monotonic())
+                if body.stalled:
+                    raise RequestBodyTimeout("the client stopped sending the request body") from None
+                if isinstance(exc, PoolBusy):  # our own congestion, not the provider's
+                    raise UpstreamPoolBusy(
+                        f"every connection to {target.host} is busy; try again shortly",
+                        details={"host": target.host},
+                        headers={"Retry-After": "1"},
+                    ) from None
+                if not blamed and not isinstance(exc, UploadBroken):
+                    blamed = True
+                    circuit.failure(time.monotonic())
                 if _retryable(exc) and idempotent and body.replayable and retries < self.settings.max_retries:
                     retries += 1
                     await asyncio.sleep(self.settings.retry_backoff_s * retries * (0.5 + random.random()))  # noqa: S311
                     continue
                 raise _upstream_error(exc, target.host) from None
             status = resp.status
-            if status in (502, 503, 504):
-                circuit.failure(time.monotonic())
+            ctx.remaining, wait = self._observe(target, resp)
+            if status in (502, 504) or (status == 503 and wait is None):
+                if not blamed:  # a 503 with Retry-After is throttling, not an endpoint failing
+                    blamed = True
+                    circuit.failure(time.monotonic())
             else:
                 circuit.success()
-            ctx.remaining, wait = self._observe(target, resp)
             if (
                 status == 401
                 and target.is_oauth
@@ -392,7 +415,12 @@ class ProxyService:
                 continue
             if route is None and (reply := self._reply_now(resp, injection)) is not None:
                 return reply
-            return await self._reply(resp, route, injection)
+            try:
+                return await self._reply(resp, route, injection)
+            except ClientError as exc:  # a small or transformed body broke off before it was in
+                resp.release()
+                circuit.failure(time.monotonic())
+                raise _upstream_error(exc, target.host) from None
 
     async def _still_current(
         self, target: ConnectionTarget, injection: Injection, *, just_refreshed: bool
