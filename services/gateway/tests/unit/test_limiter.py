@@ -44,7 +44,10 @@ class MemoryBuckets:
         retry = max((g.retry_after_us for g in grants if g.granted == 0), default=0)
         return Lease(granted, retry, tuple(states))
 
+    refunds = 0
+
     async def refund(self, keys, quotas, unused):
+        self.refunds += 1
         now = int(time.time() * 1e6)
         for k, q in zip(keys, quotas, strict=True):
             self.tats[k] = gcra.refund(self.tats.get(k, 0), now, q.interval_us, unused)
@@ -121,12 +124,12 @@ async def test_tenant_bucket_limits_across_connections():
 
 async def test_unused_lease_is_refunded():
     shared = MemoryBuckets()
-    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.01)
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.2)
     q = quotas(conn_burst=16_000, tenant_burst=16_000, rate=0.001)
     for _ in range(7):  # leases 1, 2, 4 -> holding some unused tokens now
         await limiter.acquire("t", "c", q)
-    await asyncio.sleep(0.02)
-    await limiter.acquire("t", "c", q)  # renewal refunds what the expired lease did not use
+    await asyncio.sleep(0.25)
+    await limiter.acquire("t", "c", q)  # renewal refunds what the just-expired lease did not use
     await limiter.close()
     used = 8
     held = limiter._states[("t", "c")].tokens
@@ -184,3 +187,52 @@ async def test_take_leased_spends_only_what_a_lease_holds():
     # Every token spent came out of the shared bucket, and nothing more.
     left = await shared.take(bucket_keys("t1", "c1"), (q.connection, q.tenant), 0)
     assert left.buckets[0].remaining == 800 - 20 - taken
+
+
+def _tat_tokens(shared, q, now_us: int) -> int:
+    return round((shared.tats["gw:rl:{t}:c:c"] - now_us) / q.connection.interval_us)
+
+
+async def test_a_lease_expired_long_ago_is_not_refunded():
+    """The shared bucket may have refilled since: a late refund could let the fleet go over."""
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.05)
+    q = quotas(conn_burst=16_000, tenant_burst=16_000, rate=0.001)
+    for _ in range(7):  # leases 1, 2, 4: some tokens unused
+        await limiter.acquire("t", "c", q)
+    before = shared.tats["gw:rl:{t}:c:c"]
+    await asyncio.sleep(0.15)  # past expiry plus a TTL
+    await limiter.acquire("t", "c", q)
+    await limiter.close()
+    held = limiter._states[("t", "c")].tokens
+    assert shared.tats["gw:rl:{t}:c:c"] == before + (held + 1) * q.connection.interval_us
+
+
+async def test_tokens_of_a_local_fallback_are_not_refunded_to_redis():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    q = quotas(conn_burst=16_000, tenant_burst=16_000, rate=0.001)
+    shared.fail = True
+    for _ in range(8):  # leases 1, 2, 4, 8 from the local bucket while Redis is down
+        await limiter.acquire("t", "c", q)
+    shared.fail = False
+    state = limiter._states[("t", "c")]
+    assert state.tokens > 0 and state.local_lease
+    state.expires = 0.0  # the local lease ran out: the next call renews from Redis
+    await limiter.acquire("t", "c", q)
+    await limiter.close()
+    assert shared.refunds == 0
+
+
+async def test_a_tier_switch_gives_the_held_lease_back():
+    shared = MemoryBuckets()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.5)
+    teams = quotas(conn_burst=16_000, tenant_burst=16_000, rate=0.001)
+    enterprise = quotas(conn_burst=32_000, tenant_burst=32_000, rate=0.001)
+    for _ in range(8):  # leases 1, 2, 4, 8: seven tokens held
+        await limiter.acquire("t", "c", teams)
+    held = limiter._states[("t", "c")].tokens
+    assert held > 0
+    limiter.take_leased("t", "c", enterprise)  # another tier's call on the same connection
+    await limiter.close()
+    assert shared.refunds == 1

@@ -57,6 +57,7 @@ class _State:
     keys: tuple[str, str] = ("", "")
     quotas: tuple[Quota, Quota] | None = None
     local_tat: int = 0  # this connection's bucket when Redis is unreachable (per replica)
+    local_lease: bool = False  # the tokens held came from that local bucket, not from Redis
 
 
 def refusal(scope: str, quota: Quota, state: BucketState | None, retry_after_s: float) -> RateLimited:
@@ -102,6 +103,8 @@ class QuotaLimiter:
         state = self._states.get(key)
         pair = (quotas.connection, quotas.tenant)
         if state is None or state.quotas != pair:
+            if state is not None:  # another tier's calls on this connection: give back its lease
+                self._give_back(state, self._clock())
             state = _State(keys=bucket_keys(tenant_id, connection_id), quotas=pair)
             self._states[key] = state
             if len(self._states) > self._max_entries:
@@ -157,17 +160,15 @@ class QuotaLimiter:
 
     async def _renew(self, state: _State, now: float) -> None:
         assert state.quotas is not None
-        unused = state.tokens
-        if unused > 0:
-            self._spawn(self._refund(state.keys, state.quotas, unused))
+        self._give_back(state, now)
         wanted = self._next_size(state, now)
-        state.tokens = 0
+        local = False
         try:
             if self._buckets is None:
                 raise ConnectionError("no shared buckets configured")
             lease = await self._buckets.take(state.keys, state.quotas, wanted)
         except Exception as exc:
-            lease = self._local_take(state, wanted, exc)
+            lease, local = self._local_take(state, wanted, exc), True
         now = self._clock()
         if lease.granted <= 0:
             limiting = next((i for i, b in enumerate(lease.buckets) if b.remaining <= 0), 0)
@@ -182,6 +183,7 @@ class QuotaLimiter:
             state.granted = state.used = 0
             return
         _LEASED.inc()
+        state.local_lease = local
         state.tokens, state.granted, state.used = lease.granted, lease.granted, 0
         state.expires = now + self.lease_ttl_s
         state.denial, state.denied_until = None, 0.0
@@ -215,6 +217,16 @@ class QuotaLimiter:
                 self._tenant_tats.popitem(last=False)
         retry = max((g.retry_after_us for g in grants if g.granted == 0), default=0)
         return Lease(granted, retry, tuple(BucketState(g.remaining, g.reset_us) for g in grants))
+
+    def _give_back(self, state: _State, now: float) -> None:
+        """Return a lease's unused tokens to Redis, only while that is still true to the shared
+        bucket: not tokens a local fallback handed out (Redis never gave them), and not a lease
+        expired for over a TTL (the bucket may have refilled meanwhile; a late refund would let the
+        fleet exceed the quota). Expired tokens not given back are lost: never an excess."""
+        unused, state.tokens = state.tokens, 0
+        fresh = now <= state.expires + self.lease_ttl_s  # within a TTL of expiring: still exact
+        if unused > 0 and fresh and not state.local_lease and state.quotas is not None:
+            self._spawn(self._refund(state.keys, state.quotas, unused))
 
     async def _refund(self, keys: tuple[str, str], quotas: tuple[Quota, Quota], unused: int) -> None:
         if self._buckets is None:
