@@ -95,6 +95,7 @@ class Scripted:
     body: bytes = b'{"ok": true}'
     delay_s: float = 0.0
     stream_chunks: int = 0  # > 0: send the body this many times, chunked
+    chunk_delay_s: float = 0.0  # between those chunks (a slow feed: SSE, a streamed completion)
 
 
 Responder = Callable[[Recorded], Scripted]
@@ -105,6 +106,7 @@ class ProviderSimulator(ThreadedServer):
         super().__init__()
         self.requests: list[Recorded] = []
         self.routes: dict[str, Responder] = {}  # key: path prefix (first match, longest first)
+        self.cut_short: list[tuple[str, float]] = []  # streamed answers whose reader went away: (path, when)
 
     def on(self, prefix: str, responder: Responder | Scripted) -> None:
         self.routes[prefix] = responder if callable(responder) else (lambda _r, s=responder: s)
@@ -137,9 +139,15 @@ class ProviderSimulator(ThreadedServer):
             resp = web.StreamResponse(status=script.status, headers=script.headers)
             resp.enable_chunked_encoding()
             await resp.prepare(request)
-            for _ in range(script.stream_chunks):
-                await resp.write(script.body)
-            await resp.write_eof()
+            try:
+                for _ in range(script.stream_chunks):
+                    await resp.write(script.body)
+                    if script.chunk_delay_s:
+                        await asyncio.sleep(script.chunk_delay_s)
+                await resp.write_eof()
+            except ConnectionError:  # the gateway closed the connection mid-answer
+                self.cut_short.append((request.path, time.time()))
+                raise
             return resp
         headers = {"Content-Type": "application/json", **script.headers}
         return web.Response(status=script.status, headers=headers, body=script.body)

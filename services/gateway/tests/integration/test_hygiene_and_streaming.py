@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from gateway_support import Scripted
+from gateway_support import ProviderSimulator, Scripted
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +187,30 @@ async def test_head_and_no_content_answers(hub, tenant):
     # The gateway's connections are still usable afterwards.
     again = await hub.http.get(hub.proxy(hub.a, cid, f"head-{cid}"), headers=hub.user_headers(tenant))
     assert again.status_code == 200 and len(again.content) == 1000
+
+
+async def test_a_caller_leaving_a_streamed_answer_stops_the_providers_stream(hub, tenant):
+    """A slow feed (one chunk every 50 ms for 15 s): the caller reads a little and leaves; the
+    gateway closes the provider's stream within a moment instead of reading it to the end."""
+    sim = ProviderSimulator().start()
+    try:
+        cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url=sim.url)
+        sim.on("/feed", Scripted(body=b"data: x\n\n" * 100, stream_chunks=300, chunk_delay_s=0.05))
+        url = urlsplit(hub.a)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        head = [f"GET /v1/proxy/{cid}/feed HTTP/1.1", f"Host: {url.netloc}"]
+        head += [f"{k}: {v}" for k, v in hub.user_headers(tenant).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        await writer.drain()
+        first = await asyncio.wait_for(reader.read(4096), 5)
+        assert first.startswith(b"HTTP/1.1 200")
+        left = time.time()
+        writer.close()
+        for _ in range(60):
+            if sim.cut_short:
+                break
+            await asyncio.sleep(0.05)
+        assert sim.cut_short and sim.cut_short[0][0] == "/feed"
+        assert sim.cut_short[0][1] - left < 2.0
+    finally:
+        sim.stop()

@@ -158,10 +158,8 @@ class ProxyEndpoint:
                     response_started = True
                     if reply.stream is None:
                         await send({"type": "http.response.body", "body": reply.body})
-                    else:
-                        async for chunk in reply.stream:
-                            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                        await send({"type": "http.response.body", "body": b""})
+                    elif not await _stream_answer(reply.stream, receive, send):
+                        call.error_code = "client_disconnected"
                 except Exception as exc:
                     if response_started:
                         # The provider's answer broke off midway: all we can do is close.
@@ -301,6 +299,45 @@ def _traceparent(span: trace.Span, incoming: bytes | None) -> str:
         return f"00-{m.group(1).decode()}-{random.getrandbits(64):016x}-{m.group(2).decode()}"
     ids = f"{random.getrandbits(192):048x}"  # a trace id and a span id from one draw
     return f"00-{ids[:32]}-{ids[32:]}-00"
+
+
+async def _stream_answer(stream: AsyncIterator[bytes], receive: Receive, send: Send) -> bool:
+    """Relay a streamed answer; False when the caller left first. The server drops what is
+    sent after a disconnect without telling, so ``receive`` is watched meanwhile: a caller that
+    left stops the provider's stream (an SSE feed, a long completion) and frees its connection
+    at once instead of when the provider is done."""
+
+    async def relay() -> None:
+        async for chunk in stream:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    pump = asyncio.ensure_future(relay())
+    gone = asyncio.ensure_future(_disconnect(receive))
+    try:
+        await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # this call was cancelled
+        pump.cancel()
+        gone.cancel()
+        raise
+    if pump.done():
+        gone.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gone
+        pump.result()  # raises what broke the relay (the provider's answer breaking off)
+        return True
+    pump.cancel()  # the provider's stream ends in its finally: its connection is not reused
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await pump
+    if not gone.cancelled():
+        gone.exception()  # retrieved: a receive that failed counts as the caller gone
+    return False
+
+
+async def _disconnect(receive: Receive) -> None:
+    """Returns when the caller disconnects (the rest of a body it still sends is dropped)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _drain(receive: Receive, limit: int) -> None:
