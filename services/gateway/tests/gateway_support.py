@@ -96,6 +96,7 @@ class Scripted:
     delay_s: float = 0.0
     stream_chunks: int = 0  # > 0: send the body this many times, chunked
     chunk_delay_s: float = 0.0  # between those chunks (a slow feed: SSE, a streamed completion)
+    parts: tuple[bytes, ...] = ()  # instead of body: these chunks, chunked
 
 
 Responder = Callable[[Recorded], Scripted]
@@ -135,13 +136,13 @@ class ProviderSimulator(ThreadedServer):
         script = responder(rec) if responder else Scripted(body=b'{"echo": "%s"}' % rec.raw_path.encode())
         if script.delay_s:
             await asyncio.sleep(script.delay_s)
-        if script.stream_chunks:
+        if script.stream_chunks or script.parts:
             resp = web.StreamResponse(status=script.status, headers=script.headers)
             resp.enable_chunked_encoding()
             await resp.prepare(request)
             try:
-                for _ in range(script.stream_chunks):
-                    await resp.write(script.body)
+                for part in script.parts or (script.body,) * script.stream_chunks:
+                    await resp.write(part)
                     if script.chunk_delay_s:
                         await asyncio.sleep(script.chunk_delay_s)
                 await resp.write_eof()

@@ -128,3 +128,36 @@ async def test_body_transforms_leave_bodyless_answers_alone_and_drop_stale_valid
     assert head.status_code == 200 and head.headers["content-length"] == str(len(body))
     gone = await hub.http.get(hub.proxy(hub.a, cid, "doc-gone"), headers=admin)
     assert gone.status_code == 204 and "content-length" not in gone.headers
+
+
+@pytest.mark.parametrize("parts", [1, 3])  # one chunk, or the JSON split across chunks
+async def test_body_rules_apply_to_chunked_answers_too(hub, tenant, parts):
+    """Without a Content-Length the answer is read up to the transform limit and edited like
+    any other (it used to pass through with the dropped field still in it)."""
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, connector_id="itemsapi")
+    admin = hub.user_headers(tenant, tier="enterprise")
+    saved = await hub.http.put(f"{hub.a}/v1/gateway/transforms/itemsapi", json=SPEC, headers=admin)
+    assert saved.status_code == 200, saved.text
+    body = json.dumps({"data": {"login": "octo", "secret_field": "never-shown"}}).encode()
+    size = -(-len(body) // parts)
+    chunks = tuple(body[i : i + size] for i in range(0, len(body), size))
+    hub.sim.on(f"/v2/items-{cid}", Scripted(parts=chunks, headers={"Content-Type": "application/json"}))
+    await asyncio.sleep(0.2)
+    resp = await hub.http.post(hub.proxy(hub.a, cid, f"v1/items-{cid}"), json={"title": "T"}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"data": {"user": "octo"}}
+    assert b"never-shown" not in resp.content
+    assert resp.headers["content-length"] == str(len(resp.content))
+
+
+async def test_a_chunked_answer_over_the_transform_limit_passes_through_whole(hub, tenant):
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, connector_id="itemsapi")
+    admin = hub.user_headers(tenant, tier="enterprise")
+    saved = await hub.http.put(f"{hub.a}/v1/gateway/transforms/itemsapi", json=SPEC, headers=admin)
+    assert saved.status_code == 200, saved.text
+    body = b'{"data": {"secret_field": "' + b"x" * (1024 * 1024 + 100) + b'"}}'  # over 1 MiB
+    chunks = tuple(body[i : i + 300_000] for i in range(0, len(body), 300_000))
+    hub.sim.on(f"/v2/items-big-{cid}", Scripted(parts=chunks, headers={"Content-Type": "application/json"}))
+    await asyncio.sleep(0.2)
+    resp = await hub.http.post(hub.proxy(hub.a, cid, f"v1/items-big-{cid}"), json={"title": "T"}, headers=admin)
+    assert resp.status_code == 200 and resp.content == body  # too large to edit: unchanged, whole

@@ -64,6 +64,7 @@ from hub_gateway.domain.injection import Injection
 from hub_gateway.domain.paths import upstream_path
 from hub_gateway.domain.tiers import TierQuotas
 from hub_gateway.domain.transforms import (
+    MessageTransform,
     RouteTransform,
     TransformTooExpensive,
     apply_body,
@@ -563,29 +564,47 @@ class ProxyService:
         limit = self.settings.transform_max_body_bytes
         # HEAD, 204 and 304 answers have no body to edit (content_length reads 0 for them): their
         # Content-Length, if any, describes another representation and stays as it is.
-        if t.touches_body and json_body and not encoded and length is not None and 0 < length <= limit:
-            raw = await resp.read()
-            try:
-                data = orjson.dumps(apply_body(t, orjson.loads(raw)))
-            except (orjson.JSONDecodeError, TransformTooExpensive):
-                data = raw
-            if data is not raw:  # rewritten: strong validators of the original no longer match
-                as_text = [(n, v) for n, v in as_text if n not in _BODY_VALIDATORS]
-            as_text = [(n, v) for n, v in as_text if n != "content-length"]
-            as_text.append(("content-length", str(len(data))))
-            return Reply(resp.status, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text], data)
+        editable = t.touches_body and json_body and not encoded
+        if editable and length is not None and 0 < length <= limit:
+            return _rewritten(resp.status, t, await resp.read(), as_text)
+        prefix: list[bytes] = []
+        chunks = resp.iter_chunks()
+        if editable and length is None:  # chunked or close-delimited: edited if it fits the limit
+            size = 0
+            async for chunk in chunks:
+                prefix.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+            else:
+                return _rewritten(resp.status, t, b"".join(prefix), as_text)
         new_headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text]
         if length is not None and length <= SMALL_BODY:
             return Reply(resp.status, new_headers, await resp.read())
 
         async def stream() -> AsyncIterator[bytes]:
             try:
-                async for chunk in resp.iter_chunks():
+                for chunk in prefix:  # what was read to find it too large to edit
+                    yield chunk
+                async for chunk in chunks:
                     yield chunk
             finally:
                 resp.release()
 
         return Reply(resp.status, new_headers, stream=stream(), release=resp.release)
+
+
+def _rewritten(status: int, t: MessageTransform, raw: bytes, as_text: list[tuple[str, str]]) -> Reply:
+    """A JSON answer with the route's body rules applied (unchanged if it does not parse)."""
+    try:
+        data = orjson.dumps(apply_body(t, orjson.loads(raw)))
+    except (orjson.JSONDecodeError, TransformTooExpensive):
+        data = raw
+    if data is not raw:  # rewritten: strong validators of the original no longer match
+        as_text = [(n, v) for n, v in as_text if n not in _BODY_VALIDATORS]
+    as_text = [(n, v) for n, v in as_text if n not in ("content-length", "transfer-encoding")]
+    as_text.append(("content-length", str(len(data))))
+    return Reply(status, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in as_text], data)
 
 
 @dataclass(frozen=True, slots=True)
