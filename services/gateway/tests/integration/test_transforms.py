@@ -159,5 +159,7 @@ async def test_a_chunked_answer_over_the_transform_limit_passes_through_whole(hu
     chunks = tuple(body[i : i + 300_000] for i in range(0, len(body), 300_000))
     hub.sim.on(f"/v2/items-big-{cid}", Scripted(parts=chunks, headers={"Content-Type": "application/json"}))
     await asyncio.sleep(0.2)
-    resp = await hub.http.post(hub.proxy(hub.a, cid, f"v1/items-big-{cid}"), json={"title": "T"}, headers=admin)
+    resp = await hub.http.post(
+        hub.proxy(hub.a, cid, f"v1/items-big-{cid}"), json={"title": "T"}, headers=admin
+    )
     assert resp.status_code == 200 and resp.content == body  # too large to edit: unchanged, whole
