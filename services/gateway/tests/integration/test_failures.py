@@ -192,3 +192,20 @@ async def test_a_stalled_upload_is_408_and_not_the_providers_failure(hub, tenant
         assert resp.status_code == 200, resp.text
     finally:
         sim.stop()
+
+
+async def test_a_throttling_503_does_not_reset_the_count_of_real_failures(hub, tenant):
+    sim = ProviderSimulator().start()
+    try:
+        cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url=sim.url)
+        headers = hub.user_headers(tenant)
+        for status, extra in ((502, {}), (502, {}), (503, {"Retry-After": "0.1"}), (502, {})):
+            sim.on("/", Scripted(status=status, headers=extra, body=b"{}"))
+            resp = await hub.http.post(hub.proxy(hub.a, cid, "x"), headers=headers)  # not retried
+            assert resp.status_code == status
+            await asyncio.sleep(0.3)  # past the Retry-After's local block
+        sim.on("/", Scripted(body=b'{"back": true}'))
+        resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=headers)
+        assert resp.status_code == 503 and resp.json()["error"]["code"] == "circuit_open"
+    finally:
+        sim.stop()

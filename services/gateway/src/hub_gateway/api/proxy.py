@@ -305,39 +305,48 @@ async def _stream_answer(stream: AsyncIterator[bytes], receive: Receive, send: S
     """Relay a streamed answer; False when the caller left first. The server drops what is
     sent after a disconnect without telling, so ``receive`` is watched meanwhile: a caller that
     left stops the provider's stream (an SSE feed, a long completion) and frees its connection
-    at once instead of when the provider is done."""
+    at once instead of when the provider is done. The relay runs in this task (one watcher task
+    per streamed answer, no more): the watcher cancels it."""
+    relay = asyncio.current_task()
+    assert relay is not None
+    left = finished = False
 
-    async def relay() -> None:
+    def on_disconnect(watch: asyncio.Future[bool]) -> None:
+        nonlocal left
+        if watch.cancelled() or watch.exception() is not None:
+            return
+        if watch.result() and not finished:  # (a callback already queued when the relay ended)
+            left = True
+            relay.cancel()
+
+    watcher = asyncio.ensure_future(_disconnect(receive, DRAIN_LIMIT_BYTES))
+    watcher.add_done_callback(on_disconnect)
+    try:
         async for chunk in stream:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+    except asyncio.CancelledError:
+        if not left or relay.uncancel() > 0:  # not (only) ours: this call itself is cancelled
+            raise
+        with contextlib.suppress(Exception):
+            await stream.aclose()  # type: ignore[attr-defined]  # the provider's stream ends: not reused
+        return False
+    finally:
+        finished = True
+        watcher.cancel()
+    return True
 
-    pump = asyncio.ensure_future(relay())
-    gone = asyncio.ensure_future(_disconnect(receive))
-    try:
-        await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:  # this call was cancelled
-        pump.cancel()
-        gone.cancel()
-        raise
-    if pump.done():
-        gone.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await gone
-        pump.result()  # raises what broke the relay (the provider's answer breaking off)
-        return True
-    pump.cancel()  # the provider's stream ends in its finally: its connection is not reused
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await pump
-    if not gone.cancelled():
-        gone.exception()  # retrieved: a receive that failed counts as the caller gone
+
+async def _disconnect(receive: Receive, limit: int) -> bool:
+    """True when the caller disconnects; False once it has sent ``limit`` more body bytes (what
+    an early answer left unread), after which it is no longer watched."""
+    dropped = 0
+    while dropped <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return True
+        dropped += len(message.get("body", b""))
     return False
-
-
-async def _disconnect(receive: Receive) -> None:
-    """Returns when the caller disconnects (the rest of a body it still sends is dropped)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 async def _drain(receive: Receive, limit: int) -> None:

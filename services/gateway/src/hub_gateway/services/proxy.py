@@ -238,7 +238,9 @@ class ProxyService:
                 target, injection = await self._still_current(target, injection, just_refreshed=False)
             if route is not None and route.request.touches_body:
                 body = self._transform_request_body(route, req, body)
-            return await self._call(caller, target, req, provider_path, injection, route, body, ctx)
+            return await self._call(
+                caller, target, req, provider_path, injection, route, body, ctx, trial=trial
+            )
         except BaseException:
             # Whatever ended this call before the provider answered (the caller left, a refused
             # header, a cancellation) says nothing about the endpoint: a trial it held is freed.
@@ -329,6 +331,8 @@ class ProxyService:
         route: RouteTransform | None,
         body: RequestBody,
         ctx: CallContext,
+        *,
+        trial: float | None = None,
     ) -> Reply:
         refreshed = False
         retries = 0
@@ -387,9 +391,14 @@ class ProxyService:
             status = resp.status
             ctx.remaining, wait = self._observe(target, resp)
             if status in (502, 504) or (status == 503 and wait is None):
-                if not blamed:  # a 503 with Retry-After is throttling, not an endpoint failing
+                if not blamed:
                     blamed = True
                     circuit.failure(time.monotonic())
+            elif status == 503:
+                # Retry-After: throttling, no verdict on the endpoint either way (a half-open
+                # trial that meets it frees its slot; nothing is reset or counted).
+                if trial is not None:
+                    circuit.abandon(trial)
             else:
                 circuit.success()
             if (
@@ -560,7 +569,7 @@ class ProxyService:
         encoded = any(
             n == "content-encoding" and v.strip().lower() not in ("", "identity") for n, v in as_text
         )
-        json_body = "json" in (resp.header("content-type") or "")
+        json_body = _editable_json(resp.header("content-type") or "")
         limit = self.settings.transform_max_body_bytes
         # HEAD, 204 and 304 answers have no body to edit (content_length reads 0 for them): their
         # Content-Length, if any, describes another representation and stays as it is.
@@ -592,6 +601,23 @@ class ProxyService:
                 resp.release()
 
         return Reply(resp.status, new_headers, stream=stream(), release=resp.release)
+
+
+_STREAMING_JSON = (
+    "application/x-ndjson",
+    "application/stream+json",
+    "application/jsonl",
+    "application/json-seq",
+)
+
+
+def _editable_json(content_type: str) -> bool:
+    """A JSON document (``application/json`` or ``+json``) that body rules may edit; not a
+    stream of them (NDJSON, JSON Lines, JSON text sequences), which is relayed as it comes."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in _STREAMING_JSON:
+        return False
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def _rewritten(status: int, t: MessageTransform, raw: bytes, as_text: list[tuple[str, str]]) -> Reply:

@@ -82,8 +82,7 @@ class RedisLocks:
             await asyncio.gather(*self._releasing.values(), return_exceptions=True)
 
     async def _let_go(self, key: str, token: str, keeper: asyncio.Task[None]) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
+        await asyncio.wait([keeper])  # the keeper's own cancellation is not ours to swallow
         try:
             # Bounded: a Redis that stopped answering must not hold up the next hold or shutdown.
             await asyncio.wait_for(self._release(keys=[key], args=[token]), RELEASE_TIMEOUT_S)
