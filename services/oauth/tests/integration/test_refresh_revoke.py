@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import uuid
 
 import asyncpg
@@ -262,6 +263,7 @@ async def test_a_revoke_while_the_callback_is_at_the_provider_wins(
 ):
     cid = await connect(oauth, directory, simulator, tenant, user_headers)
     params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
+    known = {f["id"] for f in simulator.families()}
     simulator.inject_fault("token", "delay", delay_s=1.0, grant_type="authorization_code")
     try:
         callback = asyncio.create_task(oauth.get("/v1/oauth/callback", params=params))
@@ -273,3 +275,73 @@ async def test_a_revoke_while_the_callback_is_at_the_provider_wins(
     assert revoked.status_code == 200, revoked.text
     assert late.status_code == 409 and late.json()["error"]["code"] == "flow_revoked"
     await _revoked_locally(oauth, vault_as, tenant, user_headers, cid)
+    # The grant the late exchange obtained was never stored, so it is revoked at the provider.
+    (fresh,) = [f for f in simulator.families() if f["id"] not in known]
+    assert fresh["revoked"], fresh
+
+
+async def test_the_connect_statement_itself_refuses_a_flow_a_revoke_ended(oauth, oauth_dsn):
+    """The last word is the database's: should the lock have lapsed, a connect whose flow a
+    revoke ended changes nothing (no token row, no event, the flow stays ended)."""
+    from datetime import UTC, datetime, timedelta
+
+    from hub_common.db.outbox import OutboxRow
+    from hub_common.events import IntegrationConnected
+    from hub_oauth.repositories import flows, tokens
+
+    conn = await asyncpg.connect(oauth_dsn, server_settings={"search_path": "oauth,public"})
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    try:
+        cid, flow_id = uuid.uuid4(), uuid.uuid4()
+        flow = flows.FlowRow(
+            flow_id,
+            "t-ended",
+            "u",
+            cid,
+            "simoauth",
+            None,
+            "https://hub.example/cb",
+            [],
+            None,
+            None,
+            "pending",
+            datetime.now(UTC) + timedelta(minutes=10),
+        )
+        await flows.insert(conn, flow, hashlib.sha256(flow_id.bytes).digest())
+        await conn.execute("UPDATE flows SET status = 'exchanging' WHERE id = $1", flow_id)
+        assert await flows.end_open(conn, cid) == 1
+        outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
+        row = tokens.TokenRow(
+            cid,
+            "t-ended",
+            "simoauth",
+            "authorization_code",
+            "Bearer",
+            None,
+            False,
+            [],
+            "acct",
+            "active",
+            0,
+            None,
+            {},
+        )
+        event = OutboxRow.of(
+            IntegrationConnected(
+                tenant_id="t-ended",
+                connection_id=cid,
+                connector_id="simoauth",
+                external_account_id="acct",
+                auth_method="oauth2",
+            ),
+            "/test",
+        )
+        assert (
+            await tokens.connect(conn, row, flow_id=flow_id, event=event, notify_channel="oauth_outbox")
+            is None
+        )
+        assert await tokens.get(conn, cid) is None
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == outbox_before
+        assert await conn.fetchval("SELECT status FROM flows WHERE id = $1", flow_id) == "failed"
+    finally:
+        await conn.close()

@@ -46,7 +46,12 @@ async def get(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> T
 _UPSERT_INITIAL = """
 INSERT INTO tokens (connection_id, tenant_id, connector_id, grant_type, token_type, expires_at,
                     has_refresh_token, granted_scopes, external_account_id, metadata, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active')
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active'
+-- A flow's connect only while its flow is still claimed (a revoke ends it; FOR UPDATE waits for
+-- such a revoke and re-reads): the statement then changes nothing and returns no row.
+WHERE $11::uuid IS NULL OR EXISTS (
+    SELECT 1 FROM flows WHERE id = $11 AND status = 'exchanging' FOR UPDATE
+)
 ON CONFLICT (connection_id) DO UPDATE SET
   grant_type = EXCLUDED.grant_type, token_type = EXCLUDED.token_type,
   expires_at = EXCLUDED.expires_at, has_refresh_token = EXCLUDED.has_refresh_token,
@@ -63,10 +68,11 @@ _CONNECT = f"""
 WITH t AS ({_UPSERT_INITIAL}
 ), f AS (
     UPDATE flows SET status = 'completed', error_code = NULL, finished_at = now(), code_verifier = NULL
-    WHERE $11::uuid IS NOT NULL AND id = $11
+    WHERE $11::uuid IS NOT NULL AND id = $11 AND EXISTS (SELECT 1 FROM t)
     RETURNING id
 ), o AS (
-    INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($12, $13, $14, $15, $16)
+    INSERT INTO outbox (event_id, topic, key, value, headers)
+    SELECT $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM t)
     RETURNING id
 )
 SELECT t.generation, pg_notify($17, '') FROM t, o
@@ -95,10 +101,11 @@ async def connect(
     flow_id: UUID | None,
     event: OutboxRow,
     notify_channel: str,
-) -> int:
+) -> int | None:
     """A (re)connected connection's first token set (returns its new generation), the flow
-    marked completed and the event staged, atomically."""
-    generation: int = await conn.fetchval(
+    marked completed and the event staged, atomically; None (nothing changed) when the flow is
+    no longer claimed, i.e. a revoke ended it."""
+    generation: int | None = await conn.fetchval(
         _CONNECT, *_token_params(row), flow_id, *event.params(), notify_channel
     )
     return generation

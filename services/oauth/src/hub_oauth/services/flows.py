@@ -208,9 +208,13 @@ class FlowService:
                 verifier=flow.code_verifier,
             )
             account_id, metadata = await self._post_connect(ctx, token_set)
-            await self.store.store_initial(
-                ctx, token_set, external_account_id=account_id, metadata=metadata, flow_id=flow.id
-            )
+            try:
+                await self.store.store_initial(
+                    ctx, token_set, external_account_id=account_id, metadata=metadata, flow_id=flow.id
+                )
+            except FlowRevoked:
+                await self._revoke_unstored(ctx, token_set)
+                raise
         except OAuthProviderError as exc:
             await flows.finish(self.pool, flow.id, ok=False, error_code=exc.error[:64])
             log.warning("code exchange failed", extra={"flow_id": str(flow.id), "error": exc.error})
@@ -234,6 +238,23 @@ class FlowService:
             flow.return_to,
             token_set.scopes or flow.scopes,
         )
+
+    async def _revoke_unstored(self, ctx: OAuthContext, token_set: TokenSet) -> None:
+        """The connection was revoked while this grant was being obtained: it is not stored, so
+        revoke it at the provider too (best effort), or it would stay live there unseen."""
+        try:
+            await self.provider.revoke(
+                ctx.endpoints,
+                ctx.oauth,
+                ctx.client,
+                access_token=token_set.access_token,
+                refresh_token=token_set.refresh_token,
+            )
+        except Exception as exc:  # reported in the log; the flow's answer is the revoke's 409
+            log.warning(
+                "a grant obtained during a revoke could not be revoked at the provider",
+                extra={"connection_id": str(ctx.info.id), "error": type(exc).__name__},
+            )
 
     async def _post_connect(self, ctx: OAuthContext, token_set: TokenSet) -> tuple[str, dict[str, Any]]:
         """Atlassian cloud ids; the account behind the token (``external_account_id``)."""

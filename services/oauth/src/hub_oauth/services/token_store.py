@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -89,14 +88,6 @@ def previous_token_keys(row: TokenRow) -> set[str]:
     return keys
 
 
-async def _all_ended(*calls: Awaitable[Any]) -> None:
-    """Run side by side and wait for every one, then raise the first failure (``gather`` alone
-    would raise at once and leave the others running)."""
-    for outcome in await asyncio.gather(*calls, return_exceptions=True):
-        if isinstance(outcome, BaseException):
-            raise outcome
-
-
 async def _true() -> bool:
     return True
 
@@ -153,11 +144,6 @@ class TokenStore:
             raise FlowRevoked()
         # A new grant burns no older refresh token, so its values go in one call (all or none).
         await write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
-        # Only once they are stored, what the previous grant wrote and this one does not replace
-        # goes: its refresh token, a Slack user token (under the lock nobody else writes here).
-        before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
-        stale = before - set(token_values(token_set))
-        await _all_ended(*(self.vault.delete(info.tenant_id, info.id, key) for key in sorted(stale)))
         row = TokenRow(
             connection_id=info.id,
             tenant_id=info.tenant_id,
@@ -184,7 +170,29 @@ class TokenStore:
             ),
             SOURCE,
         )
-        await tokens.connect(self.pool, row, flow_id=flow_id, event=event, notify_channel=channel_for(SCHEMA))
+        connected = await tokens.connect(
+            self.pool, row, flow_id=flow_id, event=event, notify_channel=channel_for(SCHEMA)
+        )
+        written = set(token_values(token_set))
+        if connected is None:  # a revoke ended the flow (only if the lock lapsed meanwhile)
+            await self._forget(info.tenant_id, info.id, written, why="revoked during the connect")
+            raise FlowRevoked()
+        # Connected: what the previous grant wrote and this one does not replace goes now (its
+        # refresh token, a Slack user token). Best effort: the connect stands either way.
+        before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
+        await self._forget(info.tenant_id, info.id, before - written, why="stale after a reconnect")
+
+    async def _forget(self, tenant_id: str, connection_id: UUID, keys: set[str], *, why: str) -> None:
+        outcomes = await asyncio.gather(
+            *(self.vault.delete(tenant_id, connection_id, key) for key in sorted(keys)),
+            return_exceptions=True,
+        )
+        failed = [key for key, o in zip(sorted(keys), outcomes, strict=True) if isinstance(o, BaseException)]
+        if failed:
+            log.warning(
+                "token values not deleted",
+                extra={"connection_id": str(connection_id), "keys": failed, "reason": why},
+            )
 
     async def mark_invalid(self, tenant_id: str, connection_id: UUID, connector_id: str, reason: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
