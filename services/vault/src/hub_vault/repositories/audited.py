@@ -247,6 +247,7 @@ WITH kv AS (
     SELECT $1, $2, i.credential_key, i.value_encrypted, i.value_iv, i.dek_encrypted, i.dek_iv,
            kv.version
     FROM i, kv
+    ORDER BY i.credential_key COLLATE "C"  -- row locks in the order delete-all takes them
     ON CONFLICT (tenant_id, connection_id, credential_key) DO UPDATE SET
         value_encrypted = EXCLUDED.value_encrypted, value_iv = EXCLUDED.value_iv,
         dek_encrypted = EXCLUDED.dek_encrypted, dek_iv = EXCLUDED.dek_iv,

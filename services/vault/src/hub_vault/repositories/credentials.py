@@ -72,11 +72,11 @@ async def get_many(
 
 
 async def delete_all(conn: asyncpg.Connection, tenant_id: str, connection_id: UUID) -> list[str]:
-    # Locked in key order first, as a multi-value write takes them: the two cannot deadlock.
+    # Locked in key order first (code points, as a multi-value write sorts them): no deadlock.
     rows = await conn.fetch(
         """WITH locked AS (
                SELECT id FROM credentials WHERE tenant_id = $1 AND connection_id = $2
-               ORDER BY credential_key FOR UPDATE
+               ORDER BY credential_key COLLATE "C" FOR UPDATE
            )
            DELETE FROM credentials c USING locked WHERE c.id = locked.id RETURNING c.credential_key""",
         tenant_id,

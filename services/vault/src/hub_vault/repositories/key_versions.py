@@ -54,12 +54,13 @@ async def reserve(conn: asyncpg.Connection, key: KeyVersion) -> bool:
     return row is not None
 
 
-async def release_reservation(conn: asyncpg.Connection, key: KeyVersion) -> None:
-    """Drop a reservation whose file write failed, if it is still ours and unused."""
+async def abandon_reservation(conn: asyncpg.Connection, key: KeyVersion) -> None:
+    """A reservation whose file write failed is retired, not deleted: its number is never used
+    again, so no replica that saw its key check can meet another key under that number."""
     await conn.execute(
-        "DELETE FROM key_versions k WHERE k.version = $1 AND k.key_check = $2 "
-        "AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.key_version = k.version) "
-        "AND NOT EXISTS (SELECT 1 FROM rewrap_jobs j WHERE j.target_version = k.version)",
+        "UPDATE key_versions k SET retired_at = now(), retired_by = 'rotation not applied' "
+        "WHERE k.version = $1 AND k.key_check = $2 AND k.retired_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.key_version = k.version)",
         key.version,
         key.key_check,
     )

@@ -176,11 +176,11 @@ class KeyService:
         return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
 
     async def _rotation_not_applied(self, ctx: CallContext, new: KeyVersion, exc: Exception) -> None:
-        """The file was not changed after the rotation was recorded: say so in the audit, and let
-        the unused reservation go (best effort; a later rotation skips it anyway)."""
+        """The file was not changed after the rotation was recorded: say so in the audit, and
+        retire the unused reservation (best effort; a later rotation skips its number anyway)."""
         try:
             async with self.db.transaction() as conn:
-                await key_versions.release_reservation(conn, new)
+                await key_versions.abandon_reservation(conn, new)
                 await audit_trail.record(
                     conn,
                     ctx,

@@ -40,6 +40,7 @@ from hub_vault.services.keys import KeyService
 log = logging.getLogger(__name__)
 LOCK_KEY = "hub-vault:rewrap"
 MAX_PASSES = 5
+HELD_ROWS_PAUSE_S = 0.2  # before another pass over rows requests held during the last one
 
 Progress = Callable[[RewrapJob, int], None]
 
@@ -193,7 +194,7 @@ class RewrapService:
 
     async def _batches(self, ctx: CallContext, job: RewrapJob, progress: Progress | None) -> str:
         cursor, passes = job.cursor, job.passes
-        pass_progress = 0
+        pass_progress = pass_skipped = 0
         full_pass = cursor is None  # a resumed pass saw only part of the table
         while True:
             loaded = self.source.current()
@@ -203,11 +204,16 @@ class RewrapService:
                 batch = await credentials.batch_not_at(conn, job.target_version, cursor, job.batch_size)
                 if not batch:
                     remaining = await credentials.count_not_at(conn, job.target_version)
-                    stuck = full_pass and pass_progress == 0  # only undecryptable rows left
+                    # Only undecryptable rows left. Rows skipped because a request held them
+                    # (or wrote them) are not that: they get another pass, after a pause.
+                    stuck = full_pass and pass_progress == 0 and pass_skipped == 0
                     if remaining == 0 or stuck or passes + 1 >= MAX_PASSES:
                         return "completed"
                     await rewrap_jobs.next_pass(conn, job.id)
-                    cursor, passes, pass_progress, full_pass = None, passes + 1, 0, True
+                    held = pass_skipped > 0 and pass_progress == 0
+                    cursor, passes, pass_progress, pass_skipped, full_pass = None, passes + 1, 0, 0, True
+                    if held:
+                        await asyncio.sleep(HELD_ROWS_PAUSE_S)
                     continue
                 done, skipped, failed = await self._rewrap_batch(conn, ctx, job, loaded, batch)
                 cursor = batch[-1].id
@@ -215,6 +221,7 @@ class RewrapService:
                     conn, job.id, cursor=cursor, rewrapped=done, skipped=skipped, failed=failed
                 )
                 pass_progress += done
+                pass_skipped += skipped
                 current = await rewrap_jobs.get(conn, job.id)
             if progress is not None and current is not None:
                 progress(current, len(batch))
