@@ -229,6 +229,36 @@ async def test_a_flush_sends_few_large_record_batches():
     assert len(events.producer.batches) == 1 and sink.queued == 0
 
 
+class _FailingOnSecondPartition(_RecordingProducer):
+    async def send_batch(self, builder, topic: str, *, partition: int) -> asyncio.Future[None]:
+        if self.batches:
+            raise ConnectionError("broker gone")
+        return await super().send_batch(builder, topic, partition=partition)
+
+
+def _counted(outcome: str) -> float:
+    from hub_gateway.adapters.event_sink import EVENTS
+
+    return EVENTS.labels(outcome)._value.get()
+
+
+async def test_a_batch_that_fails_partway_counts_every_event_once():
+    """Events taken off the queue are published or counted failed: never lost unseen."""
+    events = _Events()
+    events.producer = _FailingOnSecondPartition()
+    sink = EventSink(events, max_queue=10_000, flush_interval_s=1)  # type: ignore[arg-type]
+    connections = [str(uuid.uuid4()) for _ in range(30)]  # spread over the three partitions
+    for connection in connections:
+        sink.emit(record(connection_id=connection))
+    published, failed = _counted("published"), _counted("failed")
+    with pytest.raises(ConnectionError):
+        await sink._drain()
+    sent = sum(n for _, n in events.producer.batches)
+    assert 0 < sent < 30
+    assert _counted("published") - published == sent
+    assert _counted("failed") - failed == 30 - sent
+
+
 def test_event_times_are_rfc3339_utc_to_the_microsecond():
     for epoch in (1_800_000_000.0, 1_800_000_000.5, 1_800_000_000.999999, 1_800_000_001.000001, 0.25):
         text = _rfc3339(epoch)

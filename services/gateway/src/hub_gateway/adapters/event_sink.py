@@ -184,36 +184,37 @@ class EventSink:
         one connection's events on the same partition, in order."""
         while self._queue and self._producer is not None:
             batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
-            try:
-                await self._publish(batch)
-            except Exception:
-                _FAILED.inc(len(batch))  # taken off the queue and not sent: counted, not vanished
-                raise
+            await self._publish(batch)
 
     async def _publish(self, batch: list[ApiRequestRecord]) -> None:
-        """One batch (failures of individual record batches are counted here; a failure before
-        any answer is counted by the caller: none of the batch is confirmed published)."""
+        """One batch, every event counted published or failed: record batches already handed
+        to the producer are awaited even when a later one (or the metadata) fails, and what was
+        taken off the queue but never sent is counted failed, not lost silently."""
         assert self._producer is not None
         producer = self._producer.producer
-        partitions = sorted(await producer.partitions_for(TOPIC))
-        builders: dict[int, tuple[Any, int]] = {}
-        futures = []
-        for record in batch:
-            key, value, headers = encode(record, self._source)
-            partition = self._partition(record.connection_id, key, partitions)
-            builder, count = builders.get(partition) or (_new_batch(), 0)
-            if builder.append(key=key, value=value, timestamp=None, headers=headers) is None:
+        futures: list[tuple[Any, int]] = []
+        try:
+            partitions = sorted(await producer.partitions_for(TOPIC))
+            builders: dict[int, tuple[Any, int]] = {}
+            for record in batch:
+                key, value, headers = encode(record, self._source)
+                partition = self._partition(record.connection_id, key, partitions)
+                builder, count = builders.get(partition) or (_new_batch(), 0)
+                if builder.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    futures.append((await producer.send_batch(builder, TOPIC, partition=partition), count))
+                    builder, count = _new_batch(), 0
+                    builder.append(key=key, value=value, timestamp=None, headers=headers)
+                builders[partition] = (builder, count + 1)
+            for partition, (builder, count) in builders.items():
                 futures.append((await producer.send_batch(builder, TOPIC, partition=partition), count))
-                builder, count = _new_batch(), 0
-                builder.append(key=key, value=value, timestamp=None, headers=headers)
-            builders[partition] = (builder, count + 1)
-        for partition, (builder, count) in builders.items():
-            futures.append((await producer.send_batch(builder, TOPIC, partition=partition), count))
-        results = await asyncio.gather(*(f for f, _ in futures), return_exceptions=True)
-        failed = sum(n for r, (_, n) in zip(results, futures, strict=True) if isinstance(r, BaseException))
-        _PUBLISHED.inc(len(batch) - failed)
-        if failed:
-            _FAILED.inc(failed)
+        finally:
+            results = await asyncio.gather(*(f for f, _ in futures), return_exceptions=True)
+            published = sum(
+                n for r, (_, n) in zip(results, futures, strict=True) if not isinstance(r, BaseException)
+            )
+            _PUBLISHED.inc(published)
+            if len(batch) > published:
+                _FAILED.inc(len(batch) - published)
 
     def _partition(self, connection_id: str, key: bytes, partitions: list[int]) -> int:
         cached = self._partitions.get(connection_id)
