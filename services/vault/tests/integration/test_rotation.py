@@ -374,7 +374,6 @@ async def test_a_reloaded_keyring_with_another_key_for_a_known_version_is_refuse
 
 async def test_rewrap_never_overwrites_a_concurrent_write(private_vault, tenant):
     """The optimistic check, step by step: read a batch, a write lands, the batch is applied."""
-    from hub_vault.adapters.keyring_source import open_keyring_source
     from hub_vault.domain import crypto
     from hub_vault.repositories import credentials
     from hub_vault.repositories.credentials import Rewrapped
@@ -382,17 +381,7 @@ async def test_rewrap_never_overwrites_a_concurrent_write(private_vault, tenant)
     vault = private_vault
     connection = uuid.uuid4()
     async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
-        for key in ("access_token", "refresh_token"):
-            await oauth.put(_url(tenant, connection, key), json={"value": f"old-{key}"})
-        await admin.post("/v1/admin/key-versions")
-        source = open_keyring_source(
-            inline=None,
-            file=vault.keyring_path,
-            dev_mode=False,
-            dev_path=vault.keyring_path,
-            reload_interval_s=0,
-        )
-        loaded = source.current()
+        loaded = await _two_values_then_rotate(vault, oauth, admin, tenant, connection)
         conn = await vault.db()
         try:
             batch = await credentials.batch_not_at(conn, 2, None, 10)
@@ -413,7 +402,6 @@ async def test_a_rewrap_keeps_a_compare_and_swap_valid_and_never_waits_on_a_writ
     """oauth reads a refresh token with its version, a rewrap batch lands while it is at the
     provider, and its write with expected_version still succeeds. A row a request holds locked
     during the batch is skipped (no wait, no deadlock) and left for the next pass."""
-    from hub_vault.adapters.keyring_source import open_keyring_source
     from hub_vault.domain import crypto
     from hub_vault.repositories import credentials
     from hub_vault.repositories.credentials import Rewrapped
@@ -421,18 +409,8 @@ async def test_a_rewrap_keeps_a_compare_and_swap_valid_and_never_waits_on_a_writ
     vault = private_vault
     connection = uuid.uuid4()
     async with vault.http("oauth") as oauth, vault.http("hubctl") as admin:
-        for key in ("access_token", "refresh_token"):
-            await oauth.put(_url(tenant, connection, key), json={"value": f"old-{key}"})
+        loaded = await _two_values_then_rotate(vault, oauth, admin, tenant, connection)
         read = (await oauth.get(_url(tenant, connection, "refresh_token"))).json()
-        await admin.post("/v1/admin/key-versions")
-        source = open_keyring_source(
-            inline=None,
-            file=vault.keyring_path,
-            dev_mode=False,
-            dev_path=vault.keyring_path,
-            reload_interval_s=0,
-        )
-        loaded = source.current()
         writer, rewrapper = await vault.db(), await vault.db()
         try:
             batch = await credentials.batch_not_at(rewrapper, 2, None, 10)
@@ -452,6 +430,19 @@ async def test_a_rewrap_keeps_a_compare_and_swap_valid_and_never_waits_on_a_writ
         )
         assert swapped.status_code == 200, swapped.text
         assert (await oauth.get(_url(tenant, connection, "refresh_token"))).json()["value"] == "rotated"
+
+
+async def _two_values_then_rotate(vault, oauth, admin, tenant, connection):
+    """Two values under version 1, then version 2 made primary; the keyring as the vault has it."""
+    from hub_vault.adapters.keyring_source import open_keyring_source
+
+    for key in ("access_token", "refresh_token"):
+        await oauth.put(_url(tenant, connection, key), json={"value": f"old-{key}"})
+    await admin.post("/v1/admin/key-versions")
+    source = open_keyring_source(
+        inline=None, file=vault.keyring_path, dev_mode=False, dev_path=vault.keyring_path, reload_interval_s=0
+    )
+    return source.current()
 
 
 def _wrapped(crypto, loaded, stored):
