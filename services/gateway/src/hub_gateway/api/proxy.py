@@ -154,12 +154,20 @@ class ProxyEndpoint:
                     reply = await self.proxy.handle(caller, request, read_body, call)
                     status = reply.status
                     reply.headers.append((b"x-request-id", rid))  # the reply's own list
-                    await send({"type": "http.response.start", "status": status, "headers": reply.headers})
-                    response_started = True
-                    if reply.stream is None:
-                        await send({"type": "http.response.body", "body": reply.body})
-                    elif not await _stream_answer(reply.stream, receive, send):
-                        call.error_code = "client_disconnected"
+                    try:
+                        await send(
+                            {"type": "http.response.start", "status": status, "headers": reply.headers}
+                        )
+                        response_started = True
+                        if reply.stream is None:
+                            await send({"type": "http.response.body", "body": reply.body})
+                        elif not await _stream_answer(reply.stream, receive, send):
+                            call.error_code = "client_disconnected"
+                    finally:
+                        if reply.release is not None:
+                            # Whatever ended the answer (a stream never started, a cancelled
+                            # send): its upstream connection goes back (or is closed) now.
+                            reply.release()
                 except Exception as exc:
                     if response_started:
                         # The provider's answer broke off midway: all we can do is close.

@@ -394,12 +394,7 @@ class ProxyService:
                 if not blamed:
                     blamed = True
                     circuit.failure(time.monotonic())
-            elif status == 503:
-                # Retry-After: throttling, no verdict on the endpoint either way (a half-open
-                # trial that meets it frees its slot; nothing is reset or counted).
-                if trial is not None:
-                    circuit.abandon(trial)
-            else:
+            elif status != 503:  # a 503 with Retry-After is throttling: no verdict either way
                 circuit.success()
             if (
                 status == 401
@@ -423,6 +418,8 @@ class ProxyService:
                 retries += 1
                 await asyncio.sleep(wait)
                 continue
+            if status == 503 and trial is not None and not blamed:
+                circuit.abandon(trial)  # the trial ends throttled, without a verdict: next may try
             if route is None and (reply := self._reply_now(resp, injection)) is not None:
                 return reply
             try:

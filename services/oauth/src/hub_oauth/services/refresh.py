@@ -163,7 +163,14 @@ class Refresher:
                 )
                 refresh_version = None
             else:
-                stored = await self.vault.read_versioned(tenant_id, connection_id, REFRESH_TOKEN)
+                # Only a refresh token this grant recorded: one left behind by an earlier grant
+                # (its delete failed after a reconnect) belongs to another grant, maybe another
+                # account, and must never be used for this connection.
+                stored = (
+                    await self.vault.read_versioned(tenant_id, connection_id, REFRESH_TOKEN)
+                    if row.has_refresh_token
+                    else None
+                )
                 if stored is None:
                     await self.store.mark_invalid(
                         tenant_id, connection_id, row.connector_id, "no refresh token"

@@ -167,13 +167,26 @@ class KeyService:
         try:
             loaded = self.source.update(adopt)
         except Exception as exc:
-            await self._rotation_not_applied(ctx, new, exc)
-            raise
+            applied = self._file_has(new)  # the rename may have happened before the error
+            if applied is None:
+                await self._rotation_not_applied(ctx, new, exc)
+                raise
+            log.warning("the keyring file changed despite an error", extra={"error": type(exc).__name__})
+            loaded = applied
         async with self.db.transaction() as conn:
             key_checks = await self.register(conn, loaded.keyring)
         self._remember(loaded.keyring, key_checks)
         log.info("key rotated", extra={"key_version": new.version, "caller": ctx.caller})
         return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
+
+    def _file_has(self, new: KeyVersion) -> LoadedKeyring | None:
+        """The keyring as the file now holds it, if that includes ``new`` (this very key)."""
+        try:
+            loaded = self.source.refresh(force=True)
+        except Exception:
+            return None
+        key = loaded.keyring.get(new.version)
+        return loaded if key is not None and key.key_check == new.key_check else None
 
     async def _rotation_not_applied(self, ctx: CallContext, new: KeyVersion, exc: Exception) -> None:
         """The file was not changed after the rotation was recorded: say so in the audit, and

@@ -196,7 +196,12 @@ class RewrapService:
         cursor, passes = job.cursor, job.passes
         pass_progress = pass_skipped = 0
         full_pass = cursor is None  # a resumed pass saw only part of the table
+        pause = False
+        undecryptable: set[UUID] = set()  # counted once, however many passes meet them
         while True:
+            if pause:  # outside any transaction: nothing is held while waiting
+                await asyncio.sleep(HELD_ROWS_PAUSE_S)
+                pause = False
             loaded = self.source.current()
             if loaded.keyring.primary_version != job.target_version:
                 return "superseded"  # rotated again: a new job should target the new primary
@@ -210,12 +215,10 @@ class RewrapService:
                     if remaining == 0 or stuck or passes + 1 >= MAX_PASSES:
                         return "completed"
                     await rewrap_jobs.next_pass(conn, job.id)
-                    held = pass_skipped > 0 and pass_progress == 0
+                    pause = pass_skipped > 0 and pass_progress == 0
                     cursor, passes, pass_progress, pass_skipped, full_pass = None, passes + 1, 0, 0, True
-                    if held:
-                        await asyncio.sleep(HELD_ROWS_PAUSE_S)
                     continue
-                done, skipped, failed = await self._rewrap_batch(conn, ctx, job, loaded, batch)
+                done, skipped, failed = await self._rewrap_batch(conn, ctx, job, loaded, batch, undecryptable)
                 cursor = batch[-1].id
                 await rewrap_jobs.advance(
                     conn, job.id, cursor=cursor, rewrapped=done, skipped=skipped, failed=failed
@@ -234,6 +237,7 @@ class RewrapService:
         job: RewrapJob,
         loaded: LoadedKeyring,
         batch: list[StoredCredential],
+        undecryptable: set[UUID],
     ) -> tuple[int, int, int]:
         target = loaded.ciphers[job.target_version]
         items: list[Rewrapped] = []
@@ -245,6 +249,9 @@ class RewrapService:
                     raise crypto.IntegrityError
                 sealed = crypto.rewrap(old, target, stored.owner, stored.sealed)
             except crypto.IntegrityError:
+                if stored.id in undecryptable:
+                    continue  # met on an earlier pass: counted and logged then
+                undecryptable.add(stored.id)
                 failed += 1  # tampered, or its version is gone: left as is, counted, logged
                 log.warning(
                     "rewrap skipped a value that does not decrypt",
