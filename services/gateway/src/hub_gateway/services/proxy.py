@@ -267,7 +267,7 @@ class ProxyService:
         content_type = next((v for n, v in req.headers if n == b"content-type"), b"")
         if (
             body.data is None
-            or b"json" not in content_type
+            or not _editable_json(content_type.decode("latin-1"))
             or len(body.data) > self.settings.transform_max_body_bytes
         ):
             return body
