@@ -197,7 +197,6 @@ class RewrapService:
         pass_progress = pass_skipped = 0
         full_pass = cursor is None  # a resumed pass saw only part of the table
         pause = False
-        undecryptable: set[UUID] = set()  # counted once, however many passes meet them
         while True:
             if pause:  # outside any transaction: nothing is held while waiting
                 await asyncio.sleep(HELD_ROWS_PAUSE_S)
@@ -218,7 +217,10 @@ class RewrapService:
                     pause = pass_skipped > 0 and pass_progress == 0
                     cursor, passes, pass_progress, pass_skipped, full_pass = None, passes + 1, 0, 0, True
                     continue
-                done, skipped, failed = await self._rewrap_batch(conn, ctx, job, loaded, batch, undecryptable)
+                # Undecryptable values are counted (and logged) on the first pass only, which sees
+                # each row once, resumed or not; later passes meet the same ones again.
+                first = passes == 0
+                done, skipped, failed = await self._rewrap_batch(conn, ctx, job, loaded, batch, first)
                 cursor = batch[-1].id
                 await rewrap_jobs.advance(
                     conn, job.id, cursor=cursor, rewrapped=done, skipped=skipped, failed=failed
@@ -237,7 +239,7 @@ class RewrapService:
         job: RewrapJob,
         loaded: LoadedKeyring,
         batch: list[StoredCredential],
-        undecryptable: set[UUID],
+        count_failures: bool,
     ) -> tuple[int, int, int]:
         target = loaded.ciphers[job.target_version]
         items: list[Rewrapped] = []
@@ -249,9 +251,8 @@ class RewrapService:
                     raise crypto.IntegrityError
                 sealed = crypto.rewrap(old, target, stored.owner, stored.sealed)
             except crypto.IntegrityError:
-                if stored.id in undecryptable:
-                    continue  # met on an earlier pass: counted and logged then
-                undecryptable.add(stored.id)
+                if not count_failures:
+                    continue  # met on the first pass: counted and logged then
                 failed += 1  # tampered, or its version is gone: left as is, counted, logged
                 log.warning(
                     "rewrap skipped a value that does not decrypt",
