@@ -28,10 +28,12 @@ from hub_oauth.domain.token_response import OAuthProviderError, TokenSet
 from hub_oauth.repositories import flows
 from hub_oauth.repositories.flows import FlowRow
 from hub_oauth.services.context import ContextResolver, OAuthContext
+from hub_oauth.services.revoke import revoke_each
 from hub_oauth.services.token_store import TokenStore
 
 log = logging.getLogger(__name__)
 ATLASSIAN_RESOURCES = "https://api.atlassian.com/oauth/token/accessible-resources"
+_UNSTORED_NOT_REVOKED = "a grant obtained during a revoke could not be revoked at the provider"
 REAUTHORIZABLE = {"initializing", "token_expired", "token_invalid", "error", "active"}
 
 
@@ -242,24 +244,21 @@ class FlowService:
     async def _revoke_unstored(self, ctx: OAuthContext, token_set: TokenSet) -> None:
         """The connection was revoked while this grant was being obtained: it is not stored, so
         revoke it at the provider too (best effort), or it would stay live there unseen."""
-        grants = [(token_set.access_token, token_set.refresh_token)]
+        grants: list[tuple[str | None, str | None]] = [(token_set.access_token, token_set.refresh_token)]
         user = token_set.extra_secrets.get("user_access_token")
         if user:  # Slack's user token is a grant of its own: revoking the bot token leaves it live
             grants.append((user, token_set.extra_secrets.get("user_refresh_token")))
-        for access_token, refresh_token in grants:  # each on its own: one failing stops no other
-            try:
-                await self.provider.revoke(
-                    ctx.endpoints,
-                    ctx.oauth,
-                    ctx.client,
-                    access_token=access_token,
-                    refresh_token=refresh_token,
-                )
-            except Exception as exc:  # reported in the log; the flow's answer is the revoke's 409
-                log.warning(
-                    "a grant obtained during a revoke could not be revoked at the provider",
-                    extra={"connection_id": str(ctx.info.id), "error": type(exc).__name__},
-                )
+        try:
+            await revoke_each(
+                self.provider,
+                ctx,
+                grants,
+                failed=_UNSTORED_NOT_REVOKED,
+            )
+        except Exception as exc:  # reported in the log; the flow's answer is the revoke's 409
+            log.warning(
+                _UNSTORED_NOT_REVOKED, extra={"connection_id": str(ctx.info.id), "error": type(exc).__name__}
+            )
 
     async def _post_connect(self, ctx: OAuthContext, token_set: TokenSet) -> tuple[str, dict[str, Any]]:
         """Atlassian cloud ids; the account behind the token (``external_account_id``)."""

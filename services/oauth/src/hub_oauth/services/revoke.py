@@ -35,6 +35,28 @@ class RevokeOutcome:
     deleted_keys: list[str]
 
 
+async def revoke_each(
+    provider: ProviderOAuthClient,
+    ctx: OAuthContext,
+    grants: list[tuple[str | None, str | None]],
+    *,
+    failed: str,
+) -> str | None:
+    """Revoke each (access, refresh) grant at the provider on its own, so one failing stops no
+    other (Slack's user token is a grant of its own); the first provider error, logged as
+    ``failed``, or None."""
+    first_error: str | None = None
+    for access_token, refresh_token in grants:
+        try:
+            await provider.revoke(
+                ctx.endpoints, ctx.oauth, ctx.client, access_token=access_token, refresh_token=refresh_token
+            )
+        except OAuthProviderError as exc:
+            log.warning(failed, extra={"connection_id": str(ctx.info.id), "error": exc.error})
+            first_error = first_error or exc.error
+    return first_error
+
+
 class Revoker:
     def __init__(
         self,
@@ -106,22 +128,9 @@ class Revoker:
         grants = [(access, refresh)] if access or refresh else []
         if user:
             grants.append((user, None))
-        first_error: str | None = None
-        for access_token, refresh_token in grants:  # each on its own: one failing stops no other
-            try:
-                await self.provider.revoke(
-                    ctx.endpoints,
-                    ctx.oauth,
-                    ctx.client,
-                    access_token=access_token,
-                    refresh_token=refresh_token,
-                )
-            except OAuthProviderError as exc:
-                log.warning(
-                    "provider revocation failed; deleting local credentials anyway",
-                    extra={"connection_id": str(connection_id), "error": exc.error},
-                )
-                first_error = first_error or exc.error
+        first_error = await revoke_each(
+            self.provider, ctx, grants, failed="provider revocation failed; deleting local credentials anyway"
+        )
         if first_error is not None:
             return False, first_error
         return ctx.oauth.revocation_style != "none" and bool(ctx.endpoints.revocation_url), None
