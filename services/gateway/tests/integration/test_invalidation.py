@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
+from aiokafka.errors import KafkaError
 from gateway_support import Scripted
+
+from hub_common.events.envelope import encode
+from hub_common.events.models import CredentialChanged
+from hub_common.kafka.admin import ensure_topics
+from hub_common.kafka.producer import EventProducer
+from hub_gateway.consumers.invalidation import InvalidationConsumer
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +112,52 @@ async def test_a_disconnect_while_the_body_is_arriving_stops_the_call(hub, tenan
     writer.close()
     assert answer.startswith(b"HTTP/1.1 409"), answer[:200]
     assert not hub.sim.seen(f"/slow-{cid}")
+
+
+class RecordingResolver:
+    """Stands in for the caches: the consumer, the broker and the topic are real."""
+
+    def __init__(self) -> None:
+        self.invalidated: list[uuid.UUID] = []
+
+    def invalidate(self, connection_id: uuid.UUID, topic: str, *, credentials_only: bool = False) -> None:
+        self.invalidated.append(connection_id)
+
+    def tombstone(self, connection_id: uuid.UUID, tenant_id: str | None = None) -> None:
+        self.invalidated.append(connection_id)
+
+
+async def test_a_partition_added_later_is_read_from_its_start(kafka_bootstrap, unique_name):
+    """The topic grows while the gateway runs and a producer writes to the new partition before
+    the gateway's next metadata refresh: that event still invalidates (it is not skipped by
+    starting the new partition at its end)."""
+    topic = unique_name("test.invalidation")
+    await ensure_topics(kafka_bootstrap, [topic], partitions=1)
+    resolver = RecordingResolver()
+    feed = InvalidationConsumer(kafka_bootstrap, resolver, topics=(topic,), metadata_max_age_ms=1_000)
+    await feed.start()
+    producer = EventProducer(kafka_bootstrap, source="/tests/gateway")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await asyncio.gather(producer.start(), admin.start())
+    try:
+        assert feed.started.is_set()
+        await admin.create_partitions({topic: NewPartitions(total_count=2)})
+        cid = uuid.uuid4()
+        event = CredentialChanged(tenant_id="t1", connection_id=cid, change="stored")
+        key, value, headers = encode(event, source="/tests/gateway")
+        for _ in range(50):  # the producer learns of the new partition before the gateway does
+            try:
+                await producer.producer.send_and_wait(topic, value, key=key, headers=headers, partition=1)
+                break
+            except (AssertionError, KafkaError):
+                await producer.producer.client.force_metadata_update()
+                await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the new partition never became writable")
+        for _ in range(100):
+            if cid in resolver.invalidated:
+                break
+            await asyncio.sleep(0.05)
+        assert resolver.invalidated == [cid]
+    finally:
+        await asyncio.gather(feed.stop(), producer.stop(), admin.close())

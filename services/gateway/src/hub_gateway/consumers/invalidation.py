@@ -3,8 +3,11 @@
 
 Every replica must see every event, so there is no consumer group: each process assigns itself
 all partitions of the three topics and starts at their end (what happened before it started is
-not in its caches). Nothing is committed, no group lingers in the broker after a replica goes
-away. ``fetch_max_wait_ms`` is short, so an event reaches the caches in ~100 ms.
+not in its caches). A partition added to a topic later is read from its beginning: all of it
+was written after the start, and aiokafka would place it at its end, after the events that a
+producer may already have sent there before the next metadata refresh. Nothing is committed,
+no group lingers in the broker after a replica goes away. ``fetch_max_wait_ms`` is short, so an
+event reaches the caches in ~100 ms.
 
 ``healthy`` turns false when the broker has not answered a fetch for every assigned partition
 within ``stale_after_s``; the caches then stop trusting their entries (every call reloads) until
@@ -21,7 +24,7 @@ import logging
 import time
 import uuid
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Histogram
 
 from hub_common.events.envelope import EnvelopeError, decode
@@ -39,10 +42,21 @@ LAG = Histogram(
 
 
 class InvalidationConsumer:
-    def __init__(self, bootstrap: str, resolver: Resolver, *, stale_after_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        resolver: Resolver,
+        *,
+        stale_after_s: float = 5.0,
+        topics: tuple[str, ...] = TOPICS,
+        metadata_max_age_ms: int = 30_000,
+    ) -> None:
         self._bootstrap = bootstrap
         self._resolver = resolver
         self._stale_after_s = stale_after_s
+        self._topics = topics
+        self._metadata_max_age_ms = metadata_max_age_ms
+        self._known: set[TopicPartition] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_poll = 0.0
@@ -54,16 +68,16 @@ class InvalidationConsumer:
 
     async def start(self) -> None:
         with contextlib.suppress(Exception):
-            await ensure_topics(self._bootstrap, TOPICS)
+            await ensure_topics(self._bootstrap, self._topics)
         self._consumer = AIOKafkaConsumer(
-            *TOPICS,
+            *self._topics,
             bootstrap_servers=self._bootstrap,
             group_id=None,
             client_id=f"gateway-cache-{uuid.uuid4().hex[:8]}",
             enable_auto_commit=False,
             auto_offset_reset="latest",
             fetch_max_wait_ms=100,
-            metadata_max_age_ms=30_000,
+            metadata_max_age_ms=self._metadata_max_age_ms,
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="gateway-invalidation")
@@ -84,12 +98,14 @@ class InvalidationConsumer:
         consumer = self._consumer
         while not consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no event for this
             await asyncio.sleep(0.05)
-        for tp in consumer.assignment():
+        self._known = set(consumer.assignment())
+        for tp in self._known:
             await consumer.position(tp)  # resolve "latest" now, before declaring ourselves ready
         self._last_poll = time.monotonic()
         self.started.set()
         while True:
             try:
+                await self._read_new_partitions_from_start(consumer)
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
             except asyncio.CancelledError:
                 raise
@@ -101,6 +117,16 @@ class InvalidationConsumer:
             for records in batches.values():
                 for record in records:
                     self._apply(record.topic, record.value, record.headers)
+
+    async def _read_new_partitions_from_start(self, consumer: AIOKafkaConsumer) -> None:
+        """Partitions first assigned since the start (a topic grew): every record in them came
+        after the start. One that was known before and comes back keeps aiokafka's position."""
+        new = consumer.assignment() - self._known
+        if not new:
+            return
+        await consumer.seek_to_beginning(*new)
+        self._known |= new
+        log.info("new invalidation partitions read from their start", extra={"partitions": len(new)})
 
     def _note_broker_contact(self, consumer: AIOKafkaConsumer) -> None:
         """Healthy as of the oldest fetch answer among the assigned partitions (wall-clock ms,
