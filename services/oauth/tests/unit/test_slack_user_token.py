@@ -7,9 +7,12 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from hub_common.clients.vault import StoredCredential
+from hub_common.errors import HubError
 from hub_connector_sdk import OAuthConfig
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.domain.endpoints import Endpoints
+from hub_oauth.domain.errors import FlowRevoked
 from hub_oauth.domain.token_response import parse
 from hub_oauth.services import token_store
 from hub_oauth.services.context import ClientCredentials
@@ -22,16 +25,27 @@ CID = uuid.uuid4()
 
 
 class FakeVault:
+    """Values with row versions, as the vault keeps them (a write bumps the version)."""
+
     def __init__(self, data: dict[str, str]) -> None:
         self.data = dict(data)
+        self.versions = dict.fromkeys(data, 1)
+
+    def _put(self, key, value):
+        self.data[key] = value
+        self.versions[key] = self.versions.get(key, 0) + 1
+        return StoredCredential(key, 1, self.versions[key])
 
     async def store_many(self, _t, _c, values):
-        self.data.update(values)
+        return [self._put(key, value) for key, value in values.items()]
 
     async def store(self, _t, _c, key, value, expected_version=None):
-        self.data[key] = value
+        return self._put(key, value)
 
-    async def delete(self, _t, _c, key):
+    async def delete(self, _t, _c, key, expected_version=None):
+        if key in self.data and expected_version not in (None, self.versions[key]):
+            raise HubError("vault: changed", code="version_conflict", status_code=409)
+        self.versions.pop(key, None)
         return self.data.pop(key, None) is not None
 
     async def read(self, _t, _c, key):
@@ -89,6 +103,35 @@ async def test_a_first_grant_clears_a_refresh_token_a_crashed_connect_left(monke
         ctx, answer, external_account_id="T2", metadata={}
     )
     assert vault.data == {"access_token": "xoxb-new"}
+
+
+async def test_a_connect_a_revoke_ended_deletes_only_the_values_it_wrote(monkeypatch):
+    """The lock lapsed: a revoke ended this flow, and a newer connect took the lock and wrote its
+    own access token meanwhile. The refused connect removes its refresh token, not that newer
+    access token."""
+
+    async def no_row(_pool, _cid):
+        return None
+
+    vault = FakeVault({})
+
+    async def refused_after_a_newer_connect(*_a, **_k):
+        vault._put("access_token", "xoxb-newer-connect")
+        return None  # the connect statement found the flow ended
+
+    monkeypatch.setattr(token_store.tokens, "get", no_row)
+    monkeypatch.setattr(token_store.tokens, "connect", refused_after_a_newer_connect)
+    answer = parse(
+        "slack",
+        200,
+        {"ok": True, "access_token": "xoxb-mine", "refresh_token": "xoxe-mine", "team": {"id": "T2"}},
+    )
+    ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
+    with pytest.raises(FlowRevoked):
+        await TokenStore(None, vault, FreeLocks()).store_initial(
+            ctx, answer, external_account_id="T2", metadata={}
+        )
+    assert vault.data == {"access_token": "xoxb-newer-connect"}
 
 
 SLACK = OAuthConfig(
@@ -151,7 +194,7 @@ async def test_a_failed_write_deletes_nothing_of_the_previous_grant(monkeypatch)
         async def store_many(self, _t, _c, values):
             raise RuntimeError("vault down")
 
-        async def delete(self, _t, _c, key):
+        async def delete(self, _t, _c, key, expected_version=None):
             events.append(f"deleted {key}")
             return True
 

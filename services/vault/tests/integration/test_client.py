@@ -33,8 +33,11 @@ async def test_common_client_against_the_vault(shared_vault, tenant):
         await oauth.store(tenant, connection, "access_token.user", "xoxp-user")
         assert await oauth.read(tenant, connection, "refresh_token") == "rt-2"
         assert sorted(await oauth.list_keys(tenant, connection)) == ["access_token.user", "refresh_token"]
-        assert await oauth.delete(tenant, connection, "access_token.user") is True
+        assert await oauth.delete(tenant, connection, "access_token.user", expected_version=1) is True
         assert await oauth.delete(tenant, connection, "access_token.user") is False
+        with pytest.raises(HubError) as err:  # rt-2 is version 2: a cleanup of version 1 keeps it
+            await oauth.delete(tenant, connection, "refresh_token", expected_version=1)
+        assert (err.value.status_code, err.value.code) == (409, "version_conflict")
         assert await oauth.read(tenant, connection, "access_token") is None
     finally:
         await oauth.aclose()

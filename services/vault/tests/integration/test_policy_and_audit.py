@@ -203,3 +203,25 @@ async def test_delete_all_leaves_one_audit_row_per_key(shared_vault, tenant):
     rows = await _audit(shared_vault, operation="credential.delete_all", connection_id=connection)
     keys = [r["credential_key"] for r in rows]
     assert sorted(keys[:2]) == ["access_token", "refresh_token"] and keys[2:] == [None]  # then nothing left
+
+
+async def test_a_delete_at_an_expected_version_leaves_a_newer_value(shared_vault, tenant):
+    """A caller cleaning up what it wrote (version 1) must not remove what was written after it."""
+    connection = uuid.uuid4()
+    url = _url(tenant, connection, "refresh_token")
+    async with shared_vault.http("oauth") as oauth:
+        assert (await oauth.put(url, json={"value": "rt-mine"})).status_code == 201
+        assert (await oauth.put(url, json={"value": "rt-newer"})).status_code == 200  # version 2
+        stale = await oauth.delete(url, params={"expected_version": 1})
+        assert stale.status_code == 409, stale.text
+        assert stale.json()["error"]["code"] == "version_conflict"
+        assert (await oauth.get(url)).json()["value"] == "rt-newer"
+        for bad in ("0", "-1", "two", str(2**63)):
+            refused = await oauth.delete(url, params={"expected_version": bad})
+            assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_error"
+        assert (await oauth.delete(url, params={"expected_version": 2})).status_code == 204
+        gone = await oauth.delete(url, params={"expected_version": 2})
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "credential_not_found"
+    rows = await _audit(shared_vault, operation="credential.delete", connection_id=connection)
+    assert [r["outcome"] for r in rows] == ["conflict", *["invalid"] * 4, "ok", "not_found"]
+    assert [r["key_version"] is not None for r in rows] == [False] * 5 + [True, False]

@@ -101,9 +101,16 @@ class VaultClient:
         value: str = resp.json()["value"]
         return value
 
-    async def delete(self, tenant_id: str, connection_id: UUID | str, key: str) -> bool:
+    async def delete(
+        self, tenant_id: str, connection_id: UUID | str, key: str, *, expected_version: int | None = None
+    ) -> bool:
+        """False when there was nothing to delete. With ``expected_version``, only the value at
+        that version goes: a newer one stays and the call raises 409 ``version_conflict``."""
+        suffix = f"credentials/{quote(key)}"
+        if expected_version is not None:
+            suffix += f"?expected_version={int(expected_version)}"
         try:
-            await self._call("DELETE", self._path(tenant_id, connection_id, f"credentials/{quote(key)}"))
+            await self._call("DELETE", self._path(tenant_id, connection_id, suffix))
         except NotFound:
             return False
         return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,7 @@ import asyncpg
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, REFRESH_TOKEN, secondary
 from hub_common.db.outbox import OutboxRow, channel_for, write_event
-from hub_common.errors import ServiceUnavailable
+from hub_common.errors import HubError, ServiceUnavailable
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.config import SCHEMA
@@ -46,23 +47,28 @@ async def write_values(
     *,
     expected_refresh_version: int | None = None,
     ordered: bool = True,
-) -> None:
+) -> dict[str, int]:
     """``ordered``: the refresh token strictly before the access token (rotation safety);
-    unordered, the whole set is one vault call (all stored or none)."""
+    unordered, the whole set is one vault call (all stored or none). Returns each key's row
+    version as written."""
     values = token_values(token_set)
     values.pop(REFRESH_TOKEN, None)
+    written: dict[str, int] = {}
     if token_set.refresh_token:
         if ordered or expected_refresh_version is not None:
-            await vault.store(
+            stored = await vault.store(
                 tenant_id,
                 connection_id,
                 REFRESH_TOKEN,
                 token_set.refresh_token,
                 expected_version=expected_refresh_version,
             )
+            written[stored.key] = stored.version
         else:
             values[REFRESH_TOKEN] = token_set.refresh_token
-    await vault.store_many(tenant_id, connection_id, values)
+    for stored in await vault.store_many(tenant_id, connection_id, values):
+        written[stored.key] = stored.version
+    return written
 
 
 def token_values(token_set: TokenSet) -> dict[str, str]:
@@ -143,7 +149,7 @@ class TokenStore:
         if not flow_open:
             raise FlowRevoked()
         # A new grant burns no older refresh token, so its values go in one call (all or none).
-        await write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
+        versions = await write_values(self.vault, info.tenant_id, info.id, token_set, ordered=False)
         row = TokenRow(
             connection_id=info.id,
             tenant_id=info.tenant_id,
@@ -175,19 +181,47 @@ class TokenStore:
         )
         written = set(token_values(token_set))
         if connected is None:  # a revoke ended the flow (only if the lock lapsed meanwhile)
-            await self._forget(info.tenant_id, info.id, written, why="revoked during the connect")
+            # Only the versions written here: a connect that took the lapsed lock since then
+            # may have written newer values of these keys, and those stay.
+            await self._forget(
+                info.tenant_id, info.id, written, why="revoked during the connect", versions=versions
+            )
             raise FlowRevoked()
         # Connected: what the previous grant wrote and this one does not replace goes now (its
         # refresh token, a Slack user token). Best effort: the connect stands either way.
         before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
         await self._forget(info.tenant_id, info.id, before - written, why="stale after a reconnect")
 
-    async def _forget(self, tenant_id: str, connection_id: UUID, keys: set[str], *, why: str) -> None:
+    async def _forget(
+        self,
+        tenant_id: str,
+        connection_id: UUID,
+        keys: set[str],
+        *,
+        why: str,
+        versions: Mapping[str, int] | None = None,
+    ) -> None:
+        """Best effort. With ``versions``, a key goes only while still at its version there."""
+        ordered = sorted(keys)
+        expected = versions or {}
         outcomes = await asyncio.gather(
-            *(self.vault.delete(tenant_id, connection_id, key) for key in sorted(keys)),
+            *(
+                self.vault.delete(tenant_id, connection_id, key, expected_version=expected.get(key))
+                for key in ordered
+            ),
             return_exceptions=True,
         )
-        failed = [key for key, o in zip(sorted(keys), outcomes, strict=True) if isinstance(o, BaseException)]
+        newer = [key for key, o in zip(ordered, outcomes, strict=True) if _is_version_conflict(o)]
+        failed = [
+            key
+            for key, o in zip(ordered, outcomes, strict=True)
+            if isinstance(o, BaseException) and key not in newer
+        ]
+        if newer:
+            log.info(
+                "token values written since then kept",
+                extra={"connection_id": str(connection_id), "keys": newer, "reason": why},
+            )
         if failed:
             log.warning(
                 "token values not deleted",
@@ -216,3 +250,7 @@ class TokenStore:
                 "connection credentials invalid",
                 extra={"connection_id": str(connection_id), "reason": reason},
             )
+
+
+def _is_version_conflict(outcome: object) -> bool:
+    return isinstance(outcome, HubError) and outcome.code == "version_conflict"

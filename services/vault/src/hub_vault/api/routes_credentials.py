@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from hub_vault.api import schemas
 from hub_vault.api.deps import Caller, ConnectionId, CredentialKeyPath, Services, TenantId
@@ -66,8 +67,11 @@ async def delete_credential(
     key: CredentialKeyPath,
     caller: Caller,
     services: Services,
+    expected_version: Annotated[int | None, Query(ge=1, le=schemas.MAX_ROW_VERSION)] = None,
 ) -> Response:
-    await services.credentials.delete(caller, Owner(tenant_id, connection_id, key))
+    """With ``expected_version``, only if the stored row is still at that version (else 409
+    ``version_conflict``, and the value stays)."""
+    await services.credentials.delete(caller, Owner(tenant_id, connection_id, key), expected_version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -14,6 +14,7 @@ NOTIFY itself is optional per statement (``notify_channel`` None skips it): see
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -25,6 +26,13 @@ from hub_vault.domain.errors import AuditUnavailable
 from hub_vault.domain.names import Owner
 from hub_vault.repositories.audit import AuditFields, log_failure
 from hub_vault.repositories.credentials import StoredCredential, WriteResult, stored_from_row
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    key_version: int | None  # of the value deleted; None when nothing was
+    present: bool  # a row existed (with an expected version: at another version, if not deleted)
+
 
 _READ = """
 WITH c AS (
@@ -182,12 +190,18 @@ async def write(
 _DELETE = """
 WITH d AS (
     DELETE FROM credentials WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3
+                              AND ($13::bigint IS NULL OR row_version = $13)
     RETURNING key_version
+), kept AS (
+    -- The statement's snapshot: with d empty, a row here is one at another version.
+    SELECT 1 FROM credentials WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3
 ), a AS (
     INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
                        outcome, key_version)
     SELECT $4, $5, $6, $1, $2, $3,
-           CASE WHEN EXISTS (SELECT 1 FROM d) THEN 'ok' ELSE 'not_found' END,
+           CASE WHEN EXISTS (SELECT 1 FROM d) THEN 'ok'
+                WHEN EXISTS (SELECT 1 FROM kept) THEN 'conflict'
+                ELSE 'not_found' END,
            (SELECT key_version FROM d)
     RETURNING id
 ), o AS (
@@ -195,7 +209,7 @@ WITH d AS (
     SELECT $7::uuid, $8::text, $9::bytea, $10::bytea, $11::jsonb WHERE EXISTS (SELECT 1 FROM d)
     RETURNING id
 )
-SELECT (SELECT key_version FROM d) AS key_version,
+SELECT (SELECT key_version FROM d) AS key_version, EXISTS (SELECT 1 FROM kept) AS present,
        CASE WHEN $12::text IS NOT NULL AND EXISTS (SELECT 1 FROM o) THEN pg_notify($12, '') END
            AS notified
 FROM a
@@ -203,10 +217,15 @@ FROM a
 
 
 async def delete(
-    conn: asyncpg.Connection, owner: Owner, audit: AuditFields, event: OutboxRow, notify_channel: str | None
-) -> int | None:
-    """Delete, audited, event staged; returns the key version the value used, or None if there
-    was no such credential (then nothing is staged)."""
+    conn: asyncpg.Connection,
+    owner: Owner,
+    audit: AuditFields,
+    event: OutboxRow,
+    notify_channel: str | None,
+    expected_version: int | None = None,
+) -> Deleted:
+    """Delete (only at ``expected_version`` when given), audited, event staged only when a row
+    went."""
     try:
         row = await conn.fetchrow(
             _DELETE,
@@ -222,13 +241,13 @@ async def delete(
             event.value,
             event.headers,
             notify_channel,
+            expected_version,
         )
     except (asyncpg.PostgresError, OSError) as exc:
         log_failure(audit.operation, exc)
         raise AuditUnavailable from None
     assert row is not None
-    value: int | None = row["key_version"]
-    return value
+    return Deleted(row["key_version"], bool(row["present"]))
 
 
 # Several values of one connection in one statement (oauth's token sets): unconditional writes,

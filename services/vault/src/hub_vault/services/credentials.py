@@ -251,7 +251,9 @@ class CredentialService:
         audit_trail.count(ctx, Operation.CREDENTIAL_READ, Outcome.OK)
         return Revealed(owner, value, stored.sealed.key_version, stored.version)
 
-    async def delete(self, ctx: CallContext, owner: Owner) -> None:
+    async def delete(self, ctx: CallContext, owner: Owner, expected_version: int | None = None) -> None:
+        """Delete; with ``expected_version``, only if the stored row is still at that version (a
+        caller cleaning up what it wrote never removes what someone wrote after it)."""
         await self.access.require(
             ctx,
             Operation.CREDENTIAL_DELETE,
@@ -261,18 +263,23 @@ class CredentialService:
         )
         channel = self.notifier.claim()
         async with self.db.pool.acquire() as conn:
-            key_version = await audited.delete(
+            deleted = await audited.delete(
                 conn,
                 owner,
                 audit_trail.fields(ctx, Operation.CREDENTIAL_DELETE),
                 self._event(owner, "deleted", None),
                 channel,
+                expected_version,
             )
-        if key_version is not None and channel is None:
+        if deleted.key_version is not None and channel is None:
             self.notifier.committed_without_notify()
-        outcome = Outcome.OK if key_version is not None else Outcome.NOT_FOUND
-        audit_trail.count(ctx, Operation.CREDENTIAL_DELETE, outcome)
-        if key_version is None:
+        if deleted.key_version is not None:
+            audit_trail.count(ctx, Operation.CREDENTIAL_DELETE, Outcome.OK)
+        elif deleted.present:
+            audit_trail.count(ctx, Operation.CREDENTIAL_DELETE, Outcome.CONFLICT)
+            raise VersionConflict
+        else:
+            audit_trail.count(ctx, Operation.CREDENTIAL_DELETE, Outcome.NOT_FOUND)
             raise CredentialNotFound
 
     async def list_keys(self, ctx: CallContext, tenant_id: str, connection_id: UUID) -> list[CredentialMeta]:
