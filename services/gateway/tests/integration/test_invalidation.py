@@ -127,10 +127,24 @@ class RecordingResolver:
         self.invalidated.append(connection_id)
 
 
-async def test_a_partition_added_later_is_read_from_its_start(kafka_bootstrap, unique_name):
-    """The topic grows while the gateway runs and a producer writes to the new partition before
-    the gateway's next metadata refresh: that event still invalidates (it is not skipped by
-    starting the new partition at its end)."""
+async def _send(producer, topic, partition, cid):
+    event = CredentialChanged(tenant_id="t1", connection_id=cid, change="stored")
+    key, value, headers = encode(event, source="/tests/gateway")
+    for _ in range(50):  # the producer may learn of a new partition before the gateway does
+        try:
+            await producer.producer.send_and_wait(topic, value, key=key, headers=headers, partition=partition)
+            return
+        except (AssertionError, KafkaError):
+            await producer.producer.client.force_metadata_update()
+            await asyncio.sleep(0.05)
+    pytest.fail(f"partition {partition} never became writable")
+
+
+async def test_a_topic_growing_loses_no_event(kafka_bootstrap, unique_name):
+    """The topic grows while the gateway runs, and producers keep writing: to the old partition
+    all along, to the new one before the gateway's next metadata refresh. Every event
+    invalidates: the new partition is read from its start, and the old one is not moved to its
+    end when aiokafka replaces the assignment."""
     topic = unique_name("test.invalidation")
     await ensure_topics(kafka_bootstrap, [topic], partitions=1)
     resolver = RecordingResolver()
@@ -139,25 +153,26 @@ async def test_a_partition_added_later_is_read_from_its_start(kafka_bootstrap, u
     producer = EventProducer(kafka_bootstrap, source="/tests/gateway")
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await asyncio.gather(producer.start(), admin.start())
+    sent: list[uuid.UUID] = []
+
+    async def keep_writing_to_the_old_partition(until: float) -> None:
+        while time.monotonic() < until:
+            sent.append(uuid.uuid4())
+            await _send(producer, topic, 0, sent[-1])
+
     try:
         assert feed.started.is_set()
+        writer = asyncio.create_task(keep_writing_to_the_old_partition(time.monotonic() + 2.5))
+        await asyncio.sleep(0.2)
         await admin.create_partitions({topic: NewPartitions(total_count=2)})
-        cid = uuid.uuid4()
-        event = CredentialChanged(tenant_id="t1", connection_id=cid, change="stored")
-        key, value, headers = encode(event, source="/tests/gateway")
-        for _ in range(50):  # the producer learns of the new partition before the gateway does
-            try:
-                await producer.producer.send_and_wait(topic, value, key=key, headers=headers, partition=1)
-                break
-            except (AssertionError, KafkaError):
-                await producer.producer.client.force_metadata_update()
-                await asyncio.sleep(0.05)
-        else:
-            pytest.fail("the new partition never became writable")
+        sent.append(uuid.uuid4())
+        await _send(producer, topic, 1, sent[-1])
+        await writer
         for _ in range(100):
-            if cid in resolver.invalidated:
+            if set(sent) <= set(resolver.invalidated):
                 break
             await asyncio.sleep(0.05)
-        assert resolver.invalidated == [cid]
+        missing = set(sent) - set(resolver.invalidated)
+        assert not missing, f"{len(missing)} of {len(sent)} events never applied"
     finally:
         await asyncio.gather(feed.stop(), producer.stop(), admin.close())

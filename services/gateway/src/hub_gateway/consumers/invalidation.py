@@ -3,9 +3,9 @@
 
 Every replica must see every event, so there is no consumer group: each process assigns itself
 all partitions of the three topics and starts at their end (what happened before it started is
-not in its caches). A partition added to a topic later is read from its beginning: all of it
-was written after the start, and aiokafka would place it at its end, after the events that a
-producer may already have sent there before the next metadata refresh. Nothing is committed,
+not in its caches). When a topic grows, every partition keeps its position and the new ones are
+read from their start (aiokafka alone would place them all at their end, past the events written
+since the last metadata refresh). Nothing is committed,
 no group lingers in the broker after a replica goes away. ``fetch_max_wait_ms`` is short, so an
 event reaches the caches in ~100 ms.
 
@@ -34,6 +34,7 @@ from hub_gateway.services.resolver import Resolver
 
 log = logging.getLogger(__name__)
 TOPICS = (IntegrationDisconnected.topic, ConnectionStatusChanged.topic, CredentialChanged.topic)
+TOPICS_WAIT_S = 5.0
 LAG = Histogram(
     "hub_gateway_invalidation_lag_seconds",
     "From an event's time to its invalidation applied here",
@@ -56,7 +57,8 @@ class InvalidationConsumer:
         self._stale_after_s = stale_after_s
         self._topics = topics
         self._metadata_max_age_ms = metadata_max_age_ms
-        self._known: set[TopicPartition] = set()
+        self._assigned: set[TopicPartition] = set()
+        self._next: dict[TopicPartition, int] = {}  # the offset after the last record applied
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_poll = 0.0
@@ -96,16 +98,15 @@ class InvalidationConsumer:
     async def _run(self) -> None:
         assert self._consumer is not None
         consumer = self._consumer
-        while not consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no event for this
-            await asyncio.sleep(0.05)
-        self._known = set(consumer.assignment())
-        for tp in self._known:
-            await consumer.position(tp)  # resolve "latest" now, before declaring ourselves ready
+        await self._wait_for_every_topic(consumer)
+        self._assigned = consumer.assignment()
+        for tp in self._assigned:
+            # Resolve "latest" now, before declaring ourselves ready.
+            self._next[tp] = await consumer.position(tp)
         self._last_poll = time.monotonic()
         self.started.set()
         while True:
             try:
-                await self._read_new_partitions_from_start(consumer)
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
             except asyncio.CancelledError:
                 raise
@@ -114,19 +115,41 @@ class InvalidationConsumer:
                 await asyncio.sleep(0.5)
                 continue
             self._note_broker_contact(consumer)
-            for records in batches.values():
+            before = dict(self._next)
+            for tp, records in batches.items():
                 for record in records:
                     self._apply(record.topic, record.value, record.headers)
+                if records:
+                    self._next[tp] = records[-1].offset + 1
+            self._resume_after_reassignment(consumer, before)
 
-    async def _read_new_partitions_from_start(self, consumer: AIOKafkaConsumer) -> None:
-        """Partitions first assigned since the start (a topic grew): every record in them came
-        after the start. One that was known before and comes back keeps aiokafka's position."""
-        new = consumer.assignment() - self._known
-        if not new:
+    async def _wait_for_every_topic(self, consumer: AIOKafkaConsumer) -> None:
+        """Until every topic has partitions assigned (a topic missing from the first metadata
+        answer would otherwise count as new, and be read from its start), for a few seconds."""
+        deadline = time.monotonic() + TOPICS_WAIT_S
+        while True:
+            topics = {tp.topic for tp in consumer.assignment()}
+            if topics >= set(self._topics) or (topics and time.monotonic() > deadline):
+                return
+            await asyncio.sleep(0.05)
+
+    def _resume_after_reassignment(
+        self, consumer: AIOKafkaConsumer, before: dict[TopicPartition, int]
+    ) -> None:
+        """A topic grew: aiokafka replaced the whole assignment and placed every partition at its
+        end, past what was written meanwhile. Each partition goes back to where this consumer
+        was before this batch; a partition it never had, to its start (all of it came after
+        ours). Records read twice are applied twice: invalidations are idempotent and
+        order-free. ``seek`` is synchronous: the loop never waits on the broker here."""
+        current = consumer.assignment()
+        if current == self._assigned:
             return
-        await consumer.seek_to_beginning(*new)
-        self._known |= new
-        log.info("new invalidation partitions read from their start", extra={"partitions": len(new)})
+        for tp in current:
+            self._next[tp] = before.get(tp, 0)
+            consumer.seek(tp, self._next[tp])
+        added = len(current - self._assigned)
+        self._assigned = current
+        log.info("invalidation partitions reassigned; positions kept", extra={"added": added})
 
     def _note_broker_contact(self, consumer: AIOKafkaConsumer) -> None:
         """Healthy as of the oldest fetch answer among the assigned partitions (wall-clock ms,

@@ -201,12 +201,19 @@ class TokenStore:
         why: str,
         versions: Mapping[str, int] | None = None,
     ) -> None:
-        """Best effort. With ``versions``, a key goes only while still at its version there."""
+        """Best effort. With ``versions``, only the keys in it go, each only while still at its
+        version there."""
+        if versions is not None:
+            keys = keys & versions.keys()
         ordered = sorted(keys)
-        expected = versions or {}
         outcomes = await asyncio.gather(
             *(
-                self.vault.delete(tenant_id, connection_id, key, expected_version=expected.get(key))
+                self.vault.delete(
+                    tenant_id,
+                    connection_id,
+                    key,
+                    expected_version=versions[key] if versions is not None else None,
+                )
                 for key in ordered
             ),
             return_exceptions=True,

@@ -31,7 +31,7 @@ from hub_vault.repositories.credentials import StoredCredential, WriteResult, st
 @dataclass(frozen=True, slots=True)
 class Deleted:
     key_version: int | None  # of the value deleted; None when nothing was
-    present: bool  # a row existed (with an expected version: at another version, if not deleted)
+    present: bool  # for a delete at a version that did not happen: a row was there (409, not 404)
 
 
 _READ = """
@@ -193,8 +193,11 @@ WITH d AS (
                               AND ($13::bigint IS NULL OR row_version = $13)
     RETURNING key_version
 ), kept AS (
-    -- The statement's snapshot: with d empty, a row here is one at another version.
+    -- Only for a delete at a version. The statement's snapshot: with d empty, the row was at
+    -- another version, or it changed or went meanwhile (then too the caller keeps its hands off).
+    -- An unconditional delete that found nothing (a concurrent one was first) stays not_found.
     SELECT 1 FROM credentials WHERE tenant_id = $1 AND connection_id = $2 AND credential_key = $3
+                                AND $13::bigint IS NOT NULL
 ), a AS (
     INSERT INTO audit (request_id, caller, operation, tenant_id, connection_id, credential_key,
                        outcome, key_version)
