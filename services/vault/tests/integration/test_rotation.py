@@ -464,3 +464,54 @@ async def test_a_write_recovers_when_its_key_version_row_is_missing(private_vaul
         stored = await oauth.put(_url(tenant, uuid.uuid4(), "access_token"), json={"value": "after-rotation"})
         assert stored.status_code == 201, stored.text
         assert stored.json()["key_version"] == 2
+
+
+async def test_a_rotation_whose_outcome_is_unknown_keeps_its_version_usable(
+    private_vault, tenant, monkeypatch
+):
+    """The keyring file was replaced, then an error came, and reading the file back failed too:
+    whether the rotation took effect is unknown. Its reserved version stays live, so once the
+    file is read again, writes under the new primary work (retiring the reservation would have
+    refused every one of them)."""
+    from hub_vault.adapters.keyring_source import KeyringSource
+
+    real_update, real_refresh = KeyringSource.update, KeyringSource.refresh
+    rereads: list[str] = []  # armed by the failed update; the next forced read fails
+
+    def update_then_fail(self, change):
+        real_update(self, change)  # the rename happened
+        rereads.append("armed")
+        raise OSError("the directory fsync failed")
+
+    def reread_fails_once(self, force=False):
+        if force and rereads == ["armed"]:
+            rereads.append("failed")
+            raise OSError("the file could not be read back")
+        return real_refresh(self, force)
+
+    monkeypatch.setattr(KeyringSource, "update", update_then_fail)
+    monkeypatch.setattr(KeyringSource, "refresh", reread_fails_once)
+    async with private_vault.http("hubctl") as admin:
+        failed = await admin.post("/v1/admin/key-versions")
+    assert failed.status_code == 500, failed.text
+    assert "fsync" not in failed.text and "read back" not in failed.text
+    monkeypatch.setattr(KeyringSource, "update", real_update)
+    monkeypatch.setattr(KeyringSource, "refresh", real_refresh)
+    connection = uuid.uuid4()
+    async with private_vault.http("oauth") as oauth:
+        stored = await oauth.put(_url(tenant, connection, "access_token"), json={"value": "after"})
+        assert stored.status_code == 201, stored.text
+        assert stored.json()["key_version"] == 2
+        assert (await oauth.get(_url(tenant, connection, "access_token"))).json()["value"] == "after"
+    conn = await private_vault.db()
+    try:
+        audit = await conn.fetch(
+            "SELECT outcome, key_version, details FROM audit "
+            "WHERE operation = 'admin.keys.rotate' ORDER BY id"
+        )
+        retired = await conn.fetchval("SELECT retired_at FROM key_versions WHERE version = 2")
+    finally:
+        await conn.close()
+    assert [(r["outcome"], r["key_version"]) for r in audit] == [("ok", 2), ("error", 2)]
+    assert json.loads(audit[1]["details"]) == {"reason": "OSError", "applied": "unknown"}
+    assert retired is None and rereads == ["armed", "failed"]

@@ -167,7 +167,11 @@ class KeyService:
         try:
             loaded = self.source.update(adopt)
         except Exception as exc:
-            applied = self._file_has(new)  # the rename may have happened before the error
+            try:
+                applied = self._file_has(new)  # the rename may have happened before the error
+            except Exception as unreadable:
+                await self._rotation_unknown(ctx, new, exc, unreadable)
+                raise exc from None
             if applied is None:
                 await self._rotation_not_applied(ctx, new, exc)
                 raise
@@ -180,13 +184,41 @@ class KeyService:
         return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
 
     def _file_has(self, new: KeyVersion) -> LoadedKeyring | None:
-        """The keyring as the file now holds it, if that includes ``new`` (this very key)."""
-        try:
-            loaded = self.source.refresh(force=True)
-        except Exception:
-            return None
+        """The keyring as the file now holds it, if that includes ``new`` (this very key); raises
+        when the file cannot be read (then nobody knows)."""
+        loaded = self.source.refresh(force=True)
         key = loaded.keyring.get(new.version)
         return loaded if key is not None and key.key_check == new.key_check else None
+
+    async def _rotation_unknown(
+        self, ctx: CallContext, new: KeyVersion, exc: Exception, unreadable: Exception
+    ) -> None:
+        """The write failed and the file could not be read back: it may hold the new primary.
+        The reservation stays live, so a file that does hold it still matches a usable version
+        (retiring it would refuse every write under that primary); the audit says so."""
+        log.error(
+            "rotation may or may not be in the keyring file",
+            extra={
+                "key_version": new.version,
+                "error": type(exc).__name__,
+                "reread_error": type(unreadable).__name__,
+            },
+        )
+        try:
+            async with self.db.transaction() as conn:
+                await audit_trail.record(
+                    conn,
+                    ctx,
+                    Operation.KEYS_ROTATE,
+                    Outcome.ERROR,
+                    key_version=new.version,
+                    details={"reason": type(exc).__name__, "applied": "unknown"},
+                )
+        except Exception as cleanup:
+            log.error(
+                "rotation of unknown outcome not recorded as such",
+                extra={"key_version": new.version, "error": type(cleanup).__name__},
+            )
 
     async def _rotation_not_applied(self, ctx: CallContext, new: KeyVersion, exc: Exception) -> None:
         """The file was not changed after the rotation was recorded: say so in the audit, and
