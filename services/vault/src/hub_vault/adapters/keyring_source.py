@@ -141,6 +141,13 @@ class KeyringSource:
             )
         return self._loaded
 
+    def read_file(self) -> Keyring:
+        """The file's keyring, read now and not adopted; raises when it cannot be read or parsed
+        (``refresh`` keeps the previous keyring instead, which cannot tell the two apart)."""
+        if self.path is None:
+            return self._loaded.keyring
+        return parse_keyring(self.path.read_text("utf-8"))
+
     def update(self, change: Callable[[Keyring], Keyring]) -> LoadedKeyring:
         """Apply ``change`` to the file's current content under an exclusive lock, atomically."""
         if self.path is None or not self.writable:

@@ -166,11 +166,15 @@ class KeyService:
 
         try:
             loaded = self.source.update(adopt)
+        except HubError as exc:  # read-only, a foreign key, raced: all refused before the write
+            await self._rotation_not_applied(ctx, new, exc)
+            raise
         except Exception as exc:
             try:
                 applied = self._file_has(new)  # the rename may have happened before the error
             except Exception as unreadable:
                 await self._rotation_unknown(ctx, new, exc, unreadable)
+                # Not chained: a decode error's text would quote a byte of the key file.
                 raise exc from None
             if applied is None:
                 await self._rotation_not_applied(ctx, new, exc)
@@ -184,11 +188,15 @@ class KeyService:
         return KeyVersionInfo(new.version, True, True, False, 0, new.created_at, None, None)
 
     def _file_has(self, new: KeyVersion) -> LoadedKeyring | None:
-        """The keyring as the file now holds it, if that includes ``new`` (this very key); raises
-        when the file cannot be read (then nobody knows)."""
+        """The keyring as the file now holds it, adopted, if that includes ``new`` (this very
+        key); None if it does not; raises when the file cannot be read (then nobody knows)."""
+        key = self.source.read_file().get(new.version)
+        if key is None or key.key_check != new.key_check:
+            return None
         loaded = self.source.refresh(force=True)
-        key = loaded.keyring.get(new.version)
-        return loaded if key is not None and key.key_check == new.key_check else None
+        if loaded.keyring.get(new.version) is None:  # readable a moment ago, not now
+            raise OSError("the keyring file could not be read again")
+        return loaded
 
     async def _rotation_unknown(
         self, ctx: CallContext, new: KeyVersion, exc: Exception, unreadable: Exception
