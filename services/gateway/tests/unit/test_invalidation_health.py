@@ -3,6 +3,8 @@
 import time
 
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from hub_gateway.consumers.invalidation import InvalidationConsumer
 
@@ -46,3 +48,31 @@ def test_one_silent_partition_is_enough_to_distrust():
     consumer._last_poll = time.monotonic() - 10
     consumer._note_broker_contact(FakeConsumer({"a": now_ms, "b": now_ms - 9_000}))
     assert not consumer.healthy
+
+
+class ReassignedWhilePositioning:
+    """The first positioning meets a partition that a metadata change just unassigned."""
+
+    def __init__(self):
+        self.assigned = {TopicPartition("t", 0), TopicPartition("t", 1)}
+        self.calls = 0
+
+    def assignment(self):
+        return set(self.assigned)
+
+    async def position(self, tp):
+        self.calls += 1
+        if self.calls == 1:
+            self.assigned = {TopicPartition("t", p) for p in range(3)}
+            raise IllegalStateError(f"{tp} is not assigned")
+        return 7
+
+
+async def test_positioning_starts_over_when_the_assignment_changes_meanwhile():
+    consumer = feed()
+    consumer._topics = ("t",)
+    fake = ReassignedWhilePositioning()
+    await consumer._position_at_the_end(fake)
+    every = {TopicPartition("t", p) for p in range(3)}
+    assert consumer._next == dict.fromkeys(every, 7)
+    assert consumer._assigned == every

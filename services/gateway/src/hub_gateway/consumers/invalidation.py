@@ -25,6 +25,7 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError
 from prometheus_client import Histogram
 
 from hub_common.events.envelope import EnvelopeError, decode
@@ -83,6 +84,7 @@ class InvalidationConsumer:
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="gateway-invalidation")
+        self._task.add_done_callback(_log_if_failed)
         # Ready only once positioned: an event sent after start() returns is seen.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.started.wait(), 15)
@@ -90,7 +92,7 @@ class InvalidationConsumer:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a failure was logged
                 await self._task
         if self._consumer is not None:
             await self._consumer.stop()
@@ -98,11 +100,7 @@ class InvalidationConsumer:
     async def _run(self) -> None:
         assert self._consumer is not None
         consumer = self._consumer
-        await self._wait_for_every_topic(consumer)
-        self._assigned = consumer.assignment()
-        for tp in self._assigned:
-            # Resolve "latest" now, before declaring ourselves ready.
-            self._next[tp] = await consumer.position(tp)
+        await self._position_at_the_end(consumer)
         self._last_poll = time.monotonic()
         self.started.set()
         while True:
@@ -122,6 +120,20 @@ class InvalidationConsumer:
                 if records:
                     self._next[tp] = records[-1].offset + 1
             self._resume_after_reassignment(consumer, before)
+
+    async def _position_at_the_end(self, consumer: AIOKafkaConsumer) -> None:
+        """Resolve "latest" now, before declaring ourselves ready; again if the assignment
+        changes meanwhile (a partition no longer assigned cannot be positioned)."""
+        while True:
+            await self._wait_for_every_topic(consumer)
+            assigned = consumer.assignment()
+            try:
+                self._next = {tp: await consumer.position(tp) for tp in assigned}
+            except IllegalStateError:
+                await asyncio.sleep(0.05)
+                continue
+            self._assigned = assigned
+            return
 
     async def _wait_for_every_topic(self, consumer: AIOKafkaConsumer) -> None:
         """Until every topic has partitions assigned (a topic missing from the first metadata
@@ -176,3 +188,10 @@ class InvalidationConsumer:
         else:
             self._resolver.invalidate(connection_id, topic, credentials_only=topic == CredentialChanged.topic)
         LAG.observe(max(0.0, time.time() - event.time.timestamp()))
+
+
+def _log_if_failed(task: asyncio.Task[None]) -> None:
+    """The feed ending on its own leaves the caches distrusting every entry (``healthy`` turns
+    false): say why, once."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("invalidation feed stopped", exc_info=task.exception())
