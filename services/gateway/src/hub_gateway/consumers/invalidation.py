@@ -5,9 +5,8 @@ Every replica must see every event, so there is no consumer group: each process 
 all partitions of the three topics and starts at their end (what happened before it started is
 not in its caches). When a topic grows, every partition keeps its position and the new ones are
 read from their start (aiokafka alone would place them all at their end, past the events written
-since the last metadata refresh). Nothing is committed,
-no group lingers in the broker after a replica goes away. ``fetch_max_wait_ms`` is short, so an
-event reaches the caches in ~100 ms.
+since the last metadata refresh). Nothing is committed, no group lingers in the broker after a
+replica goes away. ``fetch_max_wait_ms`` is short, so an event reaches the caches in ~100 ms.
 
 ``healthy`` turns false when the broker has not answered a fetch for every assigned partition
 within ``stale_after_s``; the caches then stop trusting their entries (every call reloads) until
