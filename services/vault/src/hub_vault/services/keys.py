@@ -166,7 +166,7 @@ class KeyService:
 
         try:
             loaded = self.source.update(adopt)
-        except HubError as exc:  # read-only, a foreign key, raced: all refused before the write
+        except (HubError, KeyringMismatch) as exc:  # read-only, raced, a foreign key: before the write
             await self._rotation_not_applied(ctx, new, exc)
             raise
         except Exception as exc:
