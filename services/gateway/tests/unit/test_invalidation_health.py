@@ -75,4 +75,45 @@ async def test_positioning_starts_over_when_the_assignment_changes_meanwhile():
     await consumer._position_at_the_end(fake)
     every = {TopicPartition("t", p) for p in range(3)}
     assert consumer._next == dict.fromkeys(every, 7)
-    assert consumer._assigned == every
+
+
+class Positions:
+    """Positions as aiokafka reports them, and the seeks the feed makes."""
+
+    def __init__(self, positions):
+        self.positions = dict(positions)
+        self.seeks = []
+
+    def assignment(self):
+        return set(self.positions)
+
+    async def position(self, tp):
+        return self.positions[tp]
+
+    def seek(self, tp, offset):
+        self.seeks.append((tp.partition, offset))
+        self.positions[tp] = offset
+
+
+async def test_a_partition_moved_past_unread_events_is_put_back_and_a_new_one_starts_at_zero():
+    old, moved, new = (TopicPartition("t", p) for p in range(3))
+    consumer = feed()
+    consumer._next = {old: 5, moved: 9}
+    fake = Positions({old: 5, moved: 40, new: 12})  # moved: reset to its end; new: never had it
+    await consumer._undo_skips(fake)
+    assert sorted(fake.seeks) == [(1, 9), (2, 0)]
+    assert consumer._next == {old: 5, moved: 9, new: 0}
+    await consumer._undo_skips(fake)  # in place now: nothing more
+    assert len(fake.seeks) == 2
+
+
+async def test_a_real_gap_in_the_log_is_accepted_the_second_time():
+    tp = TopicPartition("t", 0)
+    consumer = feed()
+    consumer._next = {tp: 9}
+    fake = Positions({tp: 40})
+    await consumer._undo_skips(fake)
+    assert fake.seeks == [(0, 9)]
+    fake.positions[tp] = 40  # records 9..39 are gone (retention): the broker moved it on again
+    await consumer._undo_skips(fake)
+    assert fake.seeks == [(0, 9)] and consumer._next == {tp: 40}

@@ -3,9 +3,9 @@
 
 Every replica must see every event, so there is no consumer group: each process assigns itself
 all partitions of the three topics and starts at their end (what happened before it started is
-not in its caches). When a topic grows, every partition keeps its position and the new ones are
-read from their start (aiokafka alone would place them all at their end, past the events written
-since the last metadata refresh). Nothing is committed, no group lingers in the broker after a
+not in its caches). When the topics' partitions change, every partition keeps its position and
+new ones are read from their start (aiokafka alone would place them all at their end, past the
+events written meanwhile). Nothing is committed, no group lingers in the broker after a
 replica goes away. ``fetch_max_wait_ms`` is short, so an event reaches the caches in ~100 ms.
 
 ``healthy`` turns false when the broker has not answered a fetch for every assigned partition
@@ -35,6 +35,7 @@ from hub_gateway.services.resolver import Resolver
 log = logging.getLogger(__name__)
 TOPICS = (IntegrationDisconnected.topic, ConnectionStatusChanged.topic, CredentialChanged.topic)
 TOPICS_WAIT_S = 5.0
+POSITION_WAIT_S = 1.0
 LAG = Histogram(
     "hub_gateway_invalidation_lag_seconds",
     "From an event's time to its invalidation applied here",
@@ -57,8 +58,8 @@ class InvalidationConsumer:
         self._stale_after_s = stale_after_s
         self._topics = topics
         self._metadata_max_age_ms = metadata_max_age_ms
-        self._assigned: set[TopicPartition] = set()
         self._next: dict[TopicPartition, int] = {}  # the offset after the last record applied
+        self._rewound: dict[TopicPartition, int] = {}  # the offset each was last put back to
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_poll = 0.0
@@ -112,13 +113,15 @@ class InvalidationConsumer:
                 await asyncio.sleep(0.5)
                 continue
             self._note_broker_contact(consumer)
-            before = dict(self._next)
             for tp, records in batches.items():
                 for record in records:
                     self._apply(record.topic, record.value, record.headers)
-                if records:
+                if records and not self._put_back_if_skipped(consumer, tp, records[0].offset):
                     self._next[tp] = records[-1].offset + 1
-            self._resume_after_reassignment(consumer, before)
+            try:
+                await self._undo_skips(consumer)
+            except Exception as exc:  # the feed must go on; the next round looks again
+                log.warning("invalidation positions not checked", extra={"error": type(exc).__name__})
 
     async def _position_at_the_end(self, consumer: AIOKafkaConsumer) -> None:
         """Resolve "latest" now, before declaring ourselves ready; again if the assignment
@@ -131,7 +134,6 @@ class InvalidationConsumer:
             except IllegalStateError:
                 await asyncio.sleep(0.05)
                 continue
-            self._assigned = assigned
             return
 
     async def _wait_for_every_topic(self, consumer: AIOKafkaConsumer) -> None:
@@ -144,23 +146,53 @@ class InvalidationConsumer:
                 return
             await asyncio.sleep(0.05)
 
-    def _resume_after_reassignment(
-        self, consumer: AIOKafkaConsumer, before: dict[TopicPartition, int]
-    ) -> None:
-        """A topic grew: aiokafka replaced the whole assignment and placed every partition at its
-        end, past what was written meanwhile. Each partition goes back to where this consumer
-        was before this batch; a partition it never had, to its start (all of it came after
-        ours). Records read twice are applied twice: invalidations are idempotent and
-        order-free. ``seek`` is synchronous: the loop never waits on the broker here."""
-        current = consumer.assignment()
-        if current == self._assigned:
-            return
-        for tp in current:
-            self._next[tp] = before.get(tp, 0)
-            consumer.seek(tp, self._next[tp])
-        added = len(current - self._assigned)
-        self._assigned = current
-        log.info("invalidation partitions reassigned; positions kept", extra={"added": added})
+    def _put_back_if_skipped(self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int) -> bool:
+        """True when ``tp`` is past the last record applied (reset to its end, or new and reset
+        to its end before :meth:`_undo_skips` saw it), and was put back there."""
+        applied = self._next.get(tp, 0)
+        if position <= applied:
+            return False
+        if self._rewound.get(tp) == applied:  # put back there once already: a real gap
+            return False
+        try:
+            consumer.seek(tp, applied)
+        except IllegalStateError:  # unassigned meanwhile: looked at again once it is back
+            return False
+        self._rewound[tp] = applied
+        self._next[tp] = applied
+        log.info(
+            "invalidation partition moved past unread events; put back",
+            extra={"partition": str(tp), "skipped": position - applied},
+        )
+        return True
+
+    async def _undo_skips(self, consumer: AIOKafkaConsumer) -> None:
+        """Put back every partition whose position moved past the last record applied.
+
+        aiokafka replaces the whole assignment whenever the topics' partitions change (a topic
+        grew, or a metadata answer briefly lacked one), and places every partition at its end,
+        past what was written meanwhile. Each such partition goes back to where this consumer
+        was; a partition it never had goes to its start (all of it came after ours). A partition
+        found past the same offset twice has a real gap there (records gone with retention):
+        that position is taken. Records read twice are applied twice: invalidations are
+        idempotent and order-free. ``seek`` is synchronous; the positions are awaited for at
+        most a second, for partitions whose reset is still under way."""
+        assigned = list(consumer.assignment())
+        known = [tp for tp in assigned if tp in self._next]
+        for tp in assigned:
+            if tp not in self._next:
+                self._next[tp] = 0
+                consumer.seek(tp, 0)
+                log.info("new invalidation partition read from its start", extra={"partition": str(tp)})
+        try:
+            positions = await asyncio.wait_for(
+                asyncio.gather(*(consumer.position(tp) for tp in known)), POSITION_WAIT_S
+            )
+        except (TimeoutError, IllegalStateError):
+            return  # a reset still under way, or reassigned meanwhile: looked at again next round
+        for tp, position in zip(known, positions, strict=True):
+            if not self._put_back_if_skipped(consumer, tp, position) and position > self._next[tp]:
+                self._next[tp] = position  # a real gap, accepted
 
     def _note_broker_contact(self, consumer: AIOKafkaConsumer) -> None:
         """Healthy as of the oldest fetch answer among the assigned partitions (wall-clock ms,
