@@ -6,7 +6,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError
 
-from hub_gateway.consumers.invalidation import InvalidationConsumer
+from hub_gateway.consumers.invalidation import MAX_PUT_BACKS, InvalidationConsumer
 
 pytestmark = pytest.mark.unit
 
@@ -78,10 +78,11 @@ async def test_positioning_starts_over_when_the_assignment_changes_meanwhile():
 
 
 class Positions:
-    """Positions as aiokafka reports them, and the seeks the feed makes."""
+    """Positions and log starts as aiokafka reports them, and the seeks the feed makes."""
 
-    def __init__(self, positions):
+    def __init__(self, positions, starts=None):
         self.positions = dict(positions)
+        self.starts = dict(starts or {})
         self.seeks = []
 
     def assignment(self):
@@ -89,6 +90,9 @@ class Positions:
 
     async def position(self, tp):
         return self.positions[tp]
+
+    async def beginning_offsets(self, tps):
+        return {tp: self.starts.get(tp, 0) for tp in tps}
 
     def seek(self, tp, offset):
         self.seeks.append((tp.partition, offset))
@@ -107,13 +111,32 @@ async def test_a_partition_moved_past_unread_events_is_put_back_and_a_new_one_st
     assert len(fake.seeks) == 2
 
 
-async def test_a_real_gap_in_the_log_is_accepted_the_second_time():
+async def test_two_resets_in_a_row_are_put_back_twice():
     tp = TopicPartition("t", 0)
     consumer = feed()
     consumer._next = {tp: 9}
     fake = Positions({tp: 40})
     await consumer._undo_skips(fake)
-    assert fake.seeks == [(0, 9)]
-    fake.positions[tp] = 40  # records 9..39 are gone (retention): the broker moved it on again
+    fake.positions[tp] = 55  # replaced again before anything was read: still not a gap
     await consumer._undo_skips(fake)
-    assert fake.seeks == [(0, 9)] and consumer._next == {tp: 40}
+    assert fake.seeks == [(0, 9), (0, 9)] and consumer._next == {tp: 9}
+
+
+async def test_retention_moves_it_to_the_log_start_not_its_end():
+    tp = TopicPartition("t", 0)
+    consumer = feed()
+    consumer._next = {tp: 9}
+    fake = Positions({tp: 40}, starts={tp: 30})  # 9..29 are gone; 30..39 are still there
+    await consumer._undo_skips(fake)
+    assert fake.seeks == [(0, 30)] and consumer._next == {tp: 30}
+
+
+async def test_a_position_the_broker_keeps_moving_is_taken_after_a_few_put_backs():
+    tp = TopicPartition("t", 0)
+    consumer = feed()
+    consumer._next = {tp: 9}
+    fake = Positions({tp: 40})
+    for _ in range(5):
+        fake.positions[tp] = 40
+        await consumer._undo_skips(fake)
+    assert fake.seeks == [(0, 9)] * MAX_PUT_BACKS

@@ -24,7 +24,7 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import IllegalStateError, KafkaError
 from prometheus_client import Histogram
 
 from hub_common.events.envelope import EnvelopeError, decode
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 TOPICS = (IntegrationDisconnected.topic, ConnectionStatusChanged.topic, CredentialChanged.topic)
 TOPICS_WAIT_S = 5.0
 POSITION_WAIT_S = 1.0
+MAX_PUT_BACKS = 3  # to the same offset in a row; then the broker's position is taken
 LAG = Histogram(
     "hub_gateway_invalidation_lag_seconds",
     "From an event's time to its invalidation applied here",
@@ -59,7 +60,7 @@ class InvalidationConsumer:
         self._topics = topics
         self._metadata_max_age_ms = metadata_max_age_ms
         self._next: dict[TopicPartition, int] = {}  # the offset after the last record applied
-        self._rewound: dict[TopicPartition, int] = {}  # the offset each was last put back to
+        self._put_backs: dict[TopicPartition, tuple[int, int]] = {}  # (offset, times in a row)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_poll = 0.0
@@ -116,7 +117,7 @@ class InvalidationConsumer:
             for tp, records in batches.items():
                 for record in records:
                     self._apply(record.topic, record.value, record.headers)
-                if records and not self._put_back_if_skipped(consumer, tp, records[0].offset):
+                if records and not await self._put_back_if_skipped(consumer, tp, records[0].offset):
                     self._next[tp] = records[-1].offset + 1
             try:
                 await self._undo_skips(consumer)
@@ -146,23 +147,40 @@ class InvalidationConsumer:
                 return
             await asyncio.sleep(0.05)
 
-    def _put_back_if_skipped(self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int) -> bool:
+    async def _put_back_if_skipped(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int
+    ) -> bool:
         """True when ``tp`` is past the last record applied (reset to its end, or new and reset
-        to its end before :meth:`_undo_skips` saw it), and was put back there."""
+        to its end before :meth:`_undo_skips` saw it), and was put back there, or to the log's
+        start if retention removed that (the only real gap: no transactions, no compaction)."""
         applied = self._next.get(tp, 0)
         if position <= applied:
             return False
-        if self._rewound.get(tp) == applied:  # put back there once already: a real gap
+        try:
+            starts = await asyncio.wait_for(consumer.beginning_offsets([tp]), POSITION_WAIT_S)
+            target = max(applied, starts[tp])
+        except (TimeoutError, KafkaError):
+            target = applied  # unproven: put back anyway
+        last_target, times = self._put_backs.get(tp, (target, 0))
+        times = times + 1 if last_target == target else 1
+        self._put_backs[tp] = (target, times)
+        if target >= position or times > MAX_PUT_BACKS:
+            if target < position:  # the broker keeps moving it: never loop on it
+                log.warning(
+                    "invalidation partition moved past events again; taken as it is",
+                    extra={"partition": str(tp), "skipped": position - target},
+                )
+            self._put_backs.pop(tp, None)
+            self._next[tp] = position
             return False
         try:
-            consumer.seek(tp, applied)
+            consumer.seek(tp, target)
         except IllegalStateError:  # unassigned meanwhile: looked at again once it is back
             return False
-        self._rewound[tp] = applied
-        self._next[tp] = applied
+        self._next[tp] = target
         log.info(
             "invalidation partition moved past unread events; put back",
-            extra={"partition": str(tp), "skipped": position - applied},
+            extra={"partition": str(tp), "skipped": position - target},
         )
         return True
 
@@ -172,27 +190,26 @@ class InvalidationConsumer:
         aiokafka replaces the whole assignment whenever the topics' partitions change (a topic
         grew, or a metadata answer briefly lacked one), and places every partition at its end,
         past what was written meanwhile. Each such partition goes back to where this consumer
-        was; a partition it never had goes to its start (all of it came after ours). A partition
-        found past the same offset twice has a real gap there (records gone with retention):
-        that position is taken. Records read twice are applied twice: invalidations are
-        idempotent and order-free. ``seek`` is synchronous; the positions are awaited for at
-        most a second, for partitions whose reset is still under way."""
+        was; a partition it never had goes to its start (all of it came after ours). Records
+        read twice are applied twice: invalidations are idempotent and order-free. The
+        positions are awaited for at most a second, for partitions whose reset is under way."""
         assigned = list(consumer.assignment())
         known = [tp for tp in assigned if tp in self._next]
         for tp in assigned:
             if tp not in self._next:
-                self._next[tp] = 0
+                self._next[tp] = 0  # out of range (retention): reset to the end, then put back
                 consumer.seek(tp, 0)
                 log.info("new invalidation partition read from its start", extra={"partition": str(tp)})
+        lookups = [asyncio.ensure_future(consumer.position(tp)) for tp in known]
         try:
-            positions = await asyncio.wait_for(
-                asyncio.gather(*(consumer.position(tp) for tp in known)), POSITION_WAIT_S
-            )
+            positions = await asyncio.wait_for(asyncio.gather(*lookups), POSITION_WAIT_S)
         except (TimeoutError, IllegalStateError):
             return  # a reset still under way, or reassigned meanwhile: looked at again next round
+        finally:
+            for lookup in lookups:
+                lookup.cancel()
         for tp, position in zip(known, positions, strict=True):
-            if not self._put_back_if_skipped(consumer, tp, position) and position > self._next[tp]:
-                self._next[tp] = position  # a real gap, accepted
+            await self._put_back_if_skipped(consumer, tp, position)
 
     def _note_broker_contact(self, consumer: AIOKafkaConsumer) -> None:
         """Healthy as of the oldest fetch answer among the assigned partitions (wall-clock ms,
