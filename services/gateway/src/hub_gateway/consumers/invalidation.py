@@ -193,13 +193,8 @@ class InvalidationConsumer:
         was; a partition it never had goes to its start (all of it came after ours). Records
         read twice are applied twice: invalidations are idempotent and order-free. The
         positions are awaited for at most a second, for partitions whose reset is under way."""
-        assigned = list(consumer.assignment())
-        known = [tp for tp in assigned if tp in self._next]
-        for tp in assigned:
-            if tp not in self._next:
-                self._next[tp] = 0  # out of range (retention): reset to the end, then put back
-                consumer.seek(tp, 0)
-                log.info("new invalidation partition read from its start", extra={"partition": str(tp)})
+        # A partition never seen counts as applied up to 0: it goes back to the log's start.
+        known = list(consumer.assignment())
         lookups = [asyncio.ensure_future(consumer.position(tp)) for tp in known]
         try:
             positions = await asyncio.wait_for(asyncio.gather(*lookups), POSITION_WAIT_S)

@@ -109,7 +109,7 @@ class KeyringSource:
         if signature == self._signature and not force:
             return self._loaded
         try:
-            keyring = parse_keyring(self.path.read_text("utf-8"))
+            keyring = self.read_file()
         except (OSError, ValueError, KeyringError) as exc:  # ValueError: not UTF-8
             # A decode error's text quotes a byte of the file: only the keyring's own messages,
             # which never hold material, are logged in full.
@@ -153,7 +153,7 @@ class KeyringSource:
         if self.path is None or not self.writable:
             raise KeyringReadOnly
         with _locked(self.path):
-            keyring = parse_keyring(self.path.read_text("utf-8"))
+            keyring = self.read_file()
             foreign = self._foreign(keyring)
             if foreign:  # never rotate (or retire) on top of a key the database does not know
                 raise KeyringMismatch(foreign)
