@@ -5,8 +5,9 @@ Measures, and writes to bench/results/vault.json:
   from the *scheduled* send time, so a stall is not hidden by coordinated omission);
 * maximum ops/s over HTTP, closed loop, 32 concurrent requests;
 * raw AES-256-GCM cost per operation (bench/vault_crypto.py);
-* the floor: the same client at the same rate against the smallest ASGI app under the same
-  uvicorn settings (bench/asgi_floor.py), so the vault's tail reads against the machine's own.
+* two floors: the same client at the same rate against the smallest ASGI app under the same
+  uvicorn settings (bench/asgi_floor.py) — HTTP alone, and HTTP plus one upsert into the same
+  database — so the vault's tail reads against the machine's own at that moment.
 
 It uses its own database (created, migrated, dropped) and its own keyring, so it neither needs
 nor disturbs a running hub. Target (ARCHITECTURE §8): P99 <= 2 ms at 500 ops/s.
@@ -254,13 +255,18 @@ async def wait_ready(
     raise RuntimeError("hub-vault did not become ready")
 
 
-async def floor_open_loop(rate: float, seconds: float) -> dict[str, float]:
-    """The same client and rate against ``bench/asgi_floor.py``: the machine's floor, now."""
+async def floor_open_loops(
+    rate: float, seconds: float, dsn: str, put: Callable[[int], bytes]
+) -> dict[str, object]:
+    """The same client and rate against ``bench/asgi_floor.py``: the machine's floors, now —
+    HTTP alone (GET), and HTTP plus one durable write to the same database (the vault's PUTs,
+    same paths and bodies)."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "asgi_floor:app",
         "--port", str(port), "--log-level", "warning", "--no-access-log",
         "--loop", "uvloop", "--http", "httptools",
+        env={**os.environ, "FLOOR_POSTGRES_DSN": dsn},
         cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -268,9 +274,13 @@ async def floor_open_loop(rate: float, seconds: float) -> dict[str, float]:
         pool = Pool(port)
         request = b"GET /readyz HTTP/1.1\r\nhost: floor\r\n\r\n"
         await open_loop(pool, lambda _: request, rate, 2, (200,))
-        result = await open_loop(pool, lambda _: request, rate, seconds, (200,))
+        results: dict[str, object] = {
+            "floor_open_loop": await open_loop(pool, lambda _: request, rate, seconds, (200,))
+        }
+        await open_loop(pool, put, rate, 2, (200,))
+        results["floor_put_db_open_loop"] = await open_loop(pool, put, rate, seconds, (200,))
         pool.close()
-        return result
+        return results
     finally:
         proc.terminate()
         await proc.wait()
@@ -311,7 +321,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         )
         try:
             await wait_ready(port, proc)
-            return await measure(port, args)
+            return await measure(port, args, dsn)
         finally:
             proc.terminate()
             try:
@@ -321,7 +331,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             log.close()
 
 
-async def measure(port: int, args: argparse.Namespace) -> dict[str, object]:
+async def measure(port: int, args: argparse.Namespace, dsn: str) -> dict[str, object]:
     settings = HubSettings()
     token = ServiceTokenMinter("oauth", dev_service_secret(settings, "oauth")).token_for("vault")
     connections = [uuid.uuid4() for _ in range(KEYS)]
@@ -347,7 +357,7 @@ async def measure(port: int, args: argparse.Namespace) -> dict[str, object]:
     results["get_open_loop"] = await open_loop(pool, get, args.rate, args.seconds, (200,))
     results["put_open_loop"] = await open_loop(pool, put, args.rate, args.seconds, (200, 201))
     pool.close()
-    results["floor_open_loop"] = await floor_open_loop(args.rate, args.seconds)
+    results.update(await floor_open_loops(args.rate, args.seconds, dsn, put))
     results["server_side_open_loop"] = await server_side_shares(port)
     results["get_closed_loop"] = await closed_loop(port, get, args.concurrency, args.max_seconds, (200,))
     results["put_closed_loop"] = await closed_loop(port, put, args.concurrency, args.max_seconds, (200, 201))
@@ -387,7 +397,7 @@ def print_table(report: dict[str, object]) -> None:
         f"closed loop c={report['concurrency']})"
     )
     print(
-        f"{'run':<18}{'ops/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}"
+        f"{'run':<24}{'ops/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}"
         f"{'errors':>8}{'gen lag p99':>13}"
     )
     for name, row in http.items():
@@ -395,7 +405,7 @@ def print_table(report: dict[str, object]) -> None:
             continue
         lag = row.get("send_lag_p99_ms", "-")
         print(
-            f"{name:<18}{row['ops_per_s']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}"
+            f"{name:<24}{row['ops_per_s']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}"
             f"{row['p999_ms']:>10}{row['max_ms']:>10}{row['errors']:>8}{lag:>13}"
         )
     print("\nserver-side share of requests (its own histogram, whole run incl. warm-up):")
@@ -413,9 +423,10 @@ def print_table(report: dict[str, object]) -> None:
     verdict = report["target"]
     assert isinstance(verdict, dict)
     print(
-        f"\nagainst the floor measured in this run (smallest ASGI app, same client and rate): "
-        f"floor p99 {verdict['floor_p99_ms']} ms; get p99 x{verdict['get_p99_over_floor']}, "
-        f"put p99 x{verdict['put_p99_over_floor']}"
+        f"\nagainst the floors measured in this run (smallest ASGI app, same client and rate): "
+        f"HTTP alone p99 {verdict['floor_p99_ms']} ms, get p99 x{verdict['get_p99_over_floor']}; "
+        f"HTTP + one upsert p99 {verdict['floor_put_db_p99_ms']} ms, "
+        f"put p99 x{verdict['put_p99_over_put_db_floor']}"
     )
     outcome = "met" if verdict["met"] else "MISSED"
     print(
@@ -440,6 +451,7 @@ def main() -> None:
     get_p99 = http["get_open_loop"]["p99_ms"]  # type: ignore[index]
     put_p99 = http["put_open_loop"]["p99_ms"]  # type: ignore[index]
     floor_p99 = http["floor_open_loop"]["p99_ms"]  # type: ignore[index]
+    put_db_floor_p99 = http["floor_put_db_open_loop"]["p99_ms"]  # type: ignore[index]
     report: dict[str, object] = {
         "benchmark": "vault",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -459,6 +471,8 @@ def main() -> None:
             "floor_p99_ms": floor_p99,
             "get_p99_over_floor": round(get_p99 / floor_p99, 2),
             "put_p99_over_floor": round(put_p99 / floor_p99, 2),
+            "floor_put_db_p99_ms": put_db_floor_p99,
+            "put_p99_over_put_db_floor": round(put_p99 / put_db_floor_p99, 2),
             "get_p99_ms": get_p99,
             "put_p99_ms": put_p99,
             "met": get_p99 <= TARGET_P99_MS and put_p99 <= TARGET_P99_MS,

@@ -8,11 +8,12 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from hub_common.db import write_event
-from hub_common.db.relay_process import RelayProcess, child_environment
+from hub_common.db.relay_process import RELAY_NICENESS, RelayProcess, child_environment
 from hub_common.events import CredentialChanged
 from hub_common.settings import HubSettings
 from hub_common.testing import expect_events
@@ -64,6 +65,23 @@ async def test_child_publishes_committed_events_and_stops_with_its_parent(
     finally:
         await relay.stop()
     assert not relay.alive
+
+
+async def test_the_child_runs_at_a_lower_priority_even_where_cpu_is_shared_by_session(settings, schema):
+    relay = RelayProcess(settings, schema)
+    await relay.start()
+    try:
+        assert relay._proc is not None
+        child = relay._proc.pid
+        assert os.getpgid(child) == child  # its own process group (see the clean-stop test)
+        assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+        # It leads its own session: under autogroup that is a scheduling group of its own, where
+        # its niceness would rank it only against itself, so the group is lowered too.
+        autogroup = Path(f"/proc/{child}/autogroup")
+        if autogroup.exists():  # noqa: ASYNC240 - procfs, no disk behind it
+            assert autogroup.read_text().split()[-1] == str(RELAY_NICENESS)  # noqa: ASYNC240
+    finally:
+        await relay.stop()
 
 
 async def test_a_child_that_dies_is_restarted_and_nothing_is_lost(settings, schema, pool, kafka_bootstrap):

@@ -85,6 +85,8 @@ class RelayProcess:
             # Its own process group: a signal to the service's group (Ctrl+C, `hubctl down`)
             # reaches the parent, which stops the child in its shutdown, instead of ending the
             # child first and having it restarted (and reported as a crash) mid-shutdown.
+            # (A new session, as uvloop cannot spawn into a new group without one; see
+            # `_lower_priority` for what that means for its niceness.)
             start_new_session=True,
         )
         self._proc = proc
@@ -170,13 +172,24 @@ async def _relay_until_told(settings: HubSettings, schema: str, parent: int) -> 
         await pool.close()
 
 
+def _lower_priority() -> None:
+    """Background work: when cores are scarce, requests being served go first.
+
+    Where the kernel shares CPU time out by session (autogroup: hosts that do not give services
+    cgroups of their own), a niceness only ranks a process against the others of its session,
+    and this child leads a session of its own: there, nice 10 alone changed nothing. The
+    session's own niceness (``/proc/self/autogroup``) ranks it against everything else."""
+    os.nice(RELAY_NICENESS)
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as autogroup:
+        autogroup.write(str(RELAY_NICENESS))
+
+
 def main() -> None:
     from hub_common.logging import configure_logging
 
     schema = os.environ[_SCHEMA_ENV]
     parent = int(os.environ[_PARENT_ENV])
-    # Background work: when cores are scarce, requests being served go first.
-    os.nice(RELAY_NICENESS)
+    _lower_priority()
     settings = HubSettings()
     configure_logging(f"{settings.service_name}-outbox-relay", settings.log_level, settings.log_json)
     asyncio.run(_relay_until_told(settings, schema, parent))
