@@ -74,7 +74,9 @@ async def test_the_child_runs_at_a_lower_priority_even_where_cpu_is_shared_by_se
         assert relay._proc is not None
         child = relay._proc.pid
         assert os.getpgid(child) == child  # its own process group (see the clean-stop test)
-        assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+        assert os.getpriority(os.PRIO_PROCESS, child) == min(
+            19, os.getpriority(os.PRIO_PROCESS, 0) + RELAY_NICENESS
+        )
         # It leads its own session: under autogroup that is a scheduling group of its own, where
         # its niceness would rank it only against itself, so the group is lowered too.
         autogroup = Path(f"/proc/{child}/autogroup")
