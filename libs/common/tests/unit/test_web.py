@@ -74,16 +74,22 @@ async def test_health_ready_and_metrics() -> None:
 
 async def test_uniform_error_bodies_and_request_ids() -> None:
     app, _ = make_app()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     resp = await call(
-        app, "POST", "/items", json={"name": "a", "count": 1}, headers={"x-request-id": "req-42"}
+        app,
+        "POST",
+        "/items",
+        json={"name": "a", "count": 1},
+        headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01", "x-request-id": "req-42"},
     )
     assert resp.status_code == 409
-    assert resp.headers["x-request-id"] == "req-42"
+    # One id: the trace id, whatever the caller put in X-Request-Id.
+    assert resp.headers["x-request-id"] == trace_id
     assert resp.json()["error"] == {
         "code": "item_exists",
         "message": "already there",
         "details": {"name": "a"},
-        "request_id": "req-42",
+        "request_id": trace_id,
     }
     invalid = await call(app, "POST", "/items", json={"name": "a", "count": "super-secret-value"})
     body = invalid.json()["error"]
@@ -95,6 +101,9 @@ async def test_uniform_error_bodies_and_request_ids() -> None:
     boom = await call(app, "GET", "/boom")
     assert boom.status_code == 500 and boom.json()["error"]["code"] == "internal_error"
     assert "sk-proj" not in boom.text and "kaboom" not in boom.text
+    # The 500 carries the id it asks the caller to quote, in the body and the header.
+    rid = boom.headers["x-request-id"]
+    assert len(rid) == 32 and boom.json()["error"]["request_id"] == rid
 
 
 async def test_user_tokens() -> None:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
+from hub_common.web.nul import NulInBody
 from hub_common.web.responses import JsonResponse
 
 log = logging.getLogger(__name__)
@@ -91,13 +92,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JsonResponse:
         return error_response(422, "validation_error", "request is not valid", _validation_details(exc))
 
+    @app.exception_handler(NulInBody)
+    async def _nul(_: Request, exc: NulInBody) -> JsonResponse:
+        return error_response(422, "invalid_character", str(exc.detail))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JsonResponse:
         code = _CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JsonResponse:
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
+    # No handler for ``Exception``: Starlette would answer from its outermost middleware and then
+    # re-raise, which resets the keep-alive connection. RequestContextMiddleware answers instead.

@@ -1,10 +1,19 @@
-"""Pure-ASGI middleware (cheaper than BaseHTTPMiddleware): request id, server span, metrics."""
+"""Pure-ASGI middleware (cheaper than BaseHTTPMiddleware): request id, server span, metrics, and
+the last word on failures.
+
+Every response carries ``X-Request-Id`` (the trace id, :mod:`hub_common.web.request_id`). An
+exception no handler took becomes a JSON error here — 503 naming the dependency when Postgres,
+Redis or Kafka is out (:mod:`hub_common.web.outages`), else 500 — and is not re-raised: uvicorn
+would otherwise reset the keep-alive connection and the caller's next request on it would fail.
+NUL characters are refused at the edge with 422 (Postgres cannot store them in text, and no name,
+id or setting of the hub needs one), in the path, the query and JSON bodies.
+"""
 
 from __future__ import annotations
 
-import re
+import logging
 import time
-import uuid
+from collections.abc import Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -12,8 +21,13 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_common.logging import request_id_var
+from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
+from hub_common.web.nul import NulInBody, NulScanner, has_nul_in_target
+from hub_common.web.outages import dependency_outage
+from hub_common.web.request_id import request_id_for
+from hub_common.web.responses import JsonResponse
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_common.web")
 
 REQUEST_SECONDS = Histogram(
@@ -25,37 +39,46 @@ REQUEST_SECONDS = Histogram(
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, opaque_body_paths: Sequence[str] = ()) -> None:
         self.app = app
         self.service = service
+        # Paths whose bodies are relayed or verified byte for byte (never stored as text).
+        self.opaque_body_paths = tuple(opaque_body_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        incoming = headers.get("x-request-id", "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        rid_token = request_id_var.set(request_id)
         ctx_token = otel_context.attach(propagate.extract(headers))
         status_holder = [500]
+        started_holder = [False]
         started = time.perf_counter()
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
+        rid_token = None
         try:
             with tracer.start_as_current_span(
                 f"{scope['method']} {scope['path']}",
                 kind=trace.SpanKind.SERVER,
                 attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
             ) as span:
-                await self.app(scope, receive, send_wrapper)
+                request_id = request_id_for(span, headers.get("traceparent"))
+                rid_token = request_id_var.set(request_id)
+                rid = request_id.encode()
+
+                async def send_wrapper(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        status_holder[0] = message["status"]
+                        started_holder[0] = True
+                        message["headers"] = [*message.get("headers", []), (b"x-request-id", rid)]
+                    await send(message)
+
+                if has_nul_in_target(scope):
+                    await _refuse_nul(send_wrapper, request_id, "the path or query contains a NUL character")
+                else:
+                    await self._serve(scope, receive, send_wrapper, request_id, headers, started_holder)
                 span.set_attribute("http.response.status_code", status_holder[0])
+                if status_holder[0] >= 500:
+                    span.set_status(trace.StatusCode.ERROR)
         finally:
             route = scope.get("route")
             route_path = getattr(route, "path", "unmatched")
@@ -63,4 +86,50 @@ class RequestContextMiddleware:
                 time.perf_counter() - started
             )
             otel_context.detach(ctx_token)
-            request_id_var.reset(rid_token)
+            if rid_token is not None:
+                request_id_var.reset(rid_token)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        headers: dict[str, str],
+        started: list[bool],
+    ) -> None:
+        scanned = receive
+        if "json" in headers.get("content-type", "") and not scope["path"].startswith(self.opaque_body_paths):
+            scanned = NulScanner(receive)
+        try:
+            await self.app(scope, scanned, send)
+        except NulInBody:
+            if not started[0]:
+                await _refuse_nul(send, request_id, "the JSON body contains a NUL character (\\u0000)")
+        except Exception as exc:  # the last word: see the module docstring
+            trace.get_current_span().record_exception(exc)
+            if started[0]:
+                log.exception("unhandled error after the response started")
+                return
+            outage = dependency_outage(exc)
+            if outage is None:
+                log.exception("unhandled error")
+                body = error_body("internal_error", INTERNAL_ERROR_MESSAGE, request_id=request_id)
+                response = JsonResponse(body, status_code=500)
+            else:
+                log.warning(
+                    "dependency unavailable",
+                    extra={"dependency": outage.dependency, "error": type(exc).__name__},
+                )
+                response = outage.response(request_id)
+            await response(scope, _empty_receive, send)
+
+
+async def _refuse_nul(send: Send, request_id: str, message: str) -> None:
+    body = error_body("invalid_character", message, request_id=request_id)
+    response = JsonResponse(body, status_code=422)
+    await response({"type": "http"}, _empty_receive, send)
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}
