@@ -128,4 +128,6 @@ class Container:
         async def invalidation_ok() -> bool:
             return self.invalidation is not None and self.invalidation.healthy
 
-        return [*self.infra.readiness(), ReadinessCheck("invalidation-events", invalidation_ok)]
+        # Not required: without the feed, cached connections are trusted for a bounded time only.
+        feed = ReadinessCheck("invalidation-events", invalidation_ok, required=False)
+        return [*self.infra.readiness(), feed]

@@ -10,6 +10,8 @@ import uuid
 import httpx
 import pytest
 
+from hub_common.testing.tracing import trace_id_for, traced
+
 pytestmark = pytest.mark.integration
 
 ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials/{key}"
@@ -101,8 +103,8 @@ async def test_bodies_it_does_not_serve_get_the_routes_answer(shared_vault, tena
 async def test_request_id_metrics_and_chunked_bodies(shared_vault, tenant):
     fast, _ = _both(tenant, uuid.uuid4(), "api_key")
     async with shared_vault.http("oauth") as oauth:
-        echoed = await oauth.put(fast, json={"value": "k1"}, headers={"x-request-id": "req-fast-1"})
-        assert echoed.headers["x-request-id"] == "req-fast-1"
+        echoed = await oauth.put(fast, json={"value": "k1"}, headers=traced("req-fast-1"))
+        assert echoed.headers["x-request-id"] == trace_id_for("req-fast-1")
         unsafe = await oauth.get(fast, headers={"x-request-id": "bad id\twith space"})
         assert unsafe.headers["x-request-id"] != "bad id\twith space"
         assert len(unsafe.headers["x-request-id"]) == 32

@@ -6,6 +6,8 @@ import uuid
 import httpx
 import pytest
 
+from hub_common.testing.tracing import trace_id_for, traced
+
 pytestmark = pytest.mark.integration
 
 
@@ -28,7 +30,7 @@ async def test_denied_call_is_403_and_audited(shared_vault, tenant):
         await oauth.put(_url(tenant, connection, "refresh_token"), json={"value": "rt-denied-test"})
     async with shared_vault.http("gateway") as gateway:
         response = await gateway.get(
-            _url(tenant, connection, "refresh_token"), headers={"x-request-id": "req-denied-1"}
+            _url(tenant, connection, "refresh_token"), headers=traced("req-denied-1")
         )
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "policy_denied"
@@ -42,7 +44,7 @@ async def test_denied_call_is_403_and_audited(shared_vault, tenant):
     assert ("credential.read", "refresh_token", "denied") in outcomes
     assert ("credential.store", "access_token", "denied") in outcomes
     denied = next(r for r in rows if r["operation"] == "credential.read")
-    assert denied["request_id"] == "req-denied-1"
+    assert denied["request_id"] == trace_id_for("req-denied-1")
     assert denied["connection_id"] == connection
 
 
@@ -60,7 +62,7 @@ async def test_calls_refused_before_any_operation_are_audited(shared_vault, tena
     url = _url(tenant, connection, "access_token")
     forged = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvYXV0aCJ9.forged-signature-value"
     async with httpx.AsyncClient(base_url=shared_vault.url, timeout=10) as anonymous:
-        missing = await anonymous.get(url, headers={"x-request-id": "req-no-token"})  # the fast path
+        missing = await anonymous.get(url, headers=traced("req-no-token"))  # the fast path
         bad = await anonymous.put(url, json={"value": "v"}, headers={"authorization": forged})
         admin = await anonymous.post("/v1/admin/key-versions", headers={"authorization": forged})
     assert (missing.status_code, bad.status_code, admin.status_code) == (401, 401, 401)
@@ -82,7 +84,9 @@ async def test_calls_refused_before_any_operation_are_audited(shared_vault, tena
         ("oauth", "credential.store", "invalid", None),  # a malformed id is not recorded
         ("oauth", "credential.store", "invalid", connection),  # not UTF-8: refused before parsing
     ]
-    assert rows[0]["request_id"] == "req-no-token" and rows[0]["credential_key"] == "access_token"
+    assert (
+        rows[0]["request_id"] == trace_id_for("req-no-token") and rows[0]["credential_key"] == "access_token"
+    )
     details = [json.loads(r["details"]) if isinstance(r["details"], str) else r["details"] for r in rows]
     codes = [d["code"] for d in details]
     assert codes == ["missing_token", "invalid_token", "validation_error", "validation_error", "bad_request"]
@@ -129,16 +133,16 @@ async def test_successful_operations_are_audited_without_values(shared_vault, te
         await oauth.put(
             _url(tenant, connection, "access_token"),
             json={"value": "audited-secret-value"},
-            headers={"x-request-id": "req-store-1"},
+            headers=traced("req-store-1"),
         )
-        await oauth.get(_url(tenant, connection, "access_token"), headers={"x-request-id": "req-read-1"})
+        await oauth.get(_url(tenant, connection, "access_token"), headers=traced("req-read-1"))
         await oauth.get(_url(tenant, connection, "id_token"))
     rows = await _audit(shared_vault, tenant_id=tenant)
     summary = [
         (r["caller"], r["operation"], r["credential_key"], r["outcome"], r["request_id"]) for r in rows
     ]
-    assert summary[0] == ("oauth", "credential.store", "access_token", "ok", "req-store-1")
-    assert summary[1] == ("oauth", "credential.read", "access_token", "ok", "req-read-1")
+    assert summary[0] == ("oauth", "credential.store", "access_token", "ok", trace_id_for("req-store-1"))
+    assert summary[1] == ("oauth", "credential.read", "access_token", "ok", trace_id_for("req-read-1"))
     assert summary[2][1:4] == ("credential.read", "id_token", "not_found")
     assert all(r["at"] is not None and r["key_version"] in (1, None) for r in rows)
     assert "audited-secret-value" not in str([dict(r) for r in rows])

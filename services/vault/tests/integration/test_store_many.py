@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from hub_common.testing import expect_events
+from hub_common.testing.tracing import trace_id_for, traced
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,7 @@ async def test_each_value_is_audited_and_announced_without_its_secret(shared_vau
         shared_vault.http("oauth") as oauth,
     ):
         response = await oauth.put(
-            _collection(tenant, connection), json={"values": secrets}, headers={"x-request-id": "req-many-1"}
+            _collection(tenant, connection), json={"values": secrets}, headers=traced("req-many-1")
         )
         assert response.status_code == 200
     assert sorted((e.data["change"], e.data["credential_key"]) for e in seen) == [
@@ -100,8 +101,8 @@ async def test_each_value_is_audited_and_announced_without_its_secret(shared_vau
         connection,
     )
     assert [tuple(r) for r in audit] == [
-        ("credential.store", "access_token", "ok", "req-many-1"),
-        ("credential.store", "id_token", "ok", "req-many-1"),
+        ("credential.store", "access_token", "ok", trace_id_for("req-many-1")),
+        ("credential.store", "id_token", "ok", trace_id_for("req-many-1")),
     ]
 
 

@@ -35,7 +35,6 @@ from hub_gateway.services.proxy import CallContext, ProxyRequest, ProxyService, 
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_gateway.api")
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 _JSON = [(b"content-type", b"application/json")]
 # A refused body is read and dropped up to this much before the 413 goes out: granian closes a
 # connection whose request body is left unread, and a caller still sending would see a reset
@@ -69,7 +68,7 @@ class ProxyEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        authorization = tenant = tier = request_id = host = content_length = None
+        authorization = tenant = tier = host = content_length = None
         traceparent: bytes | None = None
         tracestate: bytes | None = None
         chunked = False
@@ -80,8 +79,6 @@ class ProxyEndpoint:
                 tenant = value.decode("latin-1")
             elif name == b"x-hub-tier":
                 tier = value.decode("latin-1")
-            elif name == b"x-request-id":
-                request_id = value.decode("latin-1")
             elif name == b"traceparent":
                 traceparent = value
             elif name == b"tracestate":
@@ -92,9 +89,7 @@ class ProxyEndpoint:
                 content_length = value
             elif name == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
-        if not request_id or not _SAFE_ID.match(request_id):
-            request_id = f"{random.getrandbits(96):024x}"  # unique enough, no syscall (os.urandom)
-        rid_token = request_id_var.set(request_id)
+        rid_token = request_id_var.set(None)
         ctx_token = None
         if self.tracing and traceparent is not None:
             carrier = {"traceparent": traceparent.decode("latin-1")}
@@ -106,7 +101,7 @@ class ProxyEndpoint:
         status = 500
         provider_path = ""
         response_started = False
-        rid = request_id.encode()
+        rid = b""
         try:
             # One span per call (the upstream call is part of it: its traceparent goes upstream);
             # attributes are set once at the end, which is what the SDK makes cheap.
@@ -117,6 +112,10 @@ class ProxyEndpoint:
             )
             with span_cm as span:
                 context_header = _traceparent(span, traceparent)
+                # The request id is the trace id (hub_common.web.request_id), here read off the
+                # traceparent this call sends on, which holds it whether or not the span records.
+                request_id_var.set(context_header[3:35])
+                rid = context_header[3:35].encode()
                 try:
                     if self.auth.needs_keys(authorization):
                         await self.auth.fetch_keys(authorization)

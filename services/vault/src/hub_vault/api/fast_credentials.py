@@ -15,7 +15,6 @@ type, a chunked or oversized body. That keeps every error answer in one place.
 from __future__ import annotations
 
 import logging
-import random
 import re
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from hub_common.logging import request_id_var
 from hub_common.web.body_limit import replaying
 from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
 from hub_common.web.middleware import REQUEST_SECONDS
+from hub_common.web.request_id import request_id_for
 from hub_vault.api import schemas
 from hub_vault.domain.names import Owner, is_canonical_uuid, is_credential_key, is_tenant_id
 from hub_vault.inject import VaultServices
@@ -45,7 +45,6 @@ tracer = trace.get_tracer("hub_vault.api")
 ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials/{key}"
 MANY_ROUTE = "/v1/tenants/{tenant_id}/connections/{connection_id}/credentials"
 _PATH = re.compile(r"/v1/tenants/([^/]+)/connections/([^/]+)/credentials(?:/([^/]+))?")
-_SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
 _STORE_FIELDS = frozenset(("value", "expected_version"))
 _STORE_MANY_FIELDS = frozenset(("values",))
 
@@ -70,7 +69,6 @@ class Target:
 @dataclass(slots=True)
 class _Headers:
     authorization: str | None = None
-    request_id: str | None = None
     content_type: bytes | None = None
     content_length: int | None = None
     traceparent: str | None = None
@@ -103,8 +101,6 @@ def _read_headers(scope: Scope) -> _Headers:
         if name == b"authorization":
             found.repeated = found.repeated or found.authorization is not None
             found.authorization = value.decode("latin-1")
-        elif name == b"x-request-id":
-            found.request_id = value.decode("latin-1")
         elif name == b"content-type":
             found.repeated = found.repeated or found.content_type is not None
             found.content_type = value
@@ -212,10 +208,7 @@ class CredentialFastPath:
         send: Send,
     ) -> None:
         started = time.perf_counter()
-        request_id = headers.request_id
-        if request_id is None or not _SAFE_ID.fullmatch(request_id):
-            request_id = f"{random.getrandbits(128):032x}"  # the middleware's uuid4().hex shape
-        rid_token = request_id_var.set(request_id)
+        rid_token = request_id_var.set(None)
         ctx_token = None
         if headers.traceparent is not None:
             carrier = {"traceparent": headers.traceparent}
@@ -230,9 +223,13 @@ class CredentialFastPath:
                     kind=trace.SpanKind.SERVER,
                     attributes={"http.request.method": target.method, "http.route": target.route},
                 ) as span:
+                    request_id = request_id_for(span)
+                    request_id_var.set(request_id)
                     status, body, extra = await self._answer(target, stored, headers, request_id)
                     span.set_attribute("http.response.status_code", status)
             else:
+                request_id = request_id_for(None, headers.traceparent)
+                request_id_var.set(request_id)
                 status, body, extra = await self._answer(target, stored, headers, request_id)
             response_headers = [
                 (b"content-type", b"application/json"),
