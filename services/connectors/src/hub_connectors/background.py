@@ -1,4 +1,4 @@
-"""Work that runs beside the API: two consumer groups and two periodic jobs.
+"""Work that runs beside the API: two consumer groups and four periodic jobs.
 
 Runs inside ``serve`` by default (so one process is a complete service) or alone with
 ``hub-connectors worker``. Replicas share it safely: consumer groups split partitions, health
@@ -20,6 +20,7 @@ from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHand
 from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.health import HealthService
+from hub_connectors.services.sweeper import InitializingSweeper
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,14 @@ class BackgroundWorkers:
         health: HealthService,
         audit: AuditService,
         connection_events: ConnectionEvents,
+        sweeper: InitializingSweeper,
     ) -> None:
         prefix = settings.connectors_consumer_group_prefix
         self.settings = settings
         self._health = health
         self._audit = audit
         self._connection_events = connection_events
+        self._sweeper = sweeper
         self.status_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
@@ -84,6 +87,9 @@ class BackgroundWorkers:
             asyncio.create_task(_every("health", s.connectors_health_interval_s / 2, self._health.run_due)),
             asyncio.create_task(
                 _every("audit-purge", s.connectors_audit_purge_interval_s, self._audit.purge)
+            ),
+            asyncio.create_task(
+                _every("initializing-sweep", s.connectors_sweep_interval_s, self._sweeper.run)
             ),
             asyncio.create_task(
                 _every(

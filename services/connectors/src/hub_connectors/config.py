@@ -66,6 +66,12 @@ class ConnectorsSettings(HubSettings):
     connectors_health_batch_size: int = Field(default=50, ge=1)
     connectors_health_concurrency: int = Field(default=8, ge=1)
     connectors_audit_purge_interval_s: float = Field(default=3600.0, gt=0)
+    # Creations that never finished (services/sweeper.py): an API-key connection still
+    # initializing after this gets one health check, then is abandoned unless it passed; an
+    # OAuth one whose flow never completed is abandoned after the second (flows last 10 min).
+    connectors_sweep_interval_s: float = Field(default=60.0, gt=0)
+    connectors_abandon_api_key_after_s: float = Field(default=300.0, gt=0)
+    connectors_abandon_oauth_after_s: float = Field(default=3600.0, gt=0)
     # Consumer dedupe ids are forgotten after this; longer than the broker keeps records (7 days
     # by default), so no redelivery can outlive its id.
     connectors_dedupe_retention_days: float = Field(default=14.0, gt=0)

@@ -26,6 +26,7 @@ from hub_connectors.services.database import Database
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.license import LicenseService
 from hub_connectors.services.ports import CredentialStore, Revoker
+from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.tenants import TenantDirectory
 
 
@@ -101,6 +102,13 @@ class Container:
             self.revoker,
             outbound_allowlist=tuple(settings.outbound_allowlist_entries),
         )
+        self.sweeper = InitializingSweeper(
+            self.db,
+            self.health,
+            self.credential_store,
+            api_key_after_s=settings.connectors_abandon_api_key_after_s,
+            oauth_after_s=settings.connectors_abandon_oauth_after_s,
+        )
         self.actions = ActionService(
             self.db,
             self.registry,
@@ -121,6 +129,7 @@ class Container:
                 health=self.health,
                 audit=self.audit,
                 connection_events=self.connection_events,
+                sweeper=self.sweeper,
             )
             await self.workers.start()
 

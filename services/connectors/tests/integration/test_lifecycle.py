@@ -96,9 +96,9 @@ async def test_bad_input_is_refused_with_machine_readable_codes(api, auth, tenan
         ({"credentials": {"api_key": GOOD_KEY, "other": "x"}}, 422, "invalid_credentials"),
         ({"credentials": {"api_key": GOOD_KEY}, "config": {"region": "mars"}}, 422, "invalid_config"),
         ({"credentials": {"api_key": GOOD_KEY}, "config": {"api_token": "x"}}, 422, "invalid_config"),
-        # Secrets named in camelCase are secrets too; NUL cannot be stored.
+        # Secrets named in camelCase are secrets too; NUL is refused at the edge (cannot be stored).
         ({"credentials": {"api_key": GOOD_KEY}, "config": {"clientSecret": "x"}}, 422, "invalid_config"),
-        ({"credentials": {"api_key": GOOD_KEY}, "config": {"region": "eu\u0000"}}, 422, "invalid_config"),
+        ({"credentials": {"api_key": GOOD_KEY}, "config": {"region": "eu\u0000"}}, 422, "invalid_character"),
         (
             {"credentials": {"api_key": GOOD_KEY}, "config": {"base_url": "https://evil.test"}},
             422,

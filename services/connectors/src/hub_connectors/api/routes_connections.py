@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
 
 from hub_connector_sdk import ActionResult, ConnectorCategory
 from hub_connectors.api.deps import CallerDep, ConnectionIdDep, ContainerDep
@@ -19,18 +21,35 @@ router = APIRouter(prefix="/v1/connections", tags=["connections"])
 
 @router.post("", response_model=ConnectionOut, status_code=status.HTTP_201_CREATED)
 async def create_connection(
-    body: CreateConnection, caller: CallerDep, container: ContainerDep
+    body: CreateConnection,
+    caller: CallerDep,
+    container: ContainerDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Makes the create safe to retry: a retry with the same key returns (and "
+            "finishes) the connection the first attempt made. Kept for a day.",
+        ),
+    ] = None,
 ) -> ConnectionOut:
     """API-key/basic/bearer: credentials go to the vault, a health check decides the status
     (active, token_invalid or error). OAuth: the connection waits in ``initializing`` for the
     oauth flow."""
-    connection = await container.connections.create(
+    connection, replayed = await container.connections.create(
         caller,
         connector_id=body.connector_id,
         name=body.name,
         config=body.config,
         credentials=body.credentials,
+        idempotency_key=idempotency_key,
     )
+    if replayed:
+        response.headers["idempotent-replayed"] = "true"
     return ConnectionOut.of(connection)
 
 

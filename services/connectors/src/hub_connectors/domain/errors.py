@@ -30,6 +30,10 @@ class NameTaken(Conflict):
     code = "name_taken"
 
 
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+
+
 class InvalidConfig(Unprocessable):
     code = "invalid_config"
 

@@ -167,3 +167,19 @@ async def claim_due_for_health(
         list(custom_tiers),
     )
     return [_row(r) for r in records]
+
+
+async def initializing_since(
+    conn: asyncpg.Connection, older_than: datetime, limit: int, *, oauth: bool
+) -> list[Connection]:
+    """Connections still ``initializing`` since before ``older_than``, OAuth ones or the others.
+    Unscoped: for the sweeper only."""
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM integrations_connections "  # noqa: S608
+        "WHERE status = 'initializing' AND created_at < $1 AND (auth_method = 'oauth2') = $2 "
+        "ORDER BY created_at LIMIT $3",
+        older_than,
+        oauth,
+        limit,
+    )
+    return [_row(r) for r in records]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import json
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -15,13 +18,19 @@ from hub_common.ssrf import UrlNotAllowed, check_url
 from hub_connector_sdk import AuthenticationMethod, ConnectorManifest
 from hub_connectors.domain import credentials as credential_rules
 from hub_connectors.domain.connection import Connection, resolve_base_url
-from hub_connectors.domain.errors import ConnectionNotFound, ConnectorNotFound, InvalidConfig, NameTaken
+from hub_connectors.domain.errors import (
+    ConnectionNotFound,
+    ConnectorNotFound,
+    IdempotencyKeyReused,
+    InvalidConfig,
+    NameTaken,
+)
 from hub_connectors.domain.hosts import HostNotAllowed, check_declared, effective_allowed_hosts
 from hub_connectors.domain.license import Feature, require_connection_slot, require_feature
 from hub_connectors.domain.schemas import schema_errors
 from hub_connectors.domain.states import ConnectionStatus, transition
 from hub_connectors.registry import ConnectorRegistry
-from hub_connectors.repositories import connections, tenants
+from hub_connectors.repositories import connections, idempotency, tenants
 from hub_connectors.repositories.connections import NameInUse
 from hub_connectors.services import events
 from hub_connectors.services.caller import Caller
@@ -60,7 +69,10 @@ class ConnectionService:
         name: str,
         config: dict[str, Any] | None,
         credentials: dict[str, Any] | None,
-    ) -> Connection:
+        idempotency_key: str | None = None,
+    ) -> tuple[Connection, bool]:
+        """The connection, and whether it is the one an earlier create with the same
+        ``idempotency_key`` made (then this call finishes what that one may not have)."""
         registered = self._registry.get(connector_id)
         if registered is None:
             raise ConnectorNotFound(f"no connector {connector_id!r}")
@@ -86,19 +98,25 @@ class ConnectionService:
             base_url=base_url,
             config=config,
         )
-        connection = await self._reserve(caller, draft)
+        claim = None
+        if idempotency_key is not None:
+            claim = (idempotency_key, request_fingerprint(manifest.id, name, config, credentials))
+        connection, replayed = await self._reserve(caller, draft, claim)
+        if replayed and connection.status is not S.INITIALIZING:
+            return connection, True  # that create finished: its result, unchanged
         if manifest.auth.method is AuthenticationMethod.OAUTH2:
-            return connection  # the oauth flow finishes it (integration.connected)
+            return connection, replayed  # the oauth flow finishes it (integration.connected)
         if secrets is None and manifest.auth.method in credential_rules.DIRECT_METHODS:
-            return connection
+            return connection, replayed
         if secrets:
             try:
                 await self._credentials.store(caller.tenant_id, connection.id, secrets)
             except HubError:
-                await self._abandon(connection)
+                if not replayed:
+                    await self._abandon(connection)
                 raise
         checked, _ = await self._health.check_and_apply(connection)
-        return checked
+        return checked, replayed
 
     @staticmethod
     def _checked_config(manifest: ConnectorManifest, config: dict[str, Any]) -> dict[str, Any]:
@@ -129,20 +147,46 @@ class ConnectionService:
                 raise HostNotAllowed(exc.message, details=exc.details) from None
         return base_url
 
-    async def _reserve(self, caller: Caller, draft: Connection) -> Connection:
+    async def _reserve(
+        self, caller: Caller, draft: Connection, claim: tuple[str, str] | None
+    ) -> tuple[Connection, bool]:
         """Insert the connection while holding the tenant's row: the license limit cannot be
-        overrun by concurrent creates, and the name is unique among connections in use."""
+        overrun by concurrent creates, and the name is unique among connections in use. With an
+        idempotency claim (key, fingerprint), the connection an earlier create recorded under
+        the key is returned instead (looked up under the same lock, so two retries racing each
+        other make one connection)."""
         async with self._db.transaction() as conn:
             await tenants.observe(conn, caller.tenant_id, str(caller.tier))
             await tenants.lock(conn, caller.tenant_id)
+            if claim is not None:
+                earlier = await self._earlier(conn, caller.tenant_id, claim)
+                if earlier is not None:
+                    return earlier, True
             require_connection_slot(caller.tier, await connections.count_in_use(conn, caller.tenant_id))
             try:
-                return await connections.insert(conn, draft)
+                inserted = await connections.insert(conn, draft)
             except NameInUse:
                 raise NameTaken(
                     f"you already have a {draft.connector_id} connection named {draft.name!r}",
                     details={"name": draft.name, "connector_id": draft.connector_id},
                 ) from None
+            if claim is not None:
+                await idempotency.record(conn, caller.tenant_id, claim[0], claim[1], inserted.id)
+            return inserted, False
+
+    @staticmethod
+    async def _earlier(conn: Any, tenant_id: str, claim: tuple[str, str]) -> Connection | None:
+        key, fingerprint = claim
+        found = await idempotency.find(conn, tenant_id, key)
+        if found is None:
+            return None
+        recorded, connection_id = found
+        if not hmac.compare_digest(recorded, fingerprint):
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request; use a new key",
+                details={"connection_id": str(connection_id)},
+            )
+        return await connections.get(conn, tenant_id, connection_id)
 
     async def _abandon(self, connection: Connection) -> None:
         """Undo a creation whose credentials could not be stored (it was never usable)."""
@@ -192,6 +236,20 @@ class ConnectionService:
             await publish(conn, events.disconnected(updated, reason="user"))
         log.info("connection disconnected", extra={"connection_id": str(updated.id)})
         return updated
+
+
+def request_fingerprint(
+    connector_id: str, name: str, config: dict[str, Any], credentials: dict[str, Any] | None
+) -> str:
+    """What a create asked for, as sha256 hex: connector, name, config and the credential keys
+    (never their values, which must not be stored outside the vault in any form)."""
+    asked = {
+        "connector_id": connector_id,
+        "name": name,
+        "config": config,
+        "credential_keys": sorted(credentials) if credentials is not None else None,
+    }
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def inspect_config(config: dict[str, Any]) -> tuple[list[str], list[str]]:
