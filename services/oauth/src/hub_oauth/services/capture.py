@@ -1,6 +1,12 @@
 """Capture API-key / basic / bearer / custom credentials: validate, store in the vault, then
 ask the connectors service to health-check the connection (it owns the connection's status).
-The connectors service never sees the raw secret."""
+The connectors service never sees the raw secret.
+
+Whole or nothing: when the health check cannot run at all (connectors down or failing), the
+previous values are put back and the caller gets 503 ``verification_unavailable`` with nothing
+changed, so a retry is safe. Only if that restore fails too is the answer a partial one, and it
+says so (502 ``stored_unverified``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,14 @@ from hub_connector_sdk import AuthenticationMethod
 from hub_oauth.services.context import ContextResolver
 
 VAULT_BATCH = 16
+
+
+class VerificationUnavailable(Exception):
+    """The health check could not run at all (no verdict on the credentials)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class CredentialCapture:
@@ -51,16 +65,40 @@ class CredentialCapture:
                 code="credentials_not_applicable",
             )
         values = validate(auth, submitted)  # 422 invalid_credentials naming fields, never values
+        keys = sorted(set(vault_keys(auth).values()) | set(values))
+        previous = {key: await self.vault.read(tenant_id, connection_id, key) for key in keys}
+        await self._write(tenant_id, connection_id, keys, dict(values))
+        try:
+            return await self._verify(tenant_id, connection_id)
+        except VerificationUnavailable as exc:
+            try:
+                await self._write(tenant_id, connection_id, keys, previous)
+            except HubError:
+                raise HubError(
+                    "stored, but the health check could not run and the previous credentials could "
+                    f"not be put back: {exc.reason}; retry to verify",
+                    code="stored_unverified",
+                    status_code=502,
+                ) from None
+            raise ServiceUnavailable(
+                f"nothing changed: the health check could not run ({exc.reason}); retry shortly",
+                code="verification_unavailable",
+                headers={"retry-after": "5"},
+            ) from None
+
+    async def _write(
+        self, tenant_id: str, connection_id: UUID, keys: list[str], values: dict[str, str | None]
+    ) -> None:
+        """Make the connection's values exactly ``values`` over ``keys`` (absent or None: cleared)."""
         # One vault call: all the values are stored, or none (never half an old, half a new set);
         # the vault takes up to 16 per call, more than any connector's fields.
-        items = sorted(values.items())
+        items = sorted((k, v) for k, v in values.items() if v is not None)
         for start in range(0, len(items), VAULT_BATCH):
             await self.vault.store_many(tenant_id, connection_id, dict(items[start : start + VAULT_BATCH]))
         # An optional field left out or sent empty is cleared, not kept from an earlier capture.
-        cleared = set(vault_keys(auth).values()) - set(values)
-        for key in sorted(cleared):
-            await self.vault.delete(tenant_id, connection_id, key)
-        return await self._verify(tenant_id, connection_id)
+        for key in keys:
+            if values.get(key) is None:
+                await self.vault.delete(tenant_id, connection_id, key)
 
     async def _verify(self, tenant_id: str, connection_id: UUID) -> dict[str, Any]:
         try:
@@ -68,11 +106,9 @@ class CredentialCapture:
                 "POST", f"/internal/v1/connections/{connection_id}/verify", json={"tenant_id": tenant_id}
             )
         except ServiceUnavailable as exc:
-            raise HubError(
-                f"stored; the health check could not run: {exc.message}",
-                code="verification_unavailable",
-                status_code=502,
-            ) from None
+            raise VerificationUnavailable(exc.message) from None
+        if resp.status_code >= 500:
+            raise VerificationUnavailable(f"the connectors service answered {resp.status_code}")
         if resp.status_code in (404, 409):  # the connection went away or cannot be checked now
             raise HubError(
                 f"stored; the connectors service answered {resp.status_code} to the health check",
