@@ -134,3 +134,21 @@ async def test_the_sweeper_abandons_stuck_creations_and_frees_name_and_slot(
     # The name is free again.
     again = await api.post("/v1/connections", json=body("ghost"), headers=auth(tenant))
     assert again.status_code == 201 and again.json()["status"] == "active"
+
+
+async def test_a_retry_after_the_sweeper_undid_its_attempt_creates_anew(
+    api, auth, tenant, container, settings
+):
+    half = await _half_created(container, tenant, "late", key="create-4")
+    await _age(settings, half.id, settings.connectors_abandon_api_key_after_s + 5)
+    await container.sweeper.run()
+    resp = await api.post(
+        "/v1/connections", json=body("late"), headers={**auth(tenant), "Idempotency-Key": "create-4"}
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["id"] != str(half.id) and resp.json()["status"] == "active"
+    assert "idempotent-replayed" not in resp.headers
+    again = await api.post(
+        "/v1/connections", json=body("late"), headers={**auth(tenant), "Idempotency-Key": "create-4"}
+    )
+    assert again.json()["id"] == resp.json()["id"] and again.headers["idempotent-replayed"] == "true"

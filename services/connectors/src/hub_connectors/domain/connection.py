@@ -14,6 +14,8 @@ from hub_connectors.domain.hosts import HostNotAllowed
 from hub_connectors.domain.states import ConnectionStatus
 
 BASE_URL_CONFIG_KEY = "base_url"
+# last_error of a connection whose creation never finished (services/sweeper.py).
+ABANDONED = "abandoned: its creation never finished"
 
 
 @dataclass(frozen=True)

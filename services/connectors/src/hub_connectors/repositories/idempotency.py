@@ -37,3 +37,9 @@ async def record(
 async def forget_older_than(conn: asyncpg.Connection, before: datetime) -> int:
     status = await conn.execute("DELETE FROM connection_idempotency WHERE created_at < $1", before)
     return int(status.rsplit(" ", 1)[-1])
+
+
+async def forget(conn: asyncpg.Connection, tenant_id: str, key: str) -> None:
+    await conn.execute(
+        "DELETE FROM connection_idempotency WHERE tenant_id = $1 AND idempotency_key = $2", tenant_id, key
+    )

@@ -17,7 +17,7 @@ from hub_common.redaction import is_sensitive_key
 from hub_common.ssrf import UrlNotAllowed, check_url
 from hub_connector_sdk import AuthenticationMethod, ConnectorManifest
 from hub_connectors.domain import credentials as credential_rules
-from hub_connectors.domain.connection import Connection, resolve_base_url
+from hub_connectors.domain.connection import ABANDONED, Connection, resolve_base_url
 from hub_connectors.domain.errors import (
     ConnectionNotFound,
     ConnectorNotFound,
@@ -186,7 +186,12 @@ class ConnectionService:
                 "this Idempotency-Key was used for a different request; use a new key",
                 details={"connection_id": str(connection_id)},
             )
-        return await connections.get(conn, tenant_id, connection_id)
+        earlier = await connections.get(conn, tenant_id, connection_id)
+        if earlier is not None and earlier.status is S.DISCONNECTED and earlier.last_error == ABANDONED:
+            # The sweeper undid that attempt: this retry is a create of its own.
+            await idempotency.forget(conn, tenant_id, key)
+            return None
+        return earlier
 
     async def _abandon(self, connection: Connection) -> None:
         """Undo a creation whose credentials could not be stored (it was never usable)."""

@@ -16,7 +16,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from hub_common.errors import HubError
-from hub_connectors.domain.connection import Connection
+from hub_connectors.domain.connection import ABANDONED, Connection
 from hub_connectors.domain.states import ConnectionStatus, can_transition
 from hub_connectors.repositories import connections, idempotency
 from hub_connectors.services import events
@@ -27,7 +27,6 @@ from hub_connectors.services.ports import CredentialStore
 log = logging.getLogger(__name__)
 S = ConnectionStatus
 IDEMPOTENCY_TTL = timedelta(days=1)
-ABANDONED = "abandoned: its creation never finished"
 
 
 class InitializingSweeper:
