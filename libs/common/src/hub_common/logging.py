@@ -42,6 +42,34 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RepeatCollapsingFilter(logging.Filter):
+    """During an outage a client library's retry loop logs the same line every ~100 ms (Kafka:
+    ~190 lines/s from one service). Per logger, level and message template, the first record
+    goes out; repeats within ``window_s`` are only counted, and the first one after the window
+    carries ``repeats_suppressed``. The hub's own loggers are never collapsed."""
+
+    def __init__(self, prefixes: tuple[str, ...] = ("aiokafka", "kafka"), window_s: float = 60.0) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+        self.window_s = window_s
+        self._seen: dict[tuple[str, int, str], list[float]] = {}  # key -> [first seen, suppressed]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefixes):
+            return True
+        key = (record.name, record.levelno, str(record.msg))
+        entry = self._seen.get(key)
+        if entry is not None and record.created - entry[0] < self.window_s:
+            entry[1] += 1
+            return False
+        if len(self._seen) > 1000:  # templates are few; this only bounds a pathological case
+            self._seen.clear()
+        self._seen[key] = [record.created, 0]
+        if entry is not None and entry[1]:
+            record.repeats_suppressed = int(entry[1])
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -86,6 +114,7 @@ def _current_trace_ids() -> dict[str, str] | None:
 
 def configure_logging(service: str, level: str = "INFO", json_output: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RepeatCollapsingFilter())  # before redaction, which renders the template away
     handler.addFilter(RedactingFilter())
     if json_output:
         handler.setFormatter(JsonFormatter(service))

@@ -166,3 +166,29 @@ async def test_readiness_ignores_optional_dependencies_and_status_reports_them()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/readyz")).status_code == 503
+
+
+def test_repeated_client_library_lines_are_collapsed():
+    import logging
+
+    from hub_common.logging import RepeatCollapsingFilter
+
+    flt = RepeatCollapsingFilter(window_s=60.0)
+
+    def record(name: str, msg: str, args: tuple, at: float) -> logging.LogRecord:
+        r = logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
+        r.created = at
+        return r
+
+    template = "Unable connect to node with id %s: %s"
+    passed = [
+        flt.filter(record("aiokafka", template, (1, f"refused {i}"), 1000.0 + i * 0.1)) for i in range(200)
+    ]
+    assert passed.count(True) == 1 and passed[0]
+    later = record("aiokafka", template, (1, "refused"), 1061.0)
+    assert flt.filter(later) and later.repeats_suppressed == 199
+    # Another template is its own state; the hub's own loggers are never collapsed.
+    assert flt.filter(record("aiokafka", "Unable to update metadata from %s", ([1],), 1000.5))
+    assert all(
+        flt.filter(record("hub_common.kafka.consumer", "poll failed", (), 1000.0 + i)) for i in range(5)
+    )
