@@ -20,9 +20,11 @@ from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
 from hub_common.web import create_app as create_base_app
+from hub_common.web.openapi import document_errors
 from hub_gateway.api import metrics, routes
 from hub_gateway.api.callers import CallerAuth
 from hub_gateway.api.proxy import ProxyEndpoint
+from hub_gateway.api.proxy_openapi import proxy_paths
 from hub_gateway.config import GatewaySettings
 from hub_gateway.domain.paths import PROXY_PREFIX
 from hub_gateway.inject import Container
@@ -106,5 +108,6 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     api.state.container = container
     api.state.caller_auth = caller_auth
     api.include_router(routes.router)
+    document_errors(api, extra_paths=proxy_paths)
     gateway = GatewayApp(api)
     return gateway

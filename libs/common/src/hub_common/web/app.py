@@ -15,6 +15,7 @@ from hub_common.web.auth import Authenticator
 from hub_common.web.errors import install_error_handlers
 from hub_common.web.health import ReadinessCheck, health_router
 from hub_common.web.middleware import RequestContextMiddleware
+from hub_common.web.openapi import document_errors
 
 NO_FRAMEWORK_TELEMETRY: TelemetryConfig = {
     "tracing": False,
@@ -42,6 +43,7 @@ def create_app(
     app.state.service_name = settings.service_name
     app.state.authenticator = Authenticator(settings)
     install_error_handlers(app)
+    document_errors(app)
     app.include_router(health_router(readiness))
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     return app
