@@ -59,6 +59,7 @@ class EchoApi(BaseConnector):
         },
     )
     health_path = "me"
+    webhook_signature = "github-sha256"
 
     async def health_check(self) -> ConnectorHealth:
         health = await super().health_check()
@@ -72,6 +73,11 @@ class EchoApi(BaseConnector):
         """Echo a message back."""
         resp = await self.client.post("echo", json={"message": params.message * params.times})
         return resp.json()
+
+    @action()
+    async def limited(self, params: dict[str, Any]) -> Any:
+        """Call an endpoint the provider rate-limits."""
+        return (await self.client.get("limited")).json()
 
     @action(
         params={"type": "object", "properties": {"kb": {"type": "integer"}}, "additionalProperties": False}

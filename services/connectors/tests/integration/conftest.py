@@ -143,6 +143,9 @@ class FakeGateway:
             return JSONResponse({"id": self.account_for(key), "name": "Echo User"})
         if path == "echo":
             return JSONResponse({"echo": await request.json()})
+        if path == "limited":
+            body = {"message": "API rate limit exceeded", "access_token": "leaked-token-value"}
+            return JSONResponse(body, 429, headers={"Retry-After": "12"})
         return JSONResponse({"message": "not found"}, 404)
 
     async def revoke(self, request: Request) -> JSONResponse:

@@ -100,6 +100,8 @@ class GatewayStub(httpx.AsyncBaseTransport):
         self.spec = spec
         self.forbid_credentials = forbid_credentials
         self.calls: list[StubRequest] = []
+        # The manifest's api.default_headers, added as the gateway adds them (set by connector()).
+        self.default_headers: dict[str, str] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
         self._index: dict[str, TemplateIndex] = {}
         if isinstance(cassette, RecordReplayTransport) or cassette is None:
@@ -153,6 +155,7 @@ class GatewayStub(httpx.AsyncBaseTransport):
         context = ConnectionContext(
             connection_id=self.connection_id, tenant_id=tenant_id, config=dict(config or {})
         )
+        self.default_headers = {k.lower(): v for k, v in connector_cls.api.default_headers.items()}
         return connector_cls(context, self.client())
 
     def calls_to(self, method: str, template: str | None = None) -> list[StubRequest]:
@@ -207,8 +210,7 @@ class GatewayStub(httpx.AsyncBaseTransport):
                     "the gateway injects them"
                 )
 
-    @staticmethod
-    def _stub_request(request: httpx.Request) -> StubRequest:
+    def _stub_request(self, request: httpx.Request) -> StubRequest:
         body = Body.parse(request.content, request.headers.get("content-type"))
         return StubRequest(
             method=request.method.upper(),
@@ -216,8 +218,21 @@ class GatewayStub(httpx.AsyncBaseTransport):
             query=parse_qs(request.url.query.decode(), keep_blank_values=True),
             json=body.json,
             form=body.form,
-            headers=request.headers,
+            headers=with_default_headers(request.headers, self.default_headers),
         )
+
+
+def with_default_headers(sent: httpx.Headers, defaults: Mapping[str, str]) -> httpx.Headers:
+    """The headers the provider receives: the connector's, plus the manifest's default headers
+    for names it did not set, as the gateway does (docs/connector-sdk.md, "What the gateway
+    adds"). ``Accept: */*`` (httpx's default) counts as no preference, so a default Accept
+    replaces it."""
+    out = httpx.Headers(sent)
+    for name, value in defaults.items():
+        current = out.get(name)
+        if current is None or (name == "accept" and current.strip() == "*/*"):
+            out[name] = value
+    return out
 
 
 def _handler(answer: Answer | Handler, status: int, json: Any, headers: dict[str, str]) -> Handler:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+import math
+
+from fastapi import APIRouter, Query, Response, status
 
 from hub_connector_sdk import ActionResult, ConnectorCategory
 from hub_connectors.api.deps import CallerDep, ConnectionIdDep, ContainerDep
@@ -78,6 +80,11 @@ async def execute_action(
     body: ExecuteAction,
     caller: CallerDep,
     container: ContainerDep,
+    response: Response,
 ) -> ActionResult:
-    """200 with the ActionResult whenever the action ran (``success`` says how it went)."""
-    return await container.actions.execute(caller, connection_id, action_id, body.parameters)
+    """200 with the ActionResult whenever the action ran (``success`` says how it went). When
+    the provider or the gateway said when to try again, ``Retry-After`` says it too."""
+    result = await container.actions.execute(caller, connection_id, action_id, body.parameters)
+    if result.retry_after_s is not None:
+        response.headers["Retry-After"] = str(math.ceil(result.retry_after_s))
+    return result
