@@ -57,7 +57,9 @@ def test_event_id_comes_from_the_signature_spec_delivery_header(tracker: type[Ba
 
 def test_a_parser_returns_the_event_id_and_time(tracker: type[BaseConnector]) -> None:
     class Timed(tracker):  # type: ignore[valid-type,misc]
-        @trigger("issue_opened", type=TriggerType.CREATED, events=["issue.opened"], payload={"type": "object"})
+        @trigger(
+            "issue_opened", type=TriggerType.CREATED, events=["issue.opened"], payload={"type": "object"}
+        )
         def on_opened(self, event: str, payload: dict[str, Any]) -> TriggerOutput:
             return TriggerOutput(
                 payload={"id": payload["id"]},
@@ -65,7 +67,9 @@ def test_a_parser_returns_the_event_id_and_time(tracker: type[BaseConnector]) ->
                 occurred_at=datetime.fromisoformat(payload["at"]),
             )
 
-    (event,) = parse_webhook(Timed, {"id": 3, "at": "2026-03-02T10:01:07+00:00"}, headers={"X-Tracker-Event": "issue.opened"})
+    (event,) = parse_webhook(
+        Timed, {"id": 3, "at": "2026-03-02T10:01:07+00:00"}, headers={"X-Tracker-Event": "issue.opened"}
+    )
     assert event.event_id == "evt-3"
     assert event.occurred_at == datetime(2026, 3, 2, 10, 1, 7, tzinfo=UTC)
 
@@ -73,9 +77,11 @@ def test_a_parser_returns_the_event_id_and_time(tracker: type[BaseConnector]) ->
 def test_trigger_payloads_are_checked_against_their_schema(tracker: type[BaseConnector]) -> None:
     class Strict(tracker):  # type: ignore[valid-type,misc]
         @trigger(
-            "issue_opened", type=TriggerType.CREATED, events=["issue.opened"],
+            "issue_opened",
+            type=TriggerType.CREATED,
+            events=["issue.opened"],
             payload={"type": "object", "required": ["id", "url"]},
-        )  # fmt: skip
+        )
         def on_opened(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
             return {"id": payload["id"]}
 
@@ -99,7 +105,9 @@ def _resp(status: int, body: bytes, headers: dict[str, str] | None = None) -> Pr
 
 
 def test_error_for_keeps_a_redacted_bounded_excerpt() -> None:
-    body = b'{"message": "Validation Failed", "errors": [{"field": "title"}], "token": "ghp_abcdefgh12345678"}'
+    body = (
+        b'{"message": "Validation Failed", "errors": [{"field": "title"}], "token": "ghp_abcdefgh12345678"}'
+    )
     error = error_for(_resp(422, body))
     assert error.code == "provider_rejected" and error.message == "Validation Failed"
     assert error.body_excerpt is not None and "ghp_abcdefgh12345678" not in error.body_excerpt
@@ -123,22 +131,29 @@ async def test_a_429_reaches_the_action_result_with_retry_after(tracker: type[Ba
         config=CONFIG,
         responses={
             "POST /accounts/{account}/issues": (
-                429, {"message": "API rate limit exceeded", "documentation_url": "https://docs"},
+                429,
+                {"message": "API rate limit exceeded", "documentation_url": "https://docs"},
                 {"Retry-After": "17"},
-            )  # fmt: skip
+            )
         },
     )
     assert not result.success and result.error_code == "provider_rate_limited"
     assert result.retry_after_s == 17.0
-    assert result.error_details is not None and "API rate limit exceeded" in result.error_details["provider_body"]
+    assert (
+        result.error_details is not None
+        and "API rate limit exceeded" in result.error_details["provider_body"]
+    )
 
 
 async def test_the_gateways_own_429_carries_retry_after(tracker: type[BaseConnector]) -> None:
     stub = GatewayStub()
     stub.route(
-        "POST", "/accounts/{account}/issues", status=429, headers={"Retry-After": "3"},
+        "POST",
+        "/accounts/{account}/issues",
+        status=429,
+        headers={"Retry-After": "3"},
         json={"error": {"code": "rate_limited", "message": "tenant quota", "details": {}}},
-    )  # fmt: skip
+    )
     result = await run_action(tracker, "create_issue", {"title": "Bug"}, config=CONFIG, stub=stub)
     assert result.error_code == "rate_limited" and result.retry_after_s == 3.0
 
@@ -214,10 +229,11 @@ async def test_action_output_is_checked_against_its_schema(tracker: type[BaseCon
 
 async def test_gateway_stub_sends_the_manifests_default_headers(tracker: type[BaseConnector]) -> None:
     api = ApiSpec(
-        base_url="https://api.tracker.test/v2", allowed_hosts=["api.tracker.test"],
+        base_url="https://api.tracker.test/v2",
+        allowed_hosts=["api.tracker.test"],
         default_headers={"Accept": "application/vnd.tracker+json", "X-Api-Version": "2026-01-01"},
         config_schema=tracker.api.config_schema,
-    )  # fmt: skip
+    )
     versioned = type("Versioned", (tracker,), {"api": api})
     stub = GatewayStub()
     stub.route("POST", "/accounts/{account}/issues", (201, {"id": 1, "title": "t"}))
@@ -234,7 +250,9 @@ async def test_content_export_hook_and_manifest_flag(tracker: type[BaseConnector
             page = int(cursor or 0)
             resp = await self.client.get("issues", params={"page": page})
             docs = [
-                ContentDocument(id=str(i["id"]), title=i["title"], text="", updated_at=datetime(2026, 1, 1, tzinfo=UTC))
+                ContentDocument(
+                    id=str(i["id"]), title=i["title"], text="", updated_at=datetime(2026, 1, 1, tzinfo=UTC)
+                )
                 for i in resp.json()
             ]
             return ExportPage(documents=docs, cursor=str(page + 1), has_more=page < 1)

@@ -74,9 +74,12 @@ def test_slack_documented_example_verifies_within_tolerance_only() -> None:
     with pytest.raises(WebhookVerificationError) as caught:
         verify_webhook("slack-v0", SLACK_SECRET, headers, SLACK_BODY, now=int(SLACK_TIMESTAMP) + 301)
     assert caught.value.code == "timestamp_out_of_tolerance"
-    assert sign_webhook("slack-v0", SLACK_SECRET, SLACK_BODY, timestamp=int(SLACK_TIMESTAMP))[
-        "X-Slack-Signature"
-    ] == SLACK_SIGNATURE
+    assert (
+        sign_webhook("slack-v0", SLACK_SECRET, SLACK_BODY, timestamp=int(SLACK_TIMESTAMP))[
+            "X-Slack-Signature"
+        ]
+        == SLACK_SIGNATURE
+    )
 
 
 def test_standard_webhooks_example_verifies_among_several_signatures() -> None:
@@ -89,7 +92,11 @@ def test_standard_webhooks_example_verifies_among_several_signatures() -> None:
 
 
 def test_standard_webhooks_id_is_signed() -> None:
-    headers = {"webhook-id": "msg_other", "webhook-timestamp": str(SW_TIMESTAMP), "webhook-signature": SW_SIGNATURE}
+    headers = {
+        "webhook-id": "msg_other",
+        "webhook-timestamp": str(SW_TIMESTAMP),
+        "webhook-signature": SW_SIGNATURE,
+    }
     with pytest.raises(WebhookVerificationError) as caught:
         verify_webhook("standard-webhooks", SW_SECRET, headers, SW_BODY, now=SW_TIMESTAMP)
     assert caught.value.code == "signature_mismatch"
@@ -152,30 +159,45 @@ def _jwt(claims: dict[str, Any], secret: bytes, alg: str = "HS256") -> str:
 def test_atlassian_jwt_checks_signature_algorithm_and_expiry() -> None:
     now = 1_700_000_000
     good = _jwt({"iss": "jira", "exp": now + 60}, b"app-secret")
-    verified = verify_webhook("atlassian-jwt", "app-secret", {"Authorization": f"Bearer {good}"}, b"{}", now=now)
+    verified = verify_webhook(
+        "atlassian-jwt", "app-secret", {"Authorization": f"Bearer {good}"}, b"{}", now=now
+    )
     assert verified.claims["iss"] == "jira"
     expired = _jwt({"exp": now - 120}, b"app-secret")
     none_alg = _jwt({"exp": now + 60}, b"app-secret", alg="none")
     forged = _jwt({"exp": now + 60}, b"other")
     for token in (expired, none_alg, forged):
         with pytest.raises(WebhookVerificationError):
-            verify_webhook("atlassian-jwt", "app-secret", {"Authorization": f"Bearer {token}"}, b"{}", now=now)
+            verify_webhook(
+                "atlassian-jwt", "app-secret", {"Authorization": f"Bearer {token}"}, b"{}", now=now
+            )
 
 
 def test_every_named_preset_exists() -> None:
     expected = {
-        "github-sha256", "gitlab-token", "slack-v0", "linear", "jira-hmac",
-        "atlassian-jwt", "notion", "standard-webhooks",
-    }  # fmt: skip
+        "github-sha256",
+        "gitlab-token",
+        "slack-v0",
+        "linear",
+        "jira-hmac",
+        "atlassian-jwt",
+        "notion",
+        "standard-webhooks",
+    }
     assert set(PRESETS) == expected
     assert all(spec.preset == name for name, spec in PRESETS.items())
 
 
 def test_declared_hmac_spec_round_trips() -> None:
     spec = HmacSignature(
-        header="X-Acme-Signature", prefix="t=", separator="comma", encoding="base64",
-        signed="{timestamp}.{body}", timestamp_header="X-Acme-Time", tolerance_s=60,
-    )  # fmt: skip
+        header="X-Acme-Signature",
+        prefix="t=",
+        separator="comma",
+        encoding="base64",
+        signed="{timestamp}.{body}",
+        timestamp_header="X-Acme-Time",
+        tolerance_s=60,
+    )
     headers = sign_webhook(spec, "k", b"{}", timestamp=1000)
     verify_webhook(spec, "k", headers, b"{}", now=1000)
     assert webhook_signature(spec.model_dump(mode="json")) == spec

@@ -21,7 +21,11 @@ async def test_catalog_lists_the_resolved_webhook_signature_spec(api, auth, tena
 
 async def test_a_provider_429_carries_retry_after_and_a_redacted_excerpt(api, auth, tenant):
     headers = auth(tenant)
-    body = {"connector_id": "echoapi", "name": f"rl-{uuid.uuid4().hex[:6]}", "credentials": {"api_key": "good-rl"}}
+    body = {
+        "connector_id": "echoapi",
+        "name": f"rl-{uuid.uuid4().hex[:6]}",
+        "credentials": {"api_key": "good-rl"},
+    }
     created = await api.post("/v1/connections", json=body, headers=headers)
     assert created.status_code == 201 and created.json()["status"] == "active", created.text
     cid = created.json()["id"]
