@@ -362,8 +362,11 @@ class GitHubSimulator(ProviderSimulator):
             )
         if item.pull is None:
             raise EventError(f"#{item.number} is an issue, not a pull request")
-        if action == "closed" and data.get("merged", True) and item.pull.merged_at is None:
-            self._merge(repo, item, login)
+        if action == "closed" and item.state == "open":
+            if data.get("merged", True):
+                self._merge(repo, item, login)
+            else:
+                item.state, item.closed_at, item.updated_at = "closed", gh.now(), gh.now()
         return self.pull_payload(urls, repo, login, action or "opened", item)
 
     def pull_payload(
