@@ -22,9 +22,11 @@ def only_problem(registry):
     return registry.problems[0]
 
 
-def test_no_builtins_yet():
-    assert BUILTINS == ()
-    assert load_registry("0.1.0", plugins=False).all() == []
+def test_the_builtins_load_cleanly_as_builtins():
+    registry = load_registry("0.1.0", plugins=False)
+    assert registry.problems == []
+    assert [r.id for r in registry.all()] == sorted(c.id for c in BUILTINS) == ["github", "github_pat"]
+    assert all(r.manifest.builtin and not r.custom for r in registry.all())
 
 
 def test_the_registry_decides_what_is_builtin(kit):
