@@ -1,0 +1,230 @@
+"""GitHub end to end: the built-in ``github`` connector connected through the GitHub simulator's
+OAuth pages (the simulator plays a GitHub Enterprise Server at 127.0.0.1: ``{base}/api/v3``),
+every action run through connectors → gateway → simulator, the personal-access-token variant,
+and the catalog as ``GET /v1/connectors`` shows it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from hub_common.settings import HubSettings
+from hub_common.web.auth import mint_user_token
+from hub_connector_sdk.testkit import spec_file
+from hub_e2e.processes import ServiceProcess, free_port
+from hub_e2e.simulators.runner import ProviderSim
+
+pytestmark = pytest.mark.e2e
+TENANT = "e2e-github"
+CLIENT_ID, CLIENT_SECRET = "Iv1.e2egithub", "e2e-github-secret-0123456789"
+PAT = "ghp_e2eSimulatedPersonalAccessToken01"
+
+
+@pytest.fixture(scope="module")
+def hub(hub_stack, module_dsn) -> Iterator[dict]:
+    if spec_file("github-rest.json") is None:
+        pytest.skip("github-rest.json not available (HUB_SPECS_DIR)")
+    oauth_port = free_port()
+    public = f"http://127.0.0.1:{oauth_port}"
+    client = {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    }
+    with ProviderSim(provider="github", clients=[client], pats={PAT: "pat-owner"}) as sim:
+        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
+        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
+        env = {
+            "HUB_POSTGRES_DSN": module_dsn,
+            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
+            "HUB_REDIS_URL": hub_stack.redis_url,
+            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
+            # The simulator stands in for a GitHub Enterprise Server the operator allows.
+            "HUB_GITHUB_ENTERPRISE_HOSTS": "127.0.0.1",
+            "HUB_VAULT_URL": vault.url,
+            "HUB_CONNECTORS_URL": connectors.url,
+            "HUB_OAUTH_URL": oauth.url,
+            "HUB_GATEWAY_URL": gateway.url,
+            "HUB_OAUTH_PUBLIC_URL": public,
+            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
+        }
+        procs = [vault, connectors, oauth, gateway]
+        try:
+            for proc in procs:
+                proc.env = env
+                proc.migrate()
+            for proc in procs:
+                proc.start()
+            yield {"sim": sim, "connectors": connectors, "oauth": oauth, "gateway": gateway}
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+
+
+def headers() -> dict[str, str]:
+    token = mint_user_token(HubSettings(), tenant=TENANT, user="alice", tier="enterprise")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_active(hub, cid: str) -> dict:
+    deadline = time.monotonic() + 20
+    while True:
+        body = httpx.get(f"{hub['connectors'].url}/v1/connections/{cid}", headers=headers()).json()
+        if body.get("status") == "active":
+            return body
+        assert time.monotonic() < deadline, f"connection stayed {body.get('status')}: {body}"
+        time.sleep(0.1)
+
+
+def connect_oauth(hub) -> str:
+    sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth"]
+    config = {
+        "base_url": f"{sim.url}/api/v3",
+        "oauth_authorization_url": f"{sim.url}/login/oauth/authorize",
+        "oauth_token_url": f"{sim.url}/login/oauth/access_token",
+        "oauth_revocation_url": f"{sim.url}/applications/{{client_id}}/token",
+        "oauth_identity_url": f"{sim.url}/api/v3/user",
+        "webhook_repository": "sim-user/sandbox",
+    }
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=headers(),
+        json={"connector_id": "github", "name": f"gh {time.monotonic_ns()}", "config": config},
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    app = httpx.put(
+        f"{oauth.url}/v1/oauth/apps/github",
+        headers=headers(),
+        json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    )
+    assert app.status_code in (200, 201), app.text
+    flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=headers(), json={"connection_id": cid})
+    assert flow.status_code == 201, flow.text
+    # One cookie-keeping "browser" follows the authorization URL wherever it leads (a hub start
+    # link that binds the flow to this browser, then GitHub's consent, then the hub's callback).
+    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+        landed = browser.get(flow.json()["authorization_url"])
+    assert landed.status_code == 200, landed.text
+    assert str(landed.url).startswith(f"{oauth.url}/v1/oauth/callback")
+    active = wait_active(hub, cid)
+    assert active["external_account_id"]  # GET /user through the identity override
+    return cid
+
+
+def run(hub, cid: str, action: str, parameters: dict) -> dict:
+    resp = httpx.post(
+        f"{hub['connectors'].url}/v1/connections/{cid}/actions/{action}",
+        headers=headers(),
+        json={"parameters": parameters},
+        timeout=60,
+    )
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    assert result["success"] is True, result
+    return result["data"]
+
+
+def test_every_action_through_connectors_gateway_and_simulator(hub):
+    cid = connect_oauth(hub)
+    repo = {"owner": "sim-user", "repo": "sandbox"}
+    issue = run(
+        hub, cid, "create_issue", {**repo, "title": "E2E bug", "body": "Found end to end", "labels": ["bug"]}
+    )
+    assert issue["title"] == "E2E bug" and issue["author"] == "sim-user" and issue["labels"] == ["bug"]
+    number = issue["number"]
+    closed = run(hub, cid, "update_issue", {**repo, "issue_number": number, "state": "closed"})
+    assert closed["state"] == "closed" and closed["closed_at"]
+    comment = run(hub, cid, "add_comment", {**repo, "issue_number": number, "body": "Closing note"})
+    assert comment["body"] == "Closing note"
+    listed = run(hub, cid, "list_issues", {**repo, "state": "all"})
+    assert [i["number"] for i in listed["issues"]] == [number] and listed["issues"][0]["comments"] == 1
+
+    pull = run(
+        hub, cid, "create_pull_request", {**repo, "title": "E2E feature", "head": "feat", "base": "main"}
+    )
+    got = run(hub, cid, "get_pull_request", {**repo, "pull_number": pull["number"]})
+    assert got["mergeable"] is True and got["merged"] is False
+    merged = run(
+        hub, cid, "merge_pull_request", {**repo, "pull_number": pull["number"], "merge_method": "squash"}
+    )
+    assert merged["merged"] is True and merged["sha"]
+    assert run(hub, cid, "get_pull_request", {**repo, "pull_number": pull["number"]})["merged"] is True
+
+    repos = run(hub, cid, "list_repositories", {})
+    assert {r["full_name"] for r in repos["repositories"]} == {
+        "sim-user/sandbox",
+        "sim-user/website",
+        "sim-user/docs",
+    }
+
+
+def test_a_provider_refusal_reaches_the_result_with_githubs_message(hub):
+    cid = connect_oauth(hub)
+    resp = httpx.post(
+        f"{hub['connectors'].url}/v1/connections/{cid}/actions/get_pull_request",
+        headers=headers(),
+        json={"parameters": {"owner": "sim-user", "repo": "sandbox", "pull_number": 999}},
+        timeout=60,
+    )
+    result = resp.json()
+    assert result["success"] is False and result["error_code"] == "provider_not_found", result
+    assert result["status_code"] == 404 and "Not Found" in result["error_message"]
+
+
+def test_personal_access_token_connection(hub):
+    sim, connectors = hub["sim"], hub["connectors"]
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=headers(),
+        json={
+            "connector_id": "github_pat",
+            "name": f"pat {time.monotonic_ns()}",
+            "config": {"base_url": f"{sim.url}/api/v3"},
+            "credentials": {"token": PAT},
+        },
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    check = httpx.post(f"{connectors.url}/v1/connections/{cid}/health", headers=headers(), timeout=60)
+    assert check.status_code in (200, 202), check.text
+    active = wait_active(hub, cid)
+    assert active["external_account_name"] == "pat-owner"
+    repos = run(hub, cid, "list_repositories", {"visibility": "public"})
+    assert {r["owner"] for r in repos["repositories"]} == {"pat-owner"}
+
+
+def test_the_catalog_lists_github_with_actions_triggers_and_schemas(hub):
+    listed = httpx.get(f"{hub['connectors'].url}/v1/connectors", headers=headers())
+    assert listed.status_code == 200, listed.text
+    github = next(c for c in listed.json()["connectors"] if c["id"] == "github")
+    assert github["builtin"] is True and github["origin"] == "builtin"
+    assert github["auth"]["method"] == "oauth2"
+    actions = {a["id"]: a for a in github["actions"]}
+    assert set(actions) == {
+        "create_issue",
+        "update_issue",
+        "add_comment",
+        "list_issues",
+        "create_pull_request",
+        "get_pull_request",
+        "merge_pull_request",
+        "list_repositories",
+    }
+    assert actions["create_issue"]["parameters_schema"]["required"] == ["owner", "repo", "title"]
+    assert actions["create_issue"]["output_schema"]["properties"]["number"]["type"] == "integer"
+    triggers = {t["id"]: t for t in github["triggers"]}
+    assert set(triggers) == {
+        "issue_opened",
+        "issue_closed",
+        "issue_commented",
+        "pull_request_opened",
+        "pull_request_merged",
+        "push",
+    }
+    assert triggers["push"]["payload_schema"]["properties"]["commits"]
+    assert github["webhook_signature"]["preset"] == "github-sha256"
+    assert github["api"]["default_headers"]["X-GitHub-Api-Version"] == "2022-11-28"
