@@ -26,7 +26,9 @@ from hub_connector_sdk import (
     BaseConnector,
     ConnectorCategory,
     ConnectorHealth,
+    ContentDocument,
     CredentialField,
+    ExportPage,
     OAuthConfig,
     action,
 )
@@ -73,6 +75,14 @@ class EchoApi(BaseConnector):
         """Echo a message back."""
         resp = await self.client.post("echo", json={"message": params.message * params.times})
         return resp.json()
+
+    async def export_content(self, cursor: str | None) -> ExportPage:
+        """Pages of two documents; the cursor is how many were read (after the last page: where
+        an incremental export picks up documents added since)."""
+        offset = int(cursor or 0)
+        body = (await self.client.get("docs", params={"offset": offset})).json()
+        documents = [ContentDocument.model_validate(d) for d in body["docs"]]
+        return ExportPage(documents=documents, cursor=str(offset + len(documents)), has_more=body["more"])
 
     @action()
     async def limited(self, params: dict[str, Any]) -> Any:

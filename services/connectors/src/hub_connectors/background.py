@@ -1,4 +1,4 @@
-"""Work that runs beside the API: two consumer groups and two periodic jobs.
+"""Work that runs beside the API: two consumer groups, periodic jobs and content exports.
 
 Runs inside ``serve`` by default (so one process is a complete service) or alone with
 ``hub-connectors worker``. Replicas share it safely: consumer groups split partitions, health
@@ -13,12 +13,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
+from hub_common.events import IntegrationContent
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
 from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHandler, ConnectionStatusHandler
 from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connection_events import ConnectionEvents
+from hub_connectors.services.content_exports import ExportRunner
 from hub_connectors.services.health import HealthService
 
 log = logging.getLogger(__name__)
@@ -44,12 +46,14 @@ class BackgroundWorkers:
         health: HealthService,
         audit: AuditService,
         connection_events: ConnectionEvents,
+        export_runner: ExportRunner | None = None,
     ) -> None:
         prefix = settings.connectors_consumer_group_prefix
         self.settings = settings
         self._health = health
         self._audit = audit
         self._connection_events = connection_events
+        self.export_runner = export_runner
         self.status_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
@@ -76,7 +80,7 @@ class BackgroundWorkers:
 
     async def start(self) -> None:
         s = self.settings
-        topics = {*STATUS_TOPICS, *s.connectors_audit_topics}
+        topics = {*STATUS_TOPICS, *s.connectors_audit_topics, IntegrationContent.topic}
         await ensure_topics(s.kafka_bootstrap, sorted(topics | {dlq_topic(t) for t in topics}))
         for consumer in self.consumers:
             await consumer.start()
@@ -93,11 +97,15 @@ class BackgroundWorkers:
                 )
             ),
         ]
+        if self.export_runner is not None:
+            self.export_runner.start()
 
     async def wait_assigned(self, timeout_s: float = 30.0) -> None:
         await asyncio.gather(*(c.wait_assigned(timeout_s) for c in self.consumers))
 
     async def stop(self) -> None:
+        if self.export_runner is not None:
+            await self.export_runner.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -22,6 +22,7 @@ from hub_connectors.services.actions import ActionService
 from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.connections import ConnectionService
+from hub_connectors.services.content_exports import ContentExportService, ExportRunner
 from hub_connectors.services.database import Database
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.license import LicenseService
@@ -110,6 +111,18 @@ class Container:
         self.connection_events = ConnectionEvents(
             self.db, dedupe_retention_days=settings.connectors_dedupe_retention_days
         )
+        self.exports = ContentExportService(self.db, self.registry)
+        self.export_runner = ExportRunner(
+            self.db,
+            self.registry,
+            self.runtime,
+            self.exports,
+            lease_s=settings.connectors_export_lease_s,
+            poll_interval_s=settings.connectors_export_poll_interval_s,
+            concurrency=settings.connectors_export_concurrency,
+            max_attempts=settings.connectors_export_max_attempts,
+            max_text_bytes=settings.connectors_export_max_text_bytes,
+        )
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:
@@ -121,6 +134,7 @@ class Container:
                 health=self.health,
                 audit=self.audit,
                 connection_events=self.connection_events,
+                export_runner=self.export_runner,
             )
             await self.workers.start()
 

@@ -108,6 +108,10 @@ class FakeGateway:
     calls: list[tuple[str, str, str]] = field(default_factory=list)  # (connection, path, caller)
     revocations: list[tuple[str, str]] = field(default_factory=list)  # (connection, caller)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
+    # Content export: documents per connection, pages of two by offset; a page may be held by a gate.
+    documents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    doc_pages_served: list[tuple[str, int]] = field(default_factory=list)
+    doc_gates: dict[tuple[str, int], asyncio.Event] = field(default_factory=dict)
 
     @staticmethod
     def account_for(key: str) -> str:
@@ -143,6 +147,14 @@ class FakeGateway:
             return JSONResponse({"id": self.account_for(key), "name": "Echo User"})
         if path == "echo":
             return JSONResponse({"echo": await request.json()})
+        if path == "docs":
+            offset = int(request.query_params.get("offset", "0"))
+            gate = self.doc_gates.get((cid, offset))
+            if gate is not None:
+                await gate.wait()
+            self.doc_pages_served.append((cid, offset))
+            docs = self.documents.get(cid, [])
+            return JSONResponse({"docs": docs[offset : offset + 2], "more": len(docs) > offset + 2})
         if path == "limited":
             body = {"message": "API rate limit exceeded", "access_token": "leaked-token-value"}
             return JSONResponse(body, 429, headers={"Retry-After": "12"})
@@ -197,6 +209,8 @@ def settings(migrated_dsn, kafka_bootstrap, vault_url, gateway) -> ConnectorsSet
         connectors_action_timeout_s=1.0,
         connectors_health_timeout_s=3.0,
         connectors_plugin_calls_per_connector=8,
+        connectors_export_lease_s=2.0,
+        connectors_export_poll_interval_s=0.2,
     )
 
 

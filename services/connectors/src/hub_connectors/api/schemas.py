@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub_connector_sdk import ConnectorHealth, ConnectorManifest
 from hub_connectors.domain.connection import Connection
+from hub_connectors.domain.content_export import ContentExport
 from hub_connectors.domain.license import Feature, policy_for, tier_allowing_feature
 from hub_connectors.registry import LoadProblem, RegisteredConnector
 from hub_connectors.services.caller import Caller
@@ -30,6 +31,52 @@ class CreateConnection(_In):
     credentials: dict[str, Any] | None = Field(
         default=None, description="API key / basic / bearer fields; stored in the vault, never returned"
     )
+
+
+class StartExport(_In):
+    mode: Literal["full", "incremental"] = Field(
+        default="full", description="incremental: from where the last completed export ended"
+    )
+
+
+class ExportOut(BaseModel):
+    id: UUID
+    connection_id: UUID
+    connector_id: str
+    mode: str
+    status: str
+    cursor: str | None = Field(description="the connector's cursor after the last committed page")
+    start_cursor: str | None
+    pages: int
+    documents: int
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, export: ContentExport) -> ExportOut:
+        return cls(
+            id=export.id,
+            connection_id=export.connection_id,
+            connector_id=export.connector_id,
+            mode=export.mode,
+            status=export.status,
+            cursor=export.cursor,
+            start_cursor=export.start_cursor,
+            pages=export.pages,
+            documents=export.documents,
+            error_code=export.error_code,
+            error_message=export.error_message,
+            created_at=export.created_at,
+            updated_at=export.updated_at,
+            finished_at=export.finished_at,
+        )
+
+
+class ExportList(BaseModel):
+    exports: list[ExportOut]
 
 
 class ExecuteAction(_In):

@@ -22,7 +22,9 @@ from hub_connector_sdk import (
     ActionResult,
     BaseConnector,
     ConnectionContext,
+    ConnectorError,
     ConnectorHealth,
+    ExportPage,
     InvalidParameters,
     ProviderClient,
     UnknownAction,
@@ -135,6 +137,38 @@ class ConnectorRuntime:
         CALLS.labels(registered.id, "action", outcome).inc()
         duration_ms = int((time.perf_counter() - started) * 1000)
         return result.model_copy(update={"duration_ms": duration_ms})
+
+    async def export_page(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        cursor: str | None,
+        *,
+        tier: str | None,
+    ) -> ExportPage:
+        """One page of a content export. Failures raise ConnectorError (ProviderError for the
+        provider's, with its Retry-After); the export task decides whether to retry."""
+        try:
+            page = await self._call(
+                registered, context, lambda c: c.export_content(cursor), self.action_timeout_s, tier
+            )
+        except ConnectorError:
+            raise
+        except ConnectorTimedOut:
+            raise ConnectorError(
+                f"the export page did not finish within {self.action_timeout_s:g}s", code="export_timeout"
+            ) from None
+        except ConnectorBusy:
+            raise ConnectorError(
+                "the connector is still busy with earlier calls", code="connector_busy"
+            ) from None
+        except Exception as exc:
+            raise ConnectorError(
+                f"the connector failed: {_describe(exc)}", code="connector_crashed"
+            ) from None
+        if not isinstance(page, ExportPage):
+            raise ConnectorError(f"the connector returned {type(page).__name__}, not an ExportPage")
+        return page
 
     async def health(self, registered: RegisteredConnector, context: ConnectionContext) -> ConnectorHealth:
         started = time.perf_counter()
