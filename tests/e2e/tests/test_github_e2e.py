@@ -5,6 +5,7 @@ and the catalog as ``GET /v1/connectors`` shows it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from hub_common.settings import HubSettings
+from hub_common.testing.events import expect_events
 from hub_common.web.auth import mint_user_token
 from hub_connector_sdk.testkit import spec_file
 from hub_e2e.processes import ServiceProcess, free_port
@@ -79,9 +81,10 @@ def wait_active(hub, cid: str) -> dict:
         time.sleep(0.1)
 
 
-def connect_oauth(hub) -> str:
+def connect_oauth(hub, **extra_config: object) -> str:
     sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth"]
     config = {
+        **extra_config,
         "base_url": f"{sim.url}/api/v3",
         "oauth_authorization_url": f"{sim.url}/login/oauth/authorize",
         "oauth_token_url": f"{sim.url}/login/oauth/access_token",
@@ -173,6 +176,41 @@ def test_a_provider_refusal_reaches_the_result_with_githubs_message(hub):
     result = resp.json()
     assert result["success"] is False and result["error_code"] == "provider_not_found", result
     assert result["status_code"] == 404 and "Not Found" in result["error_message"]
+
+
+async def test_issue_export_lands_on_integration_content(hub, hub_stack):
+    cid = connect_oauth(hub, export_repositories=["sim-user/docs"])
+    repo = {"owner": "sim-user", "repo": "docs"}
+    for title in ("Search me", "Find me too"):
+        run(hub, cid, "create_issue", {**repo, "title": title, "body": f"{title}: body text"})
+    run(hub, cid, "create_pull_request", {**repo, "title": "Not an issue", "head": "feat", "base": "main"})
+    url = f"{hub['connectors'].url}/v1/connections/{cid}/exports"
+    async with (
+        httpx.AsyncClient(headers=headers(), timeout=30) as api,
+        expect_events(
+            hub_stack.kafka_bootstrap,
+            "integration.content",
+            match=lambda d: d["connection_id"] == cid,
+            count=2,
+            timeout_s=60,
+            exact=True,
+        ) as seen,
+    ):
+        started = await api.post(url, json={})
+        assert started.status_code == 202, started.text
+        export = started.json()
+        deadline = time.monotonic() + 60
+        while export["status"] == "running":
+            assert time.monotonic() < deadline, export
+            await asyncio.sleep(0.2)
+            export = (await api.get(f"{url}/{export['id']}")).json()
+    assert export["status"] == "completed" and export["documents"] == 2, export
+    documents = {e.data["id"]: e.data for e in seen}
+    assert set(documents) == {"sim-user/docs#1", "sim-user/docs#2"}
+    first = documents["sim-user/docs#1"]
+    assert first["connector_id"] == "github" and first["title"] == "Search me"
+    assert first["text"] == "Search me: body text" and first["author"] == "sim-user"
+    assert first["url"].endswith("/sim-user/docs/issues/1")
 
 
 def test_personal_access_token_connection(hub):
