@@ -10,15 +10,17 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from hub_connector_sdk.testkit import GatewayStub, provider_spec, spec_file
+from hub_connector_sdk.testkit import GatewayStub, spec_file
+from hub_connector_sdk.testkit.contract import provider_contract
 from hub_e2e.simulators.github import GitHubSimulator
 from hub_e2e.simulators.spec_guard import SpecGuard, WebhookGuard
 
 
 @pytest.fixture
 def stub() -> GatewayStub:
-    """A gateway stub that checks every request against github-rest.json (skips without it)."""
-    return GatewayStub(spec=provider_spec("github-rest.json"))
+    """A gateway stub that checks every request and answer against github-rest.json (the SDK's
+    contract harness; the test is skipped without the description)."""
+    return GatewayStub(spec=provider_contract("github"), check_responses=True)
 
 
 @pytest.fixture(scope="session")

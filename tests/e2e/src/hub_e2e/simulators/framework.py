@@ -80,7 +80,8 @@ class Delivery:
 class WebhookOutbox:
     """Sends webhooks and keeps every attempt (newest last) for listing and redelivery."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.transport = transport  # None: the network; tests may deliver in-process
         self.deliveries: list[Delivery] = []
         self.failures: list[str] = []  # deliveries the simulator could not even build or send
         self._next_id = 1
@@ -120,7 +121,7 @@ class WebhookOutbox:
         self.deliveries.append(delivery)
         started = time.monotonic()
         try:
-            async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as client:
+            async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S, transport=self.transport) as client:
                 answer = await client.post(url, content=body, headers=dict(headers))
         except httpx.HTTPError as exc:
             delivery.status = f"failed to connect: {type(exc).__name__}"

@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hub_connector_sdk import sign_webhook
 from hub_e2e.simulators import github_objects as gh
 from hub_e2e.simulators.crypto import secrets_equal, stable_number
 from hub_e2e.simulators.framework import EventError, ProviderSimulator, provider_of
@@ -48,11 +49,6 @@ SEED_REPOS = ("sandbox", "website", "docs")
 RATE_WINDOW_S = 3600
 ISSUE_EVENTS = ("opened", "edited", "closed", "reopened", "labeled", "assigned")
 PULL_EVENTS = ("opened", "closed", "reopened", "edited", "synchronize")
-
-
-def github_signature(secret: str, body: bytes) -> str:
-    """``X-Hub-Signature-256``: ``sha256=`` + hex HMAC-SHA256 of the raw body with the hook's secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class GitHubError(Exception):
@@ -279,7 +275,8 @@ class GitHubSimulator(ProviderSimulator):
             "X-GitHub-Hook-Installation-Target-ID": "0",
         }
         if secret:
-            headers["X-Hub-Signature-256"] = github_signature(secret, body)
+            # The SDK's signer for the preset the connector declares: what the hub verifies.
+            headers.update(sign_webhook("github-sha256", secret, body))
             sha1 = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
             headers["X-Hub-Signature"] = f"sha1={sha1}"  # the legacy header GitHub still sends
         return headers
