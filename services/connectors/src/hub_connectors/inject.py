@@ -28,6 +28,7 @@ from hub_connectors.services.health import HealthService
 from hub_connectors.services.license import LicenseService
 from hub_connectors.services.ports import CredentialStore, Revoker
 from hub_connectors.services.tenants import TenantDirectory
+from hub_connectors.services.webhook_registrations import WebhookRegistrar
 
 
 def default_registry(settings: ConnectorsSettings) -> ConnectorRegistry:
@@ -111,6 +112,7 @@ class Container:
         self.connection_events = ConnectionEvents(
             self.db, dedupe_retention_days=settings.connectors_dedupe_retention_days
         )
+        self.webhook_registrar = WebhookRegistrar(self.db, self.registry, self.runtime, self.credential_store)
         self.exports = ContentExportService(self.db, self.registry)
         self.export_runner = ExportRunner(
             self.db,

@@ -112,6 +112,7 @@ class FakeGateway:
     documents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     doc_pages_served: list[tuple[str, int]] = field(default_factory=list)
     doc_gates: dict[tuple[str, int], asyncio.Event] = field(default_factory=dict)
+    issued_secrets: dict[str, str] = field(default_factory=dict)  # PagerDuty-style, per connection
 
     @staticmethod
     def account_for(key: str) -> str:
@@ -155,6 +156,13 @@ class FakeGateway:
             self.doc_pages_served.append((cid, offset))
             docs = self.documents.get(cid, [])
             return JSONResponse({"docs": docs[offset : offset + 2], "more": len(docs) > offset + 2})
+        if path == "webhook_subscriptions" and request.method == "POST":
+            sent = await request.json()
+            secret = self.issued_secrets[cid] = f"pd-issued-{uuid.uuid4().hex}"
+            method = {**sent["delivery_method"], "secret": secret}
+            return JSONResponse(
+                {"webhook_subscription": {"id": f"PWH{cid[:6]}", "delivery_method": method}}, 201
+            )
         if path == "limited":
             body = {"message": "API rate limit exceeded", "access_token": "leaked-token-value"}
             return JSONResponse(body, 429, headers={"Retry-After": "12"})

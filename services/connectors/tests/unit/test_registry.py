@@ -31,7 +31,7 @@ def test_the_builtins_load_cleanly_as_builtins():
 
 def test_the_registry_decides_what_is_builtin(kit):
     registry = kit.make_registry()
-    assert [r.id for r in registry.all()] == ["echoapi", "oauththing", "rogue"]
+    assert [r.id for r in registry.all()] == ["echoapi", "oauththing", "pagerlike", "rogue"]
     assert registry.get("echoapi").manifest.builtin and not registry.get("echoapi").custom
     claims_builtin = variant(kit.RoguePlugin, builtin=True, id="sneaky")
     plugin = ConnectorRegistry("0.1.0").add_plugin(claims_builtin, source="sneaky")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from hub_connector_sdk import ConnectorHealth, ConnectorManifest
 from hub_connectors.domain.connection import Connection
@@ -214,6 +214,27 @@ class InternalConnection(BaseModel):
     default_headers: dict[str, str]
     api_key_placement: dict[str, str] | None
     credential_keys: list[str] = Field(description="vault keys holding this connection's credential")
+
+
+class RegisterWebhook(_In):
+    """From the webhooks service: register its URL for these triggers at the provider."""
+
+    tenant_id: str = Field(min_length=1, max_length=128)
+    trigger_ids: list[str] = Field(min_length=1, max_length=50)
+    target_url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://")
+    secret: SecretStr = Field(
+        description="the hub-generated signing secret (unused when the provider issues one)"
+    )
+
+
+class WebhookRegistrationOut(BaseModel):
+    external_id: str
+    events: list[str]
+    expires_at: datetime | None
+    metadata: dict[str, Any]
+    provider_secret_key: str | None = Field(
+        description="vault key of the signing secret the provider issued (None: the hub's secret applies)"
+    )
 
 
 class VerifyRequest(_In):

@@ -28,6 +28,7 @@ from hub_connector_sdk import (
     InvalidParameters,
     ProviderClient,
     UnknownAction,
+    WebhookRegistration,
 )
 from hub_connectors.domain.errors import InvalidParametersError, UnknownActionError
 from hub_connectors.registry import RegisteredConnector
@@ -169,6 +170,30 @@ class ConnectorRuntime:
         if not isinstance(page, ExportPage):
             raise ConnectorError(f"the connector returned {type(page).__name__}, not an ExportPage")
         return page
+
+    async def register_webhook(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        trigger_ids: list[str],
+        target_url: str,
+        secret: str,
+        *,
+        tier: str | None,
+    ) -> WebhookRegistration:
+        """The connector registers ``target_url`` at its provider (its own errors propagate)."""
+        registration = await self._call(
+            registered,
+            context,
+            lambda c: c.register_webhook(trigger_ids, target_url, secret),
+            self.action_timeout_s,
+            tier,
+        )
+        if not isinstance(registration, WebhookRegistration):
+            raise ConnectorError(
+                f"the connector returned {type(registration).__name__}, not a WebhookRegistration"
+            )
+        return registration
 
     async def health(self, registered: RegisteredConnector, context: ConnectionContext) -> ConnectorHealth:
         started = time.perf_counter()
