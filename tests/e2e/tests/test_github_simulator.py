@@ -9,13 +9,18 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from hub_connector_sdk.testkit import spec_file
+from hub_e2e.processes import free_port
 from hub_e2e.receiver import WebhookReceiver
 from hub_e2e.simulators.runner import ProviderSim
 
@@ -234,3 +239,21 @@ def test_created_hook_gets_ping_and_subscribed_events_with_deliveries_and_redeli
         gh.post("/repos/octo-dev/docs/issues", json={"title": "after removal"})
         sim.deliveries()  # waits for queued deliveries: none may go to the removed hook
         assert len(receiver.received) == 4
+
+
+def test_without_the_description_it_runs_unchecked_unless_required(tmp_path):
+    hub_sim = str(Path(sys.executable).parent / "hub-sim")
+    env = {**os.environ, "HUB_SPECS_DIR": str(tmp_path / "absent")}
+    refused = subprocess.run(
+        [hub_sim, "github", "--port", str(free_port()), "--require-spec"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0 and "github-rest.json" in refused.stderr
+    demo = ProviderSim(provider="github", clients=[CLIENT], require_spec=False, env=env)
+    with demo:
+        assert demo.info()["spec_checked"] is False
+        assert "nothing is checked" in demo.log_path.read_text()
+        assert api(demo, "ghp_notRegistered0000000").get("/user").status_code == 401

@@ -87,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn
 
     args = parse_args(argv)
-    provider = PROVIDERS[args.provider].load(require_spec=args.require_spec)
+    try:
+        provider = PROVIDERS[args.provider].load(require_spec=args.require_spec)
+    except FileNotFoundError as err:
+        sys.exit(f"hub-sim: {err}")
     clients: list[dict[str, Any]] = args.clients or [
         {**DEMO_CLIENT, "redirect_uris": args.redirect_uri or [DEFAULT_REDIRECT]}
     ]
