@@ -14,9 +14,12 @@ import pytest
 
 from hub_common.settings import HubSettings
 from hub_common.testing.events import expect_events
-from hub_common.web.auth import mint_user_token
-from hub_connector_sdk.testkit import spec_file
+from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_connector_github import GitHubConnector
+from hub_connector_sdk import verify_webhook
+from hub_connector_sdk.testkit import parse_webhook, spec_file
 from hub_e2e.processes import ServiceProcess, free_port
+from hub_e2e.receiver import WebhookReceiver
 from hub_e2e.simulators.runner import ProviderSim
 
 pytestmark = pytest.mark.e2e
@@ -211,6 +214,38 @@ async def test_issue_export_lands_on_integration_content(hub, hub_stack):
     assert first["connector_id"] == "github" and first["title"] == "Search me"
     assert first["text"] == "Search me: body text" and first["author"] == "sim-user"
     assert first["url"].endswith("/sim-user/docs/issues/1")
+
+
+def test_webhook_registered_through_the_connector_delivers_signed_events(hub):
+    """The webhooks service's registration call: the connector creates a repository hook at the
+    simulator through the gateway; an issue opened afterwards arrives at the hub's URL signed
+    with the hub's secret, verifies with the github-sha256 verifier and parses into the trigger."""
+    cid = connect_oauth(hub)
+    secret = "hub-generated-signing-secret-0123456789"
+    as_webhooks = ServiceTokenMinter("webhooks", dev_service_secret(HubSettings(), "webhooks"))
+    with WebhookReceiver() as receiver:
+        registered = httpx.post(
+            f"{hub['connectors'].url}/internal/v1/connections/{cid}/webhooks",
+            headers=as_webhooks.headers_for("connectors"),
+            json={
+                "tenant_id": TENANT,
+                "trigger_ids": ["issue_opened", "issue_commented"],
+                "target_url": receiver.url,
+                "secret": secret,
+            },
+            timeout=60,
+        )
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["events"] == ["issue_comment", "issues"]
+        assert registered.json()["provider_secret_key"] is None  # GitHub signs with the hub's secret
+        issue = run(hub, cid, "create_issue", {"owner": "sim-user", "repo": "sandbox", "title": "Hooked e2e"})
+        got = receiver.wait_for(2)  # ping, then issues.opened
+    by_event = {r.headers["x-github-event"]: r for r in got}
+    delivery = by_event["issues"]
+    verify_webhook(GitHubConnector.webhook_signature, secret, delivery.headers, delivery.body)
+    (fired,) = parse_webhook(GitHubConnector, delivery.body, headers=delivery.headers)
+    assert fired.trigger_id == "issue_opened" and fired.payload["issue"]["number"] == issue["number"]
+    assert fired.event_id == delivery.headers["x-github-delivery"]
 
 
 def test_personal_access_token_connection(hub):
