@@ -113,6 +113,7 @@ class FakeGateway:
     doc_pages_served: list[tuple[str, int]] = field(default_factory=list)
     doc_gates: dict[tuple[str, int], asyncio.Event] = field(default_factory=dict)
     issued_secrets: dict[str, str] = field(default_factory=dict)  # PagerDuty-style, per connection
+    doc_failures: dict[str, list[int]] = field(default_factory=dict)  # statuses the next doc pages get
 
     @staticmethod
     def account_for(key: str) -> str:
@@ -154,6 +155,10 @@ class FakeGateway:
             if gate is not None:
                 await gate.wait()
             self.doc_pages_served.append((cid, offset))
+            failures = self.doc_failures.get(cid)
+            if failures:
+                status = failures.pop(0)
+                return JSONResponse({"message": f"failed with {status}", "token": "leak-me-not"}, status)
             docs = self.documents.get(cid, [])
             return JSONResponse({"docs": docs[offset : offset + 2], "more": len(docs) > offset + 2})
         if path == "webhook_subscriptions" and request.method == "POST":

@@ -147,6 +147,24 @@ async def test_export_resumes_from_its_cursor_after_its_worker_dies(
     assert sorted(e.data["id"] for e in seen) == sorted(f"r-{i}" for i in range(9))  # none lost or repeated
 
 
+async def test_a_failing_page_is_retried_and_rejected_credentials_end_the_export(
+    api, auth, tenant, gateway, wait_for
+):
+    headers = auth(tenant)
+    cid = await connection(api, headers)
+    gateway.documents[cid] = docs("f", 3)
+    gateway.doc_failures[cid] = [503]  # once: the provider is briefly unavailable
+    export_id = (await api.post(f"/v1/connections/{cid}/exports", json={}, headers=headers)).json()["id"]
+    result = await finished(api, headers, cid, export_id, wait_for)
+    assert result["status"] == "completed" and result["documents"] == 3, result
+
+    gateway.doc_failures[cid] = [401]
+    export_id = (await api.post(f"/v1/connections/{cid}/exports", json={}, headers=headers)).json()["id"]
+    result = await finished(api, headers, cid, export_id, wait_for)
+    assert result["status"] == "failed" and result["error_code"] == "credentials_rejected", result
+    assert result["documents"] == 0 and "leak-me-not" not in str(result)
+
+
 async def test_exports_are_tenant_scoped_and_need_support(api, auth, tenant, gateway):
     headers = auth(tenant)
     cid = await connection(api, headers)

@@ -162,14 +162,19 @@ async def checkpoint(
     return found
 
 
-async def note_attempt(conn: asyncpg.Connection, export_id: UUID, owner: str, code: str, message: str) -> int:
+async def note_attempt(
+    conn: asyncpg.Connection, export_id: UUID, owner: str, code: str, message: str, lease: timedelta
+) -> int:
+    """Count a failed page (0: the export is no longer ours); the lease covers the wait to retry."""
     value = await conn.fetchval(
         "UPDATE content_exports SET attempts = attempts + 1, error_code = $3, error_message = $4, "
-        "updated_at = now() WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING attempts",
+        "updated_at = now(), lease_until = now() + $5 "
+        "WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING attempts",
         export_id,
         owner,
         code,
         message,
+        lease,
     )
     return int(value or 0)
 

@@ -246,7 +246,14 @@ class ExportRunner:
     async def _failed_attempt(self, export: ContentExport, exc: ConnectorError) -> ContentExport | None:
         message = redact_text(exc.message)[:MAX_MESSAGE_CHARS]
         async with self._db.transaction() as conn:
-            attempts = await exports.note_attempt(conn, export.id, self.owner, exc.code, message)
+            attempts = await exports.note_attempt(
+                conn,
+                export.id,
+                self.owner,
+                exc.code,
+                message,
+                self._lease + timedelta(seconds=self._max_retry_wait_s),
+            )
         if attempts == 0:
             return None  # no longer ours
         if attempts >= self._max_attempts or exc.code in _FINAL_CODES:
