@@ -179,7 +179,10 @@ class GitHubConnector(BaseConnector):
     async def list_issues(self, params: ListIssues) -> IssueList:
         """List a repository's issues (pull requests included, flagged), newest first; follows
         GitHub's ``Link`` pagination up to ``max_items``."""
-        query: dict[str, Any] = {"state": params.state, "per_page": min(PER_PAGE, params.max_items + 1)}
+        query: dict[str, Any] = {
+            "state": params.state,
+            "per_page": min(params.per_page, params.max_items + 1),
+        }
         if params.labels:
             query["labels"] = ",".join(params.labels)
         if params.since:
@@ -217,7 +220,7 @@ class GitHubConnector(BaseConnector):
         query = {
             "visibility": params.visibility,
             "sort": params.sort,
-            "per_page": min(PER_PAGE, params.max_items + 1),
+            "per_page": min(params.per_page, params.max_items + 1),
         }
         items = await self._collect("user/repos", query, params.max_items + 1)
         return RepositoryList(

@@ -67,6 +67,7 @@ class ListIssues(RepoRef):
     labels: list[str] = Field(default_factory=list, max_length=20)
     since: str | None = Field(default=None, description="only issues updated at or after (ISO 8601)")
     max_items: int = Field(default=100, ge=1, le=1000)
+    per_page: int = Field(default=100, ge=1, le=100, description="page size asked of GitHub")
 
 
 class CreatePullRequest(RepoRef):
@@ -105,6 +106,7 @@ class ListRepositories(_Params):
     visibility: Literal["all", "public", "private"] = "all"
     sort: Literal["created", "updated", "pushed", "full_name"] = "full_name"
     max_items: int = Field(default=100, ge=1, le=1000)
+    per_page: int = Field(default=100, ge=1, le=100, description="page size asked of GitHub")
 
 
 # -- outputs -----------------------------------------------------------------------------------------
