@@ -232,7 +232,7 @@ def verify_webhook(
 
 
 def sign_webhook(
-    spec: HmacSignature | str,
+    spec: HmacSignature | TokenSignature | str,
     secret: str | bytes,
     body: bytes,
     *,

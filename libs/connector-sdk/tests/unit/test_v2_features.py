@@ -23,6 +23,7 @@ from hub_connector_sdk import (
     TriggerOutput,
     TriggerType,
     WebhookRegistration,
+    WebhookVerificationError,
     action,
     collect,
     error_for,
@@ -37,6 +38,7 @@ from hub_connector_sdk.testkit import (
     parse_webhook,
     run_action,
     run_export,
+    signed_delivery,
 )
 
 pytestmark = pytest.mark.unit
@@ -260,3 +262,17 @@ async def test_content_export_hook_and_manifest_flag(tracker: type[BaseConnector
     assert Exporting.manifest().content_export and not tracker.manifest().content_export
     page = await run_export(Exporting, "1", responses={"GET /issues": [{"id": 5, "title": "five"}]})
     assert page.documents[0].id == "5" and page.cursor == "2" and not page.has_more
+
+
+# -- the test kit verifies deliveries as the hub does -------------------------------------------------
+def test_parse_webhook_verifies_with_the_declared_scheme(tracker: type[BaseConnector]) -> None:
+    signed = type("Signed", (tracker,), {"webhook_signature": "github-sha256"})
+    body, headers = signed_delivery(
+        signed, {"id": 1, "title": "t"}, "s3cret", headers={"X-Tracker-Event": "issue.opened"}
+    )
+    (event,) = parse_webhook(signed, body, headers=headers, secret="s3cret")
+    assert event.payload == {"id": 1, "title": "t"}
+    with pytest.raises(WebhookVerificationError):
+        parse_webhook(signed, body, headers=headers, secret="another")
+    with pytest.raises(AssertionError, match="declares no webhook_signature"):
+        parse_webhook(tracker, body, headers=headers, secret="s3cret")

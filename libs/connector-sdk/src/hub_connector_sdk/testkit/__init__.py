@@ -33,6 +33,7 @@ from hub_connector_sdk.testkit.helpers import (
     run_export,
     run_health_check,
     run_poll,
+    signed_delivery,
 )
 from hub_connector_sdk.testkit.openapi import OpenApiSpec, Operation, SpecViolation
 from hub_connector_sdk.testkit.recording import MODE_ENV, CassetteMismatch, RecordReplayTransport
@@ -69,5 +70,6 @@ __all__ = [
     "run_export",
     "run_health_check",
     "run_poll",
+    "signed_delivery",
     "spec_file",
 ]

@@ -41,6 +41,7 @@ from hub_connector_sdk.testkit.gateway import Answer, GatewayStub, Handler
 from hub_connector_sdk.testkit.openapi import OpenApiSpec
 from hub_connector_sdk.testkit.recording import RecordReplayTransport
 from hub_connector_sdk.versions import HUB_VERSION, at_most
+from hub_connector_sdk.webhook_signatures import JwtSignature, sign_webhook, verify_webhook
 
 Responses = Mapping[str, "Answer | Handler"]
 
@@ -163,6 +164,23 @@ async def run_export(
         return await connector.export_content(cursor)
 
 
+def signed_delivery(
+    connector_cls: type[BaseConnector],
+    payload: Mapping[str, Any] | bytes,
+    secret: str | bytes,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timestamp: int | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """A delivery body and headers signed with the manifest's scheme (HMAC or token), as the
+    provider would send it: ``parse_webhook(cls, body, headers=headers, secret=secret)``."""
+    spec = connector_cls.manifest().webhook_signature
+    if spec is None or isinstance(spec, JwtSignature):
+        raise AssertionError(f"{connector_cls.__name__}: no HMAC or token webhook_signature to sign with")
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return body, {**dict(headers or {}), **sign_webhook(spec, secret, body, timestamp=timestamp)}
+
+
 def check_trigger_payloads(connector_cls: type[BaseConnector], events: list[TriggerEvent]) -> None:
     manifest = connector_cls.manifest()
     for event in events:
@@ -178,10 +196,19 @@ def parse_webhook(
     *,
     headers: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | None = None,
+    secret: str | bytes | None = None,
+    now: float | None = None,
 ) -> list[TriggerEvent]:
-    """The triggers a delivery fires (the hub verifies signatures before this runs); each
-    payload is checked against its trigger's ``payload_schema``."""
+    """The triggers a delivery fires; each payload is checked against its trigger's
+    ``payload_schema``. With ``secret``, the delivery is first verified against the manifest's
+    ``webhook_signature`` exactly as the hub does (WebhookVerificationError when it fails), so a
+    recorded real delivery proves the declared scheme right."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    if secret is not None:
+        spec = connector_cls.manifest().webhook_signature
+        if spec is None:
+            raise AssertionError(f"{connector_cls.__name__} declares no webhook_signature to verify with")
+        verify_webhook(spec, secret, dict(headers or {}), body, now=now)
     connector = GatewayStub().connector(connector_cls, config=config)  # parsing makes no calls
     events = connector.parse_webhook(dict(headers or {}), body)
     check_trigger_payloads(connector_cls, events)
