@@ -223,12 +223,14 @@ def test_created_hook_gets_ping_and_subscribed_events_with_deliveries_and_redeli
         assert all(verify("hook-secret", r.body, r.headers["x-hub-signature-256"]) for r in got)
         assert all(r.headers["x-github-hook-id"] == str(hook_id) for r in got)
 
+        sim.deliveries()  # the receiver has them; wait until the simulator has recorded the answers
         listed = gh.get(f"/repos/octo-dev/docs/hooks/{hook_id}/deliveries").json()
         assert len(listed) == 3 and all(d["status_code"] == 200 for d in listed)
         first = listed[-1]
         again = gh.post(f"/repos/octo-dev/docs/hooks/{hook_id}/deliveries/{first['id']}/attempts")
         assert again.status_code == 202
         redelivered = receiver.wait_for(4)[-1]
+        sim.deliveries()
         assert redelivered.headers["x-github-delivery"] == first["guid"]
         assert redelivered.body == next(
             r.body for r in got if r.headers["x-github-delivery"] == first["guid"]
