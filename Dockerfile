@@ -6,6 +6,7 @@ COPY pyproject.toml uv.lock ./
 COPY libs libs
 COPY services services
 COPY tests/e2e tests/e2e
+COPY connectors connectors
 RUN uv sync --frozen --no-dev --no-editable
 
 FROM python:3.11-slim

@@ -19,7 +19,7 @@ def test_the_connector_passes_the_kits_checks() -> None:
 def test_manifest() -> None:
     manifest = StatuspageConnector.manifest()
 
-    assert (manifest.id, manifest.version, manifest.builtin) == ("statuspage", "1.0.0", False)
+    assert (manifest.id, manifest.version, manifest.builtin) == ("statuspage", "1.1.0", False)
     assert [a.id for a in manifest.actions] == [
         "create_incident",
         "update_incident",

@@ -26,9 +26,14 @@ from hub_connector_sdk import (
     BaseConnector,
     ConnectorCategory,
     ConnectorHealth,
+    ContentDocument,
     CredentialField,
+    ExportPage,
     OAuthConfig,
+    TriggerType,
+    WebhookRegistration,
     action,
+    trigger,
 )
 from hub_connectors.registry import ConnectorRegistry
 
@@ -59,6 +64,7 @@ class EchoApi(BaseConnector):
         },
     )
     health_path = "me"
+    webhook_signature = "github-sha256"
 
     async def health_check(self) -> ConnectorHealth:
         health = await super().health_check()
@@ -73,12 +79,57 @@ class EchoApi(BaseConnector):
         resp = await self.client.post("echo", json={"message": params.message * params.times})
         return resp.json()
 
+    async def export_content(self, cursor: str | None) -> ExportPage:
+        """Pages of two documents; the cursor is how many were read (after the last page: where
+        an incremental export picks up documents added since)."""
+        offset = int(cursor or 0)
+        body = (await self.client.get("docs", params={"offset": offset})).json()
+        documents = [ContentDocument.model_validate(d) for d in body["docs"]]
+        return ExportPage(documents=documents, cursor=str(offset + len(documents)), has_more=body["more"])
+
+    @action()
+    async def limited(self, params: dict[str, Any]) -> Any:
+        """Call an endpoint the provider rate-limits."""
+        return (await self.client.get("limited")).json()
+
     @action(
         params={"type": "object", "properties": {"kb": {"type": "integer"}}, "additionalProperties": False}
     )
     async def big(self, params: dict[str, Any]) -> ActionResult:
         """Return a lot of data."""
         return ActionResult.ok({"blob": "x" * 1024 * int(params.get("kb", 64)), "api_key": "leaky-value"})
+
+
+class PagerLike(EchoApi):
+    """A PagerDuty-style plugin: the provider creates the webhook signing secret itself and
+    shows it once, in the answer to the subscription request."""
+
+    id = "pagerlike"
+    name = "Pager-like"
+    webhook_signature = "github-sha256"
+
+    def webhook_event_name(self, headers: Any, payload: Any) -> str | None:
+        return (payload.get("event") or {}).get("event_type") if isinstance(payload, dict) else None
+
+    @trigger("incident_triggered", type=TriggerType.CREATED, events=["incident.triggered"])
+    def on_incident(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An incident was triggered."""
+        return {"id": payload["event"]["data"]["id"]}
+
+    async def register_webhook(
+        self, trigger_ids: list[str], target_url: str, secret: str
+    ) -> WebhookRegistration:
+        resp = await self.client.post(
+            "webhook_subscriptions",
+            json={"delivery_method": {"type": "http_delivery_method", "url": target_url},
+                  "events": ["incident.triggered"]},
+        )  # fmt: skip
+        created = resp.json()["webhook_subscription"]
+        return WebhookRegistration(
+            external_id=created["id"],
+            events=["incident.triggered"],
+            secret=created["delivery_method"]["secret"],
+        )
 
 
 class OAuthThing(BaseConnector):
@@ -158,6 +209,7 @@ def make_registry(hub_version: str = "0.1.0") -> ConnectorRegistry:
     registry.add_builtin(EchoApi)
     registry.add_builtin(OAuthThing)
     registry.add_plugin(RoguePlugin, source="rogue", distribution="hub-rogue")
+    registry.add_plugin(PagerLike, source="pagerlike", distribution="hub-pagerlike")
     return registry
 
 

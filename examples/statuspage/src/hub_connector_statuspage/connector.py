@@ -7,6 +7,7 @@ as ``Authorization: OAuth <key>``; this code never sees the key.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from hub_connector_sdk import (
@@ -17,10 +18,13 @@ from hub_connector_sdk import (
     BaseConnector,
     ConnectorCategory,
     ConnectorError,
+    ContentDocument,
     CredentialField,
+    ExportPage,
     PollResult,
     ProviderError,
     TriggerEvent,
+    TriggerOutput,
     TriggerType,
     WebhookRegistration,
     action,
@@ -31,9 +35,11 @@ from hub_connector_statuspage.events import (
     COMPONENT_EVENT,
     INCIDENT_EVENT,
     ComponentStatusChange,
+    ExportCursor,
     IncidentCursor,
     IncidentNotification,
     event_name,
+    parse_time,
 )
 from hub_connector_statuspage.models import (
     STATUSPAGE_ID,
@@ -47,6 +53,7 @@ from hub_connector_statuspage.models import (
 )
 
 POLL_PAGE_SIZE = 100  # the API's maximum
+MAX_EXPORT_PAGES = 100  # 10 000 incidents per export run
 MAX_POLL_PAGES = 5  # a burst of more than 500 new incidents between two polls is not worth chasing
 
 CONFIG_SCHEMA: dict[str, Any] = {
@@ -73,7 +80,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
 class StatuspageConnector(BaseConnector):
     id = "statuspage"
     name = "Statuspage"
-    version = "1.0.0"
+    version = "1.1.0"
     min_hub_version = "0.1.0"
     category = ConnectorCategory.MONITORING
     description = "Open and update incidents and set component status on an Atlassian Statuspage page."
@@ -147,12 +154,20 @@ class StatuspageConnector(BaseConnector):
     @trigger(
         "incident_updated", type=TriggerType.UPDATED, events=[INCIDENT_EVENT], payload=IncidentNotification
     )
-    def on_incident(self, event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    def on_incident(self, event: str, payload: dict[str, Any]) -> TriggerOutput | None:
         """An incident was opened or updated (Statuspage notifies both the same way)."""
         notification = IncidentNotification.from_webhook(payload)
         if not self._for_this_page(notification.page_id):
             return None
-        return notification.model_dump(mode="json")
+        incident = notification.incident
+        # Statuspage sends no delivery id: the incident's id and update time name the event,
+        # so a redelivered notification is recognised, and its time is the incident's own.
+        changed = incident.updated_at or incident.created_at
+        return TriggerOutput(
+            payload=notification.model_dump(mode="json"),
+            event_id=f"incident:{incident.id}:{changed}",
+            occurred_at=parse_time(changed),
+        )
 
     @trigger(
         "component_status_changed",
@@ -160,12 +175,17 @@ class StatuspageConnector(BaseConnector):
         events=[COMPONENT_EVENT],
         payload=ComponentStatusChange,
     )
-    def on_component(self, event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    def on_component(self, event: str, payload: dict[str, Any]) -> TriggerOutput | None:
         """A component changed status."""
         change = ComponentStatusChange.from_webhook(payload)
         if not self._for_this_page(change.page_id):
             return None
-        return change.model_dump(mode="json")
+        update_id = (payload.get("component_update") or {}).get("id")
+        return TriggerOutput(
+            payload=change.model_dump(mode="json"),
+            event_id=f"component_update:{update_id}" if update_id else None,
+            occurred_at=parse_time(change.changed_at) if change.changed_at else None,
+        )
 
     def _for_this_page(self, page_id: str | None) -> bool:
         # A subscriber URL could be reused across pages; fire only for the connection's own page.
@@ -207,6 +227,31 @@ class StatuspageConnector(BaseConnector):
             if exc.status_code != 404:  # already gone is what we wanted
                 raise
 
+    # -- content export -----------------------------------------------------------------------------
+    async def export_content(self, cursor: str | None) -> ExportPage:
+        """The page's incidents as documents for search, a page of the API at a time.
+
+        The cursor says which API page comes next and which update time the run exports from
+        (empty: everything). The last page's cursor starts the next incremental run at page 1
+        from the newest update seen, so it exports only incidents changed since.
+        """
+        state = ExportCursor.parse(cursor)
+        batch = await self._incident_page(state.page)
+        documents = [
+            _document(incident)
+            for incident in batch
+            if state.since is None
+            or parse_time(incident.get("updated_at") or incident["created_at"]) > state.since
+        ]
+        newest = max([state.newest, *(d.updated_at for d in documents)], key=_sortable)
+        if len(batch) < POLL_PAGE_SIZE or state.page >= MAX_EXPORT_PAGES:
+            return ExportPage(
+                documents=documents, cursor=str(ExportCursor(1, newest, newest)), has_more=False
+            )
+        return ExportPage(
+            documents=documents, cursor=str(ExportCursor(state.page + 1, state.since, newest)), has_more=True
+        )
+
     # -- polling trigger ----------------------------------------------------------------------------
     @polling_trigger("incident_created", type=TriggerType.CREATED, interval_s=60, payload=Incident)
     async def poll_new_incidents(self, cursor: str | None) -> PollResult:
@@ -242,3 +287,20 @@ class StatuspageConnector(BaseConnector):
             occurred_at=IncidentCursor.of(incident).created_at,
             dedupe_key=f"statuspage:{self.context.config.get('page_id')}:incident:{incident['id']}",
         )
+
+
+def _document(incident: dict[str, Any]) -> ContentDocument:
+    updates = incident.get("incident_updates") or []
+    text = "\n\n".join(f"{u.get('status', '')}: {u.get('body', '')}".strip() for u in updates)
+    return ContentDocument(
+        id=str(incident["id"]),
+        title=str(incident["name"]),
+        text=text,
+        url=incident.get("shortlink"),
+        updated_at=parse_time(incident.get("updated_at") or incident["created_at"]),
+        metadata={"status": incident.get("status"), "impact": incident.get("impact")},
+    )
+
+
+def _sortable(value: datetime | None) -> datetime:
+    return value if value is not None else datetime.min.replace(tzinfo=UTC)

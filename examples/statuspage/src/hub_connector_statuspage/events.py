@@ -101,3 +101,33 @@ class IncidentCursor(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.created_at.isoformat()}|{self.incident_id}"
+
+
+def parse_time(value: str) -> datetime:
+    """A Statuspage timestamp (ISO 8601 with any offset) in UTC."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ExportCursor(NamedTuple):
+    """Where a content export is: ``<next API page>|<exporting updates after>|<newest seen>``."""
+
+    page: int
+    since: datetime | None
+    newest: datetime | None
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> ExportCursor:
+        if not cursor:
+            return cls(1, None, None)
+        page, since, newest = [*cursor.split("|"), "", ""][:3]
+        return cls(int(page), parse_time(since) if since else None, parse_time(newest) if newest else None)
+
+    def __str__(self) -> str:
+        return "|".join(
+            [
+                str(self.page),
+                self.since.isoformat() if self.since else "",
+                self.newest.isoformat() if self.newest else "",
+            ]
+        )

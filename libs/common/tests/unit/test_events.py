@@ -34,6 +34,7 @@ def test_every_architecture_topic_has_a_model() -> None:
         "webhook.delivery-failed",
         "integration.trigger-fired",
         "credential.changed",
+        "integration.content",  # content exports for local search (docs/adr/0016)
     }
 
 

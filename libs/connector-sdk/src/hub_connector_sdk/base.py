@@ -20,6 +20,7 @@ import string
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from jsonschema import Draft202012Validator
@@ -47,14 +48,22 @@ from hub_connector_sdk.models import (
     ConnectorHealth,
     ConnectorManifest,
     ConnectorTrigger,
+    ExportPage,
     PollResult,
     TriggerEvent,
+    TriggerOutput,
     TriggerType,
     WebhookRegistration,
 )
+from hub_connector_sdk.webhook_signatures import (
+    HmacSignature,
+    JwtSignature,
+    TokenSignature,
+    webhook_signature,
+)
 
 ActionFunc = Callable[..., Awaitable[Any]]
-ParseFunc = Callable[..., dict[str, Any] | None]
+ParseFunc = Callable[..., dict[str, Any] | TriggerOutput | None]
 PollFunc = Callable[..., Awaitable[PollResult]]
 
 
@@ -146,7 +155,9 @@ def trigger(
     payload: type[BaseModel] | Mapping[str, Any] | None = None,
 ) -> Callable[[ParseFunc], ParseFunc]:
     """Declare a webhook trigger. The method gets ``(event_name, payload)`` for each provider
-    event listed in ``events`` and returns the normalised payload, or ``None`` to ignore it."""
+    event listed in ``events`` and returns the normalised payload (a dict, or a
+    ``TriggerOutput`` carrying the provider's event id and the event's own time), or ``None``
+    to ignore it."""
 
     def decorate(func: ParseFunc) -> ParseFunc:
         func.__hub_trigger__ = _TriggerSpec(  # type: ignore[attr-defined]
@@ -206,7 +217,7 @@ class BaseConnector:
     min_hub_version: ClassVar[str] = "0.1.0"
     logo_url: ClassVar[str | None] = None
     docs_url: ClassVar[str | None] = None
-    webhook_signature: ClassVar[str | None] = None
+    webhook_signature: ClassVar[str | HmacSignature | TokenSignature | JwtSignature | None] = None
     health_path: ClassVar[str | None] = None
     builtin: ClassVar[bool] = False
 
@@ -257,6 +268,7 @@ class BaseConnector:
                 logo_url=cls.logo_url,
                 docs_url=cls.docs_url,
                 webhook_signature=cls.webhook_signature,
+                content_export=cls.export_content is not BaseConnector.export_content,
                 builtin=cls.builtin,
                 actions=actions,
                 triggers=triggers,
@@ -306,7 +318,13 @@ class BaseConnector:
             outcome = await spec.func(self, validated)
             result = outcome if isinstance(outcome, ActionResult) else ActionResult.ok(_jsonable(outcome))
         except ProviderError as exc:
-            result = ActionResult.fail(exc.code, exc.message, status_code=exc.status_code)
+            result = ActionResult.fail(
+                exc.code,
+                exc.message,
+                status_code=exc.status_code,
+                retry_after_s=exc.retry_after_s,
+                error_details={"provider_body": exc.body_excerpt} if exc.body_excerpt else None,
+            )
         except ConnectorError as exc:
             result = ActionResult.fail(exc.code, exc.message, status_code=exc.status_code)
         duration = int((time.perf_counter() - started) * 1000)
@@ -400,8 +418,26 @@ class BaseConnector:
         """The provider's event name for a raw delivery (override per provider)."""
         return None
 
+    def webhook_event_id(self, headers: Mapping[str, str], payload: Any) -> str | None:
+        """The provider's id of this delivery (dedupe). Default: the header the manifest's
+        ``webhook_signature`` names as ``delivery_id_header`` (``X-GitHub-Delivery``...);
+        override for ids in the body (Slack's ``event_id``, Notion's ``id``)."""
+        spec = webhook_signature(self.webhook_signature) if self.webhook_signature else None
+        if spec is None or spec.delivery_id_header is None:
+            return None
+        return headers.get(spec.delivery_id_header.lower())
+
+    def webhook_occurred_at(self, headers: Mapping[str, str], payload: Any) -> datetime | None:
+        """When the event happened, by the provider's account (default: unknown → receipt time)."""
+        return None
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[TriggerEvent]:
-        """Raw webhook → the triggers it fires (signature already verified by the hub)."""
+        """Raw webhook → the triggers it fires (signature already verified by the hub).
+
+        Each event carries the provider's event id and time: from the parser's
+        ``TriggerOutput`` when it returns one, else from ``webhook_event_id`` /
+        ``webhook_occurred_at``.
+        """
         try:
             payload = json.loads(body) if body else {}
         except ValueError:
@@ -409,13 +445,44 @@ class BaseConnector:
         lowered = {k.lower(): v for k, v in headers.items()}
         event = self.webhook_event_name(lowered, payload)
         fired: list[TriggerEvent] = []
+        event_id: str | None = None
+        occurred: datetime | None = None
+        looked_up = False
         for spec in self._triggers.values():
             if spec.delivery != "webhook" or event not in spec.events:
                 continue
             normalised = spec.func(self, event, payload)
-            if normalised is not None:
-                fired.append(TriggerEvent(trigger_id=spec.id, payload=normalised))
+            if normalised is None:
+                continue
+            if not looked_up:
+                event_id = self.webhook_event_id(lowered, payload)
+                occurred = self.webhook_occurred_at(lowered, payload)
+                looked_up = True
+            out = normalised if isinstance(normalised, TriggerOutput) else TriggerOutput(payload=normalised)
+            own_id = out.event_id or event_id
+            fields: dict[str, Any] = {
+                "trigger_id": spec.id,
+                "payload": out.payload,
+                "event_id": own_id,
+                "dedupe_key": out.dedupe_key or (f"{self.id}:{own_id}:{spec.id}" if own_id else None),
+            }
+            when = out.occurred_at or occurred
+            if when is not None:
+                fields["occurred_at"] = when
+            fired.append(TriggerEvent(**fields))
         return fired
+
+    # -- content export ---------------------------------------------------------------------------
+    async def export_content(self, cursor: str | None) -> ExportPage:
+        """One page of the connection's content as normalised documents (for local search).
+
+        ``cursor`` is None for a full export, else what the previous page returned (or, for an
+        incremental export, what the last finished export ended with). The hub checkpoints
+        the returned cursor after every page and resumes from it after a restart, so a page
+        must be complete in itself. Override to support export; the manifest then says
+        ``content_export: true``.
+        """
+        raise ConnectorError(f"{self.id} does not export content", code="content_export_unsupported")
 
     async def poll(self, trigger_id: str, cursor: str | None) -> PollResult:
         spec = self._triggers.get(trigger_id)

@@ -8,14 +8,18 @@ returns the provider's answer. Absolute URLs and path traversal are refused here
 from __future__ import annotations
 
 import json
+import json as _json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
 import httpx
 
 from hub_connector_sdk.errors import ConnectorError, CredentialsRejected, GatewayError, ProviderError
+from hub_connector_sdk.redaction import redact, redact_text
 
 HeaderSource = Callable[[], Mapping[str, str]]
 
@@ -167,31 +171,83 @@ class ProviderClient:
         return body.get("data")
 
 
+ERROR_EXCERPT_CHARS = 1000
+_STATUS_CODES = {
+    403: "provider_forbidden",
+    404: "provider_not_found",
+    409: "provider_conflict",
+    422: "provider_rejected",
+    429: "provider_rate_limited",
+}
+
+
 def error_for(resp: ProviderResponse) -> ProviderError:
-    """Map a provider's error answer (or the gateway's own error body) to a ProviderError."""
+    """Map a provider's error answer (or the gateway's own error body) to a ProviderError.
+
+    The error carries the provider's message, a redacted excerpt of its body
+    (``body_excerpt``, at most ``ERROR_EXCERPT_CHARS``) and, when the answer said when to come
+    back (``Retry-After``, on 429 and 503 mostly), ``retry_after_s``. Use it when you inspect an
+    answer yourself (``raise_for_status=False``) and then decide it is an error.
+    """
     body: Any = None
     try:
         body = resp.json()
     except ValueError:
         body = None
+    wait = retry_after(resp.headers)
     gateway_error = _gateway_error(body)
     if gateway_error is not None:
+        details = gateway_error.get("details") or {}
+        if wait is None and isinstance(details.get("retry_after_s"), int | float):
+            wait = float(details["retry_after_s"])
         return GatewayError(
             str(gateway_error.get("message", "gateway error")),
             code=str(gateway_error["code"]),
             status_code=resp.status_code,
+            retry_after_s=wait,
         )
-    message = _provider_message(body) or f"provider answered {resp.status_code}"
+    message = provider_message(body) or f"provider answered {resp.status_code}"
+    excerpt = body_excerpt(resp)
     if resp.status_code == 401:
-        return CredentialsRejected(message, status_code=401)
-    code = {
-        403: "provider_forbidden",
-        404: "provider_not_found",
-        409: "provider_conflict",
-        422: "provider_rejected",
-        429: "provider_rate_limited",
-    }.get(resp.status_code, "provider_error")
-    return ProviderError(message, code=code, status_code=resp.status_code)
+        return CredentialsRejected(message, status_code=401, body_excerpt=excerpt)
+    return ProviderError(
+        message,
+        code=_STATUS_CODES.get(resp.status_code, "provider_error"),
+        status_code=resp.status_code,
+        retry_after_s=wait,
+        body_excerpt=excerpt,
+    )
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def body_excerpt(resp: ProviderResponse, limit: int = ERROR_EXCERPT_CHARS) -> str | None:
+    """At most ``limit`` characters of an answer's body, secrets redacted (JSON values under
+    secret-looking keys, credential-shaped strings)."""
+    if not resp.content:
+        return None
+    try:
+        text = _json.dumps(redact(resp.json()), ensure_ascii=False)
+    except ValueError:
+        text = redact_text(resp.content[: limit * 4].decode("utf-8", errors="replace"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _gateway_error(body: Any) -> dict[str, Any] | None:
@@ -211,7 +267,9 @@ def _gateway_error(body: Any) -> dict[str, Any] | None:
     return None
 
 
-def _provider_message(body: Any) -> str | None:
+def provider_message(body: Any) -> str | None:
+    """The human message of a provider's JSON error body (``message``, ``error_description``,
+    ``error``, ``errorMessages``, ``errors[0].message``), at most 500 characters."""
     if isinstance(body, dict):
         for key in ("message", "error_description", "error", "errorMessages"):
             value = body.get(key)
@@ -219,4 +277,9 @@ def _provider_message(body: Any) -> str | None:
                 return value[:500]
             if isinstance(value, list) and value:
                 return str(value[0])[:500]
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0].get("message")
+            if isinstance(first, str) and first:
+                return first[:500]
     return None

@@ -31,9 +31,28 @@ class InvalidParameters(ConnectorError):
 
 
 class ProviderError(ConnectorError):
-    """The provider answered with an error (status_code is the provider's)."""
+    """The provider answered with an error (status_code is the provider's).
+
+    ``retry_after_s``: the provider's (or the gateway's) Retry-After, when it sent one.
+    ``body_excerpt``: a bounded excerpt of the error answer with secrets redacted; it reaches
+    ``ActionResult.error_details["provider_body"]``.
+    """
 
     code = "provider_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | None = None,
+        retry_after_s: float | None = None,
+        body_excerpt: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status_code=status_code, details=details)
+        self.retry_after_s = retry_after_s
+        self.body_excerpt = body_excerpt
 
 
 class GatewayError(ProviderError):

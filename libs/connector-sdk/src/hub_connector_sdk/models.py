@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from hub_connector_sdk.webhook_signatures import (
+    HmacSignature,
+    JwtSignature,
+    TokenSignature,
+    WebhookSignature,
+    webhook_signature,
+)
 
 ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
 SEMVER = re.compile(
@@ -52,6 +60,18 @@ class AuthenticationMethod(StrEnum):
     BEARER = "bearer"
     OAUTH2 = "oauth2"
     CUSTOM = "custom"
+
+
+# What a hub can host: the gateway must know how to inject the credential (``custom`` it cannot).
+HOSTED_AUTH_METHODS = frozenset(
+    {
+        AuthenticationMethod.NONE,
+        AuthenticationMethod.API_KEY,
+        AuthenticationMethod.BASIC,
+        AuthenticationMethod.BEARER,
+        AuthenticationMethod.OAUTH2,
+    }
+)
 
 
 class TriggerType(StrEnum):
@@ -191,11 +211,21 @@ class ConnectorManifest(_Model):
     logo_url: str | None = None
     docs_url: str | None = None
     min_hub_version: str = "0.1.0"
-    webhook_signature: str | None = Field(
+    webhook_signature: WebhookSignature | None = Field(
         default=None,
-        description="inbound signature scheme, e.g. github-sha256, slack-v0, standard-webhooks",
+        description="how inbound deliveries are signed: a preset name (github-sha256, slack-v0, "
+        "standard-webhooks, ...) resolved to its spec, or a declared HmacSignature / TokenSignature / "
+        "JwtSignature; the webhooks service verifies with exactly this",
+    )
+    content_export: bool = Field(
+        default=False, description="the connector can export its content (export_content) for search"
     )
     builtin: bool = False
+
+    @field_validator("webhook_signature", mode="before")
+    @classmethod
+    def _signature(cls, value: Any) -> HmacSignature | TokenSignature | JwtSignature | None:
+        return None if value is None else webhook_signature(value)
 
     @field_validator("version", "min_hub_version")
     @classmethod
@@ -227,6 +257,13 @@ class ActionResult(_Model):
     error_message: str | None = None
     status_code: int | None = Field(default=None, description="the provider's HTTP status, if any")
     duration_ms: int | None = None
+    retry_after_s: float | None = Field(
+        default=None, ge=0, description="when the provider (or the gateway) said to try again (429)"
+    )
+    error_details: dict[str, Any] | None = Field(
+        default=None,
+        description="e.g. provider_body: a bounded, redacted excerpt of the provider's error answer",
+    )
 
     @classmethod
     def ok(cls, data: Any = None, *, status_code: int | None = None) -> ActionResult:
@@ -234,9 +271,24 @@ class ActionResult(_Model):
 
     @classmethod
     def fail(
-        cls, code: str, message: str, *, status_code: int | None = None, data: Any = None
+        cls,
+        code: str,
+        message: str,
+        *,
+        status_code: int | None = None,
+        data: Any = None,
+        retry_after_s: float | None = None,
+        error_details: dict[str, Any] | None = None,
     ) -> ActionResult:
-        return cls(success=False, error_code=code, error_message=message, status_code=status_code, data=data)
+        return cls(
+            success=False,
+            error_code=code,
+            error_message=message,
+            status_code=status_code,
+            data=data,
+            retry_after_s=retry_after_s,
+            error_details=error_details or None,
+        )
 
 
 class ConnectorHealth(_Model):
@@ -256,17 +308,62 @@ class TriggerEvent(_Model):
 
     trigger_id: str
     payload: dict[str, Any]
-    occurred_at: datetime = Field(default_factory=utcnow)
+    occurred_at: datetime = Field(
+        default_factory=utcnow, description="the event's own time when the provider says it, else receipt"
+    )
+    dedupe_key: str | None = None
+    event_id: str | None = Field(
+        default=None, description="the provider's delivery or event id (X-GitHub-Delivery, event_id...)"
+    )
+
+
+class TriggerOutput(_Model):
+    """What a webhook trigger parser may return instead of a bare payload dict: the payload with
+    the provider's event id (dedupe) and the event's own time."""
+
+    payload: dict[str, Any]
+    event_id: str | None = None
+    occurred_at: datetime | None = None
     dedupe_key: str | None = None
 
 
 class WebhookRegistration(_Model):
-    """What a provider returned when a webhook was registered."""
+    """What a provider returned when a webhook was registered.
+
+    ``secret`` is for providers that create the signing secret themselves and show it once
+    (PagerDuty, Linear, Notion's verification token): the hub moves it into the vault and
+    verifies deliveries with it. It is never serialised with the registration.
+    """
 
     external_id: str
     events: list[str] = Field(default_factory=list)
     expires_at: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    secret: SecretStr | None = Field(default=None, exclude=True, repr=False)
+
+
+class ContentDocument(_Model):
+    """One normalised document of a connection's content (an issue, a page, a message)."""
+
+    id: str = Field(min_length=1, max_length=512, description="stable id within the connector")
+    title: str = Field(max_length=1000)
+    text: str = Field(description="plain text or markdown body")
+    url: str | None = None
+    author: str | None = None
+    updated_at: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict, description="connector-specific extras")
+
+
+class ExportPage(_Model):
+    """One step of a content export: documents, and where to continue.
+
+    ``cursor`` is opaque to the hub and checkpointed after every page; with ``has_more=False``
+    it is the starting point of the next incremental export (e.g. "updated since").
+    """
+
+    documents: list[ContentDocument] = Field(default_factory=list)
+    cursor: str | None = None
+    has_more: bool = False
 
 
 class PollResult(_Model):

@@ -14,6 +14,7 @@ from hub_connectors.api import (
     routes_audit,
     routes_connections,
     routes_connectors,
+    routes_exports,
     routes_internal,
     routes_license,
 )
@@ -37,7 +38,14 @@ def create_app(settings: ConnectorsSettings | None = None, *, container: Contain
         settings, title="Integration Hub connectors", lifespan=lifespan, readiness=container.readiness
     )
     app.state.container = container
-    for router in (routes_connectors, routes_connections, routes_license, routes_audit, routes_internal):
+    for router in (
+        routes_connectors,
+        routes_connections,
+        routes_exports,
+        routes_license,
+        routes_audit,
+        routes_internal,
+    ):
         app.include_router(router.router)
     # Appended (innermost), so the request-id middleware still wraps a 413.
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.connectors_max_body_bytes))

@@ -1,4 +1,5 @@
-"""Work that runs beside the API: two consumer groups and four periodic jobs.
+"""Work that runs beside the API: two consumer groups, four periodic jobs (health, audit purge,
+initializing sweep, dedupe purge) and content exports.
 
 Runs inside ``serve`` by default (so one process is a complete service) or alone with
 ``hub-connectors worker``. Replicas share it safely: consumer groups split partitions, health
@@ -13,12 +14,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
+from hub_common.events import IntegrationContent
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
 from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHandler, ConnectionStatusHandler
 from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connection_events import ConnectionEvents
+from hub_connectors.services.content_exports import ExportRunner
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.sweeper import InitializingSweeper
 
@@ -46,6 +49,7 @@ class BackgroundWorkers:
         audit: AuditService,
         connection_events: ConnectionEvents,
         sweeper: InitializingSweeper,
+        export_runner: ExportRunner | None = None,
     ) -> None:
         prefix = settings.connectors_consumer_group_prefix
         self.settings = settings
@@ -53,6 +57,7 @@ class BackgroundWorkers:
         self._audit = audit
         self._connection_events = connection_events
         self._sweeper = sweeper
+        self.export_runner = export_runner
         self.status_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
@@ -79,7 +84,7 @@ class BackgroundWorkers:
 
     async def start(self) -> None:
         s = self.settings
-        topics = {*STATUS_TOPICS, *s.connectors_audit_topics}
+        topics = {*STATUS_TOPICS, *s.connectors_audit_topics, IntegrationContent.topic}
         await ensure_topics(s.kafka_bootstrap, sorted(topics | {dlq_topic(t) for t in topics}))
         for consumer in self.consumers:
             await consumer.start()
@@ -99,11 +104,15 @@ class BackgroundWorkers:
                 )
             ),
         ]
+        if self.export_runner is not None:
+            self.export_runner.start()
 
     async def wait_assigned(self, timeout_s: float = 30.0) -> None:
         await asyncio.gather(*(c.wait_assigned(timeout_s) for c in self.consumers))
 
     async def stop(self) -> None:
+        if self.export_runner is not None:
+            await self.export_runner.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

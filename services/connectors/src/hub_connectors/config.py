@@ -76,6 +76,15 @@ class ConnectorsSettings(HubSettings):
     # by default), so no redelivery can outlive its id.
     connectors_dedupe_retention_days: float = Field(default=14.0, gt=0)
 
+    # Content exports (ADR 0016): a worker holds an export through a lease renewed every page;
+    # after a crash another worker resumes it from the checkpointed cursor once the lease ends.
+    connectors_export_lease_s: float = Field(default=60.0, gt=0)
+    connectors_export_poll_interval_s: float = Field(default=2.0, gt=0)
+    connectors_export_concurrency: int = Field(default=2, ge=1)
+    connectors_export_max_attempts: int = Field(default=3, ge=1)
+    # Document text above this is cut (text_truncated=true): Kafka records have a size limit.
+    connectors_export_max_text_bytes: int = Field(default=256 * 1024, ge=1024)
+
     # Disconnect asks the oauth service to revoke at the provider when it offers the route.
     connectors_oauth_revoke: bool = True
     connectors_oauth_timeout_s: float = Field(default=5.0, gt=0)

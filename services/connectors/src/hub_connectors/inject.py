@@ -22,12 +22,14 @@ from hub_connectors.services.actions import ActionService
 from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.connections import ConnectionService
+from hub_connectors.services.content_exports import ContentExportService, ExportRunner
 from hub_connectors.services.database import Database
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.license import LicenseService
 from hub_connectors.services.ports import CredentialStore, Revoker
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.tenants import TenantDirectory
+from hub_connectors.services.webhook_registrations import WebhookRegistrar
 
 
 def default_registry(settings: ConnectorsSettings) -> ConnectorRegistry:
@@ -118,6 +120,19 @@ class Container:
         self.connection_events = ConnectionEvents(
             self.db, dedupe_retention_days=settings.connectors_dedupe_retention_days
         )
+        self.webhook_registrar = WebhookRegistrar(self.db, self.registry, self.runtime, self.credential_store)
+        self.exports = ContentExportService(self.db, self.registry)
+        self.export_runner = ExportRunner(
+            self.db,
+            self.registry,
+            self.runtime,
+            self.exports,
+            lease_s=settings.connectors_export_lease_s,
+            poll_interval_s=settings.connectors_export_poll_interval_s,
+            concurrency=settings.connectors_export_concurrency,
+            max_attempts=settings.connectors_export_max_attempts,
+            max_text_bytes=settings.connectors_export_max_text_bytes,
+        )
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:
@@ -130,6 +145,7 @@ class Container:
                 audit=self.audit,
                 connection_events=self.connection_events,
                 sweeper=self.sweeper,
+                export_runner=self.export_runner,
             )
             await self.workers.start()
 

@@ -108,6 +108,12 @@ class FakeGateway:
     calls: list[tuple[str, str, str]] = field(default_factory=list)  # (connection, path, caller)
     revocations: list[tuple[str, str]] = field(default_factory=list)  # (connection, caller)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
+    # Content export: documents per connection, pages of two by offset; a page may be held by a gate.
+    documents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    doc_pages_served: list[tuple[str, int]] = field(default_factory=list)
+    doc_gates: dict[tuple[str, int], asyncio.Event] = field(default_factory=dict)
+    issued_secrets: dict[str, str] = field(default_factory=dict)  # PagerDuty-style, per connection
+    doc_failures: dict[str, list[int]] = field(default_factory=dict)  # statuses the next doc pages get
 
     @staticmethod
     def account_for(key: str) -> str:
@@ -143,6 +149,28 @@ class FakeGateway:
             return JSONResponse({"id": self.account_for(key), "name": "Echo User"})
         if path == "echo":
             return JSONResponse({"echo": await request.json()})
+        if path == "docs":
+            offset = int(request.query_params.get("offset", "0"))
+            gate = self.doc_gates.get((cid, offset))
+            if gate is not None:
+                await gate.wait()
+            self.doc_pages_served.append((cid, offset))
+            failures = self.doc_failures.get(cid)
+            if failures:
+                status = failures.pop(0)
+                return JSONResponse({"message": f"failed with {status}", "token": "leak-me-not"}, status)
+            docs = self.documents.get(cid, [])
+            return JSONResponse({"docs": docs[offset : offset + 2], "more": len(docs) > offset + 2})
+        if path == "webhook_subscriptions" and request.method == "POST":
+            sent = await request.json()
+            secret = self.issued_secrets[cid] = f"pd-issued-{uuid.uuid4().hex}"
+            method = {**sent["delivery_method"], "secret": secret}
+            return JSONResponse(
+                {"webhook_subscription": {"id": f"PWH{cid[:6]}", "delivery_method": method}}, 201
+            )
+        if path == "limited":
+            body = {"message": "API rate limit exceeded", "access_token": "leaked-token-value"}
+            return JSONResponse(body, 429, headers={"Retry-After": "12"})
         return JSONResponse({"message": "not found"}, 404)
 
     async def revoke(self, request: Request) -> JSONResponse:
@@ -194,6 +222,8 @@ def settings(migrated_dsn, kafka_bootstrap, vault_url, gateway) -> ConnectorsSet
         connectors_action_timeout_s=1.0,
         connectors_health_timeout_s=3.0,
         connectors_plugin_calls_per_connector=8,
+        connectors_export_lease_s=2.0,
+        connectors_export_poll_interval_s=0.2,
     )
 
 

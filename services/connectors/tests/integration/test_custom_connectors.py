@@ -137,7 +137,7 @@ async def test_base_url_overrides_stay_on_declared_public_hosts(api, auth, tenan
 async def test_connector_catalogue(api, auth, tenant):
     headers = auth(tenant, "enterprise")
     body = (await api.get("/v1/connectors", headers=headers)).json()
-    assert [c["id"] for c in body["connectors"]] == ["echoapi", "oauththing", "rogue"]
+    assert [c["id"] for c in body["connectors"]] == ["echoapi", "oauththing", "pagerlike", "rogue"]
     assert body["load_errors"] is None
     echo = (await api.get("/v1/connectors/echoapi", headers=headers)).json()
     assert echo["origin"] == "builtin" and echo["available"] is True and echo["required_tier"] == "core"

@@ -22,14 +22,16 @@ def only_problem(registry):
     return registry.problems[0]
 
 
-def test_no_builtins_yet():
-    assert BUILTINS == ()
-    assert load_registry("0.1.0", plugins=False).all() == []
+def test_the_builtins_load_cleanly_as_builtins():
+    registry = load_registry("0.1.0", plugins=False)
+    assert registry.problems == []
+    assert [r.id for r in registry.all()] == sorted(c.id for c in BUILTINS) == ["github", "github_pat"]
+    assert all(r.manifest.builtin and not r.custom for r in registry.all())
 
 
 def test_the_registry_decides_what_is_builtin(kit):
     registry = kit.make_registry()
-    assert [r.id for r in registry.all()] == ["echoapi", "oauththing", "rogue"]
+    assert [r.id for r in registry.all()] == ["echoapi", "oauththing", "pagerlike", "rogue"]
     assert registry.get("echoapi").manifest.builtin and not registry.get("echoapi").custom
     claims_builtin = variant(kit.RoguePlugin, builtin=True, id="sneaky")
     plugin = ConnectorRegistry("0.1.0").add_plugin(claims_builtin, source="sneaky")

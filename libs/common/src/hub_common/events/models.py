@@ -165,6 +165,26 @@ class CredentialChanged(HubEvent):
     key_version: int | None = None
 
 
+class IntegrationContent(HubEvent):
+    """One normalised document of a connection's content (an issue, a page), exported for
+    local search by a content export (``POST /v1/connections/{id}/exports``). Events of one
+    export arrive in page order per connection; a document seen again (a later export, or a
+    page retried after a crash) carries the same ``id`` and is an upsert for a consumer."""
+
+    topic: ClassVar[str] = "integration.content"
+    connection_id: UUID
+    connector_id: str
+    export_id: UUID
+    id: str = Field(min_length=1, max_length=512, description="the document's id within the connector")
+    title: str
+    text: str = Field(description="plain text or markdown; cut at the export's text limit")
+    text_truncated: bool = False
+    url: str | None = None
+    author: str | None = None
+    updated_at: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
 EVENT_MODELS: tuple[type[HubEvent], ...] = (
     IntegrationConnected,
     IntegrationDisconnected,
@@ -176,6 +196,7 @@ EVENT_MODELS: tuple[type[HubEvent], ...] = (
     WebhookDeliveryFailed,
     IntegrationTriggerFired,
     CredentialChanged,
+    IntegrationContent,
 )
 TOPICS: dict[str, type[HubEvent]] = {m.topic: m for m in EVENT_MODELS}
 _BY_TYPE: dict[str, type[HubEvent]] = {m.event_type(): m for m in EVENT_MODELS}

@@ -5,8 +5,9 @@ traffic, and check requests against the provider's published API description.
 - :class:`RecordReplayTransport` — record real traffic to a JSON cassette, replay it later.
 - :class:`DirectProviderTransport` — reach the provider directly to record (developer machine).
 - :class:`OpenApiSpec` — ``validate_request(method, path, query, json_body)`` → :class:`SpecViolation`.
-- :func:`run_action`, :func:`run_health_check`, :func:`run_poll`, :func:`parse_webhook`,
-  :func:`assert_valid_connector` — one-call helpers.
+- :func:`run_action`, :func:`run_health_check`, :func:`run_poll`, :func:`run_export`,
+  :func:`parse_webhook`, :func:`assert_valid_connector` — one-call helpers, as strict as the hub
+  (outputs and trigger payloads checked against their schemas: :class:`SchemaMismatch`).
 
 Needs nothing beyond the SDK's own dependencies (pytest only for :func:`provider_spec`'s skip).
 """
@@ -20,14 +21,19 @@ from hub_connector_sdk.testkit.gateway import (
     UnexpectedRequest,
 )
 from hub_connector_sdk.testkit.helpers import (
+    SchemaMismatch,
     assert_valid_connector,
+    check_against,
+    check_trigger_payloads,
     connection_context,
     connector_problems,
     gateway_stub,
     parse_webhook,
     run_action,
+    run_export,
     run_health_check,
     run_poll,
+    signed_delivery,
 )
 from hub_connector_sdk.testkit.openapi import OpenApiSpec, Operation, SpecViolation
 from hub_connector_sdk.testkit.recording import MODE_ENV, CassetteMismatch, RecordReplayTransport
@@ -46,11 +52,14 @@ __all__ = [
     "OpenApiSpec",
     "Operation",
     "RecordReplayTransport",
+    "SchemaMismatch",
     "SpecError",
     "SpecViolation",
     "StubRequest",
     "UnexpectedRequest",
     "assert_valid_connector",
+    "check_against",
+    "check_trigger_payloads",
     "connection_context",
     "connector_problems",
     "find_specs_dir",
@@ -58,7 +67,9 @@ __all__ = [
     "parse_webhook",
     "provider_spec",
     "run_action",
+    "run_export",
     "run_health_check",
     "run_poll",
+    "signed_delivery",
     "spec_file",
 ]

@@ -11,10 +11,11 @@ recorded without a running hub.
 
 from __future__ import annotations
 
+import json as _json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 import httpx
@@ -25,6 +26,9 @@ from hub_connector_sdk.models import ConnectionContext
 from hub_connector_sdk.testkit._paths import TemplateIndex
 from hub_connector_sdk.testkit.cassette import Body, provider_path
 from hub_connector_sdk.testkit.openapi import OpenApiSpec
+
+if TYPE_CHECKING:
+    from hub_connector_sdk.testkit.contract import Contract
 from hub_connector_sdk.testkit.recording import RecordReplayTransport
 
 # Headers that carry credentials: a connector must never send them; the gateway adds them.
@@ -82,7 +86,9 @@ class GatewayStub(httpx.AsyncBaseTransport):
         stub.route("POST", "/pages/{page_id}/incidents", lambda req: (201, {"id": "i1", **req.json}))
         connector = stub.connector(StatuspageConnector, config={"page_id": "p1"})
 
-    ``spec`` checks every request against a published API description before answering;
+    ``spec`` (an OpenApiSpec or a contract from :mod:`hub_connector_sdk.testkit.contract`)
+    checks every request, with the headers the provider would see, against a published API
+    description before answering, and (``check_responses``) every answer after;
     ``cassette`` answers requests no route covers from a recording.
     """
 
@@ -92,14 +98,20 @@ class GatewayStub(httpx.AsyncBaseTransport):
         connection_id: str = "conn_test",
         gateway_url: str = "http://gateway.test",
         cassette: str | Path | RecordReplayTransport | None = None,
-        spec: OpenApiSpec | None = None,
+        spec: OpenApiSpec | Contract | None = None,
         forbid_credentials: bool = True,
+        check_responses: bool = True,
     ) -> None:
+        from hub_connector_sdk.testkit.contract import as_contract
+
         self.connection_id = connection_id
         self.gateway_url = gateway_url.rstrip("/")
-        self.spec = spec
+        self.spec = as_contract(spec) if spec is not None else None
+        self.check_responses = check_responses
         self.forbid_credentials = forbid_credentials
         self.calls: list[StubRequest] = []
+        # The manifest's api.default_headers, added as the gateway adds them (set by connector()).
+        self.default_headers: dict[str, str] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
         self._index: dict[str, TemplateIndex] = {}
         if isinstance(cassette, RecordReplayTransport) or cassette is None:
@@ -153,6 +165,7 @@ class GatewayStub(httpx.AsyncBaseTransport):
         context = ConnectionContext(
             connection_id=self.connection_id, tenant_id=tenant_id, config=dict(config or {})
         )
+        self.default_headers = {k.lower(): v for k, v in connector_cls.api.default_headers.items()}
         return connector_cls(context, self.client())
 
     def calls_to(self, method: str, template: str | None = None) -> list[StubRequest]:
@@ -175,19 +188,34 @@ class GatewayStub(httpx.AsyncBaseTransport):
                 if call.form is None
                 else {k: v[0] if len(v) == 1 else v for k, v in call.form.items()}
             )
-            self.spec.validate_request(call.method, call.path, call.query, body)
+            self.spec.check_request(call.method, call.path, call.query, body, headers=call.headers)
         found = self._index.get(call.method, TemplateIndex()).match(call.path)
         if found is None:
             self.calls.append(call)
             if self.cassette is not None:
-                return await self.cassette.handle_async_request(request)
+                return self._checked(call, await self.cassette.handle_async_request(request))
             routes = "\n".join(f"  {m} {t}" for m, t in self._routes) or "  (none)"
             raise UnexpectedRequest(f"no route for {call.method} {call.path}; routes:\n{routes}")
         template, raw_params = found
         call = replace(call, path_params={k: unquote(v) for k, v in raw_params.items()})
         self.calls.append(call)
         answer = self._routes[(call.method, template)].next_answer()(call)
-        return _to_response(answer, request)
+        return self._checked(call, _to_response(answer, request))
+
+    def _checked(self, call: StubRequest, response: httpx.Response) -> httpx.Response:
+        """The answer, after checking it against the description (a fake answer the real
+        provider could never give makes a test pass for the wrong reason)."""
+        if self.spec is not None and self.check_responses and not _is_gateway_error(response):
+            content = response.content if hasattr(response, "_content") else b""
+            try:
+                answer = _json.loads(content) if content else None
+            except ValueError:
+                answer = None
+            self.spec.check_response(
+                call.method, call.path, response.status_code, answer,
+                content_type=response.headers.get("content-type"),
+            )  # fmt: skip
+        return response
 
     async def aclose(self) -> None:
         if self.cassette is not None:
@@ -207,8 +235,7 @@ class GatewayStub(httpx.AsyncBaseTransport):
                     "the gateway injects them"
                 )
 
-    @staticmethod
-    def _stub_request(request: httpx.Request) -> StubRequest:
+    def _stub_request(self, request: httpx.Request) -> StubRequest:
         body = Body.parse(request.content, request.headers.get("content-type"))
         return StubRequest(
             method=request.method.upper(),
@@ -216,8 +243,34 @@ class GatewayStub(httpx.AsyncBaseTransport):
             query=parse_qs(request.url.query.decode(), keep_blank_values=True),
             json=body.json,
             form=body.form,
-            headers=request.headers,
+            headers=with_default_headers(request.headers, self.default_headers),
         )
+
+
+def _is_gateway_error(response: httpx.Response) -> bool:
+    """The gateway's own refusals (``{"error": {"code", "message", "details"}}``) are not the
+    provider's answers, so no description covers them."""
+    if not hasattr(response, "_content") or not response.content:
+        return False
+    try:
+        body = _json.loads(response.content)
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and isinstance(error.get("code"), str) and "details" in error
+
+
+def with_default_headers(sent: httpx.Headers, defaults: Mapping[str, str]) -> httpx.Headers:
+    """The headers the provider receives: the connector's, plus the manifest's default headers
+    for names it did not set, as the gateway does (docs/connector-sdk.md, "What the gateway
+    adds"). ``Accept: */*`` (httpx's default) counts as no preference, so a default Accept
+    replaces it."""
+    out = httpx.Headers(sent)
+    for name, value in defaults.items():
+        current = out.get(name)
+        if current is None or (name == "accept" and current.strip() == "*/*"):
+            out[name] = value
+    return out
 
 
 def _handler(answer: Answer | Handler, status: int, json: Any, headers: dict[str, str]) -> Handler:

@@ -92,6 +92,7 @@ class OpenApiSpec:
         self._index = TemplateIndex(self._paths)
         self._compiler = SchemaCompiler(document, self.dialect)
         self._plans: dict[tuple[str, str], _Plan] = {}
+        self._answers: dict[tuple[str, str, int], _Body | None] = {}
 
     @classmethod
     def load(cls, path: str | Path, *, path_prefix: str = "") -> OpenApiSpec:
@@ -185,6 +186,54 @@ class OpenApiSpec:
         if problems:
             raise SpecViolation(operation.method, _plain(path), problems, operation=operation.template)
         return operation
+
+    def validate_response(
+        self, method: str, path: str, status: int, json_body: Any = None, *, content_type: str | None = None
+    ) -> Operation:
+        """Raise SpecViolation when an answer breaks the response schema the description gives
+        for ``status`` (else ``NXX``, else ``default``). A status the operation does not
+        document, or a JSON body where it declares none, is a problem too; a declared non-JSON
+        media type is not checked beyond that."""
+        operation = self.find_operation(method, path)
+        key = (operation.method, operation.template, status)
+        if key not in self._answers:
+            self._answers[key] = self._response(operation, status)
+        declared = self._answers[key]
+        problems: list[str] = []
+        if declared is None:
+            problems.append(f"status {status} is not documented for this operation")
+        elif (
+            declared.validator is not None
+            and json_body is not None
+            and (content_type is None or "json" in content_type.lower())
+        ):
+            problems += [
+                f"response{e['path'] if e['path'] != '/' else ''}: {e['message']}"
+                for e in describe_errors(declared.validator, json_body)
+            ]
+        if problems:
+            raise SpecViolation(operation.method, _plain(path), problems, operation=operation.template)
+        return operation
+
+    def _response(self, operation: Operation, status: int) -> _Body | None:
+        item = self._compiler.deref(self._paths[operation.template])
+        responses = item[operation.method.lower()].get("responses") or {}
+        if not responses:  # nothing documented at all: nothing to hold the answer to
+            return _Body(required=False, validator=None)
+        raw = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        answer = self._compiler.deref(raw)
+        if not isinstance(answer, Mapping):
+            return None
+        if self.dialect == "2.0":
+            schema = answer.get("schema")
+        else:
+            content = answer.get("content") or {}
+            media = _pick_media(list(content))
+            schema = (content.get(media) or {}).get("schema") if media else None
+            if media is not None and "json" not in media:
+                schema = None
+        validator = Draft202012Validator(self._compiler.compile(schema)) if schema is not None else None
+        return _Body(required=False, validator=validator)
 
     def _plan(self, operation: Operation) -> _Plan:
         key = (operation.method, operation.template)

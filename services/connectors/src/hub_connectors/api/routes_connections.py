@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -97,6 +98,11 @@ async def execute_action(
     body: ExecuteAction,
     caller: CallerDep,
     container: ContainerDep,
+    response: Response,
 ) -> ActionResult:
-    """200 with the ActionResult whenever the action ran (``success`` says how it went)."""
-    return await container.actions.execute(caller, connection_id, action_id, body.parameters)
+    """200 with the ActionResult whenever the action ran (``success`` says how it went). When
+    the provider or the gateway said when to try again, ``Retry-After`` says it too."""
+    result = await container.actions.execute(caller, connection_id, action_id, body.parameters)
+    if result.retry_after_s is not None:
+        response.headers["Retry-After"] = str(math.ceil(result.retry_after_s))
+    return result

@@ -13,7 +13,14 @@ from hub_common.errors import Forbidden
 from hub_common.web.auth import Principal, ServicePrincipal
 from hub_connector_sdk import AuthenticationMethod
 from hub_connectors.api.deps import ConnectionIdDep, ContainerDep
-from hub_connectors.api.schemas import ConnectionOut, HealthOut, InternalConnection, VerifyRequest
+from hub_connectors.api.schemas import (
+    ConnectionOut,
+    HealthOut,
+    InternalConnection,
+    RegisterWebhook,
+    VerifyRequest,
+    WebhookRegistrationOut,
+)
 from hub_connectors.domain.credentials import vault_keys
 from hub_connectors.domain.errors import ConnectionNotFound
 from hub_connectors.domain.hosts import effective_allowed_hosts
@@ -22,6 +29,7 @@ from hub_connectors.repositories import connections
 router = APIRouter(prefix="/internal/v1", tags=["internal"], include_in_schema=False)
 READERS = frozenset({"gateway", "webhooks", "oauth"})
 VERIFIERS = frozenset({"oauth"})
+WEBHOOK_REGISTRARS = frozenset({"webhooks"})
 OAUTH_KEYS = ["access_token"]
 
 
@@ -69,3 +77,25 @@ async def verify_connection(
     _allow(principal, VERIFIERS)
     connection, health = await container.health.verify(body.tenant_id, connection_id)
     return HealthOut(health=health, connection=ConnectionOut.of(connection))
+
+
+@router.post("/connections/{connection_id}/webhooks", response_model=WebhookRegistrationOut, status_code=201)
+async def register_webhook(
+    connection_id: ConnectionIdDep,
+    body: RegisterWebhook,
+    principal: ServicePrincipal,
+    container: ContainerDep,
+) -> WebhookRegistrationOut:
+    """The connector registers the hub's URL at its provider; a secret the provider issued is
+    stored in the vault and only its key name is returned."""
+    _allow(principal, WEBHOOK_REGISTRARS)
+    registration, key = await container.webhook_registrar.register(
+        body.tenant_id, connection_id, body.trigger_ids, body.target_url, body.secret.get_secret_value()
+    )
+    return WebhookRegistrationOut(
+        external_id=registration.external_id,
+        events=registration.events,
+        expires_at=registration.expires_at,
+        metadata=registration.metadata,
+        provider_secret_key=key,
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from hub_connector_sdk import ConnectorHealth, ConnectorManifest
 from hub_connectors.domain.connection import Connection
+from hub_connectors.domain.content_export import ContentExport
 from hub_connectors.domain.license import Feature, policy_for, tier_allowing_feature
 from hub_connectors.registry import LoadProblem, RegisteredConnector
 from hub_connectors.services.caller import Caller
@@ -30,6 +31,52 @@ class CreateConnection(_In):
     credentials: dict[str, Any] | None = Field(
         default=None, description="API key / basic / bearer fields; stored in the vault, never returned"
     )
+
+
+class StartExport(_In):
+    mode: Literal["full", "incremental"] = Field(
+        default="full", description="incremental: from where the last completed export ended"
+    )
+
+
+class ExportOut(BaseModel):
+    id: UUID
+    connection_id: UUID
+    connector_id: str
+    mode: str
+    status: str
+    cursor: str | None = Field(description="the connector's cursor after the last committed page")
+    start_cursor: str | None
+    pages: int
+    documents: int
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, export: ContentExport) -> ExportOut:
+        return cls(
+            id=export.id,
+            connection_id=export.connection_id,
+            connector_id=export.connector_id,
+            mode=export.mode,
+            status=export.status,
+            cursor=export.cursor,
+            start_cursor=export.start_cursor,
+            pages=export.pages,
+            documents=export.documents,
+            error_code=export.error_code,
+            error_message=export.error_message,
+            created_at=export.created_at,
+            updated_at=export.updated_at,
+            finished_at=export.finished_at,
+        )
+
+
+class ExportList(BaseModel):
+    exports: list[ExportOut]
 
 
 class ExecuteAction(_In):
@@ -167,6 +214,27 @@ class InternalConnection(BaseModel):
     default_headers: dict[str, str]
     api_key_placement: dict[str, str] | None
     credential_keys: list[str] = Field(description="vault keys holding this connection's credential")
+
+
+class RegisterWebhook(_In):
+    """From the webhooks service: register its URL for these triggers at the provider."""
+
+    tenant_id: str = Field(min_length=1, max_length=128)
+    trigger_ids: list[str] = Field(min_length=1, max_length=50)
+    target_url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://")
+    secret: SecretStr = Field(
+        description="the hub-generated signing secret (unused when the provider issues one)"
+    )
+
+
+class WebhookRegistrationOut(BaseModel):
+    external_id: str
+    events: list[str]
+    expires_at: datetime | None
+    metadata: dict[str, Any]
+    provider_secret_key: str | None = Field(
+        description="vault key of the signing secret the provider issued (None: the hub's secret applies)"
+    )
 
 
 class VerifyRequest(_In):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from hub_common.connection_credentials import InvalidCredentials, fields_of, validate, vault_keys
 from hub_common.errors import Unprocessable
 from hub_connector_sdk import AuthenticationMethod, AuthSpec
+from hub_connector_sdk.models import HOSTED_AUTH_METHODS
 
 __all__ = [
     "DIRECT_METHODS",
@@ -27,7 +28,7 @@ M = AuthenticationMethod
 # Methods whose credentials the user gives to this service directly.
 DIRECT_METHODS = frozenset({M.API_KEY, M.BASIC, M.BEARER})
 # What this hub can host at all (the gateway must know how to inject it).
-SUPPORTED_METHODS = frozenset({M.NONE, M.API_KEY, M.BASIC, M.BEARER, M.OAUTH2})
+SUPPORTED_METHODS = HOSTED_AUTH_METHODS
 
 
 class CredentialsNotAccepted(Unprocessable):

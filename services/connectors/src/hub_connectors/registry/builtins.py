@@ -1,9 +1,11 @@
-"""The connectors shipped with the hub. Empty until the nine built-ins land (a later issue):
-each will be a ``BaseConnector`` subclass listed here, loaded before any plugin so that a plugin
-can never shadow a built-in id."""
+"""The connectors shipped with the hub, loaded before any plugin so that a plugin can never
+shadow a built-in id. Each is a workspace package under ``connectors/`` that uses only the
+connector SDK, exactly as a plugin does (docs/adr/0017); it is listed here instead of being
+found through an entry point."""
 
 from __future__ import annotations
 
+from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_sdk import BaseConnector
 
-BUILTINS: tuple[type[BaseConnector], ...] = ()
+BUILTINS: tuple[type[BaseConnector], ...] = (GitHubConnector, GitHubTokenConnector)

@@ -22,10 +22,13 @@ from hub_connector_sdk import (
     ActionResult,
     BaseConnector,
     ConnectionContext,
+    ConnectorError,
     ConnectorHealth,
+    ExportPage,
     InvalidParameters,
     ProviderClient,
     UnknownAction,
+    WebhookRegistration,
 )
 from hub_connectors.domain.errors import InvalidParametersError, UnknownActionError
 from hub_connectors.registry import RegisteredConnector
@@ -135,6 +138,62 @@ class ConnectorRuntime:
         CALLS.labels(registered.id, "action", outcome).inc()
         duration_ms = int((time.perf_counter() - started) * 1000)
         return result.model_copy(update={"duration_ms": duration_ms})
+
+    async def export_page(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        cursor: str | None,
+        *,
+        tier: str | None,
+    ) -> ExportPage:
+        """One page of a content export. Failures raise ConnectorError (ProviderError for the
+        provider's, with its Retry-After); the export task decides whether to retry."""
+        try:
+            page = await self._call(
+                registered, context, lambda c: c.export_content(cursor), self.action_timeout_s, tier
+            )
+        except ConnectorError:
+            raise
+        except ConnectorTimedOut:
+            raise ConnectorError(
+                f"the export page did not finish within {self.action_timeout_s:g}s", code="export_timeout"
+            ) from None
+        except ConnectorBusy:
+            raise ConnectorError(
+                "the connector is still busy with earlier calls", code="connector_busy"
+            ) from None
+        except Exception as exc:
+            raise ConnectorError(
+                f"the connector failed: {_describe(exc)}", code="connector_crashed"
+            ) from None
+        if not isinstance(page, ExportPage):
+            raise ConnectorError(f"the connector returned {type(page).__name__}, not an ExportPage")
+        return page
+
+    async def register_webhook(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        trigger_ids: list[str],
+        target_url: str,
+        secret: str,
+        *,
+        tier: str | None,
+    ) -> WebhookRegistration:
+        """The connector registers ``target_url`` at its provider (its own errors propagate)."""
+        registration = await self._call(
+            registered,
+            context,
+            lambda c: c.register_webhook(trigger_ids, target_url, secret),
+            self.action_timeout_s,
+            tier,
+        )
+        if not isinstance(registration, WebhookRegistration):
+            raise ConnectorError(
+                f"the connector returned {type(registration).__name__}, not a WebhookRegistration"
+            )
+        return registration
 
     async def health(self, registered: RegisteredConnector, context: ConnectionContext) -> ConnectorHealth:
         started = time.perf_counter()

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from hub_common.events import IntegrationActionExecuted
 from hub_connector_sdk import ActionResult
-from hub_connectors.domain.action_summary import summarize
+from hub_connectors.domain.action_summary import bounded_errors, summarize
 from hub_connectors.domain.errors import (
     ConnectionNotActive,
     ConnectionNotFound,
@@ -66,8 +66,10 @@ class ActionService:
             raise InvalidParametersError(
                 f"parameters do not match the schema of {action_id}", details={"errors": errors}
             )
-        result = await self._runtime.execute(
-            registered, context_of(connection), action_id, parameters, tier=caller.tier.value
+        result = bounded_errors(
+            await self._runtime.execute(
+                registered, context_of(connection), action_id, parameters, tier=caller.tier.value
+            )
         )
         async with self._db.transaction() as conn:
             await publish(

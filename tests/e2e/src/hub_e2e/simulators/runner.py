@@ -95,3 +95,51 @@ class OAuthSimulator(ManagedProcess):
     def families(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._admin("GET", "/families").json()
         return result
+
+
+@dataclass
+class ProviderSim(OAuthSimulator):
+    """``with ProviderSim("github", clients=[...]) as sim: ...``: ``hub-sim <provider>`` as a process.
+
+    The provider's API, OAuth endpoints and webhooks on one port; the OAuth administration of
+    :class:`OAuthSimulator` works unchanged.
+    """
+
+    provider: str = "github"
+    pats: Mapping[str, str] = field(default_factory=dict)  # token -> login
+    require_spec: bool = True
+
+    def __post_init__(self) -> None:
+        self.flavor = self.provider
+        self.log_path = new_log(f"hub-sim-{self.provider}")
+
+    def command(self) -> list[str]:
+        command = [
+            str(Path(sys.executable).parent / "hub-sim"),  # the console script users run
+            self.provider,
+            "--port",
+            str(self.port),
+            "--clients",
+            json.dumps(list(self.clients)),
+            "--settings",
+            json.dumps(dict(self.settings)),
+            *[f"--pat={token}:{login}" for token, login in self.pats.items()],
+        ]
+        return [*command, "--require-spec"] if self.require_spec else command
+
+    def send_webhook(
+        self, event: str, url: str, *, action: str | None = None, secret: str | None = None, **data: Any
+    ) -> dict[str, Any]:
+        body = {"event": event, "action": action, "url": url, "secret": secret, "data": data}
+        result: dict[str, Any] = self._admin("POST", "/webhooks", body).json()
+        return result
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt, oldest first (after the queued ones were attempted)."""
+        self._admin("POST", f"/{self.provider}/drain")
+        result: list[dict[str, Any]] = self._admin("GET", "/webhooks").json()
+        return result
+
+    def info(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._admin("GET", "/provider").json()
+        return result
