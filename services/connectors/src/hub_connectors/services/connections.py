@@ -97,7 +97,7 @@ class ConnectionService:
             except HubError:
                 await self._abandon(connection)
                 raise
-        checked, _ = await self._health.check_and_apply(connection)
+        checked, _ = await self._health.check_and_apply(connection, tier=caller.tier)
         return checked
 
     @staticmethod
