@@ -48,7 +48,7 @@ async def runtime(recorder):
     factory = ProviderClientFactory(GATEWAY, transport_factory=lambda: httpx.MockTransport(recorder))
     runtime = ConnectorRuntime(
         factory,
-        plugins=ProcessIsolation(gateway_url=GATEWAY, max_workers=4, max_per_connector=2, grace_s=0.5),
+        plugins=ProcessIsolation(gateway_url=GATEWAY, max_workers=4, max_per_connector=2, grace_s=3.0),
         tokens=PluginTokens(ServiceTokenMinter("connectors", "s" * 32)),
         action_timeout_s=2.0,
         health_timeout_s=2.0,
