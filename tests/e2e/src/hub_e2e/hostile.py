@@ -78,6 +78,8 @@ class HostilePlugin(BaseConnector):
         paths = [*params.get("paths", []), f"/proc/{os.getppid()}/environ", f"/proc/{os.getppid()}/cmdline"]
 
         def read(path: str) -> Any:
+            if os.path.isdir(path):
+                return f"listed {len(os.listdir(path))} entries"
             with open(path, "rb") as f:
                 return f"read {len(f.read())} bytes"
 

@@ -84,7 +84,27 @@ def _load_class(spec: protocol.WorkerSpec) -> type[BaseConnector]:
     return obj
 
 
+class _KeptTransport(httpx.AsyncBaseTransport):
+    """One connection pool (and TLS context) to the gateway for the worker's life: building one
+    per call cost more than the whole process hop (bench/plugin_worker_bench.py)."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass  # a call's client closes; the pool stays
+
+
+_TRANSPORT: _KeptTransport | None = None
+
+
 def _client(request: protocol.Request, context: ConnectionContext) -> ProviderClient:
+    global _TRANSPORT
+    if _TRANSPORT is None:
+        _TRANSPORT = _KeptTransport()
     gateway_url = request["gateway_url"].rstrip("/")
     prefix = f"{gateway_url}/v1/proxy/{context.connection_id}/"
     auth = {"Authorization": f"Bearer {request['token']}"}
@@ -92,7 +112,7 @@ def _client(request: protocol.Request, context: ConnectionContext) -> ProviderCl
         gateway_url=gateway_url,
         connection_id=context.connection_id,
         headers=lambda: auth,
-        transport=GatewayOnlyTransport(httpx.AsyncHTTPTransport(), prefix),
+        transport=GatewayOnlyTransport(_TRANSPORT, prefix),
         timeout_s=request["http_timeout_s"],
     )
 
