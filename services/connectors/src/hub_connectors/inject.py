@@ -34,6 +34,7 @@ def default_registry(settings: ConnectorsSettings) -> ConnectorRegistry:
         settings.connectors_hub_version,
         plugins=settings.connectors_load_plugins,
         operator_allowlist=settings.outbound_allowlist_entries,
+        sandbox=settings.connectors_plugin_sandbox,
     )
 
 

@@ -128,10 +128,13 @@ class ConnectorRuntime:
     ) -> T:
         """A built-in's call, on this loop."""
 
+        connector_class = registered.connector_class
+        assert connector_class is not None  # built-ins are always classes
+
         async def run() -> T:
             client = self._clients(context, registered.id, tier)
             try:
-                return await asyncio.wait_for(work(registered.connector_class(context, client)), timeout_s)
+                return await asyncio.wait_for(work(connector_class(context, client)), timeout_s)
             finally:
                 await client.aclose()
 
@@ -161,7 +164,7 @@ class ConnectorRuntime:
             "timeout_s": timeout_s,
             "http_timeout_s": self.http_timeout_s,
         }
-        reply = await self.plugins.run(registered.id, registered.connector_class, request)
+        reply = await self.plugins.run(registered.id, registered.ref, request)
         return _unpack(reply, expected)
 
     async def execute(

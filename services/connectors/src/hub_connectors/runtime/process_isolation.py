@@ -19,25 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import os
 import signal
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from hub_connector_sdk import BaseConnector
 from hub_connectors.plugin_host import protocol
+from hub_connectors.plugin_host.launch import command, import_path, readable_paths, scrubbed_env
+from hub_connectors.registry import PluginRef
 from hub_connectors.runtime.isolation import ConnectorBusy, ConnectorCrashed, ConnectorTimedOut
 
 log = logging.getLogger(__name__)
 SandboxMode = Literal["auto", "required", "off"]
-# The only variables a worker inherits: none of them can carry a secret.
-INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR")
 WORKER_MODULE = "hub_connectors.plugin_host.worker"
 
 
@@ -45,29 +42,9 @@ class WorkerFailed(ConnectorCrashed):
     """The worker died, could not start, or answered something that is not the protocol."""
 
 
-def scrubbed_env(environ: dict[str, str] | os._Environ[str] | None = None) -> dict[str, str]:
-    source = os.environ if environ is None else environ
-    return {k: source[k] for k in INHERITED_ENV if k in source}
-
-
 def gateway_port(gateway_url: str) -> int:
     parts = urlsplit(gateway_url)
     return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def import_path() -> list[str]:
-    """The service's own import path minus its working directory (which may hold the stack's
-    data and keys): a worker finds the same plugins the service found."""
-    cwd = os.getcwd()
-    return [p for p in sys.path if p and os.path.abspath(p) != cwd]
-
-
-def _module_file(connector_class: type[BaseConnector]) -> str | None:
-    module = sys.modules.get(connector_class.__module__)
-    try:
-        return inspect.getsourcefile(module) if module is not None else None
-    except TypeError:
-        return None
 
 
 @dataclass
@@ -146,12 +123,10 @@ class ProcessIsolation:
     def idle_workers(self, key: str) -> int:
         return len(self._idle.get(key, ()))
 
-    async def run(
-        self, connector_id: str, connector_class: type[BaseConnector], request: protocol.Request
-    ) -> dict[str, Any]:
+    async def run(self, connector_id: str, plugin: PluginRef, request: protocol.Request) -> dict[str, Any]:
         """One call in a worker of ``connector_id``: the worker's reply, or ConnectorBusy,
         ConnectorTimedOut (the worker is killed) or WorkerFailed."""
-        worker = await self._checkout(connector_id, connector_class)
+        worker = await self._checkout(connector_id, plugin)
         healthy = False
         try:
             reply = await worker.call(request, request["timeout_s"] + self.grace_s)
@@ -163,7 +138,7 @@ class ProcessIsolation:
             self._checkin(worker, healthy)
 
     # -- the pool -----------------------------------------------------------------------------
-    async def _checkout(self, key: str, connector_class: type[BaseConnector]) -> _Worker:
+    async def _checkout(self, key: str, plugin: PluginRef) -> _Worker:
         self._end_idle(older_than=time.monotonic() - self.idle_s)
         if self._busy[key] >= self.max_per_connector:
             raise ConnectorBusy(f"{key}: too many calls still running")
@@ -179,7 +154,7 @@ class ProcessIsolation:
         self._live += 1
         self._busy[key] += 1
         try:
-            return await self._spawn(key, connector_class)
+            return await self._spawn(key, plugin)
         except BaseException:
             self._live -= 1
             self._busy[key] -= 1
@@ -220,27 +195,18 @@ class ProcessIsolation:
         self._end(oldest)
         return True
 
-    async def _spawn(self, key: str, connector_class: type[BaseConnector]) -> _Worker:
-        file = _module_file(connector_class)
-        sys_path = import_path()
-        read_paths = [*sys_path, sys.prefix, sys.base_prefix]
-        if file:
-            read_paths.append(os.path.dirname(file))
+    async def _spawn(self, key: str, plugin: PluginRef) -> _Worker:
         spec: protocol.WorkerSpec = {
-            "module": connector_class.__module__,
-            "qualname": connector_class.__qualname__,
-            "file": file,
-            "sys_path": sys_path,
-            "read_paths": read_paths,
+            "module": plugin.module,
+            "qualname": plugin.qualname,
+            "file": plugin.file,
+            "sys_path": import_path(),
+            "read_paths": readable_paths([os.path.dirname(plugin.file)] if plugin.file else []),
             "gateway_port": gateway_port(self.gateway_url),
             "sandbox": self.sandbox,
         }
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",  # no PYTHON* variables, no user site, not the working directory
-            "-m",
-            WORKER_MODULE,
-            protocol.encode(spec).decode().strip(),
+            *command(WORKER_MODULE, protocol.encode(spec).decode().strip()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=scrubbed_env(),
