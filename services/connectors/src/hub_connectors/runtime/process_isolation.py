@@ -47,7 +47,7 @@ def gateway_port(gateway_url: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: workers live in a set
 class _Worker:
     connector_id: str
     proc: asyncio.subprocess.Process
@@ -115,6 +115,7 @@ class ProcessIsolation:
         self._busy: Counter[str] = Counter()
         self._live = 0
         self._reaping: set[asyncio.Task[Any]] = set()
+        self._workers: set[_Worker] = set()  # every live worker, busy or idle (ended at close)
         self.spawned = 0
 
     def in_flight(self, key: str | None = None) -> int:
@@ -175,6 +176,7 @@ class ProcessIsolation:
         self._discard(worker)
 
     def _discard(self, worker: _Worker) -> None:
+        self._workers.discard(worker)
         worker.kill()
         task = asyncio.ensure_future(worker.proc.wait())  # reaped, never a zombie
         self._reaping.add(task)
@@ -216,6 +218,7 @@ class ProcessIsolation:
         )
         self.spawned += 1
         worker = _Worker(key, proc)
+        self._workers.add(worker)
         try:
             hello = await worker.read(self.spawn_timeout_s)
             if hello.get("kind") != protocol.READY:
@@ -235,9 +238,9 @@ class ProcessIsolation:
         return worker
 
     async def aclose(self) -> None:
-        for workers in self._idle.values():
-            for worker in workers:
-                self._end(worker)
+        """End every worker, busy ones too (their calls then fail as crashed)."""
+        for worker in list(self._workers):
+            self._discard(worker)
         self._idle.clear()
         if self._reaping:
             await asyncio.wait(list(self._reaping), timeout=5)
