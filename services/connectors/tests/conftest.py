@@ -3,12 +3,14 @@ modules are imported in importlib mode and cannot import each other).
 
 - ``EchoApi``: an API-key connector whose provider answers through the (stand-in) gateway;
 - ``OAuthThing``: an OAuth connector (connections wait in ``initializing``);
-- ``RoguePlugin``: a custom connector that blocks, hangs, raises, exits or tries to escape.
+- ``RoguePlugin``: a custom connector that blocks, hangs, raises, exits or tries to escape (it
+  runs in a worker process, which loads it from this file).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -190,6 +192,16 @@ class RoguePlugin(BaseConnector):
     @action()
     async def fast(self, params: dict[str, Any]) -> Any:
         return {"ok": True}
+
+    @action()
+    async def die(self, params: dict[str, Any]) -> Any:
+        """Ends its process at once (no exception to catch)."""
+        os._exit(7)
+
+    @action()
+    async def environ(self, params: dict[str, Any]) -> Any:
+        """What the process it runs in was given."""
+        return {"names": sorted(os.environ), "pid": os.getpid()}
 
     @action()
     async def escape(self, params: dict[str, Any]) -> Any:

@@ -6,7 +6,7 @@ import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from hub_common.errors import ConfigurationError, Conflict
+from hub_common.errors import ConfigurationError, Conflict, Unauthorized
 from hub_common.settings import HubSettings
 from hub_common.web import ReadinessCheck, create_app
 from hub_common.web.auth import (
@@ -170,6 +170,26 @@ def test_production_accepts_only_configured_service_secrets() -> None:
         auth.verify_service(dev_derived, "hub")
     with pytest.raises(ConfigurationError, match="at least 32"):
         Authenticator(HubSettings(environment="production", service_credentials="gateway=short"))
+
+
+def test_narrower_tokens_a_service_mints_are_no_service_tokens() -> None:
+    settings = HubSettings(environment="production", service_credentials="connectors=" + "c" * 40)
+    auth = Authenticator(settings)
+    minter = ServiceTokenMinter("connectors", "c" * 40)
+    scoped = minter.token_for("gateway", extra_claims={"typ": "plugin", "conn": "c-1"}, ttl_s=30)
+    principal = auth.verify_service(scoped, "gateway", typ="plugin")
+    assert principal.service_id == "connectors" and principal.claims["conn"] == "c-1"
+    assert principal.claims["exp"] - principal.claims["iat"] == 30
+    with pytest.raises(Exception, match="unknown service"):
+        auth.verify_service(scoped, "gateway")  # typ=service only, unless the receiver asks
+    with pytest.raises(Unauthorized):
+        auth.verify_any(scoped, "gateway")  # not a user either
+    plain = minter.token_for("gateway")
+    with pytest.raises(Exception, match="unknown service"):
+        auth.verify_service(plain, "gateway", typ="plugin")
+    for reserved in ("sub", "aud", "exp", "iat"):
+        with pytest.raises(ValueError, match=reserved):
+            minter.token_for("gateway", extra_claims={reserved: "x"})
 
 
 async def test_metrics_aggregate_worker_processes(tmp_path, monkeypatch):

@@ -35,8 +35,14 @@ class ConnectorsSettings(HubSettings):
     # Running connector code.
     connectors_action_timeout_s: float = Field(default=30.0, gt=0)
     connectors_health_timeout_s: float = Field(default=10.0, gt=0)
-    connectors_plugin_threads: int = Field(default=16, ge=1)
+    # Custom connectors run in worker processes (docs/adr/0011-plugin-isolation.md): at most this
+    # many live workers, this many calls (workers) per connector; an idle worker ends after
+    # idle_s; "required" refuses to run a plugin where the kernel has no Landlock.
+    connectors_plugin_workers: int = Field(default=8, ge=1)
     connectors_plugin_calls_per_connector: int = Field(default=4, ge=1)
+    connectors_plugin_idle_s: float = Field(default=300.0, gt=0)
+    connectors_plugin_spawn_timeout_s: float = Field(default=30.0, gt=0)
+    connectors_plugin_sandbox: Literal["auto", "required", "off"] = "auto"
     connectors_gateway_timeout_s: float = Field(default=30.0, gt=0)
     # Action result data kept in integration.action-executed events (larger data is summarised).
     connectors_event_result_max_bytes: int = Field(default=16 * 1024, ge=256)

@@ -16,7 +16,7 @@ from hub_connectors.adapters.vault_store import VaultCredentialStore
 from hub_connectors.background import BackgroundWorkers
 from hub_connectors.config import NEEDS, SCHEMA, ConnectorsSettings
 from hub_connectors.registry import ConnectorRegistry, load_registry
-from hub_connectors.runtime import ConnectorRuntime, ProviderClientFactory, ThreadIsolation
+from hub_connectors.runtime import ConnectorRuntime, PluginTokens, ProcessIsolation, ProviderClientFactory
 from hub_connectors.runtime.provider_client import TransportFactory
 from hub_connectors.services.actions import ActionService
 from hub_connectors.services.audit import AuditService
@@ -37,6 +37,7 @@ def default_registry(settings: ConnectorsSettings) -> ConnectorRegistry:
         settings.connectors_hub_version,
         plugins=settings.connectors_load_plugins,
         operator_allowlist=settings.outbound_allowlist_entries,
+        sandbox=settings.connectors_plugin_sandbox,
     )
 
 
@@ -76,12 +77,18 @@ class Container:
                 timeout_s=settings.connectors_gateway_timeout_s,
                 transport_factory=provider_transport,
             ),
-            isolation=ThreadIsolation(
-                max_threads=settings.connectors_plugin_threads,
+            plugins=ProcessIsolation(
+                gateway_url=settings.gateway_url,
+                max_workers=settings.connectors_plugin_workers,
                 max_per_connector=settings.connectors_plugin_calls_per_connector,
+                spawn_timeout_s=settings.connectors_plugin_spawn_timeout_s,
+                idle_s=settings.connectors_plugin_idle_s,
+                sandbox=settings.connectors_plugin_sandbox,
             ),
+            tokens=PluginTokens(self.minter),
             action_timeout_s=settings.connectors_action_timeout_s,
             health_timeout_s=settings.connectors_health_timeout_s,
+            http_timeout_s=settings.connectors_gateway_timeout_s,
         )
         self.run_background = settings.connectors_background if background is None else background
         self.db = Database(lambda: self.infra.pool)
@@ -152,6 +159,7 @@ class Container:
     async def stop(self) -> None:
         if self.workers is not None:
             await self.workers.stop()
+        await self.runtime.aclose()  # plugin workers
         if self._owned_store is not None:
             await self._owned_store.aclose()
         if self._owned_revoker is not None:

@@ -124,11 +124,19 @@ class FakeGateway:
 
     async def proxy(self, request: Request) -> JSONResponse:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        cid, path = request.path_params["cid"], request.path_params["path"]
+        tenant = request.headers.get("x-hub-tenant", "")
         try:
             caller = self.authenticator.verify_service(token, "gateway")
         except HubError:
-            return JSONResponse({"error": {"code": "unauthorized", "message": "no", "details": {}}}, 401)
-        cid, path = request.path_params["cid"], request.path_params["path"]
+            # A plugin worker's token: scoped to one connection, as the gateway checks it.
+            try:
+                caller = self.authenticator.verify_service(token, "gateway", typ="plugin")
+            except HubError:
+                return JSONResponse({"error": {"code": "unauthorized", "message": "no", "details": {}}}, 401)
+            if caller.claims.get("conn") != cid:
+                return JSONResponse({"error": {"code": "not_found", "message": "no", "details": {}}}, 404)
+            tenant = str(caller.claims.get("tenant"))
         self.calls.append((cid, path, caller.service_id or ""))
         self.seen_headers.append(dict(request.headers))
         if self.down:
@@ -142,7 +150,7 @@ class FakeGateway:
                 },
                 502,
             )
-        key = await self.vault.read(request.headers["x-hub-tenant"], cid, "api_key")
+        key = await self.vault.read(tenant, cid, "api_key")
         if path == "me":
             if key is None or not key.startswith("good") or key in self.revoked_keys:
                 return JSONResponse({"message": "Bad credentials"}, 401)

@@ -1,6 +1,8 @@
 """The registry: manifest validation at load, unique ids, and plugins discovered from entry points
 (a broken plugin is reported and skipped, never fatal)."""
 
+import os
+import sys
 import textwrap
 from importlib.metadata import EntryPoint
 
@@ -119,13 +121,11 @@ def test_two_plugins_claiming_one_id_are_both_refused(kit):
     assert all("claimed by plugin:one, plugin:two" in p.error for p in registry.problems)
 
 
-def test_entry_points_with_import_errors_are_skipped(kit, monkeypatch):
-    import sys
-    import types
-
-    module = types.ModuleType("hub_test_good_plugin")
-    module.Good = variant(kit.RoguePlugin, id="goodplugin")
-    monkeypatch.setitem(sys.modules, "hub_test_good_plugin", module)
+def test_entry_points_with_import_errors_are_skipped(tmp_path, monkeypatch):
+    (tmp_path / "hub_test_good_plugin.py").write_text(
+        PLUGIN_SOURCE + "\n\nclass Good(Installed):\n    id = 'goodplugin'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))  # the discovery process gets the service's path
     eps = [
         EntryPoint("good", "hub_test_good_plugin:Good", ENTRY_POINT_GROUP),
         EntryPoint("missing", "hub_no_such_module_xyz:Thing", ENTRY_POINT_GROUP),
@@ -137,6 +137,30 @@ def test_entry_points_with_import_errors_are_skipped(kit, monkeypatch):
     errors = {p.source: p.error for p in registry.problems}
     assert "ModuleNotFoundError" in errors["plugin:missing"]
     assert "AttributeError" in errors["plugin:noattr"]
+
+
+def test_plugins_are_imported_outside_the_service_without_its_secrets(tmp_path, monkeypatch):
+    """A plugin's module-level code runs in the discovery process, never in the service: here it
+    writes what it saw into its manifest's description."""
+    write_distribution(
+        tmp_path,
+        "hub_nosy_plugin",
+        {"nosy": "hub_nosy_mod:Nosy"},
+        {
+            "hub_nosy_mod": PLUGIN_SOURCE
+            + "\n\nimport os\n\nclass Nosy(Installed):\n    id = 'nosy'\n"
+            + "    description = f\"pid={os.getpid()} secret={'HUB_SERVICE_SECRET' in os.environ}\"\n"
+        },
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("HUB_SERVICE_SECRET", "s" * 40)
+    registry = load_registry("0.1.0")
+    nosy = registry.get("nosy")
+    assert nosy is not None and nosy.connector_class is None  # never imported here
+    assert nosy.ref.module == "hub_nosy_mod" and nosy.ref.qualname == "Nosy"
+    pid, secret = nosy.manifest.description.split()
+    assert pid != f"pid={os.getpid()}" and secret == "secret=False"
+    assert "hub_nosy_mod" not in sys.modules
 
 
 PLUGIN_SOURCE = """

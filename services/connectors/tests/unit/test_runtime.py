@@ -1,15 +1,17 @@
-"""Running connector code: every outcome becomes a result, plugins cannot stall the event loop,
-and provider calls can only go to the gateway route of their own connection."""
+"""Running connector code: every outcome becomes a result, plugins run in worker processes (real
+ones: nothing here needs the stack) that cannot stall the event loop, and provider calls can only
+go to the gateway route of their own connection."""
 
 import asyncio
-import time
+import os
 
 import httpx
 import pytest
 
+from hub_common.web.auth import ServiceTokenMinter
 from hub_connector_sdk import ConnectionContext
 from hub_connectors.domain.errors import InvalidParametersError, UnknownActionError
-from hub_connectors.runtime import ConnectorRuntime, ProviderClientFactory, ThreadIsolation
+from hub_connectors.runtime import ConnectorRuntime, PluginTokens, ProcessIsolation, ProviderClientFactory
 
 pytestmark = pytest.mark.unit
 GATEWAY = "http://gateway.test"
@@ -42,14 +44,17 @@ def recorder():
 
 
 @pytest.fixture
-def runtime(recorder):
+async def runtime(recorder):
     factory = ProviderClientFactory(GATEWAY, transport_factory=lambda: httpx.MockTransport(recorder))
-    return ConnectorRuntime(
+    runtime = ConnectorRuntime(
         factory,
-        isolation=ThreadIsolation(max_threads=4, max_per_connector=2, grace_s=0.2),
-        action_timeout_s=0.5,
-        health_timeout_s=0.5,
+        plugins=ProcessIsolation(gateway_url=GATEWAY, max_workers=4, max_per_connector=2, grace_s=3.0),
+        tokens=PluginTokens(ServiceTokenMinter("connectors", "s" * 32)),
+        action_timeout_s=2.0,
+        health_timeout_s=2.0,
     )
+    yield runtime
+    await runtime.aclose()
 
 
 @pytest.fixture
@@ -97,7 +102,7 @@ async def test_health_reports_account_and_refused_credentials(runtime, registry,
     assert not health.is_healthy and not health.credentials_invalid and health.message == "down"
 
 
-async def test_a_blocking_plugin_times_out_without_freezing_the_loop(runtime, registry):
+async def test_a_blocking_plugin_is_killed_at_its_deadline_without_freezing_the_loop(runtime, registry):
     ticks = 0
 
     async def ticker():
@@ -107,35 +112,42 @@ async def test_a_blocking_plugin_times_out_without_freezing_the_loop(runtime, re
             ticks += 1
 
     task = asyncio.create_task(ticker())
-    started = time.perf_counter()
-    result = await runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 3})
-    elapsed = time.perf_counter() - started
+    result = await runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 60})
     task.cancel()
     assert not result.success and result.error_code == "action_timeout"
-    assert elapsed < 1.5, elapsed
     assert ticks > 20, "the event loop was blocked while the plugin slept"
+    # Its worker was killed: the slot is free and no worker of that connector is left.
+    assert runtime.plugins.in_flight("rogue") == 0 and runtime.plugins.idle_workers("rogue") == 0
 
 
-async def test_an_async_hang_is_cancelled_and_frees_its_slot(runtime, registry):
-    result = await runtime.execute(registry.get("rogue"), ctx(), "hang", {"seconds": 30})
+async def test_an_async_hang_is_cancelled_inside_its_worker_which_is_reused(runtime, registry):
+    result = await runtime.execute(registry.get("rogue"), ctx(), "hang", {"seconds": 60})
     assert result.error_code == "action_timeout"
-    for _ in range(50):
-        if runtime.isolation.in_flight("rogue") == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert runtime.isolation.in_flight("rogue") == 0
+    assert runtime.plugins.in_flight("rogue") == 0 and runtime.plugins.idle_workers("rogue") == 1
+    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {})).success
+    assert runtime.plugins.spawned == 1
+
+
+async def test_workers_are_reused_per_connector(runtime, registry):
+    first = await runtime.execute(registry.get("rogue"), ctx(), "environ", {})
+    second = await runtime.execute(registry.get("rogue"), ctx("c-2"), "environ", {})
+    assert first.success and second.success
+    assert first.data["pid"] == second.data["pid"] != os.getpid()
+    assert runtime.plugins.spawned == 1
 
 
 async def test_stuck_calls_make_that_connector_busy_not_the_others(runtime, registry):
-    first, second = await asyncio.gather(
-        runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 2}),
-        runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 2}),
-    )
-    assert first.error_code == second.error_code == "action_timeout"
+    stuck = [
+        asyncio.create_task(runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 60}))
+        for _ in range(2)
+    ]
+    while runtime.plugins.in_flight("rogue") < 2:  # noqa: ASYNC110 - polls the pool's own counter
+        await asyncio.sleep(0.01)
     busy = await runtime.execute(registry.get("rogue"), ctx(), "fast", {})
     assert busy.error_code == "connector_busy"
     assert (await runtime.execute(registry.get("echoapi"), ctx(), "echo", {"message": "x"})).success
-    await asyncio.sleep(1.6)  # the blocked threads finish and give their slots back
+    assert [r.error_code for r in await asyncio.gather(*stuck)] == ["action_timeout"] * 2
+    # Killed at the deadline: the slots are free at once.
     assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {})).success
 
 
@@ -144,6 +156,7 @@ async def test_stuck_calls_make_that_connector_busy_not_the_others(runtime, regi
     [
         ("explode", "connector_crashed", "RuntimeError: boom"),
         ("exit", "connector_crashed", "SystemExit"),
+        ("die", "connector_crashed", "the plugin process exited (code 7)"),
         ("escape", "host_not_allowed", "only call their provider through the gateway"),
         ("absolute", "invalid_path", "relative"),
     ],
@@ -151,10 +164,11 @@ async def test_stuck_calls_make_that_connector_busy_not_the_others(runtime, regi
 async def test_plugin_failures_become_error_results(runtime, registry, recorder, action, code, text):
     result = await runtime.execute(registry.get("rogue"), ctx(), action, {})
     assert not result.success
-    if code:
-        assert result.error_code == code
+    assert result.error_code == code
     assert text in result.error_message
     assert not any(r.url.host == "evil.test" for r in recorder.requests)
+    # The service goes on, and so does the connector (in a new worker if its process ended).
+    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {})).success
 
 
 async def test_a_plugin_exit_is_contained_without_asyncio_noise(runtime, registry, caplog):
@@ -163,9 +177,34 @@ async def test_a_plugin_exit_is_contained_without_asyncio_noise(runtime, registr
     assert "never retrieved" not in caplog.text
 
 
-async def test_plugin_health_runs_isolated_too(runtime, registry):
+async def test_plugin_parameters_are_checked_in_the_worker_too(runtime, registry):
+    with pytest.raises(InvalidParametersError):
+        await runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": "long"})
+    with pytest.raises(UnknownActionError):
+        await runtime.execute(registry.get("rogue"), ctx(), "nope", {})
+
+
+async def test_plugin_health_runs_in_its_worker_too(runtime, registry):
     health = await runtime.health(registry.get("rogue"), ctx())
     assert health.is_healthy and health.account_info == {"id": "rogue-account"}
+    assert runtime.plugins.spawned == 1
+
+
+async def test_a_worker_gets_no_hub_secret_from_the_environment(runtime, registry, monkeypatch):
+    monkeypatch.setenv("HUB_SERVICE_SECRET", "s" * 32)
+    monkeypatch.setenv("HUB_POSTGRES_DSN", "postgresql://hub:secret@127.0.0.1:1/hub")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://hub:secret@127.0.0.1:1/hub")
+    result = await runtime.execute(registry.get("rogue"), ctx(), "environ", {})
+    assert result.success
+    assert set(result.data["names"]) <= {
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TZ",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    }
 
 
 async def test_gateway_only_transport_refuses_other_connections():

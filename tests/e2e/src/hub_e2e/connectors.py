@@ -67,11 +67,14 @@ class SimulatedOAuthConnector(BaseConnector):
 
 
 def plugin_path(folder: Path) -> Path:
-    """Write a minimal installed distribution exposing the test connectors; returns ``folder``."""
+    """Write a minimal installed distribution exposing the test connectors (``simoauth``, and
+    ``hostile`` from ``hub_e2e.hostile``); returns ``folder``."""
     dist = folder / "hub_e2e_test_connectors-0.0.0.dist-info"
     dist.mkdir(parents=True, exist_ok=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hub-e2e-test-connectors\nVersion: 0.0.0\n")
     (dist / "entry_points.txt").write_text(
-        "[integration_hub.connectors]\nsimoauth = hub_e2e.connectors:SimulatedOAuthConnector\n"
+        "[integration_hub.connectors]\n"
+        "simoauth = hub_e2e.connectors:SimulatedOAuthConnector\n"
+        "hostile = hub_e2e.hostile:HostilePlugin\n"
     )
     return folder

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -205,14 +206,17 @@ class Authenticator:
             raise Unauthorized("token has no valid tier claim", code="invalid_token") from None
         return Principal("user", tenant_id=tenant, user_id=str(claims["sub"]), tier=tier_value, claims=claims)
 
-    def verify_service(self, token: str, audience: str) -> Principal:
+    def verify_service(self, token: str, audience: str, *, typ: str = "service") -> Principal:
+        """A token signed by a known service for ``audience``. ``typ`` is ``service`` for the
+        services' own tokens; a receiver that accepts a narrower kind a service mints (the
+        gateway: ``plugin`` tokens from connectors) names it, and never gets the other kind."""
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise Unauthorized("invalid service token", code="invalid_token") from None
         service_id = unverified.get("sub")
         secret = self._service_secrets.get(service_id) if isinstance(service_id, str) else None
-        if unverified.get("typ") != "service" or secret is None:
+        if unverified.get("typ") != typ or secret is None:
             raise Unauthorized("unknown service", code="unknown_service")
         try:
             jwt.decode(
@@ -253,8 +257,24 @@ class ServiceTokenMinter:
             secret = dev_service_secret(settings, service_id)
         return cls(service_id, secret)
 
-    def token_for(self, audience: str) -> str:
+    def token_for(
+        self,
+        audience: str,
+        *,
+        extra_claims: Mapping[str, Any] | None = None,
+        ttl_s: int = SERVICE_TOKEN_TTL_S,
+    ) -> str:
+        """This service's token for ``audience``. With ``extra_claims`` (e.g. a narrower ``typ``
+        and the scope it grants) a fresh token is minted, never cached; ``sub``, ``aud``, ``iat``
+        and ``exp`` cannot be overridden."""
         now = time.time()
+        if extra_claims:
+            reserved = {"sub", "aud", "iat", "exp"} & set(extra_claims)
+            if reserved:
+                raise ValueError(f"extra_claims may not set {sorted(reserved)}")
+            claims = {"typ": "service", **extra_claims}
+            claims.update(sub=self.service_id, aud=audience, iat=int(now), exp=int(now + ttl_s))
+            return jwt.encode(claims, self._secret, algorithm="HS256")
         cached = self._cache.get(audience)
         if cached and cached[0] - now > 60:
             return cached[1]

@@ -2,12 +2,20 @@
 
 from hub_connectors.registry.builtins import BUILTINS
 from hub_connectors.registry.discovery import discover_plugins, load_registry
-from hub_connectors.registry.registry import ConnectorRegistry, LoadProblem, RegisteredConnector
+from hub_connectors.registry.registry import (
+    ConnectorRegistry,
+    DescribedPlugin,
+    LoadProblem,
+    PluginRef,
+    RegisteredConnector,
+)
 
 __all__ = [
     "BUILTINS",
     "ConnectorRegistry",
+    "DescribedPlugin",
     "LoadProblem",
+    "PluginRef",
     "RegisteredConnector",
     "discover_plugins",
     "load_registry",

@@ -8,28 +8,73 @@ recorded, logged and visible through the API, and the service keeps running.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from hub_common.redaction import redact_text
 from hub_connector_sdk import BaseConnector, ConnectorManifest
-from hub_connectors.registry.validation import RegistrationError, validated_manifest
+from hub_connectors.registry.validation import (
+    RegistrationError,
+    checked_manifest,
+    manifest_from_data,
+    validated_manifest,
+)
 
 log = logging.getLogger(__name__)
 MAX_PROBLEM_CHARS = 500
 
 
 @dataclass(frozen=True)
+class PluginRef:
+    """Where a plugin worker finds a connector class: by module name, else from its file (a
+    class defined in a test suite's conftest)."""
+
+    module: str
+    qualname: str
+    file: str | None = None
+
+    @classmethod
+    def of(cls, connector_class: type[BaseConnector]) -> PluginRef:
+        module = sys.modules.get(connector_class.__module__)
+        try:
+            file = inspect.getsourcefile(module) if module is not None else None
+        except TypeError:
+            file = None
+        return cls(connector_class.__module__, connector_class.__qualname__, file)
+
+
+@dataclass(frozen=True)
+class DescribedPlugin:
+    """A plugin as discovery reported it from outside the service: its manifest as data."""
+
+    manifest: dict[str, Any]
+    ref: PluginRef
+
+
+@dataclass(frozen=True)
 class RegisteredConnector:
     manifest: ConnectorManifest
-    connector_class: type[BaseConnector]
+    # Built-ins (and connectors a test registers) are classes here; discovered plugins are
+    # never imported by the service: only their ``plugin`` reference is kept.
+    connector_class: type[BaseConnector] | None
     source: str  # "builtin:<module.Class>" or "plugin:<entry point name>"
     distribution: str | None = None
+    plugin: PluginRef | None = None
 
     @property
     def id(self) -> str:
         return self.manifest.id
+
+    @property
+    def ref(self) -> PluginRef:
+        if self.plugin is not None:
+            return self.plugin
+        assert self.connector_class is not None
+        return PluginRef.of(self.connector_class)
 
     @property
     def custom(self) -> bool:
@@ -108,6 +153,14 @@ class ConnectorRegistry:
         self, candidate: object, source: str, builtin: bool, distribution: str | None
     ) -> RegisteredConnector | None:
         try:
+            if isinstance(candidate, DescribedPlugin):
+                manifest = checked_manifest(
+                    manifest_from_data(candidate.manifest),
+                    hub_version=self.hub_version,
+                    builtin=builtin,
+                    operator_allowlist=self.operator_allowlist,
+                )
+                return RegisteredConnector(manifest, None, source, distribution, plugin=candidate.ref)
             manifest = validated_manifest(
                 candidate,
                 hub_version=self.hub_version,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from pydantic import ValidationError
 
 from hub_connector_sdk import BaseConnector, ConnectorManifest, ManifestError
 from hub_connectors.domain.credentials import SUPPORTED_METHODS
@@ -23,12 +26,30 @@ class RegistrationError(Exception):
 def validated_manifest(
     candidate: object, *, hub_version: str, builtin: bool, operator_allowlist: tuple[str, ...] = ()
 ) -> ConnectorManifest:
+    """A connector class's manifest, checked."""
     if not (isinstance(candidate, type) and issubclass(candidate, BaseConnector)):
         raise RegistrationError(f"{candidate!r} is not a BaseConnector subclass")
     try:
         manifest = candidate.manifest()
     except ManifestError as exc:
         raise RegistrationError(f"invalid manifest: {exc.message}") from None
+    return checked_manifest(
+        manifest, hub_version=hub_version, builtin=builtin, operator_allowlist=operator_allowlist
+    )
+
+
+def manifest_from_data(data: Any) -> ConnectorManifest:
+    """A manifest reported by plugin discovery (another process: untrusted data)."""
+    try:
+        return ConnectorManifest.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:10])
+        raise RegistrationError(f"invalid manifest: {problems}") from None
+
+
+def checked_manifest(
+    manifest: ConnectorManifest, *, hub_version: str, builtin: bool, operator_allowlist: tuple[str, ...] = ()
+) -> ConnectorManifest:
     if manifest.auth.method not in SUPPORTED_METHODS:
         supported = ", ".join(sorted(str(m) for m in SUPPORTED_METHODS))
         raise RegistrationError(

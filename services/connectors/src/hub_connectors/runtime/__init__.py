@@ -1,7 +1,9 @@
-"""Where connector code runs: built-ins on the event loop, plugins isolated on their own threads."""
+"""Where connector code runs: built-ins on the event loop, plugins in worker processes."""
 
 from hub_connectors.runtime.executor import ConnectorRuntime
-from hub_connectors.runtime.isolation import ConnectorBusy, ConnectorTimedOut, ThreadIsolation
+from hub_connectors.runtime.isolation import ConnectorBusy, ConnectorTimedOut
+from hub_connectors.runtime.plugin_tokens import PluginTokens
+from hub_connectors.runtime.process_isolation import ProcessIsolation
 from hub_connectors.runtime.provider_client import GatewayOnlyTransport, ProviderClientFactory
 
 __all__ = [
@@ -9,6 +11,7 @@ __all__ = [
     "ConnectorRuntime",
     "ConnectorTimedOut",
     "GatewayOnlyTransport",
+    "PluginTokens",
+    "ProcessIsolation",
     "ProviderClientFactory",
-    "ThreadIsolation",
 ]

@@ -1,9 +1,11 @@
 """``ConnectorRuntime``: run an action or a health check and always get a result back.
 
 Built-in connectors are trusted and run on the service's event loop (with the same deadline);
-custom connectors run under ``ThreadIsolation``. Whatever a connector does — raise, hang, block,
-return garbage — the caller gets an ``ActionResult`` or a ``ConnectorHealth``; only bad input
-(``InvalidParameters``, ``UnknownAction``) surfaces as an HTTP error.
+custom connectors run in worker processes without hub secrets (``ProcessIsolation``), each call
+with a gateway token scoped to its one connection (``PluginTokens``); what comes back is data.
+Whatever a connector does — raise, hang, block, exit, return garbage — the caller gets an
+``ActionResult`` or a ``ConnectorHealth``; only bad input (``InvalidParameters``,
+``UnknownAction``) surfaces as an HTTP error.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from prometheus_client import Counter
+from pydantic import BaseModel, ValidationError
 
 from hub_common import jsonutil
 from hub_common.redaction import redact_text
@@ -27,12 +30,22 @@ from hub_connector_sdk import (
     ExportPage,
     InvalidParameters,
     ProviderClient,
+    ProviderError,
     UnknownAction,
     WebhookRegistration,
 )
 from hub_connectors.domain.errors import InvalidParametersError, UnknownActionError
+from hub_connectors.plugin_host import protocol
 from hub_connectors.registry import RegisteredConnector
-from hub_connectors.runtime.isolation import ConnectorBusy, ConnectorTimedOut, ThreadIsolation, contained
+from hub_connectors.runtime.isolation import (
+    BadResult,
+    ConnectorBusy,
+    ConnectorCrashed,
+    ConnectorTimedOut,
+    contained,
+)
+from hub_connectors.runtime.plugin_tokens import PluginTokens
+from hub_connectors.runtime.process_isolation import ProcessIsolation, WorkerFailed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,7 +67,59 @@ def _is_json(data: Any) -> bool:
 
 def _describe(exc: BaseException) -> str:
     text = str(exc)
+    if isinstance(exc, ConnectorCrashed) and text:  # already "<plugin's exception>: <message>"
+        return redact_text(text)[:300]
     return f"{type(exc).__name__}: {redact_text(text)[:300]}" if text else type(exc).__name__
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def _unpack(reply: dict[str, Any], expected: type[R]) -> R:
+    """A worker's reply → the result, or the exception the in-process path would have raised."""
+    kind = reply.get("kind")
+    if kind == protocol.RESULT:
+        try:
+            return expected.model_validate(reply.get("value"))
+        except ValidationError:
+            raise BadResult(f"the connector returned an invalid {expected.__name__}") from None
+    if kind == protocol.NOT_JSON:
+        raise BadResult("the connector returned data that is not JSON")
+    if kind == protocol.WRONG_TYPE:
+        raise BadResult(f"the connector returned {str(reply.get('type'))[:100]}")
+    if kind == protocol.TIMEOUT:
+        raise ConnectorTimedOut("the connector's call passed its deadline")
+    if kind == protocol.CRASH:
+        raise ConnectorCrashed(str(reply.get("description") or "the connector failed")[:500])
+    if kind == protocol.ERROR:
+        message = str(reply.get("message") or "")[:1000]
+        details = reply.get("details")
+        error = reply.get("error")
+        if error == "invalid_parameters":
+            raise InvalidParameters(message, details=details if isinstance(details, dict) else {})
+        if error == "unknown_action":
+            raise UnknownAction(message)
+        if error == "not_implemented":
+            raise NotImplementedError(message)
+        if error == "connector_error":
+            raise _connector_error(reply, message)
+    raise WorkerFailed("the plugin answered a message the protocol does not have")
+
+
+def _connector_error(reply: dict[str, Any], message: str) -> ConnectorError:
+    """A plugin's ConnectorError (or ProviderError, with its Retry-After) as data → the exception."""
+    code = str(reply.get("code") or "connector_error")[:100]
+    status = reply.get("status_code")
+    status_code = status if isinstance(status, int) else None
+    retry = reply.get("retry_after_s")
+    if reply.get("provider"):
+        return ProviderError(
+            message,
+            code=code,
+            status_code=status_code,
+            retry_after_s=float(retry) if isinstance(retry, int | float) else None,
+        )
+    return ConnectorError(message, code=code, status_code=status_code)
 
 
 class ConnectorRuntime:
@@ -62,14 +127,18 @@ class ConnectorRuntime:
         self,
         clients: ClientFactory,
         *,
-        isolation: ThreadIsolation,
+        plugins: ProcessIsolation,
+        tokens: PluginTokens,
         action_timeout_s: float = 30.0,
         health_timeout_s: float = 10.0,
+        http_timeout_s: float = 30.0,
     ) -> None:
         self._clients = clients
-        self.isolation = isolation
+        self.plugins = plugins
+        self._tokens = tokens
         self.action_timeout_s = action_timeout_s
         self.health_timeout_s = health_timeout_s
+        self.http_timeout_s = http_timeout_s
 
     async def _call(
         self,
@@ -79,19 +148,52 @@ class ConnectorRuntime:
         timeout_s: float,
         tier: str | None = None,
     ) -> T:
+        """A built-in's call, on this loop."""
+
+        connector_class = registered.connector_class
+        assert connector_class is not None  # built-ins are always classes
+
         async def run() -> T:
             client = self._clients(context, registered.id, tier)
             try:
-                return await asyncio.wait_for(work(registered.connector_class(context, client)), timeout_s)
+                return await asyncio.wait_for(work(connector_class(context, client)), timeout_s)
             finally:
                 await client.aclose()
 
-        if registered.custom:
-            return await self.isolation.run(registered.id, run, timeout_s)
         try:
             return await contained(run)
         except TimeoutError:
             raise ConnectorTimedOut(f"{registered.id}: no answer within {timeout_s:g}s") from None
+
+    async def _in_worker(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        expected: type[R],
+        timeout_s: float,
+        tier: str | None,
+        action_id: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        op: protocol.Op | None = None,
+        cursor: str | None = None,
+        webhook: protocol.WebhookArgs | None = None,
+    ) -> R:
+        """A plugin's call, in one of its worker processes."""
+        request: protocol.Request = {
+            "op": op or ("action" if action_id is not None else "health"),
+            "cursor": cursor,
+            "webhook": webhook,
+            "context": context.model_dump(mode="json"),
+            "action_id": action_id,
+            "parameters": dict(parameters) if parameters is not None else None,
+            "gateway_url": self.plugins.gateway_url,
+            "token": self._tokens.mint(context, registered.id, tier, timeout_s + self.plugins.grace_s + 5),
+            "timeout_s": timeout_s,
+            "http_timeout_s": self.http_timeout_s,
+        }
+        reply = await self.plugins.run(registered.id, registered.ref, request)
+        return _unpack(reply, expected)
 
     async def execute(
         self,
@@ -105,9 +207,18 @@ class ConnectorRuntime:
         started = time.perf_counter()
         outcome = "ok"
         try:
-            result = await self._call(
-                registered, context, lambda c: c.execute(action_id, parameters), self.action_timeout_s, tier
-            )
+            if registered.custom:
+                result = await self._in_worker(
+                    registered, context, ActionResult, self.action_timeout_s, tier, action_id, parameters
+                )
+            else:
+                result = await self._call(
+                    registered,
+                    context,
+                    lambda c: c.execute(action_id, parameters),
+                    self.action_timeout_s,
+                    tier,
+                )
             if not isinstance(result, ActionResult):
                 outcome = "bad_result"
                 result = ActionResult.fail(
@@ -128,6 +239,9 @@ class ConnectorRuntime:
         except ConnectorBusy:
             outcome = "busy"
             result = ActionResult.fail("connector_busy", "the connector is still busy with earlier calls")
+        except BadResult as exc:
+            outcome = "bad_result"
+            result = ActionResult.fail("connector_error", str(exc))
         except Exception as exc:
             outcome = "crashed"
             log.warning(
@@ -150,9 +264,14 @@ class ConnectorRuntime:
         """One page of a content export. Failures raise ConnectorError (ProviderError for the
         provider's, with its Retry-After); the export task decides whether to retry."""
         try:
-            page = await self._call(
-                registered, context, lambda c: c.export_content(cursor), self.action_timeout_s, tier
-            )
+            if registered.custom:
+                page = await self._in_worker(
+                    registered, context, ExportPage, self.action_timeout_s, tier, op="export", cursor=cursor
+                )
+            else:
+                page = await self._call(
+                    registered, context, lambda c: c.export_content(cursor), self.action_timeout_s, tier
+                )
         except ConnectorError:
             raise
         except ConnectorTimedOut:
@@ -163,6 +282,8 @@ class ConnectorRuntime:
             raise ConnectorError(
                 "the connector is still busy with earlier calls", code="connector_busy"
             ) from None
+        except BadResult as exc:
+            raise ConnectorError(str(exc)) from None
         except Exception as exc:
             raise ConnectorError(
                 f"the connector failed: {_describe(exc)}", code="connector_crashed"
@@ -182,6 +303,16 @@ class ConnectorRuntime:
         tier: str | None,
     ) -> WebhookRegistration:
         """The connector registers ``target_url`` at its provider (its own errors propagate)."""
+        if registered.custom:
+            return await self._in_worker(
+                registered,
+                context,
+                WebhookRegistration,
+                self.action_timeout_s,
+                tier,
+                op="register_webhook",
+                webhook={"trigger_ids": list(trigger_ids), "target_url": target_url, "secret": secret},
+            )
         registration = await self._call(
             registered,
             context,
@@ -195,7 +326,9 @@ class ConnectorRuntime:
             )
         return registration
 
-    async def health(self, registered: RegisteredConnector, context: ConnectionContext) -> ConnectorHealth:
+    async def health(
+        self, registered: RegisteredConnector, context: ConnectionContext, *, tier: str | None = None
+    ) -> ConnectorHealth:
         started = time.perf_counter()
 
         def unhealthy(message: str) -> ConnectorHealth:
@@ -205,7 +338,14 @@ class ConnectorRuntime:
 
         outcome = "ok"
         try:
-            health = await self._call(registered, context, lambda c: c.health_check(), self.health_timeout_s)
+            if registered.custom:
+                health = await self._in_worker(
+                    registered, context, ConnectorHealth, self.health_timeout_s, tier
+                )
+            else:
+                health = await self._call(
+                    registered, context, lambda c: c.health_check(), self.health_timeout_s, tier
+                )
             if not isinstance(health, ConnectorHealth):
                 outcome, health = "bad_result", unhealthy(f"the connector returned {type(health).__name__}")
         except NotImplementedError:
@@ -215,7 +355,12 @@ class ConnectorRuntime:
             outcome, health = "timeout", unhealthy(f"health check timed out after {self.health_timeout_s:g}s")
         except ConnectorBusy:
             outcome, health = "busy", unhealthy("the connector is still busy with earlier calls")
+        except BadResult as exc:
+            outcome, health = "bad_result", unhealthy(str(exc))
         except Exception as exc:
             outcome, health = "crashed", unhealthy(f"health check failed: {_describe(exc)}")
         CALLS.labels(registered.id, "health", outcome).inc()
         return health
+
+    async def aclose(self) -> None:
+        await self.plugins.aclose()

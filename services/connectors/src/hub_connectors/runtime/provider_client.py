@@ -1,4 +1,6 @@
-"""The only HTTP client a connector gets: bound to the gateway's proxy route of one connection.
+"""The HTTP client a built-in connector gets: bound to the gateway's proxy route of one connection,
+carrying this service's own token and the tenant (built-ins are trusted code of this service).
+Plugins get a narrower client in their own process: ``hub_connectors.plugin_host.worker``.
 
 The SDK's ``ProviderClient`` already refuses absolute URLs and dot segments; the transport below
 is the second gate, so that even a connector that rewrites its client's base URL cannot send a
@@ -14,29 +16,15 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from hub_common.web.auth import ServiceTokenMinter
-from hub_connector_sdk import ConnectionContext, ConnectorError, ProviderClient
+from hub_connector_sdk import ConnectionContext, ProviderClient
+from hub_connectors.plugin_host.transport import GatewayOnlyTransport
+
+__all__ = ["GatewayOnlyTransport", "ProviderClientFactory", "TransportFactory"]
 
 TransportFactory = Callable[[], httpx.AsyncBaseTransport]
 TENANT_HEADER = "X-Hub-Tenant"
 TIER_HEADER = "X-Hub-Tier"
 CONNECTOR_HEADER = "X-Hub-Connector"
-
-
-class GatewayOnlyTransport(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, allowed_prefix: str) -> None:
-        self._inner = inner
-        self._prefix = allowed_prefix
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = str(request.url)
-        if not url.startswith(self._prefix) or "/../" in url:
-            raise ConnectorError(
-                "connectors may only call their provider through the gateway", code="host_not_allowed"
-            )
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 class ProviderClientFactory:

@@ -115,7 +115,7 @@ class ConnectionService:
                 if not replayed:
                     await self._abandon(connection)
                 raise
-        checked, _ = await self._health.check_and_apply(connection)
+        checked, _ = await self._health.check_and_apply(connection, tier=caller.tier)
         return checked, replayed
 
     @staticmethod

@@ -68,14 +68,15 @@ class HealthService:
         """``POST /v1/connections/{id}/health``: the tier is the caller's."""
         async with self._db.connection() as conn:
             connection = await connections.get(conn, caller.tenant_id, connection_id)
-        return await self.check_and_apply(self._checkable(connection, caller.tier))
+        return await self.check_and_apply(self._checkable(connection, caller.tier), tier=caller.tier)
 
     async def verify(self, tenant_id: str, connection_id: UUID) -> tuple[Connection, ConnectorHealth]:
         """A service asks (oauth, after capturing credentials): the tier is the tenant's stored one."""
         async with self._db.connection() as conn:
             connection = await connections.get(conn, tenant_id, connection_id)
-            tier = await tenants.tier_of(conn, tenant_id)
-        return await self.check_and_apply(self._checkable(connection, tier or Tier.CORE))
+            stored = await tenants.tier_of(conn, tenant_id)
+        tier = Tier(stored) if stored else Tier.CORE
+        return await self.check_and_apply(self._checkable(connection, tier), tier=tier)
 
     @staticmethod
     def _checkable(connection: Connection | None, tier: Tier | str) -> Connection:
@@ -90,17 +91,22 @@ class HealthService:
             )
         return connection
 
-    async def check_and_apply(self, connection: Connection) -> tuple[Connection, ConnectorHealth]:
+    async def check_and_apply(
+        self, connection: Connection, *, tier: Tier | None = None
+    ) -> tuple[Connection, ConnectorHealth]:
+        """``tier``: the tenant's, when known (a plugin's gateway token carries it)."""
         registered = self._registry.get(connection.connector_id)
-        health = await self._run(registered, connection)
+        health = await self._run(registered, connection, tier)
         return await self._apply(connection, health), health
 
-    async def _run(self, registered: RegisteredConnector | None, connection: Connection) -> ConnectorHealth:
+    async def _run(
+        self, registered: RegisteredConnector | None, connection: Connection, tier: Tier | None
+    ) -> ConnectorHealth:
         if registered is None:
             return ConnectorHealth(
                 is_healthy=False, message=f"connector {connection.connector_id} is not loaded"
             )
-        return await self._runtime.health(registered, context_of(connection))
+        return await self._runtime.health(registered, context_of(connection), tier=tier)
 
     async def _apply(self, checked: Connection, health: ConnectorHealth) -> Connection:
         target = verdict(health)

@@ -7,6 +7,10 @@
   connection), with the tier in ``X-Hub-Tier`` if given (its quota), else the configured default.
   Tier *gating* is the calling service's business (a Core tenant's connector actions still go
   through the gateway).
+* a plugin token (``typ=plugin``, minted by the connectors service for one call of a custom
+  connector running in its own process): it grants the proxy route of ONE connection (``conn``)
+  of ONE tenant (``tenant``) at its ``tier``; ``X-Hub-Tenant`` is refused with it, and so is
+  every other route (see ``docs/adr/0011-plugin-isolation.md``).
 
 Verified tokens are cached until shortly before they expire (a JWT check costs ~30 µs; a cache
 hit one dict lookup).
@@ -15,16 +19,28 @@ hit one dict lookup).
 from __future__ import annotations
 
 import time
+import uuid
 from collections import OrderedDict
+
+import jwt
 
 from hub_common.errors import Unauthorized
 from hub_common.web.auth import Authenticator, Principal, Tier
 from hub_gateway.domain import tiers
-from hub_gateway.domain.errors import ServiceNotAllowed, TenantRequired
+from hub_gateway.domain.errors import PluginScope, ServiceNotAllowed, TenantRequired
 from hub_gateway.services.proxy import Caller
 
 AUDIENCE = "gateway"
+PLUGIN_TOKEN_TYPE = "plugin"
+PLUGIN_TOKEN_ISSUER = "connectors"  # the only service that runs plugins, so the only minter
 _MAX_CACHE_S = 300.0
+
+
+def _unverified_type(token: str) -> object:
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("typ")
+    except jwt.PyJWTError:
+        return None  # verify_any answers it
 
 
 class CallerAuth:
@@ -67,7 +83,10 @@ class CallerAuth:
         cached = self._cache.get(token)
         if cached is not None and cached[0] > now:
             return cached[1]
-        principal = self._auth.verify_any(token, AUDIENCE)
+        if _unverified_type(token) == PLUGIN_TOKEN_TYPE:
+            principal = self._auth.verify_service(token, AUDIENCE, typ=PLUGIN_TOKEN_TYPE)
+        else:
+            principal = self._auth.verify_any(token, AUDIENCE)
         exp = principal.claims.get("exp")
         ttl = min(_MAX_CACHE_S, float(exp) - time.time() - 5) if isinstance(exp, int | float) else 0
         if ttl > 0:
@@ -93,6 +112,8 @@ class CallerAuth:
         self, authorization: str | None, tenant_header: str | None, tier_header: str | None
     ) -> Caller:
         principal = self.principal(authorization)
+        if principal.claims.get("typ") == PLUGIN_TOKEN_TYPE:
+            return self._plugin_caller(principal, tenant_header)
         if principal.is_service:
             if principal.service_id not in self._trusted:
                 raise ServiceNotAllowed(
@@ -109,3 +130,22 @@ class CallerAuth:
         assert principal.tenant_id is not None and principal.tier is not None
         tiers.require(principal.tier, "gateway")
         return Caller("user", principal.tenant_id, principal.tier, str(principal.user_id))
+
+    @staticmethod
+    def _plugin_caller(principal: Principal, tenant_header: str | None) -> Caller:
+        claims = principal.claims
+        if principal.service_id != PLUGIN_TOKEN_ISSUER:
+            raise Unauthorized("plugin tokens come from the connectors service", code="invalid_token")
+        if tenant_header is not None:
+            raise PluginScope("a plugin token acts for its own tenant; X-Hub-Tenant is not accepted")
+        tenant, tier, conn = claims.get("tenant"), claims.get("tier"), claims.get("conn")
+        try:
+            connection_id = uuid.UUID(str(conn))
+            tier_value = Tier(str(tier))
+        except ValueError:
+            raise Unauthorized("plugin token without a valid scope", code="invalid_token") from None
+        if not isinstance(tenant, str) or not tenant:
+            raise Unauthorized("plugin token without a valid scope", code="invalid_token")
+        return Caller(
+            PLUGIN_TOKEN_TYPE, tenant, tier_value, f"plugin:{claims.get('connector', '?')}", connection_id
+        )

@@ -20,7 +20,7 @@ from hub_gateway.api.schemas import (
     TransformOut,
 )
 from hub_gateway.domain import tiers
-from hub_gateway.domain.errors import ConnectionNotFound, InvalidTransform, UserRequired
+from hub_gateway.domain.errors import ConnectionNotFound, InvalidTransform, PluginScope, UserRequired
 from hub_gateway.inject import Container
 from hub_gateway.repositories import rate_limits
 from hub_gateway.services.proxy import Caller
@@ -37,7 +37,10 @@ async def _container(request: Request) -> Container:
 async def _caller(request: Request) -> Caller:
     auth: CallerAuth = request.app.state.caller_auth
     h = request.headers
-    return auth.caller(h.get("authorization"), h.get("x-hub-tenant"), h.get("x-hub-tier"))
+    caller = auth.caller(h.get("authorization"), h.get("x-hub-tenant"), h.get("x-hub-tier"))
+    if caller.connection_id is not None:
+        raise PluginScope("a plugin token is good for the proxy route of its connection only")
+    return caller
 
 
 ContainerDep = Annotated[Container, Depends(_container)]

@@ -53,6 +53,13 @@ class ServiceNotAllowed(GatewayError):
     code = "service_not_allowed"
 
 
+class PluginScope(GatewayError):
+    """A plugin token used beyond what it grants (another tenant, another route)."""
+
+    status_code = 403
+    code = "plugin_scope"
+
+
 class HostNotAllowed(GatewayError):
     status_code = 403
     code = "host_not_allowed"

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from hub_common.license import Feature, require_feature
 from hub_common.web.auth import Tier
 from hub_gateway.adapters.http1 import (
     BodyLengthMismatch,
@@ -84,10 +85,12 @@ _BODY_VALIDATORS = frozenset({"etag", "content-md5", "digest", "repr-digest", "c
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    kind: str  # "user" | "service"
+    kind: str  # "user" | "service" | "plugin"
     tenant_id: str
     tier: Tier
     subject: str
+    # A plugin token grants one connection: every other id is "not found" for it.
+    connection_id: uuid.UUID | None = None
 
 
 @dataclass(slots=True)
@@ -205,12 +208,18 @@ class ProxyService:
         costs about a microsecond on the hot path)."""
         resolver = self.resolver
         tenant_id = caller.tenant_id
+        if caller.connection_id is not None and caller.connection_id != req.connection_id:
+            raise ConnectionNotFound()  # a plugin token grants its own connection only
         target = resolver.cached_target(req.connection_id, tenant_id) or await resolver.target(
             req.connection_id, tenant_id
         )
         if target.tenant_id != tenant_id:  # the resolver checks too; this is the last word
             raise ConnectionNotFound()  # another tenant's connection does not exist for this caller
         ctx.target = target
+        if target.custom and caller.kind != "service":
+            # The tier of the caller's token, now: a tenant downgraded from Enterprise stops
+            # using its custom connections here too, not only at the connectors service.
+            require_feature(caller.tier, Feature.CUSTOM_CONNECTORS)
         target.ensure_usable()
         self.budgets.check(target.id, req.provider_path)
         quotas = self.quotas_for(caller.tier)
