@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter
 
@@ -33,8 +33,21 @@ from hub_connectors.runtime.isolation import ConnectorBusy, ConnectorTimedOut, T
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# (connection, connector id, the tenant's tier when known: the gateway applies its quota)
-ClientFactory = Callable[[ConnectionContext, str, str | None], ProviderClient]
+
+
+class ClientFactory(Protocol):
+    """(connection, connector id, the tenant's tier when known: the gateway applies its quota;
+    whether the calls are a health check's)"""
+
+    def __call__(
+        self,
+        context: ConnectionContext,
+        connector_id: str,
+        tier: str | None = None,
+        *,
+        health_check: bool = False,
+    ) -> ProviderClient: ...
+
 
 CALLS = Counter(
     "hub_connector_calls_total", "Connector actions and health checks", ["connector", "kind", "outcome"]
@@ -75,9 +88,11 @@ class ConnectorRuntime:
         work: Callable[[BaseConnector], Awaitable[T]],
         timeout_s: float,
         tier: str | None = None,
+        *,
+        health_check: bool = False,
     ) -> T:
         async def run() -> T:
-            client = self._clients(context, registered.id, tier)
+            client = self._clients(context, registered.id, tier, health_check=health_check)
             try:
                 return await asyncio.wait_for(work(registered.connector_class(context, client)), timeout_s)
             finally:
@@ -146,7 +161,9 @@ class ConnectorRuntime:
 
         outcome = "ok"
         try:
-            health = await self._call(registered, context, lambda c: c.health_check(), self.health_timeout_s)
+            health = await self._call(
+                registered, context, lambda c: c.health_check(), self.health_timeout_s, health_check=True
+            )
             if not isinstance(health, ConnectorHealth):
                 outcome, health = "bad_result", unhealthy(f"the connector returned {type(health).__name__}")
         except NotImplementedError:
