@@ -236,6 +236,8 @@ READABLE_MESSAGES = [
     "token refreshed",
     "token refreshed for connection 7c2",
     "token refreshed.",
+    "token generation moved during a locked refresh",
+    "token endpoint answered malformed JSON",
     "access token refreshed after a 401",
     "Basic authentication failed",
     "the Bearer token expired",
