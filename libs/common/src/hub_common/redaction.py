@@ -8,7 +8,7 @@ URLs). Both layers are cheap enough to run on every log record.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -47,9 +47,33 @@ _SENSITIVE_SUFFIXES = ("_token", "-token", "_secret", "-secret", "_password", "_
 # Names that end like a secret but only ever carry metadata.
 _SAFE_KEYS = frozenset({"token_type", "credential_key", "key_version", "next_token"})
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization header values, wherever they appear in a string.
-    (re.compile(r"(?i)\b(bearer|basic|token|digest)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 " + REDACTED),
+# What follows "Bearer" is a credential (prose says "Bearer token", too short to match). After
+# the other schemes, which are also ordinary words, a word is a credential only if it looks like
+# one: a digit, a character words don't have (+ / = _ ~), mixed case past the first letter, or
+# 24 characters and more. "token refreshed" and "Basic authentication failed" stay readable;
+# "OAuth 3f9c..." and "token s3cr3t..." don't.
+_CREDENTIAL_MARKS = re.compile(r"[0-9+/=_~]|[A-Za-z][a-z]*[A-Z]")
+
+
+def _scheme_credential(match: re.Match[str]) -> str:
+    scheme, value = match.group(1), match.group(2)
+    if scheme.lower() == "bearer" or len(value) >= 24 or _CREDENTIAL_MARKS.search(value):
+        return f"{scheme} {REDACTED}"
+    return match.group(0)
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    # An explicit Authorization header line: whatever follows is a credential (a scheme is kept).
+    (
+        re.compile(
+            r"(?i)\b((?:proxy-)?authorization\s*:\s*)((?:bearer|basic|token|digest|oauth|sso-key)\s+)?"
+            r"[^\s,;\"']{4,}"
+        ),
+        r"\1\2" + REDACTED,
+    ),
+    # Authorization values elsewhere in a string ("Bearer x", "OAuth x", "token x"), when the
+    # word after the scheme looks like a credential (see _scheme_credential).
+    (re.compile(r"(?i)\b(bearer|basic|token|digest|oauth)\s+([A-Za-z0-9._~+/=\-]{8,})"), _scheme_credential),
     # JSON Web Tokens.
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*"), REDACTED),
     # Provider token shapes.
@@ -66,11 +90,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{16,}"), REDACTED),
     (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), REDACTED),
     # Secrets in query strings or form bodies: the names, and any name ending like one
-    # (oauth_token=, x_api_key=); "code" only as itself (status_code= is no secret).
+    # (oauth_token=, x_api_key=, api-key=, secret_key=); "code" and "key" only as themselves
+    # (status_code= and sort_key= are no secrets).
     (
         re.compile(
-            r"(?i)(?<![A-Za-z0-9_\-])([A-Za-z0-9_\-]*(?:token|secret|password|passwd|api_?key|code_verifier)"
-            r"|code)=([^&\s\"']+)"
+            r"(?i)(?<![A-Za-z0-9_\-])([A-Za-z0-9_\-]*(?:token|secret|password|passwd|api[_\-]?key|code_verifier"
+            r"|(?:access|secret|private|signing|client|auth|subscription|license)[_\-]?key)"
+            r"|code|key)=([^&\s\"']+)"
         ),
         r"\1=" + REDACTED,
     ),

@@ -40,3 +40,38 @@ async def test_chunked_body_is_counted():
     assert (await _post(chunks(4))).status_code == 413
     response = await _post(chunks(3))
     assert response.status_code == 200 and response.json() == {"size": 90}
+
+
+async def _refusal_after(messages: list[dict]) -> tuple[list[str], int]:
+    """Drive the middleware with these body messages; what happened, in order."""
+    events: list[str] = []
+    pending = list(messages)
+
+    async def receive() -> dict:
+        events.append("receive")
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            events.append(f"start {message['status']}")
+
+    async def app(scope, receive, send) -> None:  # never reached
+        raise AssertionError("the app saw a refused body")
+
+    headers = [(b"content-length", b"250")] if messages and "declared" in messages[0] else []
+    scope = {"type": "http", "method": "PUT", "path": "/x", "headers": headers}
+    await BodyLimitMiddleware(app, max_bytes=100)(scope, receive, send)
+    return events, len(pending)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_the_rest_of_a_refused_body_is_read_before_the_answer(declared):
+    # A server closes a connection whose body is left unread: the client, still sending, would
+    # see a reset instead of the 413.
+    parts = [{"type": "http.request", "body": b"x" * 50, "more_body": True} for _ in range(4)]
+    parts.append({"type": "http.request", "body": b"x" * 50, "more_body": False})
+    if declared:
+        parts[0]["declared"] = True
+    events, left = await _refusal_after(parts)
+    # All of it read, and the answer sent at the body's end (not after waiting for a disconnect).
+    assert left == 0 and events == ["receive"] * 5 + ["start 413"]

@@ -214,3 +214,71 @@ def test_an_unclosed_quoted_value_full_of_backslashes_is_handled():
     # Exponential once: each backslash doubled the work when the closing quote never came.
     text = '"token": "' + "\\a" * 24
     assert redact_text(text) == text  # nothing to redact (no closing quote), and it returns
+
+
+# Both directions, as a table: every secret below is redacted, and every ordinary message is
+# left exactly as it was (the redactor redacts values, never the words around them).
+REDACTED_VALUES = [
+    ("GET /v1/items?api-key=3f9c0a1b2c3d&page=2", "3f9c0a1b2c3d"),
+    ("GET /v1/items?key=AIzaSyA-abcdefgh", "AIzaSyA-abcdefgh"),
+    ("calling https://maps.example/geo?q=x&key=k123456", "k123456"),
+    ("secret_key=wJalrXUtnFEMI&region=eu", "wJalrXUtnFEMI"),
+    ("Authorization: OAuth 0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"),
+    ("headers={'Authorization': 'OAuth 0123456789abcdef'}", "0123456789abcdef"),
+    ("sent OAuth 0123456789abcdef to the provider", "0123456789abcdef"),
+    ("authorization: lin_api_short", "lin_api_short"),
+    ("Proxy-Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+    ("retrying with token abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyz"),  # long: a value
+    ("Bearer ABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOP"),
+    ("token s3cr3tvalue", "s3cr3tvalue"),
+]
+READABLE_MESSAGES = [
+    "token refreshed",
+    "token refreshed for connection 7c2",
+    "token refreshed.",
+    "token generation moved during a locked refresh",
+    "token endpoint answered malformed JSON",
+    "access token refreshed after a 401",
+    "Basic authentication failed",
+    "the Bearer token expired",
+    "oauth refresh failed: token revoked by provider",
+    "OAuth callback completed",
+    "token rotation finished",
+    "authorization: the provider refused",
+    "sort_key=name partition-key=3 status_code=502",
+    "connection 7c2 moved to token_invalid",
+    "digest mismatch on credential.changed",
+]
+
+
+@pytest.mark.parametrize("text,secret", REDACTED_VALUES)
+def test_values_are_redacted(text, secret):
+    out = redact_text(text)
+    assert secret not in out and REDACTED in out
+
+
+@pytest.mark.parametrize("text", READABLE_MESSAGES)
+def test_ordinary_messages_are_left_as_they_are(text):
+    assert redact_text(text) == text
+
+
+def test_the_scheme_and_the_parameter_name_stay_readable():
+    assert redact_text("Authorization: OAuth 0123456789abcdef") == f"Authorization: OAuth {REDACTED}"
+    assert redact_text("GET /x?api-key=abc123&page=2") == f"GET /x?api-key={REDACTED}&page=2"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token " * 40_000,
+        "Authorization: " * 20_000,
+        "tokentoken " + "a" * 200_000,
+        "token " + "abcdefghijklmnopqrstuvw" * 10_000,
+        "key=" * 50_000,
+        "x" * 100_000 + "api-key=",
+    ],
+)
+def test_long_adversarial_text_is_handled_in_one_pass(text):
+    # Each would take minutes with a backtracking pattern (quadratic in the length); the test
+    # session's timeout is the bound, no timing is asserted.
+    assert len(redact_text(text)) > 0

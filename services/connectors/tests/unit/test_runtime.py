@@ -102,6 +102,14 @@ async def test_health_reports_account_and_refused_credentials(runtime, registry,
     assert not health.is_healthy and not health.credentials_invalid and health.message == "down"
 
 
+async def test_only_health_checks_are_marked_as_such_for_the_gateway(runtime, registry, recorder):
+    # The gateway lets a connection still `initializing` through for this mark alone.
+    await runtime.health(registry.get("echoapi"), ctx())
+    assert recorder.requests[-1].headers["x-hub-purpose"] == "health-check"
+    await runtime.execute(registry.get("echoapi"), ctx(), "echo", {"message": "hi", "times": 1})
+    assert "x-hub-purpose" not in recorder.requests[-1].headers
+
+
 async def test_a_blocking_plugin_is_killed_at_its_deadline_without_freezing_the_loop(runtime, registry):
     ticks = 0
 

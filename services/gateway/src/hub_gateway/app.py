@@ -17,9 +17,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.datastructures import State
+from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
 from hub_common.web import create_app as create_base_app
+from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_common.web.openapi import document_errors
 from hub_gateway.api import metrics, routes
 from hub_gateway.api.callers import CallerAuth
@@ -109,5 +111,8 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     api.state.caller_auth = caller_auth
     api.include_router(routes.router)
     document_errors(api, extra_paths=proxy_paths)
+    # The API routes' bodies (a transform spec) are small; the proxy has its own limit. Appended
+    # (innermost), so the request-id middleware still wraps a 413.
+    api.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.gateway_api_max_body_bytes))
     gateway = GatewayApp(api)
     return gateway

@@ -22,6 +22,8 @@ class GatewaySettings(HubSettings):
     gateway_connect_timeout_s: float = Field(default=5.0, gt=0)
     gateway_read_timeout_s: float = Field(default=30.0, gt=0)
     gateway_max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # The gateway's own API (transforms): 413 `payload_too_large` above this, before parsing.
+    gateway_api_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     # A caller's body must keep coming: nothing for this long and the call ends (408), so a
     # stalled upload cannot hold one of the provider's pooled connections indefinitely.
     gateway_body_idle_timeout_s: float = Field(default=30.0, gt=0)
@@ -34,7 +36,10 @@ class GatewaySettings(HubSettings):
     gateway_max_retry_after_s: float = Field(default=2.0, ge=0)
     gateway_circuit_failures: int = Field(default=5, ge=1)
     gateway_circuit_open_s: float = Field(default=30.0, gt=0)
-    gateway_forwarded_headers: bool = True
+    # Connector ids (comma-separated, "*" for all) whose providers receive the gateway's
+    # traceparent and X-Forwarded-*: opt-in, since they describe the hub's inside to a third
+    # party (an in-house service that joins the hub's traces is the case for it).
+    gateway_propagate_context_to: str = ""
 
     # Who may call.
     gateway_trusted_services: str = "connectors,webhooks,oauth"
@@ -87,6 +92,10 @@ class GatewaySettings(HubSettings):
     @property
     def tracing_enabled(self) -> bool:
         return self.gateway_tracing == "on" or (self.gateway_tracing == "auto" and bool(self.otlp_endpoint))
+
+    @property
+    def propagate_context_to(self) -> frozenset[str]:
+        return frozenset(s.strip() for s in self.gateway_propagate_context_to.split(",") if s.strip())
 
     @property
     def trusted_services(self) -> frozenset[str]:

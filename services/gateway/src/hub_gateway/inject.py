@@ -113,7 +113,7 @@ class Container:
                 max_retries=s.gateway_max_retries,
                 max_retry_after_s=s.gateway_max_retry_after_s,
                 transform_max_body_bytes=s.gateway_transform_max_body_bytes,
-                forwarded_headers=s.gateway_forwarded_headers,
+                propagate_context_to=s.propagate_context_to,
                 provider_default_backoff_s=s.gateway_provider_default_backoff_s,
                 provider_block_max_s=s.gateway_provider_block_max_s,
                 quotas=merged_quotas(s.quota_overrides),

@@ -162,6 +162,7 @@ async def hub(
             "integration.api-request",
             "integration.disconnected",
             "integration.status-changed",
+            "integration.connected",
             "credential.changed",
         ],
     )
@@ -193,6 +194,7 @@ async def hub(
         HUB_GATEWAY_MAX_BODY_BYTES=str(4 * 1024 * 1024),
         HUB_GATEWAY_REPLAY_BUFFER_BYTES=str(64 * 1024),
         HUB_GATEWAY_PROVIDER_DEFAULT_BACKOFF_S="1",
+        HUB_GATEWAY_PROPAGATE_CONTEXT_TO="traced",
     )
     gateways = [ServiceProcess("gateway", env), ServiceProcess("gateway", env)]
     await asyncio.to_thread(gateways[0].migrate)

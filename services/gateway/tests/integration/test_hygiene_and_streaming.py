@@ -14,10 +14,23 @@ from gateway_support import ProviderSimulator, Scripted
 pytestmark = pytest.mark.integration
 
 
-async def test_request_headers_cleaned_and_forwarded_headers_set(hub, tenant):
+_INTERNAL_CONTEXT = {
+    "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+    "tracestate": "hub=internal",
+    "baggage": "tenant=acme,pod=gateway-7f9c",
+    "X-Request-Id": "req-internal-1",
+    "X-Correlation-Id": "corr-1",
+    "X-B3-TraceId": "a" * 32,
+    "b3": "a" * 32 + "-" + "b" * 16,
+    "X-Amzn-Trace-Id": "Root=1-abc",
+}
+
+
+async def test_request_headers_cleaned_and_no_internal_context_sent(hub, tenant):
     cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
     headers = {
         **hub.user_headers(tenant),
+        **_INTERNAL_CONTEXT,
         "Connection": "keep-alive, X-Drop-Me",
         "X-Drop-Me": "1",
         "Keep-Alive": "timeout=5",
@@ -42,15 +55,41 @@ async def test_request_headers_cleaned_and_forwarded_headers_set(hub, tenant):
         "cookie",
         "x-hub-tier",
         "authorization",
+        # The hub's inside stays inside: neither the caller's nor the gateway's own context.
+        *(n.lower() for n in _INTERNAL_CONTEXT),
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
     ):
         assert gone not in names, gone
     assert seen.header("x-custom") == "kept"
     assert seen.header("user-agent") == "my-client/1.0"
+    assert seen.header("host") == f"127.0.0.1:{hub.sim.port}"
+    # ... and a service caller's context is the hub's too.
+    resp = await hub.http.get(
+        hub.proxy(hub.a, cid, "hygiene-service"), headers={**hub.service_headers(tenant), **_INTERNAL_CONTEXT}
+    )
+    assert resp.status_code == 200, resp.text
+    names = hub.sim.seen("/hygiene-service")[-1].header_names()
+    assert not names & {n.lower() for n in _INTERNAL_CONTEXT}
+    assert not any(n.startswith("x-forwarded-") for n in names)
+
+
+async def test_an_opted_in_connector_gets_the_gateways_own_context(hub, tenant):
+    # HUB_GATEWAY_PROPAGATE_CONTEXT_TO=traced (an in-house service joining the hub's traces).
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, connector_id="traced")
+    headers = {**hub.user_headers(tenant), **_INTERNAL_CONTEXT, "X-Forwarded-For": "6.6.6.6"}
+    resp = await hub.http.get(hub.proxy(hub.a, cid, "propagated"), headers=headers)
+    assert resp.status_code == 200, resp.text
+    seen = hub.sim.seen("/propagated")[-1]
     assert seen.header("x-forwarded-for") == "127.0.0.1"
     assert seen.header("x-forwarded-proto") == "http"
     assert seen.header("x-forwarded-host") == hub.a.removeprefix("http://")
-    assert seen.header("host") == f"127.0.0.1:{hub.sim.port}"
-    assert seen.header("traceparent") is not None  # the gateway's client span
+    traceparent = seen.header("traceparent")
+    assert traceparent is not None and traceparent.split("-")[1] == "a" * 32  # the caller's trace
+    assert traceparent != _INTERNAL_CONTEXT["traceparent"]  # with the gateway's own span id
+    for gone in ("tracestate", "baggage", "x-request-id", "x-b3-traceid"):
+        assert seen.header(gone) is None, gone
 
 
 async def test_response_hop_by_hop_dropped_and_request_id_added(hub, tenant):

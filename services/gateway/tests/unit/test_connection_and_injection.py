@@ -110,6 +110,13 @@ def test_unusable_statuses(status):
         parse_lookup(contract(status=status), CID).ensure_usable()
 
 
+def test_only_a_health_check_goes_through_an_initializing_connection():
+    parse_lookup(contract(status="initializing"), CID).ensure_usable(health_check=True)
+    for status in ("disconnected", "token_invalid"):
+        with pytest.raises(ConnectionNotActive):
+            parse_lookup(contract(status=status), CID).ensure_usable(health_check=True)
+
+
 def test_injection_per_method():
     oauth = parse_lookup(contract("oauth2"), CID)
     inj = build_injection(oauth, {"access_token": "tok"})

@@ -36,7 +36,7 @@ def target(defaults: dict[str, str]) -> ConnectionTarget:
     )
 
 
-def service() -> ProxyService:
+def service(propagate: frozenset[str] = frozenset()) -> ProxyService:
     return ProxyService(
         client=None,  # type: ignore[arg-type]
         resolver=None,  # type: ignore[arg-type]
@@ -46,20 +46,25 @@ def service() -> ProxyService:
         circuits=None,  # type: ignore[arg-type]
         refresher=None,  # type: ignore[arg-type]
         transforms=None,
-        settings=ProxySettings(),
+        settings=ProxySettings(propagate_context_to=propagate),
     )
 
 
-def documented(t: ConnectionTarget, req: ProxyRequest, injection: Injection) -> list[tuple[str, str]]:
+def documented(
+    t: ConnectionTarget, req: ProxyRequest, injection: Injection, propagate: bool
+) -> list[tuple[str, str]]:
     """The rules as the README states them, computed the plain way."""
     drop = (injection.header_name,) if injection.header_name else ()
     headers = request_headers(req.headers, also_drop=drop)
+    if injection.query:  # a query key may be echoed: the answer comes uncompressed, to mask it
+        headers = [(n, v) for n, v in headers if n != "accept-encoding"]
     present = {n for n, v in headers if n != "accept" or v.strip() != "*/*"}
     defaults = [(n, v) for n, v in t.default_headers if n not in present]
     names = {n for n, _ in defaults}
     headers = [(n, v) for n, v in headers if n not in names] + defaults
-    headers += forwarded_headers(req.client_ip, req.scheme, req.host)
-    headers.append(("traceparent", req.traceparent or ""))
+    if propagate:  # an opted-in connector only
+        headers += forwarded_headers(req.client_ip, req.scheme, req.host)
+        headers.append(("traceparent", req.traceparent or ""))
     if injection.header:
         headers.append(injection.header)
     return sorted(headers)
@@ -79,6 +84,8 @@ CALLER = [
     (b"authorization", b"Bearer caller-token"),
     (b"x-api-key", b"caller-key"),
     (b"x-hub-tenant", b"t"),
+    (b"accept-encoding", b"gzip"),
+    (b"traceparent", b"00-" + b"c" * 32 + b"-" + b"d" * 16 + b"-01"),
 ]
 DEFAULTS = [
     {},
@@ -89,13 +96,16 @@ INJECTIONS = [
     Injection(header=("x-api-key", "sk-1")),
     Injection(header=("authorization", "Bearer sk-2")),
     Injection(),
+    Injection(query=("api_key", "sk-3-0123456789"), secrets=("sk-3-0123456789",)),
 ]
 
 
+@pytest.mark.parametrize("propagate", [frozenset(), frozenset({"c"}), frozenset({"*"}), frozenset({"other"})])
 @pytest.mark.parametrize("defaults", DEFAULTS)
 @pytest.mark.parametrize("injection", INJECTIONS)
-def test_block_and_call_headers_add_up_to_the_rules(defaults, injection):
-    proxy = service()
+def test_block_and_call_headers_add_up_to_the_rules(defaults, injection, propagate):
+    proxy = service(propagate)
+    opted_in = bool(propagate & {"c", "*"})
     t = target(defaults)
     for n in range(3):
         for caller in itertools.combinations(CALLER, n):
@@ -111,7 +121,7 @@ def test_block_and_call_headers_add_up_to_the_rules(defaults, injection):
                 traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
             )
             headers, block = proxy._headers(t, req, injection, None)
-            assert sent(headers, block) == documented(t, req, injection), caller
+            assert sent(headers, block) == documented(t, req, injection, opted_in), caller
 
 
 def test_blocks_follow_the_cache_entries():

@@ -1,7 +1,9 @@
 """Refuse oversized request bodies before anything parses them (413 ``payload_too_large``).
 
-A declared Content-Length over the limit is answered at once without reading; a chunked body is
-counted as it arrives and cut off at the limit. The limit may depend on the path (the vault's
+A declared Content-Length over the limit is refused before the app sees anything; a chunked
+body is counted as it arrives and cut off at the limit. Either way what the client still sends is
+read and dropped (up to ``DRAIN_LIMIT_BYTES``) before the 413, so it gets the answer, not a
+connection reset. The limit may depend on the path (the vault's
 HMAC routes carry whole webhook payloads).
 """
 
@@ -14,6 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub_common.web.errors import error_response
 
 _NO_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# A refused body is read and dropped up to this much before the 413 goes out: a server closes a
+# connection whose request body is left unread, and a client still sending would see a reset
+# instead of the answer. Past it, the connection closes.
+DRAIN_LIMIT_BYTES = 4 * 1024 * 1024
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -54,7 +60,7 @@ class BodyLimitMiddleware:
                 break
         if declared is not None:
             if declared > limit:
-                await _refuse(limit, scope, receive, send)
+                await _refuse(limit, scope, receive, send, more=declared <= DRAIN_LIMIT_BYTES)
                 return
             await self.app(scope, receive, send)  # the server enforces the declared length
             return
@@ -67,7 +73,7 @@ class BodyLimitMiddleware:
                 return
             size += len(message.get("body", b""))
             if size > limit:
-                await _refuse(limit, scope, receive, send)
+                await _refuse(limit, scope, receive, send, more=message.get("more_body", False))
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
@@ -75,7 +81,14 @@ class BodyLimitMiddleware:
         await self.app(scope, replaying(b"".join(chunks), receive), send)
 
 
-async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send, *, more: bool = True) -> None:
+    dropped = 0
+    while more and dropped <= DRAIN_LIMIT_BYTES:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        dropped += len(message.get("body", b""))
+        more = message.get("more_body", False)
     response = error_response(
         413, "payload_too_large", f"request bodies are limited to {limit} bytes", {"limit_bytes": limit}
     )

@@ -4,8 +4,9 @@ The worker is started with ``WorkerSpec`` (argv: which connector class, the impo
 gateway's port, the sandbox mode) and answers ``{"kind": "ready", ...}`` or
 ``{"kind": "fatal", "message"}``. Then, per call, the service writes a ``Request`` (``op``:
 ``action``, ``health``, ``export`` or ``register_webhook``, the connection context, the gateway
-URL, a token scoped to that connection) and the worker answers with exactly one of the ``Reply`` kinds below. Everything is
-data: a worker's answer is validated by the service like any untrusted input.
+URL, a token scoped to that connection) and the worker answers with exactly one of the ``Reply``
+kinds below. Everything is data: a worker's answer is validated by the service like any
+untrusted input.
 """
 
 from __future__ import annotations

@@ -112,6 +112,8 @@ def _client(request: protocol.Request, context: ConnectionContext) -> ProviderCl
     gateway_url = request["gateway_url"].rstrip("/")
     prefix = f"{gateway_url}/v1/proxy/{context.connection_id}/"
     auth = {"Authorization": f"Bearer {request['token']}"}
+    if request["op"] == "health":
+        auth["X-Hub-Purpose"] = "health-check"  # honoured only with a health-check token
     return ProviderClient(
         gateway_url=gateway_url,
         connection_id=context.connection_id,

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
@@ -49,8 +49,21 @@ from hub_connectors.runtime.process_isolation import ProcessIsolation, WorkerFai
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# (connection, connector id, the tenant's tier when known: the gateway applies its quota)
-ClientFactory = Callable[[ConnectionContext, str, str | None], ProviderClient]
+
+
+class ClientFactory(Protocol):
+    """(connection, connector id, the tenant's tier when known: the gateway applies its quota;
+    whether the calls are a health check's)"""
+
+    def __call__(
+        self,
+        context: ConnectionContext,
+        connector_id: str,
+        tier: str | None = None,
+        *,
+        health_check: bool = False,
+    ) -> ProviderClient: ...
+
 
 CALLS = Counter(
     "hub_connector_calls_total", "Connector actions and health checks", ["connector", "kind", "outcome"]
@@ -147,6 +160,8 @@ class ConnectorRuntime:
         work: Callable[[BaseConnector], Awaitable[T]],
         timeout_s: float,
         tier: str | None = None,
+        *,
+        health_check: bool = False,
     ) -> T:
         """A built-in's call, on this loop."""
 
@@ -154,7 +169,7 @@ class ConnectorRuntime:
         assert connector_class is not None  # built-ins are always classes
 
         async def run() -> T:
-            client = self._clients(context, registered.id, tier)
+            client = self._clients(context, registered.id, tier, health_check=health_check)
             try:
                 return await asyncio.wait_for(work(connector_class(context, client)), timeout_s)
             finally:
@@ -180,15 +195,19 @@ class ConnectorRuntime:
         webhook: protocol.WebhookArgs | None = None,
     ) -> R:
         """A plugin's call, in one of its worker processes."""
+        op = op or ("action" if action_id is not None else "health")
+        purpose = "health-check" if op == "health" else None
         request: protocol.Request = {
-            "op": op or ("action" if action_id is not None else "health"),
+            "op": op,
             "cursor": cursor,
             "webhook": webhook,
             "context": context.model_dump(mode="json"),
             "action_id": action_id,
             "parameters": dict(parameters) if parameters is not None else None,
             "gateway_url": self.plugins.gateway_url,
-            "token": self._tokens.mint(context, registered.id, tier, timeout_s + self.plugins.grace_s + 5),
+            "token": self._tokens.mint(
+                context, registered.id, tier, timeout_s + self.plugins.grace_s + 5, purpose=purpose
+            ),
             "timeout_s": timeout_s,
             "http_timeout_s": self.http_timeout_s,
         }
@@ -344,7 +363,12 @@ class ConnectorRuntime:
                 )
             else:
                 health = await self._call(
-                    registered, context, lambda c: c.health_check(), self.health_timeout_s, tier
+                    registered,
+                    context,
+                    lambda c: c.health_check(),
+                    self.health_timeout_s,
+                    tier,
+                    health_check=True,
                 )
             if not isinstance(health, ConnectorHealth):
                 outcome, health = "bad_result", unhealthy(f"the connector returned {type(health).__name__}")

@@ -23,7 +23,15 @@ class PluginTokens:
     def __init__(self, minter: ServiceTokenMinter) -> None:
         self._minter = minter
 
-    def mint(self, context: ConnectionContext, connector_id: str, tier: str | None, ttl_s: float) -> str:
+    def mint(
+        self,
+        context: ConnectionContext,
+        connector_id: str,
+        tier: str | None,
+        ttl_s: float,
+        *,
+        purpose: str | None = None,
+    ) -> str:
         # No tier known (a periodic health check): this service only runs a custom connector for
         # a tenant whose stored tier allows custom connectors, i.e. at least this one.
         tier = tier or str(tier_allowing_feature(Feature.CUSTOM_CONNECTORS))
@@ -35,6 +43,8 @@ class PluginTokens:
                 "tenant": context.tenant_id,
                 "tier": tier,
                 "connector": connector_id,
+                # "health-check": the gateway lets this call through an initializing connection.
+                **({"purpose": purpose} if purpose else {}),
             },
             ttl_s=math.ceil(ttl_s),
         )

@@ -25,6 +25,10 @@ TransportFactory = Callable[[], httpx.AsyncBaseTransport]
 TENANT_HEADER = "X-Hub-Tenant"
 TIER_HEADER = "X-Hub-Tier"
 CONNECTOR_HEADER = "X-Hub-Connector"
+# Marks the calls of a health check: the gateway lets this service's health check through a
+# connection still `initializing` (an API-key connection's first check), and nothing else.
+PURPOSE_HEADER = "X-Hub-Purpose"
+HEALTH_CHECK = "health-check"
 
 
 class ProviderClientFactory:
@@ -47,11 +51,13 @@ class ProviderClientFactory:
         return f"{self.gateway_url}/v1/proxy/{connection_id}/"
 
     def _headers(
-        self, context: ConnectionContext, connector_id: str, tier: str | None
+        self, context: ConnectionContext, connector_id: str, tier: str | None, health_check: bool
     ) -> Callable[[], Mapping[str, str]]:
         # The tenant's tier sets the gateway quota; without it the gateway applies its default
         # for service calls (Teams), which would lift a WriterPro tenant's quota.
         extra = {TIER_HEADER: tier} if tier else {}
+        if health_check:
+            extra[PURPOSE_HEADER] = HEALTH_CHECK
 
         def headers() -> Mapping[str, str]:
             # This service's own token: the gateway trusts it to act for the tenant named here.
@@ -61,13 +67,18 @@ class ProviderClientFactory:
         return headers
 
     def __call__(
-        self, context: ConnectionContext, connector_id: str, tier: str | None = None
+        self,
+        context: ConnectionContext,
+        connector_id: str,
+        tier: str | None = None,
+        *,
+        health_check: bool = False,
     ) -> ProviderClient:
         transport = GatewayOnlyTransport(self._transport_factory(), self.proxy_prefix(context.connection_id))
         return ProviderClient(
             gateway_url=self.gateway_url,
             connection_id=context.connection_id,
-            headers=self._headers(context, connector_id, tier),
+            headers=self._headers(context, connector_id, tier, health_check),
             transport=transport,
             timeout_s=self._timeout_s,
         )

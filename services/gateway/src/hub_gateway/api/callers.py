@@ -147,5 +147,10 @@ class CallerAuth:
         if not isinstance(tenant, str) or not tenant:
             raise Unauthorized("plugin token without a valid scope", code="invalid_token")
         return Caller(
-            PLUGIN_TOKEN_TYPE, tenant, tier_value, f"plugin:{claims.get('connector', '?')}", connection_id
+            PLUGIN_TOKEN_TYPE,
+            tenant,
+            tier_value,
+            f"plugin:{claims.get('connector', '?')}",
+            connection_id,
+            health_check=claims.get("purpose") == "health-check",
         )

@@ -29,7 +29,7 @@ from hub_common.logging import request_id_var
 from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink
 from hub_gateway.api import metrics
 from hub_gateway.api.callers import CallerAuth
-from hub_gateway.domain.errors import BodyTooLarge, ClientGone, RequestBodyTimeout
+from hub_gateway.domain.errors import BodyTooLarge, ClientGone, MethodNotAllowed, RequestBodyTimeout
 from hub_gateway.domain.paths import check_provider_path, split_proxy_path
 from hub_gateway.services.proxy import CallContext, ProxyRequest, ProxyService, RequestBody
 
@@ -40,6 +40,11 @@ _JSON = [(b"content-type", b"application/json")]
 # connection whose request body is left unread, and a caller still sending would see a reset
 # instead of the answer. Past it, the connection closes.
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+# The methods a provider call may use. TRACE would echo the injected credential back (Apache in
+# front of a self-hosted Jira, Confluence or GitLab answers it by default); CONNECT, WebDAV and
+# custom verbs have no place in a REST API call. Anything else is 405, never sent upstream.
+FORWARDED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_ALLOW = ", ".join(sorted(FORWARDED_METHODS))
 
 
 class ProxyEndpoint:
@@ -71,7 +76,7 @@ class ProxyEndpoint:
         authorization = tenant = tier = host = content_length = None
         traceparent: bytes | None = None
         tracestate: bytes | None = None
-        chunked = False
+        chunked = health_check = False
         for name, value in headers:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
@@ -89,6 +94,8 @@ class ProxyEndpoint:
                 content_length = value
             elif name == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
+            elif name == b"x-hub-purpose":
+                health_check = value == b"health-check"  # honoured for the connectors service only
         rid_token = request_id_var.set(None)
         ctx_token = None
         if self.tracing and traceparent is not None:
@@ -117,6 +124,12 @@ class ProxyEndpoint:
                 request_id_var.set(context_header[3:35])
                 rid = context_header[3:35].encode()
                 try:
+                    if method not in FORWARDED_METHODS:
+                        raise MethodNotAllowed(
+                            f"the gateway does not forward {method[:32]!r} requests",
+                            details={"allowed": sorted(FORWARDED_METHODS)},
+                            headers={"Allow": _ALLOW},
+                        )
                     if self.auth.needs_keys(authorization):
                         await self.auth.fetch_keys(authorization)
                     caller = self.auth.caller(authorization, tenant, tier)
@@ -142,6 +155,7 @@ class ProxyEndpoint:
                         scheme=scope.get("scheme", "http"),
                         host=host,
                         traceparent=context_header,
+                        health_check=health_check,
                     )
 
                     read_body: Callable[[], Awaitable[RequestBody]] | None = None  # no body declared
@@ -178,7 +192,7 @@ class ProxyEndpoint:
                         exc = HubError("internal error; quote the request id to an operator")
                     status = exc.status_code
                     call.error_code = exc.code
-                    if isinstance(exc, BodyTooLarge):
+                    if isinstance(exc, BodyTooLarge | MethodNotAllowed):
                         await _drain(receive, DRAIN_LIMIT_BYTES)
                     await _send_error(send, exc, rid)
                 self._finish(call, method, provider_path, status, started, span, context_header)

@@ -1,5 +1,6 @@
 """Cache invalidation on every replica: ``integration.disconnected``,
-``integration.status-changed`` and ``credential.changed``.
+``integration.status-changed``, ``integration.connected`` (a connection entering ``active``, e.g.
+after the health check that an ``initializing`` entry was cached for) and ``credential.changed``.
 
 Every replica must see every event, so there is no consumer group: each process assigns itself
 all partitions of the three topics and starts at their end (what happened before it started is
@@ -28,12 +29,22 @@ from aiokafka.errors import IllegalStateError, KafkaError
 from prometheus_client import Histogram
 
 from hub_common.events.envelope import EnvelopeError, decode
-from hub_common.events.models import ConnectionStatusChanged, CredentialChanged, IntegrationDisconnected
+from hub_common.events.models import (
+    ConnectionStatusChanged,
+    CredentialChanged,
+    IntegrationConnected,
+    IntegrationDisconnected,
+)
 from hub_common.kafka.admin import ensure_topics
 from hub_gateway.services.resolver import Resolver
 
 log = logging.getLogger(__name__)
-TOPICS = (IntegrationDisconnected.topic, ConnectionStatusChanged.topic, CredentialChanged.topic)
+TOPICS = (
+    IntegrationDisconnected.topic,
+    ConnectionStatusChanged.topic,
+    IntegrationConnected.topic,
+    CredentialChanged.topic,
+)
 TOPICS_WAIT_S = 5.0
 POSITION_WAIT_S = 1.0
 MAX_PUT_BACKS = 3  # to the same offset in a row; then the broker's position is taken

@@ -1,5 +1,11 @@
-"""A circuit breaker per provider endpoint, ``host[:port]`` (per process: each replica learns on
-its own).
+"""A circuit breaker per tenant and provider endpoint (its base URL: host, port and the
+connection's base path), per process: each replica learns on its own.
+
+Per tenant (ADR 0013): what opens a circuit — 502/504s, timeouts, a 503 without Retry-After —
+can be caused by one tenant's own calls (heavy queries, a slow report), and a circuit shared by
+every tenant would let one of them pause everyone's calls to the same provider. A provider that
+is down for all fails every tenant's first few calls instead: the price of isolation is
+``failure_threshold`` calls per tenant per ``open_s``, not one.
 
 closed → ``failure_threshold`` consecutive failures (connect errors, timeouts, 502/503/504) →
 open: calls are refused at once (``circuit_open``) for ``open_s`` → half-open: one trial call
@@ -10,6 +16,7 @@ trial not heard of for ``open_s`` is presumed lost: either way the next call may
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
@@ -65,15 +72,16 @@ class Circuit:
 
 
 class CircuitBoard:
-    """One circuit per endpoint, created on first use (bounded: endpoints are the connectors' APIs)."""
+    """One circuit per key (a tenant and an endpoint: ``ConnectionTarget.circuit_key``), created
+    on first use; bounded, closed circuits are forgotten first."""
 
-    def __init__(self, failure_threshold: int, open_s: float, max_hosts: int = 10_000) -> None:
+    def __init__(self, failure_threshold: int, open_s: float, max_hosts: int = 100_000) -> None:
         self.failure_threshold = failure_threshold
         self.open_s = open_s
         self.max_hosts = max_hosts
-        self._circuits: dict[str, Circuit] = {}
+        self._circuits: dict[Hashable, Circuit] = {}
 
-    def get(self, host: str) -> Circuit:
+    def get(self, host: Hashable) -> Circuit:
         circuit = self._circuits.get(host)
         if circuit is None:
             if len(self._circuits) >= self.max_hosts:
@@ -85,5 +93,5 @@ class CircuitBoard:
             circuit = self._circuits[host] = Circuit(self.failure_threshold, self.open_s)
         return circuit
 
-    def states(self) -> dict[str, str]:
+    def states(self) -> dict[Hashable, str]:
         return {h: c.state for h, c in self._circuits.items()}

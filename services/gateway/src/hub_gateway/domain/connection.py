@@ -27,6 +27,9 @@ BASE_URL_CONFIG_KEY = "base_url"
 # Statuses in which calls may go out: a transient `error` or an expired token (the 401 path
 # refreshes it) still work; `initializing`, `token_invalid` and `disconnected` do not.
 USABLE_STATUSES = frozenset({"active", "error", "token_expired"})
+# A health check may also go through an `initializing` connection: it is what takes an API-key
+# connection out of that status (connectors checks it right after its credentials are stored).
+HEALTH_CHECKABLE_STATUSES = USABLE_STATUSES | {"initializing"}
 
 
 class LookupInvalid(GatewayError):
@@ -48,12 +51,13 @@ class ConnectionTarget:
     api_key: ApiKeyPlacement | None
     credential_keys: tuple[str, ...]
     # Derived once here, read on every call: the id as text (events, spans), ``host`` and
-    # ``port`` of the base URL, and its ``origin`` (``host[:port]``: one circuit breaker per
-    # provider endpoint).
+    # ``port`` of the base URL, its ``origin`` (``host[:port]``), and the circuit breaker's key
+    # (the tenant and the base URL: one tenant's failures never pause another's calls).
     id_text: str = field(init=False, repr=False, compare=False)
     host: str = field(init=False, repr=False, compare=False)
     port: int | None = field(init=False, repr=False, compare=False)
     origin: str = field(init=False, repr=False, compare=False)
+    circuit_key: tuple[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -61,13 +65,16 @@ class ConnectionTarget:
         object.__setattr__(self, "host", (parts.hostname or "").lower())
         object.__setattr__(self, "port", parts.port)
         object.__setattr__(self, "origin", parts.netloc.lower())
+        object.__setattr__(self, "circuit_key", (self.tenant_id, self.base_url))
 
     @property
     def is_oauth(self) -> bool:
         return self.auth_method is M.OAUTH2
 
-    def ensure_usable(self) -> None:
-        if self.status not in USABLE_STATUSES:
+    def ensure_usable(self, health_check: bool = False) -> None:
+        """Refused (409) unless calls may go out; ``health_check``: the call is the connectors
+        service's health check (the caller decides who may say so)."""
+        if self.status not in (HEALTH_CHECKABLE_STATUSES if health_check else USABLE_STATUSES):
             raise ConnectionNotActive(
                 f"the connection is {self.status}; calls through it are refused",
                 details={"status": self.status},

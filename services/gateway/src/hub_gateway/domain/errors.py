@@ -28,6 +28,11 @@ class HostInjection(InvalidPath):
     code = "host_injection"
 
 
+class MethodNotAllowed(GatewayError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
 class ClientGone(GatewayError):
     status_code = 400
     code = "client_disconnected"

@@ -2,11 +2,16 @@
 
 To the provider: hop-by-hop headers (RFC 9110 §7.6.1, plus any named in ``Connection``), the
 caller's own credentials (``Authorization``, cookies, the credential header this connection
-injects) and the hub's internal ``X-Hub-*`` headers never pass; ``X-Forwarded-*`` are ours, not
-the caller's. Back to the caller: hop-by-hop headers and the provider's cookies are dropped
-(a session cookie would let the caller use the provider directly, outside the gateway's
-credential, limits and revocation), and an injected query key the provider echoes (in
-``Location`` or ``Link``) is scrubbed.
+injects) and the hub's internal ``X-Hub-*`` headers never pass; nor does anything that describes
+the hub's inside to a third party: trace context (W3C, B3, Jaeger, X-Ray, Cloud Trace, Datadog,
+Sentry), ``baggage``, request and correlation ids, ``X-Forwarded-*`` and the client-address
+headers. The gateway adds its own trace context and ``X-Forwarded-*`` only for the connectors
+an operator opted in (``HUB_GATEWAY_PROPAGATE_CONTEXT_TO``).
+
+Back to the caller: hop-by-hop headers and the provider's cookies are dropped (a session cookie
+would let the caller use the provider directly, outside the gateway's credential, limits and
+revocation), and an injected query key the provider echoes (in ``Location`` or ``Link``) is
+scrubbed (from bodies too: :mod:`hub_gateway.domain.body_scrub`).
 """
 
 from __future__ import annotations
@@ -46,11 +51,24 @@ _REQUEST_DROP = HOP_BY_HOP | {
     b"x-original-url",
     b"x-rewrite-url",
     b"x-original-forwarded-for",
-    b"traceparent",  # replaced by the gateway's own client span
+    # The hub's trace context and request ids: internal topology, not the provider's business
+    # (an opted-in connector gets the gateway's own traceparent instead).
+    b"traceparent",
     b"tracestate",
+    b"baggage",
+    b"b3",
+    b"uber-trace-id",
+    b"x-amzn-trace-id",
+    b"x-cloud-trace-context",
+    b"grpc-trace-bin",
+    b"sentry-trace",
+    b"x-request-id",
+    b"x-correlation-id",
+    b"request-id",
+    b"x-ot-span-context",
 }
-_INTERNAL_PREFIX = b"x-hub-"
-_FORWARDED_PREFIX = b"x-forwarded-"
+# Whole families, by prefix (one ``startswith`` with a tuple per header).
+_DROP_PREFIXES = (b"x-hub-", b"x-forwarded-", b"x-b3-", b"x-datadog-", b"uberctx-", b"ot-baggage-")
 # Content-Length of a provider answer is kept: bodies pass through byte for byte (a transform
 # that changes the body sets its own).
 _RESPONSE_DROP = HOP_BY_HOP | {b"set-cookie", b"set-cookie2"}
@@ -73,12 +91,7 @@ def request_headers(
     out: list[tuple[str, str]] = []
     named: set[bytes] | None = None
     for name, value in headers:
-        if (
-            name in _REQUEST_DROP
-            or name in extra
-            or name.startswith(_INTERNAL_PREFIX)
-            or name.startswith(_FORWARDED_PREFIX)
-        ):
+        if name in _REQUEST_DROP or name in extra or name.startswith(_DROP_PREFIXES):
             if name == b"connection":
                 named = _tokens(value) if named is None else named | _tokens(value)
             continue

@@ -46,6 +46,9 @@ class Injection:
     # The injected header's name as ASGI spells it, dropped from the caller's (read every call).
     header_name: bytes | None = field(init=False, repr=False, compare=False)
     echo_guard: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    # The caller's headers never sent with this credential: the injected header's name, and
+    # Accept-Encoding when a query key may be echoed (an uncompressed answer can be masked).
+    request_drop: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         name = self.header[0].encode("latin-1") if self.header else None
@@ -58,6 +61,8 @@ class Injection:
             for f in _echo_forms(s)
         }
         object.__setattr__(self, "echo_guard", tuple(sorted(forms, key=len, reverse=True)))
+        drop = (name,) if name else ()
+        object.__setattr__(self, "request_drop", (*drop, b"accept-encoding") if forms else drop)
 
     def apply_query(self, query: str) -> str:
         if self.query is None:

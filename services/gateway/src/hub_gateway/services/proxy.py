@@ -43,7 +43,7 @@ from hub_gateway.adapters.http1 import (
 )
 from hub_gateway.adapters.http1 import UpstreamError as ClientError
 from hub_gateway.adapters.hub_services import OAuthRefresher
-from hub_gateway.domain import provider_limits, tiers
+from hub_gateway.domain import body_scrub, provider_limits, tiers
 from hub_gateway.domain.circuit import CircuitBoard
 from hub_gateway.domain.connection import ConnectionTarget
 from hub_gateway.domain.errors import (
@@ -77,7 +77,10 @@ from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
 from hub_gateway.services.resolver import Resolver
 from hub_gateway.services.transforms import TransformService
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# The services whose calls marked ``X-Hub-Purpose: health-check`` may go through an
+# `initializing` connection (a user, or any other service, saying so changes nothing).
+HEALTH_CHECKERS = frozenset({"connectors"})
 SMALL_BODY = 64 * 1024
 SNAPSHOT_EVERY_S = 0.1
 _BODY_VALIDATORS = frozenset({"etag", "content-md5", "digest", "repr-digest", "content-digest"})
@@ -91,6 +94,8 @@ class Caller:
     subject: str
     # A plugin token grants one connection: every other id is "not found" for it.
     connection_id: uuid.UUID | None = None
+    # A plugin token minted for a health check (claim purpose=health-check).
+    health_check: bool = False
 
 
 @dataclass(slots=True)
@@ -103,7 +108,8 @@ class ProxyRequest:
     client_ip: str | None
     scheme: str
     host: str | None
-    traceparent: str | None = None  # this call's W3C context, sent upstream
+    traceparent: str | None = None  # this call's W3C context (upstream only where opted in)
+    health_check: bool = False  # the caller marked it a health check (X-Hub-Purpose)
 
 
 class RequestBody:
@@ -158,7 +164,9 @@ class ProxySettings:
     max_retry_after_s: float = 2.0
     retry_backoff_s: float = 0.1
     transform_max_body_bytes: int = 1024 * 1024
-    forwarded_headers: bool = True
+    # Connector ids ("*": all) whose providers get the gateway's traceparent and X-Forwarded-*
+    # (an in-house service that joins the hub's traces); every other provider gets neither.
+    propagate_context_to: frozenset[str] = frozenset()
     provider_default_backoff_s: float = 1.0
     provider_block_max_s: float = 3600.0
     quotas: dict[Tier, TierQuotas] = field(default_factory=lambda: dict(tiers.DEFAULT_QUOTAS))
@@ -220,7 +228,12 @@ class ProxyService:
             # The tier of the caller's token, now: a tenant downgraded from Enterprise stops
             # using its custom connections here too, not only at the connectors service.
             require_feature(caller.tier, Feature.CUSTOM_CONNECTORS)
-        target.ensure_usable()
+        # A health check may go through an initializing connection, only when the connectors
+        # service makes it (its own token, or a plugin token it minted for a health check).
+        checking = req.health_check and (
+            (caller.kind == "service" and caller.subject in HEALTH_CHECKERS) or caller.health_check
+        )
+        target.ensure_usable(checking)
         self.budgets.check(target.id, req.provider_path)
         quotas = self.quotas_for(caller.tier)
         if not self.limiter.take_leased(target.tenant_id, target.id_text, quotas):
@@ -228,7 +241,7 @@ class ProxyService:
         route = await self._route(caller, target, req) if self._may_transform(caller) else None
         provider_path = apply_path(route, req.provider_path) if route else req.provider_path
         injection = resolver.cached_injection(target) or await resolver.injection(target)
-        circuit = self.circuits.get(target.base_url)
+        circuit = self.circuits.get(target.circuit_key)
         if not circuit.allow(time.monotonic()):
             retry = max(1, round(circuit.retry_after(time.monotonic())))
             raise CircuitOpen(
@@ -244,11 +257,22 @@ class ProxyService:
                 body = await read_body()
                 # Reading it may have taken a while: a disconnect or a changed credential applied
                 # meanwhile must hold for this call too, before anything is sent.
-                target, injection = await self._still_current(target, injection, just_refreshed=False)
+                target, injection = await self._still_current(
+                    target, injection, just_refreshed=False, health_check=checking
+                )
             if route is not None and route.request.touches_body:
                 body = self._transform_request_body(route, req, body)
             return await self._call(
-                caller, target, req, provider_path, injection, route, body, ctx, trial=trial
+                caller,
+                target,
+                req,
+                provider_path,
+                injection,
+                route,
+                body,
+                ctx,
+                trial=trial,
+                health_check=checking,
             )
         except BaseException:
             # Whatever ended this call before the provider answered (the caller left, a refused
@@ -296,15 +320,14 @@ class ProxyService:
         """The per-call headers, and the block of the connection's own (its default headers
         unless the caller or a transform changes them, then the credential), encoded once per
         cache entry."""
-        drop = (injection.header_name,) if injection.header_name else ()
-        headers = request_headers(req.headers, also_drop=drop)
+        headers = request_headers(req.headers, also_drop=injection.request_drop)
         blocks = self._blocks_for(target, injection)
         block = blocks.with_defaults
         if target.default_headers and (route is not None or _names_any(headers, blocks.default_names)):
             if route is None and _only_wildcard_accept(headers, blocks.default_names):
                 # "Accept: */*" (most clients' default) is no preference: the provider's
                 # documented media type in the block replaces it.
-                return _without_accept(headers, req, self.settings.forwarded_headers), block
+                return _without_accept(headers, req, blocks.propagate), block
             block = blocks.credential
             # The caller's own value wins, except "Accept: */*" (most clients' default, i.e. no
             # preference): then the provider's documented media type applies.
@@ -314,7 +337,8 @@ class ProxyService:
                 names = {n for n, _ in defaults}
                 headers = [(n, v) for n, v in headers if n not in names]
                 headers.extend(defaults)
-        _add_call_headers(headers, req, self.settings.forwarded_headers)
+        if blocks.propagate:
+            _add_context_headers(headers, req)
         if route is not None:
             headers = apply_headers(route.request, headers)
             if route.response.touches_body:
@@ -327,7 +351,10 @@ class ProxyService:
         if blocks is None or blocks.target is not target or blocks.injection is not injection:
             if len(self._blocks) >= 100_000:
                 self._blocks.clear()
-            blocks = self._blocks[target.id] = _HeaderBlocks.build(target, injection)
+            propagate = self.settings.propagate_context_to
+            blocks = self._blocks[target.id] = _HeaderBlocks.build(
+                target, injection, "*" in propagate or target.connector_id in propagate
+            )
         return blocks
 
     async def _call(
@@ -342,6 +369,7 @@ class ProxyService:
         ctx: CallContext,
         *,
         trial: float | None = None,
+        health_check: bool = False,
     ) -> Reply:
         refreshed = False
         retries = 0
@@ -353,9 +381,11 @@ class ProxyService:
                 # A wait may have let a disconnect or a credential change in: a retry goes out
                 # only through a connection that is still there, with its current credential
                 # (after a refresh, the injection is the refreshed one already).
-                target, injection = await self._still_current(target, injection, just_refreshed=refreshed)
+                target, injection = await self._still_current(
+                    target, injection, just_refreshed=refreshed, health_check=health_check
+                )
             path = upstream_path(provider_path, injection.apply_query(req.query))
-            circuit = self.circuits.get(target.base_url)
+            circuit = self.circuits.get(target.circuit_key)
             try:
                 headers, block = self._headers(target, req, injection, route)
                 resp = await self.client.request_at(
@@ -430,22 +460,23 @@ class ProxyService:
             if status == 503 and trial is not None and not blamed:
                 circuit.abandon(trial)  # the trial ends throttled, without a verdict: next may try
             if route is None and (reply := self._reply_now(resp, injection)) is not None:
-                return reply
+                return _without_echoes(reply, injection.echo_guard) if injection.echo_guard else reply
             try:
-                return await self._reply(resp, route, injection)
+                reply = await self._reply(resp, route, injection)
             except ClientError as exc:  # a small or transformed body broke off before it was in
                 resp.release()
                 circuit.failure(time.monotonic())
                 raise _upstream_error(exc, target.host) from None
+            return _without_echoes(reply, injection.echo_guard) if injection.echo_guard else reply
 
     async def _still_current(
-        self, target: ConnectionTarget, injection: Injection, *, just_refreshed: bool
+        self, target: ConnectionTarget, injection: Injection, *, just_refreshed: bool, health_check: bool
     ) -> tuple[ConnectionTarget, Injection]:
         resolver = self.resolver
         current = resolver.cached_target(target.id, target.tenant_id) or await resolver.target(
             target.id, target.tenant_id
         )
-        current.ensure_usable()
+        current.ensure_usable(health_check)
         if just_refreshed and current is target:
             return current, injection
         return current, resolver.cached_injection(current) or await resolver.injection(current)
@@ -650,9 +681,10 @@ class _HeaderBlocks:
     with_defaults: HeaderBlock
     credential: HeaderBlock
     default_names: frozenset[str]
+    propagate: bool  # the call's trace context and X-Forwarded-* go to this provider (opted in)
 
     @classmethod
-    def build(cls, target: ConnectionTarget, injection: Injection) -> _HeaderBlocks:
+    def build(cls, target: ConnectionTarget, injection: Injection, propagate: bool) -> _HeaderBlocks:
         credential = [injection.header] if injection.header is not None else []
         return cls(
             target,
@@ -660,7 +692,25 @@ class _HeaderBlocks:
             HeaderBlock([*target.default_headers, *credential]),
             HeaderBlock(credential),
             frozenset(n for n, _ in target.default_headers),
+            propagate,
         )
+
+
+def _without_echoes(reply: Reply, secrets: tuple[bytes, ...]) -> Reply:
+    """The answer with a query key it echoes in a text body masked (same length)."""
+    content_type = content_encoding = None
+    for name, value in reply.headers:
+        if name == b"content-type":
+            content_type = value
+        elif name == b"content-encoding":
+            content_encoding = value
+    if not body_scrub.scrubbable(content_type, content_encoding):
+        return reply
+    if reply.stream is not None:
+        reply.stream = body_scrub.masked_stream(reply.stream, secrets)
+    elif reply.body:
+        reply.body = body_scrub.mask(reply.body, secrets)
+    return reply
 
 
 def _names_any(headers: list[tuple[str, str]], names: frozenset[str]) -> bool:
@@ -676,17 +726,17 @@ def _only_wildcard_accept(headers: list[tuple[str, str]], names: frozenset[str])
 
 
 def _without_accept(
-    headers: list[tuple[str, str]], req: ProxyRequest, forwarded: bool
+    headers: list[tuple[str, str]], req: ProxyRequest, propagate: bool
 ) -> list[tuple[str, str]]:
     kept = [(n, v) for n, v in headers if n != "accept"]
-    _add_call_headers(kept, req, forwarded)
+    if propagate:
+        _add_context_headers(kept, req)
     return kept
 
 
-def _add_call_headers(headers: list[tuple[str, str]], req: ProxyRequest, forwarded: bool) -> None:
-    """``X-Forwarded-*`` (when configured) and this call's ``traceparent``."""
-    if forwarded:
-        headers.extend(forwarded_headers(req.client_ip, req.scheme, req.host))
+def _add_context_headers(headers: list[tuple[str, str]], req: ProxyRequest) -> None:
+    """For an opted-in connector only: ``X-Forwarded-*`` and this call's ``traceparent``."""
+    headers.extend(forwarded_headers(req.client_ip, req.scheme, req.host))
     if req.traceparent:
         headers.append(("traceparent", req.traceparent))
 

@@ -29,7 +29,13 @@ from hub_common.clients.vault import VaultClient
 from hub_common.errors import HubError
 from hub_common.ssrf import HostUnresolvable, UrlNotAllowed, check_url
 from hub_gateway.adapters.hub_services import ConnectionsClient
-from hub_gateway.domain.connection import ConnectionTarget, LookupInvalid, check_allowed_host, parse_lookup
+from hub_gateway.domain.connection import (
+    HEALTH_CHECKABLE_STATUSES,
+    ConnectionTarget,
+    LookupInvalid,
+    check_allowed_host,
+    parse_lookup,
+)
 from hub_gateway.domain.errors import (
     ConnectionNotActive,
     ConnectionNotFound,
@@ -146,6 +152,11 @@ class Resolver:
         if body is None:
             return None
         target = _parse_owned(body, connection_id)
+        if target.status not in HEALTH_CHECKABLE_STATUSES:
+            # Refused for its status (409) whatever its host: no host or DNS check first, whose
+            # failure (a provider unreachable from here) would answer a retryable 502 instead.
+            # The caller checks the status of every target before any call goes out.
+            return target
         try:
             check_allowed_host(target)
             try:
