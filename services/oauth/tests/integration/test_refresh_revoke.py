@@ -119,7 +119,8 @@ async def test_proactive_scheduler_refreshes_tokens_near_expiry(
     try:
         await conn.execute(
             "UPDATE oauth.tokens SET expires_at = now() + interval '30 seconds', "
-            "last_refreshed_at = now() - interval '1 hour' WHERE connection_id = $1",
+            "last_refreshed_at = now() - interval '1 hour', issued_at = now() - interval '1 hour' "
+            "WHERE connection_id = $1",
             cid,
         )
         before = simulator.stats()["refreshes"]

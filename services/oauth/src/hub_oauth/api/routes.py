@@ -166,6 +166,9 @@ async def refresh(
         refreshed=outcome.refreshed,
         expires_at=outcome.expires_at,
         generation=outcome.generation,
+        outcome=outcome.outcome,
+        performed=outcome.performed,
+        refreshed_at=outcome.refreshed_at,
     )
 
 
