@@ -203,6 +203,7 @@ async def token_info(connection_id: UUID, user: UserPrincipal, c: Services) -> s
         granted_scopes=row.granted_scopes,
         external_account_id=row.external_account_id,
         last_refreshed_at=row.last_refreshed_at,
+        generation=row.generation,
         metadata=row.metadata,
     )
 

@@ -130,6 +130,7 @@ class TokenInfoOut(BaseModel):
     external_account_id: str | None
     last_refreshed_at: datetime | None
     metadata: dict[str, Any]
+    generation: int  # increases with every stored token set (connect, refresh)
 
 
 class CredentialsIn(Body):
