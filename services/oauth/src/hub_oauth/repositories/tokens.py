@@ -177,6 +177,19 @@ async def set_status(
     return result.endswith(" 1")
 
 
+async def mark_revoked(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> str | None:
+    """Status ``revoked`` and no refresh token any more (its value is gone from the vault);
+    returns the status it had, None when the connection has no token row."""
+    previous: str | None = await conn.fetchval(
+        """UPDATE tokens t SET status = 'revoked', has_refresh_token = false, updated_at = now()
+           FROM (SELECT connection_id, status FROM tokens WHERE connection_id = $1 FOR UPDATE) old
+           WHERE t.connection_id = old.connection_id
+           RETURNING old.status""",
+        connection_id,
+    )
+    return previous
+
+
 async def due_for_refresh(
     conn: asyncpg.Connection, *, margin_s: float, idle_s: float, limit: int, lease_s: float = 60.0
 ) -> list[UUID]:
