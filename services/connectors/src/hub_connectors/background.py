@@ -12,7 +12,9 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from uuid import UUID
 
+from hub_common.errors import HubError
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
@@ -54,7 +56,7 @@ class BackgroundWorkers:
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
             topics=STATUS_TOPICS,
-            handler=ConnectionStatusHandler(connection_events),
+            handler=ConnectionStatusHandler(connection_events, after_connected=self._check_connected),
             dlq_producer=producer,
             auto_offset_reset=settings.connectors_consumer_offset_reset,
             batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
@@ -69,6 +71,7 @@ class BackgroundWorkers:
             batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._checks: set[asyncio.Task[None]] = set()
 
     @property
     def consumers(self) -> list[ConsumerRunner]:
@@ -97,8 +100,27 @@ class BackgroundWorkers:
     async def wait_assigned(self, timeout_s: float = 30.0) -> None:
         await asyncio.gather(*(c.wait_assigned(timeout_s) for c in self.consumers))
 
+    def _check_connected(self, tenant_id: str, connection_id: UUID) -> None:
+        """A connection an OAuth flow just activated gets the health check an API-key one gets
+        at creation (its account, its first check time), off the consumer's path."""
+        task = asyncio.create_task(
+            self._verify(tenant_id, connection_id), name=f"connected-check:{connection_id}"
+        )
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def _verify(self, tenant_id: str, connection_id: UUID) -> None:
+        try:
+            await self._health.verify(tenant_id, connection_id)
+        except HubError as exc:  # disconnected meanwhile, say: nothing to check
+            log.info(
+                "check after connect skipped", extra={"connection_id": str(connection_id), "code": exc.code}
+            )
+        except Exception:
+            log.exception("check after connect failed", extra={"connection_id": str(connection_id)})
+
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._checks]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
