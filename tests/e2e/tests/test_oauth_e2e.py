@@ -41,6 +41,8 @@ def hub(hub_stack, module_dsn, tmp_path_factory) -> Iterator[dict[str, ServicePr
         connectors = ServiceProcess("connectors", {})
         oauth_a = ServiceProcess("oauth", {}, port=oauth_port)
         oauth_b = ServiceProcess("oauth", {})
+        # The connectors service health-checks each connect through the gateway.
+        gateway = ServiceProcess("gateway", {})
         env = {
             "HUB_POSTGRES_DSN": module_dsn,
             "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
@@ -49,6 +51,7 @@ def hub(hub_stack, module_dsn, tmp_path_factory) -> Iterator[dict[str, ServicePr
             "HUB_VAULT_URL": vault.url,
             "HUB_CONNECTORS_URL": connectors.url,
             "HUB_OAUTH_URL": oauth_a.url,
+            "HUB_GATEWAY_URL": gateway.url,
             "HUB_OAUTH_PUBLIC_URL": public,
             "HUB_PROVIDER_BACKOFF_S": "0.01",
             "PYTHONPATH": str(plugins),
@@ -58,11 +61,11 @@ def hub(hub_stack, module_dsn, tmp_path_factory) -> Iterator[dict[str, ServicePr
             "HUB_REFRESH_MARGIN_S": "300",
             "HUB_REFRESH_SCHEDULER_INTERVAL_S": "1",
         }
-        procs = [vault, connectors, oauth_a, oauth_b]
+        procs = [vault, connectors, oauth_a, oauth_b, gateway]
         for proc in procs:
             proc.env = env
         try:
-            for proc in procs[:3]:
+            for proc in [vault, connectors, oauth_a, gateway]:
                 proc.migrate()
             for proc in procs:
                 proc.start()
@@ -100,6 +103,7 @@ def connect(hub, tenant: str) -> str:
     sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth_a"]
     h = headers(tenant)
     config = {
+        "base_url": sim.url,
         "oauth_authorization_url": f"{sim.url}/authorize",
         "oauth_token_url": f"{sim.url}/token",
         "oauth_revocation_url": f"{sim.url}/revoke",
