@@ -12,14 +12,13 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from uuid import UUID
 
-from hub_common.errors import HubError
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
 from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHandler, ConnectionStatusHandler
 from hub_connectors.services.audit import AuditService
+from hub_connectors.services.connected_checks import ConnectedChecks
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.health import HealthService
 
@@ -56,7 +55,10 @@ class BackgroundWorkers:
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
             topics=STATUS_TOPICS,
-            handler=ConnectionStatusHandler(connection_events, after_connected=self._check_connected),
+            handler=ConnectionStatusHandler(
+                connection_events,
+                after_connected=lambda tenant, cid: self.connected_checks.start(tenant, cid),
+            ),
             dlq_producer=producer,
             auto_offset_reset=settings.connectors_consumer_offset_reset,
             batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
@@ -71,7 +73,8 @@ class BackgroundWorkers:
             batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
         )
         self._tasks: list[asyncio.Task[None]] = []
-        self._checks: set[asyncio.Task[None]] = set()
+        # An OAuth connect is health-checked as an API-key connection's creation is.
+        self.connected_checks = ConnectedChecks(health)
 
     @property
     def consumers(self) -> list[ConsumerRunner]:
@@ -100,29 +103,11 @@ class BackgroundWorkers:
     async def wait_assigned(self, timeout_s: float = 30.0) -> None:
         await asyncio.gather(*(c.wait_assigned(timeout_s) for c in self.consumers))
 
-    def _check_connected(self, tenant_id: str, connection_id: UUID) -> None:
-        """A connection an OAuth flow just activated gets the health check an API-key one gets
-        at creation (its account, its first check time), off the consumer's path."""
-        task = asyncio.create_task(
-            self._verify(tenant_id, connection_id), name=f"connected-check:{connection_id}"
-        )
-        self._checks.add(task)
-        task.add_done_callback(self._checks.discard)
-
-    async def _verify(self, tenant_id: str, connection_id: UUID) -> None:
-        try:
-            await self._health.verify(tenant_id, connection_id)
-        except HubError as exc:  # disconnected meanwhile, say: nothing to check
-            log.info(
-                "check after connect skipped", extra={"connection_id": str(connection_id), "code": exc.code}
-            )
-        except Exception:
-            log.exception("check after connect failed", extra={"connection_id": str(connection_id)})
-
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._checks]:
+        for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for consumer in self.consumers:
             await consumer.stop()
+        await self.connected_checks.stop()
