@@ -18,7 +18,6 @@ cleanup() {
 trap cleanup EXIT
 "${UV[@]}" run --frozen hubctl stack up
 
-export HUB_POSTGRES_DSN="${HUB_POSTGRES_DSN:-postgresql://hub:hub@127.0.0.1:15432/hub}"
-export HUB_KAFKA_BOOTSTRAP="${HUB_KAFKA_BOOTSTRAP:-127.0.0.1:19092}"
-export HUB_REDIS_URL="${HUB_REDIS_URL:-redis://127.0.0.1:16379/0}"
+# The stack's addresses (HUB_*_PORT moves them; an address set explicitly is kept).
+eval "$("${UV[@]}" run --frozen hubctl env)"
 "${UV[@]}" run --frozen pytest "$@"

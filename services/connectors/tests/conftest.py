@@ -148,6 +148,9 @@ class OAuthThing(BaseConnector):
     api = ApiSpec(base_url="https://api.thing.test")
     health_path = "user"
 
+    def health_account_info(self, body: Any) -> dict[str, str]:
+        return {"id": str(body["id"])} if isinstance(body, dict) and body.get("id") else {}
+
     @action()
     async def ping(self, params: dict[str, Any]) -> Any:
         return {"pong": True}

@@ -125,3 +125,35 @@ def test_expired_token_is_refreshed_once_by_the_gateway(hub):
     resp = run_action(hub, cid)
     assert resp.status_code == 200 and resp.json()["success"] is True, resp.text
     assert sim.stats()["refreshes"] == before + 1
+
+
+def test_statuses_follow_an_oauth_connect_and_a_revoke(hub):
+    connectors, oauth = hub["connectors"], hub["oauth"]
+    cid = connected(hub)
+    url = f"{connectors.url}/v1/connections/{cid}"
+    deadline = time.monotonic() + 15
+    # The connect is followed by a health check, as an API-key connection's creation is.
+    while not (body := httpx.get(url, headers=headers()).json())["last_health_check_at"]:
+        assert time.monotonic() < deadline, f"no health check after the connect: {body}"
+        time.sleep(0.1)
+    assert body["status"] == "active" and body["last_health_check_status"] is True
+    assert body["external_account_id"] not in (None, "unknown")
+
+    revoked = httpx.post(f"{oauth.url}/v1/oauth/connections/{cid}/revoke", headers=headers(), json={})
+    assert revoked.status_code == 200, revoked.text
+    deadline = time.monotonic() + 15
+    while (body := httpx.get(url, headers=headers()).json())["status"] != "token_invalid":
+        assert time.monotonic() < deadline, f"the connection did not follow the revoke: {body}"
+        time.sleep(0.1)
+    assert body["last_error"] == "revoked"
+
+    info = httpx.get(f"{oauth.url}/v1/oauth/connections/{cid}/token", headers=headers()).json()
+    assert info["status"] == "revoked" and info["has_refresh_token"] is False
+    checked = httpx.post(f"{url}/health", headers=headers(), timeout=60)
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["connection"]["status"] == "token_invalid"
+    assert checked.json()["health"]["credentials_invalid"] is True
+    action = run_action(hub, cid)
+    assert action.status_code == 409 and action.json()["error"]["code"] == "connection_not_active", (
+        action.text
+    )

@@ -87,8 +87,9 @@ class TriggerType(StrEnum):
 class OAuthConfig(_Model):
     """How to run the provider's OAuth 2.0 flow (endpoints overridable per connection)."""
 
-    authorization_url: str
-    token_url: str
+    # Both may be omitted when ``issuer`` is set: RFC 8414 discovery supplies them.
+    authorization_url: str | None = None
+    token_url: str | None = None
     revocation_url: str | None = None
     revocation_style: Literal["rfc7009", "github", "slack", "none"] = "rfc7009"
     issuer: str | None = Field(default=None, description="RFC 8414 issuer: endpoints are discovered")
@@ -111,6 +112,20 @@ class OAuthConfig(_Model):
     )
     identity_id_field: str = Field(default="id", description="dotted path of the account id in that answer")
     identity_name_field: str | None = Field(default=None, description="dotted path of a display name")
+
+    @model_validator(mode="after")
+    def _endpoints_or_issuer(self) -> OAuthConfig:
+        if self.issuer:
+            return self
+        needed = (
+            ["token_url"] if self.grant_type == "client_credentials" else ["authorization_url", "token_url"]
+        )
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(
+                f"oauth needs {' and '.join(missing)}, or an issuer whose RFC 8414 metadata gives them"
+            )
+        return self
 
 
 class ApiKeyPlacement(_Model):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shlex
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ from hub_common.errors import ConfigurationError, HubError
 from hub_common.settings import HubSettings
 from hub_common.web.auth import Tier, mint_user_token
 from hubctl import services
+from hubctl.ports import PortError, StackPorts, apply_stack_env
 from hubctl.vault_admin import add_vault_parser
 
 
@@ -98,8 +101,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     for svc in services.SERVICES:
         print(f"  {svc.name:<11} {svc.url():<24} {svc.public_paths}")
     print(
-        "  kafka       127.0.0.1:19092\n  postgres    postgresql://hub:hub@127.0.0.1:15432/hub"
-        "\n  redis       redis://127.0.0.1:16379/0"
+        f"  kafka       {os.environ['HUB_KAFKA_BOOTSTRAP']}\n  postgres    {os.environ['HUB_POSTGRES_DSN']}"
+        f"\n  redis       {os.environ['HUB_REDIS_URL']}"
     )
     print("\nA dev token: hubctl token --tenant acme --user alice --tier teams")
     print("Logs: .stack/logs/   Stop: make down")
@@ -115,6 +118,13 @@ def cmd_down(args: argparse.Namespace) -> int:
             _say(f"{svc.name}: stopped")
     if not args.services_only:
         stack_down(root)
+    return 0
+
+
+def cmd_env(_: argparse.Namespace) -> int:
+    """``eval "$(hubctl env)"``: the stack's addresses for this shell (scripts/test.sh, bench.sh)."""
+    for key in sorted(StackPorts.from_env().stack_env()):
+        print(f"export {key}={shlex.quote(os.environ[key])}")
     return 0
 
 
@@ -140,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--services-only", action="store_true")
     down.set_defaults(func=cmd_down)
     sub.add_parser("status", help="what runs where").set_defaults(func=cmd_status)
+    sub.add_parser(
+        "env", help="print `export HUB_...` lines for the stack's addresses (HUB_*_PORT moves them)"
+    ).set_defaults(func=cmd_env)
     sub.add_parser("migrate", help="migrate every service's schema").set_defaults(func=cmd_migrate)
     sub.add_parser("topics", help="create the event and dead-letter topics if missing").set_defaults(
         func=cmd_topics
@@ -163,13 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
+        # HUB_*_PORT moves the local stack; hubctl and the services it starts then use the
+        # addresses that makes (a second checkout beside the first).
+        apply_stack_env()
         code = args.func(args)
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:
         from hubctl.stack import StackError
 
-        if not isinstance(exc, StackError | services.ServiceError | ConfigurationError | HubError):
+        if not isinstance(
+            exc, StackError | services.ServiceError | ConfigurationError | HubError | PortError
+        ):
             raise
         print(f"hubctl: error: {exc}", file=sys.stderr)
         code = 1

@@ -17,16 +17,24 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubctl.ports import StackPorts
+
 
 @dataclass(frozen=True)
 class Service:
     name: str
-    port: int
+    default_port: int
     public_paths: str
 
     @property
     def command(self) -> str:
         return f"hub-{self.name}"
+
+    @property
+    def port(self) -> int:
+        """The default, unless ``HUB_<NAME>_PORT`` moves it (hubctl.ports)."""
+        port: int = getattr(StackPorts.from_env(), self.name)
+        return port
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -96,7 +104,7 @@ def start(root: Path, svc: Service, env: dict[str, str] | None = None) -> int:
         (root / ".stack" / d).mkdir(parents=True, exist_ok=True)
     log = _log_file(root, svc).open("ab")
     proc = subprocess.Popen(  # noqa: S603
-        [_executable(svc), "serve"],
+        [_executable(svc), "serve", "--port", str(svc.port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=root,

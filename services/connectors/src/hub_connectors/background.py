@@ -20,6 +20,7 @@ from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
 from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHandler, ConnectionStatusHandler
 from hub_connectors.services.audit import AuditService
+from hub_connectors.services.connected_checks import ConnectedChecks
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.content_exports import ExportRunner
 from hub_connectors.services.health import HealthService
@@ -62,7 +63,10 @@ class BackgroundWorkers:
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
             topics=STATUS_TOPICS,
-            handler=ConnectionStatusHandler(connection_events),
+            handler=ConnectionStatusHandler(
+                connection_events,
+                after_connected=lambda tenant, cid: self.connected_checks.start(tenant, cid),
+            ),
             dlq_producer=producer,
             auto_offset_reset=settings.connectors_consumer_offset_reset,
             batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
@@ -77,6 +81,8 @@ class BackgroundWorkers:
             batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        # An OAuth connect is health-checked as an API-key connection's creation is.
+        self.connected_checks = ConnectedChecks(health)
 
     @property
     def consumers(self) -> list[ConsumerRunner]:
@@ -119,3 +125,4 @@ class BackgroundWorkers:
                 await task
         for consumer in self.consumers:
             await consumer.stop()
+        await self.connected_checks.stop()

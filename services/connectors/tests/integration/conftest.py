@@ -155,6 +155,8 @@ class FakeGateway:
             if key is None or not key.startswith("good") or key in self.revoked_keys:
                 return JSONResponse({"message": "Bad credentials"}, 401)
             return JSONResponse({"id": self.account_for(key), "name": "Echo User"})
+        if path == "user":  # OAuthThing's identity (its health check after a connect)
+            return JSONResponse({"id": "oauth-user", "name": "OAuth User"})
         if path == "echo":
             return JSONResponse({"echo": await request.json()})
         if path == "docs":

@@ -316,3 +316,55 @@ async def test_oauth_connection_is_activated_by_the_oauth_services_event(
     await asyncio.sleep(1.0)
     late = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
     assert late["status"] == "disconnected" and late["external_account_id"] == "acct-D"
+
+
+async def test_an_oauth_connect_is_health_checked_and_a_revoke_reads_as_token_invalid(
+    api, auth, tenant, oauth_producer, wait_for, gateway
+):
+    headers = auth(tenant, "teams")
+    cid = uuid.UUID((await create(api, headers, connector_id="oauththing")).json()["id"])
+    # oauth could not name the account (no identity endpoint, nothing in the token answer).
+    await oauth_producer.publish(
+        IntegrationConnected(
+            tenant_id=tenant, connection_id=cid, connector_id="oauththing", external_account_id="unknown"
+        )
+    )
+
+    async def checked():
+        body = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
+        return body if body["last_health_check_at"] else None
+
+    # As on the API-key path, a health check follows; the connector's identity names the account.
+    body = await wait_for(checked)
+    assert body["status"] == "active" and body["external_account_id"] == "oauth-user"
+    assert gateway.calls_to(str(cid), "user") == 1
+
+    # oauth reports the revoke; the connection follows it.
+    await oauth_producer.publish(
+        ConnectionStatusChanged(
+            tenant_id=tenant,
+            connection_id=cid,
+            connector_id="oauththing",
+            status="token_invalid",
+            previous_status="active",
+            reason="revoked",
+        )
+    )
+
+    async def invalid():
+        body = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
+        return body if body["status"] == "token_invalid" else None
+
+    assert (await wait_for(invalid))["last_error"] == "revoked"
+    # A manual check, which the gateway cannot serve, says the credentials are the problem.
+    gateway.down = True
+    try:
+        resp = await api.post(f"/v1/connections/{cid}/health", headers=headers)
+    finally:
+        gateway.down = False
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["connection"]["status"] == "token_invalid"
+    assert resp.json()["health"]["credentials_invalid"] is True
+    # An action answers 409 connection_not_active, as the README says.
+    action = await api.post(f"/v1/connections/{cid}/actions/ping", json={}, headers=headers)
+    assert action.status_code == 409 and action.json()["error"]["code"] == "connection_not_active"

@@ -119,7 +119,8 @@ async def test_proactive_scheduler_refreshes_tokens_near_expiry(
     try:
         await conn.execute(
             "UPDATE oauth.tokens SET expires_at = now() + interval '30 seconds', "
-            "last_refreshed_at = now() - interval '1 hour' WHERE connection_id = $1",
+            "last_refreshed_at = now() - interval '1 hour', issued_at = now() - interval '1 hour' "
+            "WHERE connection_id = $1",
             cid,
         )
         before = simulator.stats()["refreshes"]
@@ -345,3 +346,23 @@ async def test_the_connect_statement_itself_refuses_a_flow_a_revoke_ended(oauth,
         assert await conn.fetchval("SELECT status FROM flows WHERE id = $1", flow_id) == "failed"
     finally:
         await conn.close()
+
+
+async def test_a_revoke_says_revoked_without_a_refresh_token_and_tells_the_connection(
+    oauth, directory, simulator, tenant, user_headers, kafka_bootstrap
+):
+    cid = await connect(oauth, directory, simulator, tenant, user_headers)
+    async with expect_events(
+        kafka_bootstrap,
+        "integration.status-changed",
+        match=lambda d: d["connection_id"] == str(cid),
+        timeout_s=15,
+    ) as seen:
+        resp = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+        assert resp.status_code == 200, resp.text
+    # The connectors service moves the connection to token_invalid: it needs a reconnect.
+    assert seen[0].data["status"] == "token_invalid" and seen[0].data["reason"] == "revoked"
+    info = (await oauth.get(f"/v1/oauth/connections/{cid}/token", headers=user_headers)).json()
+    assert info["status"] == "revoked" and info["has_refresh_token"] is False
+    blocked = await oauth.post(f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={})
+    assert blocked.status_code == 409 and blocked.json()["error"]["code"] == "token_not_active"

@@ -330,3 +330,20 @@ def test_reserved_authorization_parameters_are_refused_in_a_flow_request():
         FlowIn(connection_id=uuid.uuid4(), additional_parameters={"redirect_uri": "https://evil", "x": "1"})
     assert "set by the hub" in str(info.value)
     assert FlowIn(connection_id=uuid.uuid4(), additional_parameters={"login_hint": "a@b.c"})
+
+
+def test_an_issuer_stands_in_for_the_endpoints_and_requires_iss_survives_discovery():
+    with pytest.raises(ValueError, match="authorization_url and token_url, or an issuer"):
+        OAuthConfig()
+    with pytest.raises(ValueError, match="needs token_url"):
+        OAuthConfig(grant_type="client_credentials")
+    oauth = OAuthConfig(issuer="https://idp.example/tenant1", requires_iss=True)
+    base, overridden = endpoints.from_config(oauth, {})
+    assert (base.authorization_url, base.token_url, overridden) == ("", "", [])
+    found = endpoints.from_metadata(
+        base,
+        "https://idp.example/tenant1",
+        {"authorization_endpoint": "https://idp.example/a", "token_endpoint": "https://idp.example/t"},
+    )
+    assert (found.authorization_url, found.token_url) == ("https://idp.example/a", "https://idp.example/t")
+    assert found.iss_required is True  # the metadata does not promise iss; the manifest demands it

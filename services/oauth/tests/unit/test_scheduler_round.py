@@ -2,6 +2,7 @@
 
 import contextlib
 import uuid
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -54,8 +55,19 @@ async def test_a_crashing_connection_is_deferred_and_the_others_still_refresh(mo
     monkeypatch.setattr(tokens, "record_failure", record_failure)
     tried: list[uuid.UUID] = []
 
+    async def release_claim(_pool, cid):
+        pass
+
+    monkeypatch.setattr(tokens, "release_claim", release_claim)
+
+    class Locks:
+        async def now(self):
+            return datetime.now(UTC)
+
     class Refresher:
-        async def refresh(self, tenant_id, connection_id, force=False):
+        locks = Locks()
+
+        async def refresh(self, tenant_id, connection_id, force=False, asked_at=None):
             tried.append(connection_id)
             if connection_id == broken:
                 raise ValueError("a bug in one connector's answer handling")

@@ -3,6 +3,7 @@ cancelled at the provider, a rotated refresh token would be lost."""
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -19,13 +20,18 @@ class SlowRefresher:
         self.started: list[uuid.UUID] = []
         self.finished: list[uuid.UUID] = []
         self.busy = asyncio.Event()
+        self.locks = SimpleNamespace(now=self._now)
 
-    async def refresh(self, _tenant, connection_id, force):
+    @staticmethod
+    async def _now():
+        return datetime.now(UTC)
+
+    async def refresh(self, _tenant, connection_id, force, asked_at=None):
         self.started.append(connection_id)
         self.busy.set()
         await asyncio.sleep(self.seconds)  # the provider rotating the refresh token
         self.finished.append(connection_id)
-        return SimpleNamespace(refreshed=True)
+        return SimpleNamespace(refreshed=True, performed=True)
 
 
 class Pool:
@@ -54,9 +60,13 @@ def scheduler_over(refresher, monkeypatch, due: list[uuid.UUID]) -> RefreshSched
     async def purge(_pool, **_k):
         return 0
 
+    async def release_claim(_pool, _cid):
+        return None
+
     monkeypatch.setattr(scheduler_module.tokens, "due_for_refresh", due_for_refresh)
     monkeypatch.setattr(scheduler_module.tokens, "get", get)
     monkeypatch.setattr(scheduler_module.flows, "purge", purge)
+    monkeypatch.setattr(scheduler_module.tokens, "release_claim", release_claim)
     return RefreshScheduler(pool=Pool(), refresher=refresher, interval_s=60, margin_s=300, idle_s=3600)
 
 

@@ -15,8 +15,9 @@ def add_stack_parser(
     parser = subparsers.add_parser(
         "stack",
         help="Postgres, Kafka and Redis on this machine, without Docker",
-        description="Run Postgres (127.0.0.1:15432), Kafka (127.0.0.1:19092) and Redis "
-        "(127.0.0.1:16379) locally; files live under .stack/.",
+        description="Run Postgres (127.0.0.1:15432), Kafka (127.0.0.1:19092, controller 19093) and "
+        "Redis (127.0.0.1:16379) locally; files live under .stack/. HUB_POSTGRES_PORT, HUB_KAFKA_PORT, "
+        "HUB_KAFKA_CONTROLLER_PORT and HUB_REDIS_PORT move them.",
     )
     parser.add_argument(
         "--root",

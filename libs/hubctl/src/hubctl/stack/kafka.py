@@ -28,10 +28,10 @@ from hubctl.stack.common import (
     write_pid,
 )
 from hubctl.stack.kafka_config import (
-    BROKER_PORT,
-    CONTROLLER_PORT,
     MIN_JAVA,
     POM_HASH_FILE,
+    broker_port,
+    controller_port,
     fetch_command,
     format_command,
     java_major,
@@ -143,7 +143,7 @@ async def _metadata_ok() -> bool:
     from aiokafka.client import AIOKafkaClient
     from aiokafka.errors import KafkaError
 
-    client = AIOKafkaClient(bootstrap_servers=f"{HOST}:{BROKER_PORT}", request_timeout_ms=3000)
+    client = AIOKafkaClient(bootstrap_servers=f"{HOST}:{broker_port()}", request_timeout_ms=3000)
     try:
         await client.bootstrap()
         return bool(client.cluster.brokers())
@@ -164,14 +164,14 @@ async def _wait_ready(
             paths.pidfile(NAME).unlink(missing_ok=True)
             how = f"exited with code {code}" if code >= 0 else "exited"
             raise StackError(with_tail(f"kafka (pid {pid}) {how} during startup; see {show(log)}", log))
-        if port_open(BROKER_PORT) and await _metadata_ok():
+        if port_open(broker_port()) and await _metadata_ok():
             return
         if cancelled.is_set():
             raise StackError("kafka: interrupted (the broker keeps starting; `hubctl stack down`)")
         if time.monotonic() >= deadline:
             raise StackError(
                 with_tail(
-                    f"kafka did not answer on {HOST}:{BROKER_PORT} within {limit_s:.0f}s; see {show(log)}",
+                    f"kafka did not answer on {HOST}:{broker_port()} within {limit_s:.0f}s; see {show(log)}",
                     log,
                 )
             )
@@ -190,17 +190,17 @@ def up(paths: StackPaths) -> str:
         if libs_need_fetch(paths.kafka_libs, _repo_file(paths, "pom.xml")):
             say("kafka: pom.xml changed; `hubctl stack down` then `up` to use the new jars")
         asyncio.run(_wait_ready(paths, pid, None, START_TIMEOUT_S))
-        return f"already running (pid {pid}) on {HOST}:{BROKER_PORT}"
+        return f"already running (pid {pid}) on {HOST}:{broker_port()}"
     ensure_libs(paths)
     paths.pidfile(NAME).unlink(missing_ok=True)
-    for port in (BROKER_PORT, CONTROLLER_PORT):
+    for port in (broker_port(), controller_port()):
         ensure_port_free(NAME, port)
     _check_java(java)
     _write_config(paths)
     _format_once(paths, java)
     proc = _launch(paths, java)
     asyncio.run(_wait_ready(paths, proc.pid, proc, START_TIMEOUT_S))
-    return f"ready on {HOST}:{BROKER_PORT}"
+    return f"ready on {HOST}:{broker_port()}"
 
 
 def down(paths: StackPaths) -> str:
@@ -222,4 +222,4 @@ def purge(paths: StackPaths) -> list[Path]:
 
 
 def status(paths: StackPaths) -> str:
-    return describe(running_pid(paths), BROKER_PORT)
+    return describe(running_pid(paths), broker_port())

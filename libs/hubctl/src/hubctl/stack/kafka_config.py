@@ -9,11 +9,10 @@ import re
 from pathlib import Path
 from string import Template
 
+from hubctl.ports import StackPorts
 from hubctl.stack.common import HOST, StackError
 from hubctl.stack.packages import require_tool
 
-BROKER_PORT = 19092
-CONTROLLER_PORT = 19093
 POM_HASH_FILE = ".pom-sha256"
 JAVA_HINT = "install a JDK 17+ (apt-get install openjdk-17-jre-headless)"
 MVN_HINT = "install Maven to fetch the Kafka jars (apt-get install maven)"
@@ -26,9 +25,12 @@ def render_server_properties(
     *,
     data_dir: Path,
     host: str = HOST,
-    broker_port: int = BROKER_PORT,
-    controller_port: int = CONTROLLER_PORT,
+    broker_port: int | None = None,
+    controller_port: int | None = None,
 ) -> str:
+    ports = StackPorts.from_env()
+    broker_port = ports.kafka if broker_port is None else broker_port
+    controller_port = ports.kafka_controller if controller_port is None else controller_port
     try:
         return Template(template).substitute(
             host=host,
@@ -38,6 +40,16 @@ def render_server_properties(
         )
     except (KeyError, ValueError) as exc:
         raise StackError(f"server.properties.template: bad placeholder {exc}") from exc
+
+
+def broker_port() -> int:
+    """19092 unless HUB_KAFKA_PORT says otherwise."""
+    return StackPorts.from_env().kafka
+
+
+def controller_port() -> int:
+    """19093 unless HUB_KAFKA_CONTROLLER_PORT says otherwise."""
+    return StackPorts.from_env().kafka_controller
 
 
 def pom_digest(pom: Path) -> str:

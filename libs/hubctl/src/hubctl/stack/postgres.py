@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubctl.ports import StackPorts
 from hubctl.stack.common import (
     HOST,
     StackError,
@@ -33,20 +34,25 @@ from hubctl.stack.common import (
 from hubctl.stack.packages import ensure_debian_packages, newest_pg_bin, pg_bin_dirs
 
 NAME = "postgres"
-PORT = 15432
 USER = PASSWORD = DATABASE = "hub"
 START_TIMEOUT_S = 60
 
 # Test-friendly: durability off (the data is disposable), room for many service pools.
 SETTINGS: dict[str, str] = {
     "listen_addresses": "'127.0.0.1'",
-    "port": str(PORT),
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
     "max_connections": "300",
     "shared_buffers": "128MB",
 }
+
+
+def pg_port() -> int:
+    """15432 unless HUB_POSTGRES_PORT says otherwise."""
+    return StackPorts.from_env().postgres
+
+
 INCLUDE_LINE = "include_if_exists = 'hub.conf'  # written by hubctl on every start"
 
 
@@ -70,7 +76,7 @@ class PgLayout:
 
 
 def render_conf(layout: PgLayout) -> str:
-    lines = [f"{k} = {v}" for k, v in SETTINGS.items()]
+    lines = [f"{k} = {v}" for k, v in {**SETTINGS, "port": str(pg_port())}.items()]
     lines.append(f"unix_socket_directories = '{layout.base}'")
     return "# Managed by hubctl stack: rewritten on every start.\n" + "\n".join(lines) + "\n"
 
@@ -170,7 +176,7 @@ async def _create_database() -> None:
     import asyncpg
 
     conn = await asyncpg.connect(
-        host=HOST, port=PORT, user=USER, password=PASSWORD, database="postgres", timeout=5
+        host=HOST, port=pg_port(), user=USER, password=PASSWORD, database="postgres", timeout=5
     )
     try:
         await conn.execute(f'CREATE DATABASE "{DATABASE}" OWNER "{USER}"')
@@ -189,7 +195,7 @@ async def _wait_ready(paths: StackPaths, limit_s: float) -> None:
     while True:
         try:
             conn = await asyncpg.connect(
-                host=HOST, port=PORT, user=USER, password=PASSWORD, database=DATABASE, timeout=3
+                host=HOST, port=pg_port(), user=USER, password=PASSWORD, database=DATABASE, timeout=3
             )
             try:
                 await conn.fetchval("SELECT 1")
@@ -200,7 +206,7 @@ async def _wait_ready(paths: StackPaths, limit_s: float) -> None:
             await _create_database()
             continue
         except asyncpg.InvalidAuthorizationSpecificationError as exc:
-            msg = f"postgres on {HOST}:{PORT} rejected {USER}/{PASSWORD}: {exc}"
+            msg = f"postgres on {HOST}:{pg_port()} rejected {USER}/{PASSWORD}: {exc}"
             raise StackError(msg) from exc
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             last = str(exc) or type(exc).__name__
@@ -209,7 +215,7 @@ async def _wait_ready(paths: StackPaths, limit_s: float) -> None:
         if time.monotonic() >= deadline:
             raise StackError(
                 with_tail(
-                    f"postgres did not answer on {HOST}:{PORT} within {limit_s:.0f}s ({last}); "
+                    f"postgres did not answer on {HOST}:{pg_port()} within {limit_s:.0f}s ({last}); "
                     f"see {show(paths.log('postgres'))}",
                     paths.log("postgres"),
                 )
@@ -223,8 +229,8 @@ def up(paths: StackPaths) -> str:
     pid = running_pid(layout)
     if pid is not None:
         asyncio.run(_wait_ready(paths, START_TIMEOUT_S))
-        return f"already running (pid {pid}) on {HOST}:{PORT}"
-    ensure_port_free(NAME, PORT)
+        return f"already running (pid {pid}) on {HOST}:{pg_port()}"
+    ensure_port_free(NAME, pg_port())
     bin_dir = _bin_dir(layout)
     fresh = _prepare(paths, layout, bin_dir)
     run(
@@ -249,7 +255,7 @@ def up(paths: StackPaths) -> str:
     if fresh:
         asyncio.run(_create_database())  # before the first real check: no FATAL in the log
     asyncio.run(_wait_ready(paths, START_TIMEOUT_S))
-    return f"ready on {HOST}:{PORT}"
+    return f"ready on {HOST}:{pg_port()}"
 
 
 def down(paths: StackPaths) -> str:
@@ -276,4 +282,4 @@ def purge(paths: StackPaths) -> list[Path]:
 
 
 def status(paths: StackPaths) -> str:
-    return describe(running_pid(PgLayout.for_root(paths.root)), PORT)
+    return describe(running_pid(PgLayout.for_root(paths.root)), pg_port())

@@ -7,6 +7,7 @@ import socket
 import time
 from pathlib import Path
 
+from hubctl.ports import StackPorts
 from hubctl.stack.common import (
     HOST,
     StackError,
@@ -25,15 +26,19 @@ from hubctl.stack.common import (
 from hubctl.stack.packages import ensure_debian_packages, redis_server
 
 NAME = "redis"
-PORT = 16379
 START_TIMEOUT_S = 15
+
+
+def redis_port() -> int:
+    """16379 unless HUB_REDIS_PORT says otherwise."""
+    return StackPorts.from_env().redis
 
 
 def command(server: str, paths: StackPaths) -> list[str]:
     return [
         server,
         "--port",
-        str(PORT),
+        str(redis_port()),
         "--bind",
         HOST,
         "--daemonize",
@@ -61,7 +66,7 @@ def running_pid(paths: StackPaths) -> int | None:
 def ping() -> bool:
     """A raw RESP PING: no client library needed, and no pool left behind."""
     try:
-        with socket.create_connection((HOST, PORT), timeout=1) as sock:
+        with socket.create_connection((HOST, redis_port()), timeout=1) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
@@ -77,7 +82,8 @@ def _wait_ready(paths: StackPaths, timeout: float) -> None:
             log = paths.log(NAME)
             raise StackError(
                 with_tail(
-                    f"redis did not answer PING on {HOST}:{PORT} within {timeout:.0f}s; see {show(log)}",
+                    f"redis did not answer PING on {HOST}:{redis_port()} within {timeout:.0f}s; "
+                    f"see {show(log)}",
                     log,
                 )
             )
@@ -89,9 +95,9 @@ def up(paths: StackPaths) -> str:
     pid = running_pid(paths)
     if pid is not None:
         _wait_ready(paths, START_TIMEOUT_S)
-        return f"already running (pid {pid}) on {HOST}:{PORT}"
+        return f"already running (pid {pid}) on {HOST}:{redis_port()}"
     paths.pidfile(NAME).unlink(missing_ok=True)
-    ensure_port_free(NAME, PORT)
+    ensure_port_free(NAME, redis_port())
     server = redis_server()
     if server is None:
         raise StackError("redis-server not installed: apt-get install -y redis-server")
@@ -99,7 +105,7 @@ def up(paths: StackPaths) -> str:
     # --daemonize: redis forks and writes its own pid file; the parent returns at once.
     run(command(server, paths), what="redis-server", log=paths.log(NAME))
     _wait_ready(paths, START_TIMEOUT_S)
-    return f"ready on {HOST}:{PORT}"
+    return f"ready on {HOST}:{redis_port()}"
 
 
 def down(paths: StackPaths) -> str:
@@ -119,4 +125,4 @@ def purge(paths: StackPaths) -> list[Path]:
 
 
 def status(paths: StackPaths) -> str:
-    return describe(running_pid(paths), PORT)
+    return describe(running_pid(paths), redis_port())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from uuid import UUID
+
 from aiokafka import ConsumerRecord
 
 from hub_common.events import (
@@ -31,15 +34,21 @@ def _parse(event: CloudEvent) -> HubEvent | None:
 
 
 class ConnectionStatusHandler:
-    def __init__(self, service: ConnectionEvents) -> None:
+    def __init__(
+        self,
+        service: ConnectionEvents,
+        after_connected: Callable[[str, UUID], None] | None = None,
+    ) -> None:
         self._service = service
+        self._after_connected = after_connected
 
     async def __call__(self, event: CloudEvent, record: ConsumerRecord[bytes, bytes]) -> None:
         if event.source == EVENT_SOURCE:
             return  # our own report of a change already made
         parsed = _parse(event)
         if isinstance(parsed, IntegrationConnected):
-            await self._service.on_connected(event.id, parsed)
+            if await self._service.on_connected(event.id, parsed) and self._after_connected is not None:
+                self._after_connected(parsed.tenant_id, parsed.connection_id)
         elif isinstance(parsed, ConnectionStatusChanged):
             await self._service.on_status_changed(event.id, parsed)
 

@@ -32,6 +32,9 @@ S = ConnectionStatus
 CONSUMER = "connectors.connection-status"
 # Statuses another service may report; connecting and disconnecting are decided here.
 REPORTABLE = frozenset({S.ACTIVE, S.TOKEN_EXPIRED, S.TOKEN_INVALID, S.ERROR})
+# What oauth reports when neither the token answer nor an identity endpoint named the account:
+# not an id. The health check that follows the connect fills it from the connector's identity.
+UNKNOWN_ACCOUNT = "unknown"
 
 
 def _stale(current: Connection, reported_at: datetime) -> bool:
@@ -77,7 +80,8 @@ class ConnectionEvents:
                 or not can_transition(current.status, S.ACTIVE)
             ):
                 return False
-            account = event.external_account_id or current.external_account_id
+            reported = event.external_account_id if event.external_account_id != UNKNOWN_ACCOUNT else None
+            account = reported or current.external_account_id
             if current.status is S.ACTIVE and account == current.external_account_id:
                 # Nothing changes, but the connection was (re)connected at this time: a report
                 # from before it (a "token_invalid" that the reconnect overtook) is stale now.

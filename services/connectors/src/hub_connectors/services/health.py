@@ -97,7 +97,12 @@ class HealthService:
         """``tier``: the tenant's, when known (a plugin's gateway token carries it)."""
         registered = self._registry.get(connection.connector_id)
         health = await self._run(registered, connection, tier)
-        return await self._apply(connection, health), health
+        updated = await self._apply(connection, health)
+        if updated.status is S.TOKEN_INVALID and not health.is_healthy and not health.credentials_invalid:
+            # The check failed because the credentials are gone or refused (a revoked grant: the
+            # gateway will not use it): say so, not "an error".
+            health = health.model_copy(update={"credentials_invalid": True})
+        return updated, health
 
     async def _run(
         self, registered: RegisteredConnector | None, connection: Connection, tier: Tier | None
@@ -114,7 +119,10 @@ class HealthService:
             current = await connections.get(conn, checked.tenant_id, checked.id, for_update=True)
             if current is None or current.status is S.DISCONNECTED:
                 return current or checked
-            status = target if can_transition(current.status, target) else current.status
+            # A status reported while the check ran (a revoke, a reconnect) is newer than what
+            # the check saw: its verdict is recorded but does not override that status.
+            overtaken = current.status_changed_at != checked.status_changed_at
+            status = target if can_transition(current.status, target) and not overtaken else current.status
             changes: dict[str, object] = {
                 "status": status,
                 "last_health_check_at": health.checked_at,
@@ -123,7 +131,10 @@ class HealthService:
                 "last_error": error_text(health),
             }
             account_id, account_name = account_of(health)
-            if health.is_healthy and account_id:
+            # OAuth: the oauth service's identity of the grant comes first; the check fills it
+            # in only when there is none (a provider without an identity endpoint).
+            keeps_account = current.auth_method == AuthenticationMethod.OAUTH2 and current.external_account_id
+            if health.is_healthy and account_id and not keeps_account:
                 changes["external_account_id"] = account_id
                 changes["external_account_name"] = account_name
             if enters_active(current.status, status) and current.connected_at is None:

@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ return 0
 
 
 RELEASE_TIMEOUT_S = 2.0
+CLOCK_SAMPLE_S = 10.0
 
 
 class LockTimeout(Exception):
@@ -48,6 +51,9 @@ class RedisLocks:
         self._release = redis.register_script(_RELEASE)
         self._extend = redis.register_script(_EXTEND)
         self._releasing: dict[str, asyncio.Task[None]] = {}
+        self._offset: timedelta | None = None  # Redis' clock minus this host's
+        self._offset_sampled = 0.0
+        self._sampling: asyncio.Future[None] | None = None
 
     @asynccontextmanager
     async def hold(self, name: str, *, wait_s: float = 30.0) -> AsyncIterator[bool]:
@@ -75,6 +81,33 @@ class RedisLocks:
             release = asyncio.create_task(self._let_go(key, token, keeper), name=f"lock-release:{name}")
             self._releasing[key] = release
             release.add_done_callback(lambda done: self._forget(key, done))
+
+    async def now(self) -> datetime:
+        """Redis' clock: every replica compares refresh times on this one clock, not its own.
+
+        Read as this host's clock plus an offset to Redis' sampled every CLOCK_SAMPLE_S (a
+        round trip per call would take a connection per caller in a burst); the sample is off
+        by at most half a round trip."""
+        loop = asyncio.get_running_loop()
+        if self._offset is None or loop.time() - self._offset_sampled > CLOCK_SAMPLE_S:
+            if self._sampling is None:
+                self._sampling = asyncio.ensure_future(self._sample_offset())
+            sampling = self._sampling
+            try:
+                await asyncio.shield(sampling)
+            finally:
+                if self._sampling is sampling and sampling.done():
+                    self._sampling = None
+        assert self._offset is not None
+        return datetime.now(UTC) + self._offset
+
+    async def _sample_offset(self) -> None:
+        sent = time.time()
+        seconds, micros = await self.redis.time()
+        received = time.time()
+        redis_now = int(seconds) + int(micros) / 1e6
+        self._offset = timedelta(seconds=redis_now - (sent + received) / 2)
+        self._offset_sampled = asyncio.get_running_loop().time()
 
     async def aclose(self) -> None:
         """Send the releases still pending (at shutdown); each is bounded by RELEASE_TIMEOUT_S."""

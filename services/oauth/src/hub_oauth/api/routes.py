@@ -166,6 +166,9 @@ async def refresh(
         refreshed=outcome.refreshed,
         expires_at=outcome.expires_at,
         generation=outcome.generation,
+        outcome=outcome.outcome,
+        performed=outcome.performed,
+        refreshed_at=outcome.refreshed_at,
     )
 
 
@@ -200,6 +203,7 @@ async def token_info(connection_id: UUID, user: UserPrincipal, c: Services) -> s
         granted_scopes=row.granted_scopes,
         external_account_id=row.external_account_id,
         last_refreshed_at=row.last_refreshed_at,
+        generation=row.generation,
         metadata=row.metadata,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -100,9 +100,15 @@ class RefreshIn(ServiceScoped):
 
 class RefreshOut(BaseModel):
     connection_id: UUID
+    # True when the stored token comes from a refresh that completed after this request began.
     refreshed: bool
     expires_at: datetime | None
     generation: int
+    # refreshed: this request made the provider call; coalesced: it got a refresh that
+    # completed after it began; not_needed: the stored token was fresh enough (plain requests).
+    outcome: Literal["refreshed", "coalesced", "not_needed"]
+    performed: bool  # outcome == "refreshed"
+    refreshed_at: datetime | None  # when the refresh behind the stored token completed
 
 
 class RevokeOut(BaseModel):
@@ -124,6 +130,7 @@ class TokenInfoOut(BaseModel):
     external_account_id: str | None
     last_refreshed_at: datetime | None
     metadata: dict[str, Any]
+    generation: int  # increases with every stored token set (connect, refresh)
 
 
 class CredentialsIn(Body):

@@ -37,8 +37,10 @@ class Endpoints:
 def from_config(oauth: OAuthConfig, connection_config: dict[str, Any]) -> tuple[Endpoints, list[str]]:
     """Endpoints with overrides applied; also returns the overridden URLs (they need an SSRF check)."""
     endpoints = Endpoints(
-        oauth.authorization_url,
-        oauth.token_url,
+        # Empty only with an issuer (the manifest model requires them otherwise): discovery
+        # fills them in before anything is called.
+        oauth.authorization_url or "",
+        oauth.token_url or "",
         oauth.revocation_url,
         oauth.identity_url,
         issuer=oauth.issuer,
@@ -74,5 +76,7 @@ def from_metadata(base: Endpoints, issuer: str, metadata: dict[str, Any]) -> End
         revocation_url=urls.get("revocation_endpoint") or base.revocation_url,
         issuer=issuer,
         pkce=isinstance(methods, list) and "S256" in methods,
-        iss_required=metadata.get("authorization_response_iss_parameter_supported") is True,
+        # The manifest's requires_iss holds whatever the metadata says; the metadata may add it.
+        iss_required=base.iss_required
+        or metadata.get("authorization_response_iss_parameter_supported") is True,
     )

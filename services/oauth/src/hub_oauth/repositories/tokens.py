@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -27,11 +27,22 @@ class TokenRow:
     generation: int
     last_refreshed_at: datetime | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    issued_at: datetime | None = None  # when the stored access token was obtained
+
+    def more_than_half_life_left(self, now: datetime) -> bool:
+        """True while the access token has more than half its lifetime ahead of it."""
+        if self.expires_at is None:
+            return True
+        issued = self.issued_at or self.last_refreshed_at
+        if issued is None or self.expires_at <= issued:
+            return False
+        return self.expires_at - now > (self.expires_at - issued) / 2
 
 
 _COLUMNS = (
     "connection_id, tenant_id, connector_id, grant_type, token_type, expires_at, has_refresh_token, "
-    "granted_scopes, external_account_id, status, generation, last_refreshed_at, metadata"
+    "granted_scopes, external_account_id, status, generation, last_refreshed_at, metadata, "
+    "issued_at"
 )
 
 
@@ -45,8 +56,9 @@ async def get(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> T
 
 _UPSERT_INITIAL = """
 INSERT INTO tokens (connection_id, tenant_id, connector_id, grant_type, token_type, expires_at,
-                    has_refresh_token, granted_scopes, external_account_id, metadata, status)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active'
+                    has_refresh_token, granted_scopes, external_account_id, metadata, status,
+                    issued_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', now()
 -- A flow's connect only while its flow is still claimed (a revoke ends it; FOR UPDATE waits for
 -- such a revoke and re-reads): the statement then changes nothing and returns no row.
 WHERE $11::uuid IS NULL OR EXISTS (
@@ -58,7 +70,7 @@ ON CONFLICT (connection_id) DO UPDATE SET
   granted_scopes = EXCLUDED.granted_scopes, external_account_id = EXCLUDED.external_account_id,
   metadata = EXCLUDED.metadata, status = 'active', generation = tokens.generation + 1,
   refresh_failures = 0, next_attempt_at = NULL, last_error = NULL,
-  last_refreshed_at = NULL, updated_at = now()
+  last_refreshed_at = NULL, issued_at = now(), updated_at = now()
 RETURNING generation"""
 
 # A connection's first token set, the flow's completion and integration.connected (with its
@@ -119,11 +131,14 @@ async def advance(
     expires_at: datetime | None,
     has_refresh_token: bool,
     granted_scopes: list[str] | None,
+    completed_at: datetime | None = None,
 ) -> bool:
-    """Compare-and-swap after a refresh: only the holder of ``expected_generation`` may advance."""
+    """Compare-and-swap after a refresh: only the holder of ``expected_generation`` may advance.
+    ``completed_at`` (the shared Redis clock) is what later callers coalesce on."""
     result: str = await conn.execute(
         """UPDATE tokens SET generation = generation + 1, expires_at = $3, has_refresh_token = $4,
-                  granted_scopes = COALESCE($5, granted_scopes), last_refreshed_at = now(),
+                  granted_scopes = COALESCE($5, granted_scopes),
+                  last_refreshed_at = COALESCE($6, now()), issued_at = now(),
                   refresh_failures = 0, next_attempt_at = NULL, last_error = NULL, updated_at = now()
            WHERE connection_id = $1 AND generation = $2 AND status = 'active'""",
         connection_id,
@@ -131,6 +146,7 @@ async def advance(
         expires_at,
         has_refresh_token,
         granted_scopes,
+        completed_at,
     )
     return result.endswith(" 1")
 
@@ -161,24 +177,59 @@ async def set_status(
     return result.endswith(" 1")
 
 
+async def mark_revoked(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> str | None:
+    """Status ``revoked`` and no refresh token any more (its value is gone from the vault);
+    returns the status it had, None when the connection has no token row."""
+    previous: str | None = await conn.fetchval(
+        """UPDATE tokens t SET status = 'revoked', has_refresh_token = false, updated_at = now()
+           FROM (SELECT connection_id, status FROM tokens WHERE connection_id = $1 FOR UPDATE) old
+           WHERE t.connection_id = old.connection_id
+           RETURNING old.status""",
+        connection_id,
+    )
+    return previous
+
+
 async def due_for_refresh(
-    conn: asyncpg.Connection, *, margin_s: float, idle_s: float, limit: int
+    conn: asyncpg.Connection, *, margin_s: float, idle_s: float, limit: int, lease_s: float = 60.0
 ) -> list[UUID]:
-    """Active tokens expiring within the margin, or idle for too long (so refresh tokens that
-    are never used still stay alive); claimed with SKIP LOCKED so replicas split the work."""
+    """Claim the active tokens due for a proactive refresh: expiring within the margin -- capped
+    at half the token's lifetime, so a margin longer than the lifetime does not make every round
+    refresh again -- or idle for too long (refresh tokens that are never used still stay alive).
+
+    Claiming sets ``next_attempt_at`` ``lease_s`` ahead, so the other replicas' rounds skip the
+    connection while this one refreshes it (a successful refresh clears it; a replica that dies
+    leaves it to expire). SKIP LOCKED keeps two concurrent rounds from claiming the same row."""
     rows = await conn.fetch(
-        """SELECT connection_id FROM tokens
-           WHERE status = 'active'
-             AND (has_refresh_token OR grant_type = 'client_credentials')
-             AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-             AND (expires_at < now() + make_interval(secs => $1)
-                  OR (has_refresh_token
-                      AND COALESCE(last_refreshed_at, created_at) < now() - make_interval(secs => $2)))
-           ORDER BY expires_at NULLS LAST
-           LIMIT $3
-           FOR UPDATE SKIP LOCKED""",
+        """UPDATE tokens SET next_attempt_at = now() + make_interval(secs => $4)
+           WHERE connection_id IN (
+             SELECT connection_id FROM tokens
+             WHERE status = 'active'
+               AND (has_refresh_token OR grant_type = 'client_credentials')
+               AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+               AND (expires_at < now() + LEAST(
+                        make_interval(secs => $1),
+                        (expires_at - COALESCE(issued_at, last_refreshed_at, created_at)) / 2)
+                    OR (has_refresh_token
+                        AND COALESCE(last_refreshed_at, created_at) < now() - make_interval(secs => $2)))
+             ORDER BY expires_at NULLS LAST
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED)
+           RETURNING connection_id, expires_at""",
         margin_s,
         idle_s,
         limit,
+        lease_s,
     )
+    never = datetime.max.replace(tzinfo=UTC)
+    rows = sorted(rows, key=lambda r: r["expires_at"] or never)  # soonest expiry first
     return [r["connection_id"] for r in rows]
+
+
+async def release_claim(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> None:
+    """Give back a scheduler claim that led to no refresh (someone else's did), so the next due
+    time is the token's, not the lease's."""
+    await conn.execute(
+        "UPDATE tokens SET next_attempt_at = NULL WHERE connection_id = $1 AND refresh_failures = 0",
+        connection_id,
+    )

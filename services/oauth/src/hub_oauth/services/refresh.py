@@ -1,25 +1,35 @@
-"""Race-free token refresh.
+"""Race-free token refresh, coalesced on time (ADR 0004, ADR 0014).
 
-Exactly one refresh per connection at a time across all replicas:
-1. in-process single flight: concurrent callers in one process share one attempt;
-2. a Redis lock per connection across processes;
-3. after taking the lock, re-read the token metadata: if its generation moved since we
-   looked (someone else refreshed while we waited), return the stored token instead;
-4. the new pair is stored with compare-and-swap: the refresh token against the vault row
+Exactly one refresh per connection at a time across all replicas, and one per burst:
+1. every caller notes when its request began, on Redis' clock (one clock for all replicas);
+2. in-process single flight: a caller joining a refresh under way takes its result when that
+   refresh completed after the caller's request began (it did: it was still running);
+3. a Redis lock per connection across processes; under it the token metadata is re-read, and a
+   refresh that completed after the caller's request began (``last_refreshed_at``, written on the
+   same clock by whichever replica did it) is that caller's result, ``force`` or not;
+4. a plain request also needs no provider call while the token was refreshed in the last
+   ``JUST_REFRESHED_S`` and has more than half its lifetime left, whatever that lifetime is;
+5. the new pair is stored with compare-and-swap: the refresh token against the vault row
    version we read, the metadata against the generation we read;
-5. a provider answer without a refresh token keeps the old one; 5xx/network errors back off and
+6. a provider answer without a refresh token keeps the old one; 5xx/network errors back off and
    retry; ``invalid_grant`` re-reads (a concurrent winner is fine) and otherwise marks the
    connection ``token_invalid`` with an event.
+
+Each answer says what happened (``outcome``): ``refreshed`` for the one caller whose request made
+the provider call, ``coalesced`` for those given a refresh that completed after they asked,
+``not_needed`` when the stored token was already fresh enough for a plain request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -35,16 +45,31 @@ from hub_oauth.services.context import ContextResolver
 from hub_oauth.services.token_store import TokenStore, expiry, write_values
 
 log = logging.getLogger(__name__)
-# A token refreshed this recently and still valid is not refreshed again on a plain request.
+# A plain request within this long of the last refresh is not_needed while the token still has
+# more than half its lifetime left (a 30 s token refreshed 1 s ago as much as a 1 h one).
 JUST_REFRESHED_S = 30
+
+Outcome = Literal["refreshed", "coalesced", "not_needed"]
 
 
 @dataclass(frozen=True)
 class RefreshOutcome:
     connection_id: UUID
-    refreshed: bool  # False: another caller had already refreshed, the stored token is current
+    # True when the stored token comes from a refresh that completed after the request began
+    # (``refreshed`` or ``coalesced``); False for ``not_needed``.
+    refreshed: bool
     expires_at: datetime | None
     generation: int
+    outcome: Outcome = "refreshed"
+    refreshed_at: datetime | None = None  # completion of the refresh behind the stored token
+
+    @property
+    def performed(self) -> bool:
+        """This caller's request made the provider call."""
+        return self.outcome == "refreshed"
+
+    def completed_since(self, asked_at: datetime) -> bool:
+        return self.refreshed_at is not None and self.refreshed_at >= asked_at
 
 
 class RefreshFailed(HubError):
@@ -78,14 +103,23 @@ class Refresher:
         *,
         stale_token_sha256: str | None = None,
         force: bool = False,
+        asked_at: datetime | None = None,
     ) -> RefreshOutcome:
-        existing = self._in_flight.get(connection_id)
-        if existing is not None:
-            return await asyncio.shield(existing)
+        """``asked_at``: when the caller's request began (default: now, on the shared clock)."""
+        if asked_at is None:
+            asked_at = await self.locks.now()
+        while (existing := self._in_flight.get(connection_id)) is not None:
+            shared = await asyncio.shield(existing)
+            if shared.completed_since(asked_at):
+                return dataclasses.replace(shared, refreshed=True, outcome="coalesced")
+            # The flight judged for an earlier request (e.g. not_needed, or a refresh done before
+            # this request began): judge this one on its own, as a flight of its own.
         future: asyncio.Future[RefreshOutcome] = asyncio.get_running_loop().create_future()
         self._in_flight[connection_id] = future
         try:
-            outcome = await self._refresh_locked(tenant_id, connection_id, stale_token_sha256, force)
+            outcome = await self._refresh_locked(
+                tenant_id, connection_id, stale_token_sha256, force, asked_at
+            )
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: callers that joined get it through shield
@@ -97,7 +131,7 @@ class Refresher:
             self._in_flight.pop(connection_id, None)
 
     async def _refresh_locked(
-        self, tenant_id: str, connection_id: UUID, stale_sha: str | None, force: bool
+        self, tenant_id: str, connection_id: UUID, stale_sha: str | None, force: bool, asked_at: datetime
     ) -> RefreshOutcome:
         before = await tokens.get(self.pool, connection_id)
         if before is None or before.tenant_id != tenant_id:
@@ -113,37 +147,30 @@ class Refresher:
                 current = await tokens.get(self.pool, connection_id)
                 if current is None or current.status != "active":
                     raise Conflict("the connection's token is no longer active", code="token_not_active")
-                if not force and await self._already_replaced(
-                    tenant_id, connection_id, before, current, stale_sha
-                ):
-                    return RefreshOutcome(connection_id, False, current.expires_at, current.generation)
+                if current.last_refreshed_at is not None and current.last_refreshed_at >= asked_at:
+                    return _stored(current, "coalesced")  # someone's refresh ended after we asked
+                if current.generation != before.generation:
+                    return _stored(current, "coalesced")  # a reconnect stored new tokens meanwhile
+                if not force and await self._not_needed(tenant_id, connection_id, current, stale_sha):
+                    return _stored(current, "not_needed")
                 return await self._do_refresh(tenant_id, connection_id, current.generation)
         except LockTimeout:
             raise ServiceUnavailable(
                 "another refresh of this connection is taking too long", code="refresh_in_progress"
             ) from None
 
-    async def _already_replaced(
-        self,
-        tenant_id: str,
-        connection_id: UUID,
-        before: tokens.TokenRow,
-        current: tokens.TokenRow,
-        stale_sha: str | None,
+    async def _not_needed(
+        self, tenant_id: str, connection_id: UUID, current: tokens.TokenRow, stale_sha: str | None
     ) -> bool:
-        """True when someone else refreshed since the caller looked: no provider call needed."""
-        if current.generation != before.generation:
-            return True
+        """For a plain request: the stored token is fresh enough, no provider call."""
         if stale_sha is not None:
             # The caller names the token that failed: refresh only if it is still the stored one.
             return not await self._is_current(tenant_id, connection_id, stale_sha)
-        just_refreshed = current.last_refreshed_at is not None and (
-            datetime.now(UTC) - current.last_refreshed_at < timedelta(seconds=JUST_REFRESHED_S)
-        )
-        still_valid = current.expires_at is None or current.expires_at > datetime.now(UTC) + timedelta(
-            seconds=60
-        )
-        return just_refreshed and still_valid
+        if current.last_refreshed_at is None:
+            return False
+        now = await self.locks.now()
+        recent = now - current.last_refreshed_at < timedelta(seconds=JUST_REFRESHED_S)
+        return recent and current.more_than_half_life_left(now)
 
     async def _is_current(self, tenant_id: str, connection_id: UUID, stale_sha: str) -> bool:
         value = await self.vault.read(tenant_id, connection_id, ACCESS_TOKEN)
@@ -202,6 +229,7 @@ class Refresher:
             expires_at=expiry(token_set),
             has_refresh_token=bool(token_set.refresh_token) or row.has_refresh_token,
             granted_scopes=token_set.scopes or None,
+            completed_at=await self.locks.now(),
         )
         if not advanced:  # cannot happen while we hold the lock, unless it expired under us
             log.error(
@@ -217,7 +245,7 @@ class Refresher:
         log.info(
             "token refreshed", extra={"connection_id": str(connection_id), "generation": after.generation}
         )
-        return RefreshOutcome(connection_id, True, after.expires_at, after.generation)
+        return _stored(after, "refreshed")
 
     async def _failed(
         self, tenant_id: str, connection_id: UUID, connector_id: str, generation: int, exc: OAuthProviderError
@@ -225,7 +253,7 @@ class Refresher:
         if exc.error == "invalid_grant":
             current = await tokens.get(self.pool, connection_id)
             if current is not None and current.generation != generation and current.status == "active":
-                return RefreshOutcome(connection_id, False, current.expires_at, current.generation)
+                return _stored(current, "coalesced")
             await self.store.mark_invalid(tenant_id, connection_id, connector_id, "invalid_grant")
             raise RefreshFailed(
                 "the provider refused the refresh token (invalid_grant); reconnect",
@@ -240,3 +268,14 @@ class Refresher:
             status_code=502 if exc.retryable else 409,
             details={"provider_error": exc.error},
         )
+
+
+def _stored(row: tokens.TokenRow, outcome: Outcome) -> RefreshOutcome:
+    return RefreshOutcome(
+        row.connection_id,
+        outcome != "not_needed",
+        row.expires_at,
+        row.generation,
+        outcome,
+        row.last_refreshed_at,
+    )

@@ -15,13 +15,17 @@ import asyncpg
 
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN, secondary
+from hub_common.db.outbox import write_event
 from hub_common.errors import HubError, ServiceUnavailable
+from hub_common.events import ConnectionStatusChanged
 from hub_oauth.adapters.connections import ConnectionInfo
 from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
+from hub_oauth.config import SCHEMA
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import flows, tokens
 from hub_oauth.services.context import ContextResolver, OAuthContext
+from hub_oauth.services.token_store import SOURCE
 
 log = logging.getLogger(__name__)
 TOKEN_KEYS = frozenset({ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN})
@@ -87,7 +91,7 @@ class Revoker:
                 if ctx is not None:
                     revoked, provider_error = await self._at_provider(ctx)
                 deleted = await self._delete_token_values(tenant_id, connection_id)
-                await tokens.set_status(self.pool, connection_id, "revoked")
+                await self._mark_revoked(info)
         except LockTimeout:
             # A refresh held the lock for the whole wait. Deleting without it could let that
             # refresh store a fresh pair after us: a live token behind a "revoked" status. Nothing
@@ -97,6 +101,26 @@ class Revoker:
                 code="refresh_in_progress",
             ) from None
         return RevokeOutcome(connection_id, revoked, provider_error, deleted)
+
+    async def _mark_revoked(self, info: ConnectionInfo) -> None:
+        """The token row says revoked, and the connectors service hears of it (the connection goes
+        ``token_invalid``, reason ``revoked``: it needs a reconnect) in the same transaction."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            previous = await tokens.mark_revoked(conn, info.id)
+            if previous == "active":
+                await write_event(
+                    conn,
+                    ConnectionStatusChanged(
+                        tenant_id=info.tenant_id,
+                        connection_id=info.id,
+                        connector_id=info.connector_id,
+                        status="token_invalid",
+                        previous_status="active",
+                        reason="revoked",
+                    ),
+                    source=SOURCE,
+                    schema=SCHEMA,
+                )
 
     async def _context(self, info: ConnectionInfo) -> tuple[OAuthContext | None, str | None]:
         """The provider to revoke at, or why there is none (the local credentials go anyway)."""

@@ -1,6 +1,10 @@
 """Proactive refresh: tokens expiring within the margin (or idle too long) are refreshed before
-anyone needs them; client-credentials tokens are re-minted. Replicas split the work with
-``FOR UPDATE SKIP LOCKED`` and the per-connection lock keeps it to one refresh each."""
+anyone needs them; client-credentials tokens are re-minted. The margin is capped at half the
+token's lifetime, so a 30 s token is refreshed with 15 s left, not in every round.
+
+One replica refreshes a given connection: a round claims its due rows (``FOR UPDATE SKIP
+LOCKED`` plus a lease in ``next_attempt_at`` that the other replicas' rounds skip), and the
+refresh it makes coalesces with any refresh that completed after the round began."""
 
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ FAILED_RETRY_S = 600.0  # a refresh that crashed is tried again after this long
 # A stop lets the refresh in hand finish this long: cancelled while the provider rotates the
 # refresh token, the new one would be lost and the connection go token_invalid on the next try.
 STOP_GRACE_S = 25.0
+# A claimed connection is left to the claiming replica this long (a refresh waits at most 30 s
+# for the lock); a replica that dies mid-round leaves its claims to expire.
+CLAIM_LEASE_S = 90.0
 
 
 class RefreshScheduler:
@@ -69,9 +76,11 @@ class RefreshScheduler:
                 await asyncio.wait_for(self._stopping.wait(), self.interval_s)
 
     async def run_once(self) -> int:
+        """One round; returns how many provider refreshes it made."""
+        began = await self.refresher.locks.now()
         async with self.pool.acquire() as conn, conn.transaction():
             due = await tokens.due_for_refresh(
-                conn, margin_s=self.margin_s, idle_s=self.idle_s, limit=self.batch
+                conn, margin_s=self.margin_s, idle_s=self.idle_s, limit=self.batch, lease_s=CLAIM_LEASE_S
             )
             rows = [await tokens.get(conn, cid) for cid in due]
         refreshed = 0
@@ -79,10 +88,16 @@ class RefreshScheduler:
             if row is None:
                 continue
             if self._stopping.is_set():
-                break  # the rest are due again at the next replica's (or start's) round
+                # The rest are due again at the next replica's (or start's) round.
+                await tokens.release_claim(self.pool, row.connection_id)
+                continue
             try:
-                outcome = await self.refresher.refresh(row.tenant_id, row.connection_id, force=False)
-                refreshed += int(outcome.refreshed)
+                outcome = await self.refresher.refresh(
+                    row.tenant_id, row.connection_id, force=False, asked_at=began
+                )
+                refreshed += int(outcome.performed)
+                if not outcome.performed:
+                    await tokens.release_claim(self.pool, row.connection_id)
             except HubError as exc:
                 log.info(
                     "proactive refresh did not succeed",
