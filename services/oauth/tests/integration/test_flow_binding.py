@@ -35,10 +35,10 @@ async def test_the_start_link_sets_a_private_cookie_once_and_sends_the_browser_o
     cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
     flow = await start(oauth, user_headers, cid, browser=False)
     assert flow["start_url"].startswith(
-        f"http://127.0.0.1:18082/v1/oauth/flows/{flow['flow_id']}/start?ticket="
+        f"http://127.0.0.1:18082/v1/oauth/flows/{flow['flow_id']}/start?start_token="
     )
     for guess in (
-        f"/v1/oauth/flows/{flow['flow_id']}/start?ticket=guess",
+        f"/v1/oauth/flows/{flow['flow_id']}/start?start_token=guess",
         f"/v1/oauth/flows/{flow['flow_id']}/start",
     ):
         bad = await oauth.get(guess)

@@ -45,3 +45,11 @@ def test_the_cookie_is_secure_except_on_plain_http_loopback(public_url, secure):
 
 def test_the_cookie_path_is_the_public_callbacks():
     assert OAuthSettings(oauth_public_url="https://x.example/hub/").callback_path == "/hub/v1/oauth/callback"
+
+
+def test_the_start_links_token_is_hidden_by_the_log_redaction():
+    from hub_common.redaction import redact_text
+
+    secret = binding.new_secret()
+    link = f"https://hub.example/v1/oauth/flows/{uuid.uuid4()}/start?start_token={secret}"
+    assert secret not in redact_text(f"GET {link} failed")

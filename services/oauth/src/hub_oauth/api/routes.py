@@ -114,12 +114,12 @@ def _error_response(request: Request, c: Services, exc: HubError) -> Response:
 
 @router.get("/flows/{flow_id}/start", response_model=None)
 async def open_start_link(
-    request: Request, flow_id: UUID, c: Services, ticket: str | None = None
+    request: Request, flow_id: UUID, c: Services, start_token: str | None = None
 ) -> Response:
     """The flow's one-time start link, opened by the user's browser (no bearer token: a top-level
     navigation). Binds the flow to this browser with an HttpOnly cookie, then 303 to the provider."""
     try:
-        opened = await c.flows.open_start(flow_id, ticket)
+        opened = await c.flows.open_start(flow_id, start_token)
     except HubError as exc:
         return _error_response(request, c, exc)
     response = RedirectResponse(opened.authorization_url, status_code=303, headers=_PRIVATE)

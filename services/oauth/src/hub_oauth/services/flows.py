@@ -137,6 +137,7 @@ class FlowService:
             code_challenge=pkce.challenge(verifier) if verifier else None,
             additional=additional,
         )
+        # Named start_token in the URL, so the log redaction already hides it.
         ticket = binding.new_secret()
         start_expires_at = min(
             flow.expires_at, datetime.now(UTC) + timedelta(seconds=self.settings.oauth_start_ttl_s)
@@ -149,15 +150,14 @@ class FlowService:
             start_expires_at=start_expires_at,
             authorization_url=url,
         )
-        start_url = (
-            f"{self.settings.oauth_public_url.rstrip('/')}/v1/oauth/flows/{flow.id}/start?ticket={ticket}"
-        )
+        base = self.settings.oauth_public_url.rstrip("/")
+        start_url = f"{base}/v1/oauth/flows/{flow.id}/start?start_token={ticket}"
         return StartedFlow(flow.id, url, start_url, flow.expires_at, start_expires_at)
 
     async def open_start(self, flow_id: UUID, ticket: str | None) -> OpenedFlow:
         """The start link, opened by a browser: bind the flow to it (once) and send it on."""
         if not ticket:
-            raise FlowError("the start link has no ticket", code="start_link_invalid")
+            raise FlowError("the start link has no start_token", code="start_link_invalid")
         value = binding.new_secret()
         opened = await flows.open_start(self.pool, flow_id, binding.digest(ticket), binding.digest(value))
         if opened is None:
