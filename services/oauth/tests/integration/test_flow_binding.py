@@ -156,3 +156,15 @@ async def test_an_oversized_provider_answer_is_a_clear_error_and_stores_nothing(
     assert error["code"] == "exchange_failed" and error["details"] == {"provider_error": "answer_too_large"}
     assert huge_server.sent < huge_server.total  # it was never read to the end
     assert await vault_as("oauth").list_keys(tenant, cid) == []
+
+
+async def test_a_start_link_of_a_revoked_connection_sends_nobody_to_the_provider(
+    oauth, directory, simulator, tenant, user_headers
+):
+    cid = await setup_connection(oauth, directory, simulator, tenant, user_headers)
+    flow = await start(oauth, user_headers, cid, browser=False)
+    revoked = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
+    assert revoked.status_code == 200, revoked.text
+    late = await oauth.get(path_of(flow["start_url"]))
+    assert late.status_code == 409 and late.json()["error"]["code"] == "flow_revoked"
+    assert "set-cookie" not in late.headers

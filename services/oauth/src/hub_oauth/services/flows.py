@@ -231,7 +231,12 @@ class FlowService:
         reason = "not_opened" if flow.binding_hash is None else "missing" if presented is None else "mismatch"
         log.warning(
             "callback from a browser the flow is not bound to",
-            extra={"flow_id": str(flow.id), "reason": reason},
+            extra={
+                "flow_id": str(flow.id),
+                "tenant_id": flow.tenant_id,
+                "connection_id": str(flow.connection_id),
+                "reason": reason,
+            },
         )
         raise FlowError(
             "this browser did not start this connection: a connection completes only in the browser "
