@@ -141,3 +141,25 @@ async def test_the_answer_cap_is_exact_and_configurable(size):
             assert info.value.error == "answer_too_large"
     finally:
         await client.aclose()
+
+
+async def test_a_compressed_answer_counts_at_its_decompressed_size():
+    import gzip
+
+    bomb = gzip.compress(b"0" * (8 * 1024 * 1024))  # 8 MiB of zeros in a few KiB
+    assert len(bomb) < 64 * 1024
+    client = ProviderOAuthClient(
+        attempts=1,
+        max_answer_bytes=1024 * 1024,
+        transport=httpx.MockTransport(
+            lambda _r: httpx.Response(
+                200, content=bomb, headers={"content-type": "application/json", "content-encoding": "gzip"}
+            )
+        ),
+    )
+    try:
+        with pytest.raises(OAuthProviderError) as info:
+            await client.get_json("https://api.example/user", "token")
+        assert info.value.error == "answer_too_large"
+    finally:
+        await client.aclose()
