@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from hub_common.settings import HubSettings
 from hub_common.web.auth import mint_user_token
 from hub_e2e.connectors import plugin_path
+from hub_e2e.oauth_browser import complete_in_browser
 from hub_e2e.processes import ServiceProcess, free_port
 from hub_e2e.simulators.runner import OAuthSimulator
 
@@ -87,9 +87,7 @@ def connected(hub) -> str:
         json={"client_id": "e2e-actions", "client_secret": "e2e-actions-secret-0123456789"},
     )
     flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=headers(), json={"connection_id": cid}).json()
-    location = httpx.get(flow["authorization_url"]).headers["location"]
-    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    assert httpx.get(f"{oauth.url}/v1/oauth/callback", params=params).status_code == 200
+    assert complete_in_browser(flow).status_code == 200
     deadline = time.monotonic() + 15
     while httpx.get(f"{connectors.url}/v1/connections/{cid}", headers=headers()).json()["status"] != "active":
         assert time.monotonic() < deadline, "connection never became active"

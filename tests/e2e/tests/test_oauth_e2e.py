@@ -12,7 +12,6 @@ import itertools
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from hub_common.settings import HubSettings
 from hub_common.web.auth import mint_user_token
 from hub_e2e.connectors import plugin_path
+from hub_e2e.oauth_browser import complete_in_browser
 from hub_e2e.processes import ServiceProcess, free_port
 from hub_e2e.simulators.runner import OAuthSimulator
 
@@ -125,10 +125,7 @@ def connect(hub, tenant: str) -> str:
     assert app.status_code in (200, 201), app.text
     flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=h, json={"connection_id": cid})
     assert flow.status_code == 201, flow.text
-    at_provider = httpx.get(flow.json()["authorization_url"])
-    assert at_provider.status_code == 302, at_provider.text
-    params = {k: v[0] for k, v in parse_qs(urlsplit(at_provider.headers["location"]).query).items()}
-    browser = httpx.get(f"{oauth.url}/v1/oauth/callback", params=params, headers={"accept": "text/html"})
+    browser = complete_in_browser(flow.json(), accept="text/html")
     assert browser.status_code == 303 and "status=connected" in browser.headers["location"], browser.text
     active = wait_status(connectors, cid, h, "active")
     assert active["external_account_id"]

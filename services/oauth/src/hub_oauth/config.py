@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -25,6 +27,9 @@ class OAuthSettings(HubSettings):
     # return_to must start with one of these (comma-separated origins or URL prefixes).
     oauth_return_to_allowlist: str = "http://127.0.0.1:8081,http://localhost:8081"
     oauth_flow_ttl_s: int = Field(default=600, ge=60, le=3600)
+    # A flow's one-time start link works this long after POST /v1/oauth/flows (the client opens
+    # it right away); the flow itself then has the rest of oauth_flow_ttl_s.
+    oauth_start_ttl_s: int = Field(default=120, ge=10, le=3600)
     # Deployment-wide OAuth apps: JSON {"github": {"client_id": "...", "client_secret": "...",
     # "redirect_uri": "...", "scopes": [...]}} used when a tenant registered none.
     oauth_default_apps: str = "{}"
@@ -39,11 +44,35 @@ class OAuthSettings(HubSettings):
     # Raw request bodies are refused above this before any parsing. Twenty credential fields at
     # the field check's 8192 characters each still fit, even written as \uXXXX escapes.
     oauth_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # A provider's answer (token, identity, resources, discovery, revocation) is read up to this
+    # many bytes; a larger one is the provider error answer_too_large, never held whole.
+    oauth_provider_max_answer_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @property
     def callback_url(self) -> str:
         return self.oauth_public_url.rstrip("/") + "/v1/oauth/callback"
 
     @property
+    def callback_path(self) -> str:
+        return urlsplit(self.callback_url).path
+
+    @property
+    def binding_cookie_secure(self) -> bool:
+        """``Secure`` on the binding cookie unless browsers reach us over plain http on loopback
+        (development); a plain-http public URL elsewhere still gets it, so the cookie never
+        travels in clear text (browsers then drop it and the callback refuses the flow)."""
+        parts = urlsplit(self.oauth_public_url)
+        return not (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
+
+    @property
     def return_to_prefixes(self) -> list[str]:
         return [p.strip() for p in self.oauth_return_to_allowlist.split(",") if p.strip()]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -53,6 +53,7 @@ class Container:
             # The SSRF policy again at every connect: a name may resolve elsewhere than it did
             # when check_url judged it (DNS rebinding).
             transport=PolicyTransport(allowlist=s.outbound_allowlist_entries),
+            max_answer_bytes=s.oauth_provider_max_answer_bytes,
         )
         self.locks = RedisLocks(self.infra.redis)
         self.resolver = ContextResolver(

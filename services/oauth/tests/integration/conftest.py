@@ -4,6 +4,7 @@ a static directory of connections (the e2e suite runs the real one)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -139,6 +140,7 @@ async def run_oauth(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oauth.test") as client,
     ):
         client.container = container  # type: ignore[attr-defined]
+        client.app = app  # type: ignore[attr-defined]  # for a second browser (cookie jar) on it
         yield client
 
 
@@ -181,3 +183,67 @@ async def vault_as(vault_process):
     yield make
     for c in clients:
         await c.aclose()
+
+
+class HugeServer:
+    """A local HTTP server whose every answer is ``total`` bytes of JSON-looking body, streamed in
+    chunks (no Content-Length) or announced up front (``declare=True``); ``sent`` counts what
+    it managed to write before the client hung up."""
+
+    total = 64 * 1024 * 1024
+    chunk = b'{"a": "' + b"x" * (64 * 1024 - 7)
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.declare = False
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.requests += 1
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)  # a token or revocation request's form body
+            framing = f"content-length: {self.total}" if self.declare else "transfer-encoding: chunked"
+            writer.write(f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{framing}\r\n\r\n".encode())
+            while self.sent < self.total:
+                if self.declare:
+                    writer.write(self.chunk)
+                else:
+                    writer.write(b"%x\r\n%s\r\n" % (len(self.chunk), self.chunk))
+                await writer.drain()
+                self.sent += len(self.chunk)
+            if not self.declare:
+                writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client stopped reading and hung up: what a capped reader does
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def huge_server() -> AsyncIterator[HugeServer]:
+    server = HugeServer()
+    await server.start()
+    yield server
+    await server.stop()

@@ -106,7 +106,7 @@ async def test_the_api_exchange_checks_iss_as_the_callback_does(
     try:
         cid = await setup_connection(oauth, directory, simulator, tenant, user_headers, issuer=simulator.url)
         # An API client that drops iss from the authorization response: a mix-up is not ruled out.
-        flow = await start(oauth, user_headers, cid)
+        flow = await start(oauth, user_headers, cid, browser=False)
         answer = await authorize(flow["authorization_url"])
         assert answer["iss"] == simulator.url
         refused = await oauth.post(
@@ -114,7 +114,7 @@ async def test_the_api_exchange_checks_iss_as_the_callback_does(
         )
         assert refused.status_code == 400 and refused.json()["error"]["code"] == "issuer_mismatch"
         # One that passes it on connects.
-        flow = await start(oauth, user_headers, cid)
+        flow = await start(oauth, user_headers, cid, browser=False)
         answer = await authorize(flow["authorization_url"])
         done = await oauth.post(
             f"/v1/oauth/flows/{flow['flow_id']}/exchange",

@@ -58,10 +58,23 @@ async def authorize(url: str, **extra: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-async def start(oauth, user_headers, cid, **body) -> dict:
+async def start(oauth, user_headers, cid, *, browser: bool = True, **body) -> dict:
+    """Start a flow; with ``browser`` (the default) the ``oauth`` client, playing the user's
+    browser, opens its start link, so the binding cookie is in its jar for the callback. API
+    clients (``browser=False``) complete with /exchange instead."""
     resp = await oauth.post("/v1/oauth/flows", headers=user_headers, json={"connection_id": str(cid), **body})
     assert resp.status_code == 201, resp.text
-    return resp.json()
+    flow = resp.json()
+    if browser:
+        opened = await oauth.get(path_of(flow["start_url"]))
+        assert opened.status_code == 303, opened.text
+        assert opened.headers["location"] == flow["authorization_url"]
+    return flow
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
 
 
 async def test_full_flow_stores_tokens_and_emits_connected(

@@ -119,3 +119,47 @@ async def test_metadata_nowhere_is_a_discovery_error():
         assert info.value.error == "discovery_failed" and not info.value.retryable
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize("size", [2048, 2049])
+async def test_the_answer_cap_is_exact_and_configurable(size):
+    body = b'{"access_token": "' + b"a" * (size - 20) + b'"}'
+    assert len(body) == size
+    client = ProviderOAuthClient(
+        attempts=1,
+        max_answer_bytes=2048,
+        transport=httpx.MockTransport(
+            lambda _r: httpx.Response(200, content=body, headers={"content-type": "application/json"})
+        ),
+    )
+    try:
+        if size <= 2048:
+            assert len(await client.get_json("https://api.example/user", "token")) == 1
+        else:
+            with pytest.raises(OAuthProviderError) as info:
+                await client.get_json("https://api.example/user", "token")
+            assert info.value.error == "answer_too_large"
+    finally:
+        await client.aclose()
+
+
+async def test_a_compressed_answer_counts_at_its_decompressed_size():
+    import gzip
+
+    bomb = gzip.compress(b"0" * (8 * 1024 * 1024))  # 8 MiB of zeros in a few KiB
+    assert len(bomb) < 64 * 1024
+    client = ProviderOAuthClient(
+        attempts=1,
+        max_answer_bytes=1024 * 1024,
+        transport=httpx.MockTransport(
+            lambda _r: httpx.Response(
+                200, content=bomb, headers={"content-type": "application/json", "content-encoding": "gzip"}
+            )
+        ),
+    )
+    try:
+        with pytest.raises(OAuthProviderError) as info:
+            await client.get_json("https://api.example/user", "token")
+        assert info.value.error == "answer_too_large"
+    finally:
+        await client.aclose()

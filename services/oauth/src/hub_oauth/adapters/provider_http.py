@@ -5,12 +5,17 @@ Client authentication follows the connector's ``client_auth`` (RFC 6749 §2.3.1 
 form-urlencoded id/secret, or body parameters) and ``token_request_format`` (form or JSON,
 Notion/Atlassian). 5xx answers and network errors are retried with exponential backoff and
 jitter; 4xx answers are final.
+
+Every answer is read as a stream up to ``max_answer_bytes`` (after content decoding, so a
+compressed bomb counts at its real size): a tenant may point a connection's endpoints anywhere,
+and a larger answer is the provider error ``answer_too_large``, never a body held whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import random
 import time
@@ -34,10 +39,31 @@ T = TypeVar("T")
 provider_seconds: ContextVar[list[float] | None] = ContextVar("provider_seconds", default=None)
 
 
+DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class ClientCredentials:
     client_id: str
     client_secret: str | None
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """A provider's answer, its body read within the size cap."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def answer_too_large(limit: int, status: int | None = None) -> OAuthProviderError:
+    return OAuthProviderError(
+        "answer_too_large", f"the provider's answer is larger than {limit} bytes", status=status
+    )
 
 
 class ProviderOAuthClient:
@@ -48,9 +74,11 @@ class ProviderOAuthClient:
         backoff_s: float = 0.2,
         timeout_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         self.attempts = attempts
         self.backoff_s = backoff_s
+        self.max_answer_bytes = max_answer_bytes
         self._http = httpx.AsyncClient(
             timeout=timeout_s,
             transport=transport,
@@ -60,6 +88,21 @@ class ProviderOAuthClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> ProviderAnswer:
+        """One request; its answer's body read as a stream, never past ``max_answer_bytes``."""
+        limit = self.max_answer_bytes
+        async with self._http.stream(method, url, **kwargs) as resp:
+            declared = resp.headers.get("content-length", "")
+            identity = resp.headers.get("content-encoding", "identity").strip().lower() == "identity"
+            if identity and declared.isdigit() and int(declared) > limit:
+                raise answer_too_large(limit, resp.status_code)  # refused before reading any of it
+            body = bytearray()
+            async for chunk in resp.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise answer_too_large(limit, resp.status_code)
+            return ProviderAnswer(resp.status_code, resp.headers, bytes(body))
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         started = time.perf_counter()
@@ -113,9 +156,9 @@ class ProviderOAuthClient:
 
         async def call() -> TokenSet:
             if oauth.token_request_format == "json":
-                resp = await self._http.post(url, json=body, headers=headers)
+                resp = await self._send("POST", url, json=body, headers=headers)
             else:
-                resp = await self._http.post(url, data=body, headers=headers)
+                resp = await self._send("POST", url, data=body, headers=headers)
             if resp.status_code >= 500:
                 raise OAuthProviderError(
                     "server_error",
@@ -202,13 +245,11 @@ class ProviderOAuthClient:
                 "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
                 "Accept": "application/vnd.github+json",
             }
-            resp = await self._http.request(
-                "DELETE", target, json={"access_token": access_token}, headers=headers
-            )
+            resp = await self._send("DELETE", target, json={"access_token": access_token}, headers=headers)
             self._check_revoke(resp, ok=(204, 404, 422))
             return
         if oauth.revocation_style == "slack":
-            resp = await self._http.post(url, headers={"Authorization": f"Bearer {access_token}"})
+            resp = await self._send("POST", url, headers={"Authorization": f"Bearer {access_token}"})
             body = decode_body(resp.content, resp.headers.get("content-type", ""))
             if resp.status_code >= 400 or (
                 not body.get("ok") and body.get("error") not in ("invalid_auth", "token_revoked")
@@ -225,13 +266,13 @@ class ProviderOAuthClient:
             return
         headers, body = self._token_request(oauth, client, {"token": token, "token_type_hint": hint})
         if oauth.token_request_format == "json":
-            resp = await self._http.post(url, json=body, headers=headers)
+            resp = await self._send("POST", url, json=body, headers=headers)
         else:
-            resp = await self._http.post(url, data=body, headers=headers)
+            resp = await self._send("POST", url, data=body, headers=headers)
         self._check_revoke(resp, ok=(200, 204))
 
     @staticmethod
-    def _check_revoke(resp: httpx.Response, ok: tuple[int, ...]) -> None:
+    def _check_revoke(resp: ProviderAnswer, ok: tuple[int, ...]) -> None:
         if resp.status_code not in ok:
             raise OAuthProviderError(
                 "revocation_failed",
@@ -246,7 +287,8 @@ class ProviderOAuthClient:
         """An authenticated GET (identity, accessible-resources); 401 → invalid token."""
 
         async def call() -> Any:
-            resp = await self._http.get(
+            resp = await self._send(
+                "GET",
                 url,
                 headers={
                     "Authorization": f"Bearer {access_token}",
@@ -267,7 +309,7 @@ class ProviderOAuthClient:
         return await self._retrying(call)
 
     async def _metadata_at(self, url: str) -> dict[str, Any]:
-        resp = await self._http.get(url, headers={"Accept": "application/json"})
+        resp = await self._send("GET", url, headers={"Accept": "application/json"})
         if resp.status_code >= 500:
             raise OAuthProviderError("server_error", "metadata endpoint failed", retryable=True)
         if resp.status_code != 200:
@@ -321,7 +363,7 @@ def metadata_urls(issuer: str) -> list[str]:
     return [inserted, issuer.rstrip("/") + WELL_KNOWN]
 
 
-def _json_of(resp: httpx.Response, code: str, what: str) -> Any:
+def _json_of(resp: ProviderAnswer, code: str, what: str) -> Any:
     """A provider's JSON answer, or a provider error (not a crash) when it is not JSON."""
     try:
         return resp.json()

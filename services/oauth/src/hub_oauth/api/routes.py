@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
@@ -13,6 +14,7 @@ from hub_common.web.auth import AnyPrincipal, UserPrincipal
 from hub_common.web.responses import JsonResponse
 from hub_oauth.api import schemas
 from hub_oauth.api.deps import Services, acting_tenant
+from hub_oauth.domain import binding
 from hub_oauth.domain.apps import with_query
 from hub_oauth.repositories import tokens
 from hub_oauth.repositories.apps import AppRow
@@ -72,7 +74,11 @@ async def start_flow(body: schemas.FlowIn, user: UserPrincipal, c: Services) -> 
         return_to=body.return_to,
     )
     return schemas.FlowOut(
-        flow_id=started.flow_id, authorization_url=started.authorization_url, expires_at=started.expires_at
+        flow_id=started.flow_id,
+        start_url=started.start_url,
+        start_expires_at=started.start_expires_at,
+        authorization_url=started.authorization_url,
+        expires_at=started.expires_at,
     )
 
 
@@ -89,6 +95,46 @@ code{{background:#f0f4f8;padding:.1rem .3rem}}
 <p><a href="{ui}">Back to Integration Hub</a></p></body></html>"""
 
 
+# The start link and the callback carry one-time secrets in their URLs: never cached, and never
+# passed on as a Referer (the error page links back to the UI).
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _error_response(request: Request, c: Services, exc: HubError) -> Response:
+    if not _wants_html(request):
+        raise exc
+    page = _PAGE.format(
+        title="Connection not completed",
+        message=html.escape(exc.message),
+        code=html.escape(exc.code),
+        ui=html.escape(c.settings.oauth_ui_url),
+    )
+    return HTMLResponse(page, status_code=exc.status_code, headers=_PRIVATE)
+
+
+@router.get("/flows/{flow_id}/start", response_model=None)
+async def open_start_link(
+    request: Request, flow_id: UUID, c: Services, start_token: str | None = None
+) -> Response:
+    """The flow's one-time start link, opened by the user's browser (no bearer token: a top-level
+    navigation). Binds the flow to this browser with an HttpOnly cookie, then 303 to the provider."""
+    try:
+        opened = await c.flows.open_start(flow_id, start_token)
+    except HubError as exc:
+        return _error_response(request, c, exc)
+    response = RedirectResponse(opened.authorization_url, status_code=303, headers=_PRIVATE)
+    response.set_cookie(
+        binding.cookie_name(opened.flow_id),
+        opened.binding,
+        max_age=max(1, int((opened.expires_at - datetime.now(UTC)).total_seconds())),
+        path=c.settings.callback_path,  # sent only to the callback
+        secure=c.settings.binding_cookie_secure,
+        httponly=True,
+        samesite="lax",  # sent on the provider's top-level redirect back, not on cross-site posts
+    )
+    return response
+
+
 @router.get("/callback", include_in_schema=True, response_model=None)
 async def callback(
     request: Request,
@@ -102,31 +148,40 @@ async def callback(
     """The provider's redirect. Browsers get a redirect (or an HTML error page), API clients JSON."""
     try:
         done = await c.flows.callback(
-            code=code, state=state, iss=iss, error=error, error_description=error_description
+            code=code,
+            state=state,
+            iss=iss,
+            error=error,
+            error_description=error_description,
+            cookies=request.cookies,
         )
     except HubError as exc:
-        if _wants_html(request):
-            page = _PAGE.format(
-                title="Connection not completed",
-                message=html.escape(exc.message),
-                code=html.escape(exc.code),
-                ui=html.escape(c.settings.oauth_ui_url),
-            )
-            return HTMLResponse(page, status_code=exc.status_code)
-        raise
+        return _error_response(request, c, exc)
+    response: Response
     if _wants_html(request):
         target = done.return_to or c.settings.oauth_ui_url
         params = {"connection_id": str(done.connection_id), "status": "connected"}
-        return RedirectResponse(with_query(target, params), status_code=303)
-    return JsonResponse(
-        schemas.ConnectedOut(
-            flow_id=done.flow_id,
-            connection_id=done.connection_id,
-            connector_id=done.connector_id,
-            external_account_id=done.external_account_id,
-            scopes=done.scopes,
-        ).model_dump(mode="json")
+        response = RedirectResponse(with_query(target, params), status_code=303, headers=_PRIVATE)
+    else:
+        response = JsonResponse(
+            schemas.ConnectedOut(
+                flow_id=done.flow_id,
+                connection_id=done.connection_id,
+                connector_id=done.connector_id,
+                external_account_id=done.external_account_id,
+                scopes=done.scopes,
+            ).model_dump(mode="json"),
+            headers=_PRIVATE,
+        )
+    # The binding did its work; the browser need not keep it.
+    response.delete_cookie(
+        binding.cookie_name(done.flow_id),
+        path=c.settings.callback_path,
+        secure=c.settings.binding_cookie_secure,
+        httponly=True,
+        samesite="lax",
     )
+    return response
 
 
 @router.post("/flows/{flow_id}/exchange", response_model=schemas.ConnectedOut)

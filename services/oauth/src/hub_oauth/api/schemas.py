@@ -64,6 +64,12 @@ class FlowIn(Body):
 
 class FlowOut(BaseModel):
     flow_id: UUID
+    # Open this in the user's browser (a top-level navigation): it binds the flow to that
+    # browser and sends it to the provider. Works once, until start_expires_at.
+    start_url: str
+    start_expires_at: datetime
+    # The provider's URL itself, for API clients that complete with /exchange; a browser sent
+    # here directly (not through start_url) is refused at the callback.
     authorization_url: str
     expires_at: datetime
 

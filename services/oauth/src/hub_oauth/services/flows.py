@@ -2,12 +2,18 @@
 
 Failures leave nothing half-stored: tokens reach the vault only after the exchange and the
 identity steps succeeded, and the flow is claimed exactly once before any network call.
+
+A flow completes in one of two ways (docs/adr/0012-browser-bound-oauth-flows.md): at the
+callback, in the browser that opened the flow's one-time start link (it holds the binding
+cookie), or through ``/exchange``, called by the user who started it while no browser opened
+the link. A callback from any other browser ends the flow, so its code is worth nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +26,7 @@ from hub_common.ssrf import check_url
 from hub_common.web.auth import Principal
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.config import OAuthSettings
-from hub_oauth.domain import pkce
+from hub_oauth.domain import binding, pkce
 from hub_oauth.domain.apps import return_to_allowed
 from hub_oauth.domain.authorize import authorization_url
 from hub_oauth.domain.errors import FlowError, FlowRevoked
@@ -41,6 +47,18 @@ REAUTHORIZABLE = {"initializing", "token_expired", "token_invalid", "error", "ac
 class StartedFlow:
     flow_id: UUID
     authorization_url: str
+    start_url: str
+    expires_at: datetime
+    start_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenedFlow:
+    """A start link just used: where to send the browser, and the binding to give it."""
+
+    flow_id: UUID
+    authorization_url: str
+    binding: str
     expires_at: datetime
 
 
@@ -119,8 +137,41 @@ class FlowService:
             code_challenge=pkce.challenge(verifier) if verifier else None,
             additional=additional,
         )
-        await flows.insert(self.pool, flow, pkce.state_hash(state))
-        return StartedFlow(flow.id, url, flow.expires_at)
+        # Named start_token in the URL, so the log redaction already hides it.
+        ticket = binding.new_secret()
+        start_expires_at = min(
+            flow.expires_at, datetime.now(UTC) + timedelta(seconds=self.settings.oauth_start_ttl_s)
+        )
+        await flows.insert(
+            self.pool,
+            flow,
+            pkce.state_hash(state),
+            start_hash=binding.digest(ticket),
+            start_expires_at=start_expires_at,
+            authorization_url=url,
+        )
+        base = self.settings.oauth_public_url.rstrip("/")
+        start_url = f"{base}/v1/oauth/flows/{flow.id}/start?start_token={ticket}"
+        return StartedFlow(flow.id, url, start_url, flow.expires_at, start_expires_at)
+
+    async def open_start(self, flow_id: UUID, ticket: str | None) -> OpenedFlow:
+        """The start link, opened by a browser: bind the flow to it (once) and send it on."""
+        if not ticket:
+            raise FlowError("the start link has no start_token", code="start_link_invalid")
+        value = binding.new_secret()
+        opened = await flows.open_start(self.pool, flow_id, binding.digest(ticket), binding.digest(value))
+        if opened is None:
+            reason = await flows.why_start_unusable(self.pool, flow_id)
+            if reason == "revoked":
+                raise FlowRevoked()
+            message, code, status = {
+                "used": ("this start link was already used; start a new connection", "start_link_used", 409),
+                "expired": ("this start link expired; start a new connection", "start_link_expired", 400),
+                "unknown": ("unknown start link", "start_link_invalid", 400),
+            }[reason]
+            raise FlowError(message, code=code, status_code=status)
+        url, expires_at = opened
+        return OpenedFlow(flow_id, url, value, expires_at)
 
     async def callback(
         self,
@@ -130,6 +181,7 @@ class FlowService:
         iss: str | None,
         error: str | None,
         error_description: str | None,
+        cookies: Mapping[str, str],
     ) -> CompletedFlow:
         if not state:
             raise FlowError("the callback has no state", code="state_missing")
@@ -137,6 +189,7 @@ class FlowService:
         if flow is None:
             reason = await flows.why_unclaimable(self.pool, state_hash=pkce.state_hash(state))
             raise _unclaimable(reason)
+        await self._check_binding(flow, cookies.get(binding.cookie_name(flow.id)))
         if error:
             await flows.finish(self.pool, flow.id, ok=False, error_code=error[:64])
             code_name = "access_denied" if error == "access_denied" else "provider_error"
@@ -156,14 +209,42 @@ class FlowService:
     ) -> CompletedFlow:
         """The callback's work for an API client that received the authorization response
         itself; it passes the response's ``iss`` on, and the same RFC 9207 checks apply."""
-        assert principal.tenant_id is not None
-        flow = await flows.claim_by_id(self.pool, flow_id, principal.tenant_id)
+        assert principal.tenant_id is not None and principal.user_id is not None
+        flow = await flows.claim_by_id(self.pool, flow_id, principal.tenant_id, principal.user_id)
         if flow is None:
             raise _unclaimable(
-                await flows.why_unclaimable(self.pool, flow_id=flow_id, tenant_id=principal.tenant_id)
+                await flows.why_unclaimable(
+                    self.pool, flow_id=flow_id, tenant_id=principal.tenant_id, user_id=principal.user_id
+                )
             )
         await self._check_expected_iss(flow, iss)
         return await self._complete(flow, code, iss=iss)
+
+    async def _check_binding(self, flow: FlowRow, presented: str | None) -> None:
+        """RFC 6749 §10.12: the callback must come from the browser that started the flow. Any
+        other browser ends it (and its PKCE verifier), so the code it carried cannot be used
+        anywhere afterwards, not even by the flow's own user in their own browser."""
+        if binding.proves(presented, flow.binding_hash):
+            return
+        await flows.finish(self.pool, flow.id, ok=False, error_code="flow_binding_mismatch")
+        # not_opened: the authorization URL was opened without the flow's start link.
+        reason = "not_opened" if flow.binding_hash is None else "missing" if presented is None else "mismatch"
+        log.warning(
+            "callback from a browser the flow is not bound to",
+            extra={
+                "flow_id": str(flow.id),
+                "tenant_id": flow.tenant_id,
+                "connection_id": str(flow.connection_id),
+                "reason": reason,
+            },
+        )
+        raise FlowError(
+            "this browser did not start this connection: a connection completes only in the browser "
+            "that opened its start link. Nothing was connected; start a new connection.",
+            code="flow_binding_mismatch",
+            status_code=403,
+            details={"reason": reason},
+        )
 
     async def _check_expected_iss(self, flow: FlowRow, iss: str | None) -> None:
         if flow.expected_iss is not None and iss != flow.expected_iss:
@@ -305,6 +386,18 @@ def _dotted(data: Any, path: str) -> str | None:
 
 
 def _unclaimable(reason: str) -> FlowError:
+    if reason == "other_user":
+        return FlowError(
+            "this flow was started by another user; only they can complete it",
+            code="flow_user_mismatch",
+            status_code=403,
+        )
+    if reason == "browser_bound":
+        return FlowError(
+            "this flow's start link was opened in a browser: it completes at the callback, in that browser",
+            code="flow_browser_bound",
+            status_code=409,
+        )
     messages = {
         "used": ("this authorization response was already used", "state_reused"),
         "expired": ("the authorization flow expired; start a new one", "flow_expired"),
