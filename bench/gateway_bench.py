@@ -51,7 +51,8 @@ from aiohttp import web
 from hub_common.clients.vault import VaultClient
 from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN, DEFAULT_REDIS_URL, HubSettings
 from hub_common.testing import databases
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_minter
+from hub_common.web.auth import mint_user_token
 
 sys.path.insert(0, str(Path(__file__).parent))
 from loadgen import quiet_collector
@@ -328,9 +329,7 @@ async def drop_database(dsn: str) -> None:
 
 
 async def store_key(vault_url: str, tenant: str, cid: str) -> None:
-    vault = VaultClient(
-        vault_url, ServiceTokenMinter("connectors", dev_service_secret(SETTINGS, "connectors"))
-    )
+    vault = VaultClient(vault_url, service_minter("connectors"))
     try:
         await vault.store(tenant, cid, "api_key", "sk-bench-secret-value-000000000000")
     finally:

@@ -3,13 +3,13 @@ verification after oauth captured credentials. Service tokens only; no secret va
 
 import pytest
 
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_minter
 
 pytestmark = pytest.mark.integration
 
 
 def service_headers(settings, service):
-    return ServiceTokenMinter(service, dev_service_secret(settings, service)).headers_for("connectors")
+    return service_minter(service).headers_for("connectors")
 
 
 async def test_the_gateway_resolves_a_connection(api, auth, tenant, settings):
@@ -65,7 +65,7 @@ async def test_credentials_captured_by_oauth_are_verified_on_request(api, auth, 
     first = await api.post(verify, json={"tenant_id": tenant}, headers=oauth)
     assert first.status_code == 200 and first.json()["connection"]["status"] == "token_invalid"
 
-    minter = ServiceTokenMinter("oauth", dev_service_secret(settings, "oauth"))
+    minter = service_minter("oauth")
     vault = VaultClient(vault_url, minter)
     try:
         await vault.store(tenant, cid, "api_key", "good-captured")
