@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hub_common.testing.service_keys import service_minter
+from hub_common.testing.service_keys import service_env, service_minter
 from hub_e2e.processes import ServiceProcess
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.domain.keyring import new_keyring
@@ -41,7 +41,7 @@ def hubctl(vault: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str
         [sys.executable, "-m", "hubctl.main", "vault", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "HUB_VAULT_URL": vault.url},
+        env={**os.environ, "HUB_VAULT_URL": vault.url, **service_env("hubctl")},
         timeout=120,
         check=False,
     )
