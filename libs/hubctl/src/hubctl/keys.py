@@ -3,7 +3,8 @@
 ``hubctl up`` keeps one Ed25519 key per service in ``.stack/keys/<service>.key`` (made once,
 mode 0600) and starts each service with only its own key file and its callers' public keys.
 ``hubctl keys generate`` prints a fresh key pair for an operator to store in their secret manager;
-``hubctl keys env <service>`` prints the variables the local stack gives that service.
+``hubctl keys env <service>`` prints the variables the local stack gives that service;
+``hubctl keys compose`` prints a fresh set for docker-compose.yml's ``.env``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
+def compose_env(keys: ServiceKeySet) -> list[str]:
+    """The ``.env`` lines docker-compose.yml reads: per service its private key and its callers'
+    public keys (compose hands each container only its own pair)."""
+    lines = []
+    for service in SERVICE_CALLERS:
+        env = keys.env_for(service)
+        lines.append(f"{service.upper()}_SERVICE_PRIVATE_KEY={encode_private_key(keys.private_key(service))}")
+        lines.append(f"{service.upper()}_SERVICE_PUBLIC_KEYS={env['HUB_SERVICE_PUBLIC_KEYS']}")
+    return lines
+
+
+def _compose(_: argparse.Namespace) -> int:
+    print("# service identities for docker-compose.yml (ADR 0010); keep this file secret")
+    for line in compose_env(ServiceKeySet.generate()):
+        print(line)
+    return 0
+
+
 def add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = sub.add_parser("keys", help="service identity keys (Ed25519): generate, or the local stack's")
     cmds = keys.add_subparsers(dest="keys_command", required=True)
@@ -65,3 +84,5 @@ def add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     env = cmds.add_parser("env", help="print the local stack's identity variables for a service")
     env.add_argument("service", choices=SERVICE_IDS)
     env.set_defaults(func=_env)
+    compose = cmds.add_parser("compose", help="print new keys for every service as docker-compose .env lines")
+    compose.set_defaults(func=_compose)
