@@ -51,7 +51,7 @@ from aiohttp import web
 from hub_common.clients.vault import VaultClient
 from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN, DEFAULT_REDIS_URL, HubSettings
 from hub_common.testing import databases
-from hub_common.testing.service_keys import service_minter
+from hub_common.testing.service_keys import service_env, service_minter
 from hub_common.web.auth import mint_user_token
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -365,7 +365,7 @@ def main() -> int:
             upstream = f"http://127.0.0.1:{upstream_port}"
             keyring = Path(tempfile.mkdtemp(prefix="bench-vault-")) / "keyring.json"
             vault_port = free_port()
-            venv = {**stack, "HUB_VAULT_DEV_KEYRING_PATH": str(keyring)}
+            venv = {**service_env("vault"), **stack, "HUB_VAULT_DEV_KEYRING_PATH": str(keyring)}
             subprocess.run(
                 service("vault", "migrate"),
                 env={**os.environ, **venv},
@@ -401,6 +401,7 @@ def main() -> int:
                 }
             )
             genv = {
+                **service_env("gateway"),
                 **stack,
                 "HUB_VAULT_URL": vault_url,
                 "HUB_CONNECTORS_URL": f"http://127.0.0.1:{lookup.port}",

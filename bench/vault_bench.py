@@ -38,7 +38,7 @@ import asyncpg
 import orjson
 
 from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN
-from hub_common.testing.service_keys import service_minter
+from hub_common.testing.service_keys import service_env, service_minter
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.domain.keyring import new_keyring
 
@@ -300,6 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         port = free_port()
         env = {
             **os.environ,
+            **service_env("vault"),
             "HUB_POSTGRES_DSN": dsn,
             "HUB_KAFKA_BOOTSTRAP": kafka,
             "HUB_VAULT_KEYRING_FILE": str(keyring_path),

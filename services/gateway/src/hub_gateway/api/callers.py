@@ -8,7 +8,8 @@
   Tier *gating* is the calling service's business (a Core tenant's connector actions still go
   through the gateway).
 
-Verified tokens are cached until shortly before they expire (a JWT check costs ~30 µs; a cache
+Verified tokens are cached until shortly before they expire (an EdDSA service token check costs
+~100 µs, a user token ~30 µs; a cache
 hit one dict lookup).
 """
 
