@@ -9,8 +9,7 @@
   through the gateway).
 
 Verified tokens are cached until shortly before they expire (an EdDSA service token check costs
-~100 µs, a user token ~30 µs; a cache
-hit one dict lookup).
+~100 µs, a user token ~30 µs; a cache hit one dict lookup).
 """
 
 from __future__ import annotations
