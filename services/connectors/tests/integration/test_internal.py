@@ -43,8 +43,9 @@ async def test_the_gateway_resolves_a_connection(api, auth, tenant, settings):
         "credential_keys": ["api_key"],
     }
     assert "good-key" not in resp.text
+    # The vault never calls connectors, so connectors do not even hold its public key.
     denied = await api.get(f"/internal/v1/connections/{cid}", headers=service_headers(settings, "vault"))
-    assert denied.status_code == 403 and denied.json()["error"]["code"] == "service_not_allowed"
+    assert denied.status_code == 401 and denied.json()["error"]["code"] == "unknown_service"
     user = await api.get(f"/internal/v1/connections/{cid}", headers=auth(tenant, "teams"))
     assert user.status_code == 401
 
