@@ -166,10 +166,12 @@ def _service_claims(token: str) -> tuple[dict[str, Any], str, bytes] | None:
         return None
     if not isinstance(claims, dict) or claims.get("typ") != "service":
         return None
-    if not isinstance(header, dict) or header.get("alg") != "EdDSA" or "crit" in header:
+    alg = header.get("alg") if isinstance(header, dict) else None
+    if alg != "EdDSA":
         # HS256 with a leaked secret, "none", or any other algorithm: refused before any key.
-        alg = header.get("alg") if isinstance(header, dict) else None
         raise _invalid(f"service tokens are signed with EdDSA, not {str(alg)[:16]!r}")
+    if "crit" in header:
+        raise _invalid("no critical header extension is supported")
     return claims, f"{parts[0]}.{parts[1]}", signature
 
 
