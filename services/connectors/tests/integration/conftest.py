@@ -168,7 +168,8 @@ class FakeGateway:
 @pytest.fixture(scope="session")
 async def gateway(vault_url) -> AsyncIterator[FakeGateway]:
     fake = FakeGateway(
-        service_client(vault_url, "gateway"), Authenticator(ConnectorsSettings(environment="test", **service_key_settings("gateway")))
+        service_client(vault_url, "gateway"),
+        Authenticator(ConnectorsSettings(environment="test", **service_key_settings("gateway"))),
     )
     async with serve(fake.app()) as url:
         fake.url = url

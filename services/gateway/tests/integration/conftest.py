@@ -175,7 +175,9 @@ async def hub(
     await asyncio.to_thread(vault.start)
     # Stand-ins for connectors and oauth: each trusts the gateway's key, as the real ones do.
     lookup = ConnectionLookup(HubSettings(environment="test", **service_key_settings("connectors"))).start()
-    oauth = OAuthRefreshStandIn(HubSettings(environment="test", **service_key_settings("oauth")), vault.url).start()
+    oauth = OAuthRefreshStandIn(
+        HubSettings(environment="test", **service_key_settings("oauth")), vault.url
+    ).start()
     env = _env(
         **stack,
         HUB_VAULT_URL=vault.url,
