@@ -248,8 +248,25 @@ def test_dev_on_loopback_starts(host):
 
 def test_a_calling_service_needs_its_own_key():
     with pytest.raises(ConfigurationError, match="HUB_SERVICE_PRIVATE_KEY"):
-        check_service_identity(HubSettings(service_name="oauth"))
-    check_service_identity(HubSettings(service_name="vault"))  # the vault calls no one
+        check_service_identity(
+            HubSettings(service_name="oauth", service_public_keys=SERVICE_KEYS.public_keys_for("oauth"))
+        )
+    check_service_identity(HubSettings(service_name="vault", environment="test"))  # the vault calls no one
     check_service_identity(HubSettings(service_name="oauth", **service_key_settings("oauth")))
     with pytest.raises(ConfigurationError, match="cannot read"):
-        check_service_identity(HubSettings(service_name="oauth", service_private_key_file="/nonexistent/k"))
+        check_service_identity(
+            HubSettings(service_name="oauth", environment="test", service_private_key_file="/nonexistent/k")
+        )
+
+
+def test_production_refuses_to_start_without_explicit_keys():
+    with pytest.raises(ConfigurationError, match="HUB_SERVICE_PUBLIC_KEYS"):
+        check_service_identity(HubSettings(service_name="vault", environment="production"))
+    with pytest.raises(ConfigurationError, match="HUB_SERVICE_PRIVATE_KEY"):
+        check_service_identity(
+            HubSettings(service_name="gateway", service_public_keys=SERVICE_KEYS.public_keys_for("gateway"))
+        )
+    check_service_identity(HubSettings(service_name="gateway", **service_key_settings("gateway")))
+    check_service_identity(
+        HubSettings(service_name="vault", environment="dev")
+    )  # `hub-vault serve` on a laptop

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fastapi import Depends, Request
 
 from hub_common.errors import ConfigurationError, ServiceUnavailable, Unauthorized
-from hub_common.service_keys import calls_others, load_private_key, parse_public_keys
+from hub_common.service_keys import SERVICE_CALLERS, calls_others, load_private_key, parse_public_keys
 from hub_common.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,19 @@ def own_private_key(settings: HubSettings) -> Ed25519PrivateKey | None:
 
 def check_service_identity(settings: HubSettings, host: str | None = None) -> None:
     """What ``serve`` checks before it listens, so a bad identity setup is one line, not a
-    traceback from a worker: the listen address, the retired secrets, both key settings, and
-    a private key for every service that calls another (whatever the environment)."""
+    traceback from a worker: the listen address, the retired secrets, both key settings, a
+    private key for every service that calls another (whatever the environment) and, in
+    production, the callers' public keys for every service that is called."""
     check_listen_address(settings, host)
     Authenticator(settings)  # the public keys parse, the JWKS setting fits the environment
     service_id = settings.service_id or settings.service_name
+    callers = SERVICE_CALLERS.get(service_id, ())
+    if callers and not settings.service_public_keys.strip() and not settings.dev_mode:
+        # A production receiver with no caller keys would refuse every service: say so now.
+        raise ConfigurationError(
+            f"{service_id} is called by {', '.join(callers)}: set HUB_SERVICE_PUBLIC_KEYS "
+            "(id=<base64 public key>,...) to the public keys of those it accepts"
+        )
     if own_private_key(settings) is None and calls_others(service_id):
         hint = " (`hubctl up` generates one per service)" if settings.dev_mode else ""
         raise ConfigurationError(
