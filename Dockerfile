@@ -12,7 +12,9 @@ RUN uv sync --frozen --no-dev --no-editable
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 hub
 COPY --from=build /app/.venv /app/.venv
-ENV PATH="/app/.venv/bin:$PATH" HUB_HOST=0.0.0.0 HUB_ENVIRONMENT=dev
+# Production behaviour (the default): user tokens from HUB_JWT_JWKS_URL, service keys required
+# (docs/security.md). HUB_ENVIRONMENT=dev would refuse to start on 0.0.0.0.
+ENV PATH="/app/.venv/bin:$PATH" HUB_HOST=0.0.0.0
 USER hub
 EXPOSE 8080 8081 8082 8083 8084
 CMD ["hubctl", "--help"]

@@ -51,7 +51,8 @@ from aiohttp import web
 from hub_common.clients.vault import VaultClient
 from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN, DEFAULT_REDIS_URL, HubSettings
 from hub_common.testing import databases
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_env, service_minter
+from hub_common.web.auth import mint_user_token
 
 sys.path.insert(0, str(Path(__file__).parent))
 from loadgen import quiet_collector
@@ -328,9 +329,7 @@ async def drop_database(dsn: str) -> None:
 
 
 async def store_key(vault_url: str, tenant: str, cid: str) -> None:
-    vault = VaultClient(
-        vault_url, ServiceTokenMinter("connectors", dev_service_secret(SETTINGS, "connectors"))
-    )
+    vault = VaultClient(vault_url, service_minter("connectors"))
     try:
         await vault.store(tenant, cid, "api_key", "sk-bench-secret-value-000000000000")
     finally:
@@ -366,7 +365,7 @@ def main() -> int:
             upstream = f"http://127.0.0.1:{upstream_port}"
             keyring = Path(tempfile.mkdtemp(prefix="bench-vault-")) / "keyring.json"
             vault_port = free_port()
-            venv = {**stack, "HUB_VAULT_DEV_KEYRING_PATH": str(keyring)}
+            venv = {**service_env("vault"), **stack, "HUB_VAULT_DEV_KEYRING_PATH": str(keyring)}
             subprocess.run(
                 service("vault", "migrate"),
                 env={**os.environ, **venv},
@@ -402,6 +401,7 @@ def main() -> int:
                 }
             )
             genv = {
+                **service_env("gateway"),
                 **stack,
                 "HUB_VAULT_URL": vault_url,
                 "HUB_CONNECTORS_URL": f"http://127.0.0.1:{lookup.port}",

@@ -37,8 +37,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 
-from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN, HubSettings
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN
+from hub_common.testing.service_keys import service_env, service_minter
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.domain.keyring import new_keyring
 
@@ -300,6 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         port = free_port()
         env = {
             **os.environ,
+            **service_env("vault"),
             "HUB_POSTGRES_DSN": dsn,
             "HUB_KAFKA_BOOTSTRAP": kafka,
             "HUB_VAULT_KEYRING_FILE": str(keyring_path),
@@ -332,8 +333,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 async def measure(port: int, args: argparse.Namespace, dsn: str) -> dict[str, object]:
-    settings = HubSettings()
-    token = ServiceTokenMinter("oauth", dev_service_secret(settings, "oauth")).token_for("vault")
+    token = service_minter("oauth").token_for("vault")
     connections = [uuid.uuid4() for _ in range(KEYS)]
     paths = [f"/v1/tenants/{TENANT}/connections/{c}/credentials/access_token" for c in connections]
     value = "gho_" + "x" * 36  # a GitHub-token-sized value

@@ -32,7 +32,8 @@ from aiohttp import web
 
 from hub_common.clients.vault import VaultClient
 from hub_common.settings import HubSettings
-from hub_common.web.auth import Authenticator, ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_minter
+from hub_common.web.auth import Authenticator
 from hub_e2e.processes import free_port
 
 
@@ -216,9 +217,7 @@ class OAuthRefreshStandIn(ThreadedServer):
         self.calls.append({"connection_id": cid, "service": principal.service_id, **body})
         assert self._lock is not None
         async with self._lock:  # oauth's single flight, in miniature
-            vault = VaultClient(
-                self._vault_url, ServiceTokenMinter("oauth", dev_service_secret(self._settings, "oauth"))
-            )
+            vault = VaultClient(self._vault_url, service_minter("oauth"))
             try:
                 current = await vault.read(body["tenant_id"], cid, "access_token")
                 stale = body.get("stale_token_sha256")

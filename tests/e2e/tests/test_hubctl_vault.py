@@ -10,8 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hub_common.settings import HubSettings
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_env, service_minter
 from hub_e2e.processes import ServiceProcess
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.domain.keyring import new_keyring
@@ -42,14 +41,14 @@ def hubctl(vault: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str
         [sys.executable, "-m", "hubctl.main", "vault", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "HUB_VAULT_URL": vault.url},
+        env={**os.environ, "HUB_VAULT_URL": vault.url, **service_env("hubctl")},
         timeout=120,
         check=False,
     )
 
 
 def test_rotate_rewrap_retire(vault):
-    oauth = ServiceTokenMinter("oauth", dev_service_secret(HubSettings(), "oauth"))
+    oauth = service_minter("oauth")
     for n in range(5):
         resp = httpx.put(
             f"{vault.url}/v1/tenants/t1/connections/00000000-0000-0000-0000-00000000000{n}"

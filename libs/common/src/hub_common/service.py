@@ -23,6 +23,7 @@ from hub_common.preflight import preflight
 from hub_common.serving import Server, serve
 from hub_common.settings import HubSettings
 from hub_common.telemetry import setup_telemetry
+from hub_common.web.auth import check_service_identity
 
 Command = Callable[[argparse.Namespace, HubSettings], int]
 
@@ -48,6 +49,7 @@ def run_migrations(spec: ServiceSpec, settings: HubSettings) -> list[str]:
 
 
 def _serve(spec: ServiceSpec, args: argparse.Namespace, settings: HubSettings) -> int:
+    check_service_identity(settings, args.host or settings.host)
     preflight(settings, spec.needs)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers inherit this and share their metrics through it.

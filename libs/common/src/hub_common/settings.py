@@ -6,6 +6,7 @@ local stack started by ``hubctl stack up`` (non-standard ports so nothing collid
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -14,14 +15,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_POSTGRES_DSN = "postgresql://hub:hub@127.0.0.1:15432/hub"
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:19092"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:16379/0"
-# Dev-only signing key for `hubctl token`; production sets HUB_JWT_JWKS_URL instead.
+# Dev-only signing key for `hubctl token`, accepted only with HUB_ENVIRONMENT=dev|test set
+# explicitly and a loopback HUB_HOST; production sets HUB_JWT_JWKS_URL instead.
 DEV_JWT_SECRET = "integration-hub-dev-signing-key-do-not-use-in-production"
 
 
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", env_file=None)
 
-    environment: Literal["dev", "test", "production"] = "dev"
+    # Production unless told otherwise: dev and test accept user tokens signed with the public
+    # dev key, so they are an explicit opt-in, and only on loopback (web.auth.check_listen_address).
+    environment: Literal["dev", "test", "production"] = "production"
     service_name: str = "hub"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -42,11 +46,16 @@ class HubSettings(BaseSettings):
     jwt_dev_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_jwks_url: str | None = None
 
-    # Service-to-service credentials: "name=secret,name2=secret2" accepted by this service,
-    # and this service's own identity when it calls others.
-    service_credentials: SecretStr = SecretStr("")
+    # Service identity (hub_common.service_keys, ADR 0010): this service's own Ed25519 private
+    # key (inline or a file), and the public keys of the services allowed to call it
+    # ("id=<base64>,..."; an id may appear twice while its key rotates).
     service_id: str = ""
+    service_private_key: SecretStr = SecretStr("")
+    service_private_key_file: Path | None = None
+    service_public_keys: str = ""
+    # The HS256 shared secrets these replaced: refused when still set, never silently ignored.
     service_secret: SecretStr = SecretStr("")
+    service_credentials: SecretStr = SecretStr("")
 
     vault_url: str = "http://127.0.0.1:8084"
     oauth_url: str = "http://127.0.0.1:8082"

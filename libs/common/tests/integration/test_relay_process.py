@@ -194,11 +194,11 @@ def test_a_signal_to_the_services_process_group_is_a_clean_stop_not_a_crash(sett
 
 def test_the_child_gets_the_parents_settings_in_its_environment_not_its_arguments(settings, monkeypatch):
     monkeypatch.setenv("HUB_VAULT_KEYRING", '{"primary": 1}')
-    monkeypatch.setenv("HUB_SERVICE_SECRET", "s3cret")
+    monkeypatch.setenv("HUB_SERVICE_PRIVATE_KEY", "s3cret")
     env = child_environment(settings, "vault")
     assert env["HUB_POSTGRES_DSN"] == settings.postgres_dsn
     assert env["HUB_KAFKA_BOOTSTRAP"] == settings.kafka_bootstrap
     assert env["HUB_OUTBOX_RELAY_SCHEMA"] == "vault"
     assert env["HUB_OUTBOX_RELAY_PARENT"] == str(os.getpid())
-    assert "HUB_VAULT_KEYRING" not in env and "HUB_SERVICE_SECRET" not in env  # it needs neither
+    assert "HUB_VAULT_KEYRING" not in env and "HUB_SERVICE_PRIVATE_KEY" not in env  # it needs neither
     assert env["PATH"] == os.environ["PATH"]

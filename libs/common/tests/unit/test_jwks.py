@@ -12,6 +12,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from hub_common.errors import ServiceUnavailable, Unauthorized
 from hub_common.settings import HubSettings
+from hub_common.testing.service_keys import service_minter
 from hub_common.web.auth import Authenticator, mint_user_token
 
 pytestmark = pytest.mark.unit
@@ -105,8 +106,9 @@ async def test_the_jwks_is_fetched_off_the_event_loop(idp, monkeypatch):
     assert not auth.needs_keys(token)  # cached now: verifying needs no fetch
     assert auth.verify_user(token).user_id == "alice"
     assert len(fetched_in) == 1
-    # Service tokens (HS256) never send anyone to the JWKS.
+    # Service tokens (EdDSA, or a forged HS256 one) never send anyone to the JWKS.
     assert not auth.needs_keys(jwt.encode({"typ": "service"}, "x" * 32, algorithm="HS256"))
+    assert not auth.needs_keys(service_minter("gateway").token_for("hub"))
 
 
 @pytest.mark.parametrize("environment", ["dev", "test"])

@@ -10,11 +10,11 @@ from opentelemetry import trace
 from hub_common.clients.service import ServiceClient
 from hub_common.errors import ServiceUnavailable
 from hub_common.telemetry import setup_telemetry
-from hub_common.web.auth import ServiceTokenMinter
+from hub_common.testing.service_keys import service_minter
 
 pytestmark = pytest.mark.unit
 
-MINTER = ServiceTokenMinter("oauth", "s" * 32)
+MINTER = service_minter("oauth")
 
 
 @pytest.fixture

@@ -3,18 +3,20 @@ import time
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from hub_common.errors import ConfigurationError, Conflict, Unauthorized
+from hub_common.errors import Conflict, Unauthorized
+from hub_common.service_keys import format_public_keys
 from hub_common.settings import HubSettings
+from hub_common.testing.service_keys import SERVICE_KEYS, service_minter
 from hub_common.web import ReadinessCheck, create_app
 from hub_common.web.auth import (
     AnyPrincipal,
     Authenticator,
     ServiceTokenMinter,
     UserPrincipal,
-    dev_service_secret,
     mint_user_token,
 )
 
@@ -27,7 +29,12 @@ class Body(BaseModel):
 
 
 def make_app(ready: bool = True):
-    settings = HubSettings(service_name="testsvc")
+    gateway_key = SERVICE_KEYS.private_key("gateway").public_key()
+    settings = HubSettings(
+        service_name="testsvc",
+        environment="test",
+        service_public_keys=format_public_keys([("gateway", gateway_key)]),
+    )
 
     async def check() -> bool:
         return ready
@@ -145,47 +152,38 @@ async def test_user_tokens() -> None:
 
 
 async def test_service_tokens() -> None:
-    app, settings = make_app()
-    minter = ServiceTokenMinter("gateway", dev_service_secret(settings, "gateway"))
+    app, _ = make_app()
+    minter = service_minter("gateway")
     resp = await call(app, "GET", "/either", headers=minter.headers_for("testsvc"))
     assert resp.json() == {"kind": "service", "service": "gateway"}
     wrong_aud = await call(app, "GET", "/either", headers=minter.headers_for("othersvc"))
     assert wrong_aud.status_code == 401
-    impostor = ServiceTokenMinter("gateway", "not-the-gateway-secret-but-32-bytes-long")
+    impostor = ServiceTokenMinter("gateway", Ed25519PrivateKey.generate())
     assert (await call(app, "GET", "/either", headers=impostor.headers_for("testsvc"))).status_code == 401
-    unknown = ServiceTokenMinter("mallory", "m" * 40)
+    unknown = ServiceTokenMinter("mallory", Ed25519PrivateKey.generate())
     resp = await call(app, "GET", "/either", headers=unknown.headers_for("testsvc"))
     assert resp.json()["error"]["code"] == "unknown_service"
     # A service token never passes as a user.
     assert (await call(app, "GET", "/me", headers=minter.headers_for("testsvc"))).status_code == 401
 
 
-def test_production_accepts_only_configured_service_secrets() -> None:
-    settings = HubSettings(environment="production", service_credentials="gateway=" + "p" * 40)
-    auth = Authenticator(settings)
-    good = ServiceTokenMinter("gateway", "p" * 40).token_for("hub")
-    assert auth.verify_service(good, "hub").service_id == "gateway"
-    dev_derived = ServiceTokenMinter("oauth", dev_service_secret(settings, "oauth")).token_for("hub")
-    with pytest.raises(Exception, match="unknown service"):
-        auth.verify_service(dev_derived, "hub")
-    with pytest.raises(ConfigurationError, match="at least 32"):
-        Authenticator(HubSettings(environment="production", service_credentials="gateway=short"))
-
-
 def test_narrower_tokens_a_service_mints_are_no_service_tokens() -> None:
-    settings = HubSettings(environment="production", service_credentials="connectors=" + "c" * 40)
+    connectors_key = SERVICE_KEYS.private_key("connectors").public_key()
+    settings = HubSettings(
+        environment="test", service_public_keys=format_public_keys([("connectors", connectors_key)])
+    )
     auth = Authenticator(settings)
-    minter = ServiceTokenMinter("connectors", "c" * 40)
+    minter = service_minter("connectors")
     scoped = minter.token_for("gateway", extra_claims={"typ": "plugin", "conn": "c-1"}, ttl_s=30)
     principal = auth.verify_service(scoped, "gateway", typ="plugin")
     assert principal.service_id == "connectors" and principal.claims["conn"] == "c-1"
     assert principal.claims["exp"] - principal.claims["iat"] == 30
-    with pytest.raises(Exception, match="unknown service"):
+    with pytest.raises(Unauthorized, match="not a service token"):
         auth.verify_service(scoped, "gateway")  # typ=service only, unless the receiver asks
     with pytest.raises(Unauthorized):
         auth.verify_any(scoped, "gateway")  # not a user either
     plain = minter.token_for("gateway")
-    with pytest.raises(Exception, match="unknown service"):
+    with pytest.raises(Unauthorized, match="not a plugin token"):
         auth.verify_service(plain, "gateway", typ="plugin")
     for reserved in ("sub", "aud", "exp", "iat"):
         with pytest.raises(ValueError, match=reserved):

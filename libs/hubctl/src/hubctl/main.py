@@ -18,6 +18,7 @@ from hub_common.settings import HubSettings
 from hub_common.web.auth import Tier, mint_user_token
 from hubctl import services
 from hubctl.ports import PortError, StackPorts, apply_stack_env
+from hubctl.keys import add_keys_parser, local_service_env
 from hubctl.vault_admin import add_vault_parser
 
 
@@ -92,7 +93,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     _ensure_topics()
     _migrate_all(root)
     for svc in services.SERVICES:
-        services.start(root, svc)
+        services.start(root, svc, local_service_env(root, svc.name))
     for svc in services.SERVICES:
         started = time.monotonic()
         services.wait_ready(root, svc)
@@ -105,6 +106,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         f"\n  redis       {os.environ['HUB_REDIS_URL']}"
     )
     print("\nA dev token: hubctl token --tenant acme --user alice --tier teams")
+    print("Service keys: .stack/keys/ (each service gets its own; `hubctl keys env <service>`)")
     print("Logs: .stack/logs/   Stop: make down")
     return 0
 
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(func=cmd_token)
 
     add_vault_parser(sub)
+    add_keys_parser(sub)
 
     api = sub.add_parser("asyncapi", help="write the AsyncAPI document of the event topics")
     api.add_argument("--output", "-o")

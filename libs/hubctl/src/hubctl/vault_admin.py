@@ -1,7 +1,8 @@
 """``hubctl vault versions|rotate|rewrap|retire``: key management through the vault's admin API.
 
 hubctl calls as the service ``hubctl``, the only identity the vault's policy lets manage keys
-(and which can read, write or sign with no credential).
+(and which can read, write or sign with no credential), signing with its own key:
+HUB_SERVICE_PRIVATE_KEY(_FILE), else the local stack's ``.stack/keys/hubctl.key``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,19 @@ from hub_common.settings import HubSettings
 
 
 def _client() -> VaultAdminClient:
-    return VaultAdminClient.from_settings(HubSettings(service_name="hubctl"))
+    settings = HubSettings(service_name="hubctl")
+    if not settings.service_private_key.get_secret_value() and settings.service_private_key_file is None:
+        # Next to the local stack, hubctl's own key from .stack/keys (made by `hubctl up`).
+        from hubctl.keys import local_key_file
+        from hubctl.stack import StackError, find_repo_root
+
+        try:
+            local = local_key_file(find_repo_root(), "hubctl")
+        except StackError:
+            local = None
+        if local is not None:
+            settings = HubSettings(service_name="hubctl", service_private_key_file=local)
+    return VaultAdminClient.from_settings(settings)
 
 
 def _show_versions(versions: list[KeyVersion]) -> None:

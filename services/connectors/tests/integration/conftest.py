@@ -31,7 +31,8 @@ from starlette.routing import Route
 from hub_common.clients.vault import VaultClient
 from hub_common.db.migrations import migrate
 from hub_common.errors import HubError
-from hub_common.web.auth import Authenticator, ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_key_settings, service_minter
+from hub_common.web.auth import Authenticator, mint_user_token
 from hub_connectors.app import create_app
 from hub_connectors.cli import SPEC
 from hub_connectors.config import ConnectorsSettings
@@ -81,6 +82,7 @@ async def migrated_dsn(new_database) -> str:
 async def vault_url(migrated_dsn, kafka_bootstrap, tmp_path_factory) -> AsyncIterator[str]:
     settings = VaultSettings(
         environment="test",
+        **service_key_settings("vault"),
         postgres_dsn=migrated_dsn,
         kafka_bootstrap=kafka_bootstrap,
         vault_dev_keyring_path=tmp_path_factory.mktemp("vault") / "keyring.json",
@@ -92,8 +94,7 @@ async def vault_url(migrated_dsn, kafka_bootstrap, tmp_path_factory) -> AsyncIte
 
 
 def service_client(url: str, service: str) -> VaultClient:
-    settings = ConnectorsSettings(environment="test")
-    return VaultClient(url, ServiceTokenMinter(service, dev_service_secret(settings, service)), timeout_s=10)
+    return VaultClient(url, service_minter(service), timeout_s=10)
 
 
 @dataclass
@@ -205,7 +206,8 @@ class FakeGateway:
 @pytest.fixture(scope="session")
 async def gateway(vault_url) -> AsyncIterator[FakeGateway]:
     fake = FakeGateway(
-        service_client(vault_url, "gateway"), Authenticator(ConnectorsSettings(environment="test"))
+        service_client(vault_url, "gateway"),
+        Authenticator(ConnectorsSettings(environment="test", **service_key_settings("gateway"))),
     )
     async with serve(fake.app()) as url:
         fake.url = url
@@ -217,6 +219,7 @@ async def gateway(vault_url) -> AsyncIterator[FakeGateway]:
 def settings(migrated_dsn, kafka_bootstrap, vault_url, gateway) -> ConnectorsSettings:
     return ConnectorsSettings(
         environment="test",
+        **service_key_settings("connectors"),
         postgres_dsn=migrated_dsn,
         kafka_bootstrap=kafka_bootstrap,
         vault_url=vault_url,

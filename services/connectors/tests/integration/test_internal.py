@@ -3,13 +3,13 @@ verification after oauth captured credentials. Service tokens only; no secret va
 
 import pytest
 
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_minter
 
 pytestmark = pytest.mark.integration
 
 
 def service_headers(settings, service):
-    return ServiceTokenMinter(service, dev_service_secret(settings, service)).headers_for("connectors")
+    return service_minter(service).headers_for("connectors")
 
 
 async def test_the_gateway_resolves_a_connection(api, auth, tenant, settings):
@@ -43,8 +43,9 @@ async def test_the_gateway_resolves_a_connection(api, auth, tenant, settings):
         "credential_keys": ["api_key"],
     }
     assert "good-key" not in resp.text
+    # The vault never calls connectors, so connectors do not even hold its public key.
     denied = await api.get(f"/internal/v1/connections/{cid}", headers=service_headers(settings, "vault"))
-    assert denied.status_code == 403 and denied.json()["error"]["code"] == "service_not_allowed"
+    assert denied.status_code == 401 and denied.json()["error"]["code"] == "unknown_service"
     user = await api.get(f"/internal/v1/connections/{cid}", headers=auth(tenant, "teams"))
     assert user.status_code == 401
 
@@ -65,7 +66,7 @@ async def test_credentials_captured_by_oauth_are_verified_on_request(api, auth, 
     first = await api.post(verify, json={"tenant_id": tenant}, headers=oauth)
     assert first.status_code == 200 and first.json()["connection"]["status"] == "token_invalid"
 
-    minter = ServiceTokenMinter("oauth", dev_service_secret(settings, "oauth"))
+    minter = service_minter("oauth")
     vault = VaultClient(vault_url, minter)
     try:
         await vault.store(tenant, cid, "api_key", "good-captured")

@@ -5,7 +5,7 @@ import uuid
 import httpx
 import pytest
 
-from hub_common.web.auth import ServiceTokenMinter
+from hub_common.testing.service_keys import service_minter
 from hub_connectors.adapters.oauth_revoker import OAuthRevoker
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.states import ConnectionStatus
@@ -22,7 +22,7 @@ CONNECTION = Connection(
 def revoker(handler) -> OAuthRevoker:
     return OAuthRevoker(
         "http://oauth.test",
-        ServiceTokenMinter("connectors", "s" * 32),
+        service_minter("connectors"),
         transport=httpx.MockTransport(handler),
     )
 

@@ -33,7 +33,8 @@ from hub_common.events.models import IntegrationDisconnected
 from hub_common.kafka.admin import ensure_topics
 from hub_common.kafka.producer import EventProducer
 from hub_common.settings import HubSettings
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_key_settings, service_minter
+from hub_common.web.auth import mint_user_token
 from hub_e2e.processes import ServiceProcess
 
 SETTINGS = HubSettings(environment="test")
@@ -73,14 +74,14 @@ class Hub:
         return {"Authorization": f"Bearer {token}"}
 
     def service_headers(self, tenant: str | None, service: str = "connectors") -> dict[str, str]:
-        minter = ServiceTokenMinter(service, dev_service_secret(SETTINGS, service))
+        minter = service_minter(service)
         headers = minter.headers_for("gateway")
         if tenant is not None:
             headers["X-Hub-Tenant"] = tenant
         return headers
 
     def vault_as(self, service: str) -> VaultClient:
-        return VaultClient(self.vault.url, ServiceTokenMinter(service, dev_service_secret(SETTINGS, service)))
+        return VaultClient(self.vault.url, service_minter(service))
 
     async def store(self, tenant: str, cid: str, values: dict[str, str], service: str = "connectors") -> None:
         vault = self.vault_as(service)
@@ -173,8 +174,11 @@ async def hub(
     )
     await asyncio.to_thread(vault.migrate)
     await asyncio.to_thread(vault.start)
-    lookup = ConnectionLookup(SETTINGS).start()
-    oauth = OAuthRefreshStandIn(SETTINGS, vault.url).start()
+    # Stand-ins for connectors and oauth: each trusts the gateway's key, as the real ones do.
+    lookup = ConnectionLookup(HubSettings(environment="test", **service_key_settings("connectors"))).start()
+    oauth = OAuthRefreshStandIn(
+        HubSettings(environment="test", **service_key_settings("oauth")), vault.url
+    ).start()
     env = _env(
         **stack,
         HUB_VAULT_URL=vault.url,

@@ -6,14 +6,15 @@ import pytest
 
 from hub_common.errors import Unauthorized
 from hub_common.settings import HubSettings
-from hub_common.web.auth import Authenticator, ServiceTokenMinter, Tier, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_key_settings, service_minter
+from hub_common.web.auth import Authenticator, Tier, mint_user_token
 from hub_gateway.api.callers import CallerAuth
 from hub_gateway.domain.errors import FeatureNotInTier, ServiceNotAllowed, TenantRequired
 from hub_gateway.domain.headers import forwarded_headers, request_headers, response_headers
 from hub_gateway.domain.tiers import DEFAULT_QUOTAS, merged_quotas, require
 
 pytestmark = pytest.mark.unit
-SETTINGS = HubSettings(environment="test")
+SETTINGS = HubSettings(environment="test", **service_key_settings("gateway"))
 
 
 def test_request_headers():
@@ -103,7 +104,7 @@ def auth() -> CallerAuth:
 
 
 def service(name: str) -> str:
-    return "Bearer " + ServiceTokenMinter(name, dev_service_secret(SETTINGS, name)).token_for("gateway")
+    return "Bearer " + service_minter(name).token_for("gateway")
 
 
 def test_callers():

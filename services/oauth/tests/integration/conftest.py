@@ -17,7 +17,8 @@ from asgi_lifespan import LifespanManager
 from hub_common.clients.vault import VaultClient
 from hub_common.errors import NotFound
 from hub_common.settings import HubSettings
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_key_settings, service_minter
+from hub_common.web.auth import mint_user_token
 from hub_connector_sdk import (
     ApiSpec,
     AuthenticationMethod,
@@ -112,6 +113,8 @@ def directory() -> StaticDirectory:
 @pytest.fixture
 def settings(stack_env, vault_process) -> OAuthSettings:
     return OAuthSettings(
+        environment="test",
+        **service_key_settings("oauth"),
         postgres_dsn=stack_env["HUB_POSTGRES_DSN"],
         kafka_bootstrap=stack_env["HUB_KAFKA_BOOTSTRAP"],
         redis_url=stack_env["HUB_REDIS_URL"],
@@ -174,9 +177,7 @@ async def vault_as(vault_process):
     clients: list[VaultClient] = []
 
     def make(service: str) -> VaultClient:
-        client = VaultClient(
-            vault_process.url, ServiceTokenMinter(service, dev_service_secret(HubSettings(), service))
-        )
+        client = VaultClient(vault_process.url, service_minter(service))
         clients.append(client)
         return client
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from hub_common.errors import HubError
-from hub_common.web.auth import ServiceTokenMinter
+from hub_common.testing.service_keys import service_minter
 from hub_connector_sdk import ApiKeyPlacement, AuthenticationMethod, AuthSpec, CredentialField
 from hub_oauth.services.capture import CredentialCapture
 
@@ -55,7 +55,7 @@ def capture(vault, answer) -> CredentialCapture:
         resolver=Resolver(),
         vault=vault,
         connectors_url="http://connectors.test",
-        minter=ServiceTokenMinter("oauth", "s" * 32),
+        minter=service_minter("oauth"),
         transport=httpx.MockTransport(answer),
     )
 

@@ -20,7 +20,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from hub_common.clients.vault import VaultClient
 from hub_common.db.migrations import migrate
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_key_settings, service_minter
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.app import create_app
 from hub_vault.cli import SPEC
@@ -36,14 +36,14 @@ class RunningVault:
     settings: VaultSettings
 
     def headers(self, service: str) -> dict[str, str]:
-        minter = ServiceTokenMinter(service, dev_service_secret(self.settings, service))
+        minter = service_minter(service)
         return minter.headers_for("vault")
 
     def http(self, service: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers=self.headers(service), timeout=10)
 
     def client(self, service: str) -> VaultClient:
-        minter = ServiceTokenMinter(service, dev_service_secret(self.settings, service))
+        minter = service_minter(service)
         return VaultClient(self.url, minter, timeout_s=10)
 
     async def db(self) -> asyncpg.Connection:
@@ -91,6 +91,7 @@ async def run_vault(
         write_keyring_file(keyring_path, new_keyring())
     settings = VaultSettings(
         environment="test",
+        **service_key_settings("vault"),
         postgres_dsn=dsn,
         kafka_bootstrap=kafka_bootstrap,
         vault_keyring_file=keyring_path,

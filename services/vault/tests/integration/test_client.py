@@ -10,13 +10,13 @@ import pytest
 
 from hub_common.clients.vault import VaultAdminClient, VaultClient
 from hub_common.errors import HubError
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_minter
 
 pytestmark = pytest.mark.integration
 
 
 def _client(vault, service, cls=VaultClient):
-    return cls(vault.url, ServiceTokenMinter(service, dev_service_secret(vault.settings, service)))
+    return cls(vault.url, service_minter(service))
 
 
 async def test_common_client_against_the_vault(shared_vault, tenant):

@@ -17,6 +17,8 @@ from typing import Self
 
 import httpx
 
+from hub_common.testing.service_keys import service_env
+
 _handed_out: set[int] = set()
 # Consumer groups of this test run. Without it, the services `make up` left running on the same
 # Kafka would share the test processes' groups and take some of their partitions: the test's
@@ -138,8 +140,9 @@ class ServiceProcess(ManagedProcess):
         return [*_command(self.service), "serve", "--port", str(self.port)]
 
     def process_env(self) -> dict[str, str]:
-        """The test's env over this run's own consumer groups over the machine's env."""
-        return {**os.environ, **_ISOLATION.get(self.service, {}), **self.env}
+        """The test's env over this run's own consumer groups and the service's identity (its
+        own key of this run, its callers' public keys, HUB_ENVIRONMENT=test) over the machine's."""
+        return {**os.environ, **service_env(self.service), **_ISOLATION.get(self.service, {}), **self.env}
 
     def migrate(self) -> None:
         subprocess.run(

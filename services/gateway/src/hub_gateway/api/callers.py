@@ -12,8 +12,8 @@
   of ONE tenant (``tenant``) at its ``tier``; ``X-Hub-Tenant`` is refused with it, and so is
   every other route (see ``docs/adr/0011-plugin-isolation.md``).
 
-Verified tokens are cached until shortly before they expire (a JWT check costs ~30 µs; a cache
-hit one dict lookup).
+Verified tokens are cached until shortly before they expire (an EdDSA service token check costs
+~100 µs, a user token ~30 µs; a cache hit one dict lookup).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every dependency here is ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
 thread pool, and that hop cost more than the whole vault operation. Authentication is the same
-as ``hub_common.web.auth.ServicePrincipal`` (the app's ``Authenticator`` verifies the HS256
+as ``hub_common.web.auth.ServicePrincipal`` (the app's ``Authenticator`` verifies the EdDSA
 service token for audience ``vault``) plus a small cache of already-verified tokens, which stay
 valid until their ``exp``.
 """
