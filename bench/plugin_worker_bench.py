@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from hub_common.web.auth import ServiceTokenMinter
+from hub_common.testing.service_keys import service_minter
 from hub_connector_sdk import (
     ApiSpec,
     AuthenticationMethod,
@@ -83,7 +83,7 @@ def runtime(kept: KeptTransport | None = None) -> ConnectorRuntime:
     return ConnectorRuntime(
         ProviderClientFactory(GATEWAY, transport_factory=(lambda: kept) if kept else None),
         plugins=ProcessIsolation(gateway_url=GATEWAY, max_workers=2, max_per_connector=1),
-        tokens=PluginTokens(ServiceTokenMinter("connectors", "b" * 32)),
+        tokens=PluginTokens(service_minter("connectors")),
     )
 
 

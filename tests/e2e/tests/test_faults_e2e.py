@@ -26,7 +26,8 @@ import httpx
 import pytest
 
 from hub_common.settings import HubSettings
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_minter
+from hub_common.web.auth import mint_user_token
 from hub_e2e.faults import TcpProxy, ThrowawayKafka
 from hub_e2e.processes import ServiceProcess
 
@@ -195,7 +196,7 @@ def test_a_kafka_outage_keeps_every_service_ready_and_writes_succeeding(hub):
 
 
 def _vault_value(hub: dict[str, Any], connection_id: str) -> str:
-    minter = ServiceTokenMinter("gateway", dev_service_secret(HubSettings(environment="test"), "gateway"))
+    minter = service_minter("gateway")
     resp = httpx.get(
         f"{hub['vault'].url}/v1/tenants/{TENANT}/connections/{connection_id}/credentials/api_key",
         headers=minter.headers_for("vault"),

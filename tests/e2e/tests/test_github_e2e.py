@@ -14,7 +14,8 @@ import pytest
 
 from hub_common.settings import HubSettings
 from hub_common.testing.events import expect_events
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret, mint_user_token
+from hub_common.testing.service_keys import service_minter
+from hub_common.web.auth import mint_user_token
 from hub_connector_github import GitHubConnector
 from hub_connector_sdk import verify_webhook
 from hub_connector_sdk.testkit import parse_webhook, spec_file
@@ -222,7 +223,7 @@ def test_webhook_registered_through_the_connector_delivers_signed_events(hub):
     with the hub's secret, verifies with the github-sha256 verifier and parses into the trigger."""
     cid = connect_oauth(hub)
     secret = "hub-generated-signing-secret-0123456789"
-    as_webhooks = ServiceTokenMinter("webhooks", dev_service_secret(HubSettings(), "webhooks"))
+    as_webhooks = service_minter("webhooks")
     with WebhookReceiver() as receiver:
         registered = httpx.post(
             f"{hub['connectors'].url}/internal/v1/connections/{cid}/webhooks",

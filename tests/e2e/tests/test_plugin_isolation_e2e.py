@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from hub_common.settings import HubSettings
+from hub_common.testing.service_keys import service_minter
 from hub_common.web.auth import mint_user_token
 from hub_connectors.plugin_host import sandbox
 from hub_e2e.connectors import plugin_path
@@ -222,9 +223,8 @@ def test_the_plugin_cannot_reach_the_other_services_or_the_stores(hub, connectio
 
 def test_the_plugins_scoped_token_is_refused_by_the_other_services(hub, connections):
     """From outside the sandbox too: a plugin token is not a service token anywhere."""
-    from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
 
-    minter = ServiceTokenMinter("connectors", dev_service_secret(SETTINGS, "connectors"))
+    minter = service_minter("connectors")
     claims = {"typ": "plugin", "conn": connections["theirs"], "tenant": THEIRS, "tier": "enterprise"}
     for audience, url in (
         ("connectors", f"{hub['connectors'].url}/internal/v1/connections/{connections['theirs']}"),

@@ -17,8 +17,8 @@ from hub_common.errors import ConfigurationError, HubError
 from hub_common.settings import HubSettings
 from hub_common.web.auth import Tier, mint_user_token
 from hubctl import services
-from hubctl.ports import PortError, StackPorts, apply_stack_env
 from hubctl.keys import add_keys_parser, local_service_env
+from hubctl.ports import PortError, StackPorts, apply_stack_env
 from hubctl.vault_admin import add_vault_parser
 
 

@@ -9,13 +9,13 @@ import uuid
 import pytest
 
 from hub_common.clients.vault import VaultClient
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_minter
 
 pytestmark = pytest.mark.integration
 
 
 def service_headers(settings, service):
-    return ServiceTokenMinter(service, dev_service_secret(settings, service)).headers_for("connectors")
+    return service_minter(service).headers_for("connectors")
 
 
 async def test_a_provider_issued_secret_goes_to_the_vault(api, auth, tenant, settings, gateway, vault_url):
@@ -54,9 +54,7 @@ async def test_a_provider_issued_secret_goes_to_the_vault(api, auth, tenant, set
     assert out["external_id"] == f"PWH{cid[:6]}" and out["events"] == ["incident.triggered"]
     key = out["provider_secret_key"]
     assert key.startswith("webhook_secret.provider-")
-    webhooks = VaultClient(
-        vault_url, ServiceTokenMinter("webhooks", dev_service_secret(settings, "webhooks"))
-    )
+    webhooks = VaultClient(vault_url, service_minter("webhooks"))
     try:
         signature = await webhooks.sign_hmac(tenant, cid, key, b'{"event": {}}')
     finally:

@@ -8,7 +8,7 @@ import os
 import httpx
 import pytest
 
-from hub_common.web.auth import ServiceTokenMinter
+from hub_common.testing.service_keys import service_minter
 from hub_connector_sdk import ConnectionContext
 from hub_connectors.domain.errors import InvalidParametersError, UnknownActionError
 from hub_connectors.runtime import ConnectorRuntime, PluginTokens, ProcessIsolation, ProviderClientFactory
@@ -49,7 +49,7 @@ async def runtime(recorder):
     runtime = ConnectorRuntime(
         factory,
         plugins=ProcessIsolation(gateway_url=GATEWAY, max_workers=4, max_per_connector=2, grace_s=3.0),
-        tokens=PluginTokens(ServiceTokenMinter("connectors", "s" * 32)),
+        tokens=PluginTokens(service_minter("connectors")),
         action_timeout_s=2.0,
         health_timeout_s=2.0,
     )

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hub_common.settings import HubSettings
-from hub_common.web.auth import ServiceTokenMinter, dev_service_secret
+from hub_common.testing.service_keys import service_minter
 
 pytestmark = pytest.mark.integration
 SETTINGS = HubSettings(environment="test")  # the gateways' (dev-derived service keys)
@@ -24,7 +24,7 @@ SETTINGS = HubSettings(environment="test")  # the gateways' (dev-derived service
 def plugin_headers(
     hub: Any, tenant: str, cid: str, tier: str = "enterprise", service: str = "connectors"
 ) -> dict:
-    minter = ServiceTokenMinter(service, dev_service_secret(SETTINGS, service))
+    minter = service_minter(service)
     token = minter.token_for(
         "gateway",
         extra_claims={"typ": "plugin", "conn": cid, "tenant": tenant, "tier": tier, "connector": "simapi"},
@@ -106,7 +106,7 @@ async def test_only_the_connectors_service_mints_plugin_tokens(hub, tenant):
         )
         assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"
     # A plugin token without its scope is no service token either: nothing it can act for.
-    minter = ServiceTokenMinter("connectors", dev_service_secret(SETTINGS, "connectors"))
+    minter = service_minter("connectors")
     unscoped = {"Authorization": f"Bearer {minter.token_for('gateway', extra_claims={'typ': 'plugin'})}"}
     resp = await hub.http.get(hub.proxy(hub.a, cid, "x"), headers=unscoped)
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"
