@@ -6,6 +6,7 @@ import signal
 import httpx
 import pytest
 
+from hub_common.testing.tracing import trace_id_for, traced
 from hub_e2e.processes import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -31,9 +32,11 @@ def test_service_process_lifecycle(service, stack_env):
         assert httpx.get(f"{svc.url}/healthz").json() == {"status": "ok"}
         ready = httpx.get(f"{svc.url}/readyz").json()
         assert ready["status"] == "ready" and "postgres" in ready["checks"] and "kafka" in ready["checks"]
-        missing = httpx.get(f"{svc.url}/v1/definitely-not-here", headers={"x-request-id": "e2e-1"})
+        missing = httpx.get(f"{svc.url}/v1/definitely-not-here", headers=traced("e2e-1"))
         assert missing.status_code == 404
-        assert missing.headers["x-request-id"] == "e2e-1"
+        # The request id is the trace id of the caller's traceparent, in the header and the body.
+        assert missing.headers["x-request-id"] == trace_id_for("e2e-1")
+        assert missing.json()["error"]["request_id"] == trace_id_for("e2e-1")
         assert missing.json()["error"]["code"] == "not_found"
         assert "hub_http_request_duration_seconds" in httpx.get(f"{svc.url}/metrics").text
     finally:
