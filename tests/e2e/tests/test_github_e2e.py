@@ -111,10 +111,10 @@ def connect_oauth(hub, **extra_config: object) -> str:
     assert app.status_code in (200, 201), app.text
     flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=headers(), json={"connection_id": cid})
     assert flow.status_code == 201, flow.text
-    # One cookie-keeping "browser" follows the authorization URL wherever it leads (a hub start
-    # link that binds the flow to this browser, then GitHub's consent, then the hub's callback).
+    # One cookie-keeping "browser" opens the flow's start link (the hub binds the flow to this
+    # browser, docs/adr/0012) and follows it: GitHub's consent, then the hub's callback.
     with httpx.Client(follow_redirects=True, timeout=30) as browser:
-        landed = browser.get(flow.json()["authorization_url"])
+        landed = browser.get(flow.json()["start_url"])
     assert landed.status_code == 200, landed.text
     assert str(landed.url).startswith(f"{oauth.url}/v1/oauth/callback")
     active = wait_active(hub, cid)
