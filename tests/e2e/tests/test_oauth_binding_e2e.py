@@ -43,6 +43,8 @@ def hub(hub_stack, module_dsn, tmp_path_factory) -> Iterator[dict]:
         vault = ServiceProcess("vault", {})
         connectors = ServiceProcess("connectors", {})
         oauth = ServiceProcess("oauth", {}, port=oauth_port)
+        # The connectors service health-checks each connect through the gateway.
+        gateway = ServiceProcess("gateway", {})
         env = {
             "HUB_POSTGRES_DSN": module_dsn,
             "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
@@ -51,12 +53,13 @@ def hub(hub_stack, module_dsn, tmp_path_factory) -> Iterator[dict]:
             "HUB_VAULT_URL": vault.url,
             "HUB_CONNECTORS_URL": connectors.url,
             "HUB_OAUTH_URL": oauth.url,
+            "HUB_GATEWAY_URL": gateway.url,
             "HUB_OAUTH_PUBLIC_URL": public,
             "HUB_PROVIDER_BACKOFF_S": "0.01",
             "PYTHONPATH": str(plugins),
             "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
         }
-        procs = [vault, connectors, oauth]
+        procs = [vault, connectors, oauth, gateway]
         for proc in procs:
             proc.env = env
         try:
@@ -77,6 +80,7 @@ def user(tenant: str, sub: str) -> dict[str, str]:
 def new_connection(hub: dict, h: dict[str, str]) -> str:
     sim = hub["sim"]
     config = {
+        "base_url": sim.url,  # the post-connect health check calls the simulator's identity
         "oauth_authorization_url": f"{sim.url}/authorize",
         "oauth_token_url": f"{sim.url}/token",
         "oauth_revocation_url": f"{sim.url}/revoke",

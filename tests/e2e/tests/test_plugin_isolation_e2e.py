@@ -181,7 +181,11 @@ def test_tokens_minted_with_the_public_dev_key_get_nothing(hub, connections):
     outcome = act(
         hub, connections["mine"], "mint", other_tenant=THEIRS, other_connection=connections["theirs"]
     )
-    assert outcome == {"service_token": 401, "user_token": 401}
+    assert outcome == {
+        "service_key": "refused: ConfigurationError",  # no service key in the worker's world
+        "service_token": 401,  # a key of its own, claiming to be connectors
+        "user_token": 401,
+    }
 
 
 def test_its_own_scoped_token_reaches_nothing_else(hub, connections):

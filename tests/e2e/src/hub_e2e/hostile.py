@@ -87,17 +87,24 @@ class HostilePlugin(BaseConnector):
 
     @action(params=_ANY)
     async def mint(self, params: dict[str, Any]) -> Any:
-        """Tokens minted with what this process can find (the public dev key at most), sent to
-        the gateway for the other tenant's connection."""
+        """Tokens minted with what this process can find (no service key; the public dev key at
+        most, and a key of its own), sent to the gateway for the other tenant's connection."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         from hub_common.settings import HubSettings
         from hub_common.web.auth import ServiceTokenMinter, mint_user_token
 
         settings = HubSettings()
-        service = ServiceTokenMinter.from_settings(settings.model_copy(update={"service_id": "connectors"}))
+        own_key = _outcome(
+            lambda: ServiceTokenMinter.from_settings(settings.model_copy(update={"service_id": "connectors"}))
+        )
+        # No key here to sign as connectors: a key of its own, claiming to be connectors.
+        forged = ServiceTokenMinter("connectors", Ed25519PrivateKey.generate())
         user = mint_user_token(settings, tenant=params["other_tenant"], user="mallory", tier="enterprise")
         url = f"{self._gateway()}/v1/proxy/{params['other_connection']}/me"
-        as_service = {**service.headers_for("gateway"), "X-Hub-Tenant": params["other_tenant"]}
+        as_service = {**forged.headers_for("gateway"), "X-Hub-Tenant": params["other_tenant"]}
         return {
+            "service_key": own_key if isinstance(own_key, str) else "found",
             "service_token": _outcome(lambda: httpx.get(url, headers=as_service).status_code),
             "user_token": _outcome(
                 lambda: httpx.get(url, headers={"Authorization": f"Bearer {user}"}).status_code
