@@ -12,6 +12,7 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_common.logging import request_id_var
+from hub_common.telemetry import mark_server_status
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 tracer = trace.get_tracer("hub_common.web")
@@ -49,13 +50,23 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            # Named "{method}" until routing knows the template: never the raw path, whose ids
+            # and tenants would make every span name unique.
             with tracer.start_as_current_span(
-                f"{scope['method']} {scope['path']}",
+                scope["method"],
                 kind=trace.SpanKind.SERVER,
                 attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+                record_exception=False,
+                set_status_on_exception=False,
             ) as span:
-                await self.app(scope, receive, send_wrapper)
-                span.set_attribute("http.response.status_code", status_holder[0])
+                try:
+                    await self.app(scope, receive, send_wrapper)
+                except BaseException as exc:
+                    _name_by_route(span, scope)
+                    mark_server_status(span, 500, exc)
+                    raise
+                _name_by_route(span, scope)
+                mark_server_status(span, status_holder[0])
         finally:
             route = scope.get("route")
             route_path = getattr(route, "path", "unmatched")
@@ -64,3 +75,11 @@ class RequestContextMiddleware:
             )
             otel_context.detach(ctx_token)
             request_id_var.reset(rid_token)
+
+
+def _name_by_route(span: trace.Span, scope: Scope) -> None:
+    """``{method} {route template}`` and ``http.route``, once the router matched one."""
+    route = getattr(scope.get("route"), "path", None)
+    if route and span.is_recording():
+        span.update_name(f"{scope['method']} {route}")
+        span.set_attribute("http.route", route)
