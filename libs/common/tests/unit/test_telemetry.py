@@ -111,9 +111,11 @@ def test_client_spans_without_a_parent_are_not_sampled_but_their_children_of_req
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("poll", kind=SpanKind.CLIENT):
         pass
-    with tracer.start_as_current_span("GET /x", kind=SpanKind.SERVER):
-        with tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT):
-            pass
+    with (
+        tracer.start_as_current_span("GET /x", kind=SpanKind.SERVER),
+        tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT),
+    ):
+        pass
     with tracer.start_as_current_span("process t", kind=SpanKind.CONSUMER):
         pass
     assert [s.name for s in exporter.get_finished_spans()] == ["SELECT", "GET /x", "process t"]
