@@ -300,3 +300,30 @@ def assert_no_secret(hub, cid: str) -> None:
         assert not any(secret in text for secret in forbidden), span
     raw = b"".join(otlp.payloads)
     assert hub["api_key"].encode() not in raw
+
+
+def test_the_outbox_relay_process_and_the_gateway_invalidation_consumer_export(hub):
+    """Storing credentials: the vault's write → its outbox relay child's PRODUCER span → the
+    gateway's invalidation consumer, in the trace of the credentials post."""
+    active_connection(hub)
+
+    def relayed_and_invalidated(spans: list[ReceivedSpan]) -> bool:
+        by_id = {s.span_id: s for s in spans}
+        return any(
+            s.service == "hub-gateway"
+            and s.kind == "consumer"
+            and s.name == "process credential.changed"
+            and (parent := by_id.get(s.parent_span_id)) is not None
+            and parent.service == "hub-vault-outbox-relay"
+            and parent.kind == "producer"
+            for s in spans
+        )
+
+    spans = hub["otlp"].wait_for(relayed_and_invalidated)
+    by_id = {s.span_id: s for s in spans}
+    consumer = next(s for s in spans if s.service == "hub-gateway" and s.name == "process credential.changed")
+    producer = by_id[consumer.parent_span_id]
+    assert producer.name == "send credential.changed"
+    assert consumer.attributes["messaging.destination.name"] == "credential.changed"
+    writer = by_id.get(producer.parent_span_id)  # the vault's request that wrote the outbox row
+    assert writer is not None and writer.service == "hub-vault" and writer.kind == "server"
