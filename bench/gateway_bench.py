@@ -70,12 +70,12 @@ SETTINGS = HubSettings(environment="dev")
 
 
 class OtlpSink:
-    """An OTLP/HTTP endpoint that reads every export and drops it (counting the spans), so
-    that the traced gateway pays for making, encoding and sending its spans, as in production."""
+    """An OTLP/HTTP endpoint that reads every export and drops it (counting exports and bytes),
+    so that the traced gateway pays for making, encoding and sending its spans, as in production."""
 
     def __init__(self) -> None:
         self.payloads = 0
-        self._spans = 0
+        self._bytes = 0
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -100,15 +100,12 @@ class OtlpSink:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def take(self, body: bytes) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
+        # Counted, not decoded: parsing would take CPU from the gateway on the same cores.
         self.payloads += 1
-        self._spans += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        self._bytes += len(body)
 
-    def spans_seen(self) -> int:
-        return self._spans
+    def received(self) -> dict[str, int]:
+        return {"exports": self.payloads, "bytes": self._bytes}
 
     def __enter__(self) -> OtlpSink:
         self._thread.start()
@@ -567,7 +564,7 @@ def main() -> int:
                     )
                 finally:
                     proc.stop()
-                results["gateway_1_worker_tracing_spans_received"] = sink.spans_seen()
+                results["gateway_1_worker_tracing_otlp_received"] = sink.received()
     finally:
         for p in procs:
             p.stop()

@@ -61,7 +61,7 @@ class RequestContextMiddleware:
             ) as span:
                 try:
                     await self.app(scope, receive, send_wrapper)
-                except BaseException as exc:
+                except Exception as exc:  # (a cancelled request is no 5xx of ours)
                     _name_by_route(span, scope)
                     mark_server_status(span, 500, exc)
                     raise

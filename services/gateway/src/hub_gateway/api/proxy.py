@@ -181,6 +181,10 @@ class ProxyEndpoint:
                         # The provider's answer broke off midway: all we can do is close.
                         call.error_code = "upstream_interrupted"
                         self._finish(call, method, provider_path, status, started, span, context_header)
+                        if span.is_recording():  # its status went out fine; the answer did not
+                            record_exception(span, exc)
+                            span.set_attribute("error.type", type(exc).__qualname__)
+                            span.set_status(trace.Status(trace.StatusCode.ERROR))
                         raise
                     if not isinstance(exc, HubError):
                         log.exception("proxy call failed")
