@@ -14,8 +14,11 @@ Measured, and written to bench/results/gateway.json:
 The gateway's full path: a user JWT verified, the connection resolved (cached; a stand-in for
 the connectors service's lookup serves it), the API key injected from the REAL vault (its own
 database and keyring), the shared quota taken in Redis (leases; quota set high so nothing is
-refused), provider rate-limit headers parsed, Prometheus histograms, an OpenTelemetry span and
-one ``integration.api-request`` event per call published to Kafka.
+refused), provider rate-limit headers parsed, Prometheus histograms and one
+``integration.api-request`` event per call published to Kafka. The 1-worker gateway runs twice:
+tracing off (no OTLP endpoint: the trace context is carried, no span recorded), then tracing on
+(server and provider CLIENT spans exported over OTLP/HTTP to a sink in this process);
+``tracing_on_vs_off_1_worker`` is the ratio of their req/s (ADR 0015).
 
 nginx runs from Debian's package with its own prefix under .stack/bench/nginx (ports above 1024,
 its own pid/temp/log files); wrk is Debian's. Both are installed with apt-get if missing.
@@ -42,6 +45,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,6 +68,53 @@ TARGET_RATIO = 0.20
 TARGET_ADDED_P99_MS = 5.0
 BODY = '{"id":1,"login":"octocat","site_admin":false,"items":[1,2,3]}'
 SETTINGS = HubSettings(environment="dev")
+
+
+class OtlpSink:
+    """An OTLP/HTTP endpoint that reads every export and drops it (counting exports and bytes),
+    so that the traced gateway pays for making, encoding and sending its spans, as in production."""
+
+    def __init__(self) -> None:
+        self.payloads = 0
+        self._bytes = 0
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                sink.take(body)
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def take(self, body: bytes) -> None:
+        # Counted, not decoded: parsing would take CPU from the gateway on the same cores.
+        self.payloads += 1
+        self._bytes += len(body)
+
+    def received(self) -> dict[str, int]:
+        return {"exports": self.payloads, "bytes": self._bytes}
+
+    def __enter__(self) -> OtlpSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def free_port() -> int:
@@ -425,12 +476,13 @@ def main() -> int:
             auth = {"Authorization": f"Bearer {token}"}
             path = "/repos/octo/hello/issues?state=open"
 
-            def gateway(workers: int) -> tuple[Process, str]:
+            def gateway(workers: int, otlp: str | None = None) -> tuple[Process, str]:
                 port = free_port()
+                env = {**genv, "HUB_OTLP_ENDPOINT": otlp} if otlp else genv
                 p = Process(
                     service("gateway", "serve", "--port", str(port), "--workers", str(workers)),
-                    genv,
-                    f"gateway{workers}",
+                    env,
+                    f"gateway{workers}{'-traced' if otlp else ''}",
                 )
                 url = f"http://127.0.0.1:{port}"
                 wait_ready(url)
@@ -500,6 +552,19 @@ def main() -> int:
                     )
                 finally:
                     proc.stop()
+            # Tracing on (spans exported over OTLP/HTTP to a sink that reads and drops them),
+            # right after the same gateway with tracing off: the cost of tracing, same run.
+            with OtlpSink() as sink:
+                proc, url = gateway(1, otlp=sink.endpoint)
+                try:
+                    target = f"{url}/v1/proxy/{cid}{path}"
+                    wrk(target, seconds=2, connections=c, headers=auth)
+                    throughput["gateway_1_worker_tracing"] = wrk(
+                        target, seconds=s, connections=c, headers=auth
+                    )
+                finally:
+                    proc.stop()
+                results["gateway_1_worker_tracing_otlp_received"] = sink.received()
     finally:
         for p in procs:
             p.stop()
@@ -519,6 +584,9 @@ def main() -> int:
         "added_p99_ms_vs_direct": round(gw["p99_ms"] - direct["p99_ms"], 3),
         "added_p50_ms_vs_nginx_proxy": round(gw["p50_ms"] - ngx["p50_ms"], 3),
         "added_p99_ms_vs_nginx_proxy": round(gw["p99_ms"] - ngx["p99_ms"], 3),
+        "tracing_on_vs_off_1_worker": round(
+            throughput["gateway_1_worker_tracing"]["rps"] / throughput["gateway_1_worker"]["rps"], 3
+        ),
         "aiohttp_vs_httpx_bare_proxy": round(
             throughput["bare_proxy_aiohttp"]["rps"] / max(1.0, throughput["bare_proxy_httpx"]["rps"]), 1
         ),

@@ -24,6 +24,17 @@ from hub_connector_sdk.redaction import redact, redact_text
 HeaderSource = Callable[[], Mapping[str, str]]
 
 
+def _inject_trace_context(headers: dict[str, str]) -> None:
+    """The caller's W3C trace context (``traceparent``), when OpenTelemetry is installed: the
+    gateway's spans then join the trace of whatever runs this connector. The SDK does not
+    depend on OpenTelemetry; without it, nothing is added."""
+    try:
+        from opentelemetry import propagate
+    except ImportError:
+        return
+    propagate.inject(headers)
+
+
 @dataclass(frozen=True)
 class ProviderResponse:
     status_code: int
@@ -125,6 +136,7 @@ class ProviderClient:
         merged = {**self._headers(), **(headers or {})}
         if idempotency_key:
             merged["Idempotency-Key"] = idempotency_key
+        _inject_trace_context(merged)
         try:
             resp = await self._http.request(
                 method, safe_path(path), params=params, json=json, data=data, headers=merged

@@ -41,7 +41,7 @@ def child_environment(settings: HubSettings, schema: str) -> dict[str, str]:
     """What the child needs, taken from the parent's settings object, not from its environment.
     No other ``HUB_*`` variable is passed on: the relay needs no keyring, service secret or
     signing key, so it does not get them."""
-    return {
+    env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
         "HUB_SERVICE_NAME": settings.service_name,
         "HUB_ENVIRONMENT": settings.environment,
@@ -53,6 +53,9 @@ def child_environment(settings: HubSettings, schema: str) -> dict[str, str]:
         _SCHEMA_ENV: schema,
         _PARENT_ENV: str(os.getpid()),
     }
+    if settings.otlp_endpoint:  # its PRODUCER spans (and claim queries) are exported too
+        env["HUB_OTLP_ENDPOINT"] = settings.otlp_endpoint
+    return env
 
 
 class RelayProcess:
@@ -186,12 +189,18 @@ def _lower_priority() -> None:
 
 def main() -> None:
     from hub_common.logging import configure_logging
+    from hub_common.telemetry import setup_telemetry
 
     schema = os.environ[_SCHEMA_ENV]
     parent = int(os.environ[_PARENT_ENV])
-    _lower_priority()
     settings = HubSettings()
     configure_logging(f"{settings.service_name}-outbox-relay", settings.log_level, settings.log_json)
+    # Before the priority drops: the exporter's imports take seconds on a loaded machine, and
+    # the parent waits for the ready line. Only Postgres is instrumented here (no Redis, no HTTP).
+    setup_telemetry(
+        f"hub-{settings.service_name}-outbox-relay", settings.otlp_endpoint, libraries={"asyncpg"}
+    )
+    _lower_priority()
     asyncio.run(_relay_until_told(settings, schema, parent))
 
 

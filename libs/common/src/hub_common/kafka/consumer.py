@@ -39,6 +39,7 @@ from hub_common.errors import HubError
 from hub_common.events.envelope import CloudEvent, EnvelopeError, decode
 from hub_common.kafka.producer import EventProducer
 from hub_common.redaction import redact_text
+from hub_common.telemetry import record_exception
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_common.kafka")
@@ -247,10 +248,15 @@ class ConsumerRunner:
         token = otel_context.attach(parent)
         try:
             with tracer.start_as_current_span(
-                f"{record.topic} process",
+                f"process {record.topic}",
                 kind=trace.SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.operation.name": "process",
+                    "messaging.destination.name": record.topic,
+                    "messaging.destination.partition.id": str(record.partition),
+                    "messaging.kafka.offset": record.offset,
                     "messaging.message.id": event.id,
                     "messaging.consumer.group.name": self.group_id,
                 },
@@ -269,6 +275,7 @@ class ConsumerRunner:
             try:
                 await self.handler(event, record)
             except NonRetryableError as exc:
+                _mark_failed(exc)
                 await self._dead_letter(record, exc, attempts=attempt)
                 return
             except Exception as exc:
@@ -280,6 +287,7 @@ class ConsumerRunner:
                 if outage and now >= deadline:
                     raise _Rewind from exc  # its own window is not over: it waits for the next poll
                 if attempt >= self.retry.attempts and not outage:
+                    _mark_failed(exc)
                     await self._dead_letter(record, exc, attempts=attempt)
                     return
                 log.warning(
@@ -334,3 +342,11 @@ class ConsumerRunner:
         self._pending.clear()
         if offsets:
             await self._consumer.commit(offsets)
+
+
+def _mark_failed(exc: BaseException) -> None:
+    """The record's CONSUMER span ends as an error, with the (redacted) exception."""
+    span = trace.get_current_span()
+    record_exception(span, exc)
+    span.set_attribute("error.type", type(exc).__qualname__)
+    span.set_status(trace.Status(trace.StatusCode.ERROR))

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 
 from hub_common.errors import ConfigurationError
 from hub_common.events.envelope import encode
 from hub_common.events.models import HubEvent
+from hub_common.telemetry import exporting
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_common.kafka")
@@ -60,12 +61,11 @@ class EventProducer:
     async def publish(self, event: HubEvent, *, event_id: str | None = None) -> None:
         """Publish and wait until every in-sync replica acknowledged."""
         with tracer.start_as_current_span(
-            f"{event.topic} publish",
-            kind=trace.SpanKind.PRODUCER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": event.topic},
-        ):
+            f"send {event.topic}", kind=trace.SpanKind.PRODUCER, attributes=send_attributes(event.topic)
+        ) as span:
             key, value, headers = encode(event, source=self.source, event_id=event_id)
-            await self.producer.send_and_wait(event.topic, value, key=key, headers=headers)
+            sent = await self.producer.send_and_wait(event.topic, value, key=key, headers=headers)
+            _record_delivery(span, sent)
 
     async def publish_raw(
         self, topic: str, value: bytes | None, *, key: bytes | None, headers: Headers
@@ -74,11 +74,32 @@ class EventProducer:
 
     async def publish_many(self, records: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> None:
         """Send several records, then wait for all acks (order per partition is kept)."""
-        futures = [
-            await self.producer.send(topic, value, key=key, headers=list(headers))
-            for topic, key, value, headers in records
-        ]
-        await asyncio.gather(*futures)
+        if not exporting():
+            futures = [
+                await self.producer.send(topic, value, key=key, headers=list(headers))
+                for topic, key, value, headers in records
+            ]
+            await asyncio.gather(*futures)
+            return
+        # One PRODUCER span per record, a child of the context the record was written in (the
+        # outbox keeps the request's traceparent), whose own context then travels with it.
+        spans: list[trace.Span] = []
+        try:
+            futures = []
+            for topic, key, value, headers in records:
+                span, traced = _send_span(topic, headers)
+                spans.append(span)
+                futures.append(await self.producer.send(topic, value, key=key, headers=traced))
+            delivered = await asyncio.gather(*futures)
+        except BaseException as exc:
+            for span in spans:
+                span.set_status(trace.Status(trace.StatusCode.ERROR))
+                span.set_attribute("error.type", type(exc).__qualname__)
+                span.end()
+            raise
+        for span, sent in zip(spans, delivered, strict=True):
+            _record_delivery(span, sent)
+            span.end()
 
     async def ping(self) -> bool:
         """True when the broker answers a metadata request (used by /readyz)."""
@@ -87,3 +108,37 @@ class EventProducer:
         except Exception:
             return False
         return True
+
+
+def send_attributes(topic: str) -> dict[str, str]:
+    """A PRODUCER span's messaging attributes (OpenTelemetry messaging conventions)."""
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "send",
+        "messaging.destination.name": topic,
+    }
+
+
+def _send_span(topic: str, headers: Headers) -> tuple[trace.Span, list[tuple[str, bytes]]]:
+    carrier = {k: v.decode("latin-1") for k, v in headers if k in ("traceparent", "tracestate")}
+    span = tracer.start_span(
+        f"send {topic}",
+        context=propagate.extract(carrier),
+        kind=trace.SpanKind.PRODUCER,
+        attributes=send_attributes(topic),
+    )
+    own: dict[str, str] = {}
+    propagate.inject(own, context=trace.set_span_in_context(span))
+    traced = [(k, v) for k, v in headers if k not in ("traceparent", "tracestate")]
+    traced.extend((k, v.encode()) for k, v in own.items())
+    return span, traced
+
+
+def _record_delivery(span: trace.Span, sent: object) -> None:
+    partition = getattr(sent, "partition", None)
+    offset = getattr(sent, "offset", None)
+    if partition is not None:
+        span.set_attribute("messaging.destination.partition.id", str(partition))
+    if offset is not None:
+        span.set_attribute("messaging.kafka.offset", int(offset))

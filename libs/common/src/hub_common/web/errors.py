@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
+from hub_common.telemetry import record_server_error
 from hub_common.web.nul import NulInBody
 from hub_common.web.responses import JsonResponse
 
@@ -86,6 +87,7 @@ def _safe_loc(loc: Any, error_type: Any) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HubError)
     async def _hub_error(_: Request, exc: HubError) -> JsonResponse:
+        record_server_error(exc, exc.status_code)
         return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)

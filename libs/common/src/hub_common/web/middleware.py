@@ -21,6 +21,7 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_common.logging import request_id_var
+from hub_common.telemetry import mark_server_status, record_exception
 from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
 from hub_common.web.nul import NulInBody, NulScanner, has_nul_in_target
 from hub_common.web.outages import dependency_outage
@@ -56,10 +57,14 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         rid_token = None
         try:
+            # Named "{method}" until routing knows the template: never the raw path, whose ids
+            # and tenants would make every span name unique.
             with tracer.start_as_current_span(
-                f"{scope['method']} {scope['path']}",
+                scope["method"],
                 kind=trace.SpanKind.SERVER,
                 attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+                record_exception=False,
+                set_status_on_exception=False,
             ) as span:
                 request_id = request_id_for(span, headers.get("traceparent"))
                 rid_token = request_id_var.set(request_id)
@@ -74,11 +79,13 @@ class RequestContextMiddleware:
 
                 if has_nul_in_target(scope):
                     await _refuse_nul(send_wrapper, request_id, "the path or query contains a NUL character")
+                    caught = None
                 else:
-                    await self._serve(scope, receive, send_wrapper, request_id, headers, started_holder)
-                span.set_attribute("http.response.status_code", status_holder[0])
-                if status_holder[0] >= 500:
-                    span.set_status(trace.StatusCode.ERROR)
+                    caught = await self._serve(
+                        scope, receive, send_wrapper, request_id, headers, started_holder
+                    )
+                _name_by_route(span, scope)
+                mark_server_status(span, status_holder[0], caught)
         finally:
             route = scope.get("route")
             route_path = getattr(route, "path", "unmatched")
@@ -97,7 +104,8 @@ class RequestContextMiddleware:
         request_id: str,
         headers: dict[str, str],
         started: list[bool],
-    ) -> None:
+    ) -> BaseException | None:
+        """Serve; the exception answered here (as a 5xx), if any, for the span."""
         scanned = receive
         if "json" in headers.get("content-type", "") and not scope["path"].startswith(self.opaque_body_paths):
             scanned = NulScanner(receive)
@@ -107,10 +115,10 @@ class RequestContextMiddleware:
             if not started[0]:
                 await _refuse_nul(send, request_id, "the JSON body contains a NUL character (\\u0000)")
         except Exception as exc:  # the last word: see the module docstring
-            trace.get_current_span().record_exception(exc)
             if started[0]:
                 log.exception("unhandled error after the response started")
-                return
+                record_exception(trace.get_current_span(), exc)
+                return exc
             outage = dependency_outage(exc)
             if outage is None:
                 log.exception("unhandled error")
@@ -123,6 +131,8 @@ class RequestContextMiddleware:
                 )
                 response = outage.response(request_id)
             await response(scope, _empty_receive, send)
+            return exc
+        return None
 
 
 async def _refuse_nul(send: Send, request_id: str, message: str) -> None:
@@ -133,3 +143,11 @@ async def _refuse_nul(send: Send, request_id: str, message: str) -> None:
 
 async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+def _name_by_route(span: trace.Span, scope: Scope) -> None:
+    """``{method} {route template}`` and ``http.route``, once the router matched one."""
+    route = getattr(scope.get("route"), "path", None)
+    if route and span.is_recording():
+        span.update_name(f"{scope['method']} {route}")
+        span.set_attribute("http.route", route)

@@ -26,6 +26,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
+from hub_common.telemetry import mark_server_status, record_exception
 from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink
 from hub_gateway.api import metrics
 from hub_gateway.api.callers import CallerAuth
@@ -35,6 +36,8 @@ from hub_gateway.services.proxy import CallContext, ProxyRequest, ProxyService, 
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_gateway.api")
+# The server span's name and ``http.route``: the template, never the connection id or the path.
+ROUTE = "/v1/proxy/{connection_id}/{path}"
 _JSON = [(b"content-type", b"application/json")]
 # A refused body is read and dropped up to this much before the 413 goes out: granian closes a
 # connection whose request body is left unread, and a caller still sending would see a reset
@@ -113,7 +116,12 @@ class ProxyEndpoint:
             # One span per call (the upstream call is part of it: its traceparent goes upstream);
             # attributes are set once at the end, which is what the SDK makes cheap.
             span_cm = (
-                tracer.start_as_current_span("proxy", kind=trace.SpanKind.SERVER)
+                tracer.start_as_current_span(
+                    f"{method} {ROUTE}",
+                    kind=trace.SpanKind.SERVER,
+                    record_exception=False,
+                    set_status_on_exception=False,
+                )
                 if self.tracing
                 else contextlib.nullcontext(trace.INVALID_SPAN)
             )
@@ -186,10 +194,17 @@ class ProxyEndpoint:
                         # The provider's answer broke off midway: all we can do is close.
                         call.error_code = "upstream_interrupted"
                         self._finish(call, method, provider_path, status, started, span, context_header)
+                        if span.is_recording():  # its status went out fine; the answer did not
+                            record_exception(span, exc)
+                            span.set_attribute("error.type", type(exc).__qualname__)
+                            span.set_status(trace.Status(trace.StatusCode.ERROR))
                         raise
                     if not isinstance(exc, HubError):
                         log.exception("proxy call failed")
+                        record_exception(span, exc)
                         exc = HubError("internal error; quote the request id to an operator")
+                    elif exc.status_code >= 500:
+                        record_exception(span, exc)
                     status = exc.status_code
                     call.error_code = exc.code
                     if isinstance(exc, BodyTooLarge | MethodNotAllowed):
@@ -213,18 +228,15 @@ class ProxyEndpoint:
     ) -> None:
         target = call.target
         if span.is_recording():
-            attributes: dict[str, str | int] = {
-                "http.request.method": method,
-                "http.response.status_code": status,
-            }
+            attributes: dict[str, str | int] = {"http.request.method": method, "http.route": ROUTE}
             if call.error_code:
                 attributes["hub.error_code"] = call.error_code
             if target is not None:
                 attributes["hub.connection_id"] = target.id_text
                 attributes["hub.connector_id"] = target.connector_id
-                attributes["server.address"] = target.origin
                 attributes["hub.attempts"] = call.attempts
             span.set_attributes(attributes)
+            mark_server_status(span, status)
         elapsed = time.perf_counter() - started
         if target is None:  # refused before a connection was known: no tenant to attribute to
             metrics.observe("unresolved", status, elapsed)

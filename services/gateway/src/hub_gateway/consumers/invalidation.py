@@ -23,9 +23,11 @@ import contextlib
 import logging
 import time
 import uuid
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
+from opentelemetry import propagate, trace
 from prometheus_client import Histogram
 
 from hub_common.events.envelope import EnvelopeError, decode
@@ -36,9 +38,11 @@ from hub_common.events.models import (
     IntegrationDisconnected,
 )
 from hub_common.kafka.admin import ensure_topics
+from hub_common.telemetry import exporting
 from hub_gateway.services.resolver import Resolver
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("hub_gateway.invalidation")
 TOPICS = (
     IntegrationDisconnected.topic,
     ConnectionStatusChanged.topic,
@@ -127,7 +131,10 @@ class InvalidationConsumer:
             self._note_broker_contact(consumer)
             for tp, records in batches.items():
                 for record in records:
-                    self._apply(record.topic, record.value, record.headers)
+                    if exporting():
+                        self._apply_traced(record)
+                    else:
+                        self._apply(record.topic, record.value, record.headers)
                 if records and not await self._put_back_if_skipped(consumer, tp, records[0].offset):
                     self._next[tp] = records[-1].offset + 1
             try:
@@ -225,6 +232,26 @@ class InvalidationConsumer:
             return
         age_s = max(0.0, time.time() - min(stamps) / 1000)
         self._last_poll = max(self._last_poll, time.monotonic() - age_s)
+
+    def _apply_traced(self, record: Any) -> None:
+        """:meth:`_apply` in a CONSUMER span, a child of the context the event was sent in."""
+        carrier = {
+            k: v.decode("latin-1") for k, v in record.headers if k in ("traceparent", "tracestate") and v
+        }
+        with tracer.start_as_current_span(
+            f"process {record.topic}",
+            context=propagate.extract(carrier),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.operation.name": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+            },
+        ):
+            self._apply(record.topic, record.value, record.headers)
 
     def _apply(self, topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
         try:

@@ -76,6 +76,7 @@ from hub_gateway.services.limiter import QuotaLimiter
 from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
 from hub_gateway.services.resolver import Resolver
 from hub_gateway.services.transforms import TransformService
+from hub_gateway.services.upstream_span import end_upstream_span, upstream_span
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # The services whose calls marked ``X-Hub-Purpose: health-check`` may go through an
@@ -388,15 +389,23 @@ class ProxyService:
             circuit = self.circuits.get(target.circuit_key)
             try:
                 headers, block = self._headers(target, req, injection, route)
-                resp = await self.client.request_at(
-                    req.method,
-                    target.base_url,
-                    path,
-                    headers,
-                    body.payload(),
-                    body_length=body.length,
-                    block=block,
-                )
+                span = upstream_span(req.method, target, path, ctx.attempts)
+                try:
+                    resp = await self.client.request_at(
+                        req.method,
+                        target.base_url,
+                        path,
+                        headers,
+                        body.payload(),
+                        body_length=body.length,
+                        block=block,
+                    )
+                except BaseException as exc:
+                    if span is not None:
+                        end_upstream_span(span, None, exc)
+                    raise
+                if span is not None:
+                    end_upstream_span(span, resp.status, None)
             except UnsendableHeader:
                 # Ours to fix (the connection's credential, its defaults or a route's transform),
                 # found before anything was sent: the provider's circuit does not hear of it.

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hub_common import jsonutil
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
+from hub_common.telemetry import mark_server_status, record_server_error
 from hub_common.web.body_limit import replaying
 from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
 from hub_common.web.middleware import REQUEST_SECONDS
@@ -226,7 +227,7 @@ class CredentialFastPath:
                     request_id = request_id_for(span)
                     request_id_var.set(request_id)
                     status, body, extra = await self._answer(target, stored, headers, request_id)
-                    span.set_attribute("http.response.status_code", status)
+                    mark_server_status(span, status)
             else:
                 request_id = request_id_for(None, headers.traceparent)
                 request_id_var.set(request_id)
@@ -271,13 +272,15 @@ class CredentialFastPath:
             status = 201 if result.created else 200
             return status, schemas.meta_of(result).model_dump_json().encode(), []
         except HubError as exc:
+            record_server_error(exc, exc.status_code)
             return (
                 exc.status_code,
                 _error_body(exc.code, exc.message, exc.details, request_id),
                 [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()],
             )
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error")
+            record_server_error(exc, 500)
             return 500, _error_body("internal_error", INTERNAL_ERROR_MESSAGE, {}, request_id), []
 
     def _histogram(self, target: Target, status: int) -> Any:
