@@ -55,6 +55,7 @@ from hub_connector_sdk.models import (
     TriggerType,
     WebhookRegistration,
 )
+from hub_connector_sdk.watch import WatchCursor
 from hub_connector_sdk.webhook_signatures import (
     HmacSignature,
     JwtSignature,
@@ -490,6 +491,19 @@ class BaseConnector:
             raise UnknownTrigger(f"{self.id} has no polling trigger {trigger_id!r}")
         result: PollResult = await spec.func(self, cursor)
         return result
+
+    def polled_items(self, action_id: str, data: Any) -> list[tuple[str, str]]:
+        """What a successful action asks this connector's polling triggers to watch, as
+        ``(trigger id, provider item id)`` pairs (the batch ``create_batch`` started). The hub
+        adds each to the trigger's stored cursor with :meth:`watch`. Default: nothing."""
+        return []
+
+    def watch(self, trigger_id: str, cursor: str | None, item_id: str) -> str:
+        """The trigger's cursor with ``item_id`` added (see :mod:`hub_connector_sdk.watch`)."""
+        spec = self._triggers.get(trigger_id)
+        if spec is None or spec.delivery != "polling":
+            raise UnknownTrigger(f"{self.id} has no polling trigger {trigger_id!r}")
+        return WatchCursor.decode(cursor).add(item_id).encode()
 
 
 def _action_model(spec: _ActionSpec) -> ConnectorAction:
