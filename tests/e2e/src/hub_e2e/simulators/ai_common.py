@@ -110,6 +110,14 @@ class AiSimulatorState:
         return fault
 
 
+def prompt_tokens(messages: Any, *extra: Any) -> int:
+    """One token per word of the messages' contents (and ``extra`` texts), at least 1."""
+    contents = (
+        [m.get("content") for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+    )
+    return count_tokens([contents, *extra])
+
+
 def count_tokens(value: Any) -> int:
     """One token per word of every string in ``value`` (at least 1)."""
     words = 0

@@ -41,6 +41,7 @@ from hub_e2e.simulators.ai_common import (
     count_tokens,
     last_user_text,
     paced,
+    prompt_tokens,
     reply_words,
     sse,
 )
@@ -214,7 +215,7 @@ class AnthropicSimulator(AiSimulatorState, ProviderSimulator):
 
     # -- operations -------------------------------------------------------------------------------
     async def messages(self, request: Request, template: str | None, body: Any, key: str) -> Any:
-        input_tokens = count_tokens([body["messages"], body.get("system") or ""])
+        input_tokens = prompt_tokens(body["messages"], body.get("system") or "")
         words = reply_words(last_user_text(body["messages"]), int(body["max_tokens"]))
         message = {
             "id": f"msg_{uuid.uuid4().hex[:24]}",
@@ -257,7 +258,7 @@ class AnthropicSimulator(AiSimulatorState, ProviderSimulator):
         yield sse({"type": "message_stop"}, "message_stop")
 
     async def count_tokens(self, request: Request, template: str | None, body: Any, key: str) -> Any:
-        return 200, {"input_tokens": count_tokens([body["messages"], body.get("system") or ""])}, 0
+        return 200, {"input_tokens": prompt_tokens(body["messages"], body.get("system") or "")}, 0
 
     async def models(self, request: Request, template: str | None, body: Any, key: str) -> Any:
         data = [

@@ -46,6 +46,7 @@ from hub_e2e.simulators.ai_common import (
     count_tokens,
     last_user_text,
     paced,
+    prompt_tokens as prompt_tokens_of,
     reply_words,
     sse,
     vector,
@@ -238,7 +239,7 @@ class OpenAISimulator(AiSimulatorState, ProviderSimulator):
     # -- operations -------------------------------------------------------------------------------
     async def chat_completions(self, request: Request, template: str | None, body: Any, key: str) -> Any:
         model = body["model"]
-        prompt_tokens = count_tokens(body["messages"])
+        prompt_tokens = prompt_tokens_of(body["messages"])
         limit = int(body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_REPLY_WORDS)
         words = reply_words(last_user_text(body["messages"]), limit)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
