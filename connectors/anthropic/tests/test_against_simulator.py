@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-
 from hub_connector_anthropic import AnthropicConnector, parse_rate_limit
 from hub_connector_anthropic.rate_limit import OVERLOADED_WAIT_S, wait_seconds
+
 from hub_connector_sdk import ProviderClient
 from hub_connector_sdk.testkit import GatewayStub, connection_context, run_action
 from hub_connector_sdk.testkit.contract import ContractTransport, provider_contract
@@ -128,7 +128,8 @@ def test_rate_limit_headers_with_token_budgets():
         "anthropic-ratelimit-requests-reset": "2026-12-07T10:00:30Z",
         "anthropic-ratelimit-input-tokens-limit": "40000", "anthropic-ratelimit-input-tokens-remaining": "0",
         "anthropic-ratelimit-input-tokens-reset": "2026-12-07T10:01:00Z",
-        "anthropic-ratelimit-output-tokens-limit": "8000", "anthropic-ratelimit-output-tokens-remaining": "7000",
+        "anthropic-ratelimit-output-tokens-limit": "8000",
+        "anthropic-ratelimit-output-tokens-remaining": "7000",
         "anthropic-ratelimit-output-tokens-reset": "2026-12-07T10:00:05+00:00",
     }  # fmt: skip
     budgets = parse_rate_limit(headers)

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-
 from hub_connector_openai import OpenAIConnector, parse_duration, parse_rate_limit
 from hub_connector_openai.rate_limit import wait_seconds
+
 from hub_connector_sdk import ProviderClient
 from hub_connector_sdk.testkit import connection_context
 from hub_connector_sdk.testkit.contract import ContractTransport, provider_contract

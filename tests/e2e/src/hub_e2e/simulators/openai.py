@@ -46,10 +46,12 @@ from hub_e2e.simulators.ai_common import (
     count_tokens,
     last_user_text,
     paced,
-    prompt_tokens as prompt_tokens_of,
     reply_words,
     sse,
     vector,
+)
+from hub_e2e.simulators.ai_common import (
+    prompt_tokens as prompt_tokens_of,
 )
 from hub_e2e.simulators.framework import ProviderSimulator, provider_of
 from hub_e2e.simulators.spec_guard import AnswerViolation, SpecGuard, SpecViolation, WebhookGuard
