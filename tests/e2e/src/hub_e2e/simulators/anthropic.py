@@ -249,7 +249,7 @@ class AnthropicSimulator(AiSimulatorState, ProviderSimulator):
             yield sse({"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta")
         yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
         final_usage = {"output_tokens": len(words)}
-        delta = {
+        delta: dict[str, Any] = {
             "type": "message_delta",
             "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
             "usage": final_usage,

@@ -115,6 +115,7 @@ class SpecGuard:
         if key in self._answers:
             return self._answers[key]
         compiler = self._schema_compiler()
+        assert self.spec is not None
         operation = compiler.deref(self.spec.document["paths"][template]).get(method.lower(), {})
         responses = operation.get("responses") or {}
         answer = compiler.deref(responses.get(str(status)) or responses.get("default") or {})
