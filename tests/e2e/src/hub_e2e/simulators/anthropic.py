@@ -249,12 +249,12 @@ class AnthropicSimulator(AiSimulatorState, ProviderSimulator):
             yield sse({"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta")
         yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
         final_usage = {"output_tokens": len(words)}
-        delta: dict[str, Any] = {
+        ending: dict[str, Any] = {
             "type": "message_delta",
             "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
             "usage": final_usage,
         }
-        yield sse(delta, "message_delta")
+        yield sse(ending, "message_delta")
         yield sse({"type": "message_stop"}, "message_stop")
 
     async def count_tokens(self, request: Request, template: str | None, body: Any, key: str) -> Any:
