@@ -144,7 +144,8 @@ class AnthropicConnector(BaseConnector):
         return MessageBatch.from_api(resp.json())
 
     # -- triggers -----------------------------------------------------------------------------------
-    def polled_items(self, action_id: str, data: Any) -> list[tuple[str, str]]:
+    @classmethod
+    def polled_items(cls, action_id: str, data: Any) -> list[tuple[str, str]]:
         if action_id == "create_message_batch" and isinstance(data, dict) and data.get("id"):
             return [("message_batch_ended", str(data["id"]))]
         return []

@@ -165,7 +165,8 @@ class OpenAIConnector(BaseConnector):
         return Batch.from_api(resp.json())
 
     # -- triggers -----------------------------------------------------------------------------------
-    def polled_items(self, action_id: str, data: Any) -> list[tuple[str, str]]:
+    @classmethod
+    def polled_items(cls, action_id: str, data: Any) -> list[tuple[str, str]]:
         if action_id == "create_batch" and isinstance(data, dict) and data.get("id"):
             return [("batch_completed", str(data["id"]))]
         return []

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, StreamingResponse
 
 from hub_e2e.simulators.crypto import secrets_equal
 
@@ -78,6 +78,7 @@ class AiSimulatorState:
         self.limits = {"requests": 500, "tokens": 200_000, "window_s": WINDOW_S}
         self.faults: list[Fault] = []
         self.stream_interval_s = 0.0
+        self.gate: asyncio.Event | None = None  # set: streams hold after their first event
         self.batch_seconds = 2.0
         self.calls: list[dict[str, Any]] = []  # what the simulator was asked (method, path, headers)
 
@@ -171,29 +172,29 @@ def sse(data: Any, event: str | None = None) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
-class EventStream(Response):
-    """``text/event-stream``, each event written (and flushed) on its own, ``interval_s`` apart."""
-
-    media_type = "text/event-stream"
+class EventStream(StreamingResponse):
+    """``text/event-stream``, each event sent (and flushed) on its own, as it is produced."""
 
     def __init__(self, events: AsyncIterator[bytes], headers: dict[str, str]) -> None:
-        super().__init__(content=None, headers={**headers, "Cache-Control": "no-cache"})
-        self._events = events
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        async for chunk in self._events:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        super().__init__(
+            events, media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"}
+        )
 
 
-async def paced(chunks: Iterable[bytes], interval_s: float) -> AsyncIterator[bytes]:
+async def paced(
+    chunks: Iterable[bytes], interval_s: float, gate: asyncio.Event | None = None
+) -> AsyncIterator[bytes]:
+    """The events ``interval_s`` apart; with a ``gate``, the rest wait after the first until it
+    opens (a test proves a relay passes events on as they come: it opens the gate only after it
+    received the first one through the relay)."""
     first = True
     for chunk in chunks:
         if not first and interval_s > 0:
             await asyncio.sleep(interval_s)
-        first = False
         yield chunk
+        if first and gate is not None:
+            await asyncio.wait_for(gate.wait(), 60)
+        first = False
 
 
 async def admin_body(request: Request) -> dict[str, Any]:
@@ -212,6 +213,8 @@ def configure(state: AiSimulatorState, body: dict[str, Any]) -> dict[str, Any]:
             state.windows.clear()
     if "stream_interval_ms" in body:
         state.stream_interval_s = float(body["stream_interval_ms"]) / 1000.0
+    if "hold_after_first" in body:
+        state.gate = asyncio.Event() if body["hold_after_first"] else None
     if "batch_seconds" in body:
         state.batch_seconds = float(body["batch_seconds"])
     return {

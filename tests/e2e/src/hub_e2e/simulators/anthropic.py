@@ -232,7 +232,7 @@ class AnthropicSimulator(AiSimulatorState, ProviderSimulator):
         if body.get("stream"):
             self.window(key).used_tokens += len(words)
             events = self._events(message, words, input_tokens)
-            return EventStream(paced(events, self.stream_interval_s), self._limit_headers(key))
+            return EventStream(paced(events, self.stream_interval_s, self.gate), self._limit_headers(key))
         return 200, message, len(words)
 
     def _events(self, message: dict[str, Any], words: list[str], input_tokens: int) -> Iterator[bytes]:

@@ -257,7 +257,7 @@ class OpenAISimulator(AiSimulatorState, ProviderSimulator):
             chunks = self._chunks(
                 template, completion_id, created, model, words, usage if include_usage else None
             )
-            return EventStream(paced(chunks, self.stream_interval_s), self._limit_headers(key))
+            return EventStream(paced(chunks, self.stream_interval_s, self.gate), self._limit_headers(key))
         answer = {
             "id": completion_id,
             "object": "chat.completion",
@@ -484,10 +484,19 @@ def ai_admin_routes(get: Any) -> list[BaseRoute]:
     async def drain(request: Request) -> Response:
         return Response(status_code=204)
 
+    async def release(request: Request) -> Response:
+        """Let held streams go on (``hold_after_first``), and hold no more."""
+        state = get(request)
+        if state.gate is not None:
+            state.gate.set()
+        state.gate = None
+        return Response(status_code=204)
+
     return [
         Route("/keys", keys, methods=["POST"]),
         Route("/settings", settings, methods=["POST"]),
         Route("/faults", faults, methods=["POST"]),
         Route("/calls", calls, methods=["GET"]),
         Route("/drain", drain, methods=["POST"]),
+        Route("/release", release, methods=["POST"]),
     ]
