@@ -299,6 +299,9 @@ class OpenAISimulator(AiSimulatorState, ProviderSimulator):
                 "created": created,
                 "model": model,
                 "system_fingerprint": "fp_sim",
+                # OpenAI pads chunks with a random "obfuscation" string; the simulator's padding
+                # is the chunk's emission time (epoch seconds), so a relay's delay can be measured.
+                "obfuscation": f"{time.time():.6f}",
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
                 if choices
                 else [],
