@@ -4,7 +4,8 @@ simulator), every action through connectors → gateway → simulator, a streame
 the gateway event by event (the simulator holds the rest of the stream until the test has the
 first event *through the gateway*: a buffering relay would never deliver it), token usage
 metered from every answer (streamed ones included), 529 retried by the gateway, and a batch
-whose polling trigger fires exactly once across restarts of the connectors service."""
+whose polling trigger fires exactly once across restarts of the connectors service (with a second
+replica polling beside it)."""
 
 from __future__ import annotations
 
@@ -257,6 +258,9 @@ def test_a_batch_trigger_fires_exactly_once_across_restarts_of_the_connectors_se
     sim, connectors = hub["openai"], hub["connectors"]
     cid = connect(hub, "openai", f"{sim.url}/v1", OPENAI_KEY)
     sim_admin(sim, "/settings", {"batch_seconds": 4})
+    # A second replica polls the same table the whole time: claims skip rows the other holds.
+    replica = ServiceProcess("connectors", connectors.env)
+    replica.start()
 
     def fired(data: Any) -> bool:
         return data.get("connection_id") == cid and data.get("trigger_id") == "batch_completed"
@@ -280,7 +284,10 @@ def test_a_batch_trigger_fires_exactly_once_across_restarts_of_the_connectors_se
             await asyncio.to_thread(connectors.start)
         return batch, seen
 
-    batch, (event,) = asyncio.run(scenario())
+    try:
+        batch, (event,) = asyncio.run(scenario())
+    finally:
+        replica.stop()
     data = event.data
     assert data["connector_id"] == "openai" and data["source_delivery_id"] == batch["id"]
     assert data["payload"]["batch"]["id"] == batch["id"] and data["payload"]["batch"]["status"] == "completed"
