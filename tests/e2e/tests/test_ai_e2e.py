@@ -292,3 +292,28 @@ def test_a_batch_trigger_fires_exactly_once_across_restarts_of_the_connectors_se
     assert data["connector_id"] == "openai" and data["source_delivery_id"] == batch["id"]
     assert data["payload"]["batch"]["id"] == batch["id"] and data["payload"]["batch"]["status"] == "completed"
     assert data["payload"]["batch"]["request_counts"]["completed"] == 3
+
+
+def test_an_anthropic_message_batch_fires_message_batch_ended_once(hub, hub_stack):
+    sim = hub["anthropic"]
+    cid = connect(hub, "anthropic", sim.url, ANTHROPIC_KEY)
+    sim_admin(sim, "/settings", {"batch_seconds": 2})
+    hello = [{"role": "user", "content": "batch me"}]
+    params = {"model": "claude-haiku-4-5", "max_tokens": 4, "messages": hello}
+    requests = [{"custom_id": f"q-{i}", "params": params} for i in range(3)]
+
+    def fired(data: Any) -> bool:
+        return data.get("connection_id") == cid and data.get("trigger_id") == "message_batch_ended"
+
+    async def scenario() -> tuple[dict[str, Any], list[Any]]:
+        async with expect_events(
+            hub_stack.kafka_bootstrap, "integration.trigger-fired", match=fired, count=1, exact=True,
+            timeout_s=60, settle_s=4,
+        ) as seen:  # fmt: skip
+            batch = await asyncio.to_thread(run, hub, cid, "create_message_batch", {"requests": requests})
+        return batch, seen
+
+    batch, (event,) = asyncio.run(scenario())
+    ended = event.data["payload"]["batch"]
+    assert ended["id"] == batch["id"] and ended["processing_status"] == "ended"
+    assert ended["request_counts"]["succeeded"] == 3 and ended["results_url"]
