@@ -317,3 +317,29 @@ def test_an_anthropic_message_batch_fires_message_batch_ended_once(hub, hub_stac
     ended = event.data["payload"]["batch"]
     assert ended["id"] == batch["id"] and ended["processing_status"] == "ended"
     assert ended["request_counts"]["succeeded"] == 3 and ended["results_url"]
+
+
+def test_a_spent_token_budget_is_refused_by_the_gateway_before_openai_is_called(hub):
+    sim, gateway = hub["openai"], hub["gateway"]
+    cid = connect(hub, "openai", f"{sim.url}/v1", OPENAI_KEY)
+    sim_admin(sim, "/settings", {"tokens": 20, "window_s": 300})
+    url = f"{gateway.url}/v1/proxy/{cid}/chat/completions"
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "spend it"}],
+        "max_completion_tokens": 30,
+    }
+    try:
+        spent = httpx.post(url, headers=headers(), json=body, timeout=30)
+        assert spent.status_code == 200, spent.text
+        assert spent.headers["x-ratelimit-remaining-tokens"] == "0"  # requests remain; tokens do not
+        assert int(spent.headers["x-ratelimit-remaining-requests"]) > 0
+        calls = len(httpx.get(f"{sim.url}/_sim/openai/calls", timeout=10).json())
+        refused = httpx.post(url, headers=headers(), json=body, timeout=30)
+        assert refused.status_code == 429, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "provider_rate_limited" and error["details"]["scope"] == "tokens"
+        assert 200 < int(refused.headers["retry-after"]) <= 300  # until the token budget resets
+        assert len(httpx.get(f"{sim.url}/_sim/openai/calls", timeout=10).json()) == calls  # never sent
+    finally:
+        sim_admin(sim, "/settings", {"tokens": 200_000, "window_s": 60})
