@@ -201,14 +201,28 @@ def test_openai_every_action_a_streamed_relay_and_metered_usage(hub):
     streamed = chunks[-1]["usage"]
     assert streamed == {"prompt_tokens": 4, "completion_tokens": 8, "total_tokens": 12}
 
-    answers = [chat["usage"], response["usage"], embeddings["usage"]]
+    # A streamed Responses call: its usage is in the last event, response.completed.
+    streamed_response = [
+        json.loads(e)
+        for e in relay_stream(
+            hub,
+            sim,
+            cid,
+            "responses",
+            {"model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 16, "stream": True},
+        )
+    ]
+    assert streamed_response[-1]["type"] == "response.completed"
+    last = streamed_response[-1]["response"]["usage"]
+
+    answers = [chat["usage"], response["usage"], embeddings["usage"], last]
     metered = wait_usage(
         hub,
         cid,
         sum(u["input_tokens"] for u in answers) + streamed["prompt_tokens"],
         sum(u["output_tokens"] for u in answers) + streamed["completion_tokens"],
     )
-    assert metered["metered"] is True and metered["connection"]["responses"] == 4
+    assert metered["metered"] is True and metered["connection"]["responses"] == 5
     assert metered["tenant"]["output_tokens"] >= metered["connection"]["output_tokens"]
     scrape = httpx.get(f"{hub['gateway'].url}/metrics", timeout=10).text
     assert 'hub_gateway_provider_tokens_total{connector="openai",direction="output"}' in scrape

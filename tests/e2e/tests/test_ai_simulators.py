@@ -173,3 +173,18 @@ async def test_anthropic_message_batch_ends(anthropic):
     ended = (await client.get(f"/v1/messages/batches/{created['id']}", headers=ANTHROPIC)).json()
     assert ended["processing_status"] == "ended" and ended["request_counts"]["succeeded"] == 1
     assert ended["results_url"].endswith(f"/v1/messages/batches/{created['id']}/results")
+
+
+async def test_openai_streamed_responses_end_with_completed_and_its_usage(openai):
+    _, client = openai
+    body = {"model": "gpt-4o-mini", "input": "hi you", "max_output_tokens": 16, "stream": True}
+    resp = await client.post("/v1/responses", headers=OPENAI, json=body)
+    events = [json.loads(e) for e in data_lines(resp.text)]
+    kinds = [e["type"] for e in events]
+    assert kinds[:4] == [
+        "response.created", "response.in_progress",
+        "response.output_item.added", "response.content_part.added",
+    ]  # fmt: skip
+    assert kinds.count("response.output_text.delta") == 16 and kinds[-1] == "response.completed"
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert events[-1]["response"]["usage"]["output_tokens"] == 16

@@ -12,14 +12,18 @@ Behaviour, from OpenAI's API reference:
   ``CreateChatCompletionStreamResponse``;
 - every answer carries ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}``, resets as Go
   durations (``6m0s``, ``12ms``); past a limit, 429 ``rate_limit_exceeded``;
-- ``stream: true`` answers ``data: {chunk}`` events (the first with the role, one per word, the
-  last with ``finish_reason``), then, with ``stream_options.include_usage``, a chunk with empty
-  ``choices`` and the ``usage``, then ``data: [DONE]``;
+- ``stream: true`` on ``/responses`` answers ``event: response.created`` … ``response.completed``
+  (with the usage), every event checked against ``ResponseStreamEvent``;
+- ``stream: true`` on ``/chat/completions`` answers ``data: {chunk}`` events (the first with the
+  role, one per word, the last with ``finish_reason``), then, with
+  ``stream_options.include_usage``, a chunk with empty ``choices`` and the ``usage``, then
+  ``data: [DONE]``;
 - a batch is ``validating`` when created, ``in_progress`` after, ``completed`` (with an output
   file and request counts) ``batch_seconds`` after its creation.
 
 Simplified: ``input_file_id`` is not looked up (there is no files API in the kept description);
-token counts are one per word; ``stream: true`` on ``/responses`` is not simulated (400).
+token counts are one per word; a streamed ``/responses`` call sends the text events of one
+message (no tool calls, reasoning or refusals).
 """
 
 from __future__ import annotations
@@ -332,17 +336,11 @@ class OpenAISimulator(AiSimulatorState, ProviderSimulator):
         return sse(data)
 
     async def responses(self, request: Request, template: str | None, body: Any, key: str) -> Any:
-        if body.get("stream"):
-            raise OpenAIError(
-                400,
-                "hub-sim does not simulate streamed Responses; use chat completions",
-                "invalid_request_error",
-                "unsupported",
-            )
         prompt = body.get("input")
         text_in = prompt if isinstance(prompt, str) else last_user_text(prompt or [])
         words = reply_words(text_in, int(body.get("max_output_tokens") or DEFAULT_REPLY_WORDS))
         input_tokens = count_tokens(prompt)
+        message_id = f"msg_{uuid.uuid4().hex}"
         answer = {
             "id": f"resp_{uuid.uuid4().hex}",
             "object": "response",
@@ -354,7 +352,7 @@ class OpenAISimulator(AiSimulatorState, ProviderSimulator):
             "model": body.get("model") or "gpt-4o-mini",
             "output": [
                 {
-                    "id": f"msg_{uuid.uuid4().hex}",
+                    "id": message_id,
                     "type": "message",
                     "role": "assistant",
                     "status": "completed",
@@ -377,7 +375,41 @@ class OpenAISimulator(AiSimulatorState, ProviderSimulator):
                 "total_tokens": input_tokens + len(words),
             },
         }
+        if body.get("stream"):
+            self.window(key).used_tokens += len(words)
+            events = self._response_events(template, answer, message_id, words)
+            return EventStream(paced(events, self.stream_interval_s, self.gate), self._limit_headers(key))
         return 200, answer, len(words)
+
+    def _response_events(
+        self, template: str | None, answer: dict[str, Any], message_id: str, words: list[str]
+    ) -> Iterator[bytes]:
+        """The Responses API's stream: created, in progress, the message and its text part added,
+        a delta per word, the text, part and item done, completed (with the usage)."""
+        sequence = iter(range(1_000_000))
+        pending = {k: v for k, v in answer.items() if k != "usage"} | {"status": "in_progress", "output": []}
+        text = " ".join(words)
+        item = {**answer["output"][0], "status": "in_progress", "content": []}
+        part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        where = {"item_id": message_id, "output_index": 0, "content_index": 0}
+
+        def event(kind: str, **fields: Any) -> bytes:
+            data = {"type": kind, "sequence_number": next(sequence), **fields}
+            self.guard.check_stream_event("POST", template, data)
+            return sse(data, kind)
+
+        yield event("response.created", response=pending)
+        yield event("response.in_progress", response=pending)
+        yield event("response.output_item.added", output_index=0, item=item)
+        yield event("response.content_part.added", **where, part=part)
+        for i, word in enumerate(words):
+            yield event(
+                "response.output_text.delta", **where, delta=word if i == 0 else " " + word, logprobs=[]
+            )
+        yield event("response.output_text.done", **where, text=text, logprobs=[])
+        yield event("response.content_part.done", **where, part={**part, "text": text})
+        yield event("response.output_item.done", output_index=0, item=answer["output"][0])
+        yield event("response.completed", response=answer)
 
     async def embeddings(self, request: Request, template: str | None, body: Any, key: str) -> Any:
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
