@@ -5,7 +5,7 @@
 -- from the old cursor and fires the same events once).
 -- (Numbered 021 after its ADR so that parallel branches adding 002... do not collide.)
 CREATE TABLE trigger_polls (
-    connection_id  uuid        NOT NULL REFERENCES integrations_connections (id),
+    connection_id  uuid        NOT NULL REFERENCES integrations_connections (id) ON DELETE CASCADE,
     trigger_id     text        NOT NULL,
     tenant_id      text        NOT NULL,
     connector_id   text        NOT NULL,
