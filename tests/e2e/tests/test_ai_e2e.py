@@ -267,6 +267,17 @@ def test_anthropic_every_action_a_streamed_relay_metered_usage_and_529_retried(h
 
     wait_usage(hub, cid, 4 + 4, 5 + 6)  # create_message + the stream (count_tokens reports no usage)
 
+    # A caller that leaves mid-stream: the provider's stream is closed, and what it had said
+    # (message_start: 4 input tokens, 1 output token so far) is metered.
+    sim_admin(sim, "/settings", {"hold_after_first": True})
+    url = f"{hub['gateway'].url}/v1/proxy/{cid}/v1/messages"
+    with httpx.stream("POST", url, headers=headers(), json=body, timeout=30) as resp:
+        first = next(line for line in resp.iter_lines() if line.startswith("data: "))
+    assert json.loads(first[6:])["type"] == "message_start"
+    sim_admin(sim, "/release")
+    left = wait_usage(hub, cid, 4 + 4 + 4, 5 + 6 + 1)
+    assert left["connection"]["responses"] == 3
+
 
 def test_a_batch_trigger_fires_exactly_once_across_restarts_of_the_connectors_service(hub, hub_stack):
     sim, connectors = hub["openai"], hub["connectors"]

@@ -14,6 +14,7 @@ Retry rules
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import hashlib
 import random
@@ -551,8 +552,12 @@ class ProxyService:
                     yield chunk
             finally:
                 found = meter.close()
-                if found is not None:
+                if found is not None:  # a caller that left early: what the stream had said so far
                     usage_meter.record(target.id, target.tenant_id, target.connector_id, found, streamed=True)
+                close = getattr(chunks, "aclose", None)
+                if close is not None:  # closing this closes the provider's stream too, at once
+                    with contextlib.suppress(Exception):
+                        await close()
 
         reply.stream = metered()
         return reply
