@@ -64,6 +64,7 @@ from hub_connector_sdk.pagination import (
     parse_link_header,
 )
 from hub_connector_sdk.versions import HUB_VERSION
+from hub_connector_sdk.watch import WatchCursor
 from hub_connector_sdk.webhook_signatures import (
     PRESETS,
     HmacSignature,
@@ -124,6 +125,7 @@ __all__ = [
     "UnknownAction",
     "UnknownTrigger",
     "VerifiedWebhook",
+    "WatchCursor",
     "WebhookRegistration",
     "WebhookSignature",
     "WebhookVerificationError",

@@ -55,6 +55,7 @@ from hub_connector_sdk.models import (
     TriggerType,
     WebhookRegistration,
 )
+from hub_connector_sdk.watch import WatchCursor
 from hub_connector_sdk.webhook_signatures import (
     HmacSignature,
     JwtSignature,
@@ -490,6 +491,22 @@ class BaseConnector:
             raise UnknownTrigger(f"{self.id} has no polling trigger {trigger_id!r}")
         result: PollResult = await spec.func(self, cursor)
         return result
+
+    @classmethod
+    def polled_items(cls, action_id: str, data: Any) -> list[tuple[str, str]]:
+        """What a successful action asks this connector's polling triggers to watch, as
+        ``(trigger id, provider item id)`` pairs (the batch ``create_batch`` started). The hub
+        adds each to the trigger's stored cursor with :meth:`watch`. Default: nothing."""
+        return []
+
+    @classmethod
+    def watch(cls, trigger_id: str, cursor: str | None, item_id: str) -> str:
+        """The trigger's cursor with ``item_id`` added (see :mod:`hub_connector_sdk.watch`).
+        Class methods, both: the hub calls them without a connection's client."""
+        spec = cls._triggers.get(trigger_id)
+        if spec is None or spec.delivery != "polling":
+            raise UnknownTrigger(f"{cls.id} has no polling trigger {trigger_id!r}")
+        return WatchCursor.decode(cursor).add(item_id).encode()
 
 
 def _action_model(spec: _ActionSpec) -> ConnectorAction:

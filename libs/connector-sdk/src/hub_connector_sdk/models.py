@@ -178,6 +178,16 @@ class ApiSpec(_Model):
         default_factory=lambda: {"type": "object", "properties": {}, "additionalProperties": False},
         description="JSON Schema of the non-secret per-connection config (e.g. base_url, cloud_id)",
     )
+    config_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="config key -> request header: a connection's non-secret config value sent on "
+        "every call (OpenAI's OpenAI-Organization / OpenAI-Project)",
+    )
+    usage_format: Literal["openai", "anthropic"] | None = Field(
+        default=None,
+        description="where the provider reports token usage in its answers (JSON and server-sent "
+        "events); the gateway meters it per connection and tenant",
+    )
 
     @field_validator("allowed_hosts")
     @classmethod

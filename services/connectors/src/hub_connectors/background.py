@@ -1,5 +1,5 @@
-"""Work that runs beside the API: two consumer groups, four periodic jobs (health, audit purge,
-initializing sweep, dedupe purge) and content exports.
+"""Work that runs beside the API: two consumer groups, five periodic jobs (health, audit purge,
+initializing sweep, dedupe purge, polling triggers) and content exports.
 
 Runs inside ``serve`` by default (so one process is a complete service) or alone with
 ``hub-connectors worker``. Replicas share it safely: consumer groups split partitions, health
@@ -14,7 +14,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from hub_common.events import IntegrationContent
+from hub_common.events import IntegrationContent, IntegrationTriggerFired
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
@@ -25,6 +25,7 @@ from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.content_exports import ExportRunner
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.sweeper import InitializingSweeper
+from hub_connectors.services.trigger_polls import TriggerPolls
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class BackgroundWorkers:
         connection_events: ConnectionEvents,
         sweeper: InitializingSweeper,
         export_runner: ExportRunner | None = None,
+        trigger_polls: TriggerPolls | None = None,
     ) -> None:
         prefix = settings.connectors_consumer_group_prefix
         self.settings = settings
@@ -59,6 +61,7 @@ class BackgroundWorkers:
         self._connection_events = connection_events
         self._sweeper = sweeper
         self.export_runner = export_runner
+        self._trigger_polls = trigger_polls
         self.status_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
@@ -90,7 +93,12 @@ class BackgroundWorkers:
 
     async def start(self) -> None:
         s = self.settings
-        topics = {*STATUS_TOPICS, *s.connectors_audit_topics, IntegrationContent.topic}
+        topics = {
+            *STATUS_TOPICS,
+            *s.connectors_audit_topics,
+            IntegrationContent.topic,
+            IntegrationTriggerFired.topic,
+        }
         await ensure_topics(s.kafka_bootstrap, sorted(topics | {dlq_topic(t) for t in topics}))
         for consumer in self.consumers:
             await consumer.start()
@@ -110,6 +118,13 @@ class BackgroundWorkers:
                 )
             ),
         ]
+        if self._trigger_polls is not None:
+            polls = self._trigger_polls
+            self._tasks.append(
+                asyncio.create_task(
+                    _every("trigger-polls", s.connectors_trigger_poll_every_s, polls.poll_due)
+                )
+            )
         if self.export_runner is not None:
             self.export_runner.start()
 

@@ -91,6 +91,12 @@ class ConnectorsSettings(HubSettings):
     # Document text above this is cut (text_truncated=true): Kafka records have a size limit.
     connectors_export_max_text_bytes: int = Field(default=256 * 1024, ge=1024)
 
+    # Polling triggers (ADR 0021): how often due polls are looked for, and an override of every
+    # trigger's own interval (None: the manifest's poll_interval_s; tests and demos set seconds).
+    connectors_trigger_poll_every_s: float = Field(default=5.0, gt=0)
+    connectors_trigger_poll_interval_s: float | None = Field(default=None, gt=0)
+    connectors_trigger_poll_retry_s: float = Field(default=60.0, gt=0)
+
     # Disconnect asks the oauth service to revoke at the provider when it offers the route.
     connectors_oauth_revoke: bool = True
     connectors_oauth_timeout_s: float = Field(default=5.0, gt=0)

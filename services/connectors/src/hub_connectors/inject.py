@@ -29,6 +29,7 @@ from hub_connectors.services.license import LicenseService
 from hub_connectors.services.ports import CredentialStore, Revoker
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.tenants import TenantDirectory
+from hub_connectors.services.trigger_polls import TriggerPolls
 from hub_connectors.services.webhook_registrations import WebhookRegistrar
 
 
@@ -118,11 +119,19 @@ class Container:
             api_key_after_s=settings.connectors_abandon_api_key_after_s,
             oauth_after_s=settings.connectors_abandon_oauth_after_s,
         )
+        self.trigger_polls = TriggerPolls(
+            self.db,
+            self.registry,
+            self.runtime,
+            interval_s=settings.connectors_trigger_poll_interval_s,
+            retry_s=settings.connectors_trigger_poll_retry_s,
+        )
         self.actions = ActionService(
             self.db,
             self.registry,
             self.runtime,
             event_result_max_bytes=settings.connectors_event_result_max_bytes,
+            trigger_polls=self.trigger_polls,
         )
         self.connection_events = ConnectionEvents(
             self.db, dedupe_retention_days=settings.connectors_dedupe_retention_days
@@ -153,6 +162,7 @@ class Container:
                 connection_events=self.connection_events,
                 sweeper=self.sweeper,
                 export_runner=self.export_runner,
+                trigger_polls=self.trigger_polls,
             )
             await self.workers.start()
 

@@ -27,7 +27,11 @@ def only_problem(registry):
 def test_the_builtins_load_cleanly_as_builtins():
     registry = load_registry("0.1.0", plugins=False)
     assert registry.problems == []
-    assert [r.id for r in registry.all()] == sorted(c.id for c in BUILTINS) == ["github", "github_pat"]
+    assert (
+        [r.id for r in registry.all()]
+        == sorted(c.id for c in BUILTINS)
+        == ["anthropic", "github", "github_pat", "openai"]
+    )
     assert all(r.manifest.builtin and not r.custom for r in registry.all())
 
 

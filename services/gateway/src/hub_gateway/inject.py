@@ -22,6 +22,7 @@ from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
 from hub_gateway.services.proxy import ProxyService, ProxySettings
 from hub_gateway.services.resolver import Resolver
 from hub_gateway.services.transforms import TransformService
+from hub_gateway.services.usage import UsageMeter
 
 
 class Container:
@@ -53,6 +54,9 @@ class Container:
         self.snapshots = SnapshotWriter(self.infra.pool, flush_interval_s=s.gateway_snapshot_flush_interval_s)
         await self.snapshots.start()
         stack.push_async_callback(self.snapshots.stop)
+        self.usage = UsageMeter(self.infra.pool, flush_interval_s=s.gateway_snapshot_flush_interval_s)
+        await self.usage.start()
+        stack.push_async_callback(self.usage.stop)
         self.events = EventSink(
             self.infra.producer,
             max_queue=s.gateway_events_queue_max,
@@ -118,6 +122,7 @@ class Container:
                 provider_block_max_s=s.gateway_provider_block_max_s,
                 quotas=merged_quotas(s.quota_overrides),
             ),
+            usage=self.usage,
         )
 
     async def stop(self) -> None:

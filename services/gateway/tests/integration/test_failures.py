@@ -23,7 +23,7 @@ def fail_then_ok(failures: int, status: int = 503, retry_after: str = "0.2"):
     return respond
 
 
-@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("status", [429, 503, 529])
 async def test_short_retry_after_is_honoured_and_retried(hub, tenant, status):
     cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
     hub.sim.on(f"/flaky-{cid}", fail_then_ok(1, status))

@@ -7,11 +7,13 @@ asks for a health check after it captured credentials (``/verify``). Values stay
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from hub_common.errors import Forbidden
 from hub_common.web.auth import Principal, ServicePrincipal
-from hub_connector_sdk import AuthenticationMethod
+from hub_connector_sdk import ApiSpec, AuthenticationMethod
 from hub_connectors.api.deps import ConnectionIdDep, ContainerDep
 from hub_connectors.api.schemas import (
     ConnectionOut,
@@ -36,6 +38,17 @@ OAUTH_KEYS = ["access_token"]
 def _allow(principal: Principal, services: frozenset[str]) -> None:
     if principal.service_id not in services:
         raise Forbidden(f"service {principal.service_id} may not call this", code="service_not_allowed")
+
+
+def connection_headers(api: ApiSpec, config: dict[str, Any]) -> dict[str, str]:
+    """The manifest's default headers plus the connection's config values it maps to headers
+    (``api.config_headers``: OpenAI's organization and project)."""
+    headers = dict(api.default_headers)
+    for key, header in api.config_headers.items():
+        value = config.get(key)
+        if isinstance(value, str) and value:
+            headers[header] = value
+    return headers
 
 
 @router.get("/connections/{connection_id}", response_model=InternalConnection)
@@ -63,7 +76,7 @@ async def resolve_connection(
         allowed_hosts=effective_allowed_hosts(manifest.api.base_url, manifest.api.allowed_hosts)
         if manifest
         else [],
-        default_headers=dict(manifest.api.default_headers) if manifest else {},
+        default_headers=connection_headers(manifest.api, connection.config) if manifest else {},
         api_key_placement=placement.model_dump() if placement else None,
         credential_keys=keys,
     )

@@ -5,7 +5,15 @@ found through an entry point."""
 
 from __future__ import annotations
 
+from hub_connector_anthropic import AnthropicConnector
+from hub_connector_openai import OpenAIConnector
+
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_sdk import BaseConnector
 
-BUILTINS: tuple[type[BaseConnector], ...] = (GitHubConnector, GitHubTokenConnector)
+BUILTINS: tuple[type[BaseConnector], ...] = (
+    GitHubConnector,
+    GitHubTokenConnector,
+    OpenAIConnector,
+    AnthropicConnector,
+)

@@ -29,6 +29,7 @@ from hub_connector_sdk import (
     ConnectorHealth,
     ExportPage,
     InvalidParameters,
+    PollResult,
     ProviderClient,
     ProviderError,
     UnknownAction,
@@ -310,6 +311,41 @@ class ConnectorRuntime:
         if not isinstance(page, ExportPage):
             raise ConnectorError(f"the connector returned {type(page).__name__}, not an ExportPage")
         return page
+
+    async def poll(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        trigger_id: str,
+        cursor: str | None,
+        *,
+        tier: str | None,
+    ) -> PollResult:
+        """One poll of a polling trigger. Failures raise ConnectorError (ProviderError with the
+        provider's wait); the poller decides when to try again."""
+        if registered.custom:  # the worker protocol carries no polls yet (docs/adr/0021)
+            raise ConnectorError("polling triggers run for built-in connectors only", code="not_supported")
+        try:
+            result = await self._call(
+                registered, context, lambda c: c.poll(trigger_id, cursor), self.action_timeout_s, tier
+            )
+        except ConnectorError:
+            raise
+        except ConnectorTimedOut:
+            raise ConnectorError(
+                f"the poll did not finish within {self.action_timeout_s:g}s", code="poll_timeout"
+            ) from None
+        except ConnectorBusy:
+            raise ConnectorError(
+                "the connector is still busy with earlier calls", code="connector_busy"
+            ) from None
+        except Exception as exc:
+            raise ConnectorError(
+                f"the connector failed: {_describe(exc)}", code="connector_crashed"
+            ) from None
+        if not isinstance(result, PollResult):
+            raise ConnectorError(f"the connector returned {type(result).__name__}, not a PollResult")
+        return result
 
     async def register_webhook(
         self,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
 
 from hub_common.events import IntegrationActionExecuted
-from hub_connector_sdk import ActionResult
+from hub_connector_sdk import ActionResult, ConnectorError
 from hub_connectors.domain.action_summary import bounded_errors, summarize
 from hub_connectors.domain.errors import (
     ConnectionNotActive,
@@ -24,6 +25,9 @@ from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services.caller import Caller
 from hub_connectors.services.contexts import context_of
 from hub_connectors.services.database import Database, publish
+from hub_connectors.services.trigger_polls import TriggerPolls
+
+log = logging.getLogger(__name__)
 
 
 class ActionService:
@@ -34,7 +38,9 @@ class ActionService:
         runtime: ConnectorRuntime,
         *,
         event_result_max_bytes: int = 16 * 1024,
+        trigger_polls: TriggerPolls | None = None,
     ) -> None:
+        self._trigger_polls = trigger_polls
         self._db = db
         self._registry = registry
         self._runtime = runtime
@@ -83,4 +89,13 @@ class ActionService:
                     duration_ms=result.duration_ms or 0,
                 ),
             )
+            if result.success and self._trigger_polls is not None:
+                try:
+                    await self._trigger_polls.watch_action_result(
+                        conn, registered, connection, action_id, result.data
+                    )
+                except ConnectorError as exc:  # the action happened: its result still stands
+                    log.warning(
+                        "action result not watched", extra={"action_id": action_id, "error_code": exc.code}
+                    )
         return result

@@ -12,17 +12,19 @@ from fastapi import APIRouter, Body, Depends, Request, Response, status
 
 from hub_gateway.api.callers import CallerAuth
 from hub_gateway.api.schemas import (
+    ConnectionUsageOut,
     ProviderBlockOut,
     ProviderBudgetOut,
     QuotaBucketOut,
     RateLimitStatusOut,
+    TokenTotalsOut,
     TransformListOut,
     TransformOut,
 )
 from hub_gateway.domain import tiers
 from hub_gateway.domain.errors import ConnectionNotFound, InvalidTransform, PluginScope, UserRequired
 from hub_gateway.inject import Container
-from hub_gateway.repositories import rate_limits
+from hub_gateway.repositories import rate_limits, token_usage
 from hub_gateway.services.proxy import Caller
 
 router = APIRouter(tags=["gateway"])
@@ -114,6 +116,34 @@ async def rate_limit_status(connection_id: UUID, caller: CallerDep, c: Container
         provider_blocks=[
             ProviderBlockOut(scope=b.scope, until=_at(b.until), path_prefix=b.path_prefix) for b in blocks
         ],
+    )
+
+
+@router.get("/v1/connections/{connection_id}/usage", response_model=ConnectionUsageOut)
+async def usage_status(connection_id: UUID, caller: CallerDep, c: ContainerDep) -> ConnectionUsageOut:
+    """Tokens the provider reported for this connection (streamed answers included) and for the
+    tenant's connections of the same connector; this replica's unflushed counts are added (other
+    replicas' are at most a flush interval behind)."""
+    target = await c.resolver.describe(connection_id, caller.tenant_id)
+    row = await token_usage.for_connection(c.infra.pool, target.tenant_id, target.id)
+    tenant = await token_usage.for_tenant(c.infra.pool, target.tenant_id, target.connector_id)
+    mine = {"input_tokens": 0, "output_tokens": 0, "responses": 0}
+    if row is not None:
+        mine.update({k: row[k] for k in mine})
+    pending = c.usage.pending_for(target.id)
+    if pending is not None:
+        for totals in (mine, tenant):
+            totals["input_tokens"] += pending.input_tokens
+            totals["output_tokens"] += pending.output_tokens
+            totals["responses"] += pending.responses
+    return ConnectionUsageOut(
+        connection_id=target.id,
+        connector_id=target.connector_id,
+        metered=target.usage_format is not None,
+        connection=TokenTotalsOut(**mine),
+        tenant=TokenTotalsOut(**{k: int(tenant[k]) for k in mine}),
+        first_at=row["first_at"] if row else None,
+        updated_at=row["updated_at"] if row else None,
     )
 
 

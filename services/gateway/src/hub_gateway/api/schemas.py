@@ -57,3 +57,21 @@ class TransformOut(BaseModel):
 
 class TransformListOut(BaseModel):
     transforms: list[TransformOut]
+
+
+class TokenTotalsOut(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    responses: int = Field(description="answers whose usage was metered")
+
+
+class ConnectionUsageOut(BaseModel):
+    """Token usage metered from the provider's answers (connectors with ``api.usage_format``)."""
+
+    connection_id: UUID
+    connector_id: str
+    metered: bool = Field(description="whether this connection's connector reports token usage")
+    connection: TokenTotalsOut
+    tenant: TokenTotalsOut = Field(description="the tenant's connections of the same connector")
+    first_at: datetime | None = None
+    updated_at: datetime | None = None

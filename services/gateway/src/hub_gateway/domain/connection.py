@@ -50,6 +50,7 @@ class ConnectionTarget:
     default_headers: tuple[tuple[str, str], ...]
     api_key: ApiKeyPlacement | None
     credential_keys: tuple[str, ...]
+    usage_format: str | None = None  # the manifest's api.usage_format: token usage is metered
     # Derived once here, read on every call: the id as text (events, spans), ``host`` and
     # ``port`` of the base URL, its ``origin`` (``host[:port]``), and the circuit breaker's key
     # (the tenant and the base URL: one tenant's failures never pause another's calls).
@@ -191,4 +192,5 @@ def _parse(body: dict[str, Any], expected_id: uuid.UUID) -> ConnectionTarget:
         default_headers=tuple((str(k).lower(), str(v)) for k, v in headers.items()),
         api_key=placement,
         credential_keys=credential_keys_for(method, auth),
+        usage_format=api.usage_format if api else None,
     )

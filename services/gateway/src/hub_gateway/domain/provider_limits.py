@@ -275,7 +275,7 @@ def blocks_for(
 
     * a budget with ``remaining == 0`` and a future reset blocks until that reset (GitHub's
       search/graphql budgets block only their paths);
-    * a 429/503 (or GitHub's secondary-limit 403) with ``Retry-After`` blocks for that long;
+    * a 429/503/529 (or GitHub's secondary-limit 403) with ``Retry-After`` blocks for that long;
     * a 429 with no usable signal blocks for ``default_backoff_s``.
     Every block is capped at ``max_block_s`` (a provider clock far off must not lock us out).
     """
@@ -286,7 +286,7 @@ def blocks_for(
             blocks.append(
                 Block(min(lim.reset_at, cap), lim.api_name, GITHUB_RESOURCE_PATHS.get(lim.api_name))
             )
-    if signals.retry_after_s is not None and status in (403, 429, 503) and signals.retry_after_s > 0:
+    if signals.retry_after_s is not None and status in (403, 429, 503, 529) and signals.retry_after_s > 0:
         blocks.append(Block(min(now + signals.retry_after_s, cap), "retry-after"))
     if status == 429 and not blocks and default_backoff_s > 0:
         blocks.append(Block(min(now + default_backoff_s, cap), "429"))

@@ -14,6 +14,7 @@ Retry rules
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import hashlib
 import random
@@ -43,7 +44,7 @@ from hub_gateway.adapters.http1 import (
 )
 from hub_gateway.adapters.http1 import UpstreamError as ClientError
 from hub_gateway.adapters.hub_services import OAuthRefresher
-from hub_gateway.domain import body_scrub, provider_limits, tiers
+from hub_gateway.domain import body_scrub, provider_limits, tiers, usage
 from hub_gateway.domain.circuit import CircuitBoard
 from hub_gateway.domain.connection import ConnectionTarget
 from hub_gateway.domain.errors import (
@@ -77,11 +78,14 @@ from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
 from hub_gateway.services.resolver import Resolver
 from hub_gateway.services.transforms import TransformService
 from hub_gateway.services.upstream_span import end_upstream_span, upstream_span
+from hub_gateway.services.usage import UsageMeter
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # The services whose calls marked ``X-Hub-Purpose: health-check`` may go through an
 # `initializing` connection (a user, or any other service, saying so changes nothing).
 HEALTH_CHECKERS = frozenset({"connectors"})
+_BUSY = frozenset({503, 529})  # the provider is overloaded (529: Anthropic, Notion)
+_RETRY_AFTER_STATUSES = frozenset({429, 503, 529})
 SMALL_BODY = 64 * 1024
 SNAPSHOT_EVERY_S = 0.1
 _BODY_VALIDATORS = frozenset({"etag", "content-md5", "digest", "repr-digest", "content-digest"})
@@ -186,6 +190,7 @@ class ProxyService:
         refresher: OAuthRefresher,
         transforms: TransformService | None,
         settings: ProxySettings,
+        usage: UsageMeter | None = None,
     ) -> None:
         self.client = client
         self.resolver = resolver
@@ -196,6 +201,7 @@ class ProxyService:
         self.refresher = refresher
         self.transforms = transforms
         self.settings = settings
+        self.usage = usage
         self._refreshing: dict[uuid.UUID, asyncio.Future[bool]] = {}
         self._refreshed: dict[uuid.UUID, str] = {}  # sha256 of the last token refreshed, per connection
         self._parsed_at: dict[uuid.UUID, float] = {}
@@ -321,7 +327,10 @@ class ProxyService:
         """The per-call headers, and the block of the connection's own (its default headers
         unless the caller or a transform changes them, then the credential), encoded once per
         cache entry."""
-        headers = request_headers(req.headers, also_drop=injection.request_drop)
+        drop = injection.request_drop
+        if target.usage_format is not None:
+            drop = (*drop, b"accept-encoding")  # an identity answer, so its usage can be read
+        headers = request_headers(req.headers, also_drop=drop)
         blocks = self._blocks_for(target, injection)
         block = blocks.with_defaults
         if target.default_headers and (route is not None or _names_any(headers, blocks.default_names)):
@@ -438,11 +447,12 @@ class ProxyService:
                 raise _upstream_error(exc, target.host) from None
             status = resp.status
             ctx.remaining, wait = self._observe(target, resp)
-            if status in (502, 504) or (status == 503 and wait is None):
+            # 529: Anthropic's (and Notion's) "overloaded", handled as a 503.
+            if status in (502, 504) or (status in _BUSY and wait is None):
                 if not blamed:
                     blamed = True
                     circuit.failure(time.monotonic())
-            elif status != 503:  # a 503 with Retry-After is throttling: no verdict either way
+            elif status not in _BUSY:  # a 503/529 with Retry-After is throttling: no verdict either way
                 circuit.success()
             if (
                 status == 401
@@ -456,7 +466,7 @@ class ProxyService:
                 injection = await self._refresh(target, injection)
                 continue
             if (
-                status in (429, 503)
+                status in _RETRY_AFTER_STATUSES
                 and wait is not None
                 and wait <= self.settings.max_retry_after_s
                 and body.replayable
@@ -466,17 +476,23 @@ class ProxyService:
                 retries += 1
                 await asyncio.sleep(wait)
                 continue
-            if status == 503 and trial is not None and not blamed:
+            if status in _BUSY and trial is not None and not blamed:
                 circuit.abandon(trial)  # the trial ends throttled, without a verdict: next may try
             if route is None and (reply := self._reply_now(resp, injection)) is not None:
-                return _without_echoes(reply, injection.echo_guard) if injection.echo_guard else reply
+                return self._finished(target, injection, reply)
             try:
                 reply = await self._reply(resp, route, injection)
             except ClientError as exc:  # a small or transformed body broke off before it was in
                 resp.release()
                 circuit.failure(time.monotonic())
                 raise _upstream_error(exc, target.host) from None
-            return _without_echoes(reply, injection.echo_guard) if injection.echo_guard else reply
+            return self._finished(target, injection, reply)
+
+    def _finished(self, target: Any, injection: Any, reply: Reply) -> Reply:
+        """The reply as it leaves: a query key the provider echoed masked, usage metered."""
+        if injection.echo_guard:
+            reply = _without_echoes(reply, injection.echo_guard)
+        return reply if target.usage_format is None else self._metered(target, reply)
 
     async def _still_current(
         self, target: ConnectionTarget, injection: Injection, *, just_refreshed: bool, health_check: bool
@@ -499,7 +515,7 @@ class ProxyService:
         the lowest remaining count for the event is read on the way, at any rate.
         """
         relevant: list[tuple[bytes, bytes]] = []
-        urgent = resp.status in (403, 429, 503)
+        urgent = resp.status in (403, 429, 503, 529)
         remaining: int | None = None
         for name, value in resp.raw_headers:
             kind = _SIGNALS.get(name)
@@ -569,6 +585,37 @@ class ProxyService:
             await asyncio.shield(pending)
         self.resolver.invalidate(target.id, "refresh", credentials_only=True)
         return await self.resolver.injection(target)
+
+    def _metered(self, target: ConnectionTarget, reply: Reply) -> Reply:
+        """Token usage read from a successful answer of an AI provider (``api.usage_format``):
+        a JSON body at once, a stream as its chunks pass (never held back; docs/adr/0021)."""
+        if not 200 <= reply.status < 300 or self.usage is None:
+            return reply
+        usage_meter = self.usage
+        if reply.stream is None:
+            found = usage.from_json(reply.body)
+            if found is not None:
+                usage_meter.record(target.id, target.tenant_id, target.connector_id, found, streamed=False)
+            return reply
+        chunks = reply.stream
+
+        async def metered() -> AsyncIterator[bytes]:
+            meter = usage.StreamMeter()
+            try:
+                async for chunk in chunks:
+                    meter.feed(chunk)
+                    yield chunk
+            finally:
+                found = meter.close()
+                if found is not None:  # a caller that left early: what the stream had said so far
+                    usage_meter.record(target.id, target.tenant_id, target.connector_id, found, streamed=True)
+                close = getattr(chunks, "aclose", None)
+                if close is not None:  # closing this closes the provider's stream too, at once
+                    with contextlib.suppress(Exception):
+                        await close()
+
+        reply.stream = metered()
+        return reply
 
     def _reply_now(self, resp: Response, injection: Injection) -> Reply | None:
         """The answer as it stands when its small body arrived with its head (most answers),

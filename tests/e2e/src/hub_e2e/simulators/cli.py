@@ -14,10 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hub_e2e.simulators.anthropic import AnthropicSimulator
 from hub_e2e.simulators.framework import ProviderSimulator, create_provider_app
 from hub_e2e.simulators.github import GitHubSimulator
+from hub_e2e.simulators.openai import OpenAISimulator
 
-PROVIDERS: dict[str, type[ProviderSimulator]] = {cls.name: cls for cls in (GitHubSimulator,)}
+PROVIDERS: dict[str, type[ProviderSimulator]] = {
+    cls.name: cls for cls in (GitHubSimulator, OpenAISimulator, AnthropicSimulator)
+}
 DEMO_CLIENT = {"client_id": "hub-sim-demo", "client_secret": "hub-sim-demo-secret"}
 DEFAULT_REDIRECT = "http://127.0.0.1:8082/v1/oauth/callback"
 
@@ -45,7 +49,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"redirect URI of the demo client (repeatable; default {DEFAULT_REDIRECT})",
     )
     parser.add_argument(
-        "--pat", action="append", default=[], help="personal access token to accept, TOKEN or TOKEN:login"
+        "--pat",
+        action="append",
+        default=[],
+        help="personal access token (or API key) to accept, TOKEN or TOKEN:login",
     )
     parser.add_argument("--settings", type=_json_arg, default={}, help="OAuth settings (JSON or @file)")
     parser.add_argument(

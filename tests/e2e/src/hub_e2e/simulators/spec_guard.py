@@ -19,6 +19,8 @@ from jsonschema import Draft202012Validator
 from hub_connector_sdk.testkit import OpenApiSpec, SpecViolation, spec_file
 from hub_connector_sdk.testkit._openapi_schema import SchemaCompiler
 
+_SSE = "text/event-stream"
+
 
 class AnswerViolation(AssertionError):
     """The simulator produced an answer its provider's description does not allow (a simulator bug)."""
@@ -29,7 +31,7 @@ class SpecGuard:
     """Request and answer checks for one description; a guard without a spec checks nothing."""
 
     spec: OpenApiSpec | None
-    _answers: dict[tuple[str, str, int], Draft202012Validator | None] = field(default_factory=dict)
+    _answers: dict[tuple[str, str, int, str], Draft202012Validator | None] = field(default_factory=dict)
     _compiler: SchemaCompiler | None = None
 
     @classmethod
@@ -67,18 +69,57 @@ class SpecGuard:
                 + "\n  - ".join(problems[:10])
             )
 
-    def _answer_validator(self, method: str, template: str, status: int) -> Draft202012Validator | None:
-        key = (method, template, status)
-        if key in self._answers:
-            return self._answers[key]
+    def check_stream_event(self, method: str, template: str | None, data: Any) -> None:
+        """One server-sent event's data against the operation's ``text/event-stream`` schema
+        (OpenAI describes each streamed chunk that way)."""
+        if self.spec is None or template is None:
+            return
+        self._raise(f"{method} {template} streamed event", self._validator(method, template, 200, _SSE), data)
+
+    def check_schema(self, name: str, value: Any, what: str) -> None:
+        """A value against a named schema of the description (``#/components/schemas/<name>``),
+        for streamed events the description only describes in parts (Anthropic's)."""
+        if self.spec is None:
+            return
+        key = ("schema", name, 0, "")
+        if key not in self._answers:
+            compiler = self._schema_compiler()
+            self._answers[key] = Draft202012Validator(
+                compiler.compile({"$ref": f"#/components/schemas/{name}"})
+            )
+        self._raise(what, self._answers[key], value)
+
+    @staticmethod
+    def _raise(what: str, validator: Draft202012Validator | None, body: Any) -> None:
+        if validator is None:
+            return
+        problems = [
+            f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+            for e in validator.iter_errors(body)
+        ]
+        if problems:
+            raise AnswerViolation(f"{what} breaks the description:\n  - " + "\n  - ".join(problems[:10]))
+
+    def _schema_compiler(self) -> SchemaCompiler:
         assert self.spec is not None
         if self._compiler is None:
             self._compiler = SchemaCompiler(self.spec.document, self.spec.dialect)
-        compiler = self._compiler
+        return self._compiler
+
+    def _answer_validator(self, method: str, template: str, status: int) -> Draft202012Validator | None:
+        return self._validator(method, template, status, "application/json")
+
+    def _validator(self, method: str, template: str, status: int, media: str) -> Draft202012Validator | None:
+        method = method.upper()
+        key = (method, template, status, media)
+        if key in self._answers:
+            return self._answers[key]
+        compiler = self._schema_compiler()
+        assert self.spec is not None
         operation = compiler.deref(self.spec.document["paths"][template]).get(method.lower(), {})
         responses = operation.get("responses") or {}
         answer = compiler.deref(responses.get(str(status)) or responses.get("default") or {})
-        schema = ((answer.get("content") or {}).get("application/json") or {}).get("schema")
+        schema = ((answer.get("content") or {}).get(media) or {}).get("schema")
         validator = Draft202012Validator(compiler.compile(schema)) if schema is not None else None
         self._answers[key] = validator
         return validator
