@@ -48,6 +48,7 @@ class WebhookArgs(TypedDict):
 
 class Request(TypedDict):
     op: Op
+    trace: dict[str, str]  # W3C traceparent/tracestate of the service's span for this call
     cursor: str | None  # export: where to continue
     webhook: WebhookArgs | None  # register_webhook
     context: dict[str, Any]

@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO, TypeVar
 
 import httpx
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from hub_connector_sdk import (
     ActionResult,
@@ -124,6 +126,15 @@ def _client(request: protocol.Request, context: ConnectionContext) -> ProviderCl
 
 
 async def handle(cls: type[BaseConnector], request: protocol.Request) -> dict[str, Any]:
+    # The service's span for this call: the SDK client sends it on as the gateway call's parent.
+    trace_token = otel_context.attach(propagate.extract(request.get("trace") or {}))
+    try:
+        return await _handle(cls, request)
+    finally:
+        otel_context.detach(trace_token)
+
+
+async def _handle(cls: type[BaseConnector], request: protocol.Request) -> dict[str, Any]:
     context = ConnectionContext.model_validate(request["context"])
     client = _client(request, context)
     expected: type[ActionResult] | type[ConnectorHealth] | type[ExportPage] | type[WebhookRegistration]

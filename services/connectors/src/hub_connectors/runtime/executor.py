@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from opentelemetry import propagate, trace
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
@@ -49,6 +50,7 @@ from hub_connectors.runtime.plugin_tokens import PluginTokens
 from hub_connectors.runtime.process_isolation import ProcessIsolation, WorkerFailed
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("hub_connectors.runtime")
 T = TypeVar("T")
 
 
@@ -198,8 +200,48 @@ class ConnectorRuntime:
         """A plugin's call, in one of its worker processes."""
         op = op or ("action" if action_id is not None else "health")
         purpose = "health-check" if op == "health" else None
+        # The worker exports nothing itself: its gateway calls continue this span's trace.
+        with tracer.start_as_current_span(
+            f"plugin {op}",
+            kind=trace.SpanKind.INTERNAL,
+            attributes={"hub.connector_id": registered.id, "hub.plugin_op": op},
+        ):
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            return await self._worker_call(
+                registered,
+                context,
+                expected,
+                timeout_s,
+                tier,
+                action_id,
+                parameters,
+                op=op,
+                purpose=purpose,
+                cursor=cursor,
+                webhook=webhook,
+                trace_context=carrier,
+            )
+
+    async def _worker_call(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        expected: type[R],
+        timeout_s: float,
+        tier: str | None,
+        action_id: str | None,
+        parameters: Mapping[str, Any] | None,
+        *,
+        op: protocol.Op,
+        purpose: str | None,
+        cursor: str | None,
+        webhook: protocol.WebhookArgs | None,
+        trace_context: dict[str, str],
+    ) -> R:
         request: protocol.Request = {
             "op": op,
+            "trace": trace_context,
             "cursor": cursor,
             "webhook": webhook,
             "context": context.model_dump(mode="json"),
