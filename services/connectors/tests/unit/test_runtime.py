@@ -12,6 +12,7 @@ from hub_common.testing.service_keys import service_minter
 from hub_connector_sdk import ConnectionContext
 from hub_connectors.domain.errors import InvalidParametersError, UnknownActionError
 from hub_connectors.runtime import ConnectorRuntime, PluginTokens, ProcessIsolation, ProviderClientFactory
+from hub_connectors.runtime.process_isolation import pool_key
 
 pytestmark = pytest.mark.unit
 GATEWAY = "http://gateway.test"
@@ -62,8 +63,11 @@ def registry(kit):
     return kit.make_registry()
 
 
-def ctx(connection_id="c-1"):
-    return ConnectionContext(connection_id=connection_id, tenant_id="t-1")
+def ctx(connection_id="c-1", tenant_id="t-1"):
+    return ConnectionContext(connection_id=connection_id, tenant_id=tenant_id)
+
+
+ROGUE = pool_key("rogue", "t-1")  # the pool of the rogue plugin's workers for tenant t-1
 
 
 async def test_builtin_action_goes_through_the_gateway_route(runtime, registry, recorder):
@@ -86,27 +90,29 @@ async def test_the_tenants_tier_goes_to_the_gateway_for_its_quota(runtime, regis
 
 async def test_bad_parameters_and_unknown_actions_are_client_errors(runtime, registry):
     with pytest.raises(InvalidParametersError):
-        await runtime.execute(registry.get("echoapi"), ctx(), "echo", {"message": ""})
+        await runtime.execute(registry.get("echoapi"), ctx(), "echo", {"message": ""}, tier="enterprise")
     with pytest.raises(UnknownActionError):
-        await runtime.execute(registry.get("echoapi"), ctx(), "nope", {})
+        await runtime.execute(registry.get("echoapi"), ctx(), "nope", {}, tier="enterprise")
 
 
 async def test_health_reports_account_and_refused_credentials(runtime, registry, recorder):
-    health = await runtime.health(registry.get("echoapi"), ctx())
+    health = await runtime.health(registry.get("echoapi"), ctx(), tier="enterprise")
     assert health.is_healthy and health.account_info == {"id": "acct-1", "name": "Ada"}
     recorder.me_status = 401
-    health = await runtime.health(registry.get("echoapi"), ctx())
+    health = await runtime.health(registry.get("echoapi"), ctx(), tier="enterprise")
     assert not health.is_healthy and health.credentials_invalid
     recorder.me_status = 502
-    health = await runtime.health(registry.get("echoapi"), ctx())
+    health = await runtime.health(registry.get("echoapi"), ctx(), tier="enterprise")
     assert not health.is_healthy and not health.credentials_invalid and health.message == "down"
 
 
 async def test_only_health_checks_are_marked_as_such_for_the_gateway(runtime, registry, recorder):
     # The gateway lets a connection still `initializing` through for this mark alone.
-    await runtime.health(registry.get("echoapi"), ctx())
+    await runtime.health(registry.get("echoapi"), ctx(), tier="enterprise")
     assert recorder.requests[-1].headers["x-hub-purpose"] == "health-check"
-    await runtime.execute(registry.get("echoapi"), ctx(), "echo", {"message": "hi", "times": 1})
+    await runtime.execute(
+        registry.get("echoapi"), ctx(), "echo", {"message": "hi", "times": 1}, tier="enterprise"
+    )
     assert "x-hub-purpose" not in recorder.requests[-1].headers
 
 
@@ -120,43 +126,54 @@ async def test_a_blocking_plugin_is_killed_at_its_deadline_without_freezing_the_
             ticks += 1
 
     task = asyncio.create_task(ticker())
-    result = await runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 60})
+    result = await runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 60}, tier="enterprise")
     task.cancel()
     assert not result.success and result.error_code == "action_timeout"
     assert ticks > 20, "the event loop was blocked while the plugin slept"
     # Its worker was killed: the slot is free and no worker of that connector is left.
-    assert runtime.plugins.in_flight("rogue") == 0 and runtime.plugins.idle_workers("rogue") == 0
+    assert runtime.plugins.in_flight(ROGUE) == 0 and runtime.plugins.idle_workers(ROGUE) == 0
 
 
 async def test_an_async_hang_is_cancelled_inside_its_worker_which_is_reused(runtime, registry):
-    result = await runtime.execute(registry.get("rogue"), ctx(), "hang", {"seconds": 60})
+    result = await runtime.execute(registry.get("rogue"), ctx(), "hang", {"seconds": 60}, tier="enterprise")
     assert result.error_code == "action_timeout"
-    assert runtime.plugins.in_flight("rogue") == 0 and runtime.plugins.idle_workers("rogue") == 1
-    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {})).success
+    assert runtime.plugins.in_flight(ROGUE) == 0 and runtime.plugins.idle_workers(ROGUE) == 1
+    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {}, tier="enterprise")).success
     assert runtime.plugins.spawned == 1
 
 
-async def test_workers_are_reused_per_connector(runtime, registry):
-    first = await runtime.execute(registry.get("rogue"), ctx(), "environ", {})
-    second = await runtime.execute(registry.get("rogue"), ctx("c-2"), "environ", {})
+async def test_workers_are_reused_per_connector_and_tenant_never_across_tenants(runtime, registry):
+    first = await runtime.execute(registry.get("rogue"), ctx(), "environ", {}, tier="enterprise")
+    second = await runtime.execute(registry.get("rogue"), ctx("c-2"), "environ", {}, tier="enterprise")
     assert first.success and second.success
     assert first.data["pid"] == second.data["pid"] != os.getpid()
     assert runtime.plugins.spawned == 1
+    # Another tenant's call never runs in a process that served this tenant (whatever the plugin
+    # kept in memory or left running there stays with this tenant).
+    other = await runtime.execute(
+        registry.get("rogue"), ctx("c-3", tenant_id="t-2"), "environ", {}, tier="enterprise"
+    )
+    assert other.success and other.data["pid"] != first.data["pid"]
+    assert runtime.plugins.spawned == 2
 
 
 async def test_stuck_calls_make_that_connector_busy_not_the_others(runtime, registry):
     stuck = [
-        asyncio.create_task(runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 60}))
+        asyncio.create_task(
+            runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": 60}, tier="enterprise")
+        )
         for _ in range(2)
     ]
-    while runtime.plugins.in_flight("rogue") < 2:  # noqa: ASYNC110 - polls the pool's own counter
+    while runtime.plugins.in_flight(ROGUE) < 2:  # noqa: ASYNC110 - polls the pool's own counter
         await asyncio.sleep(0.01)
-    busy = await runtime.execute(registry.get("rogue"), ctx(), "fast", {})
+    busy = await runtime.execute(registry.get("rogue"), ctx(), "fast", {}, tier="enterprise")
     assert busy.error_code == "connector_busy"
-    assert (await runtime.execute(registry.get("echoapi"), ctx(), "echo", {"message": "x"})).success
+    assert (
+        await runtime.execute(registry.get("echoapi"), ctx(), "echo", {"message": "x"}, tier="enterprise")
+    ).success
     assert [r.error_code for r in await asyncio.gather(*stuck)] == ["action_timeout"] * 2
     # Killed at the deadline: the slots are free at once.
-    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {})).success
+    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {}, tier="enterprise")).success
 
 
 @pytest.mark.parametrize(
@@ -170,30 +187,30 @@ async def test_stuck_calls_make_that_connector_busy_not_the_others(runtime, regi
     ],
 )
 async def test_plugin_failures_become_error_results(runtime, registry, recorder, action, code, text):
-    result = await runtime.execute(registry.get("rogue"), ctx(), action, {})
+    result = await runtime.execute(registry.get("rogue"), ctx(), action, {}, tier="enterprise")
     assert not result.success
     assert result.error_code == code
     assert text in result.error_message
     assert not any(r.url.host == "evil.test" for r in recorder.requests)
     # The service goes on, and so does the connector (in a new worker if its process ended).
-    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {})).success
+    assert (await runtime.execute(registry.get("rogue"), ctx(), "fast", {}, tier="enterprise")).success
 
 
 async def test_a_plugin_exit_is_contained_without_asyncio_noise(runtime, registry, caplog):
-    result = await runtime.execute(registry.get("rogue"), ctx(), "exit", {})
+    result = await runtime.execute(registry.get("rogue"), ctx(), "exit", {}, tier="enterprise")
     assert result.error_code == "connector_crashed"
     assert "never retrieved" not in caplog.text
 
 
 async def test_plugin_parameters_are_checked_in_the_worker_too(runtime, registry):
     with pytest.raises(InvalidParametersError):
-        await runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": "long"})
+        await runtime.execute(registry.get("rogue"), ctx(), "block", {"seconds": "long"}, tier="enterprise")
     with pytest.raises(UnknownActionError):
-        await runtime.execute(registry.get("rogue"), ctx(), "nope", {})
+        await runtime.execute(registry.get("rogue"), ctx(), "nope", {}, tier="enterprise")
 
 
 async def test_plugin_health_runs_in_its_worker_too(runtime, registry):
-    health = await runtime.health(registry.get("rogue"), ctx())
+    health = await runtime.health(registry.get("rogue"), ctx(), tier="enterprise")
     assert health.is_healthy and health.account_info == {"id": "rogue-account"}
     assert runtime.plugins.spawned == 1
 
@@ -202,7 +219,7 @@ async def test_a_worker_gets_no_hub_secret_from_the_environment(runtime, registr
     monkeypatch.setenv("HUB_SERVICE_SECRET", "s" * 32)
     monkeypatch.setenv("HUB_POSTGRES_DSN", "postgresql://hub:secret@127.0.0.1:1/hub")
     monkeypatch.setenv("DATABASE_URL", "postgresql://hub:secret@127.0.0.1:1/hub")
-    result = await runtime.execute(registry.get("rogue"), ctx(), "environ", {})
+    result = await runtime.execute(registry.get("rogue"), ctx(), "environ", {}, tier="enterprise")
     assert result.success
     assert set(result.data["names"]) <= {
         "PATH",

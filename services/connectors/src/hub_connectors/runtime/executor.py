@@ -47,7 +47,7 @@ from hub_connectors.runtime.isolation import (
     contained,
 )
 from hub_connectors.runtime.plugin_tokens import PluginTokens
-from hub_connectors.runtime.process_isolation import ProcessIsolation, WorkerFailed
+from hub_connectors.runtime.process_isolation import ProcessIsolation, WorkerFailed, pool_key
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_connectors.runtime")
@@ -254,7 +254,7 @@ class ConnectorRuntime:
             "timeout_s": timeout_s,
             "http_timeout_s": self.http_timeout_s,
         }
-        reply = await self.plugins.run(registered.id, registered.ref, request)
+        reply = await self.plugins.run(pool_key(registered.id, context.tenant_id), registered.ref, request)
         return _unpack(reply, expected)
 
     async def execute(

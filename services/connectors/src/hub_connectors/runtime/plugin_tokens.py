@@ -13,7 +13,6 @@ import math
 
 from hub_common.web.auth import ServiceTokenMinter
 from hub_connector_sdk import ConnectionContext
-from hub_connectors.domain.license import Feature, tier_allowing_feature
 
 PLUGIN_TOKEN_TYPE = "plugin"
 GATEWAY_AUDIENCE = "gateway"
@@ -32,9 +31,9 @@ class PluginTokens:
         *,
         purpose: str | None = None,
     ) -> str:
-        # No tier known (a periodic health check): this service only runs a custom connector for
-        # a tenant whose stored tier allows custom connectors, i.e. at least this one.
-        tier = tier or str(tier_allowing_feature(Feature.CUSTOM_CONNECTORS))
+        if not tier:
+            # Never a default: the gateway gates custom connectors by this claim.
+            raise ValueError("a plugin token needs the tenant's tier")
         return self._minter.token_for(
             GATEWAY_AUDIENCE,
             extra_claims={

@@ -90,6 +90,11 @@ class _Worker:
             os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: whatever it started too
 
 
+def pool_key(connector_id: str, tenant_id: str) -> str:
+    """One pool of workers per connector and tenant: a plugin's process state never crosses tenants."""
+    return f"{connector_id}@{tenant_id}"
+
+
 class ProcessIsolation:
     def __init__(
         self,
@@ -125,6 +130,11 @@ class ProcessIsolation:
         return len(self._idle.get(key, ()))
 
     async def run(self, connector_id: str, plugin: PluginRef, request: protocol.Request) -> dict[str, Any]:
+        """``connector_id`` names the pool: callers pass ``pool_key(connector, tenant)``, so a
+        worker (its memory, its leftover tasks, a token it kept) never serves another tenant."""
+        return await self._run(connector_id, plugin, request)
+
+    async def _run(self, connector_id: str, plugin: PluginRef, request: protocol.Request) -> dict[str, Any]:
         """One call in a worker of ``connector_id``: the worker's reply, or ConnectorBusy,
         ConnectorTimedOut (the worker is killed) or WorkerFailed."""
         worker = await self._checkout(connector_id, plugin)

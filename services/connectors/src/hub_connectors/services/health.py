@@ -94,7 +94,11 @@ class HealthService:
     async def check_and_apply(
         self, connection: Connection, *, tier: Tier | None = None
     ) -> tuple[Connection, ConnectorHealth]:
-        """``tier``: the tenant's, when known (a plugin's gateway token carries it)."""
+        """``tier``: the caller's; else the tenant's stored one is used (a plugin's gateway token
+        carries it, and the gateway gates custom connectors by it)."""
+        if tier is None:
+            async with self._db.connection() as conn:
+                tier = Tier(await tenants.tier_of(conn, connection.tenant_id) or Tier.CORE)
         registered = self._registry.get(connection.connector_id)
         health = await self._run(registered, connection, tier)
         updated = await self._apply(connection, health)

@@ -15,8 +15,10 @@ from uuid import UUID
 
 from hub_common.credential_keys import WEBHOOK_SECRET, secondary
 from hub_common.errors import Unprocessable
+from hub_common.web.auth import Tier
 from hub_connector_sdk import ConnectorError, WebhookRegistration
 from hub_connectors.domain.errors import ConnectionNotActive, ConnectionNotFound, ConnectorUnavailable
+from hub_connectors.domain.license import Feature, require_feature
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import connections, tenants
@@ -56,6 +58,9 @@ class WebhookRegistrar:
         registered = self._registry.get(connection.connector_id)
         if registered is None:
             raise ConnectorUnavailable(f"connector {connection.connector_id} is not loaded in this hub")
+        tier = tier or Tier.CORE  # a tenant never seen with a token has no tier that allows more
+        if registered.custom:
+            require_feature(tier, Feature.CUSTOM_CONNECTORS)
         if connection.status is not ConnectionStatus.ACTIVE:
             raise ConnectionNotActive(
                 f"the connection is {connection.status}, not active",
