@@ -29,6 +29,7 @@ from hub_connectors.services.license import LicenseService
 from hub_connectors.services.ports import CredentialStore, Revoker
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.tenants import TenantDirectory
+from hub_connectors.services.triggers import TriggerProcessor
 from hub_connectors.services.webhook_registrations import WebhookRegistrar
 
 
@@ -133,6 +134,7 @@ class Container:
             max_attempts=settings.connectors_export_max_attempts,
             max_text_bytes=settings.connectors_export_max_text_bytes,
         )
+        self.triggers = TriggerProcessor(self.db, self.registry, self.runtime)
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:
@@ -146,6 +148,7 @@ class Container:
                 connection_events=self.connection_events,
                 sweeper=self.sweeper,
                 export_runner=self.export_runner,
+                triggers=self.triggers,
             )
             await self.workers.start()
 

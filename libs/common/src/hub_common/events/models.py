@@ -124,6 +124,14 @@ class WebhookReceived(HubEvent):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str = Field(description="raw request body, UTF-8 (base64 when body_encoding=base64)")
     body_encoding: Literal["utf-8", "base64"] = "utf-8"
+    trigger_ids: list[str] = Field(
+        default_factory=list,
+        description="the registration's triggers (empty: every trigger of the connector)",
+    )
+    filter: dict[str, Any] | None = Field(
+        default=None,
+        description="the registration's filter on the normalised payload: {dotted.path: value | [values]}",
+    )
 
 
 class WebhookDelivered(HubEvent):
@@ -153,6 +161,9 @@ class IntegrationTriggerFired(HubEvent):
     trigger_id: str
     payload: dict[str, Any]
     source_delivery_id: str | None = None
+    registration_id: UUID | None = None
+    event_id: str | None = Field(default=None, description="the provider's event id (what dedupe keys on)")
+    occurred_at: datetime | None = Field(default=None, description="the event's own time, by the provider")
 
 
 class CredentialChanged(HubEvent):

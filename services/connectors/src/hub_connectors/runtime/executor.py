@@ -27,6 +27,7 @@ from hub_connector_sdk import (
     ExportPage,
     InvalidParameters,
     ProviderClient,
+    TriggerEvent,
     UnknownAction,
     WebhookRegistration,
 )
@@ -194,6 +195,41 @@ class ConnectorRuntime:
                 f"the connector returned {type(registration).__name__}, not a WebhookRegistration"
             )
         return registration
+
+    async def parse_webhook(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> list[TriggerEvent]:
+        """A verified delivery → the trigger events it fires, by the connector's parsers (run
+        like every other connector call: built-ins in process, custom ones isolated). A
+        ConnectorError (a body that is not JSON...) propagates: no retry can fix it."""
+
+        async def parse(connector: BaseConnector) -> list[TriggerEvent]:
+            return connector.parse_webhook(dict(headers), body)
+
+        try:
+            events = await self._call(registered, context, parse, self.action_timeout_s)
+        except ConnectorError:
+            raise
+        except ConnectorTimedOut:
+            raise ConnectorError(
+                f"the trigger parser did not finish within {self.action_timeout_s:g}s", code="parse_timeout"
+            ) from None
+        except ConnectorBusy:
+            raise
+        except Exception as exc:
+            raise ConnectorError(
+                f"the trigger parser failed: {_describe(exc)}", code="parser_crashed"
+            ) from None
+        if not isinstance(events, list) or not all(isinstance(e, TriggerEvent) for e in events):
+            raise ConnectorError(
+                "the connector's parse_webhook did not return TriggerEvents", code="bad_result"
+            )
+        CALLS.labels(registered.id, "parse_webhook", "ok").inc()
+        return events
 
     async def health(self, registered: RegisteredConnector, context: ConnectionContext) -> ConnectorHealth:
         started = time.perf_counter()
