@@ -196,6 +196,19 @@ class ConnectorRuntime:
             )
         return registration
 
+    async def unregister_webhook(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        registration: WebhookRegistration,
+        *,
+        tier: str | None,
+    ) -> None:
+        """The connector removes a hook it registered (its own errors propagate)."""
+        await self._call(
+            registered, context, lambda c: c.unregister_webhook(registration), self.action_timeout_s, tier
+        )
+
     async def parse_webhook(
         self,
         registered: RegisteredConnector,
