@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hub_common.settings import HubSettings
@@ -37,3 +39,22 @@ class WebhooksSettings(HubSettings):
     webhooks_renewal_interval_s: float = Field(default=3600.0, gt=0)
     # Renew provider registrations expiring within this window (Jira: 30-day webhooks).
     webhooks_renew_before_s: int = Field(default=7 * 24 * 3600, ge=0)
+
+    # -- outbound delivery (docs/adr/0020) --------------------------------------------------------
+    # Run the fan-out consumer and the dispatcher in this process.
+    webhooks_delivery: bool = True
+    # Seconds before each attempt after a failure, comma-separated (default: Svix's schedule);
+    # after the last one the delivery is a dead letter.
+    webhooks_delivery_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    webhooks_delivery_jitter: float = Field(default=0.2, ge=0, le=1)
+    webhooks_delivery_timeout_s: float = Field(default=15.0, gt=0)
+    # Every push of a subscription failing this long disables it (with an event).
+    webhooks_delivery_disable_after_s: float = Field(default=5 * 24 * 3600, gt=0)
+    # Pushes in flight per process (each subscription also has its own max_concurrency).
+    webhooks_delivery_concurrency: int = Field(default=64, ge=1)
+    # A claimed delivery is someone else's to retry after this (more than the timeout).
+    webhooks_delivery_lease_s: float = Field(default=60.0, gt=0)
+    # How often the dispatcher looks for due retries when nothing woke it.
+    webhooks_delivery_poll_s: float = Field(default=1.0, gt=0)
+    webhooks_delivery_group: str = "webhooks.delivery-fanout"
+    webhooks_delivery_offset_reset: Literal["earliest", "latest"] = "earliest"

@@ -152,6 +152,16 @@ class WebhookDeliveryFailed(HubEvent):
     final: bool = False
 
 
+class WebhookSubscriptionDisabled(HubEvent):
+    """A subscription stopped receiving pushes: its endpoint answered 410 Gone, or every attempt
+    failed for the configured time (5 days by default). Re-enable with PATCH status=active."""
+
+    topic: ClassVar[str] = "webhook.subscription-disabled"
+    subscription_id: UUID
+    reason: str
+    failing_since: datetime | None = None
+
+
 class IntegrationTriggerFired(HubEvent):
     """A provider event normalised into one of a connector's triggers."""
 
@@ -205,6 +215,7 @@ EVENT_MODELS: tuple[type[HubEvent], ...] = (
     WebhookReceived,
     WebhookDelivered,
     WebhookDeliveryFailed,
+    WebhookSubscriptionDisabled,
     IntegrationTriggerFired,
     CredentialChanged,
     IntegrationContent,
