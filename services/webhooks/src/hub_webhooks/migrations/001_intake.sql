@@ -25,6 +25,8 @@ CREATE TABLE webhook_registrations (
     routing_key         text,
     external_id         text,
     provider_metadata   jsonb       NOT NULL DEFAULT '{}',
+    -- The connector's declared signature scheme when the registration was made (SDK v2 spec).
+    signature_spec      jsonb,
     secret_key          text,
     previous_secret_key text,
     previous_valid_until timestamptz,
