@@ -98,19 +98,21 @@ def connect(hub) -> str:
 async def test_an_issue_opened_at_github_reaches_a_subscriber_signed(hub, hub_stack):
     webhooks = hub["webhooks"].url
     cid = connect(hub)
+    async with httpx.AsyncClient(headers=headers(), timeout=60) as api:
+        await _deliver(hub, hub_stack, api, webhooks, cid)
+
+
+async def _deliver(hub, hub_stack, api: httpx.AsyncClient, webhooks: str, cid: str) -> None:
     with WebhookReceiver() as subscriber:
-        sub = httpx.post(
+        sub = await api.post(
             f"{webhooks}/v1/webhooks/subscriptions",
-            headers=headers(),
             json={"url": subscriber.url, "trigger_ids": ["issue_opened"], "connection_ids": [cid]},
         )
         assert sub.status_code == 201, sub.text
         secret = sub.json()["secret"]
-        registration = httpx.post(
+        registration = await api.post(
             f"{webhooks}/v1/webhooks/registrations",
-            headers=headers(),
             json={"connection_id": cid, "trigger_ids": ["issue_opened"], "mode": "auto"},
-            timeout=60,
         )
         assert registration.status_code == 201, registration.text
         assert registration.json()["status"] == "active"
@@ -120,11 +122,12 @@ async def test_an_issue_opened_at_github_reaches_a_subscriber_signed(hub, hub_st
             match=lambda e: e["connection_id"] == cid,
             timeout_s=60,
         ) as fired:
-            with httpx.Client(
-                base_url=f"{hub['sim'].url}/api/v3", headers={"Authorization": f"Bearer {PAT}"}, timeout=10
-            ) as gh:
-                issue = gh.post("/repos/pat-owner/sandbox/issues", json={"title": "Delivered end to end"})
-                assert issue.status_code == 201, issue.text
+            issue = await api.post(
+                f"{hub['sim'].url}/api/v3/repos/pat-owner/sandbox/issues",
+                json={"title": "Delivered end to end"},
+                headers={"Authorization": f"Bearer {PAT}"},
+            )
+            assert issue.status_code == 201, issue.text
         event = fired[0].data
         assert event["trigger_id"] == "issue_opened" and event["connector_id"] == "github_pat"
         assert event["registration_id"] == registration.json()["id"]
@@ -136,5 +139,5 @@ async def test_an_issue_opened_at_github_reaches_a_subscriber_signed(hub, hub_st
     assert verified["data"]["trigger_id"] == "issue_opened"
     assert verified["data"]["payload"]["issue"]["title"] == "Delivered end to end"
     assert json.loads(push.body)["data"]["event_id"] == event["event_id"]
-    log = httpx.get(f"{webhooks}/v1/webhooks/deliveries", headers=headers()).json()["deliveries"]
+    log = (await api.get(f"{webhooks}/v1/webhooks/deliveries")).json()["deliveries"]
     assert [(d["id"], d["status"]) for d in log] == [(push.headers["webhook-id"], "delivered")]

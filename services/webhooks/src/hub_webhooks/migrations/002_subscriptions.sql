@@ -63,7 +63,10 @@ CREATE TABLE integrations_webhook_delivery_attempts (
     started_at      timestamptz NOT NULL,
     duration_ms     int         NOT NULL,
     status_code     int,
-    outcome         text        NOT NULL CHECK (outcome IN ('delivered', 'failed', 'gone', 'refused')),
+    -- 'started' is written before the request goes out, so an attempt the process died in the
+    -- middle of is still in the log (it becomes 'interrupted' when the delivery is claimed again).
+    outcome         text        NOT NULL
+                    CHECK (outcome IN ('started', 'interrupted', 'delivered', 'failed', 'gone', 'refused')),
     error           text,
     next_attempt_at timestamptz
 );

@@ -92,6 +92,14 @@ async def claim_due(
 ) -> list[Claimed]:
     """Lease up to ``limit`` due heads of their queues, skipping subscriptions in ``busy``."""
     rows = await conn.fetch(_CLAIM, limit, lease_s, list(busy))
+    if rows:
+        # An attempt still 'started' belongs to a dispatcher that died mid-push.
+        await conn.execute(
+            "UPDATE integrations_webhook_delivery_attempts SET outcome = 'interrupted',"
+            " error = 'the dispatcher stopped before the answer was recorded'"
+            " WHERE delivery_id = ANY($1::uuid[]) AND outcome = 'started'",
+            [r["id"] for r in rows],
+        )
     return [
         Claimed(
             id=r["id"],
@@ -117,28 +125,44 @@ async def next_due_in(conn: asyncpg.Connection) -> float | None:
     return None if value is None else max(0.0, float(value))
 
 
+async def start_attempt(conn: asyncpg.Connection, delivery: Claimed, started_at: datetime) -> tuple[int, int]:
+    """Count the attempt and log it as 'started' before the request goes out: (number, row id)."""
+    async with conn.transaction():
+        number: int = await conn.fetchval(
+            "UPDATE integrations_webhook_deliveries SET attempts = attempts + 1"
+            " WHERE id = $1 RETURNING attempts",
+            delivery.id,
+        )
+        attempt_id: int = await conn.fetchval(
+            "INSERT INTO integrations_webhook_delivery_attempts (tenant_id, delivery_id, subscription_id,"
+            " attempt_number, started_at, duration_ms, outcome) VALUES ($1, $2, $3, $4, $5, 0, 'started')"
+            " RETURNING id",
+            delivery.tenant_id,
+            delivery.id,
+            delivery.subscription_id,
+            number,
+            started_at,
+        )
+    return number, attempt_id
+
+
 async def record_attempt(
     conn: asyncpg.Connection,
     *,
     delivery: Claimed,
-    attempt_number: int,
-    started_at: datetime,
+    attempt_id: int,
     duration_ms: int,
     status_code: int | None,
     outcome: str,
     error: str | None,
     next_attempt_at: datetime | None,
 ) -> None:
-    """Log the attempt and move the delivery on, in one transaction with the caller's events."""
+    """The attempt's result, and the delivery's next state, in the caller's transaction (with its
+    events)."""
     await conn.execute(
-        "INSERT INTO integrations_webhook_delivery_attempts (tenant_id, delivery_id, subscription_id,"
-        " attempt_number, started_at, duration_ms, status_code, outcome, error, next_attempt_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        delivery.tenant_id,
-        delivery.id,
-        delivery.subscription_id,
-        attempt_number,
-        started_at,
+        "UPDATE integrations_webhook_delivery_attempts SET duration_ms = $2, status_code = $3, outcome = $4,"
+        " error = $5, next_attempt_at = $6 WHERE id = $1",
+        attempt_id,
         duration_ms,
         status_code,
         outcome,
@@ -152,12 +176,11 @@ async def record_attempt(
     else:
         status, extra = "pending", ""
     await conn.execute(
-        "UPDATE integrations_webhook_deliveries SET status = $2, attempts = $3, lease_until = NULL,"
-        f" next_attempt_at = COALESCE($4, next_attempt_at), last_status_code = $5, last_error = $6{extra}"
+        "UPDATE integrations_webhook_deliveries SET status = $2, lease_until = NULL,"
+        f" next_attempt_at = COALESCE($3, next_attempt_at), last_status_code = $4, last_error = $5{extra}"  # noqa: S608
         " WHERE id = $1",
         delivery.id,
         status,
-        attempt_number,
         next_attempt_at,
         status_code,
         error,
@@ -195,7 +218,8 @@ async def search(
             f"SELECT {_DELIVERY_COLUMNS}, seq FROM integrations_webhook_deliveries"  # noqa: S608
             " WHERE tenant_id = $1 AND ($2::uuid IS NULL OR subscription_id = $2)"
             " AND ($3::uuid IS NULL OR connection_id = $3) AND ($4::text IS NULL OR status = $4)"
-            " AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)"
+            " AND ($5::timestamptz IS NULL OR created_at >= $5)"
+            " AND ($6::timestamptz IS NULL OR created_at < $6)"
             " AND ($7::bigint IS NULL OR seq < $7) ORDER BY seq DESC LIMIT $8",
             tenant_id,
             subscription_id,
@@ -250,7 +274,8 @@ async def replay(
     count = await conn.fetchval(
         "WITH r AS (UPDATE integrations_webhook_deliveries SET status = 'pending', next_attempt_at = now(),"
         " lease_until = NULL, dead_at = NULL"
-        " WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2) AND ($3::uuid IS NULL OR subscription_id = $3)"
+        " WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2)"
+        " AND ($3::uuid IS NULL OR subscription_id = $3)"
         " AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)"
         " AND status = ANY($6::text[]) RETURNING 1) SELECT count(*) FROM r",
         tenant_id,

@@ -1,6 +1,6 @@
 """Pushes queued deliveries to subscribers (docs/adr/0020).
 
-A loop leases due deliveries from the table (only the head of each subscription × connection
+A loop leases due deliveries from the table (only the head of each subscription and connection
 queue, so one connection's events arrive in order), and runs each attempt as a task, bounded by
 a global limit and each subscription's ``max_concurrency``, and paced by its ``rate_limit``.
 One attempt: Standard Webhooks headers (``webhook-id`` is the delivery's id on every attempt), a
@@ -203,8 +203,9 @@ class Dispatcher:
 
     async def _push(self, sub: Subscription, delivery: repo.Claimed) -> None:
         assert self._client is not None
-        attempt_number = delivery.attempts + 1
         started_at = datetime.now(UTC)
+        async with self._db.connection() as conn:
+            attempt_number, attempt_id = await repo.start_attempt(conn, delivery, started_at)
         t0 = time.perf_counter()
         status_code: int | None = None
         retry_after: float | None = None
@@ -241,7 +242,16 @@ class Dispatcher:
             outcome = "failed"
         ATTEMPTS.labels(outcome).inc()
         await self._record(
-            sub, delivery, attempt_number, started_at, duration_ms, status_code, outcome, error, retry_after
+            sub,
+            delivery,
+            attempt_number,
+            attempt_id,
+            started_at,
+            duration_ms,
+            status_code,
+            outcome,
+            error,
+            retry_after,
         )
         if self.on_attempt is not None:
             await self.on_attempt(delivery.id, outcome)
@@ -251,6 +261,7 @@ class Dispatcher:
         sub: Subscription,
         delivery: repo.Claimed,
         attempt_number: int,
+        attempt_id: int,
         started_at: datetime,
         duration_ms: int,
         status_code: int | None,
@@ -280,8 +291,7 @@ class Dispatcher:
             await repo.record_attempt(
                 conn,
                 delivery=delivery,
-                attempt_number=attempt_number,
-                started_at=started_at,
+                attempt_id=attempt_id,
                 duration_ms=duration_ms,
                 status_code=status_code,
                 outcome=outcome,
