@@ -39,6 +39,9 @@ class WebhooksSettings(HubSettings):
     webhooks_renewal_interval_s: float = Field(default=3600.0, gt=0)
     # Renew provider registrations expiring within this window (Jira: 30-day webhooks).
     webhooks_renew_before_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # GitHub gap filling: how often, and how far back (GitHub keeps deliveries for 3 days).
+    webhooks_gap_fill_interval_s: float = Field(default=300.0, gt=0)
+    webhooks_gap_fill_lookback_s: float = Field(default=3 * 24 * 3600, gt=0)
 
     # -- outbound delivery (docs/adr/0020) --------------------------------------------------------
     # Run the fan-out consumer and the dispatcher in this process.

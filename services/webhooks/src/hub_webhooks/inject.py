@@ -20,6 +20,7 @@ from hub_webhooks.config import NEEDS, SCHEMA, WebhooksSettings
 from hub_webhooks.services.connectors_client import ConnectorsClient
 from hub_webhooks.services.counters import Counters
 from hub_webhooks.services.database import Database
+from hub_webhooks.services.gap_filling import GitHubGapFiller
 from hub_webhooks.services.intake import Intake, RegistrationCache
 from hub_webhooks.services.outbound import Outbound
 from hub_webhooks.services.refusals import RefusalAudit
@@ -75,6 +76,9 @@ class Container:
             rotation_overlap_s=settings.webhooks_rotation_overlap_s,
         )
         self.retention = Retention(self.db)
+        self.gap_filler = GitHubGapFiller(
+            self.db, self.minter, settings.gateway_url, lookback_s=settings.webhooks_gap_fill_lookback_s
+        )
         # Outbound half (docs/adr/0020): subscriptions, fan-out, dispatcher, delivery log.
         self.outbound = Outbound(settings, self.db, self.secrets, transport=push_transport)
         self.subscriptions = self.outbound.subscriptions
@@ -94,6 +98,13 @@ class Container:
                 asyncio.create_task(
                     self.retention.run_every(self.settings.webhooks_retention_interval_s),
                     name="webhook-retention",
+                )
+            )
+            # Started after an outage: ask GitHub for what it could not deliver meanwhile.
+            self._tasks.append(
+                asyncio.create_task(
+                    self.gap_filler.run_every(self.settings.webhooks_gap_fill_interval_s),
+                    name="webhook-gap-filling",
                 )
             )
 

@@ -11,6 +11,7 @@ from hub_webhooks.api.deps import CallerDep, ContainerDep, RegistrationIdDep
 from hub_webhooks.api.schemas import (
     CreatedOut,
     CreateRegistration,
+    GapFillOut,
     PutSecret,
     RegistrationList,
     RegistrationOut,
@@ -62,3 +63,13 @@ async def delete_registration(
 ) -> Response:
     await container.registrations.delete(caller, registration_id)
     return Response(status_code=204)
+
+
+@router.post("/{registration_id}/fill-gaps", response_model=GapFillOut)
+async def fill_gaps(
+    registration_id: RegistrationIdDep, caller: CallerDep, container: ContainerDep
+) -> GapFillOut:
+    """GitHub: ask for redelivery of what never reached the hub (failed deliveries of the hook)."""
+    found = await container.registrations.get(caller, registration_id)
+    report = await container.gap_filler.fill(found, str(caller.tier))
+    return GapFillOut(listed=report.listed, missing=report.missing, requested=report.requested)

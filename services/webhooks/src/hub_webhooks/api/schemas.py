@@ -81,3 +81,9 @@ class CreatedOut(RegistrationOut):
 
 class RegistrationList(BaseModel):
     registrations: list[RegistrationOut]
+
+
+class GapFillOut(BaseModel):
+    listed: int = Field(description="deliveries the provider listed within the look-back window")
+    missing: int = Field(description="delivery ids that never reached the hub")
+    requested: int = Field(description="redeliveries asked for")
