@@ -20,8 +20,8 @@ async def _seed(conn, tenant: str, tier: str, ages_days: list[int]) -> uuid.UUID
     for n, age in enumerate(ages_days):
         at = now - timedelta(days=age, minutes=1)
         await conn.execute(
-            "INSERT INTO webhook_inbound (registration_id, delivery_id, tenant_id, event_id, body_bytes, received_at) "
-            "VALUES ($1, $2, $3, $4, 10, $5)",
+            "INSERT INTO webhook_inbound (registration_id, delivery_id, tenant_id, event_id, body_bytes, "
+            "received_at) VALUES ($1, $2, $3, $4, 10, $5)",
             registration,
             f"d{n}",
             tenant,
