@@ -11,6 +11,7 @@ writes nothing and still gets 2xx.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -53,17 +54,32 @@ class RegistrationCache:
         self._db = db
         self._ttl = ttl_s
         self._items: dict[UUID, tuple[Registration | None, float]] = {}
+        # One lookup in flight per id: when an entry expires under load, the deliveries arriving
+        # meanwhile wait for that one query instead of each taking a pool connection for it.
+        self._loading: dict[UUID, asyncio.Future[Registration | None]] = {}
 
     async def get(self, registration_id: UUID) -> Registration | None:
-        now = time.monotonic()
         hit = self._items.get(registration_id)
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
-        async with self._db.connection() as conn:
-            found = await registrations.get_for_intake(conn, registration_id)
+        pending = self._loading.get(registration_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Registration | None] = asyncio.get_running_loop().create_future()
+        self._loading[registration_id] = future
+        try:
+            async with self._db.connection() as conn:
+                found = await registrations.get_for_intake(conn, registration_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        finally:
+            self._loading.pop(registration_id, None)
         if len(self._items) > 50_000:
             self._items.clear()
-        self._items[registration_id] = (found, now + self._ttl)
+        self._items[registration_id] = (found, time.monotonic() + self._ttl)
+        future.set_result(found)
         return found
 
     def forget(self, registration_id: UUID) -> None:
@@ -84,6 +100,7 @@ class Intake:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self._specs: dict[tuple[UUID, datetime], inbound.Spec] = {}
         self._db = db
         self._schema = schema
         self._source = source
@@ -146,6 +163,16 @@ class Intake:
         await self._refusals.record(connector_id=connector_id, code=last.code, remote_addr=remote_addr)
         raise last
 
+    def _spec_of(self, registration: Registration) -> inbound.Spec:
+        """The registration's scheme, validated once per version of the row (not per delivery)."""
+        slot = (registration.id, registration.updated_at)
+        spec = self._specs.get(slot)
+        if spec is None:
+            if len(self._specs) > 50_000:
+                self._specs.clear()
+            spec = self._specs[slot] = webhook_signature(registration.signature_spec)
+        return spec
+
     async def _refuse(
         self, registration: Registration, code: str, message: str, remote_addr: str | None, audit: bool
     ) -> Unauthorized:
@@ -173,7 +200,7 @@ class Intake:
             raise await self._refuse(
                 registration, "no_scheme", "the connector declares no webhook signature", remote_addr, audit
             )
-        spec = webhook_signature(registration.signature_spec)
+        spec = self._spec_of(registration)
         try:
             headers = inbound.single_headers(raw, spec)
         except WebhookVerificationError as exc:

@@ -10,6 +10,7 @@ its key, and ``credential.changed`` (deleted, revoked) drops entries at once.
 
 from __future__ import annotations
 
+import asyncio
 import secrets as random
 import time
 from uuid import UUID
@@ -40,6 +41,7 @@ class SecretCache:
         self._vault = vault
         self._ttl = ttl_s
         self._values: dict[tuple[str, str, str], tuple[str | None, float]] = {}
+        self._loading: dict[tuple[str, str, str], asyncio.Future[str | None]] = {}
 
     async def values(self, tenant_id: str, connection_id: UUID, keys: list[str]) -> list[str]:
         out: list[str] = []
@@ -50,11 +52,31 @@ class SecretCache:
             if hit is not None and hit[1] > now:
                 value = hit[0]
             else:
-                value = await self._vault.read(tenant_id, connection_id, key)
-                self._values[slot] = (value, now + self._ttl)
+                value = await self._read_once(slot, tenant_id, connection_id, key)
             if value:
                 out.append(value)
         return out
+
+    async def _read_once(
+        self, slot: tuple[str, str, str], tenant_id: str, connection_id: UUID, key: str
+    ) -> str | None:
+        """One vault read in flight per key; concurrent deliveries share its answer."""
+        pending = self._loading.get(slot)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._loading[slot] = future
+        try:
+            value = await self._vault.read(tenant_id, connection_id, key)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            self._loading.pop(slot, None)
+        self._values[slot] = (value, time.monotonic() + self._ttl)
+        future.set_result(value)
+        return value
 
     async def store(self, tenant_id: str, connection_id: UUID, key: str, value: str) -> None:
         await self._vault.store(tenant_id, connection_id, key, value)
