@@ -29,7 +29,13 @@ def create_app(settings: WebhooksSettings | None = None, container: Container | 
         await container.stop()
 
     app = create_base_app(
-        settings, title="Integration Hub webhooks", lifespan=lifespan, readiness=container.infra.readiness
+        settings,
+        title="Integration Hub webhooks",
+        lifespan=lifespan,
+        readiness=container.infra.readiness,
+        # Provider deliveries are verified byte for byte and never stored as text: a JSON body
+        # with an escaped NUL is a valid delivery, not a 422 before its signature is checked.
+        opaque_body_paths=("/webhooks/",),
     )
     app.include_router(routes_intake.router)
     app.include_router(routes_registrations.router)

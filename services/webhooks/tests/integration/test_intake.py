@@ -439,3 +439,19 @@ async def test_standard_webhooks_documented_example(http, container, make_regist
         "status": "accepted",
         "delivery_id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
     }
+
+
+async def test_a_signed_json_body_with_an_escaped_nul_is_accepted_not_422(http, container, make_registration):
+    """The edge refuses ``\\u0000`` in JSON bodies elsewhere (Postgres text cannot hold it); a
+    provider's delivery is verified byte for byte and kept as bytes, so it must get through."""
+    secret = "gh-" + uuid.uuid4().hex
+    registration = await make_registration("github-sha256", secret)
+    body = b'{"comment": {"body": "nul \\u0000 inside"}}'
+    headers = {
+        **sign_webhook("github-sha256", secret, body),
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
+    resp = await http.post(f"/webhooks/acme/{registration.id}", content=body, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "accepted"
