@@ -6,10 +6,12 @@ fail; once it is back the hub asks GitHub to redeliver them — nothing lost, no
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import pytest
 
@@ -51,6 +53,8 @@ def hub(hub_stack, module_dsn) -> Iterator[dict]:
             "HUB_OAUTH_URL": "http://127.0.0.1:9",
             "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
             "HUB_WEBHOOKS_DELIVERY_OFFSET_RESET": "latest",
+            # Renewal checks every second here (an hour by default).
+            "HUB_WEBHOOKS_RENEWAL_INTERVAL_S": "1",
         }
         procs = [vault, connectors, gateway, webhooks]
         try:
@@ -59,7 +63,7 @@ def hub(hub_stack, module_dsn) -> Iterator[dict]:
                 proc.migrate()
             for proc in procs:
                 proc.start()
-            yield {"sim": sim, "connectors": connectors, "webhooks": webhooks}
+            yield {"sim": sim, "connectors": connectors, "webhooks": webhooks, "dsn": module_dsn}
         finally:
             for proc in reversed(procs):
                 proc.stop()
@@ -233,3 +237,34 @@ async def test_signed_issues_event_is_durable_and_gaps_are_filled_after_an_outag
         what="counters",
     )
     assert one["last_received_at"] is not None
+
+
+async def test_an_expiring_hook_is_renewed_and_a_refused_renewal_says_why(hub):
+    """Jira-style expiring hooks are re-registered through the connector before they expire. GitHub
+    (the simulator, like GitHub) refuses a second hook for the same URL: the registration keeps
+    its working hook and shows why the renewal failed."""
+    api = f"{hub['webhooks'].url}/v1/webhooks/registrations"
+    cid = connect(hub)
+    async with httpx.AsyncClient(headers=headers(), timeout=60) as client:
+        created = await client.post(
+            api, json={"connection_id": cid, "trigger_ids": ["issue_opened"], "mode": "auto"}
+        )
+        assert created.status_code == 201, created.text
+        rid, hook = created.json()["id"], created.json()["external_id"]
+        conn = await asyncpg.connect(hub["dsn"], server_settings={"search_path": "webhooks"})
+        try:  # GitHub hooks do not expire: make this one look like a Jira hook with a day left
+            await conn.execute(
+                "UPDATE webhook_registrations SET expires_at = now() + interval '1 day' WHERE id = $1",
+                uuid.UUID(rid),
+            )
+        finally:
+            await conn.close()
+        current: dict = {}
+        for _ in range(300):
+            current = (await client.get(f"{api}/{rid}")).json()
+            if current["last_error"]:
+                break
+            await asyncio.sleep(0.2)
+    assert (current["last_error"] or "").startswith("renewal_failed"), current
+    assert current["status"] == "active" and current["external_id"] == hook
+    assert sim_get(hub, f"repos/{REPO}/hooks/{hook}/deliveries").status_code == 200

@@ -42,6 +42,8 @@ class WebhooksSettings(HubSettings):
     # GitHub gap filling: how often, and how far back (GitHub keeps deliveries for 3 days).
     webhooks_gap_fill_interval_s: float = Field(default=300.0, gt=0)
     webhooks_gap_fill_lookback_s: float = Field(default=3 * 24 * 3600, gt=0)
+    # credential.changed / integration.disconnected (cache invalidation, registrations ending).
+    webhooks_intake_group: str = "webhooks.intake"
 
     # -- outbound delivery (docs/adr/0020) --------------------------------------------------------
     # Run the fan-out consumer and the dispatcher in this process.

@@ -15,8 +15,12 @@ import httpx
 from hub_common.clients.service import ServiceClient
 from hub_common.clients.vault import VaultClient
 from hub_common.infrastructure import Infrastructure
+from hub_common.kafka import ConsumerRunner, dlq_topic
+from hub_common.kafka.admin import ensure_topics
 from hub_common.web.auth import ServiceTokenMinter
 from hub_webhooks.config import NEEDS, SCHEMA, WebhooksSettings
+from hub_webhooks.consumers.intake_events import TOPICS as INTAKE_TOPICS
+from hub_webhooks.consumers.intake_events import IntakeEvents
 from hub_webhooks.services.connectors_client import ConnectorsClient
 from hub_webhooks.services.counters import Counters
 from hub_webhooks.services.database import Database
@@ -76,6 +80,8 @@ class Container:
             rotation_overlap_s=settings.webhooks_rotation_overlap_s,
         )
         self.retention = Retention(self.db)
+        self.intake_events = IntakeEvents(self.db, self.secrets, self.registration_cache)
+        self.intake_consumer: ConsumerRunner | None = None
         self.gap_filler = GitHubGapFiller(
             self.db, self.minter, settings.gateway_url, lookback_s=settings.webhooks_gap_fill_lookback_s
         )
@@ -100,6 +106,24 @@ class Container:
                     name="webhook-retention",
                 )
             )
+            topics = list(INTAKE_TOPICS)
+            await ensure_topics(self.settings.kafka_bootstrap, sorted({*topics, *map(dlq_topic, topics)}))
+            self.intake_consumer = ConsumerRunner(
+                bootstrap=self.settings.kafka_bootstrap,
+                group_id=self.settings.webhooks_intake_group,
+                topics=topics,
+                handler=self.intake_events,
+                dlq_producer=self.infra.producer,
+            )
+            await self.intake_consumer.start()
+            self._tasks.append(
+                asyncio.create_task(
+                    self.registrations.run_renewals(
+                        self.settings.webhooks_renewal_interval_s, self.settings.webhooks_renew_before_s
+                    ),
+                    name="webhook-renewals",
+                )
+            )
             # Started after an outage: ask GitHub for what it could not deliver meanwhile.
             self._tasks.append(
                 asyncio.create_task(
@@ -115,6 +139,8 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.outbound.stop()
+        if self.intake_consumer is not None:
+            await self.intake_consumer.stop()
         await self.counters.stop()
         await self.vault.aclose()
         await self.connectors_http.aclose()

@@ -251,3 +251,11 @@ async def by_connector(conn: asyncpg.Connection, connector_id: str, *, limit: in
         limit,
     )
     return [_of(r) for r in rows]
+
+
+async def record_error(conn: asyncpg.Connection, registration_id: UUID, error: str) -> None:
+    await conn.execute(
+        "UPDATE webhook_registrations SET last_error = $2, last_error_at = now() WHERE id = $1",
+        registration_id,
+        error[:500],
+    )

@@ -4,6 +4,7 @@ at the provider). Every operation is scoped to the caller's tenant; another tena
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -227,3 +228,63 @@ class RegistrationService:
                 await self._secrets.delete(caller.tenant_id, gone.connection_id, key)
             except Exception:
                 log.warning("a deleted registration's secret stayed in the vault", exc_info=True)
+
+    async def renew(self, registration: Registration) -> Registration:
+        """Re-register an expiring provider hook (Jira's dynamic webhooks live 30 days): same
+        registration, URL and secret; the new hook replaces the old one, which is then removed."""
+        keys = registration.secret_keys(datetime.now(UTC))
+        values = await self._secrets.values(registration.tenant_id, registration.connection_id, keys[:1])
+        if not values:
+            raise RegistrationRefused("the registration has no secret to renew with", code="no_secret")
+        hook = await self._connectors.register(
+            registration.tenant_id,
+            registration.connection_id,
+            registration.trigger_ids,
+            self.url_of(registration),
+            values[0],
+        )
+        async with self._db.connection() as conn:
+            renewed = await registrations.record_provider(
+                conn,
+                registration.id,
+                external_id=hook.external_id,
+                events=hook.events,
+                expires_at=hook.expires_at,
+                metadata=hook.metadata,
+                secret_key=hook.provider_secret_key,
+            )
+        self._cache.forget(registration.id)
+        if registration.external_id and registration.external_id != hook.external_id:
+            try:
+                await self._connectors.unregister(
+                    registration.tenant_id,
+                    registration.connection_id,
+                    registration.external_id,
+                    registration.provider_metadata,
+                )
+            except Exception:
+                log.warning("the replaced hook could not be removed at the provider", exc_info=True)
+        return renewed
+
+    async def renew_expiring(self, before_s: float) -> int:
+        """Renew every ``auto`` registration expiring within ``before_s``; returns how many."""
+        async with self._db.connection() as conn:
+            due = await registrations.expiring(conn, datetime.now(UTC) + timedelta(seconds=before_s))
+        renewed = 0
+        for registration in due:
+            try:
+                await self.renew(registration)
+                renewed += 1
+            except Exception as exc:
+                # The registration keeps its current hook until it expires; the reason is shown
+                # on it (last_error) and the next pass tries again.
+                log.warning("a webhook registration could not be renewed", exc_info=True)
+                code = getattr(exc, "code", type(exc).__name__)
+                async with self._db.connection() as conn:
+                    await registrations.record_error(conn, registration.id, f"renewal_failed: {code}")
+        return renewed
+
+    async def run_renewals(self, interval_s: float, before_s: float) -> None:
+        while True:
+            await self.renew_expiring(before_s)
+            await asyncio.sleep(interval_s)
