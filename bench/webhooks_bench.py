@@ -8,7 +8,8 @@ committed. Measured, and written to bench/results/webhooks.json:
 * verified, durably acknowledged webhooks/s of one process, closed loop (``--concurrency``);
 * acknowledgement latency P50/P99 at a fixed rate (``--rate``), open loop;
 * beside them, in the same run, the floor: the smallest ASGI app awaiting one acks=all produce
-  per request (bench/webhooks_floor.py), driven by the same client the same way;
+  per request (bench/webhooks_floor.py), driven by the same client the same way; and, for the
+  tail, HTTP plus one Postgres commit of the same body (bench/asgi_floor.py);
 * afterwards: every 200 has its dedupe row (durability check), nothing refused.
 
 Targets (ARCHITECTURE §8): >= 2,000 webhooks/s per process, P99 ack <= 20 ms. It uses its own
@@ -158,6 +159,32 @@ async def floor(args: argparse.Namespace, kafka: str) -> dict[str, object]:
         await _stop(proc)
 
 
+async def floor_db(args: argparse.Namespace, dsn: str) -> dict[str, object]:
+    """HTTP plus one durable Postgres write of the same body (bench/asgi_floor.py's PUT): the
+    tail the database's commits alone put on an acknowledgement on this machine, now."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "asgi_floor:app",
+        "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--loop", "uvloop", "--http", "httptools",
+        env={**os.environ, "FLOOR_POSTGRES_DSN": dsn},
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await wait_ready(port, proc, name="asgi_floor")
+
+        def put(i: int) -> bytes:
+            return delivery_request("/floor", i, "db").replace(b"POST ", b"PUT ", 1)
+
+        pool = Pool(port)
+        await open_loop(pool, put, min(args.rate, 500), 2, (200,))
+        result = await open_loop(pool, put, args.rate, args.seconds, (200,))
+        pool.close()
+        return {"open_loop": result}
+    finally:
+        await _stop(proc)
+
+
 async def run(args: argparse.Namespace) -> dict[str, object]:
     base_dsn = os.environ.get("HUB_POSTGRES_DSN", DEFAULT_POSTGRES_DSN)
     kafka = os.environ.get("HUB_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP)
@@ -204,6 +231,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             await _stop(webhooks)
             await _stop(vault)
         results["floor"] = await floor(args, kafka)
+        results["floor_db"] = await floor_db(args, dsn)
         return results
 
 
@@ -237,6 +265,7 @@ def main() -> None:
             "floor_per_s": base["closed_loop"]["ops_per_s"],
             "p99_ack_ms": p99,
             "floor_p99_ms": base["open_loop"]["p99_ms"],
+            "floor_db_p99_ms": results["floor_db"]["open_loop"]["p99_ms"],  # type: ignore[index]
             "durable": results["durable_rows"] >= accepted,
             "met": per_s >= TARGET_PER_S and p99 <= TARGET_P99_MS,
         },
@@ -260,6 +289,8 @@ def main() -> None:
         f"\n{per_s}/s per process (floor {target['floor_per_s']}/s), P99 ack {p99} ms "
         f"(floor {target['floor_p99_ms']} ms); {results['durable_rows']} dedupe rows for {accepted} 2xx"
     )
+    db = results["floor_db"]["open_loop"]  # type: ignore[index]
+    print(f"HTTP + one Postgres commit (asgi_floor PUT): p50 {db['p50_ms']} ms, p99 {db['p99_ms']} ms")
     print(f"target >= {TARGET_PER_S}/s and P99 <= {TARGET_P99_MS} ms: {'met' if target['met'] else 'MISSED'}")
 
 
