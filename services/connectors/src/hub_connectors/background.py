@@ -61,6 +61,7 @@ class BackgroundWorkers:
         self._connection_events = connection_events
         self._sweeper = sweeper
         self.export_runner = export_runner
+        self._triggers = triggers
         self.status_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
@@ -122,6 +123,16 @@ class BackgroundWorkers:
                 )
             ),
         ]
+        if self._triggers is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    _every(
+                        "trigger-dedupe-purge",
+                        s.connectors_audit_purge_interval_s,
+                        self._triggers.forget_old_firings,
+                    )
+                )
+            )
         if self.export_runner is not None:
             self.export_runner.start()
 

@@ -134,7 +134,12 @@ class Container:
             max_attempts=settings.connectors_export_max_attempts,
             max_text_bytes=settings.connectors_export_max_text_bytes,
         )
-        self.triggers = TriggerProcessor(self.db, self.registry, self.runtime)
+        self.triggers = TriggerProcessor(
+            self.db,
+            self.registry,
+            self.runtime,
+            dedupe_retention_days=settings.connectors_dedupe_retention_days,
+        )
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:

@@ -126,3 +126,23 @@ async def test_an_unreadable_body_is_dead_lettered_and_the_stream_goes_on(
         await producer.publish(bad)
         await producer.publish(_received(tenant, cid, registration, "d-good", "P2"))
     assert b"invalid_webhook_body" in dead[0].headers["x-hub-dlq-error"]
+
+
+async def test_dedupe_keys_past_their_retention_are_purged(api, auth, tenant, container, wait_for):
+    from hub_connectors.services.triggers import TriggerProcessor
+
+    cid = await _connection(api, auth, tenant)
+    registration = uuid.uuid4()
+    await container.infra.producer.publish(_received(tenant, cid, registration, "d-old", "P-old"))
+    await wait_for(lambda: _has(container, tenant, registration, fired=1), timeout_s=30)
+
+    async def keys() -> int:
+        async with container.infra.pool.acquire() as conn:
+            return await conn.fetchval("SELECT count(*) FROM trigger_firings WHERE tenant_id = $1", tenant)
+
+    assert await keys() == 1
+    await container.triggers.forget_old_firings()  # 14 days: a key of now is kept
+    assert await keys() == 1
+    purger = TriggerProcessor(container.db, container.registry, container.runtime, dedupe_retention_days=0)
+    assert await purger.forget_old_firings() >= 1
+    assert await keys() == 0

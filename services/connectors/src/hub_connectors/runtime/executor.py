@@ -9,11 +9,13 @@ return garbage — the caller gets an ``ActionResult`` or a ``ConnectorHealth``;
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import httpx
 from prometheus_client import Counter
 
 from hub_common import jsonutil
@@ -56,6 +58,19 @@ def _is_json(data: Any) -> bool:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {redact_text(text)[:300]}" if text else type(exc).__name__
+
+
+def _refuse(request: httpx.Request) -> httpx.Response:
+    raise ConnectorError("a webhook parser cannot call the provider", code="parser_called_network")
+
+
+@functools.cache
+def _no_network() -> ProviderClient:
+    """The client a built-in trigger parser is constructed with: parsing is pure, so any call
+    it makes is refused (one shared instance, never closed)."""
+    return ProviderClient(
+        gateway_url="http://parser.invalid", connection_id="-", transport=httpx.MockTransport(_refuse)
+    )
 
 
 class ConnectorRuntime:
@@ -224,7 +239,17 @@ class ConnectorRuntime:
             return connector.parse_webhook(dict(headers), body)
 
         try:
-            events = await self._call(registered, context, parse, self.action_timeout_s)
+            if registered.custom:
+                # The same path as every other call of custom code (isolation, its client).
+                events = await self._call(registered, context, parse, self.action_timeout_s)
+            else:
+                # A built-in parser needs no provider client: building one per delivery (a new
+                # TLS context) cost more than the parse and the database work together.
+                events = await contained(
+                    lambda: asyncio.wait_for(
+                        parse(registered.connector_class(context, _no_network())), self.action_timeout_s
+                    )
+                )
         except ConnectorError:
             raise
         except ConnectorTimedOut:

@@ -15,6 +15,7 @@ import base64
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from prometheus_client import Counter
@@ -61,10 +62,24 @@ def dedupe_key(connector_id: str, delivery_id: str, fired: TriggerEvent) -> str:
 
 
 class TriggerProcessor:
-    def __init__(self, db: Database, registry: ConnectorRegistry, runtime: ConnectorRuntime) -> None:
+    def __init__(
+        self,
+        db: Database,
+        registry: ConnectorRegistry,
+        runtime: ConnectorRuntime,
+        *,
+        dedupe_retention_days: float = 14.0,
+    ) -> None:
         self._db = db
         self._registry = registry
         self._runtime = runtime
+        self._retention = timedelta(days=dedupe_retention_days)
+
+    async def forget_old_firings(self) -> int:
+        """Drop dedupe keys older than the retention: no provider redelivers that late, and
+        Kafka no longer holds the record."""
+        async with self._db.connection() as conn:
+            return await firings.purge(conn, datetime.now(UTC) - self._retention)
 
     async def process(self, received: WebhookReceived) -> Outcome:
         if received.connection_id is None:

@@ -16,8 +16,6 @@ from uuid import UUID
 
 import asyncpg
 
-from hub_common import jsonutil
-
 
 @dataclass(frozen=True)
 class NewDelivery:
@@ -63,7 +61,7 @@ async def insert_many(conn: asyncpg.Connection, rows: Sequence[NewDelivery]) -> 
         [r.event_type for r in rows],
         [r.trigger_id for r in rows],
         [r.source_event_id for r in rows],
-        [jsonutil.dumps(r.payload).decode() for r in rows],
+        [r.payload for r in rows],  # the pool's jsonb codec encodes
     )
     return int(inserted or 0)
 
@@ -106,7 +104,7 @@ async def claim_due(
             tenant_id=r["tenant_id"],
             subscription_id=r["subscription_id"],
             event_type=r["event_type"],
-            payload=jsonutil.loads(r["payload"]),
+            payload=r["payload"],
             attempts=r["attempts"],
             created_at=r["created_at"],
             connection_id=r["connection_id"],
@@ -170,14 +168,16 @@ async def record_attempt(
         next_attempt_at,
     )
     if outcome == "delivered":
-        status, extra = "delivered", ", delivered_at = now()"
+        status = "delivered"
     elif next_attempt_at is None:
-        status, extra = "dead", ", dead_at = now()"
+        status = "dead"
     else:
-        status, extra = "pending", ""
+        status = "pending"
     await conn.execute(
         "UPDATE integrations_webhook_deliveries SET status = $2, lease_until = NULL,"
-        f" next_attempt_at = COALESCE($3, next_attempt_at), last_status_code = $4, last_error = $5{extra}"  # noqa: S608
+        " next_attempt_at = COALESCE($3, next_attempt_at), last_status_code = $4, last_error = $5,"
+        " delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END,"
+        " dead_at = CASE WHEN $2 = 'dead' THEN now() ELSE dead_at END"
         " WHERE id = $1",
         delivery.id,
         status,

@@ -55,9 +55,9 @@ async def insert(
     secret_key: str,
 ) -> Subscription:
     r = await conn.fetchrow(
-        "INSERT INTO webhook_subscriptions (id, tenant_id, user_id, url, event_types, trigger_ids,"
+        "INSERT INTO webhook_subscriptions (id, tenant_id, user_id, url, event_types, trigger_ids,"  # noqa: S608
         " connection_ids, rate_limit, max_concurrency, status, secret_key)"
-        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10) RETURNING {_COLUMNS}",  # noqa: S608
+        f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10) RETURNING {_COLUMNS}",
         id,
         tenant_id,
         user_id,
@@ -148,9 +148,9 @@ async def rotate(
     previous_valid_until: datetime,
 ) -> Subscription | None:
     r = await conn.fetchrow(
-        "UPDATE webhook_subscriptions SET previous_secret_key = secret_key, secret_key = $3,"
+        "UPDATE webhook_subscriptions SET previous_secret_key = secret_key, secret_key = $3,"  # noqa: S608
         " previous_valid_until = $4, updated_at = now()"
-        f" WHERE id = $1 AND tenant_id = $2 AND status <> 'deleted' RETURNING {_COLUMNS}",  # noqa: S608
+        f" WHERE id = $1 AND tenant_id = $2 AND status <> 'deleted' RETURNING {_COLUMNS}",
         subscription_id,
         tenant_id,
         new_key,
@@ -175,7 +175,7 @@ async def record_outcome(
     """Success clears ``failing_since``; a failure starts it if unset. Returns it."""
     if success:
         await conn.execute(
-            "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+            "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",  # noqa: E501
             subscription_id,
         )
         return None

@@ -130,6 +130,9 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before the pass, not after: a push that finishes (or a delivery queued)
+            # while the pass runs sets it again, and the next pass starts at once.
+            self._wake.clear()
             try:
                 started = await self._dispatch_once()
             except Exception:
@@ -137,10 +140,8 @@ class Dispatcher:
                 started = 0
             if started:
                 continue
-            self._wake.clear()
-            wait = self.config.poll_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                await asyncio.wait_for(self._wake.wait(), self.config.poll_s)
 
     def _busy(self) -> list[UUID]:
         now = time.monotonic()
