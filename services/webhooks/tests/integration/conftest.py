@@ -60,6 +60,12 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
+def serve_app() -> Callable[[Any], Any]:
+    """``serve`` for tests that need a stand-in service on a port of its own."""
+    return serve
+
+
+@pytest.fixture(scope="session")
 async def migrated_dsn(new_database) -> str:
     dsn = await new_database("webhooks_test")
     await migrate(dsn, VAULT_SPEC.schema, VAULT_SPEC.migration_sources())
