@@ -1,5 +1,6 @@
-"""Retention per tier that really deletes: dedupe rows and refused-delivery audit of each
-tenant older than its tier keeps (domain/tiers.RETENTION_DAYS)."""
+"""Retention per tier that really deletes: dedupe rows, refused-delivery audit and finished
+outbound deliveries (with their attempts) of each tenant older than its tier keeps
+(domain/tiers.RETENTION_DAYS)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from hub_common.web.auth import Tier
 from hub_webhooks.domain.tiers import RETENTION_DAYS
-from hub_webhooks.repositories import audit, inbound, tenants
+from hub_webhooks.repositories import audit, deliveries, inbound, tenants
 from hub_webhooks.services.database import Database
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ class Retention:
     async def purge(self, now: datetime | None = None) -> dict[str, int]:
         """Rows deleted per table in this pass."""
         now = now or datetime.now(UTC)
-        deleted = {"webhook_inbound": 0, "webhook_intake_audit": 0}
+        deleted = {"webhook_inbound": 0, "webhook_intake_audit": 0, "integrations_webhook_deliveries": 0}
         async with self._db.connection() as conn:
             for tenant_id, tier in await tenants.all_tiers(conn):
                 days = RETENTION_DAYS[Tier(tier)]
@@ -33,6 +34,7 @@ class Retention:
                 cutoff = now - timedelta(days=days)
                 deleted["webhook_inbound"] += await inbound.purge(conn, tenant_id, cutoff)
                 deleted["webhook_intake_audit"] += await audit.purge(conn, tenant_id, cutoff)
+                deleted["integrations_webhook_deliveries"] += await deliveries.purge(conn, tenant_id, cutoff)
             deleted["webhook_intake_audit"] += await audit.purge(
                 conn, None, now - timedelta(days=UNOWNED_DAYS)
             )

@@ -214,3 +214,33 @@ async def test_bad_input_and_tiers(api, auth, tenant, receiver):
     )
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_event_type"
     assert (await api.get("/v1/webhooks/subscriptions/not-a-uuid", headers=auth(tenant))).status_code == 404
+
+
+async def test_retention_purges_finished_deliveries_and_their_attempts(
+    api, auth, tenant, receiver, container, wait_for
+):
+    name = uuid.uuid4().hex
+    await _subscribe(api, auth, tenant, receiver, name)  # WriterPro: 30 days
+    await container.infra.producer.publish(_fired(tenant, uuid.uuid4()))
+    await wait_for(lambda: receiver.to(name))
+
+    async def counts():
+        async with container.infra.pool.acquire() as conn:
+            return await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM integrations_webhook_deliveries WHERE tenant_id = $1) AS d,"
+                " (SELECT count(*) FROM integrations_webhook_deliveries WHERE tenant_id = $1"
+                " AND status = 'delivered') AS done,"
+                " (SELECT count(*) FROM integrations_webhook_delivery_attempts WHERE tenant_id = $1) AS a",
+                tenant,
+            )
+
+    await wait_for(lambda: _logged(counts))
+    await container.retention.purge()
+    assert tuple(await counts()) == (1, 1, 1)  # young: kept
+    await container.retention.purge(now=datetime.now(UTC) + timedelta(days=31))
+    assert tuple(await counts()) == (0, 0, 0)
+
+
+async def _logged(counts) -> bool:
+    row = await counts()
+    return row["done"] == 1 and row["a"] == 1
