@@ -455,3 +455,39 @@ async def test_a_signed_json_body_with_an_escaped_nul_is_accepted_not_422(http, 
     resp = await http.post(f"/webhooks/acme/{registration.id}", content=body, headers=headers)
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "accepted"
+
+
+async def test_per_app_delivery_without_a_workspace_tries_each_registration_and_marks_none(
+    http, container, make_registration
+):
+    """Slack's url_verification names no workspace: the app's registrations are tried in turn; the
+    one whose secret verifies takes it, and a forged one marks no tenant's registration."""
+    connector = f"slack{uuid.uuid4().hex[:6]}"
+    secrets = ["slack-a-" + uuid.uuid4().hex, "slack-b-" + uuid.uuid4().hex]
+    first = await make_registration(
+        "slack-v0", secrets[0], connector_id=connector, tenant_id=f"ta-{uuid.uuid4().hex[:6]}"
+    )
+    second = await make_registration(
+        "slack-v0", secrets[1], connector_id=connector, tenant_id=f"tb-{uuid.uuid4().hex[:6]}"
+    )
+    body = json.dumps({"type": "url_verification", "challenge": "chal-" + uuid.uuid4().hex}).encode()
+
+    ok = await http.post(
+        f"/webhooks/{connector}", content=body, headers=sign_webhook("slack-v0", secrets[0], body)
+    )
+    assert ok.status_code == 200 and ok.json() == {"challenge": json.loads(body)["challenge"]}
+
+    forged = await http.post(
+        f"/webhooks/{connector}", content=body, headers=sign_webhook("slack-v0", "nope", body)
+    )
+    assert forged.status_code == 401
+    await container.counters.flush()
+    async with container.db.connection() as conn:
+        for registration in (first, second):
+            current = await registrations.get(conn, registration.tenant_id, registration.id)
+            assert current is not None and current.last_error is None
+        audited = await conn.fetchval(
+            "SELECT count(*) FROM webhook_intake_audit WHERE connector_id = $1 AND registration_id IS NULL",
+            connector,
+        )
+    assert audited == 1

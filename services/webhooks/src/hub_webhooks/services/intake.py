@@ -176,8 +176,8 @@ class Intake:
     async def _refuse(
         self, registration: Registration, code: str, message: str, remote_addr: str | None, audit: bool
     ) -> Unauthorized:
-        self._counters.refused(registration.id, code)
-        if audit:
+        if audit:  # a per-app delivery tried against several tenants' registrations marks none of them
+            self._counters.refused(registration.id, code)
             await self._refusals.record(
                 connector_id=registration.connector_id,
                 code=code,
