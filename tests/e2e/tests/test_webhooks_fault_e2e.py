@@ -242,6 +242,23 @@ async def test_nothing_acknowledged_is_lost_under_kills_and_an_outage(hub, hub_s
                 progress.set()
                 break
 
+    failed_pushes: list[str] = []
+
+    async def first_failed_push() -> str:
+        async with httpx.AsyncClient(headers=headers(), timeout=10) as api:
+            for _ in range(600):
+                try:
+                    page = await api.get(
+                        f"{webhooks.url}/v1/webhooks/deliveries", params={"status": "pending", "limit": 500}
+                    )
+                    failing = [d["id"] for d in page.json()["deliveries"] if d["last_error"]]
+                    if failing:
+                        return str(failing[0])
+                except (httpx.HTTPError, KeyError, ValueError):
+                    pass  # the webhooks process may be restarting
+                await asyncio.sleep(0.2)
+        raise AssertionError("no push failed while the subscriber was down")
+
     async def chaos() -> None:
         nonlocal subscriber
         loop = asyncio.get_running_loop()
@@ -257,9 +274,13 @@ async def test_nothing_acknowledged_is_lost_under_kills_and_an_outage(hub, hub_s
                 await progress.wait()
             faults.append(f"{what} at {len(acked)} acknowledged")
             if what == "subscriber down":
-                received.extend(subscriber.received)
+                # Stopped first, copied after: a push answered while it shut down is kept too.
                 await loop.run_in_executor(None, subscriber.__exit__)
+                received.extend(subscriber.received)
             elif what == "subscriber up":
+                # Not before a push has really failed against the closed port (the outage must
+                # overlap with deliveries, however the load shifts the timing).
+                failed_pushes.append(await first_failed_push())
                 subscriber = WebhookReceiver(port=port).__enter__()
             else:
                 await loop.run_in_executor(None, sigkill_and_restart, webhooks)

@@ -244,3 +244,24 @@ async def test_retention_purges_finished_deliveries_and_their_attempts(
 async def _logged(counts) -> bool:
     row = await counts()
     return row["done"] == 1 and row["a"] == 1
+
+
+async def test_a_rate_limited_subscription_gets_everything_and_the_log_has_no_phantom_attempts(
+    api, auth, tenant, receiver, container, wait_for
+):
+    name = uuid.uuid4().hex
+    sub = await _subscribe(api, auth, tenant, receiver, name, rate_limit=2, max_concurrency=8)
+    for n in range(8):  # eight connections: eight queue heads due at once, two tokens a second
+        await container.infra.producer.publish(_fired(tenant, uuid.uuid4(), n))
+    await wait_for(lambda: len(receiver.to(name)) == 8, timeout_s=30)
+
+    async def all_delivered():
+        resp = await api.get(
+            "/v1/webhooks/deliveries", params={"subscription_id": sub["id"]}, headers=auth(tenant)
+        )
+        found = resp.json()["deliveries"]
+        return found if len(found) == 8 and all(d["status"] == "delivered" for d in found) else None
+
+    found = await wait_for(all_delivered)
+    # Claims the rate limit gave back left no attempt behind: one per push.
+    assert all([a["outcome"] for a in d["attempt_log"]] == ["delivered"] for d in found)
