@@ -41,6 +41,8 @@ class Claimed:
     created_at: datetime
     connection_id: UUID | None
     trigger_id: str | None
+    attempt_id: int = 0  # the attempt the claim started (logged 'started')
+    started_at: datetime | None = None
 
 
 async def insert_many(conn: asyncpg.Connection, rows: Sequence[NewDelivery]) -> int:
@@ -66,6 +68,9 @@ async def insert_many(conn: asyncpg.Connection, rows: Sequence[NewDelivery]) -> 
     return int(inserted or 0)
 
 
+# One statement leases the due heads, counts and logs their attempt as 'started' (before the
+# request goes out), and marks an attempt still 'started' from a dispatcher that died mid-push as
+# 'interrupted' (data-modifying CTEs share a snapshot: the new rows are not among those).
 _CLAIM = """
 WITH heads AS (
     SELECT DISTINCT ON (d.subscription_id, d.ordering_key) d.id, d.next_attempt_at, d.lease_until
@@ -77,27 +82,32 @@ WITH heads AS (
     SELECT id FROM heads
     WHERE next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
     ORDER BY next_attempt_at LIMIT $1
+), claimed AS (
+    UPDATE integrations_webhook_deliveries d
+    SET lease_until = now() + make_interval(secs => $2), attempts = d.attempts + 1
+    FROM due WHERE d.id = due.id AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now())
+    RETURNING d.id, d.tenant_id, d.subscription_id, d.event_type, d.payload, d.attempts, d.created_at,
+              d.connection_id, d.trigger_id
+), interrupted AS (
+    UPDATE integrations_webhook_delivery_attempts a
+    SET outcome = 'interrupted', error = 'the dispatcher stopped before the answer was recorded'
+    FROM claimed WHERE a.delivery_id = claimed.id AND a.outcome = 'started'
+), started AS (
+    INSERT INTO integrations_webhook_delivery_attempts
+        (tenant_id, delivery_id, subscription_id, attempt_number, started_at, duration_ms, outcome)
+    SELECT tenant_id, id, subscription_id, attempts, clock_timestamp(), 0, 'started' FROM claimed
+    RETURNING id, delivery_id, started_at
 )
-UPDATE integrations_webhook_deliveries d SET lease_until = now() + make_interval(secs => $2)
-FROM due WHERE d.id = due.id AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now())
-RETURNING d.id, d.tenant_id, d.subscription_id, d.event_type, d.payload, d.attempts, d.created_at,
-          d.connection_id, d.trigger_id
+SELECT c.*, s.id AS attempt_id, s.started_at FROM claimed c JOIN started s ON s.delivery_id = c.id
 """
 
 
 async def claim_due(
     conn: asyncpg.Connection, limit: int, lease_s: float, busy: Sequence[UUID] = ()
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due heads of their queues, skipping subscriptions in ``busy``."""
+    """Lease up to ``limit`` due heads of their queues (skipping subscriptions in ``busy``) and
+    start an attempt of each."""
     rows = await conn.fetch(_CLAIM, limit, lease_s, list(busy))
-    if rows:
-        # An attempt still 'started' belongs to a dispatcher that died mid-push.
-        await conn.execute(
-            "UPDATE integrations_webhook_delivery_attempts SET outcome = 'interrupted',"
-            " error = 'the dispatcher stopped before the answer was recorded'"
-            " WHERE delivery_id = ANY($1::uuid[]) AND outcome = 'started'",
-            [r["id"] for r in rows],
-        )
     return [
         Claimed(
             id=r["id"],
@@ -109,6 +119,8 @@ async def claim_due(
             created_at=r["created_at"],
             connection_id=r["connection_id"],
             trigger_id=r["trigger_id"],
+            attempt_id=r["attempt_id"],
+            started_at=r["started_at"],
         )
         for r in rows
     ]
@@ -121,27 +133,6 @@ async def next_due_in(conn: asyncpg.Connection) -> float | None:
         " - now())) FROM integrations_webhook_deliveries WHERE status = 'pending'"
     )
     return None if value is None else max(0.0, float(value))
-
-
-async def start_attempt(conn: asyncpg.Connection, delivery: Claimed, started_at: datetime) -> tuple[int, int]:
-    """Count the attempt and log it as 'started' before the request goes out: (number, row id)."""
-    async with conn.transaction():
-        number: int = await conn.fetchval(
-            "UPDATE integrations_webhook_deliveries SET attempts = attempts + 1"
-            " WHERE id = $1 RETURNING attempts",
-            delivery.id,
-        )
-        attempt_id: int = await conn.fetchval(
-            "INSERT INTO integrations_webhook_delivery_attempts (tenant_id, delivery_id, subscription_id,"
-            " attempt_number, started_at, duration_ms, outcome) VALUES ($1, $2, $3, $4, $5, 0, 'started')"
-            " RETURNING id",
-            delivery.tenant_id,
-            delivery.id,
-            delivery.subscription_id,
-            number,
-            started_at,
-        )
-    return number, attempt_id
 
 
 async def record_attempt(
@@ -187,12 +178,17 @@ async def record_attempt(
     )
 
 
-async def release(conn: asyncpg.Connection, delivery_id: UUID) -> None:
-    """Give a lease back unattempted (rate limit, shutting down)."""
-    await conn.execute(
-        "UPDATE integrations_webhook_deliveries SET lease_until = NULL WHERE id = $1 AND status = 'pending'",
-        delivery_id,
-    )
+async def release(conn: asyncpg.Connection, delivery: Claimed) -> None:
+    """Give a claim back unattempted (rate limit, concurrency): its 'started' attempt never ran."""
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM integrations_webhook_delivery_attempts WHERE id = $1", delivery.attempt_id
+        )
+        await conn.execute(
+            "UPDATE integrations_webhook_deliveries SET lease_until = NULL, attempts = attempts - 1"
+            " WHERE id = $1 AND status = 'pending'",
+            delivery.id,
+        )
 
 
 _DELIVERY_COLUMNS = (

@@ -172,7 +172,7 @@ class Dispatcher:
             for delivery in claimed:
                 sub = self._subs[delivery.subscription_id][0]
                 if self._inflight.get(sub.id, 0) >= sub.max_concurrency or not self._admit(sub):
-                    await repo.release(conn, delivery.id)
+                    await repo.release(conn, delivery)
                     continue
                 self._inflight[sub.id] = self._inflight.get(sub.id, 0) + 1
                 task = asyncio.create_task(self._attempt(sub, delivery))
@@ -204,9 +204,8 @@ class Dispatcher:
 
     async def _push(self, sub: Subscription, delivery: repo.Claimed) -> None:
         assert self._client is not None
-        started_at = datetime.now(UTC)
-        async with self._db.connection() as conn:
-            attempt_number, attempt_id = await repo.start_attempt(conn, delivery, started_at)
+        started_at = delivery.started_at or datetime.now(UTC)
+        attempt_number, attempt_id = delivery.attempts, delivery.attempt_id
         t0 = time.perf_counter()
         status_code: int | None = None
         retry_after: float | None = None
