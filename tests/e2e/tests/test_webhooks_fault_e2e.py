@@ -248,12 +248,16 @@ async def test_nothing_acknowledged_is_lost_under_kills_and_an_outage(hub, hub_s
         async with httpx.AsyncClient(headers=headers(), timeout=10) as api:
             for _ in range(600):
                 try:
-                    page = await api.get(
-                        f"{webhooks.url}/v1/webhooks/deliveries", params={"status": "pending", "limit": 500}
-                    )
-                    failing = [d["id"] for d in page.json()["deliveries"] if d["last_error"]]
-                    if failing:
-                        return str(failing[0])
+                    cursor = None
+                    while True:  # the failing heads are the oldest pending: walk every page
+                        params = {"status": "pending", "limit": 500, **({"cursor": cursor} if cursor else {})}
+                        page = (await api.get(f"{webhooks.url}/v1/webhooks/deliveries", params=params)).json()
+                        failing = [d["id"] for d in page["deliveries"] if d["last_error"]]
+                        if failing:
+                            return str(failing[0])
+                        cursor = page["next_cursor"]
+                        if not cursor:
+                            break
                 except (httpx.HTTPError, KeyError, ValueError):
                     pass  # the webhooks process may be restarting
                 await asyncio.sleep(0.2)
