@@ -69,6 +69,12 @@ async def test_a_push_is_signed_and_logged(api, auth, tenant, receiver, containe
     [entry] = log.json()["deliveries"]
     assert entry["id"] == headers["webhook-id"] and entry["status"] == "delivered"
     assert [a["outcome"] for a in entry["attempt_log"]] == ["delivered"]
+    async with container.infra.pool.acquire() as conn:  # stored as a JSON object, not a string
+        stored = await conn.fetchval(
+            "SELECT payload->>'trigger_id' FROM integrations_webhook_deliveries WHERE id = $1",
+            uuid.UUID(entry["id"]),
+        )
+    assert stored == "issue_opened"
     # Another tenant sees nothing of it.
     other = await api.get(f"/v1/webhooks/deliveries/{entry['id']}", headers=auth("someone-else"))
     assert other.status_code == 404 and other.json()["error"]["code"] == "delivery_not_found"
