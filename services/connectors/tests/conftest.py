@@ -133,6 +133,9 @@ class PagerLike(EchoApi):
             secret=created["delivery_method"]["secret"],
         )
 
+    async def unregister_webhook(self, registration: WebhookRegistration) -> None:
+        await self.client.delete(f"webhook_subscriptions/{registration.external_id}")
+
 
 class OAuthThing(BaseConnector):
     id = "oauththing"

@@ -35,6 +35,7 @@ def test_every_architecture_topic_has_a_model() -> None:
         "integration.trigger-fired",
         "credential.changed",
         "integration.content",  # content exports for local search (docs/adr/0016)
+        "webhook.subscription-disabled",  # a subscriber endpoint stopped receiving (docs/adr/0020)
     }
 
 

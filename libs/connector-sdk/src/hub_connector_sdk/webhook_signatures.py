@@ -175,6 +175,8 @@ def webhook_signature(value: Any) -> HmacSignature | TokenSignature | JwtSignatu
                 "or declare an HmacSignature, TokenSignature or JwtSignature)"
             )
         return PRESETS[value]
+    if isinstance(value, HmacSignature | TokenSignature | JwtSignature):
+        return value  # frozen and validated when built: the verifier's hot path skips a re-check
     return _ADAPTER.validate_python(value)
 
 

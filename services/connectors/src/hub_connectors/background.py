@@ -14,11 +14,12 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from hub_common.events import IntegrationContent, IntegrationTriggerFired
+from hub_common.events import IntegrationContent, IntegrationTriggerFired, WebhookReceived
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
 from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHandler, ConnectionStatusHandler
+from hub_connectors.consumers.trigger_agent import TriggerAgent
 from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connected_checks import ConnectedChecks
 from hub_connectors.services.connection_events import ConnectionEvents
@@ -26,6 +27,7 @@ from hub_connectors.services.content_exports import ExportRunner
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.trigger_polls import TriggerPolls
+from hub_connectors.services.triggers import TriggerProcessor
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class BackgroundWorkers:
         sweeper: InitializingSweeper,
         export_runner: ExportRunner | None = None,
         trigger_polls: TriggerPolls | None = None,
+        triggers: TriggerProcessor | None = None,
     ) -> None:
         prefix = settings.connectors_consumer_group_prefix
         self.settings = settings
@@ -62,6 +65,7 @@ class BackgroundWorkers:
         self._sweeper = sweeper
         self.export_runner = export_runner
         self._trigger_polls = trigger_polls
+        self._triggers = triggers
         self.status_consumer = ConsumerRunner(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{prefix}.connection-status",
@@ -83,6 +87,18 @@ class BackgroundWorkers:
             auto_offset_reset=settings.connectors_consumer_offset_reset,
             batch_wait_ms=settings.connectors_consumer_batch_wait_ms,
         )
+        # webhook.received → integration.trigger-fired (a faust agent, docs/adr/0020)
+        self.trigger_agent = (
+            TriggerAgent(
+                bootstrap=settings.kafka_bootstrap,
+                group_id=f"{prefix}.triggers",
+                processor=triggers,
+                dlq_producer=producer,
+                auto_offset_reset=settings.connectors_consumer_offset_reset,
+            )
+            if triggers is not None and settings.connectors_triggers
+            else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
         # An OAuth connect is health-checked as an API-key connection's creation is.
         self.connected_checks = ConnectedChecks(health)
@@ -98,10 +114,13 @@ class BackgroundWorkers:
             *s.connectors_audit_topics,
             IntegrationContent.topic,
             IntegrationTriggerFired.topic,
+            WebhookReceived.topic,
         }
         await ensure_topics(s.kafka_bootstrap, sorted(topics | {dlq_topic(t) for t in topics}))
         for consumer in self.consumers:
             await consumer.start()
+        if self.trigger_agent is not None:
+            await self.trigger_agent.start()
         self._tasks = [
             asyncio.create_task(_every("health", s.connectors_health_interval_s / 2, self._health.run_due)),
             asyncio.create_task(
@@ -125,11 +144,23 @@ class BackgroundWorkers:
                     _every("trigger-polls", s.connectors_trigger_poll_every_s, polls.poll_due)
                 )
             )
+        if self._triggers is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    _every(
+                        "trigger-dedupe-purge",
+                        s.connectors_audit_purge_interval_s,
+                        self._triggers.forget_old_firings,
+                    )
+                )
+            )
         if self.export_runner is not None:
             self.export_runner.start()
 
     async def wait_assigned(self, timeout_s: float = 30.0) -> None:
         await asyncio.gather(*(c.wait_assigned(timeout_s) for c in self.consumers))
+        if self.trigger_agent is not None:
+            await self.trigger_agent.wait_assigned(timeout_s)
 
     async def stop(self) -> None:
         if self.export_runner is not None:
@@ -138,6 +169,8 @@ class BackgroundWorkers:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.trigger_agent is not None:
+            await self.trigger_agent.stop()
         for consumer in self.consumers:
             await consumer.stop()
         await self.connected_checks.stop()

@@ -54,6 +54,8 @@ class ConnectorsSettings(HubSettings):
     # above this before any parsing: every list and lookup would otherwise carry a huge config.
     connectors_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     connectors_consumer_group_prefix: str = "connectors"
+    # The faust agent turning webhook.received into integration.trigger-fired (docs/adr/0020).
+    connectors_triggers: bool = True
     # Where a new consumer group starts: "earliest" so that nothing is missed on first deploy.
     connectors_consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     # Status changes and audit projection tolerate this much delay; in exchange the broker

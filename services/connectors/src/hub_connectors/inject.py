@@ -30,6 +30,7 @@ from hub_connectors.services.ports import CredentialStore, Revoker
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.tenants import TenantDirectory
 from hub_connectors.services.trigger_polls import TriggerPolls
+from hub_connectors.services.triggers import TriggerProcessor
 from hub_connectors.services.webhook_registrations import WebhookRegistrar
 
 
@@ -149,6 +150,12 @@ class Container:
             max_attempts=settings.connectors_export_max_attempts,
             max_text_bytes=settings.connectors_export_max_text_bytes,
         )
+        self.triggers = TriggerProcessor(
+            self.db,
+            self.registry,
+            self.runtime,
+            dedupe_retention_days=settings.connectors_dedupe_retention_days,
+        )
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:
@@ -163,6 +170,7 @@ class Container:
                 sweeper=self.sweeper,
                 export_runner=self.export_runner,
                 trigger_polls=self.trigger_polls,
+                triggers=self.triggers,
             )
             await self.workers.start()
 

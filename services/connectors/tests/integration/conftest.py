@@ -179,6 +179,8 @@ class FakeGateway:
             return JSONResponse(
                 {"webhook_subscription": {"id": f"PWH{cid[:6]}", "delivery_method": method}}, 201
             )
+        if path.startswith("webhook_subscriptions/") and request.method == "DELETE":
+            return JSONResponse({}, 204) if path.endswith(f"PWH{cid[:6]}") else JSONResponse({}, 404)
         if path == "limited":
             body = {"message": "API rate limit exceeded", "access_token": "leaked-token-value"}
             return JSONResponse(body, 429, headers={"Retry-After": "12"})

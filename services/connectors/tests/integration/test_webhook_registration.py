@@ -68,3 +68,30 @@ async def test_a_provider_issued_secret_goes_to_the_vault(api, auth, tenant, set
         headers=service_headers(settings, "webhooks"),
     )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_trigger"
+
+
+async def test_the_webhooks_service_unregisters_a_hook_through_the_connector(
+    api, auth, tenant, settings, gateway
+):
+    headers = auth(tenant, "enterprise")
+    body = {
+        "connector_id": "pagerlike",
+        "name": f"pd-{uuid.uuid4().hex[:6]}",
+        "credentials": {"api_key": "good-pd"},
+    }
+    created = await api.post("/v1/connections", json=body, headers=headers)
+    cid = created.json()["id"]
+    request = {"tenant_id": tenant, "external_id": f"PWH{cid[:6]}", "metadata": {"note": "kept by the hub"}}
+    path = f"/internal/v1/connections/{cid}/webhooks/unregister"
+
+    as_gateway = service_headers(settings, "gateway")
+    refused = await api.post(path, json=request, headers=as_gateway)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "service_not_allowed"
+    other_tenant = {**request, "tenant_id": f"other-{uuid.uuid4().hex[:6]}"}
+    missing = await api.post(path, json=other_tenant, headers=service_headers(settings, "webhooks"))
+    assert missing.status_code == 404
+
+    resp = await api.post(path, json=request, headers=service_headers(settings, "webhooks"))
+
+    assert resp.status_code == 204, resp.text
+    assert gateway.calls_to(cid, f"webhook_subscriptions/PWH{cid[:6]}") == 1

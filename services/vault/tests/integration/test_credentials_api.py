@@ -183,6 +183,9 @@ async def test_generate_returns_the_secret_once(shared_vault, tenant):
         assert again.status_code == 409 and secret not in again.text
         replaced = await webhooks.post(url, json={"replace": True})
         assert replaced.status_code == 201 and replaced.json()["value"] != secret
-        # webhooks may not read it back: the value left the vault exactly once
+        # Only the webhooks service reads it back (it verifies deliveries in process, ADR 0019).
         read = await webhooks.get(_path(tenant, connection, "webhook_secret"))
-        assert read.status_code == 403
+        assert read.status_code == 200 and read.json()["value"] == replaced.json()["value"]
+    async with shared_vault.http("gateway") as gateway:
+        denied = await gateway.get(_path(tenant, connection, "webhook_secret"))
+        assert denied.status_code == 403

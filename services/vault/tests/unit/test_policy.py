@@ -25,7 +25,12 @@ def policy():
         ("webhooks", Op.HMAC_VERIFY, "webhook_secret", True),
         ("webhooks", Op.HMAC_SIGN, "webhook_secret.next", True),
         ("webhooks", Op.SECRET_GENERATE, "webhook_secret", True),
-        ("webhooks", Op.CREDENTIAL_READ, "webhook_secret", False),
+        ("webhooks", Op.CREDENTIAL_READ, "webhook_secret.reg-0a1b", True),  # ADR 0019: verifies in process
+        ("webhooks", Op.CREDENTIAL_STORE, "webhook_secret.reg-0a1b-v2", True),
+        ("webhooks", Op.CREDENTIAL_READ, "access_token", False),
+        ("webhooks", Op.CREDENTIAL_READ, "api_key", False),
+        ("webhooks", Op.CREDENTIAL_STORE, "api_key", False),
+        ("gateway", Op.CREDENTIAL_READ, "webhook_secret", False),
         ("webhooks", Op.HMAC_SIGN, "access_token", False),
         ("oauth", Op.CREDENTIAL_STORE, "refresh_token", True),
         ("oauth", Op.CREDENTIAL_READ, "client_secret", True),

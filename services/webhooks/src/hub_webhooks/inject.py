@@ -1,18 +1,147 @@
-"""Composition root of the webhooks service."""
+"""Composition root of the webhooks service: settings in, wired use cases out.
+
+Intake half (ADR 0019): registrations (through the connectors service), signing secrets from
+the vault (read, cached briefly), durable dedupe with the outbox, counters, retention.
+Outbound half (ADR 0020) adds its parts next to these.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import httpx
+
+from hub_common.clients.service import ServiceClient
+from hub_common.clients.vault import VaultClient
 from hub_common.infrastructure import Infrastructure
+from hub_common.kafka import ConsumerRunner, dlq_topic
+from hub_common.kafka.admin import ensure_topics
+from hub_common.web.auth import ServiceTokenMinter
 from hub_webhooks.config import NEEDS, SCHEMA, WebhooksSettings
+from hub_webhooks.consumers.intake_events import TOPICS as INTAKE_TOPICS
+from hub_webhooks.consumers.intake_events import IntakeEvents
+from hub_webhooks.services.connectors_client import ConnectorsClient
+from hub_webhooks.services.counters import Counters
+from hub_webhooks.services.database import Database
+from hub_webhooks.services.gap_filling import GitHubGapFiller
+from hub_webhooks.services.intake import Intake, RegistrationCache
+from hub_webhooks.services.outbound import Outbound
+from hub_webhooks.services.refusals import RefusalAudit
+from hub_webhooks.services.registrations import RegistrationService
+from hub_webhooks.services.retention import Retention
+from hub_webhooks.services.secrets import SecretCache
 
 
 class Container:
-    def __init__(self, settings: WebhooksSettings) -> None:
+    def __init__(
+        self,
+        settings: WebhooksSettings,
+        *,
+        vault: VaultClient | None = None,
+        connectors: ServiceClient | None = None,
+        background: bool | None = None,
+        push_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS)
+        self.minter = ServiceTokenMinter.from_settings(settings)
+        self.vault = vault or VaultClient(settings.vault_url, self.minter)
+        self.connectors_http = connectors or ServiceClient(
+            settings.connectors_url,
+            self.minter,
+            audience="connectors",
+            timeout_s=settings.webhooks_connectors_timeout_s,
+        )
+        self.run_background = settings.webhooks_background if background is None else background
+        self._tasks: list[asyncio.Task[None]] = []
+
+        self.db = Database(lambda: self.infra.pool)
+        self.secrets = SecretCache(self.vault, ttl_s=settings.webhooks_secret_cache_s)
+        self.registration_cache = RegistrationCache(self.db, ttl_s=settings.webhooks_registration_cache_s)
+        self.counters = Counters(self.db, interval_s=settings.webhooks_counter_flush_s)
+        self.refusals = RefusalAudit(self.db, per_minute=settings.webhooks_audit_per_minute)
+        self.intake = Intake(
+            self.db,
+            schema=SCHEMA,
+            source=f"/integration-hub/{settings.service_name}",
+            secrets=self.secrets,
+            cache=self.registration_cache,
+            counters=self.counters,
+            refusals=self.refusals,
+        )
+        self.connectors = ConnectorsClient(self.connectors_http)
+        self.registrations = RegistrationService(
+            self.db,
+            self.connectors,
+            self.secrets,
+            self.registration_cache,
+            public_url=self.public_url,
+            rotation_overlap_s=settings.webhooks_rotation_overlap_s,
+        )
+        self.retention = Retention(self.db)
+        self.intake_events = IntakeEvents(self.db, self.secrets, self.registration_cache)
+        self.intake_consumer: ConsumerRunner | None = None
+        self.gap_filler = GitHubGapFiller(
+            self.db, self.minter, settings.gateway_url, lookback_s=settings.webhooks_gap_fill_lookback_s
+        )
+        # Outbound half (docs/adr/0020): subscriptions, fan-out, dispatcher, delivery log.
+        self.outbound = Outbound(settings, self.db, self.secrets, transport=push_transport)
+        self.subscriptions = self.outbound.subscriptions
+        self.dispatcher = self.outbound.dispatcher
+        self.delivery_log = self.outbound.delivery_log
+
+    @property
+    def public_url(self) -> str:
+        return (self.settings.webhooks_public_url or self.settings.webhooks_url).rstrip("/")
 
     async def start(self) -> None:
         await self.infra.start()
+        await self.outbound.start(self.infra.producer)
+        self.counters.start()
+        if self.run_background:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.retention.run_every(self.settings.webhooks_retention_interval_s),
+                    name="webhook-retention",
+                )
+            )
+            topics = list(INTAKE_TOPICS)
+            await ensure_topics(self.settings.kafka_bootstrap, sorted({*topics, *map(dlq_topic, topics)}))
+            self.intake_consumer = ConsumerRunner(
+                bootstrap=self.settings.kafka_bootstrap,
+                group_id=self.settings.webhooks_intake_group,
+                topics=topics,
+                handler=self.intake_events,
+                dlq_producer=self.infra.producer,
+            )
+            await self.intake_consumer.start()
+            self._tasks.append(
+                asyncio.create_task(
+                    self.registrations.run_renewals(
+                        self.settings.webhooks_renewal_interval_s, self.settings.webhooks_renew_before_s
+                    ),
+                    name="webhook-renewals",
+                )
+            )
+            # Started after an outage: ask GitHub for what it could not deliver meanwhile.
+            self._tasks.append(
+                asyncio.create_task(
+                    self.gap_filler.run_every(self.settings.webhooks_gap_fill_interval_s),
+                    name="webhook-gap-filling",
+                )
+            )
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.outbound.stop()
+        if self.intake_consumer is not None:
+            await self.intake_consumer.stop()
+        await self.counters.stop()
+        await self.vault.aclose()
+        await self.connectors_http.aclose()
         await self.infra.stop()

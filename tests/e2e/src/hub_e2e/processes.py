@@ -24,7 +24,13 @@ _handed_out: set[int] = set()
 # Kafka would share the test processes' groups and take some of their partitions: the test's
 # connectors service then never saw the integration.connected of its own connection.
 RUN_GROUP_PREFIX = f"e2e-{uuid.uuid4().hex[:8]}"
-_ISOLATION = {"connectors": {"HUB_CONNECTORS_CONSUMER_GROUP_PREFIX": f"{RUN_GROUP_PREFIX}.connectors"}}
+_ISOLATION = {
+    "connectors": {"HUB_CONNECTORS_CONSUMER_GROUP_PREFIX": f"{RUN_GROUP_PREFIX}.connectors"},
+    "webhooks": {
+        "HUB_WEBHOOKS_DELIVERY_GROUP": f"{RUN_GROUP_PREFIX}.webhooks.delivery-fanout",
+        "HUB_WEBHOOKS_INTAKE_GROUP": f"{RUN_GROUP_PREFIX}.webhooks.intake",
+    },
+}
 
 
 def free_port() -> int:

@@ -66,8 +66,9 @@ class OutboxRow:
     headers: list[list[str]]
 
     @classmethod
-    def of(cls, event: HubEvent, source: str) -> OutboxRow:
-        event_id = uuid.uuid4()
+    def of(cls, event: HubEvent, source: str, event_id: uuid.UUID | None = None) -> OutboxRow:
+        """``event_id``: a stable ce_id (derived from what the event is about) instead of a new one."""
+        event_id = event_id or uuid.uuid4()
         key, value, headers = encode(event, source=source, event_id=str(event_id))
         if len(value) > MAX_EVENT_BYTES:
             raise ValueError(f"{event.topic} event of {len(value)} bytes exceeds {MAX_EVENT_BYTES}")
@@ -86,11 +87,18 @@ SELECT pg_notify($6, '') FROM o
 """
 
 
-async def write_event(conn: asyncpg.Connection, event: HubEvent, *, source: str, schema: str) -> str:
+async def write_event(
+    conn: asyncpg.Connection,
+    event: HubEvent,
+    *,
+    source: str,
+    schema: str,
+    event_id: uuid.UUID | None = None,
+) -> str:
     """Stage ``event`` in the outbox inside the caller's open transaction; returns its ce_id."""
     if not conn.is_in_transaction():
         raise RuntimeError("write_event must run inside the caller's transaction")
-    row = OutboxRow.of(event, source)
+    row = OutboxRow.of(event, source, event_id)
     await conn.execute(_WRITE_EVENT, *row.params(), channel_for(schema))
     return str(row.event_id)
 

@@ -17,6 +17,7 @@ from hub_common.events.models import (
     WebhookDelivered,
     WebhookDeliveryFailed,
     WebhookReceived,
+    WebhookSubscriptionDisabled,
     model_for_type,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "WebhookDelivered",
     "WebhookDeliveryFailed",
     "WebhookReceived",
+    "WebhookSubscriptionDisabled",
     "decode",
     "encode",
     "model_for_type",

@@ -124,6 +124,14 @@ class WebhookReceived(HubEvent):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str = Field(description="raw request body, UTF-8 (base64 when body_encoding=base64)")
     body_encoding: Literal["utf-8", "base64"] = "utf-8"
+    trigger_ids: list[str] = Field(
+        default_factory=list,
+        description="the registration's triggers (empty: every trigger of the connector)",
+    )
+    filter: dict[str, Any] | None = Field(
+        default=None,
+        description="the registration's filter on the normalised payload: {dotted.path: value | [values]}",
+    )
 
 
 class WebhookDelivered(HubEvent):
@@ -144,6 +152,16 @@ class WebhookDeliveryFailed(HubEvent):
     final: bool = False
 
 
+class WebhookSubscriptionDisabled(HubEvent):
+    """A subscription stopped receiving pushes: its endpoint answered 410 Gone, or every attempt
+    failed for the configured time (5 days by default). Re-enable with PATCH status=active."""
+
+    topic: ClassVar[str] = "webhook.subscription-disabled"
+    subscription_id: UUID
+    reason: str
+    failing_since: datetime | None = None
+
+
 class IntegrationTriggerFired(HubEvent):
     """A provider event normalised into one of a connector's triggers."""
 
@@ -153,6 +171,9 @@ class IntegrationTriggerFired(HubEvent):
     trigger_id: str
     payload: dict[str, Any]
     source_delivery_id: str | None = None
+    registration_id: UUID | None = None
+    event_id: str | None = Field(default=None, description="the provider's event id (what dedupe keys on)")
+    occurred_at: datetime | None = Field(default=None, description="the event's own time, by the provider")
 
 
 class CredentialChanged(HubEvent):
@@ -194,6 +215,7 @@ EVENT_MODELS: tuple[type[HubEvent], ...] = (
     WebhookReceived,
     WebhookDelivered,
     WebhookDeliveryFailed,
+    WebhookSubscriptionDisabled,
     IntegrationTriggerFired,
     CredentialChanged,
     IntegrationContent,

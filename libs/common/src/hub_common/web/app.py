@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -32,6 +32,7 @@ def create_app(
     version: str = "0.1.0",
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
     readiness: Callable[[], list[ReadinessCheck]] = list,
+    opaque_body_paths: Sequence[str] = (),
 ) -> FastAPI:
     # FastAPI's own telemetry would add a second server span (plus per-operation spans, OTel
     # metrics and log records) to every request: RequestContextMiddleware already makes the
@@ -45,7 +46,9 @@ def create_app(
     install_error_handlers(app)
     document_errors(app)
     app.include_router(health_router(readiness))
-    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.add_middleware(
+        RequestContextMiddleware, service=settings.service_name, opaque_body_paths=opaque_body_paths
+    )
     return app
 
 

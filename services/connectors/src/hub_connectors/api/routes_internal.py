@@ -20,6 +20,7 @@ from hub_connectors.api.schemas import (
     HealthOut,
     InternalConnection,
     RegisterWebhook,
+    UnregisterWebhook,
     VerifyRequest,
     WebhookRegistrationOut,
 )
@@ -111,4 +112,18 @@ async def register_webhook(
         expires_at=registration.expires_at,
         metadata=registration.metadata,
         provider_secret_key=key,
+    )
+
+
+@router.post("/connections/{connection_id}/webhooks/unregister", status_code=204)
+async def unregister_webhook(
+    connection_id: ConnectionIdDep,
+    body: UnregisterWebhook,
+    principal: ServicePrincipal,
+    container: ContainerDep,
+) -> None:
+    """The connector removes the hook at its provider (already gone counts as removed)."""
+    _allow(principal, WEBHOOK_REGISTRARS)
+    await container.webhook_registrar.unregister(
+        body.tenant_id, connection_id, body.external_id, body.metadata
     )

@@ -227,6 +227,14 @@ class RegisterWebhook(_In):
     )
 
 
+class UnregisterWebhook(_In):
+    """From the webhooks service: remove a hook the connector registered."""
+
+    tenant_id: str = Field(min_length=1, max_length=128)
+    external_id: str = Field(min_length=1, max_length=512)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
 class WebhookRegistrationOut(BaseModel):
     external_id: str
     events: list[str]

@@ -11,11 +11,13 @@ Whatever a connector does — raise, hang, block, exit, return garbage — the c
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
+import httpx
 from opentelemetry import propagate, trace
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
@@ -33,6 +35,7 @@ from hub_connector_sdk import (
     PollResult,
     ProviderClient,
     ProviderError,
+    TriggerEvent,
     UnknownAction,
     WebhookRegistration,
 )
@@ -136,6 +139,19 @@ def _connector_error(reply: dict[str, Any], message: str) -> ConnectorError:
             retry_after_s=float(retry) if isinstance(retry, int | float) else None,
         )
     return ConnectorError(message, code=code, status_code=status_code)
+
+
+def _refuse(request: httpx.Request) -> httpx.Response:
+    raise ConnectorError("a webhook parser cannot call the provider", code="parser_called_network")
+
+
+@functools.cache
+def _no_network() -> ProviderClient:
+    """The client a built-in trigger parser is constructed with: parsing is pure, so any call
+    it makes is refused (one shared instance, never closed)."""
+    return ProviderClient(
+        gateway_url="http://parser.invalid", connection_id="-", transport=httpx.MockTransport(_refuse)
+    )
 
 
 class ConnectorRuntime:
@@ -422,6 +438,69 @@ class ConnectorRuntime:
                 f"the connector returned {type(registration).__name__}, not a WebhookRegistration"
             )
         return registration
+
+    async def unregister_webhook(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        registration: WebhookRegistration,
+        *,
+        tier: str | None,
+    ) -> None:
+        """The connector removes a hook it registered (its own errors propagate)."""
+        if registered.custom:  # the worker protocol carries no unregister yet
+            raise ConnectorError("custom connectors cannot unregister webhooks yet", code="not_supported")
+        await self._call(
+            registered, context, lambda c: c.unregister_webhook(registration), self.action_timeout_s, tier
+        )
+
+    async def parse_webhook(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> list[TriggerEvent]:
+        """A verified delivery → the trigger events it fires, by the connector's parsers (run
+        like every other connector call: built-ins in process, custom ones isolated). A
+        ConnectorError (a body that is not JSON...) propagates: no retry can fix it."""
+
+        async def parse(connector: BaseConnector) -> list[TriggerEvent]:
+            return connector.parse_webhook(dict(headers), body)
+
+        if registered.custom or registered.connector_class is None:
+            # Custom code runs only in its sandboxed workers (ADR 0011), whose protocol carries
+            # no webhook parsing yet: refused rather than run in this process.
+            raise ConnectorError(
+                "webhook triggers of custom connectors are not parsed yet", code="not_supported"
+            )
+        connector_class = registered.connector_class
+        try:
+            # A built-in parser needs no provider client: building one per delivery (a new TLS
+            # context) cost more than the parse and the database work together.
+            events = await contained(
+                lambda: asyncio.wait_for(
+                    parse(connector_class(context, _no_network())), self.action_timeout_s
+                )
+            )
+        except ConnectorError:
+            raise
+        except ConnectorTimedOut:
+            raise ConnectorError(
+                f"the trigger parser did not finish within {self.action_timeout_s:g}s", code="parse_timeout"
+            ) from None
+        except ConnectorBusy:
+            raise
+        except Exception as exc:
+            raise ConnectorError(
+                f"the trigger parser failed: {_describe(exc)}", code="parser_crashed"
+            ) from None
+        if not isinstance(events, list) or not all(isinstance(e, TriggerEvent) for e in events):
+            raise ConnectorError(
+                "the connector's parse_webhook did not return TriggerEvents", code="bad_result"
+            )
+        CALLS.labels(registered.id, "parse_webhook", "ok").inc()
+        return events
 
     async def health(
         self, registered: RegisteredConnector, context: ConnectionContext, *, tier: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from uuid import UUID
 
 import asyncpg
 
@@ -29,6 +30,6 @@ class Database:
             yield conn
 
 
-async def publish(conn: asyncpg.Connection, event: HubEvent) -> str:
+async def publish(conn: asyncpg.Connection, event: HubEvent, *, event_id: UUID | None = None) -> str:
     """Stage an event in the outbox of the caller's transaction (relayed after commit)."""
-    return await write_event(conn, event, source=EVENT_SOURCE, schema=SCHEMA)
+    return await write_event(conn, event, source=EVENT_SOURCE, schema=SCHEMA, event_id=event_id)

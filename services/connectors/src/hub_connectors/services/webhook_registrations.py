@@ -11,6 +11,7 @@ key, never the value.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from uuid import UUID
 
 from hub_common.credential_keys import WEBHOOK_SECRET, secondary
@@ -45,6 +46,25 @@ class WebhookRegistrar:
         self._registry = registry
         self._runtime = runtime
         self._store = store
+
+    async def unregister(
+        self, tenant_id: str, connection_id: UUID, external_id: str, metadata: dict[str, Any]
+    ) -> None:
+        """The connector removes the hook ``external_id`` at its provider (the webhooks service
+        deletes the hook's secrets from the vault itself)."""
+        async with self._db.connection() as conn:
+            connection = await connections.get(conn, tenant_id, connection_id)
+            tier = await tenants.tier_of(conn, tenant_id)
+        if connection is None:
+            raise ConnectionNotFound()
+        registered = self._registry.get(connection.connector_id)
+        if registered is None:
+            raise ConnectorUnavailable(f"connector {connection.connector_id} is not loaded in this hub")
+        hook = WebhookRegistration(external_id=external_id, metadata=metadata)
+        try:
+            await self._runtime.unregister_webhook(registered, context_of(connection), hook, tier=tier)
+        except ConnectorError as exc:
+            raise WebhookRegistrationFailed(exc.message, code=exc.code) from None
 
     async def register(
         self, tenant_id: str, connection_id: UUID, trigger_ids: list[str], target_url: str, secret: str

@@ -1,0 +1,156 @@
+"""The faust-streaming agent that turns ``webhook.received`` into triggers (docs/adr/0020).
+
+Runs inside this service's event loop (no separate ``faust worker``): the app is started and
+stopped with the background work. Delivery is at-least-once — faust commits an offset only
+after the agent has finished the record — and ``TriggerProcessor`` makes a second handling of a
+record a no-op, so a crash between the processing and the commit fires nothing twice.
+
+A record is retried while its failure is an outage (Postgres restarting, a busy connector) and a
+few times otherwise; one the connector cannot read, or that is not a ``webhook.received``
+event, goes to ``webhook.received.dlq`` at once with the reason, and the stream moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+from pydantic import ValidationError
+
+from hub_common.events import WebhookReceived
+from hub_common.events.envelope import EnvelopeError, decode
+from hub_common.kafka import EventProducer, RetryPolicy, dlq_topic
+from hub_common.kafka.consumer import is_transient
+from hub_common.redaction import redact_text
+from hub_connectors.runtime.isolation import ConnectorBusy
+from hub_connectors.services.triggers import TriggerProcessor, UnparseableDelivery
+
+log = logging.getLogger(__name__)
+
+
+def _broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip())
+
+
+def _headers(message: Any) -> list[tuple[str, bytes]]:
+    raw = message.headers or []
+    return list(raw.items()) if isinstance(raw, Mapping) else list(raw)
+
+
+def _retry_forever(exc: BaseException) -> bool:
+    return is_transient(exc) or isinstance(exc, ConnectorBusy)
+
+
+class TriggerAgent:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group_id: str,
+        processor: TriggerProcessor,
+        dlq_producer: EventProducer,
+        auto_offset_reset: str = "earliest",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self._bootstrap = bootstrap
+        self._processor = processor
+        self._dlq = dlq_producer
+        self._offset_reset = auto_offset_reset
+        self._retry = retry or RetryPolicy()
+        self._app: faust.App | None = None
+        self._stopping = asyncio.Event()
+        self.handled = 0
+
+    def _build(self) -> faust.App:
+        app = faust.App(
+            self.group_id,
+            broker=_broker_url(self._bootstrap),
+            store="memory://",
+            web_enabled=False,
+            topic_disable_leader=True,
+            topic_allow_declare=False,  # the topics are the hub's (created by ensure_topics)
+            consumer_auto_offset_reset=self._offset_reset,
+            broker_commit_every=100,
+            broker_commit_interval=0.5,
+            loop=asyncio.get_running_loop(),
+        )
+        topic = app.topic(WebhookReceived.topic, value_serializer="raw", key_serializer="raw")
+
+        async def triggers(stream: Any) -> None:
+            async for event in stream.events():
+                await self._handle(event.message)
+
+        app.agent(topic, name="triggers", concurrency=1)(triggers)
+        return app
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        self._app = self._build()
+        await self._app.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._app is not None:
+            await self._app.stop()
+            self._app = None
+
+    async def wait_assigned(self, timeout_s: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._app is None or not self._app.consumer.assignment():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{self.group_id} got no partitions in {timeout_s}s")
+            await asyncio.sleep(0.05)
+
+    async def _handle(self, message: Any) -> None:
+        try:
+            cloud_event = decode(message.value, _headers(message))
+            received = cloud_event.parse(WebhookReceived)
+        except (EnvelopeError, ValidationError, ValueError) as exc:
+            await self._dead_letter(message, exc, attempts=1)
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._processor.process(received)
+            except UnparseableDelivery as exc:
+                await self._dead_letter(message, exc, attempts=attempt)
+                return
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise  # left uncommitted: the next owner handles it again
+                if attempt >= self._retry.attempts and not _retry_forever(exc):
+                    await self._dead_letter(message, exc, attempts=attempt)
+                    return
+                log.warning(
+                    "trigger processing failed, will retry",
+                    extra={
+                        "delivery_id": received.delivery_id,
+                        "attempt": attempt,
+                        "error": type(exc).__name__,
+                    },
+                )
+                await asyncio.sleep(self._retry.backoff(min(attempt, 8)))
+                continue
+            self.handled += 1
+            return
+
+    async def _dead_letter(self, message: Any, exc: BaseException, *, attempts: int) -> None:
+        headers = [
+            *_headers(message),
+            ("x-hub-dlq-error", redact_text(f"{type(exc).__name__}: {exc}")[:1000].encode()),
+            ("x-hub-dlq-attempts", str(attempts).encode()),
+            ("x-hub-dlq-topic", message.topic.encode()),
+            ("x-hub-dlq-partition", str(message.partition).encode()),
+            ("x-hub-dlq-offset", str(message.offset).encode()),
+            ("x-hub-dlq-group", self.group_id.encode()),
+        ]
+        await self._dlq.publish_raw(dlq_topic(message.topic), message.value, key=message.key, headers=headers)
+        log.error(
+            "webhook.received record dead-lettered",
+            extra={"offset": message.offset, "attempts": attempts, "error": type(exc).__name__},
+        )

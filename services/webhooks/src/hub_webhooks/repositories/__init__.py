@@ -1,0 +1,1 @@
+"""repositories of the webhooks service."""

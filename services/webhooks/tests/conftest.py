@@ -1,0 +1,1 @@
+"""Shared by the webhooks service's tests (unit and integration)."""
