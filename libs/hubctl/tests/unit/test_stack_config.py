@@ -5,13 +5,6 @@ from pathlib import Path
 
 import pytest
 
-
-@pytest.fixture(autouse=True)
-def default_ports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests check the default ports; a run with moved ports (HUB_*_PORT) must not change them."""
-    for name in ("HUB_POSTGRES_PORT", "HUB_KAFKA_PORT", "HUB_KAFKA_CONTROLLER_PORT", "HUB_REDIS_PORT"):
-        monkeypatch.delenv(name, raising=False)
-
 from hubctl.stack import StackError, StackPaths, find_repo_root
 from hubctl.stack.common import tail
 from hubctl.stack.kafka_config import (
@@ -32,6 +25,13 @@ from hubctl.stack.redis import command as redis_command
 pytestmark = pytest.mark.unit
 
 ROOT = find_repo_root(Path(__file__).parent)
+
+
+@pytest.fixture(autouse=True)
+def default_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check the default ports; a run with moved ports (HUB_*_PORT) must not change them."""
+    for name in ("HUB_POSTGRES_PORT", "HUB_KAFKA_PORT", "HUB_KAFKA_CONTROLLER_PORT", "HUB_REDIS_PORT"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _properties(text: str) -> dict[str, str]:
