@@ -37,7 +37,12 @@ class WorkerSpec(TypedDict):
     sandbox: Literal["auto", "required", "off"]
 
 
-Op = Literal["action", "health", "export", "register_webhook"]
+Op = Literal["action", "health", "export", "register_webhook", "unregister_webhook", "parse_webhook"]
+
+
+class Delivery(TypedDict):
+    headers: dict[str, str]
+    body_b64: str
 
 
 class WebhookArgs(TypedDict):
@@ -51,6 +56,8 @@ class Request(TypedDict):
     trace: dict[str, str]  # W3C traceparent/tracestate of the service's span for this call
     cursor: str | None  # export: where to continue
     webhook: WebhookArgs | None  # register_webhook
+    registration: dict[str, Any] | None  # unregister_webhook: the WebhookRegistration as JSON
+    delivery: Delivery | None  # parse_webhook: a verified delivery
     context: dict[str, Any]
     action_id: str | None
     parameters: dict[str, Any] | None

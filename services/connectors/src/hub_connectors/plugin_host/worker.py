@@ -14,6 +14,7 @@ stderr (the service's log), so it cannot garble an answer by accident.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import importlib
 import importlib.util
@@ -37,6 +38,7 @@ from hub_connector_sdk import (
     InvalidParameters,
     ProviderClient,
     ProviderError,
+    TriggerEvent,
     UnknownAction,
     WebhookRegistration,
 )
@@ -150,6 +152,25 @@ async def _handle(cls: type[BaseConnector], request: protocol.Request) -> dict[s
             expected = ExportPage
             cursor = request.get("cursor")
             work = lambda: connector.export_content(cursor)  # noqa: E731
+        elif op == "parse_webhook":
+            delivery = request.get("delivery") or {"headers": {}, "body_b64": ""}
+            headers, body = dict(delivery["headers"]), base64.b64decode(delivery["body_b64"])
+
+            async def parse() -> Any:
+                return connector.parse_webhook(headers, body)
+
+            value = await asyncio.wait_for(_guarded(parse), request["timeout_s"])
+            if not isinstance(value, list) or not all(isinstance(e, TriggerEvent) for e in value):
+                return {"kind": protocol.WRONG_TYPE, "type": type(value).__name__}
+            return {"kind": protocol.RESULT, "value": [e.model_dump(mode="json") for e in value]}
+        elif op == "unregister_webhook":
+            registration = WebhookRegistration.model_validate(request.get("registration") or {})
+
+            async def unregister() -> Any:
+                return await connector.unregister_webhook(registration)
+
+            await asyncio.wait_for(_guarded(unregister), request["timeout_s"])
+            return {"kind": protocol.RESULT, "value": None}
         elif op == "register_webhook":
             expected = WebhookRegistration
             args = request.get("webhook") or {"trigger_ids": [], "target_url": "", "secret": ""}

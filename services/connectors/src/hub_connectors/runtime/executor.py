@@ -11,6 +11,7 @@ Whatever a connector does — raise, hang, block, exit, return garbage — the c
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import logging
 import time
@@ -96,12 +97,18 @@ R = TypeVar("R", bound=BaseModel)
 
 def _unpack(reply: dict[str, Any], expected: type[R]) -> R:
     """A worker's reply → the result, or the exception the in-process path would have raised."""
+    value = _unpack_value(reply)
+    try:
+        return expected.model_validate(value)
+    except ValidationError:
+        raise BadResult(f"the connector returned an invalid {expected.__name__}") from None
+
+
+def _unpack_value(reply: dict[str, Any]) -> Any:
+    """A worker's reply → its JSON value, or the exception the in-process path would have raised."""
     kind = reply.get("kind")
     if kind == protocol.RESULT:
-        try:
-            return expected.model_validate(reply.get("value"))
-        except ValidationError:
-            raise BadResult(f"the connector returned an invalid {expected.__name__}") from None
+        return reply.get("value")
     if kind == protocol.NOT_JSON:
         raise BadResult("the connector returned data that is not JSON")
     if kind == protocol.WRONG_TYPE:
@@ -212,8 +219,41 @@ class ConnectorRuntime:
         op: protocol.Op | None = None,
         cursor: str | None = None,
         webhook: protocol.WebhookArgs | None = None,
+        registration: dict[str, Any] | None = None,
+        delivery: protocol.Delivery | None = None,
     ) -> R:
         """A plugin's call, in one of its worker processes."""
+        reply = await self._worker_reply(
+            registered,
+            context,
+            timeout_s,
+            tier,
+            action_id,
+            parameters,
+            op=op,
+            cursor=cursor,
+            webhook=webhook,
+            registration=registration,
+            delivery=delivery,
+        )
+        return _unpack(reply, expected)
+
+    async def _worker_reply(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        timeout_s: float,
+        tier: str | None,
+        action_id: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        op: protocol.Op | None = None,
+        cursor: str | None = None,
+        webhook: protocol.WebhookArgs | None = None,
+        registration: dict[str, Any] | None = None,
+        delivery: protocol.Delivery | None = None,
+    ) -> dict[str, Any]:
+        """A plugin's call in one of its worker processes: the worker's raw reply."""
         op = op or ("action" if action_id is not None else "health")
         purpose = "health-check" if op == "health" else None
         # The worker exports nothing itself: its gateway calls continue this span's trace.
@@ -227,7 +267,6 @@ class ConnectorRuntime:
             return await self._worker_call(
                 registered,
                 context,
-                expected,
                 timeout_s,
                 tier,
                 action_id,
@@ -237,13 +276,14 @@ class ConnectorRuntime:
                 cursor=cursor,
                 webhook=webhook,
                 trace_context=carrier,
+                registration=registration,
+                delivery=delivery,
             )
 
     async def _worker_call(
         self,
         registered: RegisteredConnector,
         context: ConnectionContext,
-        expected: type[R],
         timeout_s: float,
         tier: str | None,
         action_id: str | None,
@@ -254,10 +294,14 @@ class ConnectorRuntime:
         cursor: str | None,
         webhook: protocol.WebhookArgs | None,
         trace_context: dict[str, str],
-    ) -> R:
+        registration: dict[str, Any] | None,
+        delivery: protocol.Delivery | None,
+    ) -> dict[str, Any]:
         request: protocol.Request = {
             "op": op,
             "trace": trace_context,
+            "registration": registration,
+            "delivery": delivery,
             "cursor": cursor,
             "webhook": webhook,
             "context": context.model_dump(mode="json"),
@@ -270,8 +314,7 @@ class ConnectorRuntime:
             "timeout_s": timeout_s,
             "http_timeout_s": self.http_timeout_s,
         }
-        reply = await self.plugins.run(pool_key(registered.id, context.tenant_id), registered.ref, request)
-        return _unpack(reply, expected)
+        return await self.plugins.run(pool_key(registered.id, context.tenant_id), registered.ref, request)
 
     async def execute(
         self,
@@ -448,8 +491,17 @@ class ConnectorRuntime:
         tier: str | None,
     ) -> None:
         """The connector removes a hook it registered (its own errors propagate)."""
-        if registered.custom:  # the worker protocol carries no unregister yet
-            raise ConnectorError("custom connectors cannot unregister webhooks yet", code="not_supported")
+        if registered.custom:
+            reply = await self._worker_reply(
+                registered,
+                context,
+                self.action_timeout_s,
+                tier,
+                op="unregister_webhook",
+                registration=registration.model_dump(mode="json"),
+            )
+            _unpack_value(reply)
+            return
         await self._call(
             registered, context, lambda c: c.unregister_webhook(registration), self.action_timeout_s, tier
         )
@@ -460,6 +512,8 @@ class ConnectorRuntime:
         context: ConnectionContext,
         headers: Mapping[str, str],
         body: bytes,
+        *,
+        tier: str | None = None,
     ) -> list[TriggerEvent]:
         """A verified delivery → the trigger events it fires, by the connector's parsers (run
         like every other connector call: built-ins in process, custom ones isolated). A
@@ -468,14 +522,28 @@ class ConnectorRuntime:
         async def parse(connector: BaseConnector) -> list[TriggerEvent]:
             return connector.parse_webhook(dict(headers), body)
 
-        if registered.custom or registered.connector_class is None:
-            # Custom code runs only in its sandboxed workers (ADR 0011), whose protocol carries
-            # no webhook parsing yet: refused rather than run in this process.
-            raise ConnectorError(
-                "webhook triggers of custom connectors are not parsed yet", code="not_supported"
-            )
         connector_class = registered.connector_class
         try:
+            if registered.custom or connector_class is None:
+                # Custom code runs only in its sandboxed workers (ADR 0011).
+                raw = await self._worker_reply(
+                    registered,
+                    context,
+                    self.action_timeout_s,
+                    tier,
+                    op="parse_webhook",
+                    delivery={
+                        "headers": dict(headers),
+                        "body_b64": base64.b64encode(body).decode(),
+                    },
+                )
+                value = _unpack_value(raw)
+                if not isinstance(value, list):
+                    raise BadResult("the connector's parse_webhook did not return a list")
+                try:
+                    return [TriggerEvent.model_validate(v) for v in value]
+                except ValidationError:
+                    raise BadResult("the connector's parse_webhook returned invalid events") from None
             # A built-in parser needs no provider client: building one per delivery (a new TLS
             # context) cost more than the parse and the database work together.
             events = await contained(

@@ -24,7 +24,7 @@ from hub_common.events import IntegrationTriggerFired, WebhookReceived
 from hub_connector_sdk import ConnectorError, TriggerEvent
 from hub_connectors.domain import trigger_filter
 from hub_connectors.registry import ConnectorRegistry
-from hub_connectors.repositories import connections
+from hub_connectors.repositories import connections, tenants
 from hub_connectors.repositories import trigger_firings as firings
 from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services.contexts import context_of
@@ -86,6 +86,7 @@ class TriggerProcessor:
             return self._skip(received, "no_connection")
         async with self._db.connection() as conn:
             connection = await connections.get(conn, received.tenant_id, received.connection_id)
+            tier = await tenants.tier_of(conn, received.tenant_id)
         if connection is None or connection.connector_id != received.connector_id:
             return self._skip(received, "unknown_connection")
         registered = self._registry.get(connection.connector_id)
@@ -94,7 +95,7 @@ class TriggerProcessor:
             return self._skip(received, "connector_unavailable")
         try:
             events = await self._runtime.parse_webhook(
-                registered, context_of(connection), received.headers, _body(received)
+                registered, context_of(connection), received.headers, _body(received), tier=tier
             )
         except ConnectorError as exc:
             raise UnparseableDelivery(f"{exc.code}: {exc.message}") from None
