@@ -45,7 +45,7 @@ SERVICES = (
     Service("vault", 8084, "internal only"),
     Service("oauth", 8082, "/v1/oauth/*"),
     Service("connectors", 8081, "/v1/connectors, /v1/connections, /v1/license, /v1/audit"),
-    Service("webhooks", 8083, "health and metrics (the webhook system is a later issue)"),
+    Service("webhooks", 8083, "/webhooks/* (inbound), /v1/webhooks/registrations, subscriptions, deliveries"),
     Service("gateway", 8080, "/v1/proxy/*, /v1/connections/{id}/rate-limit"),
 )
 
