@@ -118,6 +118,36 @@ async def test_provider_429_with_long_retry_after_is_returned_then_enforced_loca
     assert len(hub.sim.seen(f"/slow-down-{tenant}")) == 1
 
 
+async def test_a_short_retry_after_met_by_one_call_is_waited_out_by_the_next(hub, tenant):
+    # Anthropic's 529 "overloaded" with Retry-After: 1, once. The call that met it waits and
+    # retries; a call arriving during that second waits the block out too instead of failing.
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"})
+    answered: list[str] = []
+
+    def overloaded_once(_req):
+        answered.append("x")
+        if len(answered) == 1:
+            return Scripted(status=529, headers={"Retry-After": "1"}, body=b'{"type":"error"}')
+        return Scripted()
+
+    hub.sim.on(f"/overloaded-{tenant}", overloaded_once)
+    headers = hub.user_headers(tenant)
+
+    async def later(delay: float, path: str):
+        await asyncio.sleep(delay)
+        started = time.monotonic()
+        resp = await hub.http.get(hub.proxy(hub.a, cid, path), headers=headers)
+        return resp, time.monotonic() - started
+
+    (first, _), (second, waited) = await asyncio.gather(
+        later(0, f"overloaded-{tenant}/1"), later(0.3, f"overloaded-{tenant}/2")
+    )
+    assert first.status_code == 200, first.text
+    assert second.status_code == 200, second.text
+    assert waited >= 0.4  # it waited for the block's end, then was sent once
+    assert len(hub.sim.seen(f"/overloaded-{tenant}")) == 3
+
+
 async def test_rate_limit_status_answers_when_the_provider_host_does_not_resolve(hub, tenant):
     # .invalid never resolves (RFC 6761): proxied calls fail, the status is still the gateway's.
     cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, base_url="https://api.provider.invalid")

@@ -61,11 +61,23 @@ class ProviderBudgets:
         if bus is not None:
             bus.on(BUS_KIND, self._on_bus)
 
-    def check(self, connection_id: uuid.UUID, provider_path: str, limit: ProviderLimit | None = None) -> None:
-        """Raise ``provider_rate_limited`` while a block covers this call."""
+    def check(
+        self,
+        connection_id: uuid.UUID,
+        provider_path: str,
+        limit: ProviderLimit | None = None,
+        *,
+        wait_up_to: float = 0.0,
+    ) -> float:
+        """Raise ``provider_rate_limited`` while a block covers this call.
+
+        A block that ends within ``wait_up_to`` seconds is not refused: its remaining seconds are
+        returned for the caller to wait out, as the gateway waits out a short Retry-After it
+        receives itself (otherwise whichever call met the provider's 529 first decides who fails).
+        """
         blocks = self._blocks.get(connection_id)
         if not blocks:
-            return
+            return 0.0
         now = self._clock()
         active = [b for b in blocks.values() if b.until > now]
         if len(active) != len(blocks):
@@ -75,8 +87,10 @@ class ProviderBudgets:
                 del self._blocks[connection_id]
         covering = [b for b in active if b.covers(provider_path)]
         if not covering:
-            return
+            return 0.0
         block = max(covering, key=lambda b: b.until)
+        if block.until - now <= wait_up_to:
+            return block.until - now
         retry = max(1, math.ceil(block.until - now))
         raise ProviderRateLimited(
             f"the provider's rate limit for this connection is used up; it resets in {retry} s",

@@ -241,7 +241,10 @@ class ProxyService:
             (caller.kind == "service" and caller.subject in HEALTH_CHECKERS) or caller.health_check
         )
         target.ensure_usable(checking)
-        self.budgets.check(target.id, req.provider_path)
+        wait = self.budgets.check(target.id, req.provider_path, wait_up_to=self.settings.max_retry_after_s)
+        if wait > 0:  # a short block (a 529's Retry-After another call met) is waited out, not refused
+            await asyncio.sleep(wait + 0.01)  # the loop's clock may wake a hair before the wall clock
+            self.budgets.check(target.id, req.provider_path)  # a longer block that came meanwhile refuses
         quotas = self.quotas_for(caller.tier)
         if not self.limiter.take_leased(target.tenant_id, target.id_text, quotas):
             await self.limiter.acquire(target.tenant_id, target.id_text, quotas)
