@@ -16,9 +16,10 @@ from hub_common.events import (
     IntegrationDisconnected,
     WebhookReceived,
 )
+from hub_common.pagination import Cursor
 from hub_connector_sdk import ActionResult, ConnectorHealth
 from hub_connectors.domain.action_summary import summarize
-from hub_connectors.domain.audit import Cursor, entry_for
+from hub_connectors.domain.audit import entry_for
 from hub_connectors.domain.health import account_of, error_text, verdict
 from hub_connectors.domain.schemas import schema_errors
 from hub_connectors.domain.states import ConnectionStatus

@@ -7,14 +7,11 @@ Details hold metadata only: no action result data, no secrets.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from hub_common.errors import BadRequest
 from hub_common.events import (
     ConnectionStatusChanged,
     CredentialChanged,
@@ -109,32 +106,3 @@ def entry_for(event_id: str, event: HubEvent) -> AuditEntry | None:
             },
         )
     return None
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Keyset position: the last row seen, ordered by (created_at DESC, id DESC)."""
-
-    created_at: datetime
-    id: UUID
-
-    def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str) -> Cursor:
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            when, _, ident = raw.partition("|")
-            return cls(as_utc(datetime.fromisoformat(when)), UUID(ident))
-        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
-            raise BadRequest("cursor is not valid", code="invalid_cursor") from None
-
-
-def as_utc(when: datetime) -> datetime:
-    """In UTC; a time without an offset is taken as UTC. Raises OverflowError (or ValueError)
-    for times that do not exist in UTC (``0001-01-01T00:00:00+14:00``)."""
-    if when.tzinfo is None:
-        return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)

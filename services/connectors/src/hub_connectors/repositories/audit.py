@@ -9,7 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
-from hub_connectors.domain.audit import AuditEntry, Cursor
+from hub_common.pagination import Cursor
+from hub_connectors.domain.audit import AuditEntry
 
 
 async def insert(conn: asyncpg.Connection, e: AuditEntry) -> bool:

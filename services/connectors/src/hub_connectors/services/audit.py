@@ -10,7 +10,8 @@ from uuid import UUID
 
 from hub_common.errors import BadRequest
 from hub_common.events import HubEvent
-from hub_connectors.domain.audit import Cursor, as_utc, entry_for
+from hub_common.pagination import Cursor, as_utc
+from hub_connectors.domain.audit import entry_for
 from hub_connectors.domain.errors import ConnectionNotFound
 from hub_connectors.domain.license import TIERS, Feature, policy_for, require_feature
 from hub_connectors.repositories import audit, connections

@@ -32,11 +32,17 @@ async def create_registration(
 
 @router.get("", response_model=RegistrationList)
 async def list_registrations(
-    caller: CallerDep, container: ContainerDep, connection_id: Annotated[UUID | None, Query()] = None
+    caller: CallerDep,
+    container: ContainerDep,
+    connection_id: Annotated[UUID | None, Query()] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> RegistrationList:
+    """The tenant's registrations, newest first, a page at a time."""
     service = container.registrations
-    found = await service.list(caller, connection_id)
-    return RegistrationList(registrations=[RegistrationOut.of(r, service.url_of(r)) for r in found])
+    page = await service.list(caller, connection_id, limit=limit, cursor=cursor)
+    found = [RegistrationOut.of(r, service.url_of(r)) for r in page.items]
+    return RegistrationList(registrations=found, next_cursor=page.next_cursor)
 
 
 @router.get("/{registration_id}", response_model=RegistrationOut)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from hub_webhooks.api.deps import CallerDep, ContainerDep
 from hub_webhooks.api.schemas_delivery import (
@@ -50,9 +50,16 @@ async def create_subscription(
 
 
 @router.get("", response_model=SubscriptionList)
-async def list_subscriptions(caller: CallerDep, container: ContainerDep) -> SubscriptionList:
-    found = await container.subscriptions.list(caller)
-    return SubscriptionList(subscriptions=[SubscriptionOut.of(s) for s in found])
+async def list_subscriptions(
+    caller: CallerDep,
+    container: ContainerDep,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> SubscriptionList:
+    """The tenant's subscriptions, newest first, a page at a time."""
+    page = await container.subscriptions.list(caller, limit=limit, cursor=cursor)
+    found = [SubscriptionOut.of(s) for s in page.items]
+    return SubscriptionList(subscriptions=found, next_cursor=page.next_cursor)
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionOut)

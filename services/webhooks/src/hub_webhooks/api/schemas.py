@@ -81,6 +81,7 @@ class CreatedOut(RegistrationOut):
 
 class RegistrationList(BaseModel):
     registrations: list[RegistrationOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
 class GapFillOut(BaseModel):

@@ -64,6 +64,7 @@ class SubscriptionWithSecret(SubscriptionOut):
 
 class SubscriptionList(BaseModel):
     subscriptions: list[SubscriptionOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
 class ReplayRange(_In):

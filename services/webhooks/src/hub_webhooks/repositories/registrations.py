@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub_common.pagination import Cursor
 from hub_webhooks.domain.registration import Mode, Registration, Status
 
 _COLUMNS = (
@@ -121,14 +122,24 @@ async def by_routing_key(conn: asyncpg.Connection, connector_id: str, key: str) 
 
 
 async def list_for(
-    conn: asyncpg.Connection, tenant_id: str, connection_id: UUID | None, *, limit: int = 100
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    connection_id: UUID | None,
+    *,
+    limit: int = 100,
+    after: Cursor | None = None,
 ) -> list[Registration]:
+    """Newest first; ``after`` is the last row of the previous page (keyset)."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM webhook_registrations WHERE tenant_id = $1 AND status <> 'deleted' "  # noqa: S608
-        "AND ($2::uuid IS NULL OR connection_id = $2) ORDER BY created_at DESC, id LIMIT $3",
+        "AND ($2::uuid IS NULL OR connection_id = $2) "
+        "AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5)) "
+        "ORDER BY created_at DESC, id DESC LIMIT $3",
         tenant_id,
         connection_id,
         limit,
+        after.created_at if after else None,
+        after.id if after else None,
     )
     return [_of(r) for r in rows]
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub_common.pagination import Cursor
 from hub_webhooks.domain.subscription import Subscription
 
 _COLUMNS = (
@@ -83,13 +84,18 @@ async def get(conn: asyncpg.Connection, tenant_id: str, subscription_id: UUID) -
 
 
 async def list_for_tenant(
-    conn: asyncpg.Connection, tenant_id: str, *, limit: int = 100
+    conn: asyncpg.Connection, tenant_id: str, *, limit: int = 100, after: Cursor | None = None
 ) -> list[Subscription]:
+    """Newest first; ``after`` is the last row of the previous page (keyset)."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM webhook_subscriptions"  # noqa: S608
-        " WHERE tenant_id = $1 AND status <> 'deleted' ORDER BY created_at DESC LIMIT $2",
+        " WHERE tenant_id = $1 AND status <> 'deleted'"
+        " AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))"
+        " ORDER BY created_at DESC, id DESC LIMIT $2",
         tenant_id,
         limit,
+        after.created_at if after else None,
+        after.id if after else None,
     )
     return [_row(r) for r in rows]
 

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from hub_common.errors import NotFound
+from hub_common.pagination import Cursor, Page
 from hub_common.web.auth import Tier
 from hub_webhooks.domain.registration import (
     MANUAL_ONLY_CONNECTORS,
@@ -192,9 +193,15 @@ class RegistrationService:
             raise RegistrationNotFound()
         return found
 
-    async def list(self, caller: Caller, connection_id: UUID | None) -> list[Registration]:
+    async def list(
+        self, caller: Caller, connection_id: UUID | None, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[Registration]:
+        after = Cursor.decode_optional(cursor)
         async with self._db.connection() as conn:
-            return await registrations.list_for(conn, caller.tenant_id, connection_id)
+            found = await registrations.list_for(
+                conn, caller.tenant_id, connection_id, limit=limit, after=after
+            )
+        return Page.of(found, limit)
 
     async def put_secret(self, caller: Caller, registration_id: UUID, secret: str) -> Registration:
         """Store a provider-issued secret; the previous one keeps verifying for the overlap."""

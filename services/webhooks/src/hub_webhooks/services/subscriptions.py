@@ -14,6 +14,7 @@ from uuid import UUID
 
 from hub_common.credential_keys import WEBHOOK_SECRET, secondary
 from hub_common.errors import NotFound, Unprocessable
+from hub_common.pagination import Cursor, Page
 from hub_common.ssrf import check_url
 from hub_webhooks.domain.subscription import SUBSCRIBABLE_EVENT_TYPES, Subscription
 from hub_webhooks.domain.tiers import require_webhooks
@@ -127,10 +128,14 @@ class SubscriptionService:
             raise SubscriptionNotFound()
         return found
 
-    async def list(self, caller: Caller) -> list[Subscription]:
+    async def list(
+        self, caller: Caller, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[Subscription]:
         require_webhooks(caller.tier)
+        after = Cursor.decode_optional(cursor)
         async with self._db.connection() as conn:
-            return await repo.list_for_tenant(conn, caller.tenant_id)
+            found = await repo.list_for_tenant(conn, caller.tenant_id, limit=limit, after=after)
+        return Page.of(found, limit)
 
     async def update(self, caller: Caller, subscription_id: UUID, changes: dict[str, Any]) -> Subscription:
         require_webhooks(caller.tier)

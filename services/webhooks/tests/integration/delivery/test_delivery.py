@@ -271,3 +271,21 @@ async def test_a_rate_limited_subscription_gets_everything_and_the_log_has_no_ph
     found = await wait_for(all_delivered)
     # Claims the rate limit gave back left no attempt behind: one per push.
     assert all([a["outcome"] for a in d["attempt_log"]] == ["delivered"] for d in found)
+
+
+async def test_subscriptions_page_by_cursor_and_never_show_another_tenant(api, auth, tenant, receiver):
+    made = [(await _subscribe(api, auth, tenant, receiver, f"page-{n}"))["id"] for n in range(5)]
+    await _subscribe(api, auth, f"{tenant}-other", receiver, "page-other")
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        resp = await api.get("/v1/webhooks/subscriptions", params=params, headers=auth(tenant))
+        assert resp.status_code == 200, resp.text
+        seen += [s["id"] for s in resp.json()["subscriptions"]]
+        cursor = resp.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(made))
+    bad = await api.get("/v1/webhooks/subscriptions", params={"cursor": "%%"}, headers=auth(tenant))
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
