@@ -10,7 +10,9 @@ from starlette.middleware import Middleware
 
 from hub_common.web import create_app as create_base_app
 from hub_common.web.body_limit import BodyLimitMiddleware
+from hub_common.web.openapi import document_errors
 from hub_webhooks.api import routes_deliveries, routes_intake, routes_registrations, routes_subscriptions
+from hub_webhooks.api.intake_openapi import intake_paths
 from hub_webhooks.config import WebhooksSettings
 from hub_webhooks.inject import Container
 
@@ -41,6 +43,7 @@ def create_app(settings: WebhooksSettings | None = None, container: Container | 
     app.include_router(routes_registrations.router)
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_deliveries.router)
+    document_errors(app, extra_paths=intake_paths)  # the intake's Starlette routes, described
 
     def limit_for(path: str) -> int:
         # Provider deliveries may be up to 1 MiB (413 above, before anything reads them).
