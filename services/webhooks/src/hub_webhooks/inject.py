@@ -97,7 +97,7 @@ class Container:
 
     async def start(self) -> None:
         await self.infra.start()
-        await self.outbound.start(self.infra.producer)
+        await self.outbound.start(self.infra.producer, self.infra.redis)
         self.counters.start()
         if self.run_background:
             self._tasks.append(

@@ -71,7 +71,7 @@ async def test_failed_auto_registration_leaves_nothing_active(container, tenant,
             with pytest.raises(HubError) as refused:
                 await service.create(Caller(tenant, "u1", Tier.TEAMS), cid, ["issue_opened"], None, Mode.AUTO)
             assert refused.value.status_code == 422 and refused.value.code == "provider_forbidden"
-            assert await service.list(Caller(tenant, "u1", Tier.TEAMS), cid) == []
+            assert (await service.list(Caller(tenant, "u1", Tier.TEAMS), cid)).items == []
             async with container.db.connection() as conn:
                 row = await conn.fetchrow(
                     "SELECT id, status, secret_key FROM webhook_registrations WHERE connection_id = $1", cid

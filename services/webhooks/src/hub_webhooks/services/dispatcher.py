@@ -2,7 +2,9 @@
 
 A loop leases due deliveries from the table (only the head of each subscription and connection
 queue, so one connection's events arrive in order), and runs each attempt as a task, bounded by
-a global limit and each subscription's ``max_concurrency``, and paced by its ``rate_limit``.
+a global limit and each subscription's ``max_concurrency``, and paced by its ``rate_limit`` — both
+held across replicas in Redis (``subscription_limits``); this process's own count and bucket are
+what remains when Redis cannot be reached.
 One attempt: Standard Webhooks headers (``webhook-id`` is the delivery's id on every attempt), a
 POST through the SSRF-checked transport with a 15 s timeout, then — in one transaction — the
 attempt row, the delivery's next state and the event (``webhook.delivered`` or
@@ -36,6 +38,7 @@ from hub_webhooks.repositories import deliveries as repo
 from hub_webhooks.repositories import subscriptions as subs
 from hub_webhooks.services.database import Database
 from hub_webhooks.services.secrets import SecretCache
+from hub_webhooks.services.subscription_limits import SubscriptionLimits
 
 log = logging.getLogger(__name__)
 ATTEMPTS = Counter("hub_webhook_push_attempts_total", "Push attempts to subscribers", ["outcome"])
@@ -101,6 +104,7 @@ class Dispatcher:
         self._throttled: dict[UUID, float] = {}  # subscription → monotonic time its bucket refills
         self._subs: dict[UUID, tuple[Subscription, float]] = {}
         self.on_attempt: Callable[[UUID, str], Awaitable[None]] | None = None  # tests, benches
+        self.limits: SubscriptionLimits | None = None  # shared with the other replicas (Redis)
 
     def wake(self) -> None:
         self._wake.set()
@@ -171,17 +175,35 @@ class Dispatcher:
             started = 0
             for delivery in claimed:
                 sub = self._subs[delivery.subscription_id][0]
-                if self._inflight.get(sub.id, 0) >= sub.max_concurrency or not self._admit(sub):
+                if self._inflight.get(sub.id, 0) >= sub.max_concurrency:
+                    await repo.release(conn, delivery)
+                    continue
+                admitted, slot = await self._admit(sub)
+                if not admitted:
                     await repo.release(conn, delivery)
                     continue
                 self._inflight[sub.id] = self._inflight.get(sub.id, 0) + 1
-                task = asyncio.create_task(self._attempt(sub, delivery))
+                task = asyncio.create_task(self._attempt(sub, delivery, slot))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started += 1
         return started
 
-    def _admit(self, sub: Subscription) -> bool:
+    async def _admit(self, sub: Subscription) -> tuple[bool, str | None]:
+        """(admitted, the shared slot held for the push)."""
+        if self.limits is not None:
+            try:
+                admission = await self.limits.admit(sub)
+            except Exception as exc:  # Redis unreachable: this process's own limits still hold
+                log.warning("shared subscription limits unavailable", extra={"error": type(exc).__name__})
+            else:
+                if admission.slot is None:
+                    self._throttled[sub.id] = time.monotonic() + admission.wait_s
+                    return False, None
+                return True, admission.slot
+        return self._admit_locally(sub), None
+
+    def _admit_locally(self, sub: Subscription) -> bool:
         if not sub.rate_limit:
             return True
         bucket = self._buckets.get(sub.id)
@@ -193,13 +215,16 @@ class Dispatcher:
             return False
         return True
 
-    async def _attempt(self, sub: Subscription, delivery: repo.Claimed) -> None:
+    async def _attempt(self, sub: Subscription, delivery: repo.Claimed, slot: str | None) -> None:
         try:
             await self._push(sub, delivery)
         except Exception:
             log.exception("push bookkeeping failed; the lease will run out and the push be retried")
         finally:
             self._inflight[sub.id] -= 1
+            if slot is not None and self.limits is not None:
+                with contextlib.suppress(Exception):  # else the slot's lease runs out on its own
+                    await self.limits.release(sub.id, slot)
             self._wake.set()
 
     async def _push(self, sub: Subscription, delivery: repo.Claimed) -> None:

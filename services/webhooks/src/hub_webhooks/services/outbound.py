@@ -3,6 +3,8 @@ dispatcher and the delivery log. The composition root builds one and starts it w
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
@@ -14,6 +16,7 @@ from hub_webhooks.services.delivery_log import DeliveryLog
 from hub_webhooks.services.dispatcher import Dispatcher, DispatcherConfig
 from hub_webhooks.services.fanout import FANOUT_TOPICS, Fanout
 from hub_webhooks.services.secrets import SecretCache
+from hub_webhooks.services.subscription_limits import SubscriptionLimits
 from hub_webhooks.services.subscriptions import SubscriptionService
 
 
@@ -58,9 +61,12 @@ class Outbound:
         self.delivery_log = DeliveryLog(db, wake=self.dispatcher.wake)
         self.consumer: ConsumerRunner | None = None
 
-    async def start(self, producer: EventProducer) -> None:
+    async def start(self, producer: EventProducer, redis: Any | None = None) -> None:
         if not self.settings.webhooks_delivery:
             return
+        if redis is not None:
+            lease_s = self.settings.webhooks_delivery_lease_s
+            self.dispatcher.limits = SubscriptionLimits(redis, lease_s=lease_s)
         topics = list(FANOUT_TOPICS)
         await ensure_topics(self.settings.kafka_bootstrap, sorted({*topics, *map(dlq_topic, topics)}))
         self.consumer = ConsumerRunner(
