@@ -37,7 +37,7 @@ import asyncpg
 
 from hub_common.clients.vault import VaultClient
 from hub_common.settings import DEFAULT_KAFKA_BOOTSTRAP, DEFAULT_POSTGRES_DSN
-from hub_common.testing.service_keys import service_minter
+from hub_common.testing.service_keys import service_env, service_minter
 from hub_connector_sdk import sign_webhook
 from hub_connector_sdk.webhook_signatures import webhook_signature
 from hub_vault.adapters.keyring_source import write_keyring_file
@@ -82,7 +82,7 @@ async def _spawn(service: str, port: int, env: dict[str, str], log: Path) -> asy
     out = await asyncio.to_thread(log.open, "wb")
     return await asyncio.create_subprocess_exec(
         *hub(service, "serve", "--port", str(port)),
-        env=env,
+        env={**env, **service_env(service)},  # each service its own identity (docs/adr/0010)
         cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=out,

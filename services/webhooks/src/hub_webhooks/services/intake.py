@@ -26,10 +26,11 @@ from hub_connector_sdk import WebhookVerificationError, verify_webhook
 from hub_connector_sdk.webhook_signatures import webhook_signature
 from hub_webhooks.domain import inbound
 from hub_webhooks.domain.registration import Registration, Status
-from hub_webhooks.repositories import inbound as inbound_repo
 from hub_webhooks.repositories import registrations
+from hub_webhooks.repositories.inbound import Verified
 from hub_webhooks.services.counters import Counters
 from hub_webhooks.services.database import Database
+from hub_webhooks.services.group_commit import GroupCommit
 from hub_webhooks.services.refusals import RefusalAudit
 from hub_webhooks.services.secrets import SecretCache, registration_key
 
@@ -108,6 +109,7 @@ class Intake:
         self._cache = cache
         self._counters = counters
         self._refusals = refusals
+        self._group_commit = GroupCommit(db, schema=schema)
 
     async def receive(
         self,
@@ -243,17 +245,9 @@ class Intake:
             raise EventTooLarge(
                 "the delivery is larger than an event on the bus may be", details={"bytes": len(body)}
             ) from None
-        async with self._db.connection() as conn:
-            new = await inbound_repo.accept(
-                conn,
-                schema=self._schema,
-                registration_id=registration.id,
-                delivery_id=delivery_id,
-                tenant_id=registration.tenant_id,
-                event_name=name,
-                body_bytes=len(body),
-                row=row,
-            )
+        new = await self._group_commit.accept(
+            Verified(registration.id, delivery_id, registration.tenant_id, name, len(body), row)
+        )
         if new:
             self._counters.received(registration.id)
         return {"status": "accepted" if new else "duplicate", "delivery_id": delivery_id}
