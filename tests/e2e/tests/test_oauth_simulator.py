@@ -25,7 +25,7 @@ import pytest
 
 from hub_e2e.simulators import OAuthSimulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.component  # the simulator alone: no hub service (docs/testing.md)
 
 CALLBACK = "http://127.0.0.1:9/oauth/callback"  # never contacted: the tests read the redirect
 AUTHORIZE = {

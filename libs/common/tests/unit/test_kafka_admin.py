@@ -10,6 +10,8 @@ from aiokafka.errors import (
 from hub_common.errors import ConfigurationError
 from hub_common.kafka.admin import PROBE_GROUP, wait_for_group_coordinator
 
+pytestmark = pytest.mark.unit
+
 
 class ScriptedAdmin:
     """Answers find_coordinator from a script: exceptions are raised, ints returned."""

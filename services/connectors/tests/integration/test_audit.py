@@ -14,7 +14,7 @@ from hub_common.kafka import EventProducer
 from hub_connectors.domain.audit import AuditEntry
 from hub_connectors.repositories import audit as audit_rows
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 @pytest.fixture

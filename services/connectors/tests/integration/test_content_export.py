@@ -11,7 +11,7 @@ import pytest
 from hub_common.testing import expect_events
 from hub_connectors.services.content_exports import ExportRunner
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def docs(prefix: str, n: int) -> list[dict]:

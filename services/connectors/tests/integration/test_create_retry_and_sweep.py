@@ -13,7 +13,7 @@ from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.services.caller import Caller
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 GOOD_KEY = "good-key-retry"
 
 

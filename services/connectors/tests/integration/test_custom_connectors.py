@@ -9,7 +9,7 @@ import pytest
 
 from hub_common.testing import expect_events
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def create_rogue(api, headers, **extra):

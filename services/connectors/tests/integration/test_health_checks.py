@@ -10,7 +10,7 @@ import pytest
 from hub_common.testing import expect_events
 from hub_connectors.services.health import HealthService
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def test_two_replicas_check_each_due_connection_once(

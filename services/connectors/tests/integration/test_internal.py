@@ -5,7 +5,7 @@ import pytest
 
 from hub_common.testing.service_keys import service_minter
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def service_headers(settings, service):

@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def create(api, headers, connector_id="echoapi", **extra):

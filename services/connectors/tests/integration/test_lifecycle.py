@@ -12,7 +12,7 @@ from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_common.kafka import EventProducer
 from hub_common.testing import expect_events
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 GOOD_KEY = "good-key-alpha"
 
 

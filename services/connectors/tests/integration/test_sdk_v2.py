@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def test_catalog_lists_the_resolved_webhook_signature_spec(api, auth, tenant):

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def test_other_tenants_connections_do_not_exist_for_you(api, auth):

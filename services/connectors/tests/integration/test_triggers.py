@@ -11,7 +11,7 @@ import pytest
 from hub_common.events import WebhookReceived
 from hub_common.testing.events import expect_events
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def _connection(api, auth, tenant) -> str:

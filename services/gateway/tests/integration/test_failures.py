@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from gateway_support import Dropper, ProviderSimulator, Recorded, Scripted, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def fail_then_ok(failures: int, status: int = 503, retry_after: str = "0.2"):

@@ -9,7 +9,7 @@ from gateway_support import Scripted
 
 from hub_common.testing.events import expect_events
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "FOO"])

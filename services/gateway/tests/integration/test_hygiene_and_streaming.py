@@ -11,7 +11,7 @@ import httpx
 import pytest
 from gateway_support import ProviderSimulator, Scripted
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 _INTERNAL_CONTEXT = {

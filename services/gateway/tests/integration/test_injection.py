@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def test_api_key_in_header_with_prefix_and_caller_authorization_never_forwarded(hub, tenant):

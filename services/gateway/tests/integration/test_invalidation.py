@@ -19,7 +19,7 @@ from hub_common.kafka.admin import ensure_topics
 from hub_common.kafka.producer import EventProducer
 from hub_gateway.consumers.invalidation import InvalidationConsumer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def test_disconnect_is_refused_by_every_replica_within_one_second(hub, tenant):

@@ -11,7 +11,7 @@ from gateway_support import Scripted
 
 from hub_common.testing.events import expect_events
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def test_events_metrics_spans_and_logs_carry_no_secret(hub, tenant):

@@ -17,7 +17,7 @@ import pytest
 from hub_common.settings import HubSettings
 from hub_common.testing.service_keys import service_minter
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 SETTINGS = HubSettings(environment="test")  # the gateways' (dev-derived service keys)
 
 

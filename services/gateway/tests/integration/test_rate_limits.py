@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from gateway_support import Scripted
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def test_two_processes_share_one_quota(hub, tenant):

@@ -12,7 +12,7 @@ import hashlib
 import pytest
 from gateway_support import Recorded, Scripted
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def only_token(valid: str):

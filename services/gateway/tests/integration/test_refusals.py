@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def raw_get(port: int, target: str, headers: dict[str, str]) -> tuple[int, bytes]:

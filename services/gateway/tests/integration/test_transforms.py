@@ -8,7 +8,7 @@ import json
 import pytest
 from gateway_support import Scripted
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 SPEC = {
     "routes": [

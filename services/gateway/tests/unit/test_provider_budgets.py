@@ -10,6 +10,7 @@ from hub_gateway.domain.errors import ProviderRateLimited
 from hub_gateway.domain.provider_limits import Block
 from hub_gateway.services.provider_budget import ProviderBudgets
 
+pytestmark = pytest.mark.unit
 NOW = 1_000_000.0
 
 

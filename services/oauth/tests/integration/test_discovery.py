@@ -11,7 +11,7 @@ from hub_oauth.adapters.provider_http import ProviderOAuthClient
 
 from .test_flows import authorize, setup_connection, start
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 ISSUER = "http://127.0.0.1:9"  # allow-listed by the suite's settings; never dialled
 INTERNAL = "https://169.254.169.254/latest/meta-data"  # not public, not allow-listed

@@ -16,7 +16,7 @@ from hub_oauth.domain import binding
 
 from .test_flows import authorize, path_of, setup_connection, start
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def flow_row(dsn: str, flow_id: str) -> asyncpg.Record:

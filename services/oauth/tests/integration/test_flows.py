@@ -14,7 +14,7 @@ from hub_oauth.adapters.connections import ConnectionInfo
 
 from .conftest import manifest_for
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def add_connection(directory, simulator, tenant, **oauth_config) -> uuid.UUID:

@@ -10,7 +10,7 @@ from hub_oauth.repositories import tokens
 
 from .test_refresh_revoke import connect
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def refresh(oauth, cid, headers, **body):

@@ -17,7 +17,7 @@ from hub_e2e.processes import free_port
 from .conftest import manifest_for
 from .test_flows import authorize, setup_connection, start
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def connect(oauth, directory, simulator, tenant, user_headers) -> uuid.UUID:

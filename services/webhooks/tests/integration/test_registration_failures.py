@@ -22,7 +22,7 @@ from hub_webhooks.domain.registration import Mode
 from hub_webhooks.services.connectors_client import ConnectorsClient
 from hub_webhooks.services.registrations import Caller, RegistrationService
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def _connections(owner: str) -> Starlette:

@@ -25,7 +25,7 @@ from hub_webhooks.services.connectors_client import ConnectorsClient
 from hub_webhooks.services.registrations import RegistrationService
 from hub_webhooks.services.secrets import registration_key
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 class Provider:

@@ -6,11 +6,15 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 
 from hub_common.testing.databases import create_database, drop_database
 from hub_common.testing.stack import StackAddresses, resolve_stack
+from hub_common.testing.tiers import check_tiers, summary_lines, tier_of
+
+_TIER_OF = pytest.StashKey[dict[str, str]]()
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +79,21 @@ async def create_topic(kafka_bootstrap: str) -> AsyncIterator[Callable[[str, int
 
     yield create
     await admin.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    check_tiers(items)
+    config.stash[_TIER_OF] = {item.nodeid: tier_of(item)[0] for item in items}
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    tiers = config.stash.get(_TIER_OF, None)
+    if not tiers:
+        return
+    stats = terminalreporter.stats
+    reports = [r for key in ("passed", "failed", "skipped", "error") for r in stats.get(key, [])]
+    lines = summary_lines([r for r in reports if isinstance(r, pytest.TestReport)], tiers)
+    if lines:
+        terminalreporter.section("tests per tier")
+        for line in lines:
+            terminalreporter.write_line(line)
