@@ -1,5 +1,7 @@
 """License tiers (scope document §7) and the refusals that name the tier that would allow it."""
 
+from pathlib import Path
+
 import pytest
 
 from hub_common.web.auth import Tier
@@ -17,19 +19,38 @@ from hub_connectors.domain.license import (
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize(
-    ("tier", "connections", "webhooks", "custom", "gateway", "audit", "retention"),
-    [
-        (Tier.CORE, 2, False, False, GatewayAccess.NONE, False, None),
-        (Tier.WRITERPRO, 5, True, False, GatewayAccess.BASIC, True, 30),
-        (Tier.TEAMS, None, True, False, GatewayAccess.FULL, True, 90),
-        (Tier.ENTERPRISE, None, True, True, GatewayAccess.FULL_CUSTOM, True, None),
-    ],
-)
-def test_the_tier_table(tier, connections, webhooks, custom, gateway, audit, retention):
-    p = policy_for(tier)
-    got = (p.max_connections, p.webhooks, p.custom_connectors, p.gateway, p.audit, p.audit_retention_days)
-    assert got == (connections, webhooks, custom, gateway, audit, retention)
+DOC = Path(__file__).resolve().parents[4] / "docs" / "licensing.md"
+GATEWAY = {
+    "No": GatewayAccess.NONE,
+    "Basic": GatewayAccess.BASIC,
+    "Full": GatewayAccess.FULL,
+    "Full + Custom": GatewayAccess.FULL_CUSTOM,
+}
+
+
+def documented_tiers() -> list[list[str]]:
+    """The rows of the tier table in docs/licensing.md: the oracle, written for users."""
+    lines = [line for line in DOC.read_text().splitlines() if line.startswith("| ")]
+    rows = [line.strip().strip("|").split("|") for line in lines]
+    cells = [[c.strip() for c in row] for row in rows]
+    return [row for row in cells if row[0] not in ("Tier",)]
+
+
+def test_the_documented_table_names_every_tier():
+    assert [row[0].lower() for row in documented_tiers()] == [str(t) for t in Tier]
+
+
+@pytest.mark.parametrize("row", documented_tiers(), ids=lambda row: row[0])
+def test_the_code_holds_the_documented_tier_table(row):
+    name, connections, webhooks, custom, gateway, audit = row
+    p = policy_for(name.lower())
+    assert p.max_connections == (None if connections == "Unlimited" else int(connections))
+    assert p.webhooks is (webhooks == "Yes")
+    assert p.custom_connectors is (custom == "Yes")
+    assert p.gateway is GATEWAY[gateway]
+    assert p.audit is (audit != "No")
+    retention = {"No": None, "Unlimited": None}.get(audit, audit.removesuffix(" days"))
+    assert p.audit_retention_days == (int(retention) if retention else None)
 
 
 def test_which_tier_allows_what():

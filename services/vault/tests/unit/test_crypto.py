@@ -55,7 +55,7 @@ def test_ciphertext_bound_to_its_owner(keyring, owner, other):
 def test_flipping_any_byte_fails(keyring, owner, column):
     kek = KekCipher(keyring.primary)
     sealed = seal(kek, owner, b"value")
-    for index in (0, len(getattr(sealed, column)) - 1):
+    for index in range(len(getattr(sealed, column))):  # every byte of the column
         data = bytearray(getattr(sealed, column))
         data[index] ^= 0x01
         with pytest.raises(IntegrityError):
