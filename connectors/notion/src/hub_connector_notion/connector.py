@@ -171,7 +171,9 @@ class NotionConnector(BaseConnector):
             current = NEXT_PAGE.next_params(resp, answer, current, len(answer.get("results") or []))
         return items[:limit], len(items) > limit or current is not None
 
-    async def _append(self, block_id: str, children: list[dict[str, Any]], after: str | None = None) -> list[str]:
+    async def _append(
+        self, block_id: str, children: list[dict[str, Any]], after: str | None = None
+    ) -> list[str]:
         """Append in chunks of 100 (Notion's limit per call), each after the previous chunk."""
         path = self._path("blocks/{block_id}/children", block_id=block_id)
         made: list[str] = []
@@ -198,8 +200,13 @@ class NotionConnector(BaseConnector):
         body: dict[str, Any] = {"parent": parent, "properties": properties}
         page = (await self._call("POST", "pages", json=body)).json()
         if params.icon_emoji:
-            page = (await self._call("PATCH", self._path("pages/{page_id}", page_id=page["id"]),
-                                     json={"icon": {"emoji": params.icon_emoji}})).json()  # fmt: skip
+            page = (
+                await self._call(
+                    "PATCH",
+                    self._path("pages/{page_id}", page_id=page["id"]),
+                    json={"icon": {"emoji": params.icon_emoji}},
+                )
+            ).json()
         if params.content:
             await self._append(page["id"], blocks(params.content, params.content_format))
         return Page.from_api(page)
@@ -217,8 +224,11 @@ class NotionConnector(BaseConnector):
         if params.icon_emoji is not None:
             body["icon"] = {"emoji": params.icon_emoji}
         if not body:
-            raise ConnectorError("nothing to change: give title, properties, in_trash or icon_emoji",
-                                 code="invalid_parameters", status_code=422)  # fmt: skip
+            raise ConnectorError(
+                "nothing to change: give title, properties, in_trash or icon_emoji",
+                code="invalid_parameters",
+                status_code=422,
+            )
         resp = await self._call("PATCH", self._path("pages/{page_id}", page_id=params.page_id), json=body)
         return Page.from_api(resp.json())
 
@@ -227,7 +237,9 @@ class NotionConnector(BaseConnector):
         """Append plain text or Markdown as blocks to a page or block (100 blocks per call)."""
         children = blocks(params.content, params.content_format)
         if not children:
-            raise ConnectorError("content holds no text to append", code="invalid_parameters", status_code=422)
+            raise ConnectorError(
+                "content holds no text to append", code="invalid_parameters", status_code=422
+            )
         made = await self._append(params.block_id, children, params.after)
         return AppendedBlocks(block_id=dashed(params.block_id), block_ids=made)
 
@@ -248,11 +260,14 @@ class NotionConnector(BaseConnector):
     async def _data_source_of(self, database_id: str) -> str:
         """The database's (first) data source: since Notion-Version 2025-09-03 a database holds
         data sources and rows are queried through them."""
-        database = (await self._call("GET", self._path("databases/{database_id}", database_id=database_id))).json()
+        database = (
+            await self._call("GET", self._path("databases/{database_id}", database_id=database_id))
+        ).json()
         sources = database.get("data_sources") or []
         if not sources:
-            raise ConnectorError("the database has no data source to query", code="provider_not_found",
-                                 status_code=404)  # fmt: skip
+            raise ConnectorError(
+                "the database has no data source to query", code="provider_not_found", status_code=404
+            )
         return str(sources[0]["id"])
 
     @action(params=Search, output=SearchResults, idempotent=True)
@@ -269,7 +284,10 @@ class NotionConnector(BaseConnector):
     @action(params=AddComment, output=Comment)
     async def add_comment(self, params: AddComment) -> Comment:
         """Comment on a page (plain text or Markdown's inline marks)."""
-        body = {"parent": {"page_id": dashed(params.page_id)}, "rich_text": rich_text(params.text, params.content_format)}
+        body = {
+            "parent": {"page_id": dashed(params.page_id)},
+            "rich_text": rich_text(params.text, params.content_format),
+        }
         return Comment.from_api((await self._call("POST", "comments", json=body)).json())
 
     # -- triggers -----------------------------------------------------------------------------------
@@ -292,7 +310,9 @@ class NotionConnector(BaseConnector):
         """A page's content or properties changed (Notion aggregates edits made close together)."""
         return ev.page_event(payload)
 
-    @trigger("comment_created", type=TriggerType.COMMENTED, events=["comment.created"], payload=ev.CommentEvent)
+    @trigger(
+        "comment_created", type=TriggerType.COMMENTED, events=["comment.created"], payload=ev.CommentEvent
+    )
     def on_comment_created(self, event: str, payload: dict[str, Any]) -> TriggerOutput:
         """Someone commented on a page (the payload carries the page, re-fetched)."""
         return ev.comment_event(payload)
@@ -328,7 +348,9 @@ class NotionConnector(BaseConnector):
         :mod:`hub_connector_notion.export`)."""
         limit = self.context.config.get("export_max_block_pages")
         return await export_page(
-            self._call, ExportCursor.decode(cursor), max_block_pages=int(limit) if isinstance(limit, int) else 5
+            self._call,
+            ExportCursor.decode(cursor),
+            max_block_pages=int(limit) if isinstance(limit, int) else 5,
         )
 
 

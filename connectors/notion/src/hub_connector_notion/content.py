@@ -39,10 +39,32 @@ _DIVIDER = re.compile(r"^(-{3,}|\*{3,}|_{3,})\s*$")
 _FENCE = re.compile(r"^```\s*([\w+#.-]*)\s*$")
 # Notion's code-block languages this converter maps Markdown fence names onto.
 _LANGUAGES = {
-    "bash", "c", "c#", "c++", "css", "diff", "docker", "go", "graphql", "html", "java",
-    "javascript", "json", "kotlin", "markdown", "php", "python", "ruby", "rust", "shell",
-    "sql", "swift", "typescript", "xml", "yaml",
-}  # fmt: skip
+    "bash",
+    "c",
+    "c#",
+    "c++",
+    "css",
+    "diff",
+    "docker",
+    "go",
+    "graphql",
+    "html",
+    "java",
+    "javascript",
+    "json",
+    "kotlin",
+    "markdown",
+    "php",
+    "python",
+    "ruby",
+    "rust",
+    "shell",
+    "sql",
+    "swift",
+    "typescript",
+    "xml",
+    "yaml",
+}
 _ALIASES = {"py": "python", "js": "javascript", "ts": "typescript", "sh": "shell", "yml": "yaml"}
 
 

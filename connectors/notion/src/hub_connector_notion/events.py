@@ -92,7 +92,9 @@ def page_event(payload: dict[str, Any]) -> TriggerOutput:
     body = PageEvent(
         **_common(payload),
         page_id=payload["entity"]["id"],
-        parent=EventParent(type=str(parent.get("type")), id=parent.get("id")) if isinstance(parent, dict) else None,
+        parent=EventParent(type=str(parent.get("type")), id=parent.get("id"))
+        if isinstance(parent, dict)
+        else None,
         updated_properties=[str(p) for p in data.get("updated_properties") or []],
         updated_blocks=[
             str(b["id"]) for b in data.get("updated_blocks") or [] if isinstance(b, dict) and "id" in b

@@ -14,7 +14,6 @@ from hub_connector_notion.content import page_title, plain_text, property_value
 
 # Notion ids: UUIDs, with or without dashes (what a page URL ends with). One path segment.
 NOTION_ID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
-_ID = {"pattern": NOTION_ID}
 MAX_CONTENT = 200_000  # characters of text or Markdown one action turns into blocks
 
 
@@ -36,9 +35,9 @@ class _Content(_Params):
 
 
 class CreatePage(_Content):
-    parent_page_id: str | None = Field(default=None, json_schema_extra=_ID, description="a page")
+    parent_page_id: str | None = Field(default=None, pattern=NOTION_ID, description="a page")
     database_id: str | None = Field(
-        default=None, json_schema_extra=_ID, description="a database: the page becomes a row"
+        default=None, pattern=NOTION_ID, description="a database: the page becomes a row"
     )
     title: str = Field(min_length=1, max_length=2000)
     properties: dict[str, Any] = Field(
@@ -55,7 +54,7 @@ class CreatePage(_Content):
 
 
 class UpdatePage(_Params):
-    page_id: str = Field(json_schema_extra=_ID)
+    page_id: str = Field(pattern=NOTION_ID)
     title: str | None = Field(default=None, min_length=1, max_length=2000)
     properties: dict[str, Any] | None = Field(
         default=None, description="property values to change, in Notion's own form"
@@ -65,21 +64,19 @@ class UpdatePage(_Params):
 
 
 class AppendBlocks(_Params):
-    block_id: str = Field(json_schema_extra=_ID, description="a page or a block that takes children")
+    block_id: str = Field(pattern=NOTION_ID, description="a page or a block that takes children")
     content: str = Field(min_length=1, max_length=MAX_CONTENT)
     content_format: Literal["plain", "markdown"] = "markdown"
-    after: str | None = Field(
-        default=None, json_schema_extra=_ID, description="insert after this child block"
-    )
+    after: str | None = Field(default=None, pattern=NOTION_ID, description="insert after this child block")
 
 
 class QueryDatabase(_Params):
     data_source_id: str | None = Field(
-        default=None, json_schema_extra=_ID, description="the data source to query"
+        default=None, pattern=NOTION_ID, description="the data source to query"
     )
     database_id: str | None = Field(
         default=None,
-        json_schema_extra=_ID,
+        pattern=NOTION_ID,
         description="a database: its first data source is queried (single-source databases)",
     )
     filter: dict[str, Any] | None = Field(default=None, description="Notion filter object")
@@ -103,7 +100,7 @@ class Search(_Params):
 
 
 class AddComment(_Params):
-    page_id: str = Field(json_schema_extra=_ID)
+    page_id: str = Field(pattern=NOTION_ID)
     text: str = Field(min_length=1, max_length=MAX_CONTENT)
     content_format: Literal["plain", "markdown"] = "plain"
 

@@ -278,7 +278,7 @@ def test_parse_webhook_verifies_with_the_declared_scheme(tracker: type[BaseConne
         parse_webhook(tracker, body, headers=headers, secret="s3cret")
 
 
-async def test_only_connectors_that_override_it_refetch_thin_trigger_events(tracker: type[BaseConnector]) -> None:
+async def test_only_overriding_connectors_refetch_thin_events(tracker: type[BaseConnector]) -> None:
     from hub_connector_sdk import TriggerEvent
     from hub_connector_sdk.testkit import connection_context
 
