@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from hub_connector_sdk.testkit import GatewayStub
 from hub_connector_sdk.testkit.contract import Contract, provider_contract
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -81,3 +82,9 @@ class Undescribed:
 def contract() -> Undescribed:
     """notion.json and its supplements (skipped without them), plus exactly the listed reads."""
     return Undescribed(provider_contract("notion"), UNDESCRIBED)
+
+
+@pytest.fixture
+def stub(contract: Undescribed) -> GatewayStub:
+    """A gateway stub that checks every request and answer against the Notion descriptions."""
+    return GatewayStub(spec=contract, check_responses=True)
