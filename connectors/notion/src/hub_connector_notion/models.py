@@ -153,6 +153,7 @@ class SearchResult(BaseModel):
     id: str
     title: str
     url: str | None
+    parent: Parent
     last_edited_time: str | None
 
     @classmethod
@@ -163,6 +164,7 @@ class SearchResult(BaseModel):
             id=item["id"],
             title=title,
             url=item.get("url"),
+            parent=parent_of(item),
             last_edited_time=item.get("last_edited_time"),
         )
 

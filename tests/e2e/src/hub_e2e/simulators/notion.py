@@ -15,6 +15,8 @@ Behaviour, from Notion's API reference:
   they are served unchecked;
 - errors are ``{"object": "error", "status", "code", "message"}``;
 - lists paginate with ``start_cursor``/``page_size`` in, ``next_cursor``/``has_more`` out;
+- ``POST /_sim/notion/hold {"path", "skip"}`` makes calls to a path hang until ``POST
+  /_sim/notion/release`` (a slow provider, to interrupt a client mid-call);
 - rate limits: ``POST /_sim/notion/throttle {"count", "status": 429|529, "retry_after"}``
   answers the next ``count`` calls with 429 ``rate_limited`` (or 529) and ``Retry-After``;
 - webhooks: ``POST /_sim/notion/subscriptions {"url"}`` creates a subscription the way
@@ -31,6 +33,7 @@ page are stored flat under it; events are never aggregated.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -163,6 +166,16 @@ class Subscription:
 
 
 @dataclass
+class Hold:
+    """Calls to ``path`` after the first ``skip`` wait until released (a slow provider)."""
+
+    path: str
+    skip: int
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    held: int = 0
+
+
+@dataclass
 class Workspace:
     id: str
     name: str
@@ -207,6 +220,7 @@ class NotionSimulator(ProviderSimulator):
         self.spaces: dict[str, Workspace] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.throttle: list[tuple[int, float]] = []  # (status, retry_after) for the next calls
+        self.hold: Hold | None = None
         self.integration_id = new_id()
 
     # -- tokens and workspaces -----------------------------------------------------------------------
@@ -320,6 +334,7 @@ class NotionSimulator(ProviderSimulator):
                     else "Notion is unavailable, please try again later."
                 )
                 raise NotionError(status, code, message, {"Retry-After": f"{wait:g}"})
+            await self._maybe_hold(request)
             body = await self._json_body(request)
             template = self._validate(request, body) if described else None
             status, answer = await handler(self, Call(request, caller, self.space(caller), body))
@@ -332,6 +347,16 @@ class NotionSimulator(ProviderSimulator):
                 {"object": "error", "message": f"simulator answer broke the description: {err}"}, 500
             )
         return JSONResponse(answer, status_code=status)
+
+    async def _maybe_hold(self, request: Request) -> None:
+        hold = self.hold
+        if hold is None or request.url.path != hold.path:
+            return
+        if hold.skip > 0:
+            hold.skip -= 1
+            return
+        hold.held += 1
+        await hold.released.wait()
 
     @staticmethod
     async def _json_body(request: Request) -> Any:
@@ -683,6 +708,8 @@ class NotionSimulator(ProviderSimulator):
             Route("/tokens", _add_token, methods=["POST"]),
             Route("/subscriptions", _subscribe, methods=["POST"]),
             Route("/throttle", _throttle, methods=["POST"]),
+            Route("/hold", _hold, methods=["POST"]),
+            Route("/release", _release, methods=["POST"]),
             Route("/drain", _drain, methods=["POST"]),
         ]
 
@@ -772,6 +799,25 @@ async def _throttle(request: Request) -> Response:
     sim = _notion(request)
     sim.throttle = [(status, float(body.get("retry_after", 1)))] * int(body.get("count", 1))
     return JSONResponse({"queued": len(sim.throttle)})
+
+
+async def _hold(request: Request) -> Response:
+    """``{"path": "/v1/search", "skip": 1}``: calls to the path after the first ``skip`` hang
+    until ``POST /_sim/notion/release`` (tests interrupt a client mid-call this way)."""
+    body = await _admin_json(request)
+    sim = _notion(request)
+    sim.hold = Hold(str(body.get("path") or "/v1/search"), int(body.get("skip", 0)))
+    return JSONResponse({"path": sim.hold.path, "skip": sim.hold.skip})
+
+
+async def _release(request: Request) -> Response:
+    sim = _notion(request)
+    held = 0
+    if sim.hold is not None:
+        held = sim.hold.held
+        sim.hold.released.set()
+        sim.hold = None
+    return JSONResponse({"held": held})
 
 
 async def _drain(request: Request) -> Response:
