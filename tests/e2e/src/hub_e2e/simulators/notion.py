@@ -421,12 +421,17 @@ class NotionSimulator(ProviderSimulator):
         }
 
     async def create_page(self, call: Call) -> tuple[int, Any]:
-        parent = call.body["parent"]
+        parent = (call.body or {}).get("parent")
+        if not isinstance(parent, dict):
+            raise NotionError(
+                400, "validation_error", "body failed validation: body.parent should be defined."
+            )
         props = dict(call.body.get("properties") or {})
-        title_prop = props.pop("title", None) or next(
+        title_prop: dict[str, Any] = props.pop("title", None) or next(
             (props.pop(k) for k, v in list(props.items()) if isinstance(v, dict) and "title" in v),
             {"title": []},
         )
+        stored_parent: dict[str, Any]
         if "page_id" in parent:
             self.find_page(call.space, parent["page_id"])
             stored_parent = {"type": "page_id", "page_id": _dashed(parent["page_id"])}
@@ -577,7 +582,7 @@ class NotionSimulator(ProviderSimulator):
 
     async def create_comment(self, call: Call) -> tuple[int, Any]:
         page = self.find_page(call.space, call.body["parent"]["page_id"])
-        comment = {
+        comment: dict[str, Any] = {
             "object": "comment",
             "id": new_id(),
             "parent": {"type": "page_id", "page_id": page["id"]},
