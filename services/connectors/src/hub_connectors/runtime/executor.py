@@ -152,12 +152,12 @@ def _refuse(request: httpx.Request) -> httpx.Response:
     raise ConnectorError("a webhook parser cannot call the provider", code="parser_called_network")
 
 
-@functools.cache
 class TriggerRefetchFailed(Exception):
     """Completing thin trigger events through the gateway failed (provider or gateway down, a
     rate limit): not a ConnectorError, so the delivery is retried rather than dead-lettered."""
 
 
+@functools.cache
 def _no_network() -> ProviderClient:
     """The client a built-in trigger parser is constructed with: parsing is pure, so any call
     it makes is refused (one shared instance, never closed)."""
