@@ -127,7 +127,8 @@ class NotionConnector(BaseConnector):
     health_path = "users/me"
 
     def health_account_info(self, body: Any) -> Mapping[str, str]:
-        """The integration's bot user: its id, the workspace and who installed it."""
+        """The integration's bot user: the workspace (the account, when Notion names it), the
+        bot's id and who installed it."""
         if not isinstance(body, dict) or "id" not in body:
             return {}
         bot = body.get("bot") or {}
@@ -137,7 +138,8 @@ class NotionConnector(BaseConnector):
             info["workspace_name"] = str(bot["workspace_name"])
             info["name"] = info["workspace_name"]
         if bot.get("workspace_id"):
-            info["workspace_id"] = str(bot["workspace_id"])
+            # The workspace is the account, as for OAuth connections (the token's workspace_id).
+            info["workspace_id"] = info["id"] = str(bot["workspace_id"])
         if owner.get("type"):
             info["owner_type"] = str(owner["type"])
         return info

@@ -28,7 +28,7 @@ from typing import Any
 from hub_connector_notion.content import block_text, page_title, property_value
 from hub_connector_notion.events import when
 from hub_connector_notion.models import parent_of
-from hub_connector_sdk import ConnectorError, ContentDocument, ExportPage, ProviderResponse
+from hub_connector_sdk import ConnectorError, ContentDocument, ExportPage, ProviderResponse, segment
 
 EXPORT_PAGE = 20  # pages per export call (each also costs its block reads)
 BLOCK_PAGE = 100
@@ -105,7 +105,7 @@ async def _children(call: Call, block_id: str, max_pages: int) -> list[dict[str,
     found: list[dict[str, Any]] = []
     query: dict[str, Any] = {"page_size": BLOCK_PAGE}
     for _ in range(max_pages):
-        answer = (await call("GET", f"blocks/{block_id}/children", params=query)).json()
+        answer = (await call("GET", f"blocks/{segment(block_id)}/children", params=query)).json()
         found += [b for b in answer.get("results") or [] if isinstance(b, dict)]
         if not answer.get("has_more") or not answer.get("next_cursor"):
             break
