@@ -169,6 +169,8 @@ def test_throttled_calls_get_429_and_529_with_retry_after(sim):
     httpx.post(f"{sim.url}/_sim/notion/throttle", json={"status": 529, "retry_after": 5})
     assert client.get("/users/me").status_code == 529
     assert client.get("/users/me").status_code == 200
+    assert httpx.post(f"{sim.url}/_sim/notion/throttle", json={"status": 200}).status_code == 400
+    assert httpx.post(f"{sim.url}/_sim/notion/throttle", content=b"[").status_code == 400
 
 
 def verify(token: str, body: bytes, header: str) -> bool:

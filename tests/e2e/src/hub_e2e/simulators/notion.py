@@ -709,13 +709,24 @@ class NotionSimulator(ProviderSimulator):
         return self.event(caller, None, event, page["id"], extra)
 
     def admin_routes(self) -> list[BaseRoute]:
+        def admin(
+            endpoint: Callable[[Request], Awaitable[Response]],
+        ) -> Callable[[Request], Awaitable[Response]]:
+            async def guarded(request: Request) -> Response:
+                try:
+                    return await endpoint(request)
+                except (NotionError, ValueError, TypeError) as err:  # a bad admin body: say so
+                    return JSONResponse({"error": "bad_request", "detail": str(err)}, status_code=400)
+
+            return guarded
+
         return [
-            Route("/tokens", _add_token, methods=["POST"]),
-            Route("/subscriptions", _subscribe, methods=["POST"]),
-            Route("/throttle", _throttle, methods=["POST"]),
-            Route("/hold", _hold, methods=["POST"]),
-            Route("/release", _release, methods=["POST"]),
-            Route("/drain", _drain, methods=["POST"]),
+            Route("/tokens", admin(_add_token), methods=["POST"]),
+            Route("/subscriptions", admin(_subscribe), methods=["POST"]),
+            Route("/throttle", admin(_throttle), methods=["POST"]),
+            Route("/hold", admin(_hold), methods=["POST"]),
+            Route("/release", admin(_release), methods=["POST"]),
+            Route("/drain", admin(_drain), methods=["POST"]),
         ]
 
 
