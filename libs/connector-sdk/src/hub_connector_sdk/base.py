@@ -473,6 +473,18 @@ class BaseConnector:
             fired.append(TriggerEvent(**fields))
         return fired
 
+    async def refetch_trigger_events(self, events: list[TriggerEvent]) -> list[TriggerEvent]:
+        """Thin events (Notion's carry ids, not state): complete parsed events with the
+        provider's current state, fetched through the gateway with this connection's client.
+        The hub calls it after ``parse_webhook`` (which gets no client) for connectors that
+        override it; an error raised here is retried like an outage. Default: unchanged."""
+        return events
+
+    @classmethod
+    def refetches_trigger_events(cls) -> bool:
+        """Whether this connector completes its trigger events after parsing."""
+        return cls.refetch_trigger_events is not BaseConnector.refetch_trigger_events
+
     # -- content export ---------------------------------------------------------------------------
     async def export_content(self, cursor: str | None) -> ExportPage:
         """One page of the connection's content as normalised documents (for local search).

@@ -276,3 +276,20 @@ def test_parse_webhook_verifies_with_the_declared_scheme(tracker: type[BaseConne
         parse_webhook(signed, body, headers=headers, secret="another")
     with pytest.raises(AssertionError, match="declares no webhook_signature"):
         parse_webhook(tracker, body, headers=headers, secret="s3cret")
+
+
+async def test_only_overriding_connectors_refetch_thin_events(tracker: type[BaseConnector]) -> None:
+    from hub_connector_sdk import TriggerEvent
+    from hub_connector_sdk.testkit import connection_context
+
+    assert tracker.refetches_trigger_events() is False
+    events = [TriggerEvent(trigger_id="t", payload={"id": 1})]
+    assert await tracker(connection_context({}), None).refetch_trigger_events(events) is events  # type: ignore[arg-type]
+
+    class Thin(tracker):  # type: ignore[valid-type, misc]
+        async def refetch_trigger_events(self, events: list[TriggerEvent]) -> list[TriggerEvent]:
+            return [e.model_copy(update={"payload": {**e.payload, "state": "now"}}) for e in events]
+
+    assert Thin.refetches_trigger_events() is True
+    (done,) = await Thin(connection_context({}), None).refetch_trigger_events(events)  # type: ignore[arg-type]
+    assert done.payload == {"id": 1, "state": "now"}

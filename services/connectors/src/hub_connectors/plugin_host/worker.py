@@ -157,7 +157,10 @@ async def _handle(cls: type[BaseConnector], request: protocol.Request) -> dict[s
             headers, body = dict(delivery["headers"]), base64.b64decode(delivery["body_b64"])
 
             async def parse() -> Any:
-                return connector.parse_webhook(headers, body)
+                events = connector.parse_webhook(headers, body)
+                if events and cls.refetches_trigger_events():  # thin events: re-fetch here
+                    return await connector.refetch_trigger_events(events)
+                return events
 
             value = await asyncio.wait_for(_guarded(parse), request["timeout_s"])
             if not isinstance(value, list) or not all(isinstance(e, TriggerEvent) for e in value):

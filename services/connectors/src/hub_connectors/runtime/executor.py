@@ -152,6 +152,11 @@ def _refuse(request: httpx.Request) -> httpx.Response:
     raise ConnectorError("a webhook parser cannot call the provider", code="parser_called_network")
 
 
+class TriggerRefetchFailed(Exception):
+    """Completing thin trigger events through the gateway failed (provider or gateway down, a
+    rate limit): not a ConnectorError, so the delivery is retried rather than dead-lettered."""
+
+
 @functools.cache
 def _no_network() -> ProviderClient:
     """The client a built-in trigger parser is constructed with: parsing is pure, so any call
@@ -567,8 +572,33 @@ class ConnectorRuntime:
             raise ConnectorError(
                 "the connector's parse_webhook did not return TriggerEvents", code="bad_result"
             )
+        if events and connector_class.refetches_trigger_events():
+            events = await self._refetch(registered, context, events, tier)
         CALLS.labels(registered.id, "parse_webhook", "ok").inc()
         return events
+
+    async def _refetch(
+        self,
+        registered: RegisteredConnector,
+        context: ConnectionContext,
+        events: list[TriggerEvent],
+        tier: str | None,
+    ) -> list[TriggerEvent]:
+        """Thin events completed through the gateway (the connector's ``refetch_trigger_events``,
+        with a real client). Any failure is an outage to retry, never an unreadable delivery."""
+        try:
+            completed = await self._call(
+                registered, context, lambda c: c.refetch_trigger_events(events), self.action_timeout_s, tier
+            )
+        except ConnectorBusy:
+            raise
+        except Exception as exc:
+            raise TriggerRefetchFailed(f"re-fetching the event's state failed: {_describe(exc)}") from None
+        if not isinstance(completed, list) or not all(isinstance(e, TriggerEvent) for e in completed):
+            raise ConnectorError(
+                "the connector's refetch_trigger_events did not return TriggerEvents", code="bad_result"
+            )
+        return completed
 
     async def health(
         self, registered: RegisteredConnector, context: ConnectionContext, *, tier: str | None = None
