@@ -10,10 +10,13 @@ from hub_connector_openai import OpenAIConnector
 
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_sdk import BaseConnector
+from hub_connector_slack import SlackBotTokenConnector, SlackConnector
 
 BUILTINS: tuple[type[BaseConnector], ...] = (
     GitHubConnector,
     GitHubTokenConnector,
     OpenAIConnector,
     AnthropicConnector,
+    SlackConnector,
+    SlackBotTokenConnector,
 )
