@@ -11,6 +11,7 @@ a connector passes them to ``ProviderClient``; a server path prefix (``/v1``) ma
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 from collections.abc import Mapping
@@ -321,10 +322,8 @@ def _typed_form(fields: Mapping[str, Any], types: Mapping[str, str]) -> dict[str
         if kind == "boolean" and value in ("true", "false"):
             out[name] = value == "true"
         elif kind in ("integer", "number"):
-            try:
+            with contextlib.suppress(ValueError):  # left as text: the check names the problem
                 out[name] = int(value) if kind == "integer" else float(value)
-            except ValueError:
-                pass  # left as text: the check names the problem
     return out
 
 
