@@ -56,6 +56,8 @@ from hub_e2e.simulators.state import Simulator
 from hub_e2e.simulators.token_endpoint import token
 
 WINDOW_S = 60
+# The simulator's own copy of Slack's documented tiers (not the connector's METHOD_TIERS: the
+# simulator models Slack independently of the code it tests).
 # Slack's tiers, per minute (the "+" in "Tier 2: 20+ per minute" is not promised: the floor).
 TIER_LIMITS = {"tier2": 20, "tier3": 50, "tier4": 100, "special": 60}
 METHOD_TIERS = {
@@ -336,20 +338,25 @@ class SlackSimulator(ProviderSimulator):
             raise SlackError("invalid_array_arg")
         return blocks
 
-    async def post_message(self, call: Call) -> dict[str, Any]:
-        channel = self.channel_for(call.args.get("channel"), call.caller)
-        if channel.archived:
-            raise SlackError("is_archived")
-        text = str(call.args.get("text") or "")
-        blocks = self._blocks(call.args)
+    def _content(self, args: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]] | None]:
+        """A message's text and blocks; one of them is required, the text at most 40,000 chars."""
+        text = str(args.get("text") or "")
+        blocks = self._blocks(args)
         if not text and not blocks:
             raise SlackError("no_text")
         if len(text) > MAX_TEXT:
             raise SlackError("msg_too_long")
+        return text, blocks
+
+    async def post_message(self, call: Call) -> dict[str, Any]:
+        channel = self.channel_for(call.args.get("channel"), call.caller)
+        if channel.archived:
+            raise SlackError("is_archived")
+        text, blocks = self._content(call.args)
         thread_ts = call.args.get("thread_ts") or None
         if thread_ts is not None:
             parent = channel.messages.get(str(thread_ts))
-            # A thread_ts naming no message posts to the channel (Slack's documented leniency).
+            # Simplified: a thread_ts naming no message posts to the channel.
             thread_ts = (parent.thread_ts or parent.ts) if parent is not None else None
         app = call.caller.app if call.caller.is_bot else None
         item = self.post(channel, text, call.caller.user, app=app, blocks=blocks, thread_ts=thread_ts)
@@ -362,12 +369,7 @@ class SlackSimulator(ProviderSimulator):
             raise SlackError("message_not_found")
         if item.user != call.caller.user:
             raise SlackError("cant_update_message")
-        text = str(call.args.get("text") or "")
-        blocks = self._blocks(call.args)
-        if not text and not blocks:
-            raise SlackError("no_text")
-        if len(text) > MAX_TEXT:
-            raise SlackError("msg_too_long")
+        text, blocks = self._content(call.args)
         item.text, item.blocks, item.edited = text, blocks if blocks is not None else item.blocks, True
         changed = so.message_event(channel, item, subtype="message_changed")
         self.emit({**changed, "message": so.message(item), "hidden": True, "ts": so.new_ts()})
