@@ -221,6 +221,15 @@ async def test_health_check_ok_false_with_a_credential_code_means_token_invalid(
     )
 
 
+async def test_health_check_an_expired_rotating_token_is_no_dead_credential(stub):
+    """With token rotation an access token lives 12 h and is refreshed: token_expired fails the
+    check without marking the connection token_invalid."""
+    stub.route("GET", "/auth.test", {"ok": False, "error": "token_expired"})
+    stub.check_responses = False  # token rotation (2021) postdates the description's error list
+    health = await run_health_check(SlackConnector, stub=stub)
+    assert health.is_healthy is False and health.credentials_invalid is False
+
+
 def test_every_action_has_a_contract_test_here():
     tests = {name for name in globals() if name.startswith("test_")}
     for action_id in (a.id for a in SlackConnector.manifest().actions):

@@ -37,8 +37,10 @@ TIER_PER_MINUTE = {"tier1": 1, "tier2": 20, "tier3": 50, "tier4": 100, "special"
 # Default wait when a 429 carries no readable Retry-After (Slack always sends one; be safe).
 DEFAULT_WAIT_S = 60.0
 # ok:false codes that mean the token itself is refused (not a problem with the call's arguments).
+# Not token_expired: with token rotation that is a 12-hour token the oauth service refreshes, so
+# it must not mark the connection token_invalid.
 CREDENTIAL_ERRORS = frozenset(
-    {"not_authed", "invalid_auth", "token_revoked", "token_expired", "account_inactive", "no_permission"}
+    {"not_authed", "invalid_auth", "token_revoked", "account_inactive", "no_permission"}
 )
 RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
 
