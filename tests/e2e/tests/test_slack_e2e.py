@@ -1,5 +1,6 @@
 """Slack end to end: the built-in ``slack`` connector connected through the Slack simulator's OAuth
-v2 pages (bot token, plus a user token through ``user_scope``), every action run through
+v2 pages (bot token, plus a user token through ``user_scope``; token rotation refreshed through the
+oauth service), every action run through
 connectors → gateway → simulator, Slack's ``ok: false`` reaching the action result, and the
 Events API: a manual registration with Slack's steps, the signing secret stored, Slack's
 ``url_verification`` answered by the hub's intake, a person's message and mention firing
@@ -243,6 +244,30 @@ async def test_manual_registration_url_verification_and_events_without_the_apps_
     mine = [d for d in deliveries if d["request"]["payload"].get("event", {}).get("text") == "I am the bot"]
     assert [d["status_code"] for d in mine] == [200]  # delivered and accepted by the intake ...
     assert own["ts"] == mine[0]["request"]["payload"]["event"]["ts"]  # ... and parsed into nothing
+
+
+def test_token_rotation_switched_on_refreshes_through_the_hub(hub):
+    """An app with token rotation: 12-hour tokens and a refresh token; a refresh through the
+    oauth service stores the new pair (Slack returns a new refresh token each time) and the
+    actions keep working with the new access token."""
+    sim = hub["sim"]
+    sim.update_settings(issue_refresh_tokens=True)
+    try:
+        cid = connect_oauth(hub)
+        assert run(hub, cid, "send_message", {"channel": "C0SIMGENERAL", "text": "before"})["ts"]
+        before = sim.stats()["refreshes"]
+        refreshed = httpx.post(
+            f"{hub['oauth'].url}/v1/oauth/connections/{cid}/refresh",
+            headers=headers(),
+            json={"force": True},
+            timeout=60,
+        )
+        assert refreshed.status_code == 200, refreshed.text
+        assert refreshed.json()["refreshed"] is True and refreshed.json()["expires_at"]
+        assert sim.stats()["refreshes"] == before + 1
+        assert run(hub, cid, "send_message", {"channel": "C0SIMGENERAL", "text": "after"})["ts"]
+    finally:
+        sim.update_settings(issue_refresh_tokens=False)
 
 
 def test_bot_token_connection(hub):
