@@ -232,6 +232,7 @@ async def test_manual_registration_url_verification_and_events_without_the_apps_
                 },
             )
             assert person.status_code == 201, person.text
+            deliveries = sim.deliveries()  # all three attempted, so acknowledged durable by the intake
     by_trigger = {e.data["trigger_id"]: e.data for e in fired}
     assert set(by_trigger) == {"message_posted", "app_mention"}  # nothing for the bot's own post
     message = by_trigger["message_posted"]
@@ -240,7 +241,6 @@ async def test_manual_registration_url_verification_and_events_without_the_apps_
     )
     assert message["event_id"].startswith("Ev") and message["registration_id"] == registration["id"]
     assert by_trigger["app_mention"]["payload"]["channel"] == "C0SIMGENERAL"
-    deliveries = sim.deliveries()
     mine = [d for d in deliveries if d["request"]["payload"].get("event", {}).get("text") == "I am the bot"]
     assert [d["status_code"] for d in mine] == [200]  # delivered and accepted by the intake ...
     assert own["ts"] == mine[0]["request"]["payload"]["event"]["ts"]  # ... and parsed into nothing
