@@ -278,6 +278,18 @@ def test_swagger_2_body_and_form_parameters() -> None:
     assert _problems(spec, "POST", "/chat.postMessage", json_body={"as_user": True}) == [
         "body/channel: 'channel' is a required property"
     ]
+    # Form-encoded, every field is text: a declared boolean is read from "true"/"false" (and
+    # JSON bodies keep their own types).
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    spec.validate_request(
+        "POST", "/chat.postMessage", json_body={"channel": "C1", "as_user": "true"}, headers=form
+    )
+    assert _problems(
+        spec, "POST", "/chat.postMessage", json_body={"channel": "C1", "as_user": "yes"}, headers=form
+    ) == ["body/as_user: 'yes' is not of type 'boolean'"]
+    assert _problems(spec, "POST", "/chat.postMessage", json_body={"channel": "C1", "as_user": "true"}) == [
+        "body/as_user: 'true' is not of type 'boolean'"
+    ]
 
 
 def test_unusable_descriptions_are_spec_errors() -> None:

@@ -118,6 +118,24 @@ async def test_provider_429_with_long_retry_after_is_returned_then_enforced_loca
     assert len(hub.sim.seen(f"/slow-down-{tenant}")) == 1
 
 
+async def test_slacks_retry_after_blocks_only_the_method_that_met_it(hub, tenant):
+    """Slack limits per method (tiers): a 429 on chat.postMessage blocks chat.postMessage for
+    its Retry-After, while conversations.list on the same connection still reaches Slack."""
+    cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, connector_id="slack")
+    post, listing = f"chat.postMessage-{tenant}", f"conversations.list-{tenant}"
+    hub.sim.on(f"/{post}", Scripted(status=429, headers={"Retry-After": "30"}, body=b'{"ok":false}'))
+    hub.sim.on(f"/{listing}", Scripted(body=b'{"ok":true,"channels":[]}'))
+    headers = hub.user_headers(tenant)
+    first = await hub.http.post(hub.proxy(hub.a, cid, post), headers=headers)
+    assert first.status_code == 429 and first.json() == {"ok": False}
+    again = await hub.http.post(hub.proxy(hub.a, cid, post), headers=headers)
+    assert again.json()["error"]["code"] == "provider_rate_limited"
+    assert again.json()["error"]["details"]["scope"] == f"retry-after:/{post}"
+    other = await hub.http.get(hub.proxy(hub.a, cid, listing), headers=headers)
+    assert other.status_code == 200 and other.json()["ok"] is True
+    assert len(hub.sim.seen(f"/{post}")) == 1 and len(hub.sim.seen(f"/{listing}")) == 1
+
+
 async def test_a_short_retry_after_met_by_one_call_is_waited_out_by_the_next(hub, tenant):
     # Anthropic's 529 "overloaded" with Retry-After: 1, once. The call that met it waits and
     # retries; a call arriving during that second waits the block out too instead of failing.

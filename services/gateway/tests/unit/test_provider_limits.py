@@ -196,6 +196,20 @@ def test_blocks():
     assert blocks_for(plenty, 200, NOW, **kw) == []
 
 
+def test_a_per_method_provider_blocks_only_the_method_that_met_the_limit():
+    """Slack's tiers are per method: its Retry-After (or a bare 429) blocks that method's path,
+    each method under a scope of its own, so two methods' blocks never replace each other."""
+    kw = {"default_backoff_s": 1.0, "max_block_s": 3600.0}
+    retry = parse({"retry-after": "30"}, NOW)
+    (block,) = blocks_for(retry, 429, NOW, **kw, method_path="/chat.postMessage")
+    assert block == Block(NOW + 30, "retry-after:/chat.postMessage", "/chat.postMessage")
+    assert block.covers("/chat.postMessage") and not block.covers("/conversations.list")
+    (bare,) = blocks_for(parse({}, NOW), 429, NOW, **kw, method_path="/users.info")
+    assert bare.scope == "429:/users.info" and not bare.covers("/chat.postMessage")
+    (whole,) = blocks_for(retry, 429, NOW, **kw)  # any other provider: the whole connection
+    assert whole.path_prefix is None and whole.covers("/conversations.list")
+
+
 def test_counts_past_32_bits_are_clamped_and_overdrawn_reads_as_exhausted():
     headers = {"X-RateLimit-Limit": "99999999999", "X-RateLimit-Remaining": "-3", "X-RateLimit-Reset": "inf"}
     (lim,) = one(headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -20,9 +21,11 @@ class Received:
 
 @dataclass
 class WebhookReceiver:
-    """``with WebhookReceiver() as hooks: ... hooks.wait_for(2)``; answers every POST with ``status``."""
+    """``with WebhookReceiver() as hooks: ... hooks.wait_for(2)``; answers every POST with ``status``
+    and, when ``reply`` is set, the body it makes of the request's (Slack's url_verification)."""
 
     status: int = 200
+    reply: Callable[[bytes], bytes] | None = None
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
 
@@ -39,9 +42,13 @@ class WebhookReceiver:
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 owner.received.append(Received(self.path, headers, body))
+                answer = owner.reply(body) if owner.reply is not None else b""
                 self.send_response(owner.status)
-                self.send_header("content-length", "0")
+                self.send_header("content-length", str(len(answer)))
+                if answer:
+                    self.send_header("content-type", "application/json")
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *_: object) -> None:
                 pass

@@ -11,10 +11,11 @@ a connector passes them to ``ProviderClient``; a server path prefix (``/v1``) ma
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -66,6 +67,9 @@ class Operation:
 class _Body:
     required: bool
     validator: Draft202012Validator | None  # None: the operation takes no body
+    # Swagger 2.0 formData fields declared boolean/integer/number: sent form-encoded, they are
+    # text on the wire ("true", "42") and are read as the declared type before the check.
+    form_types: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,8 @@ class OpenApiSpec:
             for name in sent:
                 if name not in declared and name.split("[", 1)[0] not in declared:
                     problems.append(f"query parameter {name!r} is not in the description")
+        if plan.body.form_types and _is_form(headers) and isinstance(json_body, Mapping):
+            json_body = _typed_form(json_body, plan.body.form_types)
         problems += _body_problems(plan.body, json_body)
         if problems:
             raise SpecViolation(operation.method, _plain(path), problems, operation=operation.template)
@@ -262,12 +268,15 @@ class OpenApiSpec:
     def _swagger_body(self, raw_op: Mapping[str, Any]) -> _Body:
         body_param: Mapping[str, Any] | None = None
         form: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+        form_types: dict[str, str] = {}
         for raw in raw_op.get("parameters", []):
             param = self._compiler.deref(raw)
             if param.get("in") == "body":
                 body_param = param
             elif param.get("in") == "formData":
                 form["properties"][param["name"]] = parameter_schema(param, "2.0")
+                if param.get("type") in ("boolean", "integer", "number"):
+                    form_types[param["name"]] = param["type"]
                 if param.get("required"):
                     form["required"].append(param["name"])
         if body_param is not None:
@@ -277,7 +286,9 @@ class OpenApiSpec:
             )
         if form["properties"]:
             return _Body(
-                required=bool(form["required"]), validator=Draft202012Validator(self._compiler.compile(form))
+                required=bool(form["required"]),
+                validator=Draft202012Validator(self._compiler.compile(form)),
+                form_types=form_types,
             )
         return _Body(required=False, validator=None)
 
@@ -294,6 +305,26 @@ def _query_for(param: Parameter, sent: dict[str, list[str]]) -> list[str] | None
     if any(name.startswith(param.name + "[") for name in sent):  # deepObject: a[b]=c
         return []
     return None
+
+
+def _is_form(headers: Mapping[str, str] | None) -> bool:
+    kind = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), "")
+    return kind.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+def _typed_form(fields: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
+    """Form fields with the declared non-string types read from their text ("true" → True)."""
+    out = dict(fields)
+    for name, kind in types.items():
+        value = out.get(name)
+        if not isinstance(value, str):
+            continue
+        if kind == "boolean" and value in ("true", "false"):
+            out[name] = value == "true"
+        elif kind in ("integer", "number"):
+            with contextlib.suppress(ValueError):  # left as text: the check names the problem
+                out[name] = int(value) if kind == "integer" else float(value)
+    return out
 
 
 def _body_problems(body: _Body, json_body: Any) -> list[str]:

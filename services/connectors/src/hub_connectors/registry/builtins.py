@@ -11,6 +11,7 @@ from hub_connector_openai import OpenAIConnector
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_notion import NotionConnector, NotionTokenConnector
 from hub_connector_sdk import BaseConnector
+from hub_connector_slack import SlackBotTokenConnector, SlackConnector
 
 BUILTINS: tuple[type[BaseConnector], ...] = (
     GitHubConnector,
@@ -19,4 +20,6 @@ BUILTINS: tuple[type[BaseConnector], ...] = (
     AnthropicConnector,
     NotionConnector,
     NotionTokenConnector,
+    SlackConnector,
+    SlackBotTokenConnector,
 )

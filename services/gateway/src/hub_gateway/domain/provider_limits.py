@@ -43,6 +43,10 @@ _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6
 # GitHub's separately budgeted resources and the paths that spend them; any other exhausted
 # budget blocks the whole connection.
 GITHUB_RESOURCE_PATHS = {"search": "/search/", "code_search": "/search/code", "graphql": "/graphql"}
+# Connectors whose provider budgets each API method apart (Slack's tiers: a 429 on
+# chat.postMessage says nothing about conversations.list): their Retry-After and bare-429 blocks
+# cover only the path of the call that met them.
+PER_METHOD_LIMITS = frozenset({"slack", "slack_bot"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +274,7 @@ def blocks_for(
     *,
     default_backoff_s: float,
     max_block_s: float,
+    method_path: str | None = None,
 ) -> list[Block]:
     """When the provider's budget is spent: answer locally until its reset, don't spend a call.
 
@@ -278,6 +283,8 @@ def blocks_for(
     * a 429/503/529 (or GitHub's secondary-limit 403) with ``Retry-After`` blocks for that long;
     * a 429 with no usable signal blocks for ``default_backoff_s``.
     Every block is capped at ``max_block_s`` (a provider clock far off must not lock us out).
+    With ``method_path`` (a provider that limits per method, ``PER_METHOD_LIMITS``), the last two
+    block only that path, each method under its own scope.
     """
     cap = now + max_block_s
     blocks: list[Block] = []
@@ -286,8 +293,9 @@ def blocks_for(
             blocks.append(
                 Block(min(lim.reset_at, cap), lim.api_name, GITHUB_RESOURCE_PATHS.get(lim.api_name))
             )
+    suffix = f":{method_path}" if method_path else ""
     if signals.retry_after_s is not None and status in (403, 429, 503, 529) and signals.retry_after_s > 0:
-        blocks.append(Block(min(now + signals.retry_after_s, cap), "retry-after"))
+        blocks.append(Block(min(now + signals.retry_after_s, cap), "retry-after" + suffix, method_path))
     if status == 429 and not blocks and default_backoff_s > 0:
-        blocks.append(Block(min(now + default_backoff_s, cap), "429"))
+        blocks.append(Block(min(now + default_backoff_s, cap), "429" + suffix, method_path))
     return blocks

@@ -449,7 +449,7 @@ class ProxyService:
                     continue
                 raise _upstream_error(exc, target.host) from None
             status = resp.status
-            ctx.remaining, wait = self._observe(target, resp)
+            ctx.remaining, wait = self._observe(target, resp, req.provider_path)
             # 529: Anthropic's (and Notion's) "overloaded", handled as a 503.
             if status in (502, 504) or (status in _BUSY and wait is None):
                 if not blamed:
@@ -509,7 +509,9 @@ class ProxyService:
             return current, injection
         return current, resolver.cached_injection(current) or await resolver.injection(current)
 
-    def _observe(self, target: ConnectionTarget, resp: Response) -> tuple[int | None, float | None]:
+    def _observe(
+        self, target: ConnectionTarget, resp: Response, provider_path: str = ""
+    ) -> tuple[int | None, float | None]:
         """Provider rate-limit signals of one answer → (lowest remaining, Retry-After seconds).
 
         Answers that can change a decision (a spent budget, a Retry-After, a 403/429/503) are
@@ -555,6 +557,7 @@ class ProxyService:
             now,
             default_backoff_s=self.settings.provider_default_backoff_s,
             max_block_s=self.settings.provider_block_max_s,
+            method_path=provider_path if target.connector_id in provider_limits.PER_METHOD_LIMITS else None,
         )
         self.budgets.record(target.id, blocks)
         return signals.lowest_remaining, signals.retry_after_s

@@ -53,6 +53,8 @@ class ConnectionNotFound(NotFound):
 
 
 def manual_steps(connector_id: str, url: str, has_secret: bool, preset: str | None) -> list[str]:
+    if preset == "slack-v0" and not has_secret:
+        return slack_steps(url)
     steps = [f"Open the webhook settings of your {connector_id} app or project."]
     steps.append(f"Set the webhook (request) URL to: {url}")
     if has_secret:
@@ -71,6 +73,22 @@ def manual_steps(connector_id: str, url: str, has_secret: bool, preset: str | No
         )
     steps.append("Choose the events of the triggers you registered, save, and send a test delivery.")
     return steps
+
+
+def slack_steps(url: str) -> list[str]:
+    """Slack checks the Request URL the moment it is entered (a signed ``url_verification``
+    challenge the intake answers), so the signing secret must be stored before the URL is set."""
+    return [
+        "In your Slack app's settings (api.slack.com/apps), open Basic Information → App Credentials "
+        "and copy the Signing Secret.",
+        "Store it with PUT /v1/webhooks/registrations/{id}/secret; until then every delivery is "
+        "refused, Slack's URL check included.",
+        f"Open Event Subscriptions, turn Enable Events on and set the Request URL to: {url} — Slack "
+        "sends a url_verification challenge, the hub answers it and Slack shows Verified.",
+        "Under Subscribe to bot events add the events of your triggers (message.channels for "
+        "message_posted, app_mention, reaction_added; see docs/connectors/slack.md), save, and "
+        "reinstall the app if Slack asks.",
+    ]
 
 
 class RegistrationService:

@@ -19,9 +19,10 @@ from hub_e2e.simulators.framework import ProviderSimulator, create_provider_app
 from hub_e2e.simulators.github import GitHubSimulator
 from hub_e2e.simulators.notion import NotionSimulator
 from hub_e2e.simulators.openai import OpenAISimulator
+from hub_e2e.simulators.slack import SlackSimulator
 
 PROVIDERS: dict[str, type[ProviderSimulator]] = {
-    cls.name: cls for cls in (GitHubSimulator, OpenAISimulator, AnthropicSimulator, NotionSimulator)
+    cls.name: cls for cls in (GitHubSimulator, OpenAISimulator, AnthropicSimulator, NotionSimulator, SlackSimulator)
 }
 DEMO_CLIENT = {"client_id": "hub-sim-demo", "client_secret": "hub-sim-demo-secret"}
 DEFAULT_REDIRECT = "http://127.0.0.1:8082/v1/oauth/callback"
