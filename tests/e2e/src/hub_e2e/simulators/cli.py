@@ -22,7 +22,14 @@ from hub_e2e.simulators.openai import OpenAISimulator
 from hub_e2e.simulators.slack import SlackSimulator
 
 PROVIDERS: dict[str, type[ProviderSimulator]] = {
-    cls.name: cls for cls in (GitHubSimulator, OpenAISimulator, AnthropicSimulator, NotionSimulator, SlackSimulator)
+    cls.name: cls
+    for cls in (
+        GitHubSimulator,
+        OpenAISimulator,
+        AnthropicSimulator,
+        NotionSimulator,
+        SlackSimulator,
+    )
 }
 DEMO_CLIENT = {"client_id": "hub-sim-demo", "client_secret": "hub-sim-demo-secret"}
 DEFAULT_REDIRECT = "http://127.0.0.1:8082/v1/oauth/callback"
