@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,10 +11,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -158,3 +159,32 @@ class ServiceProcess(ManagedProcess):
             capture_output=True,
             timeout=60,
         )
+
+
+@contextlib.contextmanager
+def running_hub(
+    stack: Any, dsn: str, services: Sequence[str], extra_env: Mapping[str, str] | None = None
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The hub's services as real processes on one database: migrated, started in the order
+    given, stopped in reverse. A name may repeat with a suffix (``gateway``, ``gateway-2``) for
+    replicas; every process knows every service's URL (the first replica's)."""
+    procs = {name: ServiceProcess(name.split("-", 1)[0], {}) for name in services}
+    env = {
+        "HUB_POSTGRES_DSN": dsn,
+        "HUB_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "HUB_REDIS_URL": stack.redis_url,
+        "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
+        **{f"HUB_{name.upper()}_URL": proc.url for name, proc in procs.items() if "-" not in name},
+        **(extra_env or {}),
+    }
+    try:
+        for proc in procs.values():
+            proc.env = env
+        for service in dict.fromkeys(p.service for p in procs.values()):
+            next(p for p in procs.values() if p.service == service).migrate()
+        for proc in procs.values():
+            proc.start(timeout_s=60)
+        yield procs
+    finally:
+        for proc in reversed(list(procs.values())):
+            proc.stop()
