@@ -9,11 +9,14 @@ from hub_connector_anthropic import AnthropicConnector
 from hub_connector_openai import OpenAIConnector
 
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
+from hub_connector_gitlab import GitLabConnector, GitLabTokenConnector
 from hub_connector_sdk import BaseConnector
 
 BUILTINS: tuple[type[BaseConnector], ...] = (
     GitHubConnector,
     GitHubTokenConnector,
+    GitLabConnector,
+    GitLabTokenConnector,
     OpenAIConnector,
     AnthropicConnector,
 )
