@@ -5,8 +5,9 @@ One page per call: for each project, its issues then its merge requests, oldest 
 page is whatever GitLab's ``Link: rel="next"`` names (offset ``page`` or keyset cursor), kept in
 the cursor, so a restarted export continues with the page it had not finished. A finished
 pass's cursor carries the newest ``updated_at`` seen: the next export asks only for what changed
-since (``updated_after`` is inclusive, so the last document of a pass comes again: its id is
-stable, so a search index just overwrites it).
+since. ``updated_after`` is inclusive, so the cursor also keeps the ids last exported at that
+very second, and the next pass skips those (a second edit within that same second waits for the
+next change).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class ExportCursor:
     next: dict[str, str] | None = None  # the query of the page to fetch next (from Link)
     since: str | None = None
     high: str | None = None
+    at_high: list[str] | None = None  # ids exported with updated_at == high
+    at_since: list[str] | None = None  # the same, for the pass's starting point
 
     @classmethod
     def decode(cls, cursor: str | None) -> ExportCursor:
@@ -54,6 +57,8 @@ class ExportCursor:
                 {str(k): str(v) for k, v in nxt.items()} if isinstance(nxt, dict) else None,
                 data.get("since"),
                 data.get("high"),
+                [str(i) for i in data.get("at_high") or []],
+                [str(i) for i in data.get("at_since") or []],
             )
         except (ValueError, TypeError, AttributeError, binascii.Error):
             raise ConnectorError(
@@ -72,13 +77,19 @@ class ExportCursor:
             self.index, self.kind = self.index + 1, 0
 
     def finished(self) -> ExportCursor:
-        since = self.high or self.since
-        return ExportCursor(None, 0, 0, None, since, since)
+        if self.high is None:
+            return ExportCursor(None, 0, 0, None, self.since, self.since, self.at_since, self.at_since)
+        return ExportCursor(None, 0, 0, None, self.high, self.high, self.at_high, self.at_high)
 
 
 def _newer(candidate: str, high: str | None) -> bool:
     stamp, current = when(candidate), when(high)
     return stamp is not None and (current is None or stamp > current)
+
+
+def _same(candidate: str, other: str | None) -> bool:
+    stamp = when(candidate)
+    return stamp is not None and stamp == when(other)
 
 
 def _first_query(state: ExportCursor) -> dict[str, Any]:
@@ -107,9 +118,14 @@ async def export_page(connector: GitLabConnector, cursor: str | None) -> ExportP
     items = resp.json() or []
     documents = []
     for item in items:
+        doc = document(project, kind, item)
+        if _same(item["updated_at"], state.since) and doc.id in (state.at_since or []):
+            continue  # exported by the previous pass, unchanged since
         if _newer(item["updated_at"], state.high):
-            state.high = item["updated_at"]
-        documents.append(document(project, kind, item))
+            state.high, state.at_high = item["updated_at"], []
+        if _same(item["updated_at"], state.high):
+            state.at_high = [*(state.at_high or []), doc.id][-1000:]
+        documents.append(doc)
     following = LinkHeader().next_params(resp, items, query, len(items))
     if following is not None and items:
         state.next = {k: str(v) for k, v in following.items()}
