@@ -22,7 +22,7 @@ from hub_connector_sdk.testkit import spec_file
 from hub_e2e.processes import ServiceProcess, free_port
 from hub_e2e.simulators.runner import ProviderSim
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # five services and a simulator start
 TENANT = "e2e-gitlab"
 CLIENT_ID, CLIENT_SECRET = "e2e-gitlab-app", "e2e-gitlab-secret-0123456789"
 PAT = "glpat-e2eSimulatedAccessToken0001"
@@ -253,8 +253,8 @@ def test_a_base_url_outside_the_allowed_hosts_is_refused(hub):
     assert created.status_code in (400, 422), created.text
 
 
-async def export(api: httpx.AsyncClient, url: str) -> dict:
-    started = await api.post(url, json={})
+async def export(api: httpx.AsyncClient, url: str, mode: str = "full") -> dict:
+    started = await api.post(url, json={"mode": mode})
     assert started.status_code == 202, started.text
     job = started.json()
     deadline = time.monotonic() + 60
@@ -295,9 +295,15 @@ async def test_content_export_and_its_resumption_after_a_restart(hub, hub_stack)
         await asyncio.sleep(1.1)  # GitLab times have second precision: the change must be later
         run(hub, cid, "update_issue", {**p, "issue_iid": first["iid"], "title": "Search me (edited)"})
         async with expect_events(
-            hub_stack.kafka_bootstrap, "integration.content", match=match, count=1, timeout_s=60, settle_s=2.0
+            hub_stack.kafka_bootstrap,
+            "integration.content",
+            match=match,
+            count=1,
+            timeout_s=60,
+            exact=True,
+            settle_s=2.0,
         ) as again:
-            job = await export(api, url)
+            job = await export(api, url, "incremental")  # from the cursor the first one stored
         assert job["status"] == "completed", job
     assert [e.data["id"] for e in again] == ["sim-user/docs#1"]
     assert again[0].data["title"] == "Search me (edited)"
