@@ -307,3 +307,38 @@ async def test_content_export_and_its_resumption_after_a_restart(hub, hub_stack)
         assert job["status"] == "completed", job
     assert [e.data["id"] for e in again] == ["sim-user/docs#1"]
     assert again[0].data["title"] == "Search me (edited)"
+
+
+def test_the_gateway_stops_calling_once_gitlabs_budget_is_spent(hub):
+    """GitLab's ``RateLimit-Remaining: 0`` on an answer makes the gateway refuse the next call
+    itself (until ``RateLimit-Reset``): GitLab never gets to answer 429 ``Retry later``."""
+    sim, connectors = hub["sim"], hub["connectors"]
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=headers(),
+        json={
+            "connector_id": "gitlab_pat",
+            "name": f"budget {time.monotonic_ns()}",
+            "config": {"base_url": f"{sim.url}/api/v4"},
+            "credentials": {"token": PAT},
+        },
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    httpx.post(f"{connectors.url}/v1/connections/{cid}/health", headers=headers(), timeout=60)
+    wait_active(hub, cid)
+    httpx.post(f"{sim.url}/_sim/gitlab/rate_limit", json={"limit": 2}).raise_for_status()  # fresh windows
+    try:
+        run(hub, cid, "create_issue", {"project": "pat-owner/website", "title": "one"})
+        run(hub, cid, "create_issue", {"project": "pat-owner/website", "title": "two"})  # Remaining: 0
+        third = httpx.post(
+            f"{connectors.url}/v1/connections/{cid}/actions/create_issue",
+            headers=headers(),
+            json={"parameters": {"project": "pat-owner/website", "title": "three"}},
+            timeout=60,
+        ).json()
+    finally:
+        httpx.post(f"{sim.url}/_sim/gitlab/rate_limit", json={"limit": 2000}).raise_for_status()
+    assert third["success"] is False and third["error_code"] == "provider_rate_limited", third
+    assert third["retry_after_s"] and third["retry_after_s"] > 0
+    assert "provider_body" not in (third.get("error_details") or {})  # the gateway's answer, not GitLab's
