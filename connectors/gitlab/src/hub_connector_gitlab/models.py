@@ -7,18 +7,19 @@ id or its full path (``group/subgroup/project``); the path travels as one URL-en
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # A numeric id, or a namespace path: segments of [A-Za-z0-9_.-] not starting with '-' or '.'.
 PROJECT = r"^(\d{1,19}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}){1,20})$"
 BRANCH = r"^[^\s~^:?*\[\\]{1,255}$"
-LABEL = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^,]+$"}
+# GitLab sends label lists as one comma-separated string, so a label cannot hold a comma.
+Label = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^,]+$")]
 
 
 def _labels_field(description: str = "label names") -> Any:
-    return Field(default=None, max_length=100, description=description, json_schema_extra={"items": LABEL})
+    return Field(default=None, max_length=100, description=description)
 
 
 TEXT_MAX = 1_048_576  # GitLab's limit on descriptions
@@ -43,7 +44,7 @@ def _labels(values: list[str] | None) -> str | None:
 class CreateIssue(ProjectRef):
     title: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=TEXT_MAX)
-    labels: list[str] | None = _labels_field()
+    labels: list[Label] | None = _labels_field()
     assignee_ids: list[int] | None = Field(default=None, max_length=100)
     confidential: bool | None = None
     due_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
@@ -64,9 +65,9 @@ class UpdateIssue(ProjectRef):
     title: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=TEXT_MAX)
     state_event: Literal["close", "reopen"] | None = None
-    labels: list[str] | None = _labels_field("replaces the labels")
-    add_labels: list[str] | None = _labels_field()
-    remove_labels: list[str] | None = _labels_field()
+    labels: list[Label] | None = _labels_field("replaces the labels")
+    add_labels: list[Label] | None = _labels_field()
+    remove_labels: list[Label] | None = _labels_field()
     assignee_ids: list[int] | None = Field(default=None, max_length=100, description="[] unassigns all")
     confidential: bool | None = None
     discussion_locked: bool | None = None
@@ -100,7 +101,7 @@ class AddIssueNote(ProjectRef):
 
 class ListMergeRequests(ProjectRef):
     state: Literal["opened", "closed", "locked", "merged", "all"] = "opened"
-    labels: list[str] | None = _labels_field()
+    labels: list[Label] | None = _labels_field()
     source_branch: str | None = Field(default=None, pattern=BRANCH)
     target_branch: str | None = Field(default=None, pattern=BRANCH)
     search: str | None = Field(
@@ -128,7 +129,7 @@ class CreateMergeRequest(ProjectRef):
     source_branch: str = Field(pattern=BRANCH)
     target_branch: str = Field(pattern=BRANCH)
     description: str | None = Field(default=None, max_length=TEXT_MAX)
-    labels: list[str] | None = _labels_field()
+    labels: list[Label] | None = _labels_field()
     assignee_ids: list[int] | None = Field(default=None, max_length=100)
     reviewer_ids: list[int] | None = Field(default=None, max_length=100)
     remove_source_branch: bool | None = None
