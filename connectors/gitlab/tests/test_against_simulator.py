@@ -6,6 +6,7 @@ trip — register a project hook, an action fires it, the delivery verifies with
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub_connector_gitlab import GitLabTokenConnector
-from hub_connector_sdk import ProviderClient, verify_webhook
+from hub_connector_sdk import ProviderClient, WebhookVerificationError, verify_webhook
 from hub_connector_sdk.testkit import connection_context, parse_webhook
 from hub_connector_sdk.testkit.contract import ContractTransport, OpenApiContract, provider_contract
 from hub_connector_sdk.testkit.openapi import SpecViolation
@@ -194,3 +195,25 @@ async def test_webhook_round_trip_register_fire_verify_parse_remove(world):
     await connector.unregister_webhook(registration)
     assert project.hooks == {}
     await connector.unregister_webhook(registration)  # already gone: nothing to do, no error
+
+
+async def test_a_connection_that_chose_the_signing_token_gets_signed_deliveries(world):
+    sim, receiver = world["sim"], world["receiver"]
+    from hub_connector_sdk.testkit import connection_context
+
+    config = {"webhook_project": PROJECT, "webhook_signature": "gitlab-signing"}
+    connector = GitLabTokenConnector(connection_context(config), world["connector"].client)
+    signing_token = "whsec_" + base64.b64encode(bytes(range(32))).decode()  # what the hub generates for it
+    registration = await connector.register_webhook(["issue_opened"], RECEIVER, signing_token)
+    hook = sim.find_project(PROJECT).hooks[int(registration.external_id)]
+    assert hook.signing_token == signing_token and hook.token is None
+
+    await run(connector, "create_issue", project=PROJECT, title="Signed")
+    await sim.outbox.drain()
+    ((headers, body),) = receiver.got
+    assert "x-gitlab-token" not in headers and headers["webhook-id"] == headers["idempotency-key"]
+    verify_webhook("gitlab-signing", signing_token, headers, body)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook("gitlab-signing", signing_token, headers, body.replace(b"Signed", b"Forged"))
+    (fired,) = parse_webhook(GitLabTokenConnector, body, headers=headers)
+    assert fired.trigger_id == "issue_opened" and fired.event_id == headers["webhook-id"]

@@ -89,3 +89,12 @@ def test_waits():
 )
 def test_which_answers_are_rate_limits(status, headers, limited):
     assert is_rate_limited(status, headers) is limited
+
+
+def test_a_connection_may_choose_the_signing_token():
+    manifest = GitLabConnector.manifest()
+    assert [s.preset for s in manifest.webhook_signature_alternatives] == ["gitlab-signing"]
+    assert manifest.api.config_schema["properties"]["webhook_signature"]["enum"] == [
+        "gitlab-token",
+        "gitlab-signing",
+    ]

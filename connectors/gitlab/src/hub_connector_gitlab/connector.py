@@ -84,6 +84,13 @@ def _config_schema(oauth: bool) -> dict[str, Any]:
             "description": "self-managed GitLab: https://<host>/api/v4 (host listed in HUB_GITLAB_HOSTS)",
         },
         "webhook_project": {**_PROJECT, "description": "project whose hooks triggers register (id or path)"},
+        "webhook_signature": {
+            "type": "string",
+            "enum": ["gitlab-token", "gitlab-signing"],
+            "default": "gitlab-token",
+            "description": "gitlab-token: the hook's secret token (X-Gitlab-Token, every GitLab); "
+            "gitlab-signing: a signing token (HMAC-signed and timestamped, newer GitLab instances)",
+        },
         "export_projects": {
             "type": "array",
             "items": _PROJECT,
@@ -143,6 +150,8 @@ class GitLabConnector(BaseConnector):
     )
     api = _api_spec(oauth=True)
     webhook_signature = "gitlab-token"
+    # A connection with config webhook_signature=gitlab-signing gets GitLab's signing token instead.
+    webhook_signature_alternatives = ("gitlab-signing",)
     health_path = "user"
 
     def health_account_info(self, body: Any) -> Mapping[str, str]:
@@ -297,13 +306,17 @@ class GitLabConnector(BaseConnector):
     async def register_webhook(
         self, trigger_ids: list[str], target_url: str, secret: str
     ) -> WebhookRegistration:
-        """A project hook sending the triggers' events to ``target_url`` with ``secret`` as its
-        ``X-Gitlab-Token``; every other event kind is switched off (GitLab turns push on by default)."""
+        """A project hook sending the triggers' events to ``target_url``, proven with ``secret`` as
+        its token (``X-Gitlab-Token``) or, when the connection chose ``gitlab-signing``, as its
+        signing token (the hub then generates a ``whsec_`` secret); every other event kind is
+        switched off (GitLab turns push on by default)."""
         project = self._webhook_project()
         flags = self.hook_flags(trigger_ids)
         if not flags:
             raise ConnectorError(f"no GitLab events for triggers {trigger_ids}", code="invalid_triggers")
-        body: dict[str, Any] = {"url": target_url, "token": secret, "enable_ssl_verification": True}
+        signing = self.context.config.get("webhook_signature") == "gitlab-signing"
+        body: dict[str, Any] = {"url": target_url, "enable_ssl_verification": True}
+        body["signing_token" if signing else "token"] = secret
         body.update({flag: flag in flags for flag in HOOK_FLAGS.values()})
         hook = (await self._call("POST", self._project_path(project, "/hooks"), json=body)).json()
         return WebhookRegistration(
