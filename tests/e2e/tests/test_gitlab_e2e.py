@@ -184,14 +184,19 @@ def test_every_action_through_connectors_gateway_and_simulator(hub):
     assert refused["error_message"] == "405 Method Not Allowed"
 
 
-async def test_auto_registration_turns_a_signed_gitlab_event_into_a_trigger(hub, hub_stack):
-    cid = connect_oauth(hub)
+@pytest.mark.parametrize("scheme", ["gitlab-token", "gitlab-signing"])
+async def test_auto_registration_turns_a_signed_gitlab_event_into_a_trigger(hub, hub_stack, scheme):
+    """``gitlab-token``: the hook's token is the hub's secret (``X-Gitlab-Token``);
+    ``gitlab-signing`` (chosen in the connection's config): the hub generates a ``whsec_`` signing
+    token, GitLab signs each delivery with it, the intake checks signature and timestamp."""
+    cid = connect_oauth(hub, webhook_signature=scheme)
     async with httpx.AsyncClient(headers=headers(), timeout=60) as api:
         registration = await api.post(
             f"{hub['webhooks'].url}/v1/webhooks/registrations",
             json={"connection_id": cid, "trigger_ids": ["issue_opened"], "mode": "auto"},
         )
         assert registration.status_code == 201, registration.text
+        rid = registration.json()["id"]
         assert registration.json()["status"] == "active" and registration.json()["events"] == [
             "issues_events"
         ]
@@ -201,20 +206,20 @@ async def test_auto_registration_turns_a_signed_gitlab_event_into_a_trigger(hub,
             match=lambda e: e["connection_id"] == cid,
             timeout_s=60,
         ) as fired:
-            issue = run(hub, cid, "create_issue", {"project": PROJECT, "title": "Hooked end to end"})
+            issue = run(hub, cid, "create_issue", {"project": PROJECT, "title": f"Hooked ({scheme})"})
         event = fired[0].data
         assert event["trigger_id"] == "issue_opened" and event["connector_id"] == "gitlab"
-        assert event["registration_id"] == registration.json()["id"]
+        assert event["registration_id"] == rid
         assert event["payload"]["issue"]["iid"] == issue["iid"]
-        assert event["payload"]["issue"]["title"] == "Hooked end to end"
-        delivered = [d for d in hub["sim"].deliveries() if d["event"] == "issue"]
-        assert (
-            delivered and delivered[-1]["request"]["headers"]["X-Gitlab-Token"]
-        )  # signed with the hub's secret
-        assert event["event_id"] == delivered[-1]["request"]["headers"]["Idempotency-Key"]
-        gone = await api.delete(
-            f"{hub['webhooks'].url}/v1/webhooks/registrations/{registration.json()['id']}"
-        )
+        assert event["payload"]["issue"]["title"] == f"Hooked ({scheme})"
+        (delivery,) = [d for d in hub["sim"].deliveries() if d["url"].endswith(rid)]
+        sent = delivery["request"]["headers"]
+        assert delivery["status_code"] == 200 and event["event_id"] == sent["Idempotency-Key"]
+        if scheme == "gitlab-token":
+            assert sent["X-Gitlab-Token"] and "webhook-signature" not in sent
+        else:
+            assert sent["webhook-signature"].startswith("v1,") and "X-Gitlab-Token" not in sent
+        gone = await api.delete(f"{hub['webhooks'].url}/v1/webhooks/registrations/{rid}")
         assert gone.status_code == 204, gone.text
 
 
