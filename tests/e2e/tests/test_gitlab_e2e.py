@@ -142,6 +142,13 @@ def run(hub, cid: str, action: str, parameters: dict) -> dict:
     return result["data"]
 
 
+def budget(sim: ProviderSim, limit: int, *, window_s: int = 60) -> None:
+    """GitLab's rate limit per credential at the simulator (fresh windows from now on)."""
+    httpx.post(
+        f"{sim.url}/_sim/gitlab/rate_limit", json={"limit": limit, "window_s": window_s}
+    ).raise_for_status()
+
+
 def test_every_action_through_connectors_gateway_and_simulator(hub):
     cid = connect_oauth(hub)
     p = {"project": PROJECT}
@@ -332,7 +339,7 @@ def test_the_gateway_stops_calling_once_gitlabs_budget_is_spent(hub):
     cid = created.json()["id"]
     httpx.post(f"{connectors.url}/v1/connections/{cid}/health", headers=headers(), timeout=60)
     wait_active(hub, cid)
-    httpx.post(f"{sim.url}/_sim/gitlab/rate_limit", json={"limit": 2}).raise_for_status()  # fresh windows
+    budget(sim, 2)
     try:
         run(hub, cid, "create_issue", {"project": "pat-owner/website", "title": "one"})
         run(hub, cid, "create_issue", {"project": "pat-owner/website", "title": "two"})  # Remaining: 0
@@ -343,7 +350,69 @@ def test_the_gateway_stops_calling_once_gitlabs_budget_is_spent(hub):
             timeout=60,
         ).json()
     finally:
-        httpx.post(f"{sim.url}/_sim/gitlab/rate_limit", json={"limit": 2000}).raise_for_status()
+        budget(sim, 2000)
     assert third["success"] is False and third["error_code"] == "provider_rate_limited", third
     assert third["retry_after_s"] and third["retry_after_s"] > 0
     assert "provider_body" not in (third.get("error_details") or {})  # the gateway's answer, not GitLab's
+
+
+async def test_an_export_stopped_mid_run_resumes_after_a_restart_from_its_checkpoint(hub, hub_stack):
+    """GitLab's budget runs out after two pages (the gateway then refuses locally until the
+    window resets): the export waits at its checkpoint, the connectors service is stopped and
+    started again, and the export finishes from page three — every document exactly once."""
+    sim = hub["sim"]
+    projects = ["sim-user/website", "sim-user/sandbox"]
+    cid = connect_oauth(hub, export_projects=projects)
+    for project in projects:
+        for n in range(2):
+            run(hub, cid, "create_issue", {"project": project, "title": f"{project} issue {n}"})
+        run(
+            hub,
+            cid,
+            "create_merge_request",
+            {
+                "project": project,
+                "title": f"{project} change",
+                "source_branch": f"r{time.monotonic_ns()}",
+                "target_branch": "main",
+            },
+        )
+    url = f"{hub['connectors'].url}/v1/connections/{cid}/exports"
+    expected = {f"{p}#1" for p in projects} | {f"{p}#2" for p in projects} | {f"{p}!1" for p in projects}
+    # Four pages (issues, merge requests; per project); the budget covers two of them.
+    budget(sim, 2, window_s=20)
+    try:
+        async with (
+            httpx.AsyncClient(headers=headers(), timeout=30) as api,
+            expect_events(
+                hub_stack.kafka_bootstrap,
+                "integration.content",
+                match=lambda d: d["connection_id"] == cid,
+                count=len(expected),
+                timeout_s=120,
+                exact=True,
+                settle_s=2.0,
+            ) as seen,
+        ):
+            started = await api.post(url, json={"mode": "full"})
+            assert started.status_code == 202, started.text
+            export_id = started.json()["id"]
+            deadline = time.monotonic() + 60
+            while True:  # the third page is refused: the export waits, two pages committed
+                job = (await api.get(f"{url}/{export_id}")).json()
+                if job["pages"] == 2:
+                    break
+                assert job["status"] == "running" and time.monotonic() < deadline, job
+                await asyncio.sleep(0.1)
+            hub["connectors"].stop()
+            budget(sim, 2000)
+            hub["connectors"].start()
+            deadline = time.monotonic() + 90
+            while job["status"] == "running":
+                assert time.monotonic() < deadline, job
+                await asyncio.sleep(0.3)
+                job = (await api.get(f"{url}/{export_id}")).json()
+    finally:
+        budget(sim, 2000)
+    assert job["status"] == "completed" and job["pages"] == 4 and job["documents"] == len(expected), job
+    assert sorted(e.data["id"] for e in seen) == sorted(expected)  # none lost, none repeated

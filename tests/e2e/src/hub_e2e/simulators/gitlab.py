@@ -37,7 +37,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
@@ -101,8 +101,12 @@ def not_found(what: str) -> GitLabError:
 @dataclass
 class RateWindow:
     limit: int
+    seconds: int = RATE_WINDOW_S
     observed: int = 0
-    reset: int = field(default_factory=lambda: int(time.time()) + RATE_WINDOW_S)
+    reset: int = 0
+
+    def __post_init__(self) -> None:
+        self.reset = self.reset or int(time.time()) + self.seconds
 
     def headers(self) -> dict[str, str]:
         return {
@@ -143,6 +147,7 @@ class GitLabSimulator(ProviderSimulator):
     def __init__(self, guard: SpecGuard, webhook_guard: WebhookGuard | None = None) -> None:
         super().__init__(guard, webhook_guard)
         self.rate_limit = 2000
+        self.rate_window_s = RATE_WINDOW_S
         self.pats: dict[str, Caller] = {}
         self.reset()
 
@@ -209,7 +214,7 @@ class GitLabSimulator(ProviderSimulator):
     def window(self, caller: Caller) -> RateWindow:
         current = self.windows.get(caller.credential)
         if current is None or current.reset <= time.time():
-            current = self.windows[caller.credential] = RateWindow(self.rate_limit)
+            current = self.windows[caller.credential] = RateWindow(self.rate_limit, self.rate_window_s)
         return current
 
     async def dispatch(self, request: Request) -> Response:
@@ -650,9 +655,12 @@ class GitLabSimulator(ProviderSimulator):
             gitlab = provider_of(request)
             assert isinstance(gitlab, GitLabSimulator)
             body = json.loads(await request.body() or b"{}")
+            window = body.get("window_s", RATE_WINDOW_S)
             if not isinstance(body.get("limit"), int) or body["limit"] < 1:
                 return JSONResponse({"error": "bad_request", "detail": "limit is a positive integer"}, 400)
-            gitlab.rate_limit = body["limit"]
+            if not isinstance(window, int) or not 1 <= window <= 3600:
+                return JSONResponse({"error": "bad_request", "detail": "window_s is 1..3600 seconds"}, 400)
+            gitlab.rate_limit, gitlab.rate_window_s = body["limit"], window
             gitlab.windows.clear()
             return Response(status_code=204)
 
