@@ -142,6 +142,13 @@ def run(hub, cid: str, action: str, parameters: dict) -> dict:
     return result["data"]
 
 
+def add_project(sim: ProviderSim, full_path: str) -> None:
+    namespace, _, path = full_path.partition("/")
+    httpx.post(
+        f"{sim.url}/_sim/gitlab/projects", json={"namespace": namespace, "path": path}
+    ).raise_for_status()
+
+
 def budget(sim: ProviderSim, limit: int, *, window_s: int = 60) -> None:
     """GitLab's rate limit per credential at the simulator (fresh windows from now on)."""
     httpx.post(
@@ -361,7 +368,10 @@ async def test_an_export_stopped_mid_run_resumes_after_a_restart_from_its_checkp
     window resets): the export waits at its checkpoint, the connectors service is stopped and
     started again, and the export finishes from page three — every document exactly once."""
     sim = hub["sim"]
-    projects = ["sim-user/website", "sim-user/sandbox"]
+    suffix = time.monotonic_ns()
+    projects = [f"sim-user/resume-a{suffix}", f"sim-user/resume-b{suffix}"]  # only this test's content
+    for project in projects:
+        add_project(sim, project)
     cid = connect_oauth(hub, export_projects=projects)
     for project in projects:
         for n in range(2):

@@ -27,7 +27,9 @@ Behaviour, from GitLab's REST, rate-limit and webhook documentation:
   ``signing_token`` (``whsec_<base64>``) also gets ``webhook-id`` (= the Idempotency-Key),
   ``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{ts}.{body}">``.
 
-Each user owns ``<username>/sandbox``, ``/website`` and ``/docs`` from its first call.
+Each user owns ``<username>/sandbox``, ``/website`` and ``/docs`` from its first call;
+``POST /_sim/gitlab/projects {"namespace", "path"}`` adds more, ``POST /_sim/gitlab/rate_limit
+{"limit", "window_s"}`` sets the budget per credential.
 """
 
 from __future__ import annotations
@@ -204,11 +206,11 @@ class GitLabSimulator(ProviderSimulator):
             if token is not None:
                 return Caller(token.subject, f"oauth:{token.family_id or token.value}")
             if status == "expired":  # Doorkeeper's answer, which the hub must read as "refresh"
-                raise GitLabError(
-                    401,
-                    "Token is expired. You can either do re-authorization or token refresh.",
-                    key="error_description",
+                err = GitLabError(401, "invalid_token", key="error")
+                err.body["error_description"] = (
+                    "Token is expired. You can either do re-authorization or token refresh."
                 )
+                raise err
         raise GitLabError(401, "401 Unauthorized")
 
     def window(self, caller: Caller) -> RateWindow:
@@ -664,7 +666,26 @@ class GitLabSimulator(ProviderSimulator):
             gitlab.windows.clear()
             return Response(status_code=204)
 
-        return [Route("/drain", drain, methods=["POST"]), Route("/rate_limit", rate_limit, methods=["POST"])]
+        async def add_project(request: Request) -> Response:
+            gitlab = provider_of(request)
+            assert isinstance(gitlab, GitLabSimulator)
+            body = json.loads(await request.body() or b"{}")
+            namespace, path = body.get("namespace"), body.get("path")
+            if not all(
+                isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", v)
+                for v in (namespace, path)
+            ):
+                return JSONResponse({"error": "bad_request", "detail": "namespace and path are names"}, 400)
+            gitlab.seed(str(namespace))
+            return JSONResponse(
+                gl.project(str(request.base_url).rstrip("/"), gitlab.add_project(namespace, path)), 201
+            )
+
+        return [
+            Route("/drain", drain, methods=["POST"]),
+            Route("/rate_limit", rate_limit, methods=["POST"]),
+            Route("/projects", add_project, methods=["POST"]),
+        ]
 
 
 def _labels(value: Any) -> list[str]:
