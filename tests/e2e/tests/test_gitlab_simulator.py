@@ -96,6 +96,11 @@ def test_oauth_tokens_expire_in_two_hours_and_a_refresh_kills_the_old_pair(sim):
     assert refreshed.json()["refresh_token"] != pair["refresh_token"]
     old = api(sim, **bearer).get("/user")
     assert old.status_code == 401 and old.json() == {"message": "401 Unauthorized"}
+    current = refreshed.json()["access_token"]
+    sim.expire(token=current)
+    expired = api(sim, Authorization=f"Bearer {current}").get("/user")
+    assert expired.status_code == 401 and expired.json()["error"] == "invalid_token"
+    assert "token refresh" in expired.json()["error_description"]
     again = httpx.post(
         f"{sim.url}/oauth/token",
         data={
@@ -106,11 +111,6 @@ def test_oauth_tokens_expire_in_two_hours_and_a_refresh_kills_the_old_pair(sim):
         },
     )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"  # the race GitLab users hit
-    current = refreshed.json()["access_token"]
-    sim.expire(token=current)
-    expired = api(sim, Authorization=f"Bearer {current}").get("/user")
-    assert expired.status_code == 401 and expired.json()["error"] == "invalid_token"
-    assert "token refresh" in expired.json()["error_description"]
 
 
 def test_private_token_issues_notes_and_gitlabs_error_bodies(sim):
