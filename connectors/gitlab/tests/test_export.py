@@ -103,3 +103,25 @@ async def test_export_pages_issues_then_merge_requests_then_continues_incrementa
 async def test_a_foreign_cursor_is_refused():
     with pytest.raises(ConnectorError, match="export cursor"):
         await run_export(GitLabConnector, "not-a-cursor!", config=CONFIG, stub=GatewayStub())
+
+
+async def test_without_export_projects_the_accounts_projects_are_listed_by_keyset():
+    stub = GatewayStub()
+    base = f"{WEB}/api/v4/projects"
+
+    def projects(req: StubRequest) -> tuple[int, Any, dict[str, str]]:
+        after = int(req.param("id_after") or 0)
+        items = [gl.project(WEB, gl.Project(i, "team", f"p{i}")) for i in (1, 2, 3) if i > after][:2]
+        more = after == 0
+        link = {"Link": f'<{base}?pagination=keyset&order_by=id&sort=asc&per_page=2&id_after=2>; rel="next"'}
+        return 200, items, (link if more else {})
+
+    stub.route("GET", "/projects", projects)
+    stub.route("GET", "/projects/{id}/issues", [])
+    stub.route("GET", "/projects/{id}/merge_requests", [])
+    page = await run_export(GitLabConnector, None, stub=stub)
+    assert page.documents == [] and page.has_more
+    listing = [c for c in stub.calls if c.path == "/projects"]
+    assert [c.param("id_after") for c in listing] == [None, "2"]
+    assert listing[0].param("pagination") == "keyset" and listing[0].param("order_by") == "id"
+    assert stub.calls[-1].path == "/projects/team%2Fp1/issues"

@@ -64,8 +64,12 @@ BASE_URL = r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/api/v4/?$"
 OAUTH_URL = r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?$"
 _PROJECT = {"type": "string", "pattern": PROJECT, "maxLength": 1000}
 # trigger → the project hook flag that subscribes to its events
-HOOK_FLAGS = {"issue": "issues_events", "merge_request": "merge_requests_events", "note": "note_events",
-              "push": "push_events"}  # fmt: skip
+HOOK_FLAGS = {
+    "issue": "issues_events",
+    "merge_request": "merge_requests_events",
+    "note": "note_events",
+    "push": "push_events",
+}
 
 
 def self_managed_hosts() -> list[str]:
@@ -342,7 +346,15 @@ class GitLabConnector(BaseConnector):
         configured = self.context.config.get("export_projects")
         if isinstance(configured, list) and configured:
             return [str(p) for p in configured]
-        query = {"membership": "true", "simple": "true", "order_by": "id", "sort": "asc", "per_page": 100}
+        # Keyset pagination (GitLab's advice for long project lists): the Link names id_after.
+        query = {
+            "membership": "true",
+            "simple": "true",
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+            "per_page": 100,
+        }
         items = await self.collect("projects", query, MAX_EXPORT_PROJECTS)
         return [str(p["path_with_namespace"]) for p in items]
 
