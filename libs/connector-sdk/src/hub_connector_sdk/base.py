@@ -219,6 +219,8 @@ class BaseConnector:
     logo_url: ClassVar[str | None] = None
     docs_url: ClassVar[str | None] = None
     webhook_signature: ClassVar[str | HmacSignature | TokenSignature | JwtSignature | None] = None
+    # Presets a connection may pick instead, by name in its config key ``webhook_signature``.
+    webhook_signature_alternatives: ClassVar[tuple[str, ...]] = ()
     health_path: ClassVar[str | None] = None
     builtin: ClassVar[bool] = False
 
@@ -269,6 +271,7 @@ class BaseConnector:
                 logo_url=cls.logo_url,
                 docs_url=cls.docs_url,
                 webhook_signature=cls.webhook_signature,
+                webhook_signature_alternatives=list(cls.webhook_signature_alternatives),
                 content_export=cls.export_content is not BaseConnector.export_content,
                 builtin=cls.builtin,
                 actions=actions,

@@ -242,6 +242,11 @@ class ConnectorManifest(_Model):
         "standard-webhooks, ...) resolved to its spec, or a declared HmacSignature / TokenSignature / "
         "JwtSignature; the webhooks service verifies with exactly this",
     )
+    webhook_signature_alternatives: list[WebhookSignature] = Field(
+        default_factory=list,
+        description="other schemes a connection may choose instead (presets only): the connection's "
+        "config key webhook_signature names one (GitLab's signing token next to X-Gitlab-Token)",
+    )
     content_export: bool = Field(
         default=False, description="the connector can export its content (export_content) for search"
     )
@@ -251,6 +256,14 @@ class ConnectorManifest(_Model):
     @classmethod
     def _signature(cls, value: Any) -> HmacSignature | TokenSignature | JwtSignature | None:
         return None if value is None else webhook_signature(value)
+
+    @field_validator("webhook_signature_alternatives", mode="before")
+    @classmethod
+    def _alternatives(cls, value: Any) -> list[HmacSignature | TokenSignature | JwtSignature]:
+        specs = [webhook_signature(v) for v in value or []]
+        if any(spec.preset is None for spec in specs):
+            raise ValueError("webhook_signature_alternatives must be presets: a connection picks one by name")
+        return specs
 
     @field_validator("version", "min_hub_version")
     @classmethod

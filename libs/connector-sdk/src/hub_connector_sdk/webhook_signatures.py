@@ -123,6 +123,22 @@ PRESETS: dict[str, HmacSignature | TokenSignature | JwtSignature] = {
     "gitlab-token": TokenSignature(
         preset="gitlab-token", header="X-Gitlab-Token", delivery_id_header="Idempotency-Key"
     ),
+    # GitLab's signing token (next to X-Gitlab-Token, on instances with webhook signing): Standard
+    # Webhooks headers; webhook-id equals the delivery's Idempotency-Key; the token is whsec_<base64>.
+    "gitlab-signing": HmacSignature(
+        preset="gitlab-signing",
+        header="webhook-signature",
+        prefix="v1,",
+        separator="space",
+        encoding="base64",
+        signed="{id}.{timestamp}.{body}",
+        id_header="webhook-id",
+        timestamp_header="webhook-timestamp",
+        tolerance_s=300,
+        secret_prefix="whsec_",
+        secret_encoding="base64",
+        delivery_id_header="webhook-id",
+    ),
     "slack-v0": HmacSignature(
         preset="slack-v0",
         header="X-Slack-Signature",

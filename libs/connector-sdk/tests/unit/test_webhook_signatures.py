@@ -177,6 +177,7 @@ def test_every_named_preset_exists() -> None:
     expected = {
         "github-sha256",
         "gitlab-token",
+        "gitlab-signing",
         "slack-v0",
         "linear",
         "jira-hmac",

@@ -30,7 +30,18 @@ def test_the_builtins_load_cleanly_as_builtins():
     assert (
         [r.id for r in registry.all()]
         == sorted(c.id for c in BUILTINS)
-        == ["anthropic", "github", "github_pat", "notion", "notion_token", "openai", "slack", "slack_bot"]
+        == [
+            "anthropic",
+            "github",
+            "github_pat",
+            "gitlab",
+            "gitlab_pat",
+            "notion",
+            "notion_token",
+            "openai",
+            "slack",
+            "slack_bot",
+        ]
     )
     assert all(r.manifest.builtin and not r.custom for r in registry.all())
 

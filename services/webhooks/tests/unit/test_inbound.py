@@ -134,6 +134,13 @@ def test_headers_that_carry_secrets_are_not_kept() -> None:
     }
     hmac_headers = {"x-hub-signature-256": "sha256=ab", "x-github-event": "issues"}
     assert inbound.kept_headers(hmac_headers, webhook_signature("github-sha256")) == hmac_headers
+    # A GitLab hook with a token and a signing token, verified by the signing token: the token
+    # header is a secret all the same.
+    both = {"x-gitlab-token": "the-secret", "webhook-signature": "v1,abc", "x-gitlab-event": "Issue Hook"}
+    assert inbound.kept_headers(both, webhook_signature("gitlab-signing")) == {
+        "webhook-signature": "v1,abc",
+        "x-gitlab-event": "Issue Hook",
+    }
 
 
 def test_routing_challenge_and_handshake() -> None:

@@ -9,6 +9,7 @@ from hub_connector_anthropic import AnthropicConnector
 from hub_connector_openai import OpenAIConnector
 
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
+from hub_connector_gitlab import GitLabConnector, GitLabTokenConnector
 from hub_connector_notion import NotionConnector, NotionTokenConnector
 from hub_connector_sdk import BaseConnector
 from hub_connector_slack import SlackBotTokenConnector, SlackConnector
@@ -16,6 +17,8 @@ from hub_connector_slack import SlackBotTokenConnector, SlackConnector
 BUILTINS: tuple[type[BaseConnector], ...] = (
     GitHubConnector,
     GitHubTokenConnector,
+    GitLabConnector,
+    GitLabTokenConnector,
     OpenAIConnector,
     AnthropicConnector,
     NotionConnector,

@@ -20,8 +20,11 @@ from hub_connector_sdk.webhook_signatures import HmacSignature, JwtSignature, To
 Spec = HmacSignature | TokenSignature | JwtSignature
 
 # Never copied into the event: they carry credentials (GitLab's token header is the secret
-# itself, a JWT is a bearer credential) or nothing a consumer may rely on.
-_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization", "x-forwarded-for", "forwarded"})
+# itself — also when a connection verifies GitLab's signing token instead and a hook sends both —,
+# a JWT is a bearer credential) or nothing a consumer may rely on.
+_DROPPED = frozenset(
+    {"authorization", "cookie", "proxy-authorization", "x-forwarded-for", "forwarded", "x-gitlab-token"}
+)
 # Event-name headers, per provider family (the first present wins).
 _EVENT_HEADERS = ("x-github-event", "x-gitlab-event", "linear-event", "x-event-key", "x-atlassian-event")
 # Delivery ids carried in the body, by preset (the rest name a header in their spec).

@@ -32,6 +32,17 @@ class ProviderHook:
     provider_secret_key: str | None
 
 
+def chosen_signature(manifest: dict[str, Any], config: dict[str, Any]) -> dict[str, Any] | None:
+    """The connector's scheme, or the alternative preset the connection's config names
+    (``webhook_signature``); an unknown name keeps the default."""
+    wanted = config.get("webhook_signature")
+    for alternative in manifest.get("webhook_signature_alternatives") or []:
+        if isinstance(wanted, str) and alternative.get("preset") == wanted:
+            return dict(alternative)
+    spec = manifest.get("webhook_signature")
+    return dict(spec) if isinstance(spec, dict) else None
+
+
 def _error(resp: ServiceResponse, default: str) -> HubError:
     try:
         err = resp.json().get("error", {})
@@ -64,7 +75,7 @@ class ConnectorsClient:
             connector_id=data["connector_id"],
             status=data["status"],
             external_account_id=data.get("external_account_id"),
-            signature_spec=manifest.get("webhook_signature"),
+            signature_spec=chosen_signature(manifest, data.get("config") or {}),
             webhook_triggers=triggers,
         )
 

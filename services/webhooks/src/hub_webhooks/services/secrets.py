@@ -17,6 +17,7 @@ from uuid import UUID
 
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import WEBHOOK_SECRET, secondary
+from hub_connector_sdk.webhook_signatures import PRESETS, HmacSignature
 
 
 def registration_key(registration_id: UUID, version: int = 0) -> str:
@@ -26,10 +27,12 @@ def registration_key(registration_id: UUID, version: int = 0) -> str:
 
 
 def new_secret(preset: str | None) -> str:
-    """32 random bytes, in the shape the provider's scheme reads (Standard Webhooks: whsec_ +
-    base64; the rest take the text as given)."""
+    """32 random bytes, in the shape the provider's scheme reads (schemes keyed with base64
+    secrets — Standard Webhooks, GitLab's signing token: whsec_ + base64; the rest take the text
+    as given)."""
     raw = random.token_bytes(32)
-    if preset == "standard-webhooks":
+    scheme = PRESETS.get(preset or "")
+    if isinstance(scheme, HmacSignature) and scheme.secret_encoding == "base64":
         import base64
 
         return "whsec_" + base64.b64encode(raw).decode("ascii")
