@@ -9,6 +9,7 @@ from hub_connector_anthropic import AnthropicConnector
 from hub_connector_openai import OpenAIConnector
 
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
+from hub_connector_linear import LinearApiKeyConnector, LinearConnector
 from hub_connector_sdk import BaseConnector
 
 BUILTINS: tuple[type[BaseConnector], ...] = (
@@ -16,4 +17,6 @@ BUILTINS: tuple[type[BaseConnector], ...] = (
     GitHubTokenConnector,
     OpenAIConnector,
     AnthropicConnector,
+    LinearConnector,
+    LinearApiKeyConnector,
 )
