@@ -28,6 +28,7 @@ One workspace ("Simulated Workspace") with team ENG ("Engineering") and its five
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -49,7 +50,7 @@ from graphql import (
     parse,
     validate,
 )
-from graphql.language import FieldNode
+from graphql.language import FieldNode, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -257,6 +258,9 @@ class LinearSimulator(ProviderSimulator):
         self.issues: dict[str, Issue] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.windows: dict[str, Window] = {}
+        self.calls: list[dict[str, Any]] = []  # operation name and variables of every executed call
+        self.holds: dict[str, int] = {}  # operation -> calls let through before the rest wait
+        self.released = asyncio.Event()
         self.add_team("ENG", "Engineering")
 
     # -- workspace --------------------------------------------------------------------------------
@@ -370,6 +374,9 @@ class LinearSimulator(ProviderSimulator):
             return _errors(400, limited, headers=window.headers(cost))
         window.used_requests += 1
         window.used_complexity += cost
+        name = operation_of(document, body.get("operationName"))
+        await self.wait_if_held(name)
+        self.calls.append({"operation": name, "variables": variables})
         result = execute(
             self.schema,
             document,
@@ -380,6 +387,15 @@ class LinearSimulator(ProviderSimulator):
         assert not isinstance(result, Awaitable)  # every resolver is synchronous
         status = 400 if result.data is None and result.errors and _before_execution(result.errors) else 200
         return JSONResponse(result.formatted, status_code=status, headers=window.headers(cost))
+
+    async def wait_if_held(self, operation: str | None) -> None:
+        """``POST /_sim/linear/hold``: after N calls of an operation the next ones wait for release
+        (tests use it to stop an export mid-way)."""
+        allowed = self.holds.get(operation or "")
+        if allowed is None:
+            return
+        if sum(1 for c in self.calls if c["operation"] == operation) >= allowed:
+            await self.released.wait()
 
     # -- webhooks ---------------------------------------------------------------------------------
     def event_catalog(self) -> Mapping[str, tuple[str, ...]]:
@@ -600,6 +616,9 @@ class LinearSimulator(ProviderSimulator):
             Route("/workspace", _workspace, methods=["GET"]),
             Route("/rate-limit", _set_rate_limit, methods=["POST"]),
             Route("/drain", _drain, methods=["POST"]),
+            Route("/hold", _hold, methods=["POST"]),
+            Route("/release", _release, methods=["POST"]),
+            Route("/calls", _calls, methods=["GET"]),
         ]
 
 
@@ -983,6 +1002,11 @@ def _fields(node: Any) -> Iterable[FieldNode]:
         yield from _fields(child)
 
 
+def operation_of(document: Any, wanted: Any) -> str | None:
+    names = [d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name]
+    return str(wanted) if isinstance(wanted, str) and wanted in names else (names[0] if names else None)
+
+
 def _before_execution(errors: list[GraphQLError]) -> bool:
     """Variable errors (wrong type, missing required) come before execution: HTTP 400."""
     return all(not e.path for e in errors)
@@ -1055,3 +1079,26 @@ async def _drain(request: Request) -> Response:
     """Wait until every webhook the simulator has queued was attempted."""
     await _linear(request).outbox.drain()
     return Response(status_code=204)
+
+
+async def _hold(request: Request) -> Response:
+    """``{"operation": "ExportIssues", "after": 1}``: that many calls pass, later ones wait."""
+    body = await _admin_body(request) or {}
+    operation, after = body.get("operation"), body.get("after", 0)
+    if not isinstance(operation, str) or not isinstance(after, int) or after < 0:
+        return JSONResponse({"error": "bad_request", "detail": "operation and after (>= 0)"}, 400)
+    sim = _linear(request)
+    sim.released.clear()
+    sim.holds[operation] = after
+    return JSONResponse({"operation": operation, "after": after})
+
+
+async def _release(request: Request) -> Response:
+    sim = _linear(request)
+    sim.holds.clear()
+    sim.released.set()
+    return Response(status_code=204)
+
+
+async def _calls(request: Request) -> Response:
+    return JSONResponse(_linear(request).calls)
