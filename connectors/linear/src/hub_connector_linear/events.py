@@ -98,13 +98,17 @@ def _actor(payload: dict[str, Any]) -> Actor | None:
     return Actor(id=actor.get("id"), name=actor.get("name"), type=actor.get("type"))
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def issue_data(data: dict[str, Any]) -> IssueData:
-    state = data.get("state") if isinstance(data.get("state"), dict) else {}
-    team = data.get("team") if isinstance(data.get("team"), dict) else {}
+    state = _object(data.get("state"))
+    team = _object(data.get("team"))
     return IssueData(
         id=str(data["id"]),
         identifier=data.get("identifier") or _identifier(team, data),
@@ -184,8 +188,8 @@ def status_changed(payload: dict[str, Any]) -> TriggerOutput | None:
 
 def comment_event(payload: dict[str, Any]) -> TriggerOutput:
     data = payload["data"]
-    issue = data.get("issue") if isinstance(data.get("issue"), dict) else {}
-    user = data.get("user") if isinstance(data.get("user"), dict) else {}
+    issue = _object(data.get("issue"))
+    user = _object(data.get("user"))
     comment = CommentData(
         id=str(data["id"]),
         body=str(data.get("body") or ""),
