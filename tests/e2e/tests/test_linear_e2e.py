@@ -248,10 +248,47 @@ async def test_issue_export_resumes_after_the_connectors_process_is_killed(hub, 
     released: the export finishes from its checkpointed cursor — page one is never asked again,
     and every issue lands on ``integration.content`` exactly once."""
     sim, connectors = hub["sim"], hub["connectors"]
-    sim._admin("POST", "/provider/reset")
-    httpx.post(
-        f"{sim.url}/_sim/linear/api-keys", json={"token": API_KEY, "login": "key-owner"}
-    ).raise_for_status()
+    cid = export_world(hub)
+    sim_admin(sim, "/linear/hold", {"operation": "ExportIssues", "after": 1})
+    url = f"{connectors.url}/v1/connections/{cid}/exports"
+    async with (
+        expect_events(
+            hub_stack.kafka_bootstrap,
+            "integration.content",
+            match=lambda d: d["connection_id"] == cid,
+            count=120,
+            timeout_s=120,
+            exact=True,
+            settle_s=1.0,
+        ) as seen,
+        httpx.AsyncClient(headers=headers(), timeout=30) as api,
+    ):
+        started = await api.post(url, json={})
+        assert started.status_code == 202, started.text
+        export_id = started.json()["id"]
+        export = await poll(api, f"{url}/{export_id}", lambda e: e["pages"] >= 1 and held(sim))
+        assert export["status"] == "running" and export["documents"] == 50
+
+        assert connectors.proc is not None
+        os.killpg(connectors.proc.pid, signal.SIGKILL)  # a crash: no lease released
+        connectors.proc.wait(10)
+        connectors.start(timeout_s=120)  # a loaded machine: faust rejoins its group first
+        sim_admin(sim, "/linear/release")
+        export = await poll(api, f"{url}/{export_id}", lambda e: e["status"] != "running", timeout_s=90)
+    assert export["status"] == "completed" and export["documents"] == 120, export
+    ids = sorted(e.data["id"] for e in seen)
+    assert ids == sorted(f"ENG-{n}" for n in range(1, 121))
+    first = next(e.data for e in seen if e.data["id"] == "ENG-1")
+    assert first["title"] == "Export 0" and "Body 0" in first["text"] and "Comment on 0" in first["text"]
+    asked = [c["variables"].get("after") for c in export_calls(sim)]
+    assert asked.count(None) == 1  # page one was committed before the crash: never fetched again
+
+
+def export_world(hub) -> str:
+    """A fresh simulated workspace with 120 issues, and an API-key connection to it."""
+    sim, connectors = hub["sim"], hub["connectors"]
+    sim_admin(sim, "/provider/reset")
+    sim_admin(sim, "/linear/api-keys", {"token": API_KEY, "login": "key-owner"})
     created = httpx.post(
         f"{connectors.url}/v1/connections",
         headers=headers(),
@@ -263,51 +300,27 @@ async def test_issue_export_resumes_after_the_connectors_process_is_killed(hub, 
         },
     )
     assert created.status_code == 201, created.text
-    cid = wait_active(hub, created.json()["id"])["id"]
+    cid: str = wait_active(hub, created.json()["id"])["id"]
     for n in range(120):
         made = run(
             hub, cid, "create_issue", {"team_id": TEAM, "title": f"Export {n}", "description": f"Body {n}"}
         )
         if n % 10 == 0:
             run(hub, cid, "add_comment", {"issue_id": made["id"], "body": f"Comment on {n}"})
-    httpx.post(
-        f"{sim.url}/_sim/linear/hold", json={"operation": "ExportIssues", "after": 1}
-    ).raise_for_status()
-    url = f"{connectors.url}/v1/connections/{cid}/exports"
-    async with expect_events(
-        hub_stack.kafka_bootstrap,
-        "integration.content",
-        match=lambda d: d["connection_id"] == cid,
-        count=120,
-        timeout_s=120,
-        exact=True,
-        settle_s=1.0,
-    ) as seen, httpx.AsyncClient(headers=headers(), timeout=30) as api:
-        started = await api.post(url, json={})
-        assert started.status_code == 202, started.text
-        export_id = started.json()["id"]
-        export = await poll(api, f"{url}/{export_id}", lambda e: e["pages"] >= 1 and held(sim))
-        assert export["status"] == "running" and export["documents"] == 50
+    return cid
 
-        assert connectors.proc is not None
-        os.killpg(connectors.proc.pid, signal.SIGKILL)  # a crash: no lease released
-        connectors.proc.wait(10)
-        connectors.start()
-        httpx.post(f"{sim.url}/_sim/linear/release").raise_for_status()
-        export = await poll(api, f"{url}/{export_id}", lambda e: e["status"] != "running", timeout_s=90)
-    assert export["status"] == "completed" and export["documents"] == 120, export
-    ids = sorted(e.data["id"] for e in seen)
-    assert ids == sorted(f"ENG-{n}" for n in range(1, 121))
-    first = next(e.data for e in seen if e.data["id"] == "ENG-1")
-    assert first["title"] == "Export 0" and "Body 0" in first["text"] and "Comment on 0" in first["text"]
-    asked = [c["variables"].get("after") for c in httpx.get(f"{sim.url}/_sim/linear/calls").json()
-             if c["operation"] == "ExportIssues"]  # fmt: skip
-    assert asked.count(None) == 1  # page one was committed before the crash: never fetched again
+
+def sim_admin(sim: ProviderSim, path: str, body: dict | None = None) -> None:
+    httpx.post(f"{sim.url}/_sim{path}", json=body, timeout=10).raise_for_status()
+
+
+def export_calls(sim: ProviderSim) -> list[dict]:
+    calls = httpx.get(f"{sim.url}/_sim/linear/calls", timeout=10).json()
+    return [c for c in calls if c["operation"] == "ExportIssues"]
 
 
 def held(sim: ProviderSim) -> bool:
-    calls = httpx.get(f"{sim.url}/_sim/linear/calls").json()
-    return sum(1 for c in calls if c["operation"] == "ExportIssues") == 1
+    return len(export_calls(sim)) == 1
 
 
 async def poll(api: httpx.AsyncClient, url: str, done, timeout_s: float = 60) -> dict:
