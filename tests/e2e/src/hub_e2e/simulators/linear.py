@@ -22,23 +22,20 @@ Behaviour, from Linear's developer documentation (GraphQL API, OAuth, Rate limit
   ``Linear-Delivery``, ``Linear-Event`` and ``Linear-Signature`` (hex HMAC-SHA256 of the body with the
   webhook's secret, which Linear issues when none is given).
 
-One workspace ("Simulated Workspace") with team ENG ("Engineering") and its five workflow states;
+The resolvers are in ``linear_resolvers.py``, the workspace objects, connections and filters in
+``linear_objects.py``. One workspace ("Simulated Workspace") with team ENG ("Engineering") and its five workflow states;
 ``GET /_sim/linear/workspace`` lists their ids. Every user a token belongs to is a member.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
 import hashlib
 import json
-import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +47,6 @@ from graphql import (
     parse,
     validate,
 )
-from graphql.language import FieldNode, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -61,45 +57,32 @@ from hub_e2e.simulators.crypto import secrets_equal
 from hub_e2e.simulators.framework import EventError, ProviderSimulator, provider_of
 from hub_e2e.simulators.httpio import bearer_token
 from hub_e2e.simulators.identity import person
+from hub_e2e.simulators.linear_objects import (
+    ALL_SCOPES,
+    COMPLEXITY_LIMIT,
+    PRIORITY_LABELS,
+    REQUESTS_LIMIT,
+    SCHEMA_FILE,
+    STATES,
+    Caller,
+    Comment,
+    Issue,
+    Team,
+    User,
+    Webhook,
+    Window,
+    complexity,
+    linear_error,
+    not_found,
+    now_iso,
+    operation_of,
+    sim_uuid,
+)
+from hub_e2e.simulators.linear_resolvers import Root
 from hub_e2e.simulators.spec_guard import SpecGuard, WebhookGuard
 from hub_e2e.simulators.state import Simulator
 
-SCHEMA_FILE = "linear-schema.graphql"
-WINDOW_S = 3600
-REQUESTS_LIMIT = 1500  # Linear: 1,500 requests per hour per user (OAuth app / API key)
-COMPLEXITY_LIMIT = 250_000
-MAX_FIRST = 250
-ALL_SCOPES = ("read", "write", "admin", "issues:create", "comments:create")
-STATES = (  # name, type, colour: the workflow Linear gives a new team
-    ("Backlog", "backlog", "#bec2c8"),
-    ("Todo", "unstarted", "#e2e2e2"),
-    ("In Progress", "started", "#f2c94c"),
-    ("Done", "completed", "#5e6ad2"),
-    ("Canceled", "canceled", "#95a2b3"),
-)
-PRIORITY_LABELS = ("No priority", "Urgent", "High", "Medium", "Low")
-
-
-def sim_uuid(*parts: str) -> str:
-    """A stable UUID for a simulated entity (tests can compute the seeded ids)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "linear-sim:" + ":".join(parts)))
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def linear_error(
-    message: str, code: str, *, kind: str = "invalid input", user: str | None = None
-) -> GraphQLError:
-    extensions = {"type": kind, "code": code, "userPresentableMessage": user or message}
-    return GraphQLError(message, extensions=extensions)
-
-
-def not_found(entity: str) -> GraphQLError:
-    return linear_error(
-        f"Entity not found: {entity}", "INVALID_INPUT", user=f"Could not find referenced {entity}."
-    )
+__all__ = ["LinearSimulator", "sim_uuid"]
 
 
 class GraphQLGuard(SpecGuard):
@@ -129,104 +112,6 @@ class GraphQLGuard(SpecGuard):
 def _schema(path: str) -> GraphQLSchema:
     """Built once per process: the SDL is 1.25 MB."""
     return build_schema(Path(path).read_text(encoding="utf-8"))
-
-
-# -- state ---------------------------------------------------------------------------------------------
-@dataclass
-class User:
-    id: str
-    login: str
-    name: str
-    email: str
-
-
-@dataclass
-class Team:
-    id: str
-    key: str
-    name: str
-    states: list[dict[str, Any]]
-    next_number: int = 1
-
-
-@dataclass
-class Comment:
-    id: str
-    issue_id: str
-    user_id: str
-    body: str
-    parent_id: str | None
-    created_at: str = field(default_factory=now_iso)
-    updated_at: str = field(default_factory=now_iso)
-
-
-@dataclass
-class Issue:
-    id: str
-    team_id: str
-    number: int
-    title: str
-    description: str | None
-    priority: int
-    state_id: str
-    creator_id: str
-    assignee_id: str | None = None
-    label_ids: list[str] = field(default_factory=list)
-    project_id: str | None = None
-    parent_id: str | None = None
-    due_date: str | None = None
-    created_at: str = field(default_factory=now_iso)
-    updated_at: str = field(default_factory=now_iso)
-    completed_at: str | None = None
-    canceled_at: str | None = None
-    comments: list[Comment] = field(default_factory=list)
-
-
-@dataclass
-class Webhook:
-    id: str
-    url: str
-    resource_types: list[str]
-    secret: str
-    label: str | None
-    team_id: str | None
-    all_public_teams: bool
-    creator_id: str
-    enabled: bool = True
-    created_at: str = field(default_factory=now_iso)
-
-    def wants(self, kind: str, team_id: str | None) -> bool:
-        if not self.enabled or kind not in self.resource_types:
-            return False
-        return self.all_public_teams or team_id is None or team_id == self.team_id
-
-
-@dataclass
-class Caller:
-    user: User
-    scopes: tuple[str, ...]
-    credential: str  # which rate-limit window the call counts against
-
-
-@dataclass
-class Window:
-    requests: int
-    complexity: int
-    used_requests: int = 0
-    used_complexity: int = 0
-    reset_ms: int = field(default_factory=lambda: int((time.time() + WINDOW_S) * 1000))
-
-    def headers(self, cost: int) -> dict[str, str]:
-        reset = str(self.reset_ms)
-        return {
-            "X-RateLimit-Requests-Limit": str(self.requests),
-            "X-RateLimit-Requests-Remaining": str(max(self.requests - self.used_requests, 0)),
-            "X-RateLimit-Requests-Reset": reset,
-            "X-RateLimit-Complexity-Limit": str(self.complexity),
-            "X-RateLimit-Complexity-Remaining": str(max(self.complexity - self.used_complexity, 0)),
-            "X-RateLimit-Complexity-Reset": reset,
-            "X-Complexity": str(cost),
-        }
 
 
 class LinearSimulator(ProviderSimulator):
@@ -620,391 +505,6 @@ class LinearSimulator(ProviderSimulator):
             Route("/release", _release, methods=["POST"]),
             Route("/calls", _calls, methods=["GET"]),
         ]
-
-
-# -- execution ------------------------------------------------------------------------------------------
-class Root:
-    """Query and Mutation fields: graphql-core's default resolver calls ``root.<field>(info, **args)``."""
-
-    def __init__(self, sim: LinearSimulator, caller: Caller, base: str) -> None:
-        self.sim, self.caller, self.base = sim, caller, base
-
-    # objects as GraphQL sees them; nested connections resolve lazily (only when selected)
-    def user_view(self, user: User | None) -> dict[str, Any] | None:
-        if user is None:
-            return None
-        return {
-            "id": user.id,
-            "name": user.name,
-            "displayName": user.login,
-            "email": user.email,
-            "active": True,
-            "admin": True,
-            "app": False,
-            "isMe": user.id == self.caller.user.id,
-            "url": f"{self.base}/{self.sim.org['urlKey']}/profiles/{user.login}",
-            "createdAt": "2024-01-01T00:00:00.000Z",
-            "updatedAt": "2024-01-01T00:00:00.000Z",
-            "organization": self.organization,
-        }
-
-    def team_view(self, team: Team) -> dict[str, Any]:
-        return {"id": team.id, "key": team.key, "name": team.name, "displayName": team.name, "private": False}
-
-    def state_view(self, team: Team, state: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **state,
-            "team": self.team_view(team),
-            "createdAt": "2024-01-01T00:00:00.000Z",
-            "updatedAt": "2024-01-01T00:00:00.000Z",
-        }
-
-    def issue_view(self, item: Issue) -> dict[str, Any]:
-        sim = self.sim
-        team = sim.teams[item.team_id]
-        _, state = sim.state(item.state_id) or (team, team.states[0])
-
-        def comments(info: Any, **args: Any) -> dict[str, Any]:
-            return connection([self.comment_view(c) for c in item.comments], args)
-
-        return {
-            "id": item.id,
-            "identifier": f"{team.key}-{item.number}",
-            "number": item.number,
-            "title": item.title,
-            "description": item.description,
-            "url": sim.issue_url(self.base, item),
-            "priority": item.priority,
-            "priorityLabel": PRIORITY_LABELS[item.priority],
-            "createdAt": item.created_at,
-            "updatedAt": item.updated_at,
-            "completedAt": item.completed_at,
-            "canceledAt": item.canceled_at,
-            "dueDate": item.due_date,
-            "labelIds": list(item.label_ids),
-            "state": self.state_view(team, state),
-            "team": self.team_view(team),
-            "assignee": self.user_view(sim.user_by_id(item.assignee_id)),
-            "creator": self.user_view(sim.user_by_id(item.creator_id)),
-            "comments": comments,
-            "branchName": f"{team.key.lower()}-{item.number}",
-        }
-
-    def comment_view(self, note: Comment) -> dict[str, Any]:
-        item = self.sim.issues[note.issue_id]
-        return {
-            "id": note.id,
-            "body": note.body,
-            "url": f"{self.sim.issue_url(self.base, item)}#comment-{note.id[:8]}",
-            "createdAt": note.created_at,
-            "updatedAt": note.updated_at,
-            "issueId": item.id,
-            "parentId": note.parent_id,
-            "user": self.user_view(self.sim.user_by_id(note.user_id)),
-            "issue": self.issue_view(item),
-        }
-
-    def webhook_view(self, hook: Webhook) -> dict[str, Any]:
-        team = self.sim.teams.get(hook.team_id or "")
-        return {
-            "id": hook.id,
-            "url": hook.url,
-            "label": hook.label,
-            "enabled": hook.enabled,
-            "resourceTypes": hook.resource_types,
-            "allPublicTeams": hook.all_public_teams,
-            "secret": hook.secret,
-            "team": self.team_view(team) if team else None,
-            "teamIds": [team.id] if team else None,
-            "createdAt": hook.created_at,
-            "updatedAt": hook.created_at,
-        }
-
-    def need(self, *any_of: str) -> None:
-        if not set(any_of) & set(self.caller.scopes):
-            raise linear_error(
-                f"Invalid scope: `{any_of[0]}` required",
-                "FORBIDDEN",
-                kind="forbidden",
-                user=f"This operation needs the {any_of[0]} scope.",
-            )
-
-    def payload(self, **entity: Any) -> dict[str, Any]:
-        return {"success": True, "lastSyncId": float(time.time_ns() // 1000), **entity}
-
-    # -- Query --------------------------------------------------------------------------------------
-    def viewer(self, info: Any) -> dict[str, Any] | None:
-        return self.user_view(self.caller.user)
-
-    def organization(self, info: Any = None) -> dict[str, Any]:
-        return {**self.sim.org, "createdAt": "2024-01-01T00:00:00.000Z", "userCount": len(self.sim.users)}
-
-    def teams(self, info: Any, **args: Any) -> dict[str, Any]:
-        return connection([self.team_view(t) for t in self.sim.teams.values()], args)
-
-    def issue(self, info: Any, id: str) -> dict[str, Any]:
-        return self.issue_view(self.sim.find_issue(id))
-
-    def issues(self, info: Any, **args: Any) -> dict[str, Any]:
-        items = list(self.sim.issues.values())
-        views = [self.issue_view(i) for i in items]
-        views = [v for v in views if matches(v, args.get("filter") or {})]
-        views = ordered(views, args)
-        return connection(views, args)
-
-    def searchIssues(self, info: Any, term: str, **args: Any) -> dict[str, Any]:
-        words = term.lower().split()
-        found = []
-        for item in self.sim.issues.values():
-            if args.get("teamId") and item.team_id != args["teamId"]:
-                continue
-            text = f"{item.title} {item.description or ''}"
-            if args.get("includeComments"):
-                text += " " + " ".join(c.body for c in item.comments)
-            if all(w in text.lower() for w in words):
-                found.append({**self.issue_view(item), "metadata": {}})
-        views = [v for v in found if matches(v, args.get("filter") or {})]
-        result = connection(sorted(views, key=lambda v: v["updatedAt"], reverse=True), args)
-        return {
-            **result,
-            "totalCount": float(len(views)),
-            "archivePayload": {"success": True, "lastSyncId": 0.0},
-        }
-
-    def workflowStates(self, info: Any, **args: Any) -> dict[str, Any]:
-        views = [self.state_view(t, s) for t in self.sim.teams.values() for s in t.states]
-        views = [v for v in views if matches(v, args.get("filter") or {})]
-        return connection(views, args)
-
-    # -- Mutation -----------------------------------------------------------------------------------
-    def issueCreate(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-        self.need("write", "issues:create")
-        team = self.sim.teams.get(str(input["teamId"]))
-        if team is None:
-            raise not_found("Team")
-        if not input.get("title"):
-            raise linear_error("title must not be empty", "INVALID_INPUT")
-        extra: dict[str, Any] = {
-            "priority": input.get("priority") or 0,
-            "assignee_id": input.get("assigneeId"),
-            "label_ids": list(input.get("labelIds") or []),
-            "project_id": input.get("projectId"),
-            "parent_id": input.get("parentId"),
-            "due_date": input.get("dueDate"),
-        }
-        if input.get("stateId"):
-            found = self.sim.state(str(input["stateId"]))
-            if found is None or found[0].id != team.id:
-                raise not_found("WorkflowState")
-            extra["state_id"] = input["stateId"]
-        if extra["assignee_id"] and self.sim.user_by_id(extra["assignee_id"]) is None:
-            raise not_found("User")
-        if extra["parent_id"] and extra["parent_id"] not in self.sim.issues:
-            raise not_found("Issue")
-        item = self.sim.new_issue(
-            team, self.caller.user, str(input["title"]), input.get("description"), **extra
-        )
-        self.sim.emit(
-            "Issue",
-            "create",
-            self.sim.issue_data(self.base, item),
-            self.caller.user,
-            team_id=team.id,
-            url=self.sim.issue_url(self.base, item),
-        )
-        return self.payload(issue=self.issue_view(item))
-
-    def issueUpdate(self, info: Any, id: str, input: dict[str, Any]) -> dict[str, Any]:
-        self.need("write")
-        item = self.sim.find_issue(id)
-        before = self.sim.apply_update(item, input)
-        self.sim.emit(
-            "Issue",
-            "update",
-            self.sim.issue_data(self.base, item),
-            self.caller.user,
-            team_id=item.team_id,
-            url=self.sim.issue_url(self.base, item),
-            updated_from=before,
-        )
-        return self.payload(issue=self.issue_view(item))
-
-    def commentCreate(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-        self.need("write", "comments:create")
-        if not input.get("issueId"):
-            raise linear_error("the simulator comments on issues only: give issueId", "INVALID_INPUT")
-        item = self.sim.find_issue(str(input["issueId"]))
-        if not input.get("body"):
-            raise linear_error("body must not be empty", "INVALID_INPUT")
-        parent = input.get("parentId")
-        if parent and not any(c.id == parent for c in item.comments):
-            raise not_found("Comment")
-        note = Comment(str(uuid.uuid4()), item.id, self.caller.user.id, str(input["body"]), parent)
-        item.comments.append(note)
-        item.updated_at = now_iso()
-        self.sim.emit(
-            "Comment",
-            "create",
-            self.sim.comment_data(self.base, note),
-            self.caller.user,
-            team_id=item.team_id,
-            url=self.sim.issue_url(self.base, item),
-        )
-        return self.payload(comment=self.comment_view(note))
-
-    def webhookCreate(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-        self.need("admin")
-        url = str(input["url"])
-        if not url.startswith(("http://", "https://")):
-            raise linear_error("url must be an http(s) URL", "INVALID_INPUT")
-        team_id = input.get("teamId")
-        if team_id and team_id not in self.sim.teams:
-            raise not_found("Team")
-        if not team_id and not input.get("allPublicTeams"):
-            raise linear_error("give teamId or allPublicTeams", "INVALID_INPUT")
-        hook = Webhook(
-            id=str(input.get("id") or uuid.uuid4()),
-            url=url,
-            resource_types=list(input["resourceTypes"]),
-            # Linear issues the signing secret when the input has none.
-            secret=str(input.get("secret") or f"lin_wh_{secrets.token_hex(24)}"),
-            label=input.get("label"),
-            team_id=team_id,
-            all_public_teams=bool(input.get("allPublicTeams")) and not team_id,
-            creator_id=self.caller.user.id,
-            enabled=input.get("enabled", True) is not False,
-        )
-        self.sim.webhooks[hook.id] = hook
-        return self.payload(webhook=self.webhook_view(hook))
-
-    def webhookDelete(self, info: Any, id: str) -> dict[str, Any]:
-        self.need("admin")
-        if self.sim.webhooks.pop(id, None) is None:
-            raise not_found("Webhook")
-        return {"success": True, "lastSyncId": float(time.time_ns() // 1000), "entityId": id}
-
-
-def connection(nodes: list[dict[str, Any]], args: Mapping[str, Any]) -> dict[str, Any]:
-    """Relay-style ``first``/``after`` over an already filtered and ordered list."""
-    start = _offset(args.get("after")) if args.get("after") else 0
-    first = int(args.get("first") or 50)
-    if not 0 < first <= MAX_FIRST:
-        raise linear_error(f"first must be between 1 and {MAX_FIRST}", "INVALID_INPUT")
-    chunk = nodes[start : start + first]
-    end = start + len(chunk)
-    info = {
-        "hasNextPage": end < len(nodes),
-        "hasPreviousPage": start > 0,
-        "startCursor": _cursor(start) if chunk else None,
-        "endCursor": _cursor(end - 1) if chunk else None,
-    }
-    return {
-        "nodes": chunk,
-        "edges": [{"node": n, "cursor": _cursor(start + i)} for i, n in enumerate(chunk)],
-        "pageInfo": info,
-    }
-
-
-def _cursor(index: int) -> str:
-    return base64.urlsafe_b64encode(f"sim:{index}".encode()).decode()
-
-
-def _offset(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith("sim:"):
-            raise ValueError(text)
-        return int(text[4:]) + 1
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise linear_error("invalid cursor", "INVALID_INPUT") from exc
-
-
-def ordered(views: list[dict[str, Any]], args: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``sort: [{updatedAt|createdAt: {order}}]`` or ``orderBy``; default newest created first."""
-    for entry in reversed(args.get("sort") or []):
-        for name, spec in entry.items():
-            if name not in ("updatedAt", "createdAt"):
-                raise linear_error(
-                    f"the simulator sorts by updatedAt or createdAt, not {name}", "INVALID_INPUT"
-                )
-            views = sorted(
-                views, key=lambda v, n=name: v[n], reverse=(spec or {}).get("order") == "Descending"
-            )
-        return views
-    key = args.get("orderBy") or "createdAt"
-    return sorted(views, key=lambda v: v[str(key)], reverse=True)
-
-
-_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b,
-    "neq": lambda a, b: a != b,
-    "in": lambda a, b: a in b,
-    "nin": lambda a, b: a not in b,
-    "gt": lambda a, b: a is not None and a > b,
-    "gte": lambda a, b: a is not None and a >= b,
-    "lt": lambda a, b: a is not None and a < b,
-    "lte": lambda a, b: a is not None and a <= b,
-    "eqIgnoreCase": lambda a, b: isinstance(a, str) and a.lower() == str(b).lower(),
-    "contains": lambda a, b: isinstance(a, str) and str(b) in a,
-    "containsIgnoreCase": lambda a, b: isinstance(a, str) and str(b).lower() in a.lower(),
-    "startsWith": lambda a, b: isinstance(a, str) and a.startswith(str(b)),
-    "null": lambda a, b: (a is None) == bool(b),
-}
-
-
-def matches(view: Mapping[str, Any] | None, condition: Mapping[str, Any]) -> bool:
-    """Linear's filter objects (``{team: {id: {eq: ...}}, updatedAt: {gt: ...}, and: [...]}``)."""
-    for name, wanted in condition.items():
-        if name == "and":
-            ok = all(matches(view, c) for c in wanted)
-        elif name == "or":
-            ok = any(matches(view, c) for c in wanted)
-        elif name in _COMPARATORS:
-            ok = _COMPARATORS[name](view, wanted)
-        elif isinstance(wanted, Mapping):
-            value = view.get(name) if isinstance(view, Mapping) else None
-            if value is None and name not in (view or {}):
-                raise linear_error(f"the simulator does not filter on {name}", "INVALID_INPUT")
-            ok = matches(value, wanted) if isinstance(value, Mapping) else _compare(value, wanted)
-        else:
-            raise linear_error(f"unsupported filter {name}", "INVALID_INPUT")
-        if not ok:
-            return False
-    return True
-
-
-def _compare(value: Any, comparators: Mapping[str, Any]) -> bool:
-    for op, operand in comparators.items():
-        check = _COMPARATORS.get(op)
-        if check is None:
-            raise linear_error(f"the simulator does not support the comparator {op}", "INVALID_INPUT")
-        if not check(value, operand):
-            return False
-    return True
-
-
-def complexity(document: Any, variables: Mapping[str, Any]) -> int:
-    """An estimate of Linear's query complexity: one point per selected field, times the page size
-    of the connection it sits in (Linear documents a similar scheme: objects x page sizes)."""
-    first = variables.get("first")
-    page = int(first) if isinstance(first, int) and first > 0 else 1
-    fields = sum(1 for _ in _fields(document))
-    return max(1, fields * page // 10 + 1)
-
-
-def _fields(node: Any) -> Iterable[FieldNode]:
-    for definition in getattr(node, "definitions", []) or []:
-        yield from _fields(definition)
-    selection_set = getattr(node, "selection_set", None)
-    for child in selection_set.selections if selection_set else []:
-        if isinstance(child, FieldNode):
-            yield child
-        yield from _fields(child)
-
-
-def operation_of(document: Any, wanted: Any) -> str | None:
-    names = [d.name.value for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name]
-    return str(wanted) if isinstance(wanted, str) and wanted in names else (names[0] if names else None)
 
 
 def _before_execution(errors: list[GraphQLError]) -> bool:
