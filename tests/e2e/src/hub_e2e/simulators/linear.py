@@ -23,8 +23,9 @@ Behaviour, from Linear's developer documentation (GraphQL API, OAuth, Rate limit
   webhook's secret, which Linear issues when none is given).
 
 The resolvers are in ``linear_resolvers.py``, the workspace objects, connections and filters in
-``linear_objects.py``. One workspace ("Simulated Workspace") with team ENG ("Engineering") and its five workflow states;
-``GET /_sim/linear/workspace`` lists their ids. Every user a token belongs to is a member.
+``linear_objects.py``. One workspace ("Simulated Workspace") with team ENG ("Engineering") and its
+five workflow states; ``GET /_sim/linear/workspace`` lists their ids. Every user a token belongs
+to is a member.
 """
 
 from __future__ import annotations
