@@ -37,6 +37,9 @@ def test_the_wait_is_until_the_spent_budget_resets():
     assert wait_seconds(parse_rate_limit(HEADERS), HEADERS, now=1000.0) == 60.0  # complexity spent
     assert wait_seconds(parse_rate_limit(HEADERS), {**HEADERS, "Retry-After": "7"}) == 7.0
     assert wait_seconds(parse_rate_limit({}), {}) == DEFAULT_WAIT_S
+    # RATELIMITED with budget left (a query costing more than remains): until the window resets.
+    left = {**HEADERS, "X-RateLimit-Complexity-Remaining": "40"}
+    assert wait_seconds(parse_rate_limit(left), left, now=1000.0) == 60.0
 
 
 def node(n: int, updated: str, comments: int = 1, more: bool = False) -> dict[str, Any]:

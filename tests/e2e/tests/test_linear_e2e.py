@@ -333,6 +333,61 @@ async def poll(api: httpx.AsyncClient, url: str, done, timeout_s: float = 60) ->
         await asyncio.sleep(0.2)
 
 
+def test_linear_rate_limits_reach_the_action_and_the_gateway(hub):
+    """A query costing more than the complexity left: Linear's ``RATELIMITED`` (HTTP 400) reaches
+    the action as ``provider_rate_limited`` with the wait until the reset (epoch ms). A spent
+    request budget (``X-RateLimit-Requests-Remaining: 0`` on the last answer): the gateway read
+    Linear's headers and refuses the next call itself, without reaching Linear."""
+    sim = hub["sim"]
+    sim_admin(sim, "/linear/api-keys", {"token": API_KEY, "login": "key-owner"})
+    created = httpx.post(
+        f"{hub['connectors'].url}/v1/connections",
+        headers=headers(),
+        json={
+            "connector_id": "linear_api_key",
+            "name": f"limits {time.monotonic_ns()}",
+            "config": {"base_url": sim.url},
+            "credentials": {"api_key": API_KEY},
+        },
+    )
+    assert created.status_code == 201, created.text
+    cid = wait_active(hub, created.json()["id"])["id"]
+    before = rate_limited_at(sim)
+    try:
+        sim_admin(sim, "/linear/rate-limit", {"complexity": 1})
+        by_linear = attempt(hub, cid)
+        assert rate_limited_at(sim) == before + 1
+        sim_admin(sim, "/linear/rate-limit", {"complexity": 250_000, "requests": 1})
+        run(hub, cid, "search_issues", {"term": "anything"})  # the last request of the window
+        calls = len(httpx.get(f"{sim.url}/_sim/linear/calls", timeout=10).json())
+        by_gateway = attempt(hub, cid)
+        assert len(httpx.get(f"{sim.url}/_sim/linear/calls", timeout=10).json()) == calls
+        assert rate_limited_at(sim) == before + 1  # Linear never saw the refused call
+    finally:
+        sim_admin(sim, "/linear/rate-limit", {"requests": 1500, "complexity": 250_000})
+    assert by_linear["success"] is False and by_linear["error_code"] == "provider_rate_limited", by_linear
+    assert by_linear["status_code"] == 400 and 3000 < by_linear["retry_after_s"] <= 3600
+    assert by_gateway["success"] is False and by_gateway["error_code"] == "provider_rate_limited", by_gateway
+    assert by_gateway["status_code"] == 429 and by_gateway["retry_after_s"] > 3000
+
+
+def attempt(hub, cid: str) -> dict:
+    resp = httpx.post(
+        f"{hub['connectors'].url}/v1/connections/{cid}/actions/search_issues",
+        headers=headers(),
+        json={"parameters": {"term": "anything"}},
+        timeout=60,
+    )
+    assert resp.status_code == 200, resp.text
+    result: dict = resp.json()
+    return result
+
+
+def rate_limited_at(sim: ProviderSim) -> int:
+    count: int = httpx.get(f"{sim.url}/_sim/linear/workspace", timeout=10).json()["rate_limited"]
+    return count
+
+
 def test_the_catalog_lists_linear_with_actions_triggers_and_schemas(hub):
     listed = httpx.get(f"{hub['connectors'].url}/v1/connectors", headers=headers())
     assert listed.status_code == 200, listed.text

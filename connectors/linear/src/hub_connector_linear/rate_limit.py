@@ -62,11 +62,14 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit:
 
 
 def wait_seconds(limit: RateLimit, headers: Mapping[str, str], *, now: float | None = None) -> float:
-    """``Retry-After`` when sent, else until the latest reset of a spent budget, else a minute."""
+    """``Retry-After`` when sent, else until the latest reset of a spent budget, else (Linear said
+    RATELIMITED with budget left: the query costs more than remains) until the latest reset of
+    any budget, else a minute."""
     advised = retry_after({k.lower(): v for k, v in headers.items()})
     if advised is not None:
         return advised
-    resets = [b.reset_ms for b in limit.spent() if b.reset_ms is not None]
+    budgets = limit.spent() or [limit.requests, limit.complexity]
+    resets = [b.reset_ms for b in budgets if b.reset_ms is not None]
     if not resets:
         return DEFAULT_WAIT_S
     clock = time.time() if now is None else now

@@ -144,6 +144,7 @@ class LinearSimulator(ProviderSimulator):
         self.issues: dict[str, Issue] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.windows: dict[str, Window] = {}
+        self.rate_limited = 0  # calls answered RATELIMITED
         self.calls: list[dict[str, Any]] = []  # operation name and variables of every executed call
         self.holds: dict[str, int] = {}  # operation -> calls let through before the rest wait
         self.released = asyncio.Event()
@@ -257,6 +258,7 @@ class LinearSimulator(ProviderSimulator):
                 kind="ratelimited",
                 user="Too many requests, please try again later.",
             )
+            self.rate_limited += 1
             return _errors(400, limited, headers=window.headers(cost))
         window.used_requests += 1
         window.used_complexity += cost
@@ -558,7 +560,15 @@ async def _workspace(request: Request) -> Response:
     ]
     users = [{"id": u.id, "login": u.login, "name": u.name} for u in sim.users.values()]
     hooks = [{"id": h.id, "url": h.url, "resourceTypes": h.resource_types} for h in sim.webhooks.values()]
-    return JSONResponse({"organization": sim.org, "teams": teams, "users": users, "webhooks": hooks})
+    return JSONResponse(
+        {
+            "organization": sim.org,
+            "teams": teams,
+            "users": users,
+            "webhooks": hooks,
+            "rate_limited": sim.rate_limited,
+        }
+    )
 
 
 async def _set_rate_limit(request: Request) -> Response:
