@@ -70,7 +70,7 @@ def test_hub_sim_describes_itself(sim):
     assert info["webhook_events"] == {"Issue": ["create", "update"], "Comment": ["create"]}
 
 
-def test_oauth_takes_comma_separated_scopes_and_always_grants_read(sim):
+def test_oauth_takes_comma_separated_scopes_grants_read_and_rotates_refresh_tokens(sim):
     asked = authorize(sim, "write,admin")
     assert asked.status_code == 302, asked.text
     code = parse_qs(urlsplit(asked.headers["location"]).query)["code"][0]
@@ -90,6 +90,19 @@ def test_oauth_takes_comma_separated_scopes_and_always_grants_read(sim):
     assert set(body["scope"].split(" ")) == {"read", "write", "admin"}
     viewer = graphql(sim, "query { viewer { id name } }", auth=f"Bearer {body['access_token']}")
     assert viewer.status_code == 200 and viewer.json()["data"]["viewer"]["name"] == "Sim User"
+    # Refresh tokens rotate (new apps since late 2025): the old one is spent once used.
+    refresh = {"client_id": CLIENT["client_id"], "client_secret": CLIENT["client_secret"]}
+    renewed = httpx.post(
+        f"{sim.url}/oauth/token",
+        data={**refresh, "grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+    )
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["refresh_token"] not in (None, body["refresh_token"])
+    replayed = httpx.post(
+        f"{sim.url}/oauth/token",
+        data={**refresh, "grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+    )
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
     spaced = authorize(sim, "read write")  # space-separated is not Linear's format
     assert "error=invalid_scope" in spaced.headers.get("location", ""), spaced.headers
 
