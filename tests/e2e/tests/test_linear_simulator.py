@@ -49,7 +49,7 @@ def graphql(
     )
 
 
-def authorize(sim: ProviderSim, scope: str) -> httpx.Response:
+def authorize(sim: ProviderSim, scope: str, actor: str = "app") -> httpx.Response:
     return httpx.get(
         f"{sim.url}/oauth/authorize",
         params={
@@ -58,7 +58,7 @@ def authorize(sim: ProviderSim, scope: str) -> httpx.Response:
             "scope": scope,
             "state": "s1",
             "response_type": "code",
-            "actor": "app",
+            "actor": actor,
         },
     )
 
@@ -103,6 +103,8 @@ def test_oauth_takes_comma_separated_scopes_grants_read_and_rotates_refresh_toke
         data={**refresh, "grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
     )
     assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    robot = authorize(sim, "read", actor="robot")  # Linear's actor is user or app
+    assert "error=invalid_request" in robot.headers.get("location", ""), robot.headers
     spaced = authorize(sim, "read write")  # space-separated is not Linear's format
     assert "error=invalid_scope" in spaced.headers.get("location", ""), spaced.headers
 
