@@ -36,6 +36,8 @@ def test_the_builtins_load_cleanly_as_builtins():
             "github_pat",
             "gitlab",
             "gitlab_pat",
+            "linear",
+            "linear_api_key",
             "notion",
             "notion_token",
             "openai",

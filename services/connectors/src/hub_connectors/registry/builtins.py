@@ -10,6 +10,7 @@ from hub_connector_openai import OpenAIConnector
 
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_gitlab import GitLabConnector, GitLabTokenConnector
+from hub_connector_linear import LinearApiKeyConnector, LinearConnector
 from hub_connector_notion import NotionConnector, NotionTokenConnector
 from hub_connector_sdk import BaseConnector
 from hub_connector_slack import SlackBotTokenConnector, SlackConnector
@@ -25,4 +26,6 @@ BUILTINS: tuple[type[BaseConnector], ...] = (
     NotionTokenConnector,
     SlackConnector,
     SlackBotTokenConnector,
+    LinearConnector,
+    LinearApiKeyConnector,
 )

@@ -202,6 +202,12 @@ class RegistrationService:
                 secret_key=hook.provider_secret_key,
             )
         self._cache.forget(registration_id)
+        if key and hook.provider_secret_key and hook.provider_secret_key != key:
+            # The provider signs with its own secret (Linear): ours was never used; drop it.
+            try:
+                await self._secrets.delete(caller.tenant_id, connection_id, key)
+            except Exception:
+                log.warning("an unused generated webhook secret stayed in the vault", exc_info=True)
         return Created(registration, None, None)
 
     async def get(self, caller: Caller, registration_id: UUID) -> Registration:

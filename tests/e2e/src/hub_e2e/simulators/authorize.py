@@ -103,6 +103,7 @@ def _check_request(
     for name, value in flavor.required_authorize_params.items():
         if query.get(name) != value:
             raise invalid_request(f"{name}={value} is required")
+    flavor.check_authorize(query)
     scopes = {kind: flavor.granted_scopes(scope) for kind, scope in flavor.requested_scopes(query).items()}
     if client.scopes is not None:
         unknown = sorted({s for scope in scopes.values() for s in scope} - set(client.scopes))

@@ -18,6 +18,7 @@ from hub_e2e.simulators.anthropic import AnthropicSimulator
 from hub_e2e.simulators.framework import ProviderSimulator, create_provider_app
 from hub_e2e.simulators.github import GitHubSimulator
 from hub_e2e.simulators.gitlab import GitLabSimulator
+from hub_e2e.simulators.linear import LinearSimulator
 from hub_e2e.simulators.notion import NotionSimulator
 from hub_e2e.simulators.openai import OpenAISimulator
 from hub_e2e.simulators.slack import SlackSimulator
@@ -31,6 +32,7 @@ PROVIDERS: dict[str, type[ProviderSimulator]] = {
         NotionSimulator,
         SlackSimulator,
         GitLabSimulator,
+        LinearSimulator,
     )
 }
 DEMO_CLIENT = {"client_id": "hub-sim-demo", "client_secret": "hub-sim-demo-secret"}

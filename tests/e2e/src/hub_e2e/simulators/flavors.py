@@ -94,6 +94,9 @@ class Flavor:
     def granted_scopes(self, requested: tuple[str, ...]) -> tuple[str, ...]:
         return requested
 
+    def check_authorize(self, query: Mapping[str, str]) -> None:
+        """Provider-specific authorization parameters (raise OAuthError); default: none."""
+
     def denial_params(self) -> dict[str, str]:
         return {"error": "access_denied", "error_description": "The user denied the authorization request."}
 
@@ -457,6 +460,14 @@ class Linear(Flavor):
     def granted_scopes(self, requested: tuple[str, ...]) -> tuple[str, ...]:
         # "read - (Default) ... This scope will always be present."
         return requested if "read" in requested else ("read", *requested)
+
+    def check_authorize(self, query: Mapping[str, str]) -> None:
+        # "actor: user (default) or app"; "prompt=consent" shows the consent screen again (to pick
+        # another workspace).
+        if query.get("actor", "user") not in ("user", "app"):
+            raise invalid_request("actor is user or app")
+        if query.get("prompt", "consent") != "consent":
+            raise invalid_request("prompt takes only consent")
 
     def routes(self) -> list[BaseRoute]:
         return [
