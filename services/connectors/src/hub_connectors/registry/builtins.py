@@ -8,6 +8,7 @@ from __future__ import annotations
 from hub_connector_anthropic import AnthropicConnector
 from hub_connector_openai import OpenAIConnector
 
+from hub_connector_atlassian import JiraConnector, JiraTokenConnector
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_sdk import BaseConnector
 
@@ -16,4 +17,6 @@ BUILTINS: tuple[type[BaseConnector], ...] = (
     GitHubTokenConnector,
     OpenAIConnector,
     AnthropicConnector,
+    JiraConnector,
+    JiraTokenConnector,
 )

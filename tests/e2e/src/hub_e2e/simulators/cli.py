@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from hub_e2e.simulators.anthropic import AnthropicSimulator
+from hub_e2e.simulators.atlassian import AtlassianSimulator
 from hub_e2e.simulators.framework import ProviderSimulator, create_provider_app
 from hub_e2e.simulators.github import GitHubSimulator
 from hub_e2e.simulators.openai import OpenAISimulator
 
 PROVIDERS: dict[str, type[ProviderSimulator]] = {
-    cls.name: cls for cls in (GitHubSimulator, OpenAISimulator, AnthropicSimulator)
+    cls.name: cls for cls in (GitHubSimulator, OpenAISimulator, AnthropicSimulator, AtlassianSimulator)
 }
 DEMO_CLIENT = {"client_id": "hub-sim-demo", "client_secret": "hub-sim-demo-secret"}
 DEFAULT_REDIRECT = "http://127.0.0.1:8082/v1/oauth/callback"
