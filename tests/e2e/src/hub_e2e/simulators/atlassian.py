@@ -26,6 +26,7 @@ and ``ORDER BY updated ASC|DESC``; every project has the workflow To Do → In P
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -193,6 +194,7 @@ class AtlassianSimulator(ProviderSimulator):
     def __init__(self, guard: SpecGuard, webhook_guard: WebhookGuard | None = None) -> None:
         super().__init__(guard, webhook_guard)
         self.rate_limit = 1000
+        self.search_delay_s = 0.0
         self.api_tokens: dict[str, str] = {}  # token -> email
         self.reset()
 
@@ -319,7 +321,10 @@ class AtlassianSimulator(ProviderSimulator):
             raise JiraError(404, "Issue does not exist or you do not have permission to see it.")
         return found
 
-    def add_issue(self, project: str, summary: str, reporter: Caller, site: str, **fields: Any) -> JiraIssue:
+    def add_issue(
+        self, project: str, summary: str, reporter: Caller, site: str, fields: Mapping[str, Any] | None = None
+    ) -> JiraIssue:
+        fields = fields or {}
         self._numbers[project] = self._numbers.get(project, 0) + 1
         key = f"{project}-{self._numbers[project]}"
         issue_id = str(self.new_id())
@@ -407,14 +412,14 @@ class AtlassianSimulator(ProviderSimulator):
     async def create_issue(self, call: Call) -> tuple[int, Any]:
         fields = (call.body or {}).get("fields") or {}
         problems = {}
-        if not fields.get("summary"):
+        if not str(fields.get("summary") or "").strip():
             problems["summary"] = "You must specify a summary of the issue."
         project = (fields.get("project") or {}).get("key")
         if not project:
             problems["project"] = "Specify a valid project ID or key"
         if problems:
             raise JiraError(400, errors=problems)
-        issue = self.add_issue(str(project), str(fields["summary"]), call.caller, call.site, **fields)
+        issue = self.add_issue(str(project), str(fields["summary"]), call.caller, call.site, fields)
         self.emit(call, "jira:issue_created", issue)
         return 201, {"id": issue.id, "key": issue.key, "self": f"{call.site}/rest/api/3/issue/{issue.id}"}
 
@@ -525,6 +530,8 @@ class AtlassianSimulator(ProviderSimulator):
         return 204, None
 
     async def search(self, call: Call) -> tuple[int, Any]:
+        if self.search_delay_s:
+            await asyncio.sleep(self.search_delay_s)
         query = call.request.query_params
         jql = query.get("jql", "")
         size = max(1, min(int(query.get("maxResults", 50)), 100))
@@ -753,4 +760,22 @@ class AtlassianSimulator(ProviderSimulator):
                 ]
             )
 
-        return [Route("/drain", drain, methods=["POST"]), Route("/webhooks", webhooks, methods=["GET"])]
+        async def seed(request: Request) -> Response:
+            """``{"project", "count", "search_delay_s"?}``: add issues (content for exports) and
+            slow searches down (so a test can stop the hub mid-export)."""
+            body = json.loads(await request.body() or b"{}")
+            sim: Simulator = request.app.state.sim
+            site = f"{str(request.base_url).rstrip('/')}/ex/jira/{sim.settings.sites[0]['id']}"
+            actor = Caller("712020:seed", "Seeder", "seed@example.test", None, "seed", ())
+            keys = [
+                self.add_issue(str(body.get("project", "SIM")), f"Seeded issue {n + 1}", actor, site).key
+                for n in range(int(body.get("count", 0)))
+            ]
+            self.search_delay_s = float(body.get("search_delay_s", self.search_delay_s))
+            return JSONResponse({"keys": keys}, status_code=201)
+
+        return [
+            Route("/drain", drain, methods=["POST"]),
+            Route("/webhooks", webhooks, methods=["GET"]),
+            Route("/seed", seed, methods=["POST"]),
+        ]

@@ -1,0 +1,294 @@
+"""Jira end to end: the built-in ``jira`` connector connected through the Atlassian simulator's
+OAuth 2.0 (3LO) pages (audience, prompt=consent, offline_access, accessible-resources), every
+action run through connectors → gateway → simulator (``/ex/jira/{cloud_id}/rest/api/3/...``,
+each request held to jira-platform-v3.json by the simulator), an ``auto`` registration through
+the webhooks service (a Jira dynamic webhook with a JQL filter) whose JWT-signed delivery fires
+``status_changed`` on ``integration.trigger-fired``, a content export that resumes after the
+connectors service is stopped mid-export, and the API-token variant."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from hub_common.settings import HubSettings
+from hub_common.testing.events import expect_events
+from hub_common.web.auth import mint_user_token
+from hub_connector_sdk.testkit import spec_file
+from hub_e2e.processes import ServiceProcess, free_port
+from hub_e2e.simulators.runner import ProviderSim
+
+pytestmark = pytest.mark.e2e
+TENANT = "e2e-jira"
+CLIENT_ID, CLIENT_SECRET = "e2e-jira-app", "e2e-jira-client-secret-0123456789"
+API_TOKEN, API_EMAIL = "ATATT3xE2eSimulatedApiToken0001", "bot@example.test"
+CLOUD_ID = "11111111-2222-4333-8444-555555555555"  # the simulator's default site
+
+
+@pytest.fixture(scope="module")
+def hub(hub_stack, module_dsn) -> Iterator[dict]:
+    if spec_file("jira-platform-v3.json") is None:
+        pytest.skip("jira-platform-v3.json not available (HUB_SPECS_DIR)")
+    oauth_port = free_port()
+    public = f"http://127.0.0.1:{oauth_port}"
+    client = {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    }
+    with ProviderSim(provider="atlassian", clients=[client], pats={API_TOKEN: API_EMAIL}) as sim:
+        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
+        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
+        webhooks = ServiceProcess("webhooks", {})
+        env = {
+            "HUB_POSTGRES_DSN": module_dsn,
+            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
+            "HUB_REDIS_URL": hub_stack.redis_url,
+            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
+            # The simulator stands in for api.atlassian.com and for a site the operator allows.
+            "HUB_ATLASSIAN_HOSTS": "127.0.0.1",
+            "HUB_VAULT_URL": vault.url,
+            "HUB_CONNECTORS_URL": connectors.url,
+            "HUB_OAUTH_URL": oauth.url,
+            "HUB_GATEWAY_URL": gateway.url,
+            "HUB_WEBHOOKS_URL": webhooks.url,
+            "HUB_OAUTH_PUBLIC_URL": public,
+            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
+            "HUB_CONNECTORS_EXPORT_POLL_INTERVAL_S": "0.2",
+            "HUB_CONNECTORS_EXPORT_LEASE_S": "3",
+        }
+        procs = [vault, connectors, oauth, gateway, webhooks]
+        try:
+            for proc in procs:
+                proc.env = env
+                proc.migrate()
+            for proc in procs:
+                proc.start()
+            yield {
+                "sim": sim,
+                "connectors": connectors,
+                "oauth": oauth,
+                "gateway": gateway,
+                "webhooks": webhooks,
+            }
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+
+
+def headers() -> dict[str, str]:
+    token = mint_user_token(HubSettings(), tenant=TENANT, user="alice", tier="enterprise")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_active(hub, cid: str) -> dict:
+    deadline = time.monotonic() + 30
+    while True:
+        body = httpx.get(f"{hub['connectors'].url}/v1/connections/{cid}", headers=headers()).json()
+        if body.get("status") == "active":
+            return body
+        assert time.monotonic() < deadline, f"connection stayed {body.get('status')}: {body}"
+        time.sleep(0.1)
+
+
+def connect_oauth(hub, **extra_config: object) -> str:
+    sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth"]
+    config = {
+        "base_url": sim.url,  # plays https://api.atlassian.com
+        "oauth_authorization_url": f"{sim.url}/authorize",
+        "oauth_token_url": f"{sim.url}/oauth/token",
+        "oauth_identity_url": f"{sim.url}/me",
+        "oauth_resources_url": f"{sim.url}/oauth/token/accessible-resources",
+        "webhook_jql": "project = E2E",
+        **extra_config,
+    }
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=headers(),
+        json={"connector_id": "jira", "name": f"jira {time.monotonic_ns()}", "config": config},
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    app = httpx.put(
+        f"{oauth.url}/v1/oauth/apps/jira",
+        headers=headers(),
+        json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    )
+    assert app.status_code in (200, 201), app.text
+    flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=headers(), json={"connection_id": cid})
+    assert flow.status_code == 201, flow.text
+    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+        landed = browser.get(flow.json()["start_url"])
+    assert landed.status_code == 200, landed.text
+    active = wait_active(hub, cid)
+    assert active["external_account_id"].startswith("712020:")  # GET /me through the identity override
+    return cid
+
+
+def run(hub, cid: str, action: str, parameters: dict, *, ok: bool = True) -> dict:
+    resp = httpx.post(
+        f"{hub['connectors'].url}/v1/connections/{cid}/actions/{action}",
+        headers=headers(),
+        json={"parameters": parameters},
+        timeout=60,
+    )
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    if ok:
+        assert result["success"] is True, result
+        return result["data"]
+    return result
+
+
+def test_every_action_through_connectors_gateway_and_simulator(hub):
+    cid = connect_oauth(hub)  # no cloud_id: the only accessible site is used
+    created = run(
+        hub,
+        cid,
+        "create_issue",
+        {
+            "project_key": "E2E",
+            "summary": "E2E bug",
+            "description": "Found **end to end**",
+            "issue_type": "Bug",
+        },
+    )
+    key = created["key"]
+    assert key.startswith("E2E-") and f"/ex/jira/{CLOUD_ID}/" in created["api_url"]
+    assert run(hub, cid, "update_issue", {"issue_key": key, "labels": ["e2e"]})["changed"] == ["labels"]
+    comment = run(hub, cid, "add_comment", {"issue_key": key, "body": "A *Markdown* note"})
+    assert comment["body"] == "A Markdown note"
+    moved = run(hub, cid, "transition_issue", {"issue_key": key, "to_status": "In Progress"})
+    assert moved["to_status"] == "In Progress"
+    me = httpx.get(f"{hub['connectors'].url}/v1/connections/{cid}", headers=headers()).json()
+    run(hub, cid, "assign_issue", {"issue_key": key, "account_id": me["external_account_id"]})
+    for n in range(2):
+        run(hub, cid, "create_issue", {"project_key": "E2E", "summary": f"More {n}"})
+    found = run(hub, cid, "search_issues", {"jql": f"issuekey = {key}", "page_size": 1})
+    (issue,) = found["issues"]
+    assert issue["status"] == "In Progress" and issue["labels"] == ["e2e"]
+    assert (
+        issue["description"] == "Found end to end"
+        and issue["assignee_account_id"] == me["external_account_id"]
+    )
+    paged = run(hub, cid, "search_issues", {"jql": "project = E2E", "page_size": 1, "max_items": 2})
+    assert len(paged["issues"]) == 2 and paged["truncated"] is True  # nextPageToken followed
+    refused = run(hub, cid, "create_issue", {"project_key": "NOPE", "summary": " "}, ok=False)
+    assert refused["success"] is False and refused["status_code"] == 400, refused
+    assert refused["error_message"] == "summary: You must specify a summary of the issue."
+
+
+async def test_auto_registration_delivers_a_jwt_signed_event_to_trigger_fired(hub, hub_stack):
+    cid = connect_oauth(hub, cloud_id=CLOUD_ID)
+    issue = run(hub, cid, "create_issue", {"project_key": "E2E", "summary": "Watched"})
+    async with httpx.AsyncClient(headers=headers(), timeout=60) as api:
+        registration = await api.post(
+            f"{hub['webhooks'].url}/v1/webhooks/registrations",
+            json={"connection_id": cid, "trigger_ids": ["status_changed", "comment_created"], "mode": "auto"},
+        )
+        assert registration.status_code == 201, registration.text
+        reg = registration.json()
+        assert reg["status"] == "active" and reg["events"] == ["comment_created", "jira:issue_updated"]
+        assert reg["expires_at"]  # the dynamic webhook's 30 days, renewed by the webhooks service
+        hooks = httpx.get(f"{hub['sim'].url}/_sim/atlassian/webhooks").json()
+        assert [(h["url"], h["jqlFilter"]) for h in hooks] == [(reg["url"], "project = E2E")]
+        # Jira signs dynamic webhooks with the OAuth app's client secret (docs/connectors/jira.md).
+        stored = await api.put(
+            f"{hub['webhooks'].url}/v1/webhooks/registrations/{reg['id']}/secret",
+            json={"secret": CLIENT_SECRET},
+        )
+        assert stored.status_code == 200, stored.text
+        async with expect_events(
+            hub_stack.kafka_bootstrap,
+            "integration.trigger-fired",
+            match=lambda e: e["connection_id"] == cid,
+            timeout_s=60,
+        ) as fired:
+            run(hub, cid, "transition_issue", {"issue_key": issue["key"], "to_status": "Done"})
+    event = fired[0].data
+    assert event["trigger_id"] == "status_changed" and event["connector_id"] == "jira"
+    assert event["payload"]["from_status"] == "To Do" and event["payload"]["to_status"] == "Done"
+    assert event["payload"]["issue"]["key"] == issue["key"]
+    assert event["event_id"]  # X-Atlassian-Webhook-Identifier
+    (delivery,) = [d for d in hub["sim"].deliveries() if d["url"] == reg["url"]]
+    assert delivery["request"]["headers"]["Authorization"].startswith("Bearer ey")
+    assert delivery["status_code"] == 200
+
+
+async def test_export_resumes_after_the_connectors_service_stops_mid_export(hub, hub_stack):
+    cid = connect_oauth(hub, cloud_id=CLOUD_ID, export_jql="project = EXP")
+    seeded = httpx.post(
+        f"{hub['sim'].url}/_sim/atlassian/seed", json={"project": "EXP", "count": 120, "search_delay_s": 1.0}
+    ).json()["keys"]
+    connectors = hub["connectors"]
+    url = f"{connectors.url}/v1/connections/{cid}/exports"
+    async with expect_events(
+        hub_stack.kafka_bootstrap,
+        "integration.content",
+        match=lambda d: d["connection_id"] == cid,
+        count=120,
+        timeout_s=120,
+    ) as seen:
+        async with httpx.AsyncClient(headers=headers(), timeout=30) as api:
+            started = await api.post(url, json={})
+            assert started.status_code == 202, started.text
+            export_id = started.json()["id"]
+            deadline = time.monotonic() + 60
+            while (export := (await api.get(f"{url}/{export_id}")).json())["pages"] < 1:
+                assert time.monotonic() < deadline and export["status"] == "running", export
+                await asyncio.sleep(0.1)
+        connectors.stop()  # mid-export: the first page is checkpointed, the rest is not
+        connectors.start()
+        async with httpx.AsyncClient(headers=headers(), timeout=30) as api:
+            deadline = time.monotonic() + 90
+            while (export := (await api.get(f"{url}/{export_id}")).json())["status"] == "running":
+                assert time.monotonic() < deadline, export
+                await asyncio.sleep(0.2)
+    httpx.post(f"{hub['sim'].url}/_sim/atlassian/seed", json={"search_delay_s": 0})
+    assert export["status"] == "completed", export
+    assert export["pages"] == 3 and export["documents"] == 120, export  # the same export, resumed
+    ids = {e.data["id"] for e in seen}
+    assert ids == set(seeded)
+    first = next(e.data for e in seen if e.data["id"] == seeded[0])
+    assert first["connector_id"] == "jira" and first["title"] == f"{seeded[0]}: Seeded issue 1"
+
+
+def test_api_token_connection(hub):
+    sim, connectors = hub["sim"], hub["connectors"]
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=headers(),
+        json={
+            "connector_id": "jira_api_token",
+            "name": f"token {time.monotonic_ns()}",
+            "config": {"base_url": sim.url},
+            "credentials": {"username": API_EMAIL, "password": API_TOKEN},
+        },
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    httpx.post(f"{connectors.url}/v1/connections/{cid}/health", headers=headers(), timeout=60)
+    active = wait_active(hub, cid)
+    assert active["external_account_name"] == "bot"
+    made = run(hub, cid, "create_issue", {"project_key": "TOK", "summary": "Via API token"})
+    assert made["key"].startswith("TOK-") and "/ex/jira/" not in made["api_url"]
+
+
+def test_the_catalog_lists_jira_with_actions_triggers_and_schemas(hub):
+    listed = httpx.get(f"{hub['connectors'].url}/v1/connectors", headers=headers()).json()["connectors"]
+    jira = next(c for c in listed if c["id"] == "jira")
+    assert jira["builtin"] is True and jira["auth"]["method"] == "oauth2"
+    oauth = jira["auth"]["oauth"]
+    assert "offline_access" in oauth["default_scopes"] and oauth["refresh"] == "rotating"
+    assert oauth["extra_authorize_params"] == {"audience": "api.atlassian.com", "prompt": "consent"}
+    assert {a["id"] for a in jira["actions"]} == {
+        "create_issue", "update_issue", "add_comment", "transition_issue", "assign_issue", "search_issues"
+    }  # fmt: skip
+    assert {t["id"] for t in jira["triggers"]} == {
+        "issue_created", "issue_updated", "status_changed", "comment_created", "issue_assigned"
+    }  # fmt: skip
+    assert jira["webhook_signature"]["preset"] == "atlassian-jwt" and jira["content_export"] is True
