@@ -11,10 +11,21 @@ pytestmark = pytest.mark.unit
 
 def test_plain_text_becomes_paragraphs_with_hard_breaks():
     doc = markdown_to_adf("first line\nsecond line\n\nnext paragraph")
-    assert doc == {"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "text", "text": "first line"}, {"type": "hardBreak"},
-                                          {"type": "text", "text": "second line"}]},
-        {"type": "paragraph", "content": [{"type": "text", "text": "next paragraph"}]}]}  # fmt: skip
+    assert doc == {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "first line"},
+                    {"type": "hardBreak"},
+                    {"type": "text", "text": "second line"},
+                ],
+            },
+            {"type": "paragraph", "content": [{"type": "text", "text": "next paragraph"}]},
+        ],
+    }
 
 
 def test_markdown_blocks_and_marks():
@@ -23,8 +34,11 @@ def test_markdown_blocks_and_marks():
     assert kinds == ["heading", "orderedList", "codeBlock", "blockquote", "rule"]
     assert doc["content"][0]["attrs"] == {"level": 2}
     assert doc["content"][1]["content"][0]["content"][0]["content"][0]["marks"] == [{"type": "em"}]
-    assert doc["content"][2] == {"type": "codeBlock", "attrs": {"language": "python"},
-                                 "content": [{"type": "text", "text": "print(1)"}]}  # fmt: skip
+    assert doc["content"][2] == {
+        "type": "codeBlock",
+        "attrs": {"language": "python"},
+        "content": [{"type": "text", "text": "print(1)"}],
+    }
 
 
 def test_round_trip_to_text():
@@ -33,10 +47,29 @@ def test_round_trip_to_text():
 
 
 def test_text_of_nodes_jira_sends():
-    doc = {"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "mention", "attrs": {"id": "1", "text": "Ada"}},
-                                          {"type": "text", "text": " "}, {"type": "emoji", "attrs": {"shortName": ":smile:", "text": "😄"}}]},
-        {"type": "panel", "content": [{"type": "paragraph", "content": [{"type": "inlineCard", "attrs": {"url": "https://x.test"}}]}]},
-        {"type": "unknownFutureNode", "content": [{"type": "text", "text": "kept"}]}]}  # fmt: skip
+    doc = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "mention", "attrs": {"id": "1", "text": "Ada"}},
+                    {"type": "text", "text": " "},
+                    {"type": "emoji", "attrs": {"shortName": ":smile:", "text": "😄"}},
+                ],
+            },
+            {
+                "type": "panel",
+                "content": [
+                    {
+                        "type": "paragraph",
+                        "content": [{"type": "inlineCard", "attrs": {"url": "https://x.test"}}],
+                    }
+                ],
+            },
+            {"type": "unknownFutureNode", "content": [{"type": "text", "text": "kept"}]},
+        ],
+    }
     assert adf_to_text(doc) == "@Ada 😄\n\nhttps://x.test\n\nkept"
     assert adf_to_text("already text") == "already text" and adf_to_text(None) == ""

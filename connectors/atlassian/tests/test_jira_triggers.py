@@ -16,9 +16,12 @@ from hub_e2e.simulators.atlassian import jwt_hs256
 
 pytestmark = pytest.mark.unit
 HEADERS = {"X-Atlassian-Webhook-Identifier": "b7d6c5e4-0000-4000-8000-000000000001"}
-USER = {"self": "https://your-domain.atlassian.net/rest/api/2/user?accountId=99:27935d01",
-        "accountId": "99:27935d01-92a7-4687-8272-a9b8d3b2ae2e", "displayName": "Bryan Rollins [Atlassian]",
-        "active": True}  # fmt: skip
+USER = {
+    "self": "https://your-domain.atlassian.net/rest/api/2/user?accountId=99:27935d01",
+    "accountId": "99:27935d01-92a7-4687-8272-a9b8d3b2ae2e",
+    "displayName": "Bryan Rollins [Atlassian]",
+    "active": True,
+}
 ISSUE = {
     "id": "99291",
     "self": "https://your-domain.atlassian.net/rest/api/2/issue/99291",
@@ -41,13 +44,28 @@ UPDATED = {
     "issue_event_type_name": "issue_generic",
     "user": USER,
     "issue": ISSUE,
-    "changelog": {"id": "10010", "items": [
-        {"toString": "A new summary.", "to": None, "fromString": "What is going on here?????", "from": None,
-         "fieldtype": "jira", "field": "summary"},
-        {"toString": "In Progress", "to": "10001", "fromString": "To Do", "from": "10000",
-         "fieldtype": "jira", "field": "status"},
-    ]},
-}  # fmt: skip
+    "changelog": {
+        "id": "10010",
+        "items": [
+            {
+                "toString": "A new summary.",
+                "to": None,
+                "fromString": "What is going on here?????",
+                "from": None,
+                "fieldtype": "jira",
+                "field": "summary",
+            },
+            {
+                "toString": "In Progress",
+                "to": "10001",
+                "fromString": "To Do",
+                "from": "10000",
+                "fieldtype": "jira",
+                "field": "status",
+            },
+        ],
+    },
+}
 
 
 def test_issue_updated_fires_updated_and_status_changed_with_the_event_time_and_id():
@@ -63,9 +81,21 @@ def test_issue_updated_fires_updated_and_status_changed_with_the_event_time_and_
 
 
 def test_an_assignee_change_fires_issue_assigned():
-    payload = {**UPDATED, "changelog": {"items": [
-        {"field": "assignee", "fieldtype": "jira", "from": None, "fromString": None,
-         "to": "99:27935d01", "toString": "Bryan"}]}}  # fmt: skip
+    payload = {
+        **UPDATED,
+        "changelog": {
+            "items": [
+                {
+                    "field": "assignee",
+                    "fieldtype": "jira",
+                    "from": None,
+                    "fromString": None,
+                    "to": "99:27935d01",
+                    "toString": "Bryan",
+                }
+            ]
+        },
+    }
     (assigned,) = [
         e for e in parse_webhook(JiraConnector, payload, headers=HEADERS) if e.trigger_id != "issue_updated"
     ]
@@ -84,12 +114,27 @@ def test_issue_created_and_comment_created():
     comment = {
         "timestamp": 1525698237764,
         "webhookEvent": "comment_created",
-        "comment": {"self": "https://your-domain.atlassian.net/rest/api/2/issue/99291/comment/252789",
-                    "id": "252789", "author": USER, "created": "2018-05-07T13:03:57.764+0000",
-                    "body": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
-                        {"type": "text", "text": "Looks good, "}, {"type": "mention", "attrs": {"id": "1", "text": "@Ada"}}]}]}},
+        "comment": {
+            "self": "https://your-domain.atlassian.net/rest/api/2/issue/99291/comment/252789",
+            "id": "252789",
+            "author": USER,
+            "created": "2018-05-07T13:03:57.764+0000",
+            "body": {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {
+                        "type": "paragraph",
+                        "content": [
+                            {"type": "text", "text": "Looks good, "},
+                            {"type": "mention", "attrs": {"id": "1", "text": "@Ada"}},
+                        ],
+                    }
+                ],
+            },
+        },
         "issue": ISSUE,
-    }  # fmt: skip
+    }
     (event,) = parse_webhook(JiraConnector, comment, headers=HEADERS)
     assert event.trigger_id == "comment_created"
     assert (

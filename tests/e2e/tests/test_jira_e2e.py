@@ -194,7 +194,7 @@ async def test_auto_registration_delivers_a_jwt_signed_event_to_trigger_fired(hu
         reg = registration.json()
         assert reg["status"] == "active" and reg["events"] == ["comment_created", "jira:issue_updated"]
         assert reg["expires_at"]  # the dynamic webhook's 30 days, renewed by the webhooks service
-        hooks = httpx.get(f"{hub['sim'].url}/_sim/atlassian/webhooks").json()
+        hooks = (await api.get(f"{hub['sim'].url}/_sim/atlassian/webhooks")).json()
         assert [(h["url"], h["jqlFilter"]) for h in hooks] == [(reg["url"], "project = E2E")]
         # Jira signs dynamic webhooks with the OAuth app's client secret (docs/connectors/jira.md).
         stored = await api.put(
@@ -221,9 +221,10 @@ async def test_auto_registration_delivers_a_jwt_signed_event_to_trigger_fired(hu
 
 async def test_export_resumes_after_the_connectors_service_stops_mid_export(hub, hub_stack):
     cid = connect_oauth(hub, cloud_id=CLOUD_ID, export_jql="project = EXP")
-    seeded = httpx.post(
-        f"{hub['sim'].url}/_sim/atlassian/seed", json={"project": "EXP", "count": 120, "search_delay_s": 1.0}
-    ).json()["keys"]
+    seed = f"{hub['sim'].url}/_sim/atlassian/seed"
+    async with httpx.AsyncClient(timeout=30) as sim_api:
+        answer = await sim_api.post(seed, json={"project": "EXP", "count": 120, "search_delay_s": 1.0})
+    seeded = answer.json()["keys"]
     connectors = hub["connectors"]
     url = f"{connectors.url}/v1/connections/{cid}/exports"
     async with expect_events(
@@ -248,7 +249,8 @@ async def test_export_resumes_after_the_connectors_service_stops_mid_export(hub,
             while (export := (await api.get(f"{url}/{export_id}")).json())["status"] == "running":
                 assert time.monotonic() < deadline, export
                 await asyncio.sleep(0.2)
-    httpx.post(f"{hub['sim'].url}/_sim/atlassian/seed", json={"search_delay_s": 0})
+    async with httpx.AsyncClient(timeout=30) as sim_api:
+        await sim_api.post(seed, json={"search_delay_s": 0})
     assert export["status"] == "completed", export
     assert export["pages"] == 3 and export["documents"] == 120, export  # the same export, resumed
     ids = {e.data["id"] for e in seen}
@@ -286,9 +288,18 @@ def test_the_catalog_lists_jira_with_actions_triggers_and_schemas(hub):
     assert "offline_access" in oauth["default_scopes"] and oauth["refresh"] == "rotating"
     assert oauth["extra_authorize_params"] == {"audience": "api.atlassian.com", "prompt": "consent"}
     assert {a["id"] for a in jira["actions"]} == {
-        "create_issue", "update_issue", "add_comment", "transition_issue", "assign_issue", "search_issues"
-    }  # fmt: skip
+        "create_issue",
+        "update_issue",
+        "add_comment",
+        "transition_issue",
+        "assign_issue",
+        "search_issues",
+    }
     assert {t["id"] for t in jira["triggers"]} == {
-        "issue_created", "issue_updated", "status_changed", "comment_created", "issue_assigned"
-    }  # fmt: skip
+        "issue_created",
+        "issue_updated",
+        "status_changed",
+        "comment_created",
+        "issue_assigned",
+    }
     assert jira["webhook_signature"]["preset"] == "atlassian-jwt" and jira["content_export"] is True
