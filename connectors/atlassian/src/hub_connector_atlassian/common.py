@@ -13,6 +13,9 @@ prefix is used.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 import time
 from collections.abc import Mapping
@@ -297,3 +300,32 @@ def atlassian_error(resp: ProviderResponse) -> ProviderError:
         retry_after_s=err.retry_after_s,
         body_excerpt=err.body_excerpt,
     )
+
+
+class PassCursor:
+    """Where an export stands: the provider's page token of the pass under way, the ``since``
+    this pass started from and the newest change seen (opaque base64 JSON to the hub). A
+    finished pass's cursor starts the next, incremental one at that newest change."""
+
+    def __init__(self, token: str | None = None, since: str | None = None, high: str | None = None) -> None:
+        self.token, self.since, self.high = token, since, high
+
+    @classmethod
+    def decode(cls, cursor: str | None) -> PassCursor:
+        if not cursor:
+            return cls()
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            return cls(data.get("token"), data.get("since"), data.get("high"))
+        except (ValueError, TypeError, AttributeError, binascii.Error):
+            raise ConnectorError(
+                "export cursor is not one this connector wrote", code="invalid_cursor"
+            ) from None
+
+    def finished(self) -> PassCursor:
+        since = self.high or self.since
+        return PassCursor(None, since, since)
+
+    def encode(self) -> str:
+        data = {"token": self.token, "since": self.since, "high": self.high}
+        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()

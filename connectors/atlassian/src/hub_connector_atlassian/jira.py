@@ -8,12 +8,9 @@ chosen as ``common`` explains); API-token calls to ``<base_url>/rest/api/3/...``
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from hub_connector_atlassian import common
 from hub_connector_atlassian import jira_events as ev
@@ -34,20 +31,16 @@ from hub_connector_atlassian.jira_models import (
     TransitionIssue,
     UpdateIssue,
 )
+from hub_connector_atlassian.site import AtlassianConnector
 from hub_connector_sdk import (
     ApiSpec,
     AuthenticationMethod,
     AuthSpec,
-    BaseConnector,
     ConnectorCategory,
     ConnectorError,
-    ConnectorHealth,
     ContentDocument,
-    CredentialsRejected,
     ExportPage,
-    GatewayError,
     ProviderError,
-    ProviderResponse,
     TriggerOutput,
     TriggerType,
     WebhookRegistration,
@@ -84,7 +77,7 @@ def _config_schema(oauth: bool) -> dict[str, Any]:
     )
 
 
-class JiraConnector(BaseConnector):
+class JiraConnector(AtlassianConnector):
     id = "jira"
     name = "Jira"
     version = "1.0.0"
@@ -102,65 +95,18 @@ class JiraConnector(BaseConnector):
     )
     # Dynamic webhooks of OAuth 2.0 apps: an HS256 JWT signed with the app's client secret.
     webhook_signature = "atlassian-jwt"
-    uses_sites: ClassVar[bool] = True
-
-    # -- where calls go -------------------------------------------------------------------------------
-    async def _prefix(self) -> str:
-        if not self.uses_sites:
-            return ""
-        site = await common.choose_site(self.client, self.context.connection_id, self.context.config, "jira")
-        return common.site_prefix("jira", site.id)
-
-    async def _call(self, method: str, path: str, **kw: Any) -> ProviderResponse:
-        resp = await self.client.request(
-            method, await self._prefix() + API + path, raise_for_status=False, **kw
-        )
-        if not resp.ok:
-            raise common.atlassian_error(resp)
-        return resp
+    product = "jira"
+    api_root = API
+    identity_path = API + "myself"
 
     def _issue_path(self, key: str, tail: str = "") -> str:
         return self.expand_path("issue/{key}" + tail, key=key)
-
-    # -- health ---------------------------------------------------------------------------------------
-    async def health_check(self) -> ConnectorHealth:
-        """``GET /rest/api/3/myself`` on the connection's site; the account and the site."""
-        import time
-
-        started = time.perf_counter()
-        account: dict[str, str] = {}
-        try:
-            if self.uses_sites:
-                site = await common.choose_site(
-                    self.client, self.context.connection_id, self.context.config, "jira"
-                )
-                if not site.url:  # a configured cloud id: name the site for the UI
-                    sites = await common.accessible_sites(self.client, self.context.connection_id)
-                    site = next((s for s in sites if s.id == site.id), site)
-                account.update({"cloud_id": site.id, "site": site.url, "site_name": site.name})
-            body = (await self._call("GET", "myself")).json() or {}
-        except CredentialsRejected as exc:
-            return self._health(False, started, exc.message, invalid=True)
-        except GatewayError as exc:
-            return self._health(False, started, exc.message)
-        except ProviderError as exc:
-            return self._health(False, started, exc.message, invalid=exc.status_code == 403)
-        except ConnectorError as exc:
-            return self._health(False, started, exc.message)
-        account.update(
-            {
-                "id": str(body.get("accountId", "")),
-                "name": str(body.get("displayName", "")),
-                "email": str(body.get("emailAddress", "") or ""),
-            }
-        )
-        return self._health(True, started, "ok", account={k: v for k, v in account.items() if v})
 
     # -- actions ---------------------------------------------------------------------------------------
     @action(params=CreateIssue, output=CreatedIssue, scopes=["write:jira-work"])
     async def create_issue(self, params: CreateIssue) -> CreatedIssue:
         """Create an issue; the description may be plain text or Markdown."""
-        body = (await self._call("POST", "issue", json=params.to_api())).json()
+        body = (await self.call("POST", "issue", json=params.to_api())).json()
         return CreatedIssue(id=str(body["id"]), key=str(body["key"]), api_url=body.get("self"))
 
     @action(params=UpdateIssue, output=IssueChanged, scopes=["write:jira-work"], idempotent=True)
@@ -171,14 +117,14 @@ class JiraConnector(BaseConnector):
             raise ConnectorError(
                 "nothing to change: give summary, description, labels or priority", code="invalid_parameters"
             )
-        await self._call("PUT", self._issue_path(params.issue_key), json=body)
+        await self.call("PUT", self._issue_path(params.issue_key), json=body)
         return IssueChanged(key=params.issue_key, changed=sorted(body["fields"]))
 
     @action(params=AddComment, output=Comment, scopes=["write:jira-work"])
     async def add_comment(self, params: AddComment) -> Comment:
         """Comment on an issue (plain text or Markdown)."""
         path = self._issue_path(params.issue_key, "/comment")
-        body = (await self._call("POST", path, json={"body": markdown_to_adf(params.body)})).json()
+        body = (await self.call("POST", path, json={"body": markdown_to_adf(params.body)})).json()
         return Comment.from_api(body)
 
     @action(params=TransitionIssue, output=Transitioned, scopes=["write:jira-work"])
@@ -188,7 +134,7 @@ class JiraConnector(BaseConnector):
         if not params.transition_id and not params.to_status:
             raise ConnectorError("give transition_id or to_status", code="invalid_parameters")
         path = self._issue_path(params.issue_key, "/transitions")
-        available = (await self._call("GET", path)).json().get("transitions") or []
+        available = (await self.call("GET", path)).json().get("transitions") or []
         chosen = _pick_transition(available, params.transition_id, params.to_status)
         if chosen is None:
             names = ", ".join(
@@ -202,7 +148,7 @@ class JiraConnector(BaseConnector):
         body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
         if params.comment:
             body["update"] = {"comment": [{"add": {"body": markdown_to_adf(params.comment)}}]}
-        await self._call("POST", path, json=body)
+        await self.call("POST", path, json=body)
         return Transitioned(
             key=params.issue_key,
             transition_id=str(chosen["id"]),
@@ -214,7 +160,7 @@ class JiraConnector(BaseConnector):
     async def assign_issue(self, params: AssignIssue) -> Assigned:
         """Assign an issue to an account (null unassigns)."""
         path = self._issue_path(params.issue_key, "/assignee")
-        await self._call("PUT", path, json={"accountId": params.account_id})
+        await self.call("PUT", path, json={"accountId": params.account_id})
         return Assigned(key=params.issue_key, account_id=params.account_id)
 
     @action(params=SearchIssues, output=IssueList, scopes=["read:jira-work"], idempotent=True)
@@ -231,7 +177,7 @@ class JiraConnector(BaseConnector):
             }
             if token:
                 query["nextPageToken"] = token
-            page = (await self._call("GET", "search/jql", params=query)).json() or {}
+            page = (await self.call("GET", "search/jql", params=query)).json() or {}
             items.extend(page.get("issues") or [])
             token = page.get("nextPageToken")
             more = bool(token) and not page.get("isLast", False)
@@ -306,7 +252,7 @@ class JiraConnector(BaseConnector):
             raise ConnectorError(f"no Jira events for triggers {trigger_ids}", code="invalid_triggers")
         jql = self._webhook_jql()
         body = {"url": target_url, "webhooks": [{"events": events, "jqlFilter": jql}]}
-        answer = (await self._call("POST", "webhook", json=body)).json() or {}
+        answer = (await self.call("POST", "webhook", json=body)).json() or {}
         results = answer.get("webhookRegistrationResult") or [{}]
         first = results[0] if isinstance(results[0], dict) else {}
         if not first.get("createdWebhookId"):
@@ -316,7 +262,7 @@ class JiraConnector(BaseConnector):
             )
         hook_id = int(first["createdWebhookId"])
         expires = datetime.now(UTC) + WEBHOOK_LIFETIME
-        refreshed = (await self._call("PUT", "webhook/refresh", json={"webhookIds": [hook_id]})).json() or {}
+        refreshed = (await self.call("PUT", "webhook/refresh", json={"webhookIds": [hook_id]})).json() or {}
         if isinstance(refreshed.get("expirationDate"), int):
             expires = datetime.fromtimestamp(refreshed["expirationDate"] / 1000, UTC)
         return WebhookRegistration(
@@ -332,7 +278,7 @@ class JiraConnector(BaseConnector):
         except ValueError:
             raise ConnectorError("not a Jira webhook id", code="invalid_webhook_id") from None
         try:
-            await self._call("DELETE", "webhook", json={"webhookIds": [hook_id]})
+            await self.call("DELETE", "webhook", json={"webhookIds": [hook_id]})
         except ProviderError as exc:
             if exc.status_code != 404:  # already gone is what we wanted
                 raise
@@ -342,7 +288,7 @@ class JiraConnector(BaseConnector):
         """Issues with their comments, oldest update first, one page per call (``nextPageToken``
         in the cursor, so an export resumes where it stopped); the final cursor carries the
         newest ``updated`` seen, so the next export asks only for issues updated since."""
-        state = ExportCursor.decode(cursor)
+        state = common.PassCursor.decode(cursor)
         scope = self.context.config.get("export_jql")
         clauses = [f"({scope})"] if isinstance(scope, str) and scope.strip() else []
         since = _jql_since(state.since)
@@ -354,7 +300,7 @@ class JiraConnector(BaseConnector):
         }
         if state.token:
             query["nextPageToken"] = state.token
-        page = (await self._call("GET", "search/jql", params=query)).json() or {}
+        page = (await self.call("GET", "search/jql", params=query)).json() or {}
         documents = []
         for item in page.get("issues") or []:
             updated = (item.get("fields") or {}).get("updated")
@@ -451,31 +397,3 @@ def _jql_since(since: str | None) -> str | None:
     except ValueError:
         return None
     return moment.astimezone(UTC).strftime("%Y/%m/%d %H:%M")
-
-
-class ExportCursor:
-    """Where an export stands: the page token of the pass under way, the ``since`` it started
-    from and the newest ``updated`` seen (opaque base64 JSON to the hub)."""
-
-    def __init__(self, token: str | None = None, since: str | None = None, high: str | None = None) -> None:
-        self.token, self.since, self.high = token, since, high
-
-    @classmethod
-    def decode(cls, cursor: str | None) -> ExportCursor:
-        if not cursor:
-            return cls()
-        try:
-            data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-            return cls(data.get("token"), data.get("since"), data.get("high"))
-        except (ValueError, TypeError, AttributeError, binascii.Error):
-            raise ConnectorError(
-                "export cursor is not one this connector wrote", code="invalid_cursor"
-            ) from None
-
-    def finished(self) -> ExportCursor:
-        since = self.high or self.since
-        return ExportCursor(None, since, since)
-
-    def encode(self) -> str:
-        data = {"token": self.token, "since": self.since, "high": self.high}
-        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()

@@ -8,7 +8,12 @@ from __future__ import annotations
 from hub_connector_anthropic import AnthropicConnector
 from hub_connector_openai import OpenAIConnector
 
-from hub_connector_atlassian import JiraConnector, JiraTokenConnector
+from hub_connector_atlassian import (
+    ConfluenceConnector,
+    ConfluenceTokenConnector,
+    JiraConnector,
+    JiraTokenConnector,
+)
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_sdk import BaseConnector
 
@@ -19,4 +24,6 @@ BUILTINS: tuple[type[BaseConnector], ...] = (
     AnthropicConnector,
     JiraConnector,
     JiraTokenConnector,
+    ConfluenceConnector,
+    ConfluenceTokenConnector,
 )
