@@ -33,7 +33,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,8 +43,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from hub_connector_sdk.testkit import OpenApiSpec, spec_file
+from hub_e2e.simulators.atlassian_base import Call, Caller, Handler, JiraError, now_jira, person
+from hub_e2e.simulators.atlassian_confluence import PAGE_EVENTS, ConfluenceState, confluence_routes
 from hub_e2e.simulators.crypto import secrets_equal
-from hub_e2e.simulators.framework import EventError, ProviderSimulator
+from hub_e2e.simulators.framework import EventError
 from hub_e2e.simulators.spec_guard import AnswerViolation, SpecGuard, SpecViolation, WebhookGuard
 from hub_e2e.simulators.state import Simulator
 
@@ -90,22 +92,6 @@ def confluence_spec(*, required: bool = False) -> OpenApiSpec | None:
     return OpenApiSpec(document, source=str(path))
 
 
-class JiraError(Exception):
-    def __init__(self, status: int, *messages: str, errors: Mapping[str, str] | None = None) -> None:
-        super().__init__("; ".join(messages))
-        self.status, self.messages, self.errors = status, list(messages), dict(errors or {})
-
-    def response(self) -> JSONResponse:
-        if self.status == 401:
-            return JSONResponse({"code": 401, "message": "Unauthorized"}, status_code=401)
-        return JSONResponse({"errorMessages": self.messages, "errors": self.errors}, status_code=self.status)
-
-
-def now_jira(moment: datetime | None = None) -> str:
-    """Jira's time format: ``2024-05-01T12:00:00.000+0000``."""
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.") + "000+0000"
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -115,16 +101,6 @@ def jwt_hs256(claims: Mapping[str, Any], secret: str) -> str:
     payload = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
     signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
     return f"{header}.{payload}.{_b64(signature)}"
-
-
-@dataclass
-class Caller:
-    account_id: str
-    name: str
-    email: str
-    client_id: str | None  # the OAuth app (None: basic auth)
-    credential: str
-    cloud_ids: tuple[str, ...]
 
 
 @dataclass
@@ -153,27 +129,6 @@ class DynamicWebhook:
     events: list[str]
     jql: str
     expires_at: datetime
-
-
-@dataclass
-class Call:
-    request: Request
-    caller: Caller
-    body: Any
-    site: str  # API base of the answer's self links
-
-
-Handler = Callable[["AtlassianSimulator", Call], Awaitable[tuple[int, Any]]]
-
-
-def person(caller: Caller, site: str) -> dict[str, Any]:
-    return {
-        "self": f"{site}/rest/api/3/user?accountId={caller.account_id}",
-        "accountId": caller.account_id,
-        "displayName": caller.name,
-        "active": True,
-        "accountType": "atlassian",
-    }
 
 
 # -- a tiny JQL --------------------------------------------------------------------------------------------
@@ -219,14 +174,20 @@ def jql_match(jql: str, issue: JiraIssue) -> bool:
     return True
 
 
-class AtlassianSimulator(ProviderSimulator):
+class AtlassianSimulator(ConfluenceState):
     name = "atlassian"
     oauth_flavor = "atlassian"
     spec_name = "jira-platform-v3.json"
     api_prefixes = ("",)
 
-    def __init__(self, guard: SpecGuard, webhook_guard: WebhookGuard | None = None) -> None:
+    def __init__(
+        self,
+        guard: SpecGuard,
+        webhook_guard: WebhookGuard | None = None,
+        confluence_guard: SpecGuard | None = None,
+    ) -> None:
         super().__init__(guard, webhook_guard)
+        self.confluence_guard = confluence_guard or SpecGuard(None)
         self.rate_limit = 1000
         self.search_delay_s = 0.0
         self.api_tokens: dict[str, str] = {}  # token -> email
@@ -236,8 +197,19 @@ class AtlassianSimulator(ProviderSimulator):
         """An API token for ``login`` (an email), used with basic auth."""
         self.api_tokens[token] = login if "@" in login else f"{login}@example.test"
 
+    @classmethod
+    def load(cls, *, require_spec: bool = False) -> AtlassianSimulator:
+        """Both descriptions from ``$HUB_SPECS_DIR``: Jira's, and Confluence's (with the one
+        ``oneOf`` no body can satisfy read as ``anyOf``, see :func:`relax_body_one_of`)."""
+        return cls(
+            SpecGuard.load(cls.spec_name, required=require_spec),
+            None,
+            SpecGuard(confluence_spec(required=require_spec)),
+        )
+
     def reset(self) -> None:
         super().reset()
+        self.reset_confluence()
         self.issues: dict[str, JiraIssue] = {}
         self.webhooks: dict[int, DynamicWebhook] = {}
         self.windows: dict[str, tuple[float, int]] = {}
@@ -296,9 +268,14 @@ class AtlassianSimulator(ProviderSimulator):
             headers["RateLimit-Reason"] = "jira-quota-based"
         return headers, exhausted
 
-    async def handle(self, request: Request, handler: Handler) -> Response:
+    async def handle(
+        self, request: Request, handler: Handler, *, product: str = "jira", described: bool = True
+    ) -> Response:
+        """Authenticate, count, validate (``described``: the operation is in the product's
+        description), answer, and check the answer against the description."""
         headers: dict[str, str] = {}
         template: str | None = None
+        guard = self.confluence_guard if product == "confluence" else self.guard
         try:
             caller = self.authenticate(request)
             cloud_id = request.path_params.get("cloud_id")
@@ -310,16 +287,16 @@ class AtlassianSimulator(ProviderSimulator):
             if exhausted:
                 raise JiraError(429, "Rate limit exceeded.")
             body = await self._json_body(request)
-            template = self._validate(request, body)
+            template = self._validate(request, body, product, guard) if described else None
             base = str(request.base_url).rstrip("/")
-            site = f"{base}/ex/jira/{cloud_id}" if cloud_id else base
+            site = f"{base}/ex/{product}/{cloud_id}" if cloud_id else base
             status, answer = await handler(self, Call(request, caller, body, site))
         except JiraError as err:
-            response = err.response()
+            response = err.response(product)
             response.headers.update(headers)
             return response
         try:
-            self.guard.check_answer(request.method, template, status, answer)
+            guard.check_answer(request.method, template, status, answer)
         except AnswerViolation as err:  # a simulator bug: loud, never passed on
             return JSONResponse({"errorMessages": [f"simulator answer broke the description: {err}"]}, 500)
         if answer is None:
@@ -336,14 +313,17 @@ class AtlassianSimulator(ProviderSimulator):
         except ValueError:
             raise JiraError(400, "Unexpected character in the JSON body.") from None
 
-    def _validate(self, request: Request, body: Any) -> str | None:
-        path = re.sub(r"^/ex/jira/[^/]+", "", request.url.path)
+    @staticmethod
+    def _validate(request: Request, body: Any, product: str, guard: SpecGuard) -> str | None:
+        path = re.sub(r"^/ex/[a-z]+/[^/]+", "", request.url.path)
+        if product == "confluence":  # confluence-v2.json's paths are relative to /wiki/api/v2
+            path = path.removeprefix("/wiki/api/v2")
         grouped: dict[str, Any] = {}
         for key, value in request.query_params.multi_items():
             grouped.setdefault(key, []).append(value)
         flat = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
         try:
-            return self.guard.check_request(request.method, path, flat, body, request.headers)
+            return guard.check_request(request.method, path, flat, body, request.headers)
         except SpecViolation as err:
             raise JiraError(400, *err.problems) from None
 
@@ -418,11 +398,15 @@ class AtlassianSimulator(ProviderSimulator):
 
     # -- API ---------------------------------------------------------------------------------------------
     def api_routes(self) -> list[BaseRoute]:
-        def route(path: str, handler: Handler, method: str) -> Route:
+        def route(
+            path: str, handler: Handler, method: str, product: str = "jira", described: bool = True
+        ) -> Route:
             async def endpoint(request: Request) -> Response:
-                return await self.handle(request, handler)
+                return await self.handle(request, handler, product=product, described=described)
 
             return Route(path, endpoint, methods=[method])
+
+        wiki = [route(p, h, m, "confluence", d) for p, h, m, d in confluence_routes()]
 
         jira = [
             route("/rest/api/3/myself", AtlassianSimulator.myself, "GET"),
@@ -437,7 +421,12 @@ class AtlassianSimulator(ProviderSimulator):
             route("/rest/api/3/webhook", AtlassianSimulator.delete_webhooks, "DELETE"),
             route("/rest/api/3/webhook/refresh", AtlassianSimulator.refresh_webhooks, "PUT"),
         ]
-        return [Mount("/ex/jira/{cloud_id}", routes=jira), *jira]
+        return [
+            Mount("/ex/jira/{cloud_id}", routes=jira),
+            Mount("/ex/confluence/{cloud_id}", routes=wiki),
+            *jira,
+            *wiki,
+        ]
 
     async def myself(self, call: Call) -> tuple[int, Any]:
         me = person(call.caller, call.site)
@@ -684,15 +673,18 @@ class AtlassianSimulator(ProviderSimulator):
 
     # -- /_sim/webhooks -------------------------------------------------------------------------------
     def event_catalog(self) -> Mapping[str, tuple[str, ...]]:
-        return {event: () for event in JIRA_EVENTS}
+        return {event: () for event in (*JIRA_EVENTS, *PAGE_EVENTS)}
 
     def payload_schema(self, event: str, action: str | None) -> str:
         return event  # Jira publishes no webhook payload schemas: nothing to check against
 
     def build_event(self, request: Request, event: str, action: str | None, data: Mapping[str, Any]) -> Any:
         """A payload about ``data.issue_key`` (or a new issue in ``data.project``, default SIM);
-        ``data.to_status`` makes an update a status change."""
+        ``data.to_status`` makes an update a status change. Page events: about ``data.page_id``
+        (or a new page in ``data.space_key``, default OPS)."""
         sim: Simulator = request.app.state.sim
+        if event in PAGE_EVENTS:
+            return self.page_event_payload(request, event, data)
         site_id = str(sim.settings.sites[0]["id"])
         site = f"{str(request.base_url).rstrip('/')}/ex/jira/{site_id}"
         actor = Caller(
@@ -763,6 +755,8 @@ class AtlassianSimulator(ProviderSimulator):
     def webhook_headers(
         self, event: str, body: bytes, secret: str | None, guid: str, hook_id: int | None
     ) -> dict[str, str]:
+        if event in PAGE_EVENTS:
+            return self.page_webhook_headers(body, secret)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Atlassian Webhook HTTP Client",
@@ -812,4 +806,5 @@ class AtlassianSimulator(ProviderSimulator):
             Route("/drain", drain, methods=["POST"]),
             Route("/webhooks", webhooks, methods=["GET"]),
             Route("/seed", seed, methods=["POST"]),
+            *self.confluence_admin_routes(),
         ]
