@@ -15,129 +15,42 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hub_common.settings import HubSettings
 from hub_common.testing.events import expect_events
-from hub_common.web.auth import mint_user_token
 from hub_connector_sdk.testkit import spec_file
-from hub_e2e.processes import ServiceProcess, free_port
-from hub_e2e.simulators.runner import ProviderSim
+from hub_e2e.atlassian_e2e import (
+    API_EMAIL,
+    API_TOKEN,
+    CLIENT_SECRET,
+    CLOUD_ID,
+    atlassian_hub,
+    run_action,
+    user_headers,
+    wait_active,
+)
+from hub_e2e.atlassian_e2e import connect_oauth as connect
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # five services start on a shared, loaded machine
 TENANT = "e2e-jira"
-CLIENT_ID, CLIENT_SECRET = "e2e-jira-app", "e2e-jira-client-secret-0123456789"
-API_TOKEN, API_EMAIL = "ATATT3xE2eSimulatedApiToken0001", "bot@example.test"
-CLOUD_ID = "11111111-2222-4333-8444-555555555555"  # the simulator's default site
 
 
 @pytest.fixture(scope="module")
 def hub(hub_stack, module_dsn) -> Iterator[dict]:
     if spec_file("jira-platform-v3.json") is None:
         pytest.skip("jira-platform-v3.json not available (HUB_SPECS_DIR)")
-    oauth_port = free_port()
-    public = f"http://127.0.0.1:{oauth_port}"
-    client = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": [f"{public}/v1/oauth/callback"],
-    }
-    with ProviderSim(provider="atlassian", clients=[client], pats={API_TOKEN: API_EMAIL}) as sim:
-        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
-        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
-        webhooks = ServiceProcess("webhooks", {})
-        env = {
-            "HUB_POSTGRES_DSN": module_dsn,
-            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url,
-            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
-            # The simulator stands in for api.atlassian.com and for a site the operator allows.
-            "HUB_ATLASSIAN_HOSTS": "127.0.0.1",
-            "HUB_VAULT_URL": vault.url,
-            "HUB_CONNECTORS_URL": connectors.url,
-            "HUB_OAUTH_URL": oauth.url,
-            "HUB_GATEWAY_URL": gateway.url,
-            "HUB_WEBHOOKS_URL": webhooks.url,
-            "HUB_OAUTH_PUBLIC_URL": public,
-            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
-            "HUB_CONNECTORS_EXPORT_POLL_INTERVAL_S": "0.2",
-            "HUB_CONNECTORS_EXPORT_LEASE_S": "3",
-        }
-        procs = [vault, connectors, oauth, gateway, webhooks]
-        try:
-            for proc in procs:
-                proc.env = env
-                proc.migrate()
-            for proc in procs:
-                proc.start()
-            yield {
-                "sim": sim,
-                "connectors": connectors,
-                "oauth": oauth,
-                "gateway": gateway,
-                "webhooks": webhooks,
-            }
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
+    with atlassian_hub(hub_stack, module_dsn) as running:
+        yield running
 
 
 def headers() -> dict[str, str]:
-    token = mint_user_token(HubSettings(), tenant=TENANT, user="alice", tier="enterprise")
-    return {"Authorization": f"Bearer {token}"}
-
-
-def wait_active(hub, cid: str) -> dict:
-    deadline = time.monotonic() + 30
-    while True:
-        body = httpx.get(f"{hub['connectors'].url}/v1/connections/{cid}", headers=headers()).json()
-        if body.get("status") == "active":
-            return body
-        assert time.monotonic() < deadline, f"connection stayed {body.get('status')}: {body}"
-        time.sleep(0.1)
+    return user_headers(TENANT)
 
 
 def connect_oauth(hub, **extra_config: object) -> str:
-    sim, connectors, oauth = hub["sim"], hub["connectors"], hub["oauth"]
-    config = {
-        "base_url": sim.url,  # plays https://api.atlassian.com
-        "oauth_authorization_url": f"{sim.url}/authorize",
-        "oauth_token_url": f"{sim.url}/oauth/token",
-        "oauth_identity_url": f"{sim.url}/me",
-        "oauth_resources_url": f"{sim.url}/oauth/token/accessible-resources",
-        "webhook_jql": "project = E2E",
-        **extra_config,
-    }
-    created = httpx.post(
-        f"{connectors.url}/v1/connections",
-        headers=headers(),
-        json={"connector_id": "jira", "name": f"jira {time.monotonic_ns()}", "config": config},
-    )
-    assert created.status_code == 201, created.text
-    cid = created.json()["id"]
-    app = httpx.put(
-        f"{oauth.url}/v1/oauth/apps/jira",
-        headers=headers(),
-        json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-    )
-    assert app.status_code in (200, 201), app.text
-    flow = httpx.post(f"{oauth.url}/v1/oauth/flows", headers=headers(), json={"connection_id": cid})
-    assert flow.status_code == 201, flow.text
-    with httpx.Client(follow_redirects=True, timeout=30) as browser:
-        landed = browser.get(flow.json()["start_url"])
-    assert landed.status_code == 200, landed.text
-    active = wait_active(hub, cid)
-    assert active["external_account_id"].startswith("712020:")  # GET /me through the identity override
-    return cid
+    return connect(hub, TENANT, "jira", **{"webhook_jql": "project = E2E", **extra_config})
 
 
 def run(hub, cid: str, action: str, parameters: dict, *, ok: bool = True) -> dict:
-    resp = httpx.post(
-        f"{hub['connectors'].url}/v1/connections/{cid}/actions/{action}",
-        headers=headers(),
-        json={"parameters": parameters},
-        timeout=60,
-    )
-    assert resp.status_code == 200, resp.text
-    result = resp.json()
+    result = run_action(hub, TENANT, cid, action, parameters)
     if ok:
         assert result["success"] is True, result
         return result["data"]
@@ -274,7 +187,7 @@ def test_api_token_connection(hub):
     assert created.status_code == 201, created.text
     cid = created.json()["id"]
     httpx.post(f"{connectors.url}/v1/connections/{cid}/health", headers=headers(), timeout=60)
-    active = wait_active(hub, cid)
+    active = wait_active(hub, TENANT, cid)
     assert active["external_account_name"] == "bot"
     made = run(hub, cid, "create_issue", {"project_key": "TOK", "summary": "Via API token"})
     assert made["key"].startswith("TOK-") and "/ex/jira/" not in made["api_url"]

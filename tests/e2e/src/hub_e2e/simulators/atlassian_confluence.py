@@ -14,6 +14,7 @@ and no delivery id, as Confluence does.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import json
@@ -124,6 +125,8 @@ class AdminWebhook:
 
 class ConfluenceState(ProviderSimulator):
     """Pages, spaces, comments and admin webhooks: the Confluence half of ``AtlassianSimulator``."""
+
+    search_delay_s: float = 0.0  # lists answer this much later (a test stops the hub mid-export)
 
     def reset_confluence(self) -> None:
         self.spaces = [
@@ -242,6 +245,8 @@ class ConfluenceState(ProviderSimulator):
         return 200, self.page_json(page, "atlas_doc_format")
 
     async def wiki_list_pages(self, call: Call) -> tuple[int, Any]:
+        if self.search_delay_s:
+            await asyncio.sleep(self.search_delay_s)
         query = call.request.query_params
         spaces = {s for s in (query.get("space-id") or "").split(",") if s}
         items = [
