@@ -212,7 +212,9 @@ async def test_without_cloud_id_the_only_site_is_used_and_several_are_refused():
         [site, {**site, "id": "99999999-2222-4333-8444-555555555555", "url": "https://b.atlassian.net"}],
     )
     result = await run_action(JiraConnector, "search_issues", {"jql": "project = PROJ"}, stub=two, config={})
-    assert result.error_code == "site_required"
+    assert (
+        result.error_code == "site_required" and "https://b.atlassian.net (99999999-" in result.error_message
+    )
     picked = GatewayStub(connection_id="conn_three")
     picked.route(
         "GET",

@@ -178,7 +178,7 @@ async def choose_site(
         if found is None:
             raise ConnectorError(
                 f"the token reaches {len(usable)} {product} sites: set the connection's cloud_id "
-                "(or site_url) to one of them",
+                "(or site_url) to one of: " + ", ".join(f"{s.url} ({s.id})" for s in usable),
                 code="site_required",
                 status_code=409,
             )
