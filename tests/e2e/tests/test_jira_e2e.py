@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -93,6 +94,26 @@ def test_every_action_through_connectors_gateway_and_simulator(hub):
     refused = run(hub, cid, "create_issue", {"project_key": "NOPE", "summary": " "}, ok=False)
     assert refused["success"] is False and refused["status_code"] == 400, refused
     assert refused["error_message"] == "summary: You must specify a summary of the issue."
+
+
+def test_an_expired_token_is_refreshed_once_and_the_rotated_refresh_token_kept(hub):
+    """Atlassian rotates refresh tokens (the old one is spent by a refresh): concurrent calls
+    meeting an expired token cause one refresh (the gateway's refresh on 401 through the oauth
+    service's race-free refresh), and the connection keeps working with the new pair."""
+    sim = hub["sim"]
+    before = {f["id"] for f in sim.families()}
+    cid = connect_oauth(hub, cloud_id=CLOUD_ID)
+    (family,) = [f for f in sim.families() if f["id"] not in before]
+    sim.expire(family_id=family["id"])
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: run(hub, cid, "search_issues", {"jql": "project = E2E"}), range(4)))
+    assert len(results) == 4
+    (after,) = [f for f in sim.families() if f["id"] == family["id"]]
+    assert after["refreshes"] == 1 and after["revoked"] is False, after
+    sim.expire(family_id=family["id"])
+    run(hub, cid, "search_issues", {"jql": "project = E2E"})  # the rotated refresh token works
+    (again,) = [f for f in sim.families() if f["id"] == family["id"]]
+    assert again["refreshes"] == 2 and again["revoked"] is False, again
 
 
 async def test_auto_registration_delivers_a_jwt_signed_event_to_trigger_fired(hub, hub_stack):
