@@ -30,7 +30,16 @@ def test_the_builtins_load_cleanly_as_builtins():
     assert (
         [r.id for r in registry.all()]
         == sorted(c.id for c in BUILTINS)
-        == ["anthropic", "github", "github_pat", "openai"]
+        == [
+            "anthropic",
+            "confluence",
+            "confluence_api_token",
+            "github",
+            "github_pat",
+            "jira",
+            "jira_api_token",
+            "openai",
+        ]
     )
     assert all(r.manifest.builtin and not r.custom for r in registry.all())
 
