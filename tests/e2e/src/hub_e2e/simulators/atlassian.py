@@ -1,7 +1,10 @@
 """The Atlassian simulator: Atlassian OAuth 2.0 (3LO) (``flavors.Atlassian``: ``audience`` and
 ``prompt=consent`` required, JSON token requests, ``offline_access`` for a refresh token,
 rotating refresh tokens, 403 ``invalid_grant`` for a spent one, accessible-resources), the Jira
-REST v3 operations the ``jira`` connectors use, and Jira dynamic webhooks.
+REST v3 operations the ``jira`` connectors use, Jira dynamic webhooks, and Confluence
+(``atlassian_confluence``: REST v2 pages, spaces, comments, admin webhooks). Administration under
+``/_sim/atlassian``: ``webhooks`` (the dynamic webhooks), ``seed`` (issues, a search delay),
+``confluence-webhooks`` (the admin's webhook form), ``drain``.
 
 Behaviour, from Atlassian's documentation:
 
@@ -20,7 +23,8 @@ Behaviour, from Atlassian's documentation:
   ``Authorization: Bearer <JWT>``: HS256, signed with the registering OAuth app's client secret.
 
 Simplified: the JQL of searches and webhook filters understands ``project = X``,
-``project in (X, Y)``, ``status = "Name"``, ``updated >= "yyyy/MM/dd HH:mm"``, joined by ``AND``,
+``project in (X, Y)``, ``status = "Name"``, ``issuekey = K``, ``updated >= "yyyy/MM/dd HH:mm"``,
+joined by ``AND``,
 and ``ORDER BY updated ASC|DESC``; every project has the workflow To Do → In Progress → Done.
 """
 
