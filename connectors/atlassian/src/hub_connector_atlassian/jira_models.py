@@ -6,7 +6,7 @@ display name, so automations do not depend on Jira's field layout.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -216,13 +216,3 @@ class Comment(BaseModel):
 class IssueList(BaseModel):
     issues: list[Issue]
     truncated: bool = Field(description="more issues match than max_items")
-
-
-class Myself(BaseModel):
-    account_id: str
-    name: str | None
-    email: str | None
-    model_config = ConfigDict(extra="ignore")
-
-
-Verb = Literal["created", "updated"]
