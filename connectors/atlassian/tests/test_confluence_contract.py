@@ -182,5 +182,15 @@ def test_storage_format_to_text():
     assert storage_to_text(storage) == "Hi @712020:x\n\n| a | b"
 
 
+async def test_a_spec_violation_fails_the_contract(confluence_stub):
+    """The harness is live: a request confluence-v2.json does not allow is refused."""
+    from hub_connector_sdk.testkit import SpecViolation
+
+    with pytest.raises(SpecViolation):
+        await confluence_stub.client().put(
+            f"ex/confluence/{CLOUD_ID}/wiki/api/v2/pages/1", json={"title": "no version"}
+        )
+
+
 def test_every_action_is_covered():
     assert {a.id for a in ConfluenceConnector.manifest().actions} == TESTED

@@ -306,6 +306,16 @@ async def test_export_pages_with_comments_and_resumes_incrementally(jira_stub):
     )  # since newest - 15 h
 
 
+async def test_a_spec_violation_fails_the_contract(jira_stub):
+    """The harness is live: a request jira-platform-v3.json does not allow is refused."""
+    from hub_connector_sdk.testkit import SpecViolation
+
+    with pytest.raises(SpecViolation):
+        await jira_stub.client().get(
+            f"ex/jira/{CLOUD_ID}/rest/api/3/search/jql", params={"maxResults": "many"}
+        )
+
+
 def test_every_action_is_covered():
     # Runs last in this module (pytest keeps file order).
     assert {a.id for a in JiraConnector.manifest().actions} == TESTED

@@ -17,7 +17,16 @@ import pytest
 
 from hub_common.testing.events import expect_events
 from hub_connector_sdk.testkit import spec_file
-from hub_e2e.atlassian_e2e import CLOUD_ID, atlassian_hub, connect_oauth, run_action, user_headers
+from hub_e2e.atlassian_e2e import (
+    API_EMAIL,
+    API_TOKEN,
+    CLOUD_ID,
+    atlassian_hub,
+    connect_oauth,
+    run_action,
+    user_headers,
+    wait_active,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # five services start on a shared, loaded machine
 TENANT = "e2e-confluence"
@@ -56,6 +65,26 @@ def test_every_action_through_connectors_gateway_and_simulator(hub):
     assert comment["page_id"] == page["id"] and comment["text"] == "Thanks!"
     missing = run_action(hub, TENANT, cid, "get_page", {"page_id": "999999"})
     assert missing["error_code"] == "provider_not_found" and missing["error_message"] == "Page not found"
+
+
+def test_api_token_connection(hub):
+    sim, connectors = hub["sim"], hub["connectors"]
+    created = httpx.post(
+        f"{connectors.url}/v1/connections",
+        headers=user_headers(TENANT),
+        json={
+            "connector_id": "confluence_api_token",
+            "name": f"token {time.monotonic_ns()}",
+            "config": {"base_url": sim.url},
+            "credentials": {"username": API_EMAIL, "password": API_TOKEN},
+        },
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    httpx.post(f"{connectors.url}/v1/connections/{cid}/health", headers=user_headers(TENANT), timeout=60)
+    assert wait_active(hub, TENANT, cid)["external_account_name"] == "bot"  # GET /wiki/rest/api/user/current
+    page = run(hub, cid, "create_page", {"space_key": "DOCS", "title": "Via API token", "body": "Hello"})
+    assert run(hub, cid, "get_page", {"page_id": page["id"]})["text"] == "Hello"
 
 
 async def test_manual_registration_then_a_signed_page_event_on_trigger_fired(hub, hub_stack):
