@@ -306,6 +306,15 @@ async def test_export_pages_with_comments_and_resumes_incrementally(jira_stub):
     )  # since newest - 15 h
 
 
+async def test_the_incremental_export_starts_from_the_newest_update_whatever_its_offset(jira_stub):
+    later_in_utc = issue_json("PROJ-2", updated="2026-12-02T08:00:00.000-0500")  # 13:00 UTC
+    page = {"issues": [issue_json("PROJ-1"), later_in_utc], "isLast": True}
+    jira_stub.route("GET", "/ex/jira/{cloud_id}/rest/api/3/search/jql", page)
+    done = await run_export(JiraConnector, stub=jira_stub, config=CONFIG)
+    await run_export(JiraConnector, done.cursor, stub=jira_stub, config=CONFIG)
+    assert jira_stub.calls[1].param("jql") == 'updated >= "2026/12/01 22:00" ORDER BY updated ASC'
+
+
 async def test_a_spec_violation_fails_the_contract(jira_stub):
     """The harness is live: a request jira-platform-v3.json does not allow is refused."""
     from hub_connector_sdk.testkit import SpecViolation

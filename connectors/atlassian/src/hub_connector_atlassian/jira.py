@@ -306,8 +306,9 @@ class JiraConnector(AtlassianConnector):
             updated = (item.get("fields") or {}).get("updated")
             if isinstance(updated, str):
                 when = ev.jira_time(updated)
-                if when is not None and (state.high is None or when.isoformat() > state.high):
-                    state.high = when.astimezone(UTC).isoformat()
+                stamp = when.astimezone(UTC).isoformat() if when is not None else None
+                if stamp is not None and (state.high is None or stamp > state.high):  # both UTC
+                    state.high = stamp
             documents.append(issue_document(item))
         token = page.get("nextPageToken")
         if token and not page.get("isLast", False):
