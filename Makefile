@@ -33,7 +33,7 @@ bench: bootstrap ## the benchmarks: a table on stdout, JSON in bench/results/
 lint: bootstrap ## ruff + mypy (strict for libs/)
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy libs/common/src libs/hubctl/src libs/connector-sdk/src examples/statuspage/src connectors/github/src connectors/openai/src connectors/anthropic/src connectors/notion/src connectors/slack/src connectors/gitlab/src connectors/linear/src
+	@$(UV) run --frozen mypy libs/common/src libs/hubctl/src libs/connector-sdk/src examples/statuspage/src connectors/github/src connectors/openai/src connectors/anthropic/src connectors/notion/src connectors/slack/src connectors/gitlab/src connectors/linear/src connectors/atlassian/src
 	@$(UV) run --frozen mypy $(wildcard services/*/src) tests/e2e/src
 
 fmt: ## format the code

@@ -32,10 +32,14 @@ def test_the_builtins_load_cleanly_as_builtins():
         == sorted(c.id for c in BUILTINS)
         == [
             "anthropic",
+            "confluence",
+            "confluence_api_token",
             "github",
             "github_pat",
             "gitlab",
             "gitlab_pat",
+            "jira",
+            "jira_api_token",
             "linear",
             "linear_api_key",
             "notion",

@@ -8,6 +8,12 @@ from __future__ import annotations
 from hub_connector_anthropic import AnthropicConnector
 from hub_connector_openai import OpenAIConnector
 
+from hub_connector_atlassian import (
+    ConfluenceConnector,
+    ConfluenceTokenConnector,
+    JiraConnector,
+    JiraTokenConnector,
+)
 from hub_connector_github import GitHubConnector, GitHubTokenConnector
 from hub_connector_gitlab import GitLabConnector, GitLabTokenConnector
 from hub_connector_linear import LinearApiKeyConnector, LinearConnector
@@ -28,4 +34,8 @@ BUILTINS: tuple[type[BaseConnector], ...] = (
     SlackBotTokenConnector,
     LinearConnector,
     LinearApiKeyConnector,
+    JiraConnector,
+    JiraTokenConnector,
+    ConfluenceConnector,
+    ConfluenceTokenConnector,
 )

@@ -4,7 +4,8 @@
 Slack, Notion and Linear flavors. ``runner.OAuthSimulator`` runs it as a process.
 
 ``framework``: a provider simulator = that OAuth server + the provider's API (validated against
-its published description) + signed webhooks; ``github`` is the first. ``hub-sim <provider>``
+its published description) + signed webhooks: ``github``, ``openai``, ``anthropic``,
+``atlassian`` (Jira and Confluence). ``hub-sim <provider>``
 (``cli``) runs one; ``runner.ProviderSim`` runs it from tests. See docs/adr/0017.
 """
 

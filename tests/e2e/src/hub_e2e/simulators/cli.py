@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hub_e2e.simulators.anthropic import AnthropicSimulator
+from hub_e2e.simulators.atlassian import AtlassianSimulator
 from hub_e2e.simulators.framework import ProviderSimulator, create_provider_app
 from hub_e2e.simulators.github import GitHubSimulator
 from hub_e2e.simulators.gitlab import GitLabSimulator
@@ -33,6 +34,7 @@ PROVIDERS: dict[str, type[ProviderSimulator]] = {
         SlackSimulator,
         GitLabSimulator,
         LinearSimulator,
+        AtlassianSimulator,
     )
 }
 DEMO_CLIENT = {"client_id": "hub-sim-demo", "client_secret": "hub-sim-demo-secret"}
