@@ -19,7 +19,7 @@ from hub_connector_sdk.testkit import spec_file
 from hub_e2e.receiver import WebhookReceiver
 from hub_e2e.simulators.runner import ProviderSim
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.component  # the simulator alone: no hub service (docs/testing.md)
 CALLBACK = "http://127.0.0.1:9/v1/oauth/callback"  # never contacted: the tests read the redirect
 CLIENT = {
     "client_id": "sim-gitlab-app",

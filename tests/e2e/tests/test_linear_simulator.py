@@ -19,7 +19,7 @@ from hub_e2e.receiver import WebhookReceiver
 from hub_e2e.simulators.linear import sim_uuid
 from hub_e2e.simulators.runner import ProviderSim
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.component, pytest.mark.timeout(300)]  # the simulator alone (docs/testing.md)
 CALLBACK = "http://127.0.0.1:9/v1/oauth/callback"  # never contacted: the tests read the redirect
 CLIENT = {
     "client_id": "lin-sim-client",
