@@ -12,6 +12,7 @@ from hub_common.web import create_app as create_base_app
 from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_connectors.api import (
     routes_audit,
+    routes_automations,
     routes_connections,
     routes_connectors,
     routes_exports,
@@ -44,6 +45,7 @@ def create_app(settings: ConnectorsSettings | None = None, *, container: Contain
         routes_exports,
         routes_license,
         routes_audit,
+        routes_automations,
         routes_internal,
     ):
         app.include_router(router.router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hub_common.clients.vault import VaultClient
 from hub_common.infrastructure import Infrastructure
+from hub_common.kafka import RetryPolicy
 from hub_common.web.auth import ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
 from hub_connectors.adapters.oauth_revoker import NoRevoker, OAuthRevoker
@@ -20,6 +21,8 @@ from hub_connectors.runtime import ConnectorRuntime, PluginTokens, ProcessIsolat
 from hub_connectors.runtime.provider_client import TransportFactory
 from hub_connectors.services.actions import ActionService
 from hub_connectors.services.audit import AuditService
+from hub_connectors.services.automation_engine import AutomationEngine
+from hub_connectors.services.automations import AutomationService
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.connections import ConnectionService
 from hub_connectors.services.content_exports import ContentExportService, ExportRunner
@@ -156,6 +159,16 @@ class Container:
             self.runtime,
             dedupe_retention_days=settings.connectors_dedupe_retention_days,
         )
+        self.automations = AutomationService(self.db, self.registry)
+        self.automation_engine = AutomationEngine(
+            self.db,
+            self.registry,
+            self.actions,
+            retry=RetryPolicy(attempts=settings.connectors_automation_attempts, initial_backoff_s=0.5),
+            loop_window_s=settings.connectors_automation_loop_window_s,
+            loop_max_runs=settings.connectors_automation_loop_max_runs,
+            result_max_bytes=settings.connectors_event_result_max_bytes,
+        )
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:
@@ -171,6 +184,7 @@ class Container:
                 export_runner=self.export_runner,
                 trigger_polls=self.trigger_polls,
                 triggers=self.triggers,
+                automation_engine=self.automation_engine,
             )
             await self.workers.start()
 

@@ -45,12 +45,16 @@ def _retry_forever(exc: BaseException) -> bool:
 
 
 class TriggerAgent:
+    # What a subclass changes to consume another topic (consumers/automation_agent.py).
+    topic_name = WebhookReceived.topic
+    agent_name = "triggers"
+
     def __init__(
         self,
         *,
         bootstrap: str,
         group_id: str,
-        processor: TriggerProcessor,
+        processor: TriggerProcessor | None,
         dlq_producer: EventProducer,
         auto_offset_reset: str = "earliest",
         retry: RetryPolicy | None = None,
@@ -78,13 +82,13 @@ class TriggerAgent:
             broker_commit_interval=0.5,
             loop=asyncio.get_running_loop(),
         )
-        topic = app.topic(WebhookReceived.topic, value_serializer="raw", key_serializer="raw")
+        topic = app.topic(self.topic_name, value_serializer="raw", key_serializer="raw")
 
         async def triggers(stream: Any) -> None:
             async for event in stream.events():
                 await self._handle(event.message)
 
-        app.agent(topic, name="triggers", concurrency=1)(triggers)
+        app.agent(topic, name=self.agent_name, concurrency=1)(triggers)
         return app
 
     async def start(self) -> None:
@@ -116,6 +120,7 @@ class TriggerAgent:
         while True:
             attempt += 1
             try:
+                assert self._processor is not None
                 await self._processor.process(received)
             except UnparseableDelivery as exc:
                 await self._dead_letter(message, exc, attempts=attempt)

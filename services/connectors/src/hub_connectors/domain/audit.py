@@ -16,6 +16,7 @@ from uuid import UUID
 
 from hub_common.errors import BadRequest
 from hub_common.events import (
+    AutomationRun,
     ConnectionStatusChanged,
     CredentialChanged,
     HubEvent,
@@ -107,6 +108,22 @@ def entry_for(event_id: str, event: HubEvent) -> AuditEntry | None:
                 "duration_ms": event.duration_ms,
                 "error_code": event.error_code,
             },
+        )
+    if isinstance(event, AutomationRun):
+        return AuditEntry(
+            **base,
+            connector_id=event.connector_id,
+            action_id=event.action_id,
+            status="success" if event.status == "succeeded" else "failure",
+            details={
+                "automation_id": str(event.automation_id),
+                "run_id": str(event.run_id),
+                "run_status": event.status,
+                "trigger_connection_id": str(event.trigger_connection_id),
+                "attempts": event.attempts,
+                "error_code": event.error_code,
+            },
+            error_message=_error(event.error_message),
         )
     return None
 

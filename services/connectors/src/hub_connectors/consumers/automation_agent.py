@@ -1,0 +1,73 @@
+"""The faust-streaming agent that runs automations on ``integration.trigger-fired``
+(docs/adr/0029), built like the trigger agent (docs/adr/0020): in this service's event loop,
+offsets committed only after a record is handled, outages retried, unreadable records
+dead-lettered to ``integration.trigger-fired.dlq``. The engine dedupes on the event's ``ce_id``,
+so a record handled twice runs no action twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+
+from hub_common.events import IntegrationTriggerFired
+from hub_common.events.envelope import EnvelopeError, decode
+from hub_common.kafka import EventProducer, RetryPolicy
+from hub_connectors.consumers.trigger_agent import TriggerAgent, _headers, _retry_forever
+from hub_connectors.services.automation_engine import AutomationEngine
+
+log = logging.getLogger(__name__)
+
+
+class AutomationAgent(TriggerAgent):
+    topic_name = IntegrationTriggerFired.topic
+    agent_name = "automations"
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group_id: str,
+        engine: AutomationEngine,
+        dlq_producer: EventProducer,
+        auto_offset_reset: str = "earliest",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(
+            bootstrap=bootstrap,
+            group_id=group_id,
+            processor=None,
+            dlq_producer=dlq_producer,
+            auto_offset_reset=auto_offset_reset,
+            retry=retry,
+        )
+        self._engine = engine
+
+    async def _handle(self, message: Any) -> None:
+        try:
+            cloud_event = decode(message.value, _headers(message))
+            fired = cloud_event.parse(IntegrationTriggerFired)
+        except (EnvelopeError, ValidationError, ValueError) as exc:
+            await self._dead_letter(message, exc, attempts=1)
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._engine.handle(cloud_event.id, fired)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise  # left uncommitted: the next owner handles it again (claims dedupe)
+                if attempt >= self._retry.attempts and not _retry_forever(exc):
+                    await self._dead_letter(message, exc, attempts=attempt)
+                    return
+                log.warning(
+                    "automation handling failed, will retry",
+                    extra={"event_id": cloud_event.id, "attempt": attempt, "error": type(exc).__name__},
+                )
+                await asyncio.sleep(self._retry.backoff(min(attempt, 8)))
+                continue
+            self.handled += 1
+            return
