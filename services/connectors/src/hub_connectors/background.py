@@ -30,6 +30,7 @@ from hub_connectors.services.health import HealthService
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.trigger_polls import TriggerPolls
 from hub_connectors.services.triggers import TriggerProcessor
+from hub_connectors.services.ui_sessions import UiSessions
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ class BackgroundWorkers:
         trigger_polls: TriggerPolls | None = None,
         triggers: TriggerProcessor | None = None,
         automation_engine: AutomationEngine | None = None,
+        ui_sessions: UiSessions | None = None,
     ) -> None:
+        self._ui_sessions = ui_sessions
         prefix = settings.connectors_consumer_group_prefix
         self.settings = settings
         self._health = health
@@ -170,6 +173,12 @@ class BackgroundWorkers:
                         s.connectors_audit_purge_interval_s,
                         self._triggers.forget_old_firings,
                     )
+                )
+            )
+        if self._ui_sessions is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    _every("ui-session-purge", s.connectors_audit_purge_interval_s, self._ui_sessions.purge)
                 )
             )
         if self.export_runner is not None:

@@ -66,6 +66,8 @@ class ConnectorsSettings(HubSettings):
     # connect session last.
     connectors_ui_session_ttl_s: float = Field(default=8 * 3600.0, gt=0)
     connectors_connect_session_ttl_s: float = Field(default=30 * 60.0, gt=0, le=24 * 3600.0)
+    # The URL browsers reach this service at (connect links); unset: the request's own.
+    connectors_public_url: str | None = None
     # Where a new consumer group starts: "earliest" so that nothing is missed on first deploy.
     connectors_consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     # Status changes and audit projection tolerate this much delay; in exchange the broker
