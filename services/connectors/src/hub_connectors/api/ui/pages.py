@@ -54,6 +54,8 @@ STATUS_TEXT = {
     "failure": ("✗", "Failure", "bad"),
 }
 templates.env.globals["STATUS_TEXT"] = STATUS_TEXT
+# JSON for people (autoescaped by the template like any text), not for a <script> element.
+templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 def _c(request: Request) -> Any:
@@ -566,17 +568,30 @@ async def automations_page(request: Request) -> Response:
     )
 
 
-def _sample_for(schema: dict[str, Any] | None) -> Any:
-    """A sample payload shaped like a trigger's payload schema (for the preview box)."""
+def _sample_for(schema: dict[str, Any] | None, defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """A sample payload shaped like a trigger's payload schema (for the preview box); local
+    ``$ref``s are followed."""
     schema = schema or {}
-    kind = schema.get("type")
-    if kind == "object" or "properties" in schema:
-        return {k: _sample_for(v) for k, v in (schema.get("properties") or {}).items()}
+    defs = defs if defs is not None else schema.get("$defs", {})
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < 8:
+        return _sample_for(defs.get(ref.removeprefix("#/$defs/")), defs, depth + 1)
+    for combined in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in schema.get(combined) or [] if o.get("type") != "null"]
+        if options:
+            return _sample_for(options[0], defs, depth + 1)
     if "example" in schema:
         return schema["example"]
+    if schema.get("examples"):
+        return schema["examples"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {k: _sample_for(v, defs, depth + 1) for k, v in (schema.get("properties") or {}).items()}
     if schema.get("enum"):
         return schema["enum"][0]
-    return {"integer": 1, "number": 1.5, "boolean": True, "array": []}.get(str(kind), "example")
+    if kind == "array":
+        return []
+    return {"integer": 1, "number": 1.5, "boolean": True}.get(str(kind), "example")
 
 
 def _parse_choice(value: str) -> tuple[UUID | None, str]:
