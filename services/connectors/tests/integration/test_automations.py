@@ -213,3 +213,27 @@ async def test_an_automation_feeding_its_own_trigger_is_stopped(api, auth, tenan
     assert outcomes == [["succeeded"], ["succeeded"], ["loop_suspected"], []]
     got = (await api.get(f"/v1/automations/{automation['id']}", headers=auth(tenant, "enterprise"))).json()
     assert got["enabled"] is False and "loop protection" in got["disabled_reason"]
+
+
+async def test_a_run_cut_short_by_a_crash_is_marked_interrupted_never_repeated(
+    api, auth, tenant, container, gateway
+):
+    source, target = await _pair(api, auth, tenant)
+    automation = await _automation(api, auth, tenant, source, target)
+    event_id = str(uuid.uuid4())
+    # A process claimed this event's run an hour ago and died before recording the result.
+    async with container.infra.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO automation_runs (id, tenant_id, automation_id, trigger_event_id, status, started_at)"
+            " VALUES ($1, $2, $3, $4, 'running', now() - interval '1 hour')",
+            uuid.uuid4(),
+            tenant,
+            uuid.UUID(automation["id"]),
+            event_id,
+        )
+    engine = AutomationEngine(container.db, container.registry, container.actions)
+    before = gateway.calls_to(target, "echo")
+    assert await engine.handle(event_id, _fired(tenant, source, {"id": "P4"})) == ["duplicate"]
+    assert gateway.calls_to(target, "echo") == before
+    [run] = await _runs(api, auth, tenant, automation["id"])
+    assert run["status"] == "interrupted" and "not retried" in run["error_message"]
