@@ -6,8 +6,6 @@ so a record handled twice runs no action twice."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,10 +13,8 @@ from pydantic import ValidationError
 from hub_common.events import IntegrationTriggerFired
 from hub_common.events.envelope import EnvelopeError, decode
 from hub_common.kafka import EventProducer, RetryPolicy
-from hub_connectors.consumers.trigger_agent import TriggerAgent, _headers, _retry_forever
+from hub_connectors.consumers.trigger_agent import TriggerAgent, _headers
 from hub_connectors.services.automation_engine import AutomationEngine
-
-log = logging.getLogger(__name__)
 
 
 class AutomationAgent(TriggerAgent):
@@ -52,22 +48,8 @@ class AutomationAgent(TriggerAgent):
         except (EnvelopeError, ValidationError, ValueError) as exc:
             await self._dead_letter(message, exc, attempts=1)
             return
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._engine.handle(cloud_event.id, fired)
-            except Exception as exc:
-                if self._stopping.is_set():
-                    raise  # left uncommitted: the next owner handles it again (claims dedupe)
-                if attempt >= self._retry.attempts and not _retry_forever(exc):
-                    await self._dead_letter(message, exc, attempts=attempt)
-                    return
-                log.warning(
-                    "automation handling failed, will retry",
-                    extra={"event_id": cloud_event.id, "attempt": attempt, "error": type(exc).__name__},
-                )
-                await asyncio.sleep(self._retry.backoff(min(attempt, 8)))
-                continue
-            self.handled += 1
-            return
+        await self._retrying(
+            message,
+            lambda: self._engine.handle(cloud_event.id, fired),
+            context={"event_id": cloud_event.id},
+        )

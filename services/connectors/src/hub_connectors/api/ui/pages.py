@@ -27,6 +27,7 @@ from hub_connectors.api.ui.session import (
     same_origin,
     session_of,
 )
+from hub_connectors.domain.errors import AutomationNotFound, ConnectionNotFound
 from hub_connectors.domain.license import policy_for
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.services.automations import AutomationSpec
@@ -87,6 +88,14 @@ def _uuid(value: str | None) -> UUID | None:
         return UUID(value) if value else None
     except ValueError:
         return None
+
+
+def _known_id(value: str, not_found: type[ConnectionNotFound] | type[AutomationNotFound]) -> UUID:
+    """A path id; a malformed one is just an id that does not exist here."""
+    parsed = _uuid(value)
+    if parsed is None:
+        raise not_found()
+    return parsed
 
 
 def _ui_url(request: Request, path: str) -> str:
@@ -332,10 +341,8 @@ async def _activity(
 @router.get("/connections/{connection_id}")
 async def connection_detail(request: Request, connection_id: str) -> Response:
     session = await session_of(request)
-    cid = _uuid(connection_id)
     try:
-        if cid is None:
-            raise HubError("no such connection", code="connection_not_found", status_code=404)
+        cid = _known_id(connection_id, ConnectionNotFound)
         connection = await _c(request).connections.get(session.caller, cid)
     except HubError as exc:
         return _page(request, "error.html", session, exc.status_code, message=exc.message)
@@ -366,10 +373,8 @@ async def connection_detail(request: Request, connection_id: str) -> Response:
 async def rename_connection(request: Request, connection_id: str) -> Response:
     session = await session_of(request)
     form = await checked_form(request, session)
-    cid = _uuid(connection_id)
     try:
-        if cid is None:
-            raise HubError("no such connection", code="connection_not_found", status_code=404)
+        cid = _known_id(connection_id, ConnectionNotFound)
         await _c(request).connection_admin.rename(session.caller, cid, str(form.get("name") or ""))
     except HubError as exc:
         return _go(f"{PATH}/connections/{connection_id}", f"Not renamed: {exc.message}")
@@ -380,10 +385,8 @@ async def rename_connection(request: Request, connection_id: str) -> Response:
 async def test_connection(request: Request, connection_id: str) -> Response:
     session = await session_of(request)
     await checked_form(request, session)
-    cid = _uuid(connection_id)
     try:
-        if cid is None:
-            raise HubError("no such connection", code="connection_not_found", status_code=404)
+        cid = _known_id(connection_id, ConnectionNotFound)
         connection, health = await _c(request).health.check(session.caller, cid)
     except HubError as exc:
         return _go(f"{PATH}/connections/{connection_id}", f"Test not run: {exc.message}")
@@ -396,10 +399,8 @@ async def reconnect(request: Request, connection_id: str) -> Response:
     """OAuth: a new flow for the same connection. API keys: the credentials page."""
     session = await session_of(request)
     await checked_form(request, session)
-    cid = _uuid(connection_id)
     try:
-        if cid is None:
-            raise HubError("no such connection", code="connection_not_found", status_code=404)
+        cid = _known_id(connection_id, ConnectionNotFound)
         connection = await _c(request).connections.get(session.caller, cid)
         if connection.auth_method != str(AuthenticationMethod.OAUTH2):
             return _go(f"{PATH}/credentials#c-{cid}", "Enter the new credentials below.")
@@ -414,10 +415,8 @@ async def reconnect(request: Request, connection_id: str) -> Response:
 @router.get("/connections/{connection_id}/disconnect")
 async def confirm_disconnect(request: Request, connection_id: str) -> Response:
     session = await session_of(request)
-    cid = _uuid(connection_id)
     try:
-        if cid is None:
-            raise HubError("no such connection", code="connection_not_found", status_code=404)
+        cid = _known_id(connection_id, ConnectionNotFound)
         connection = await _c(request).connections.get(session.caller, cid)
     except HubError as exc:
         return _page(request, "error.html", session, exc.status_code, message=exc.message)
@@ -433,10 +432,8 @@ async def confirm_disconnect(request: Request, connection_id: str) -> Response:
 async def disconnect(request: Request, connection_id: str) -> Response:
     session = await session_of(request)
     await checked_form(request, session)
-    cid = _uuid(connection_id)
     try:
-        if cid is None:
-            raise HubError("no such connection", code="connection_not_found", status_code=404)
+        cid = _known_id(connection_id, ConnectionNotFound)
         connection = await _c(request).connections.disconnect(session.caller, cid)
     except HubError as exc:
         return _go(f"{PATH}/connections", f"Not disconnected: {exc.message}")
@@ -476,11 +473,9 @@ async def credentials_page(request: Request) -> Response:
 async def rotate_credentials(request: Request, connection_id: str) -> Response:
     session = await session_of(request)
     form = await checked_form(request, session)
-    cid = _uuid(connection_id)
     values = {k.removeprefix("cred."): str(v) for k, v in form.items() if k.startswith("cred.") and v}
     try:
-        if cid is None:
-            raise HubError("no such connection", code="connection_not_found", status_code=404)
+        cid = _known_id(connection_id, ConnectionNotFound)
         connection = await _c(request).connection_admin.rotate(session.caller, cid, values)
     except HubError as exc:
         return _go(f"{PATH}/credentials", f"Credentials not changed: {exc.message}")
@@ -730,10 +725,8 @@ async def create_automation(request: Request) -> Response:
 @router.get("/automations/{automation_id}")
 async def automation_detail(request: Request, automation_id: str) -> Response:
     session = await session_of(request)
-    aid = _uuid(automation_id)
     try:
-        if aid is None:
-            raise HubError("no such automation", code="automation_not_found", status_code=404)
+        aid = _known_id(automation_id, AutomationNotFound)
         automation = await _c(request).automations.get(session.caller, aid)
         runs = await _c(request).automations.runs(session.caller, aid, limit=25)
     except HubError as exc:
@@ -752,10 +745,8 @@ async def automation_detail(request: Request, automation_id: str) -> Response:
 @router.get("/automations/{automation_id}/edit")
 async def edit_automation(request: Request, automation_id: str) -> Response:
     session = await session_of(request)
-    aid = _uuid(automation_id)
     try:
-        if aid is None:
-            raise HubError("no such automation", code="automation_not_found", status_code=404)
+        aid = _known_id(automation_id, AutomationNotFound)
         automation = await _c(request).automations.get(session.caller, aid)
     except HubError as exc:
         return _page(request, "error.html", session, exc.status_code, message=exc.message)
