@@ -239,6 +239,10 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     issues = httpx.get(f"{github.url}/api/v3/repos/{REPO}/issues", params={"state": "all"},
                        headers={"Authorization": f"Bearer {GITHUB_PAT}"}, timeout=30).json()  # fmt: skip
     assert [i["comments"] for i in issues if i["number"] == number] == [1]
+    # The connection's detail counts what its webhook registration received.
+    reload_until(browser, f"{ui}/connections/{gh_id}", "Events received per webhook registration")
+    assert "<td>issue_opened</td><td>1</td>" in browser.source
+    shots("05b-github-connection-webhooks")
     browser.go(f"{ui}/automations")
     shots("10-automations")
 

@@ -12,6 +12,7 @@ from hub_connectors.domain import credentials as credential_rules
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.errors import ConnectionNotFound, NameTaken
 from hub_connectors.registry import ConnectorRegistry
+from hub_connectors.repositories import trigger_firings
 from hub_connectors.repositories import ui_sessions as repo
 from hub_connectors.services.caller import Caller
 from hub_connectors.services.connections import ConnectionService
@@ -58,3 +59,9 @@ class ConnectionAdmin:
         await self._store.store(caller.tenant_id, connection_id, secrets)
         checked, _health = await self._health.check(caller, connection_id)
         return checked
+
+    async def trigger_counts(self, caller: Caller, connection_id: UUID) -> list[dict[str, Any]]:
+        """Per webhook registration and trigger: fired, filtered, duplicates, last fired."""
+        async with self._db.connection() as conn:
+            rows = await trigger_firings.counts_for_connection(conn, caller.tenant_id, connection_id)
+        return [dict(r) for r in rows]

@@ -349,6 +349,7 @@ async def connection_detail(request: Request, connection_id: str) -> Response:
     manifest = _manifest(request, connection.connector_id)
     exports = await _c(request).exports.list(session.caller, cid, limit=5)
     activity, _, activity_note = await _activity(request, session, cid)
+    trigger_counts = await _c(request).connection_admin.trigger_counts(session.caller, cid)
     automations = [
         a
         for a in await _c(request).automations.list_all(session.caller)
@@ -364,6 +365,7 @@ async def connection_detail(request: Request, connection_id: str) -> Response:
         activity=activity,
         activity_note=activity_note,
         automations=automations,
+        trigger_counts=trigger_counts,
         scopes=connection.metadata.get("scopes") or connection.metadata.get("granted_scopes"),
         connected=request.query_params.get("status") == "connected",
     )
