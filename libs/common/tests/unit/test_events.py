@@ -36,6 +36,7 @@ def test_every_architecture_topic_has_a_model() -> None:
         "credential.changed",
         "integration.content",  # content exports for local search (docs/adr/0016)
         "webhook.subscription-disabled",  # a subscriber endpoint stopped receiving (docs/adr/0020)
+        "automation.run",  # one trigger→action automation run (docs/adr/0029)
     }
 
 

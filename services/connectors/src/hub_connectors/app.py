@@ -12,11 +12,14 @@ from hub_common.web import create_app as create_base_app
 from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_connectors.api import (
     routes_audit,
+    routes_automations,
+    routes_connect,
     routes_connections,
     routes_connectors,
     routes_exports,
     routes_internal,
     routes_license,
+    ui,
 )
 from hub_connectors.config import ConnectorsSettings
 from hub_connectors.inject import Container
@@ -44,9 +47,12 @@ def create_app(settings: ConnectorsSettings | None = None, *, container: Contain
         routes_exports,
         routes_license,
         routes_audit,
+        routes_automations,
+        routes_connect,
         routes_internal,
     ):
         app.include_router(router.router)
+    ui.install(app)
     # Appended (innermost), so the request-id middleware still wraps a 413.
     app.user_middleware.append(Middleware(BodyLimitMiddleware, max_bytes=settings.connectors_max_body_bytes))
     return app

@@ -14,13 +14,15 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from hub_common.events import IntegrationContent, IntegrationTriggerFired, WebhookReceived
+from hub_common.events import AutomationRun, IntegrationContent, IntegrationTriggerFired, WebhookReceived
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_connectors.config import ConnectorsSettings
+from hub_connectors.consumers.automation_agent import AutomationAgent
 from hub_connectors.consumers.handlers import STATUS_TOPICS, AuditProjectionHandler, ConnectionStatusHandler
 from hub_connectors.consumers.trigger_agent import TriggerAgent
 from hub_connectors.services.audit import AuditService
+from hub_connectors.services.automation_engine import AutomationEngine
 from hub_connectors.services.connected_checks import ConnectedChecks
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.content_exports import ExportRunner
@@ -28,6 +30,7 @@ from hub_connectors.services.health import HealthService
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.trigger_polls import TriggerPolls
 from hub_connectors.services.triggers import TriggerProcessor
+from hub_connectors.services.ui_sessions import UiSessions
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,10 @@ class BackgroundWorkers:
         export_runner: ExportRunner | None = None,
         trigger_polls: TriggerPolls | None = None,
         triggers: TriggerProcessor | None = None,
+        automation_engine: AutomationEngine | None = None,
+        ui_sessions: UiSessions | None = None,
     ) -> None:
+        self._ui_sessions = ui_sessions
         prefix = settings.connectors_consumer_group_prefix
         self.settings = settings
         self._health = health
@@ -99,6 +105,18 @@ class BackgroundWorkers:
             if triggers is not None and settings.connectors_triggers
             else None
         )
+        # integration.trigger-fired → automation runs (a faust agent, docs/adr/0029)
+        self.automation_agent = (
+            AutomationAgent(
+                bootstrap=settings.kafka_bootstrap,
+                group_id=f"{prefix}.automations",
+                engine=automation_engine,
+                dlq_producer=producer,
+                auto_offset_reset=settings.connectors_consumer_offset_reset,
+            )
+            if automation_engine is not None and settings.connectors_automations
+            else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
         # An OAuth connect is health-checked as an API-key connection's creation is.
         self.connected_checks = ConnectedChecks(health)
@@ -115,12 +133,15 @@ class BackgroundWorkers:
             IntegrationContent.topic,
             IntegrationTriggerFired.topic,
             WebhookReceived.topic,
+            AutomationRun.topic,
         }
         await ensure_topics(s.kafka_bootstrap, sorted(topics | {dlq_topic(t) for t in topics}))
         for consumer in self.consumers:
             await consumer.start()
         if self.trigger_agent is not None:
             await self.trigger_agent.start()
+        if self.automation_agent is not None:
+            await self.automation_agent.start()
         self._tasks = [
             asyncio.create_task(_every("health", s.connectors_health_interval_s / 2, self._health.run_due)),
             asyncio.create_task(
@@ -154,6 +175,12 @@ class BackgroundWorkers:
                     )
                 )
             )
+        if self._ui_sessions is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    _every("ui-session-purge", s.connectors_audit_purge_interval_s, self._ui_sessions.purge)
+                )
+            )
         if self.export_runner is not None:
             self.export_runner.start()
 
@@ -161,6 +188,8 @@ class BackgroundWorkers:
         await asyncio.gather(*(c.wait_assigned(timeout_s) for c in self.consumers))
         if self.trigger_agent is not None:
             await self.trigger_agent.wait_assigned(timeout_s)
+        if self.automation_agent is not None:
+            await self.automation_agent.wait_assigned(timeout_s)
 
     async def stop(self) -> None:
         if self.export_runner is not None:
@@ -171,6 +200,8 @@ class BackgroundWorkers:
                 await task
         if self.trigger_agent is not None:
             await self.trigger_agent.stop()
+        if self.automation_agent is not None:
+            await self.automation_agent.stop()
         for consumer in self.consumers:
             await consumer.stop()
         await self.connected_checks.stop()

@@ -56,6 +56,18 @@ class ConnectorsSettings(HubSettings):
     connectors_consumer_group_prefix: str = "connectors"
     # The faust agent turning webhook.received into integration.trigger-fired (docs/adr/0020).
     connectors_triggers: bool = True
+    # The faust agent running automations on integration.trigger-fired (docs/adr/0029), and
+    # its loop protection: more runs of one automation than this within the window disable it.
+    connectors_automations: bool = True
+    connectors_automation_attempts: int = Field(default=4, ge=1, le=10)
+    connectors_automation_loop_window_s: float = Field(default=60.0, gt=0)
+    connectors_automation_loop_max_runs: int = Field(default=30, ge=1)
+    # The Integration Manager UI (docs/adr/0029): how long a browser session and an end user's
+    # connect session last.
+    connectors_ui_session_ttl_s: float = Field(default=8 * 3600.0, gt=0)
+    connectors_connect_session_ttl_s: float = Field(default=30 * 60.0, gt=0, le=24 * 3600.0)
+    # The URL browsers reach this service at (connect links); unset: the request's own.
+    connectors_public_url: str | None = None
     # Where a new consumer group starts: "earliest" so that nothing is missed on first deploy.
     connectors_consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     # Status changes and audit projection tolerate this much delay; in exchange the broker
@@ -68,6 +80,7 @@ class ConnectorsSettings(HubSettings):
             "integration.status-changed",
             "integration.action-executed",
             "credential.changed",
+            "automation.run",
         ]
     )
     connectors_health_interval_s: float = Field(default=300.0, gt=0)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from hub_common.clients.vault import VaultClient
 from hub_common.infrastructure import Infrastructure
+from hub_common.kafka import RetryPolicy
 from hub_common.web.auth import ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
+from hub_connectors.adapters.oauth_flows import OAuthFlowStarter
 from hub_connectors.adapters.oauth_revoker import NoRevoker, OAuthRevoker
 from hub_connectors.adapters.vault_store import VaultCredentialStore
 from hub_connectors.background import BackgroundWorkers
@@ -20,6 +22,9 @@ from hub_connectors.runtime import ConnectorRuntime, PluginTokens, ProcessIsolat
 from hub_connectors.runtime.provider_client import TransportFactory
 from hub_connectors.services.actions import ActionService
 from hub_connectors.services.audit import AuditService
+from hub_connectors.services.automation_engine import AutomationEngine
+from hub_connectors.services.automations import AutomationService
+from hub_connectors.services.connection_admin import ConnectionAdmin
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.connections import ConnectionService
 from hub_connectors.services.content_exports import ContentExportService, ExportRunner
@@ -31,6 +36,7 @@ from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.tenants import TenantDirectory
 from hub_connectors.services.trigger_polls import TriggerPolls
 from hub_connectors.services.triggers import TriggerProcessor
+from hub_connectors.services.ui_sessions import UiSessions
 from hub_connectors.services.webhook_registrations import WebhookRegistrar
 
 
@@ -156,6 +162,29 @@ class Container:
             self.runtime,
             dedupe_retention_days=settings.connectors_dedupe_retention_days,
         )
+        self.automations = AutomationService(self.db, self.registry)
+        self.automation_engine = AutomationEngine(
+            self.db,
+            self.registry,
+            self.actions,
+            retry=RetryPolicy(attempts=settings.connectors_automation_attempts, initial_backoff_s=0.5),
+            loop_window_s=settings.connectors_automation_loop_window_s,
+            loop_max_runs=settings.connectors_automation_loop_max_runs,
+            result_max_bytes=settings.connectors_event_result_max_bytes,
+        )
+        # The Integration Manager UI (docs/adr/0029)
+        self.ui_sessions = UiSessions(
+            self.db,
+            self.registry,
+            ttl_s=settings.connectors_ui_session_ttl_s,
+            connect_ttl_s=settings.connectors_connect_session_ttl_s,
+        )
+        self.connection_admin = ConnectionAdmin(
+            self.db, self.registry, self.connections, self.credential_store, self.health
+        )
+        self.oauth_flows = OAuthFlowStarter(
+            settings.oauth_url, self.minter, timeout_s=settings.connectors_oauth_timeout_s
+        )
         self.workers: BackgroundWorkers | None = None
 
     async def start(self) -> None:
@@ -171,6 +200,8 @@ class Container:
                 export_runner=self.export_runner,
                 trigger_polls=self.trigger_polls,
                 triggers=self.triggers,
+                automation_engine=self.automation_engine,
+                ui_sessions=self.ui_sessions,
             )
             await self.workers.start()
 
@@ -178,6 +209,7 @@ class Container:
         if self.workers is not None:
             await self.workers.stop()
         await self.runtime.aclose()  # plugin workers
+        await self.oauth_flows.aclose()
         if self._owned_store is not None:
             await self._owned_store.aclose()
         if self._owned_revoker is not None:

@@ -206,6 +206,25 @@ class IntegrationContent(HubEvent):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class AutomationRun(HubEvent):
+    """One run of a trigger→action automation (docs/adr/0029): which trigger event started it,
+    which action it ran and how that went. Metadata only: no rendered parameters, no result data."""
+
+    topic: ClassVar[str] = "automation.run"
+    automation_id: UUID
+    run_id: UUID
+    connection_id: UUID = Field(description="the action's connection")
+    trigger_connection_id: UUID
+    trigger_event_id: str = Field(description="the integration.trigger-fired event (its ce_id)")
+    connector_id: str
+    action_id: str
+    status: Literal["succeeded", "failed", "template_error", "invalid_parameters", "loop_suspected"]
+    attempts: int = Field(ge=0)
+    error_code: str | None = None
+    error_message: str | None = None
+    duration_ms: int = Field(default=0, ge=0)
+
+
 EVENT_MODELS: tuple[type[HubEvent], ...] = (
     IntegrationConnected,
     IntegrationDisconnected,
@@ -219,6 +238,7 @@ EVENT_MODELS: tuple[type[HubEvent], ...] = (
     IntegrationTriggerFired,
     CredentialChanged,
     IntegrationContent,
+    AutomationRun,
 )
 TOPICS: dict[str, type[HubEvent]] = {m.topic: m for m in EVENT_MODELS}
 _BY_TYPE: dict[str, type[HubEvent]] = {m.event_type(): m for m in EVENT_MODELS}

@@ -1,4 +1,5 @@
-"""The tools the stack runs on; PostgreSQL and Redis are installed from apt when missing."""
+"""The tools the stack runs on; PostgreSQL, Redis, and Chromium with its WebDriver (the UI's
+browser tests, docs/adr/0029) are installed from apt when missing."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ def redis_server() -> str | None:
     )
 
 
+def chromium() -> str | None:
+    """Debian's ``chromium`` (the browser tests drive it headless through ``chromedriver``)."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromedriver() -> str | None:
+    return shutil.which("chromedriver")
+
+
 def require_tool(name: str, hint: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -49,11 +59,15 @@ def _missing() -> list[str]:
         missing.append("postgresql")
     if redis_server() is None:
         missing.append("redis-server")
+    if chromium() is None:
+        missing.append("chromium")
+    if chromedriver() is None:
+        missing.append("chromium-driver")
     return missing
 
 
 def ensure_debian_packages(paths: StackPaths) -> None:
-    """apt-get install what is missing; a no-op (two stat calls) when both are present."""
+    """apt-get install what is missing; a no-op (a few stat calls) when everything is present."""
     with _apt_lock:
         missing = _missing()
         if not missing:

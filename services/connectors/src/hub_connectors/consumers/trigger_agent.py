@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -45,12 +45,16 @@ def _retry_forever(exc: BaseException) -> bool:
 
 
 class TriggerAgent:
+    # What a subclass changes to consume another topic (consumers/automation_agent.py).
+    topic_name = WebhookReceived.topic
+    agent_name = "triggers"
+
     def __init__(
         self,
         *,
         bootstrap: str,
         group_id: str,
-        processor: TriggerProcessor,
+        processor: TriggerProcessor | None,
         dlq_producer: EventProducer,
         auto_offset_reset: str = "earliest",
         retry: RetryPolicy | None = None,
@@ -78,13 +82,13 @@ class TriggerAgent:
             broker_commit_interval=0.5,
             loop=asyncio.get_running_loop(),
         )
-        topic = app.topic(WebhookReceived.topic, value_serializer="raw", key_serializer="raw")
+        topic = app.topic(self.topic_name, value_serializer="raw", key_serializer="raw")
 
         async def triggers(stream: Any) -> None:
             async for event in stream.events():
                 await self._handle(event.message)
 
-        app.agent(topic, name="triggers", concurrency=1)(triggers)
+        app.agent(topic, name=self.agent_name, concurrency=1)(triggers)
         return app
 
     async def start(self) -> None:
@@ -112,12 +116,31 @@ class TriggerAgent:
         except (EnvelopeError, ValidationError, ValueError) as exc:
             await self._dead_letter(message, exc, attempts=1)
             return
+        processor = self._processor
+        assert processor is not None
+        await self._retrying(
+            message,
+            lambda: processor.process(received),
+            fatal=(UnparseableDelivery,),
+            context={"delivery_id": received.delivery_id},
+        )
+
+    async def _retrying(
+        self,
+        message: Any,
+        work: Callable[[], Awaitable[object]],
+        *,
+        fatal: tuple[type[BaseException], ...] = (),
+        context: dict[str, Any],
+    ) -> None:
+        """Run ``work`` for one record: outages are retried without end, other failures a few
+        times, ``fatal`` ones not at all; what is given up on is dead-lettered."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self._processor.process(received)
-            except UnparseableDelivery as exc:
+                await work()
+            except fatal as exc:
                 await self._dead_letter(message, exc, attempts=attempt)
                 return
             except Exception as exc:
@@ -127,12 +150,8 @@ class TriggerAgent:
                     await self._dead_letter(message, exc, attempts=attempt)
                     return
                 log.warning(
-                    "trigger processing failed, will retry",
-                    extra={
-                        "delivery_id": received.delivery_id,
-                        "attempt": attempt,
-                        "error": type(exc).__name__,
-                    },
+                    f"{self.agent_name} handling failed, will retry",
+                    extra={**context, "attempt": attempt, "error": type(exc).__name__},
                 )
                 await asyncio.sleep(self._retry.backoff(min(attempt, 8)))
                 continue

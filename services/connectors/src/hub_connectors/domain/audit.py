@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from hub_common.events import (
+    AutomationRun,
     ConnectionStatusChanged,
     CredentialChanged,
     HubEvent,
@@ -104,5 +105,21 @@ def entry_for(event_id: str, event: HubEvent) -> AuditEntry | None:
                 "duration_ms": event.duration_ms,
                 "error_code": event.error_code,
             },
+        )
+    if isinstance(event, AutomationRun):
+        return AuditEntry(
+            **base,
+            connector_id=event.connector_id,
+            action_id=event.action_id,
+            status="success" if event.status == "succeeded" else "failure",
+            details={
+                "automation_id": str(event.automation_id),
+                "run_id": str(event.run_id),
+                "run_status": event.status,
+                "trigger_connection_id": str(event.trigger_connection_id),
+                "attempts": event.attempts,
+                "error_code": event.error_code,
+            },
+            error_message=_error(event.error_message),
         )
     return None

@@ -46,3 +46,16 @@ class ConnectorUnavailable(ServiceUnavailable):
     """The connection's connector is not loaded any more (plugin uninstalled or broken)."""
 
     code = "connector_unavailable"
+
+
+class AutomationNotFound(NotFound):
+    """Also what another tenant's automation looks like."""
+
+    code = "automation_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("no such automation")
+
+
+class InvalidAutomation(Unprocessable):
+    code = "invalid_automation"

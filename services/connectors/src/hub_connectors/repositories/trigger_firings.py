@@ -86,3 +86,20 @@ async def purge(conn: asyncpg.Connection, older_than: datetime, *, batch: int = 
         total += int(deleted or 0)
         if not deleted or deleted < batch:
             return total
+
+
+async def counts_for_connection(
+    conn: asyncpg.Connection, tenant_id: str, connection_id: UUID
+) -> list[asyncpg.Record]:
+    """Counts of every registration of the connection that has seen an event (the UI's detail)."""
+    return list(
+        await conn.fetch(
+            "SELECT registration_id, trigger_id, fired, filtered, duplicates, last_fired_at"
+            " FROM trigger_counts WHERE tenant_id = $1 AND registration_id IN ("
+            "SELECT DISTINCT registration_id FROM trigger_firings"
+            " WHERE tenant_id = $1 AND connection_id = $2 AND registration_id IS NOT NULL)"
+            " ORDER BY registration_id, trigger_id",
+            tenant_id,
+            connection_id,
+        )
+    )

@@ -9,8 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hub_common.errors import HubError, NotFound
-from hub_common.web.auth import AnyPrincipal, UserPrincipal
+from hub_common.errors import BadRequest, Forbidden, HubError, NotFound
+from hub_common.web.auth import AnyPrincipal, Principal, UserPrincipal
 from hub_common.web.responses import JsonResponse
 from hub_oauth.api import schemas
 from hub_oauth.api.deps import Services, acting_tenant
@@ -64,10 +64,24 @@ async def delete_app(connector_id: str, user: UserPrincipal, c: Services) -> Res
     return Response(status_code=204)
 
 
+def _flow_starter(principal: Principal, body: schemas.FlowIn) -> Principal:
+    """The user a flow is for: the caller, or the user the connectors service names (its UI and
+    connect sessions, docs/adr/0029), who then completes it in the browser bound to the flow."""
+    if not principal.is_service:
+        return principal
+    if principal.service_id != "connectors":
+        raise Forbidden(f"service {principal.service_id} may not start flows", code="service_not_allowed")
+    if not body.tenant_id or not body.user_id:
+        raise BadRequest(
+            "tenant_id and user_id are required when a service starts a flow", code="user_required"
+        )
+    return Principal("user", tenant_id=body.tenant_id, user_id=body.user_id)
+
+
 @router.post("/flows", response_model=schemas.FlowOut, status_code=201)
-async def start_flow(body: schemas.FlowIn, user: UserPrincipal, c: Services) -> schemas.FlowOut:
+async def start_flow(body: schemas.FlowIn, principal: AnyPrincipal, c: Services) -> schemas.FlowOut:
     started = await c.flows.start(
-        user,
+        _flow_starter(principal, body),
         body.connection_id,
         scopes=body.scopes,
         additional=body.additional_parameters,

@@ -49,6 +49,10 @@ class AppOut(BaseModel):
 
 class FlowIn(Body):
     connection_id: UUID
+    # When the connectors service starts a flow for a user of its UI or an end user's connect
+    # session (docs/adr/0029), it names them; a user's own call ignores both.
+    tenant_id: str | None = Field(default=None, min_length=1, max_length=128)
+    user_id: str | None = Field(default=None, min_length=1, max_length=256)
     scopes: list[_ScopeItem] | None = _Scope
     additional_parameters: dict[_ParameterName, _ParameterValue] | None = Field(default=None, max_length=20)
     return_to: str | None = Field(default=None, max_length=2048)
