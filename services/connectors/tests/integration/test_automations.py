@@ -12,7 +12,7 @@ from hub_common.events import IntegrationTriggerFired
 from hub_common.kafka import RetryPolicy
 from hub_connectors.services.automation_engine import AutomationEngine
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 async def _connection(api, auth, tenant, connector_id, key) -> str:

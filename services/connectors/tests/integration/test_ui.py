@@ -10,7 +10,7 @@ import pytest
 
 from hub_common.web.auth import mint_user_token
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
 def _csrf(html: str, name: str = "csrf_token") -> str:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from hub_common.pagination import Cursor
 from hub_connectors.api.deps import CallerDep, ContainerDep
 from hub_connectors.api.schemas_automations import (
     AutomationIn,
@@ -18,7 +19,6 @@ from hub_connectors.api.schemas_automations import (
     RunList,
     RunOut,
 )
-from hub_connectors.domain.audit import Cursor
 from hub_connectors.domain.errors import AutomationNotFound
 
 router = APIRouter(prefix="/v1/automations", tags=["automations"])
