@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from hub_gateway.domain import provider_limits
 from hub_gateway.domain.provider_limits import (
     Block,
     ProviderLimit,
@@ -205,3 +206,30 @@ def test_counts_past_32_bits_are_clamped_and_overdrawn_reads_as_exhausted():
 def test_a_retry_after_beyond_a_year_is_ignored():
     assert parse_retry_after("999999999", NOW) is None
     assert parse_retry_after("Fri, 15 Jan 9999 08:00:00 GMT", NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "remaining", "urgent", "kept"),
+    [
+        ([(b"content-type", b"application/json")], 200, None, False, 0),
+        ([(b"X-RateLimit-Remaining", b"10"), (b"x-ratelimit-limit", b"60")], 200, 10, False, 2),
+        ([(b"x-ratelimit-remaining", b"0")], 200, 0, True, 1),  # a spent budget
+        (
+            [(b"x-ratelimit-remaining-requests", b"5"), (b"x-ratelimit-remaining-tokens", b"3")],
+            200,
+            3,
+            False,
+            2,
+        ),
+        ([(b"x-ratelimit-remaining", b"soon")], 200, None, False, 1),
+        ([(b"Retry-After", b"5")], 200, None, True, 1),
+        ([(b"ratelimit", b'"default";r=0;t=5')], 200, None, True, 1),  # structured: parsed in full
+        ([(b"ratelimit-policy", b'"default";q=100')], 200, None, False, 1),
+        ([], 429, None, True, 0),
+        ([(b"x-ratelimit-limit", b"60")], 403, None, True, 1),
+    ],
+)
+def test_scan_classifies_signals(headers, status, remaining, urgent, kept):
+    relevant, lowest, must_parse = provider_limits.scan(headers, status)
+    assert (len(relevant), lowest, must_parse) == (kept, remaining, urgent)
+    assert provider_limits.signal_kind(b"Retry-After") is provider_limits.SignalKind.URGENT
