@@ -37,6 +37,7 @@ from hub_gateway.adapters.http1.errors import UpstreamError as ClientError
 from hub_gateway.adapters.http1.headers import HeaderBlock
 from hub_gateway.adapters.hub_services import OAuthRefresher
 from hub_gateway.domain import body_scrub, provider_limits, tiers, usage
+from hub_gateway.domain.caller import GatewayCaller
 from hub_gateway.domain.circuit import CircuitBoard
 from hub_gateway.domain.connection import ConnectionTarget
 from hub_gateway.domain.errors import (
@@ -96,16 +97,8 @@ SNAPSHOT_EVERY_S = 0.1
 _BODY_VALIDATORS = frozenset({"etag", "content-md5", "digest", "repr-digest", "content-digest"})
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    kind: str  # "user" | "service" | "plugin"
-    tenant_id: str
-    tier: Tier
-    subject: str
-    # A plugin token grants one connection: every other id is "not found" for it.
-    connection_id: uuid.UUID | None = None
-    # A plugin token minted for a health check (claim purpose=health-check).
-    health_check: bool = False
+# The name api/routes.py imports (ADR 0027's branch reshapes that module); GatewayCaller is the one.
+Caller = GatewayCaller
 
 
 @dataclass(slots=True)
@@ -221,7 +214,7 @@ class ProxyService:
 
     async def handle(
         self,
-        caller: Caller,
+        caller: GatewayCaller,
         req: ProxyRequest,
         read_body: Callable[[], Awaitable[RequestBody]] | None,
         ctx: CallContext,
@@ -299,13 +292,13 @@ class ProxyService:
                 circuit.abandon(trial)
             raise
 
-    def _may_transform(self, caller: Caller) -> bool:
+    def _may_transform(self, caller: GatewayCaller) -> bool:
         # Transforms are the tenant's own API shaping; connector actions (service callers) always
         # see the provider's native API.
         return self.transforms is not None and caller.kind == "user" and caller.tier is Tier.ENTERPRISE
 
     async def _route(
-        self, caller: Caller, target: ConnectionTarget, req: ProxyRequest
+        self, caller: GatewayCaller, target: ConnectionTarget, req: ProxyRequest
     ) -> RouteTransform | None:
         if self.transforms is None or not self._may_transform(caller):
             return None
@@ -380,7 +373,7 @@ class ProxyService:
 
     async def _call(
         self,
-        caller: Caller,
+        caller: GatewayCaller,
         target: ConnectionTarget,
         req: ProxyRequest,
         provider_path: str,
