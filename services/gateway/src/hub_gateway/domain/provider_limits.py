@@ -1,6 +1,6 @@
 """Providers' rate-limit signals, parsed from response headers (pure; ``now`` is passed in).
 
-Understood (PROVIDERS.md, "Rate-limit signals"):
+Understood (docs/architecture.md §9):
 
 ==========  ==================================================  ==============================
 provider    headers                                             reset given as
