@@ -388,7 +388,6 @@ class ProxyService:
         refreshed = False
         retries = 0
         blamed = False  # the provider's circuit hears of one failure per call at most
-        idempotent = is_idempotent(req.method, any(n == b"idempotency-key" for n, _ in req.headers))
         policy = self.retry_policy
         while True:
             ctx.attempts += 1
@@ -434,7 +433,8 @@ class ProxyService:
                     circuit.failure(time.monotonic())
                 failure_decision = decide_on_failure(
                     _retryable(exc),
-                    idempotent=idempotent,
+                    # Only asked after a failure: scanning the headers costs every call otherwise.
+                    idempotent=is_idempotent(req.method, _has_idempotency_key(req.headers)),
                     replayable=body.replayable,
                     retries=retries,
                     policy=policy,
@@ -773,6 +773,10 @@ def _add_context_headers(headers: list[tuple[str, str]], req: ProxyRequest) -> N
     headers.extend(forwarded_headers(req.client_ip, req.scheme, req.host))
     if req.traceparent:
         headers.append(("traceparent", req.traceparent))
+
+
+def _has_idempotency_key(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(n == b"idempotency-key" for n, _ in headers)
 
 
 def _retryable(exc: BaseException) -> bool:
