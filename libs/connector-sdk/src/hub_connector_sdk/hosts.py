@@ -82,19 +82,18 @@ def _port_admitted(pattern: HostPattern, port: int | None) -> bool:
 
 def matches_pattern(host: str, port: int | None, pattern: str) -> bool:
     """Declared-host semantics: exact host, or ``*.domain`` = strictly below ``domain``."""
-    parsed = parse_pattern(pattern)
-    if parsed is None or not _port_admitted(parsed, port):
-        return False
-    if parsed.wildcard:
-        return is_subdomain_of(host, parsed.host)
-    return normalise_host(host) == parsed.host
+    return _matches(host, port, pattern, apex=False)
 
 
 def matches_pattern_or_apex(host: str, port: int | None, pattern: str) -> bool:
     """Allow-list semantics: exact host, or ``*.domain`` = ``domain`` and everything below it."""
+    return _matches(host, port, pattern, apex=True)
+
+
+def _matches(host: str, port: int | None, pattern: str, *, apex: bool) -> bool:
     parsed = parse_pattern(pattern)
     if parsed is None or not _port_admitted(parsed, port):
         return False
     if parsed.wildcard:
-        return is_domain_or_subdomain_of(host, parsed.host)
+        return (is_domain_or_subdomain_of if apex else is_subdomain_of)(host, parsed.host)
     return normalise_host(host) == parsed.host
