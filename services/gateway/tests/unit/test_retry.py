@@ -106,3 +106,20 @@ def test_what_the_circuit_hears(status, retry_after, verdict):
 )
 def test_idempotent_calls(method, key, idempotent):
     assert is_idempotent(method, key) is idempotent
+
+
+def test_the_hot_paths_status_sets_hold_every_status_the_functions_treat_specially():
+    """The proxy asks decide() only about DECIDED_STATUSES and circuit_verdict() only about
+    CIRCUIT_STATUSES; every other status must get RETURN and SUCCESS from them anyway."""
+    from hub_gateway.domain.retry import CIRCUIT_STATUSES, DECIDED_STATUSES, SUCCESS
+
+    for status in range(100, 600):
+        for retry_after in (None, 0.0, 1.0):
+            if status not in DECIDED_STATUSES:
+                for replayable in (True, False):
+                    d = decide(
+                        status, retry_after, replayable=replayable, retries=0, can_refresh=True, policy=POLICY
+                    )
+                    assert d is RETURN, status
+            if status not in CIRCUIT_STATUSES:
+                assert circuit_verdict(status, retry_after) is SUCCESS, status

@@ -23,6 +23,11 @@ from dataclasses import dataclass
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 BUSY = frozenset({503, 529})  # the provider is overloaded (529: Anthropic, Notion)
 RETRY_AFTER_STATUSES = frozenset({429, 503, 529})
+# The statuses :func:`decide` can answer with anything but RETURN, and those :func:`circuit_verdict`
+# can answer with anything but SUCCESS: the hot path asks only about these (tests/unit/
+# test_retry.py checks both sets against the functions over every status).
+DECIDED_STATUSES = frozenset({401}) | RETRY_AFTER_STATUSES
+CIRCUIT_STATUSES = frozenset({502, 504}) | BUSY
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,9 +58,12 @@ from hub_gateway.domain.headers import forwarded_headers, request_headers, respo
 from hub_gateway.domain.injection import Injection
 from hub_gateway.domain.paths import upstream_path
 from hub_gateway.domain.retry import (
+    CIRCUIT_STATUSES,
+    DECIDED_STATUSES,
     FAILURE,
     NO_VERDICT,
     REFRESH,
+    RETURN,
     SUCCESS,
     Retry,
     RetryPolicy,
@@ -447,20 +450,24 @@ class ProxyService:
                 continue
             status = resp.status
             ctx.remaining, wait = self._observe(target, resp)
-            verdict = circuit_verdict(status, wait)
+            verdict = circuit_verdict(status, wait) if status in CIRCUIT_STATUSES else SUCCESS
             if verdict is FAILURE:
                 if not blamed:
                     blamed = True
                     circuit.failure(time.monotonic())
             elif verdict is SUCCESS:
                 circuit.success()
-            decision = decide(
-                status,
-                wait,
-                replayable=body.replayable,
-                retries=retries,
-                can_refresh=target.is_oauth and not refreshed and injection.token is not None,
-                policy=policy,
+            decision = (
+                decide(
+                    status,
+                    wait,
+                    replayable=body.replayable,
+                    retries=retries,
+                    can_refresh=target.is_oauth and not refreshed and injection.token is not None,
+                    policy=policy,
+                )
+                if status in DECIDED_STATUSES
+                else RETURN
             )
             if decision is REFRESH:
                 resp.release()
