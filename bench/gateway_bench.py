@@ -1,6 +1,6 @@
 # ruff: noqa: S603, S607 - a benchmark drives local tools (wrk, nginx, the hub's own CLIs)
 """Gateway benchmark: the real ``hub-gateway serve`` against an nginx upstream, next to nginx's own
-``proxy_pass``, in one run on one machine (ARCHITECTURE §8).
+``proxy_pass``, in one run on one machine (docs/architecture.md §8).
 
 Measured, and written to bench/results/gateway.json:
 * max req/s with wrk (-t1 -c64, keep-alive, 10 s each): nginx upstream direct, nginx proxy_pass,

@@ -9,7 +9,7 @@ browser, docs/adr/0012-browser-bound-oauth-flows.md), plus its time for the call
 part spent waiting on the provider (code exchange and identity call), all from its
 ``Server-Timing: app;dur=, provider;dur=`` header. The browser's visit to the provider's
 authorize page is not part of it. ``client_observed`` adds HTTP and this
-Python client's own overhead (an upper bound). Target (ARCHITECTURE §8): P99 <= 20 ms.
+Python client's own overhead (an upper bound). Target (docs/architecture.md §8): P99 <= 20 ms.
 
     uv run python bench/oauth_bench.py [--flows 300] [--open 1000]
 """

@@ -10,7 +10,7 @@ Measures, and writes to bench/results/vault.json:
   database — so the vault's tail reads against the machine's own at that moment.
 
 It uses its own database (created, migrated, dropped) and its own keyring, so it neither needs
-nor disturbs a running hub. Target (ARCHITECTURE §8): P99 <= 2 ms at 500 ops/s.
+nor disturbs a running hub. Target (docs/architecture.md §8): P99 <= 2 ms at 500 ops/s.
 
     uv run python bench/vault_bench.py [--rate 500] [--seconds 10] [--concurrency 32]
 """

@@ -12,7 +12,7 @@ committed. Measured, and written to bench/results/webhooks.json:
   tail, HTTP plus one Postgres commit of the same body (bench/asgi_floor.py);
 * afterwards: every 200 has its dedupe row (durability check), nothing refused.
 
-Targets (ARCHITECTURE §8): >= 2,000 webhooks/s per process, P99 ack <= 20 ms. It uses its own
+Targets (docs/architecture.md §8): >= 2,000 webhooks/s per process, P99 ack <= 20 ms. It uses its own
 database (created, migrated, dropped) and keyring, so it neither needs nor disturbs a running hub.
 The outbound half (fan-out, dispatcher) is switched off: this measures the intake.
 

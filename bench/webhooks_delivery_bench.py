@@ -6,7 +6,7 @@ A signed GitHub ``issues`` webhook goes to ``hub-webhooks`` (intake: verify, ded
 Standard Webhooks push to a subscriber in this process. Measured: from the moment the webhook is
 sent to the moment the push arrives, open loop at ``--rate`` per second for ``--seconds``, over
 ``--connections`` GitHub connections (the GitHub simulator stands in for GitHub; the vault and
-gateway are real). Target (ARCHITECTURE §8): P99 <= 250 ms. Written to
+gateway are real). Target (docs/architecture.md §8): P99 <= 250 ms. Written to
 bench/results/webhooks_delivery.json. It uses its own database and consumer groups.
 
     HUB_SPECS_DIR=... uv run python bench/webhooks_delivery_bench.py [--rate 100] [--seconds 20]

@@ -1,4 +1,4 @@
-"""License tiers (scope document §7) as data, and the questions asked of them.
+"""License tiers (docs/architecture.md §5) as data, and the questions asked of them.
 
 Shared by every service that gates on the tier: connectors (connections, custom connectors,
 audit) and the gateway (custom connectors at ``/v1/proxy``), so that one rule holds everywhere.

@@ -11,38 +11,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hub_connector_sdk.redaction import SECRET_KEYS
+
 REDACTED = "[REDACTED]"
 
-SENSITIVE_KEYS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "api_key",
-        "apikey",
-        "api-key",
-        "private-token",
-        "private_key",
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "client_secret",
-        "code_verifier",
-        "authorization_code",
-        "signing_secret",
-        "verification_token",
-        "x-gitlab-token",
-        "kek",
-        "value",
-        "plaintext",
-    }
-)
+# The SDK's list (what a connector must never record) and the hub's own: vault internals.
+# Names are snake_case; :func:`is_sensitive_key` reads hyphens and camelCase as underscores.
+SENSITIVE_KEYS = SECRET_KEYS | frozenset({"kek", "value", "plaintext"})
 _SENSITIVE_SUFFIXES = ("_token", "-token", "_secret", "-secret", "_password", "_apikey", "_api_key")
 # Names that end like a secret but only ever carry metadata.
 _SAFE_KEYS = frozenset({"token_type", "credential_key", "key_version", "next_token"})

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from hub_common.errors import BadRequest
+from hub_connector_sdk.hosts import matches_pattern_or_apex
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -57,7 +58,9 @@ def is_public(ip: IPAddress) -> bool:
 
 
 def allow_listed(host: str, port: int, addresses: Iterable[IPAddress], allowlist: Sequence[str]) -> bool:
-    """True when the operator's allow-list names this host or host:port, or its networks cover
+    """True when the operator's allow-list names this host (``*.domain`` includes the domain
+    itself: :func:`hub_connector_sdk.hosts.matches_pattern_or_apex`; ``port`` is the effective
+    port), or its networks cover
     EVERY address the host resolves to. One covered address is not enough: a name the attacker
     controls could resolve to [169.254.169.254, <allowed 10.x>], and the first is dialled."""
     networks = []
@@ -65,9 +68,7 @@ def allow_listed(host: str, port: int, addresses: Iterable[IPAddress], allowlist
         entry = entry.strip().lower()
         if not entry:
             continue
-        if entry.startswith("*.") and (host.endswith(entry[1:]) or host == entry[2:]):
-            return True
-        if entry in (host, f"{host}:{port}"):
+        if matches_pattern_or_apex(host, port, entry):
             return True
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))

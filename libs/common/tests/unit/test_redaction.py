@@ -282,3 +282,17 @@ def test_long_adversarial_text_is_handled_in_one_pass(text):
     # Each would take minutes with a backtracking pattern (quadratic in the length); the test
     # session's timeout is the bound, no timing is asserted.
     assert len(redact_text(text)) > 0
+
+
+def test_one_key_list_for_the_sdk_and_the_hub():
+    """hub_common's names are the SDK's (hub_connector_sdk.redaction.SECRET_KEYS) plus the
+    vault's own; spelled with hyphens, camelCase or capitals they are the same names."""
+    from hub_common.redaction import SENSITIVE_KEYS, is_sensitive_key
+    from hub_connector_sdk.redaction import SECRET_KEYS, is_secret_key
+
+    assert SECRET_KEYS <= SENSITIVE_KEYS
+    for name in SECRET_KEYS:
+        assert is_secret_key(name) and is_sensitive_key(name)
+        assert is_sensitive_key(name.replace("_", "-").upper())
+    assert is_secret_key("X-Gitlab-Token") and is_secret_key("authorization_code")
+    assert is_sensitive_key("Proxy_Authorization") and is_sensitive_key("clientSecret")

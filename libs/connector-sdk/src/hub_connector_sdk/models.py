@@ -1,4 +1,4 @@
-"""The connector contract (scope document §3.2): manifest, actions, triggers, auth, results.
+"""The connector contract (docs/connector-sdk.md): manifest, actions, triggers, auth, results.
 
 Everything here is data: a manifest is JSON-serialisable and is what ``GET /v1/connectors``
 returns. Client ids and secrets are never part of a manifest (they are per-tenant OAuth app

@@ -13,6 +13,9 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 
+# The hub's one list of names whose values are secrets, in snake_case (hyphens read as
+# underscores). ``hub_common.redaction`` (logs, traces, error details) uses it too, with the
+# hub's own additions; docs/adr/0028-one-way-per-concern.md.
 SECRET_KEYS = frozenset(
     {
         "authorization",
@@ -33,8 +36,10 @@ SECRET_KEYS = frozenset(
         "id_token",
         "client_secret",
         "code_verifier",
+        "authorization_code",
         "signing_secret",
         "verification_token",
+        "x_gitlab_token",
     }
 )
 _SECRET_SUFFIXES = ("_secret", "_password", "_api_key", "_access_token", "_refresh_token")

@@ -53,3 +53,24 @@ def test_a_missing_health_check(tracker: type[BaseConnector]) -> None:
         health_path = None
 
     assert connector_problems(Blind) == ["no health check: set health_path or override health_check()"]
+
+
+@pytest.mark.parametrize(
+    ("base_url", "allowed", "ok"),
+    [
+        ("https://api.tracker.test", ["api.tracker.test"], True),
+        ("https://api.tracker.test:8443", ["api.tracker.test:8443"], True),
+        # The gateway refuses every call to this default base URL (its port is not 8443): the
+        # test kit said nothing before ADR 0028, as it ignored ports.
+        ("https://api.tracker.test", ["api.tracker.test:8443"], False),
+        ("https://tracker.test", ["*.tracker.test"], False),
+    ],
+)
+def test_base_url_host_is_checked_as_the_gateway_does(
+    tracker: type[BaseConnector], base_url: str, allowed: list[str], ok: bool
+) -> None:
+    class Declared(tracker):  # type: ignore[valid-type,misc]
+        api = ApiSpec(base_url=base_url, allowed_hosts=allowed)
+
+    host_problems = [p for p in connector_problems(Declared) if p.startswith("api.base_url host")]
+    assert (host_problems == []) is ok

@@ -1,5 +1,5 @@
 """The contract-test harness against the providers' published descriptions ($HUB_SPECS_DIR, else
-../shared/specs beside the repository; skipped with the reason when absent)."""
+$HUB_SPECS_DIR; skipped with the reason when absent)."""
 
 from __future__ import annotations
 

@@ -9,11 +9,10 @@ checks are claimed with ``FOR UPDATE SKIP LOCKED``, and the retention purge is i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 
+from hub_common.background import cancel_and_wait, every, jittered
 from hub_common.events import AutomationRun, IntegrationContent, IntegrationTriggerFired, WebhookReceived
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
@@ -35,15 +34,20 @@ from hub_connectors.services.ui_sessions import UiSessions
 log = logging.getLogger(__name__)
 
 
-async def _every(name: str, interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
+def _every(name: str, interval_s: float, job: Callable[[], Awaitable[object]]) -> asyncio.Task[None]:
     # A random first delay spreads replicas that start together.
-    await asyncio.sleep(interval_s * random.uniform(0.5, 1.0))  # noqa: S311 - jitter only
-    while True:
-        try:
-            await job()
-        except Exception:
-            log.exception("periodic job failed", extra={"job": name})
-        await asyncio.sleep(interval_s)
+    return asyncio.create_task(
+        every(
+            interval_s,
+            job,
+            what="periodic job failed",
+            first_delay_s=jittered(interval_s),
+            logger=log,
+            with_traceback=True,
+            extra={"job": name},
+        ),
+        name=f"connectors-{name}",
+    )
 
 
 class BackgroundWorkers:
@@ -143,43 +147,29 @@ class BackgroundWorkers:
         if self.automation_agent is not None:
             await self.automation_agent.start()
         self._tasks = [
-            asyncio.create_task(_every("health", s.connectors_health_interval_s / 2, self._health.run_due)),
-            asyncio.create_task(
-                _every("audit-purge", s.connectors_audit_purge_interval_s, self._audit.purge)
-            ),
-            asyncio.create_task(
-                _every("initializing-sweep", s.connectors_sweep_interval_s, self._sweeper.run)
-            ),
-            asyncio.create_task(
-                _every(
-                    "dedupe-purge",
-                    s.connectors_audit_purge_interval_s,
-                    self._connection_events.forget_old_ids,
-                )
+            _every("health", s.connectors_health_interval_s / 2, self._health.run_due),
+            _every("audit-purge", s.connectors_audit_purge_interval_s, self._audit.purge),
+            _every("initializing-sweep", s.connectors_sweep_interval_s, self._sweeper.run),
+            _every(
+                "dedupe-purge",
+                s.connectors_audit_purge_interval_s,
+                self._connection_events.forget_old_ids,
             ),
         ]
         if self._trigger_polls is not None:
             polls = self._trigger_polls
-            self._tasks.append(
-                asyncio.create_task(
-                    _every("trigger-polls", s.connectors_trigger_poll_every_s, polls.poll_due)
-                )
-            )
+            self._tasks.append(_every("trigger-polls", s.connectors_trigger_poll_every_s, polls.poll_due))
         if self._triggers is not None:
             self._tasks.append(
-                asyncio.create_task(
-                    _every(
-                        "trigger-dedupe-purge",
-                        s.connectors_audit_purge_interval_s,
-                        self._triggers.forget_old_firings,
-                    )
+                _every(
+                    "trigger-dedupe-purge",
+                    s.connectors_audit_purge_interval_s,
+                    self._triggers.forget_old_firings,
                 )
             )
         if self._ui_sessions is not None:
             self._tasks.append(
-                asyncio.create_task(
-                    _every("ui-session-purge", s.connectors_audit_purge_interval_s, self._ui_sessions.purge)
-                )
+                _every("ui-session-purge", s.connectors_audit_purge_interval_s, self._ui_sessions.purge)
             )
         if self.export_runner is not None:
             self.export_runner.start()
@@ -194,10 +184,7 @@ class BackgroundWorkers:
     async def stop(self) -> None:
         if self.export_runner is not None:
             await self.export_runner.stop()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         if self.trigger_agent is not None:
             await self.trigger_agent.stop()
         if self.automation_agent is not None:

@@ -8,28 +8,45 @@ from hub_connectors.domain.hosts import (
     check_not_internal,
     effective_allowed_hosts,
     is_internal,
-    matches,
 )
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
-    ("host", "port", "pattern", "ok"),
+    ("url", "ok"),
     [
-        ("api.example.com", None, "api.example.com", True),
-        ("API.example.com".lower(), None, "api.example.com", True),
-        ("eu.example.com", None, "*.example.com", True),
-        ("a.b.example.com", None, "*.example.com", True),
-        ("example.com", None, "*.example.com", False),
-        ("evilexample.com", None, "*.example.com", False),
-        ("api.example.com", 8443, "api.example.com:8443", True),
-        ("api.example.com", 9443, "api.example.com:8443", False),
-        ("api.example.com.evil.test", None, "api.example.com", False),
+        ("https://api.example.com/v1", True),
+        ("https://eu.example.com:8443/v1", True),
+        ("https://example.com/v1", False),  # *.example.com: subdomains only
+        ("https://api.example.com.evil.test", False),
     ],
 )
-def test_host_patterns(host, port, pattern, ok):
-    assert matches(host, port, pattern) is ok
+def test_declared_patterns(url, ok):
+    """The pattern table is hub_connector_sdk's (tests/unit/test_hosts.py); this is the wiring."""
+    allowed = ["api.example.com", "*.example.com"]
+    if ok:
+        check_declared(url, allowed)
+    else:
+        with pytest.raises(HostNotAllowed):
+            check_declared(url, allowed)
+
+
+@pytest.mark.parametrize(
+    ("url", "entry"),
+    [
+        ("http://localhost/", "*.localhost"),  # the allow-list's *.domain includes the domain
+        ("http://10.0.0.8/", "10.0.0.0/8"),  # networks cover IP literals
+        ("https://localhost/", "localhost:443"),  # effective port
+        ("http://[::1]:8080/", "::1"),
+    ],
+)
+def test_internal_hosts_read_the_allow_list_as_the_ssrf_check_does(url, entry):
+    """HUB_OUTBOUND_ALLOWLIST means one thing (README; hub_common.ssrf). These were refused here
+    before ADR 0028 although the SSRF check admitted them."""
+    check_not_internal(url, [entry])
+    with pytest.raises(HostNotAllowed):
+        check_not_internal(url, ["*.other.test", "192.168.0.0/16", "localhost:8443"])
 
 
 def test_only_declared_hosts_pass():

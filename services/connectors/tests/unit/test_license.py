@@ -1,4 +1,4 @@
-"""License tiers (scope document §7) and the refusals that name the tier that would allow it."""
+"""License tiers (docs/architecture.md §5) and the refusals that name the tier that would allow it."""
 
 from pathlib import Path
 

@@ -8,7 +8,6 @@ import pytest
 from hub_gateway.domain.connection import (
     LookupInvalid,
     check_allowed_host,
-    host_matches,
     parse_lookup,
 )
 from hub_gateway.domain.errors import ConnectionNotActive, HostNotAllowed
@@ -96,9 +95,34 @@ def test_lookup_of_another_connection_or_garbage_is_refused():
         parse_lookup([], CID)
 
 
+@pytest.mark.parametrize(
+    ("base_url", "allowed"),
+    [
+        ("https://api.x.com", ["*.x.com"]),
+        ("https://h:8443", ["h:8443"]),
+        ("https://h:8443", ["h"]),
+    ],
+)
+def test_declared_hosts_admit(base_url, allowed):
+    target = parse_lookup(contract(config={"base_url": base_url}, api={"allowed_hosts": allowed}), CID)
+    check_allowed_host(target)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "allowed"),
+    [
+        ("https://x.com", ["*.x.com"]),  # subdomains only (hub_connector_sdk.hosts.matches_pattern)
+        ("https://h", ["h:8443"]),
+        ("https://h:443", ["h:8443"]),
+    ],
+)
+def test_declared_hosts_refuse(base_url, allowed):
+    target = parse_lookup(contract(config={"base_url": base_url}, api={"allowed_hosts": allowed}), CID)
+    with pytest.raises(HostNotAllowed):
+        check_allowed_host(target)
+
+
 def test_hosts():
-    assert host_matches("api.x.com", None, "*.x.com") and not host_matches("x.com", None, "*.x.com")
-    assert host_matches("h", 8443, "h:8443") and not host_matches("h", 443, "h:8443")
     t = parse_lookup(contract(config={"base_url": "https://evil.example"}, builtin=False), CID)
     with pytest.raises(HostNotAllowed):
         check_allowed_host(t)  # no allowed_hosts: only the default base URL's host

@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from hub_gateway.adapters.http1 import (
-    MAX_HEAD_BYTES,
-    MAX_HEADERS,
     BodyLengthMismatch,
     ConnectError,
     Disconnected,
@@ -22,6 +20,7 @@ from hub_gateway.adapters.http1 import (
     ReadTimeout,
     UnsendableHeader,
 )
+from hub_gateway.adapters.http1.connection import HIGH_WATER, MAX_HEAD_BYTES, MAX_HEADERS, Connection
 
 pytestmark = pytest.mark.unit
 Handler = Callable[[bytes], list[bytes] | None]
@@ -368,16 +367,15 @@ class _Transport:
 
 
 async def test_an_answer_that_ends_in_the_chunk_that_paused_reading_leaves_it_resumed():
-    from hub_gateway.adapters.http1 import _HIGH_WATER, _Connection
 
     class Pool:
         def forget(self, conn: object) -> None:
             pass
 
-    conn = _Connection(Pool())  # type: ignore[arg-type]
+    conn = Connection(Pool())  # type: ignore[arg-type]
     transport = _Transport()
     conn.connection_made(transport)  # type: ignore[arg-type]
-    body = b"x" * (_HIGH_WATER + 10)
+    body = b"x" * (HIGH_WATER + 10)
     # One packet crosses the high-water mark AND completes the answer.
     conn.data_received(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%b" % (len(body), body))
     assert conn.complete and transport.paused

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from hub_gateway.domain import provider_limits
 from hub_gateway.domain.provider_limits import (
     Block,
     ProviderLimit,
@@ -219,3 +220,63 @@ def test_counts_past_32_bits_are_clamped_and_overdrawn_reads_as_exhausted():
 def test_a_retry_after_beyond_a_year_is_ignored():
     assert parse_retry_after("999999999", NOW) is None
     assert parse_retry_after("Fri, 15 Jan 9999 08:00:00 GMT", NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "remaining", "urgent", "kept"),
+    [
+        ([(b"content-type", b"application/json")], 200, None, False, 0),
+        ([(b"X-RateLimit-Remaining", b"10"), (b"x-ratelimit-limit", b"60")], 200, 10, False, 2),
+        ([(b"x-ratelimit-remaining", b"0")], 200, 0, True, 1),  # a spent budget
+        (
+            [(b"x-ratelimit-remaining-requests", b"5"), (b"x-ratelimit-remaining-tokens", b"3")],
+            200,
+            3,
+            False,
+            2,
+        ),
+        ([(b"x-ratelimit-remaining", b"soon")], 200, None, False, 1),
+        ([(b"Retry-After", b"5")], 200, None, True, 1),
+        ([(b"ratelimit", b'"default";r=0;t=5')], 200, None, True, 1),  # structured: parsed in full
+        ([(b"ratelimit-policy", b'"default";q=100')], 200, None, False, 1),
+        ([], 429, None, True, 0),
+        ([(b"x-ratelimit-limit", b"60")], 403, None, True, 1),
+    ],
+)
+def test_scan_classifies_signals(headers, status, remaining, urgent, kept):
+    relevant, lowest, must_parse = provider_limits.scan(headers, status)
+    assert (len(relevant), lowest, must_parse) == (kept, remaining, urgent)
+    assert provider_limits.signal_kind(b"Retry-After") is provider_limits.SignalKind.URGENT
+
+
+# AI providers' budgets and 529 overload (docs/adr/0021)
+
+
+def test_openai_token_budget_spent_blocks_until_its_duration_reset():
+    headers = {
+        "x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499",
+        "x-ratelimit-reset-requests": "120ms", "x-ratelimit-limit-tokens": "30000",
+        "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s",
+    }  # fmt: skip
+    (block,) = blocks_for(parse(headers, NOW), 200, NOW, default_backoff_s=1, max_block_s=3600)
+    assert block.scope == "tokens" and block.until == NOW + 360
+
+
+def test_anthropic_output_token_budget_spent_blocks_until_its_rfc3339_reset():
+    headers = {
+        "anthropic-ratelimit-requests-remaining": "10",
+        "anthropic-ratelimit-requests-reset": "2027-01-15T08:00:30Z",
+        "anthropic-ratelimit-output-tokens-limit": "8000", "anthropic-ratelimit-output-tokens-remaining": "0",
+        "anthropic-ratelimit-output-tokens-reset": "2027-01-15T08:01:00Z",
+    }  # fmt: skip
+    now = datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC).timestamp()
+    signals = parse(headers, now)
+    assert {lim.api_name for lim in signals.limits} == {"requests", "output-tokens"}
+    (block,) = blocks_for(signals, 200, now, default_backoff_s=1, max_block_s=3600)
+    assert block.scope == "output-tokens" and block.until == now + 60
+
+
+def test_a_529_with_retry_after_blocks_like_a_503():
+    signals = parse({"retry-after": "20"}, NOW)
+    (block,) = blocks_for(signals, 529, NOW, default_backoff_s=1, max_block_s=3600)
+    assert block.scope == "retry-after" and block.until == NOW + 20

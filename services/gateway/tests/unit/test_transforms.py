@@ -110,3 +110,13 @@ def test_a_body_too_costly_to_transform_raises_and_deep_nesting_is_no_crash():
     node.append({"f0": 1})
     apply_body(MessageTransform(rename_fields={"f0": "g0"}), deep)
     assert node == [{"g0": 1}]
+
+
+def test_a_missing_transform_is_its_own_error():
+    """Not a ConnectionNotFound with another code: callers and the OpenAPI document tell the
+    two 404s apart by class and code (docs/adr/0028)."""
+    from hub_gateway.domain.errors import ConnectionNotFound, TransformNotFound
+
+    err = TransformNotFound()
+    assert (err.status_code, err.code) == (404, "transform_not_found")
+    assert not isinstance(err, ConnectionNotFound)

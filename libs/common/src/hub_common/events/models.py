@@ -1,4 +1,4 @@
-"""One pydantic model per Kafka topic (ARCHITECTURE §3, CONTRACT).
+"""One pydantic model per Kafka topic (docs/architecture.md §3; docs/asyncapi.json is generated from them).
 
 Every event carries ``tenant_id``; the Kafka key is the connection id so that events of one
 connection stay ordered. The CloudEvents ``type`` is ``dev.integrationhub.<topic>.v<version>``;

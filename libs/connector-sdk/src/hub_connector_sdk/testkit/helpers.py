@@ -28,6 +28,7 @@ from jsonschema.exceptions import SchemaError
 from hub_connector_sdk._schema_errors import describe_errors
 from hub_connector_sdk.base import BaseConnector
 from hub_connector_sdk.errors import ManifestError
+from hub_connector_sdk.hosts import matches_pattern
 from hub_connector_sdk.models import (
     HOSTED_AUTH_METHODS,
     ActionResult,
@@ -243,8 +244,12 @@ def connector_problems(connector_cls: type[BaseConnector], *, hub_version: str =
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:
             problems.append(f"{where} is not a JSON Schema: {exc.message}")
-    host = (urlsplit(manifest.api.base_url).hostname or "").lower()
-    if manifest.api.allowed_hosts and not any(_host_matches(host, p) for p in manifest.api.allowed_hosts):
+    # The gateway's rule (ports included), so a manifest passing here is one the hub can call.
+    base = urlsplit(manifest.api.base_url)
+    host, port = (base.hostname or "").lower(), _port_of(manifest.api.base_url)
+    if manifest.api.allowed_hosts and not any(
+        matches_pattern(host, port, p) for p in manifest.api.allowed_hosts
+    ):
         problems.append(
             f"api.base_url host {host!r} is not in api.allowed_hosts {manifest.api.allowed_hosts}"
         )
@@ -284,8 +289,8 @@ def _method_problems(cls: type[BaseConnector], config_schema: Mapping[str, Any])
     return problems
 
 
-def _host_matches(host: str, pattern: str) -> bool:
-    bare = pattern.lower().split(":", 1)[0]
-    if bare.startswith("*."):
-        return host.endswith(bare[1:]) and host != bare[2:]
-    return host == bare
+def _port_of(base_url: str) -> int | None:
+    try:
+        return urlsplit(base_url).port
+    except ValueError:
+        return -1  # an invalid port: no pattern admits it

@@ -1,4 +1,4 @@
-"""The audit log (scope document's ``integrations_audit_log``): one row per integration event.
+"""The audit log (``integrations_audit_log``; docs/architecture.md §3): one row per integration event.
 
 Rows are projected from Kafka events only (what happened is decided by the producers, this
 service's own health-check verdicts included: they travel as ``integration.status-changed``).

@@ -1,6 +1,7 @@
 """Which hosts a connection may reach: those its manifest declares in ``api.allowed_hosts``.
 
-Two gates complete this one: a base URL a connection chooses (an override, or a template filled
+Host patterns are read by ``hub_connector_sdk.hosts`` (one rule for the whole hub). Two gates
+complete this one: a base URL a connection chooses (an override, or a template filled
 from its config) also passes the hub's SSRF check (``hub_common.ssrf``: no private, loopback or
 link-local targets unless ``HUB_OUTBOUND_ALLOWLIST`` names them) when it is created, and the
 gateway enforces the declared hosts on every request (DNS can change).
@@ -13,7 +14,8 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from hub_common.errors import Unprocessable
-from hub_common.ssrf import is_public
+from hub_common.ssrf import IPAddress, allow_listed, is_public
+from hub_connector_sdk.hosts import matches_pattern
 
 
 class HostNotAllowed(Unprocessable):
@@ -33,24 +35,19 @@ def host_of(url: str) -> tuple[str, int | None]:
     return parts.hostname.lower().rstrip("."), port
 
 
-def matches(host: str, port: int | None, pattern: str) -> bool:
-    """``api.example.com``, ``*.example.com`` (subdomains only) and optional ``:port``."""
-    pat_host, _, pat_port = pattern.lower().partition(":")
-    if pat_port and str(port) != pat_port:
-        return False
-    if pat_host.startswith("*."):
-        return host.endswith(pat_host[1:]) and host != pat_host[2:]
-    return host == pat_host
-
-
 def is_internal(host: str) -> bool:
     """Literally internal: localhost names and non-public IP literals (no DNS lookup)."""
     if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
         return True
+    literal = _ip_literal(host)
+    return literal is not None and not is_public(literal)
+
+
+def _ip_literal(host: str) -> IPAddress | None:
     try:
-        return not is_public(ipaddress.ip_address(host.strip("[]")))
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return False
+        return None
 
 
 def effective_allowed_hosts(default_base_url: str, allowed_hosts: Iterable[str]) -> list[str]:
@@ -65,7 +62,7 @@ def effective_allowed_hosts(default_base_url: str, allowed_hosts: Iterable[str])
 def check_declared(url: str, allowed: Iterable[str]) -> str:
     host, port = host_of(url)
     allowed = list(allowed)
-    if not any(matches(host, port, p) for p in allowed):
+    if not any(matches_pattern(host, port, p) for p in allowed):
         raise HostNotAllowed(
             f"host {host} is not among the hosts this connector declares",
             details={"host": host, "allowed_hosts": allowed},
@@ -74,8 +71,13 @@ def check_declared(url: str, allowed: Iterable[str]) -> str:
 
 
 def check_not_internal(url: str, operator_allowlist: Iterable[str]) -> str:
+    """The operator's allow-list as ``hub_common.ssrf`` reads it everywhere else: ``*.domain``
+    includes the domain, ports are effective ports, CIDR ranges cover IP literals."""
     host, port = host_of(url)
-    if is_internal(host) and not any(matches(host, port, p) for p in operator_allowlist):
+    effective_port = port or (443 if urlsplit(url).scheme == "https" else 80)
+    literal = _ip_literal(host)
+    addresses = [literal] if literal is not None else []
+    if is_internal(host) and not allow_listed(host, effective_port, addresses, list(operator_allowlist)):
         raise HostNotAllowed(
             f"host {host} is an internal address; an operator must allow-list it (HUB_OUTBOUND_ALLOWLIST)",
             details={"host": host},

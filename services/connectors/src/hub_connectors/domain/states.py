@@ -1,4 +1,4 @@
-"""Connection lifecycle (scope document §3.2 ``ConnectionStatus``) and its allowed transitions.
+"""Connection lifecycle (``ConnectionStatus``; docs/architecture.md §4) and its allowed transitions.
 
     initializing ──► active ◄──► token_expired
          │             │  ▲            │

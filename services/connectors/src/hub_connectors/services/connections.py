@@ -1,4 +1,4 @@
-"""Create, read, list and disconnect connections (the scope document's IIntegrationManager)."""
+"""Create, read, list and disconnect connections (the Integration Manager: docs/architecture.md §4)."""
 
 from __future__ import annotations
 

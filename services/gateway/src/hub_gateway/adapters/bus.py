@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub_common import jsonutil
+from hub_common.background import BackgroundTask
 
 log = logging.getLogger(__name__)
 CHANNEL = "gw:bus"
@@ -24,7 +25,7 @@ class Bus:
         self._redis = redis
         self._channel = channel
         self._handlers: dict[str, Handler] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._listener = BackgroundTask("gateway-bus")
         self._subscribed = asyncio.Event()
 
     def on(self, kind: str, handler: Handler) -> None:
@@ -34,15 +35,12 @@ class Bus:
         await self._redis.publish(self._channel, jsonutil.dumps({"kind": kind, **data}))
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="gateway-bus")
+        self._listener.start(self._run())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._subscribed.wait(), 5)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._listener.stop()
 
     async def _run(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 from prometheus_client import Counter
 
+from hub_common.background import BackgroundTask
 from hub_common.events.envelope import CONTENT_TYPE, SPECVERSION
 from hub_common.events.models import IntegrationApiRequest
 from hub_common.kafka.producer import EventProducer
@@ -143,7 +144,7 @@ class EventSink:
         self._flush_interval_s = flush_interval_s
         self._batch_size = batch_size
         self._source = (producer.source if producer else "/integration-hub/gateway").encode()
-        self._task: asyncio.Task[None] | None = None
+        self._publisher = BackgroundTask("gateway-events")
         self._wake = asyncio.Event()
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, tuple[int, int]] = {}
@@ -161,13 +162,10 @@ class EventSink:
         return len(self._queue)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="gateway-events")
+        self._publisher.start(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._publisher.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._drain(), 10)
 

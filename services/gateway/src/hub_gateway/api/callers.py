@@ -27,8 +27,8 @@ import jwt
 from hub_common.errors import Unauthorized
 from hub_common.web.auth import Authenticator, Principal, Tier
 from hub_gateway.domain import tiers
+from hub_gateway.domain.caller import GatewayCaller
 from hub_gateway.domain.errors import PluginScope, ServiceNotAllowed, TenantRequired
-from hub_gateway.services.proxy import Caller
 
 AUDIENCE = "gateway"
 PLUGIN_TOKEN_TYPE = "plugin"
@@ -57,7 +57,7 @@ class CallerAuth:
         self._default_tier = service_default_tier
         self._max_entries = max_entries
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
-        self._callers: OrderedDict[tuple[str | None, str | None, str | None], tuple[float, Caller]] = (
+        self._callers: OrderedDict[tuple[str | None, str | None, str | None], tuple[float, GatewayCaller]] = (
             OrderedDict()
         )
 
@@ -95,7 +95,9 @@ class CallerAuth:
                 self._cache.popitem(last=False)
         return principal
 
-    def caller(self, authorization: str | None, tenant_header: str | None, tier_header: str | None) -> Caller:
+    def caller(
+        self, authorization: str | None, tenant_header: str | None, tier_header: str | None
+    ) -> GatewayCaller:
         key = (authorization, tenant_header, tier_header)
         cached = self._callers.get(key)
         if cached is not None and cached[0] > time.monotonic():
@@ -110,7 +112,7 @@ class CallerAuth:
 
     def _caller(
         self, authorization: str | None, tenant_header: str | None, tier_header: str | None
-    ) -> Caller:
+    ) -> GatewayCaller:
         principal = self.principal(authorization)
         if principal.claims.get("typ") == PLUGIN_TOKEN_TYPE:
             return self._plugin_caller(principal, tenant_header)
@@ -126,13 +128,13 @@ class CallerAuth:
                 tier = Tier(tier_header) if tier_header else self._default_tier
             except ValueError:
                 tier = self._default_tier
-            return Caller("service", tenant_header, tier, str(principal.service_id))
+            return GatewayCaller("service", tenant_header, tier, str(principal.service_id))
         assert principal.tenant_id is not None and principal.tier is not None
         tiers.require(principal.tier, "gateway")
-        return Caller("user", principal.tenant_id, principal.tier, str(principal.user_id))
+        return GatewayCaller("user", principal.tenant_id, principal.tier, str(principal.user_id))
 
     @staticmethod
-    def _plugin_caller(principal: Principal, tenant_header: str | None) -> Caller:
+    def _plugin_caller(principal: Principal, tenant_header: str | None) -> GatewayCaller:
         claims = principal.claims
         if principal.service_id != PLUGIN_TOKEN_ISSUER:
             raise Unauthorized("plugin tokens come from the connectors service", code="invalid_token")
@@ -146,7 +148,7 @@ class CallerAuth:
             raise Unauthorized("plugin token without a valid scope", code="invalid_token") from None
         if not isinstance(tenant, str) or not tenant:
             raise Unauthorized("plugin token without a valid scope", code="invalid_token")
-        return Caller(
+        return GatewayCaller(
             PLUGIN_TOKEN_TYPE,
             tenant,
             tier_value,

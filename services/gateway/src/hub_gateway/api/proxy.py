@@ -12,21 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import orjson
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from starlette.types import Message, Receive, Scope, Send
 
 from hub_common.errors import HubError
 from hub_common.logging import request_id_var
 from hub_common.telemetry import mark_server_status, record_exception
+from hub_common.web.request_id import enter_request, trace_carrier, traceparent_for
 from hub_gateway.adapters.event_sink import ApiRequestRecord, EventSink
 from hub_gateway.api import metrics
 from hub_gateway.api.callers import CallerAuth
@@ -99,13 +97,7 @@ class ProxyEndpoint:
                 chunked = b"chunked" in value.lower()
             elif name == b"x-hub-purpose":
                 health_check = value == b"health-check"  # honoured for the connectors service only
-        rid_token = request_id_var.set(None)
-        ctx_token = None
-        if self.tracing and traceparent is not None:
-            carrier = {"traceparent": traceparent.decode("latin-1")}
-            if tracestate is not None:
-                carrier["tracestate"] = tracestate.decode("latin-1")
-            ctx_token = otel_context.attach(propagate.extract(carrier))
+        entered = enter_request(trace_carrier(traceparent, tracestate) if self.tracing else None)
         method: str = scope["method"]
         call = CallContext()
         status = 500
@@ -126,7 +118,7 @@ class ProxyEndpoint:
                 else contextlib.nullcontext(trace.INVALID_SPAN)
             )
             with span_cm as span:
-                context_header = _traceparent(span, traceparent)
+                context_header = traceparent_for(span, traceparent)
                 # The request id is the trace id (hub_common.web.request_id), here read off the
                 # traceparent this call sends on, which holds it whether or not the span records.
                 request_id_var.set(context_header[3:35])
@@ -212,9 +204,7 @@ class ProxyEndpoint:
                     await _send_error(send, exc, rid)
                 self._finish(call, method, provider_path, status, started, span, context_header)
         finally:
-            if ctx_token is not None:
-                otel_context.detach(ctx_token)
-            request_id_var.reset(rid_token)
+            entered.leave()
 
     def _finish(
         self,
@@ -316,22 +306,6 @@ class ProxyEndpoint:
             more = message.get("more_body", False)
             if chunk:
                 yield chunk
-
-
-_TRACEPARENT = re.compile(rb"^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$")
-
-
-def _traceparent(span: trace.Span, incoming: bytes | None) -> str:
-    """This call's W3C traceparent: the span's when one is recorded, else the caller's trace id
-    (or a new one) with a fresh span id."""
-    sc = span.get_span_context()
-    if sc.is_valid:
-        return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
-    m = _TRACEPARENT.match(incoming.strip().lower()) if incoming else None
-    if m and m.group(1) != b"0" * 32:
-        return f"00-{m.group(1).decode()}-{random.getrandbits(64):016x}-{m.group(2).decode()}"
-    ids = f"{random.getrandbits(192):048x}"  # a trace id and a span id from one draw
-    return f"00-{ids[:32]}-{ids[32:]}-00"
 
 
 async def _stream_answer(stream: AsyncIterator[bytes], receive: Receive, send: Send) -> bool:

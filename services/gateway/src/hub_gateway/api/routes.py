@@ -22,7 +22,7 @@ from hub_gateway.api.schemas import (
     TransformOut,
 )
 from hub_gateway.domain import tiers
-from hub_gateway.domain.errors import ConnectionNotFound, InvalidTransform, PluginScope, UserRequired
+from hub_gateway.domain.errors import InvalidTransform, PluginScope, TransformNotFound, UserRequired
 from hub_gateway.inject import Container
 from hub_gateway.repositories import rate_limits, token_usage
 from hub_gateway.services.proxy import Caller
@@ -169,7 +169,7 @@ async def get_transform(connector_id: str, caller: CallerDep, c: ContainerDep) -
     _enterprise_user(caller)
     row = await c.transforms.get(caller.tenant_id, connector_id)
     if row is None:
-        raise ConnectionNotFound("no transform for this connector", code="transform_not_found")
+        raise TransformNotFound()
     return _out(row)
 
 
@@ -188,5 +188,5 @@ async def put_transform(
 async def delete_transform(connector_id: str, caller: CallerDep, c: ContainerDep) -> Response:
     _enterprise_user(caller)
     if not await c.transforms.delete(caller.tenant_id, connector_id):
-        raise ConnectionNotFound("no transform for this connector", code="transform_not_found")
+        raise TransformNotFound()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -32,7 +32,7 @@ class ProviderBlockOut(BaseModel):
 
 
 class RateLimitStatusOut(BaseModel):
-    """The scope document's ``RateLimitStatus``: a summary, then the hub's and the provider's."""
+    """The ``RateLimitStatus`` (services/gateway/README.md): a summary, then the hub's and the provider's."""
 
     connection_id: UUID
     connector_id: str

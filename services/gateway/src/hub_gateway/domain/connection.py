@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from hub_common import connection_credentials
 from hub_common import credential_keys as keys
+from hub_connector_sdk.hosts import matches_pattern
 from hub_connector_sdk.models import ApiKeyPlacement, ApiSpec, AuthenticationMethod, AuthSpec
 from hub_gateway.domain.errors import ConnectionNotActive, GatewayError, HostNotAllowed
 
@@ -126,18 +127,8 @@ def effective_allowed_hosts(api: ApiSpec) -> tuple[str, ...]:
     return (f"{host}:{parts.port}" if parts.port else host,)
 
 
-def host_matches(host: str, port: int | None, pattern: str) -> bool:
-    """``api.example.com``, ``*.example.com`` (subdomains only), optional ``:port``."""
-    pat_host, _, pat_port = pattern.lower().partition(":")
-    if pat_port and str(port) != pat_port:
-        return False
-    if pat_host.startswith("*."):
-        return host.endswith(pat_host[1:]) and host != pat_host[2:]
-    return host == pat_host
-
-
 def check_allowed_host(target: ConnectionTarget) -> None:
-    if not any(host_matches(target.host, target.port, p) for p in target.allowed_hosts):
+    if not any(matches_pattern(target.host, target.port, p) for p in target.allowed_hosts):
         raise HostNotAllowed(
             f"host {target.host} is not among the hosts the connector declares",
             details={"host": target.host, "allowed_hosts": list(target.allowed_hosts)},

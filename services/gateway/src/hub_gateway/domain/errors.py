@@ -78,6 +78,14 @@ class ConnectionNotFound(GatewayError):
         super().__init__(message, **kw)
 
 
+class TransformNotFound(GatewayError):
+    status_code = 404
+    code = "transform_not_found"
+
+    def __init__(self, message: str = "no transform for this connector", **kw: Any) -> None:
+        super().__init__(message, **kw)
+
+
 class ConnectionNotActive(GatewayError):
     status_code = 409
     code = "connection_not_active"

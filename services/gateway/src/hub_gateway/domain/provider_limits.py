@@ -1,6 +1,6 @@
 """Providers' rate-limit signals, parsed from response headers (pure; ``now`` is passed in).
 
-Understood (PROVIDERS.md, "Rate-limit signals"):
+Understood (docs/architecture.md §9):
 
 ==========  ==================================================  ==============================
 provider    headers                                             reset given as
@@ -25,6 +25,7 @@ HTTP date. Anything unparseable is ignored rather than guessed.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -299,3 +300,63 @@ def blocks_for(
     if status == 429 and not blocks and default_backoff_s > 0:
         blocks.append(Block(min(now + default_backoff_s, cap), "429" + suffix, method_path))
     return blocks
+
+
+class SignalKind(enum.Enum):
+    """What a response header says about rate limits, by its name alone (the hot path's sieve:
+    most answers carry none, and only some need :func:`parse`)."""
+
+    NONE = 0  # not a rate-limit header
+    REMAINING = 1  # a remaining count (``*ratelimit*remaining*``)
+    OTHER = 2  # another rate-limit header (limit, reset, policy, resource, ...)
+    URGENT = 3  # ``Retry-After`` or the structured ``RateLimit`` field: always parsed in full
+
+
+# Answers whose signals can change a decision whatever their headers say.
+URGENT_STATUSES = frozenset({403, 429, 503, 529})
+_KINDS: dict[bytes, SignalKind] = {}  # raw header name → its kind (providers use few names)
+
+
+def signal_kind(name: bytes) -> SignalKind:
+    kind = _KINDS.get(name)
+    if kind is not None:
+        return kind
+    lower = name.lower()
+    if b"ratelimit" in lower:
+        if b"remaining" in lower:
+            kind = SignalKind.REMAINING
+        else:
+            kind = SignalKind.URGENT if lower == b"ratelimit" else SignalKind.OTHER
+    else:
+        kind = SignalKind.URGENT if lower == b"retry-after" else SignalKind.NONE
+    if len(_KINDS) < 4096:
+        _KINDS[name] = kind
+    return kind
+
+
+def scan(
+    raw_headers: Iterable[tuple[bytes, bytes]], status: int
+) -> tuple[list[tuple[bytes, bytes]], int | None, bool]:
+    """One pass over an answer's headers → (its rate-limit headers, the lowest remaining count,
+    whether it must be parsed in full now: a spent budget, a ``Retry-After``, a 403/429/503/529)."""
+    relevant: list[tuple[bytes, bytes]] = []
+    urgent = status in URGENT_STATUSES
+    remaining: int | None = None
+    kinds = _KINDS
+    for name, value in raw_headers:
+        kind = kinds.get(name)
+        if kind is None:
+            kind = signal_kind(name)
+        if kind is SignalKind.NONE:
+            continue
+        relevant.append((name, value))
+        if kind is SignalKind.REMAINING:
+            try:
+                count = int(value)
+            except ValueError:
+                continue
+            remaining = count if remaining is None else min(remaining, count)
+            urgent = urgent or count <= 0
+        elif kind is SignalKind.URGENT:
+            urgent = True  # Retry-After, or the structured RateLimit field only a full parse reads
+    return relevant, remaining, urgent

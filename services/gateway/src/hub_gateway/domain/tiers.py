@@ -1,4 +1,4 @@
-"""License tiers (scope document §7) as the gateway applies them, and their default quotas.
+"""License tiers (docs/architecture.md §5) as the gateway applies them, and their default quotas.
 
 | tier       | gateway            | default quota per connection | per tenant       |
 |------------|--------------------|------------------------------|------------------|

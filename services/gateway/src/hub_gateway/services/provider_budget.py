@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 
 from hub_common import jsonutil
+from hub_common.background import BackgroundTask, every
 from hub_gateway.adapters.bus import Bus
 from hub_gateway.domain.errors import ProviderRateLimited
 from hub_gateway.domain.provider_limits import Block, ProviderLimit
@@ -178,7 +179,7 @@ class SnapshotWriter:
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._pending: dict[tuple[uuid.UUID, str], Snapshot] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = BackgroundTask("gateway-snapshots")
 
     def record(
         self,
@@ -197,25 +198,14 @@ class SnapshotWriter:
         return [s for (cid, _), s in self._pending.items() if cid == connection_id]
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="gateway-snapshots")
+        self._flusher.start(
+            every(self._flush_interval_s, self.flush, what="rate-limit snapshots not persisted", logger=log)
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._flusher.stop()
         with contextlib.suppress(Exception):
             await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval_s)
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("rate-limit snapshots not persisted", extra={"error": type(exc).__name__})
 
     async def flush(self) -> int:
         if not self._pending or self._pool is None:

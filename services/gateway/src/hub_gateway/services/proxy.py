@@ -1,50 +1,43 @@
 """One proxied call: resolve → refuse early (provider budget, quota, circuit) → inject → call the
 provider (retrying only where it is safe) → hand the answer back as a stream.
 
-Retry rules
-* connection failures (refused, reset, connect timeout) are retried only for idempotent methods
-  or when the caller sent ``Idempotency-Key``, and only with a replayable (buffered) body;
-* 429/503 with a ``Retry-After`` no longer than ``max_retry_after_s`` are retried after waiting it
-  (the provider did not act on the request); longer waits go back to the caller;
-* a 401 on an OAuth connection asks the oauth service for one refresh (``stale_token_sha256``
-  tells it which token failed, so concurrent 401s cause one refresh) and retries once;
-* a read timeout is never retried: the provider may have acted.
+What to do after each attempt (retry, refresh the OAuth credential once, or return) is decided
+by the pure ``domain/retry.py``; this module carries it out. Provider rate-limit signals are
+classified and parsed by ``domain/provider_limits.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import hashlib
 import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from hub_common.license import Feature, require_feature
 from hub_common.web.auth import Tier
-from hub_gateway.adapters.http1 import (
+from hub_gateway.adapters.http1.errors import (
     BodyLengthMismatch,
     ConnectError,
     ConnectTimeout,
     Disconnected,
-    HeaderBlock,
     HeadersTooLarge,
-    Http1Client,
     PoolBusy,
     ProtocolError,
-    Response,
     UnsendableHeader,
     UploadBroken,
 )
-from hub_gateway.adapters.http1 import UpstreamError as ClientError
+from hub_gateway.adapters.http1.errors import UpstreamError as ClientError
+from hub_gateway.adapters.http1.headers import HeaderBlock
 from hub_gateway.adapters.hub_services import OAuthRefresher
 from hub_gateway.domain import body_scrub, provider_limits, tiers, usage
+from hub_gateway.domain.caller import GatewayCaller
 from hub_gateway.domain.circuit import CircuitBoard
 from hub_gateway.domain.connection import ConnectionTarget
 from hub_gateway.domain.errors import (
@@ -64,6 +57,21 @@ from hub_gateway.domain.errors import (
 from hub_gateway.domain.headers import forwarded_headers, request_headers, response_headers
 from hub_gateway.domain.injection import Injection
 from hub_gateway.domain.paths import upstream_path
+from hub_gateway.domain.retry import (
+    CIRCUIT_STATUSES,
+    DECIDED_STATUSES,
+    FAILURE,
+    NO_VERDICT,
+    REFRESH,
+    RETURN,
+    SUCCESS,
+    Retry,
+    RetryPolicy,
+    circuit_verdict,
+    decide,
+    decide_on_failure,
+    is_idempotent,
+)
 from hub_gateway.domain.tiers import TierQuotas
 from hub_gateway.domain.transforms import (
     MessageTransform,
@@ -80,27 +88,20 @@ from hub_gateway.services.transforms import TransformService
 from hub_gateway.services.upstream_span import end_upstream_span, upstream_span
 from hub_gateway.services.usage import UsageMeter
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+if TYPE_CHECKING:
+    from hub_gateway.adapters.http1.client import Http1Client
+    from hub_gateway.adapters.http1.connection import Response
+
 # The services whose calls marked ``X-Hub-Purpose: health-check`` may go through an
 # `initializing` connection (a user, or any other service, saying so changes nothing).
 HEALTH_CHECKERS = frozenset({"connectors"})
-_BUSY = frozenset({503, 529})  # the provider is overloaded (529: Anthropic, Notion)
-_RETRY_AFTER_STATUSES = frozenset({429, 503, 529})
 SMALL_BODY = 64 * 1024
 SNAPSHOT_EVERY_S = 0.1
 _BODY_VALIDATORS = frozenset({"etag", "content-md5", "digest", "repr-digest", "content-digest"})
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    kind: str  # "user" | "service" | "plugin"
-    tenant_id: str
-    tier: Tier
-    subject: str
-    # A plugin token grants one connection: every other id is "not found" for it.
-    connection_id: uuid.UUID | None = None
-    # A plugin token minted for a health check (claim purpose=health-check).
-    health_check: bool = False
+# The name api/routes.py imports (ADR 0027's branch reshapes that module); GatewayCaller is the one.
+Caller = GatewayCaller
 
 
 @dataclass(slots=True)
@@ -201,6 +202,9 @@ class ProxyService:
         self.refresher = refresher
         self.transforms = transforms
         self.settings = settings
+        self.retry_policy = RetryPolicy(
+            settings.max_retries, settings.max_retry_after_s, settings.retry_backoff_s
+        )
         self.usage = usage
         self._refreshing: dict[uuid.UUID, asyncio.Future[bool]] = {}
         self._refreshed: dict[uuid.UUID, str] = {}  # sha256 of the last token refreshed, per connection
@@ -213,7 +217,7 @@ class ProxyService:
 
     async def handle(
         self,
-        caller: Caller,
+        caller: GatewayCaller,
         req: ProxyRequest,
         read_body: Callable[[], Awaitable[RequestBody]] | None,
         ctx: CallContext,
@@ -291,13 +295,13 @@ class ProxyService:
                 circuit.abandon(trial)
             raise
 
-    def _may_transform(self, caller: Caller) -> bool:
+    def _may_transform(self, caller: GatewayCaller) -> bool:
         # Transforms are the tenant's own API shaping; connector actions (service callers) always
         # see the provider's native API.
         return self.transforms is not None and caller.kind == "user" and caller.tier is Tier.ENTERPRISE
 
     async def _route(
-        self, caller: Caller, target: ConnectionTarget, req: ProxyRequest
+        self, caller: GatewayCaller, target: ConnectionTarget, req: ProxyRequest
     ) -> RouteTransform | None:
         if self.transforms is None or not self._may_transform(caller):
             return None
@@ -372,7 +376,7 @@ class ProxyService:
 
     async def _call(
         self,
-        caller: Caller,
+        caller: GatewayCaller,
         target: ConnectionTarget,
         req: ProxyRequest,
         provider_path: str,
@@ -387,7 +391,7 @@ class ProxyService:
         refreshed = False
         retries = 0
         blamed = False  # the provider's circuit hears of one failure per call at most
-        idempotent = req.method in IDEMPOTENT or any(n == b"idempotency-key" for n, _ in req.headers)
+        policy = self.retry_policy
         while True:
             ctx.attempts += 1
             if ctx.attempts > 1:
@@ -426,60 +430,56 @@ class ProxyService:
                     "outside ISO-8859-1): check the connection's credential and the route's transforms"
                 ) from None
             except ClientError as exc:
-                if body.too_large:
-                    raise BodyTooLarge("the request body is larger than the gateway accepts") from None
-                if body.caller_gone:  # the caller stopped sending: not the provider's failure
-                    raise ClientGone("the client went away while sending the body") from None
-                if isinstance(exc, BodyLengthMismatch):  # the caller's, too
-                    raise BodyLengthInvalid(str(exc)) from None
-                if body.stalled:
-                    raise RequestBodyTimeout("the client stopped sending the request body") from None
-                if isinstance(exc, PoolBusy):  # our own congestion, not the provider's
-                    raise UpstreamPoolBusy(
-                        f"every connection to {target.host} is busy; try again shortly",
-                        details={"host": target.host},
-                        headers={"Retry-After": "1"},
-                    ) from None
+                _raise_if_not_the_providers(exc, body, target.host)
                 if not blamed and not isinstance(exc, UploadBroken):
                     blamed = True
                     circuit.failure(time.monotonic())
-                if _retryable(exc) and idempotent and body.replayable and retries < self.settings.max_retries:
-                    retries += 1
-                    await asyncio.sleep(self.settings.retry_backoff_s * retries * (0.5 + random.random()))  # noqa: S311
-                    continue
-                raise _upstream_error(exc, target.host) from None
+                failure_decision = decide_on_failure(
+                    _retryable(exc),
+                    # Only asked after a failure: scanning the headers costs every call otherwise.
+                    idempotent=is_idempotent(req.method, _has_idempotency_key(req.headers)),
+                    replayable=body.replayable,
+                    retries=retries,
+                    policy=policy,
+                    jitter=random.random(),  # noqa: S311
+                )
+                if not isinstance(failure_decision, Retry):
+                    raise _upstream_error(exc, target.host) from None
+                retries += 1
+                await asyncio.sleep(failure_decision.wait_s)
+                continue
             status = resp.status
             ctx.remaining, wait = self._observe(target, resp, req.provider_path)
-            # 529: Anthropic's (and Notion's) "overloaded", handled as a 503.
-            if status in (502, 504) or (status in _BUSY and wait is None):
+            verdict = circuit_verdict(status, wait) if status in CIRCUIT_STATUSES else SUCCESS
+            if verdict is FAILURE:
                 if not blamed:
                     blamed = True
                     circuit.failure(time.monotonic())
-            elif status not in _BUSY:  # a 503/529 with Retry-After is throttling: no verdict either way
+            elif verdict is SUCCESS:
                 circuit.success()
-            if (
-                status == 401
-                and target.is_oauth
-                and not refreshed
-                and body.replayable
-                and injection.token is not None
-            ):
+            decision = (
+                decide(
+                    status,
+                    wait,
+                    replayable=body.replayable,
+                    retries=retries,
+                    can_refresh=target.is_oauth and not refreshed and injection.token is not None,
+                    policy=policy,
+                )
+                if status in DECIDED_STATUSES
+                else RETURN
+            )
+            if decision is REFRESH:
                 resp.release()
                 refreshed = True
                 injection = await self._refresh(target, injection)
                 continue
-            if (
-                status in _RETRY_AFTER_STATUSES
-                and wait is not None
-                and wait <= self.settings.max_retry_after_s
-                and body.replayable
-                and retries < self.settings.max_retries
-            ):
+            if isinstance(decision, Retry):
                 resp.release()
                 retries += 1
-                await asyncio.sleep(wait)
+                await asyncio.sleep(decision.wait_s)
                 continue
-            if status in _BUSY and trial is not None and not blamed:
+            if verdict is NO_VERDICT and trial is not None and not blamed:
                 circuit.abandon(trial)  # the trial ends throttled, without a verdict: next may try
             if route is None and (reply := self._reply_now(resp, injection)) is not None:
                 return self._finished(target, injection, reply)
@@ -519,25 +519,7 @@ class ProxyService:
         ``SNAPSHOT_EVERY_S`` (it is the *latest* value that gets stored, flushed once a second);
         the lowest remaining count for the event is read on the way, at any rate.
         """
-        relevant: list[tuple[bytes, bytes]] = []
-        urgent = resp.status in (403, 429, 503, 529)
-        remaining: int | None = None
-        for name, value in resp.raw_headers:
-            kind = _SIGNALS.get(name)
-            if kind is None:
-                kind = _signal_kind(name)
-            if kind is _Signal.NONE:
-                continue
-            relevant.append((name, value))
-            if kind is _Signal.REMAINING:
-                try:
-                    count = int(value)
-                except ValueError:
-                    continue
-                remaining = count if remaining is None else min(remaining, count)
-                urgent = urgent or count <= 0
-            elif kind is _Signal.URGENT:
-                urgent = True  # Retry-After, or the structured RateLimit field only a full parse reads
+        relevant, remaining, urgent = provider_limits.scan(resp.raw_headers, resp.status)
         if not relevant:
             return None, None
         now = time.time()
@@ -803,34 +785,33 @@ def _add_context_headers(headers: list[tuple[str, str]], req: ProxyRequest) -> N
         headers.append(("traceparent", req.traceparent))
 
 
-class _Signal(enum.Enum):
-    NONE = 0  # not a rate-limit header
-    REMAINING = 1  # a remaining count (``*ratelimit*remaining*``)
-    OTHER = 2  # another rate-limit header (limit, reset, policy, resource, ...)
-    URGENT = 3  # ``Retry-After`` or the structured ``RateLimit`` field: always parsed in full
-
-
-_SIGNALS: dict[bytes, _Signal] = {}  # raw header name → its kind (providers use few names)
-
-
-def _signal_kind(name: bytes) -> _Signal:
-    lower = name.lower()
-    if b"ratelimit" in lower:
-        if b"remaining" in lower:
-            kind = _Signal.REMAINING
-        else:
-            kind = _Signal.URGENT if lower == b"ratelimit" else _Signal.OTHER
-    else:
-        kind = _Signal.URGENT if lower == b"retry-after" else _Signal.NONE
-    if len(_SIGNALS) < 4096:
-        _SIGNALS[name] = kind
-    return kind
+def _has_idempotency_key(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(n == b"idempotency-key" for n, _ in headers)
 
 
 def _retryable(exc: BaseException) -> bool:
     """Connection failures (refused, reset, closed, connect timeout); never a read timeout, after
     which the provider may have acted on the request, nor a malformed answer."""
     return isinstance(exc, ConnectError | ConnectTimeout | Disconnected)
+
+
+def _raise_if_not_the_providers(exc: ClientError, body: RequestBody, host: str) -> None:
+    """Failures that are the caller's (its body) or this gateway's (its pool), found while
+    calling: answered as such, never retried nor counted against the provider."""
+    if body.too_large:
+        raise BodyTooLarge("the request body is larger than the gateway accepts") from None
+    if body.caller_gone:  # the caller stopped sending: not the provider's failure
+        raise ClientGone("the client went away while sending the body") from None
+    if isinstance(exc, BodyLengthMismatch):  # the caller's, too
+        raise BodyLengthInvalid(str(exc)) from None
+    if body.stalled:
+        raise RequestBodyTimeout("the client stopped sending the request body") from None
+    if isinstance(exc, PoolBusy):  # our own congestion, not the provider's
+        raise UpstreamPoolBusy(
+            f"every connection to {host} is busy; try again shortly",
+            details={"host": host},
+            headers={"Retry-After": "1"},
+        ) from None
 
 
 def _upstream_error(exc: BaseException, host: str) -> Exception:

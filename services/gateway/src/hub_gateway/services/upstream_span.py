@@ -1,5 +1,5 @@
 """The CLIENT span of one attempt at the provider (hand-made: the upstream client is the
-gateway's own, ``adapters/http1.py``, which no instrumentation knows).
+gateway's own, ``adapters/http1/``, which no instrumentation knows).
 
 Made only when the call's server span is recorded (``HUB_GATEWAY_TRACING``), so a gateway that
 does not export pays one ``is_recording`` check per attempt. It ends when the answer's head is in

@@ -4,7 +4,6 @@ batches, off the hot path (a call never waits for Postgres)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 from prometheus_client import Counter
 
+from hub_common.background import BackgroundTask, every
 from hub_gateway.domain.usage import TokenUsage
 from hub_gateway.repositories import token_usage
 
@@ -44,7 +44,7 @@ class UsageMeter:
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._pending: dict[uuid.UUID, _Pending] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = BackgroundTask("gateway-token-usage")
 
     def record(
         self,
@@ -72,25 +72,14 @@ class UsageMeter:
         return self._pending.get(connection_id)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="gateway-token-usage")
+        self._flusher.start(
+            every(self._flush_interval_s, self.flush, what="token usage not persisted yet", logger=log)
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._flusher.stop()
         with contextlib.suppress(Exception):
             await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval_s)
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("token usage not persisted yet", extra={"error": type(exc).__name__})
 
     async def flush(self) -> int:
         if not self._pending or self._pool is None:

@@ -1,6 +1,6 @@
 """Token endpoint answers, per provider profile, into one ``TokenSet``.
 
-Quirks (PROVIDERS.md): GitHub may answer form-encoded and reports errors with HTTP 200;
+Quirks (docs/architecture.md §9): GitHub may answer form-encoded and reports errors with HTTP 200;
 Slack always answers 200 with ``ok``, the bot token at the top level and the user token under
 ``authed_user``; Notion returns ``workspace_id``/``bot_id``/``owner``; scopes may be comma-separated.
 """

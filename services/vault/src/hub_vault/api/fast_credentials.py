@@ -23,8 +23,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub_common import jsonutil
@@ -34,7 +33,7 @@ from hub_common.telemetry import mark_server_status, record_server_error
 from hub_common.web.body_limit import replaying
 from hub_common.web.errors import INTERNAL_ERROR_MESSAGE, error_body
 from hub_common.web.middleware import REQUEST_SECONDS
-from hub_common.web.request_id import request_id_for
+from hub_common.web.request_id import enter_request, request_id_for, trace_carrier
 from hub_vault.api import schemas
 from hub_vault.domain.names import Owner, is_canonical_uuid, is_credential_key, is_tenant_id
 from hub_vault.inject import VaultServices
@@ -209,13 +208,7 @@ class CredentialFastPath:
         send: Send,
     ) -> None:
         started = time.perf_counter()
-        rid_token = request_id_var.set(None)
-        ctx_token = None
-        if headers.traceparent is not None:
-            carrier = {"traceparent": headers.traceparent}
-            if headers.tracestate is not None:
-                carrier["tracestate"] = headers.tracestate
-            ctx_token = otel_context.attach(propagate.extract(carrier))
+        entered = enter_request(trace_carrier(headers.traceparent, headers.tracestate))
         status = 500
         try:
             if self.tracing:
@@ -242,9 +235,7 @@ class CredentialFastPath:
             await send({"type": "http.response.body", "body": body})
         finally:
             self._histogram(target, status).observe(time.perf_counter() - started)
-            if ctx_token is not None:
-                otel_context.detach(ctx_token)
-            request_id_var.reset(rid_token)
+            entered.leave()
 
     async def _answer(
         self,

@@ -9,12 +9,12 @@ durable per request, the counters lag by at most one flush (and a crash loses at
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
+from hub_common.background import BackgroundTask
 from hub_webhooks.repositories import registrations
 from hub_webhooks.services.database import Database
 
@@ -34,7 +34,7 @@ class Counters:
         self._db = db
         self._interval = interval_s
         self._pending: dict[UUID, _Pending] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._flusher = BackgroundTask("webhook-counters")
 
     def received(self, registration_id: UUID) -> None:
         slot = self._pending.setdefault(registration_id, _Pending())
@@ -76,11 +76,8 @@ class Counters:
             await self.flush()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="webhook-counters")
+        self._flusher.start(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._flusher.stop()
         await self.flush()

@@ -1,4 +1,4 @@
-"""Local provider simulators that follow the providers' documented behaviour (ARCHITECTURE.md §7).
+"""Local provider simulators that follow the providers' documented behaviour (docs/architecture.md §7).
 
 ``oauth_provider``: a strict OAuth 2.0 authorization server with GitHub, GitLab, Atlassian,
 Slack, Notion and Linear flavors. ``runner.OAuthSimulator`` runs it as a process.

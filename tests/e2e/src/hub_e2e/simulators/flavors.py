@@ -1,6 +1,6 @@
 """Provider flavors: endpoints, client authentication, body formats and documented quirks.
 
-Facts come from ../shared/design/PROVIDERS.md and the providers' public OAuth documentation;
+Facts come from docs/architecture.md §9, docs/connectors/ and the providers' public OAuth documentation;
 each quirk names its source. ``generic`` is plain RFC 6749/7636/7009/8414/9207 and the base
 every other flavor adjusts.
 """
@@ -172,7 +172,7 @@ class GitHub(Flavor):
     # the *registered* callback with error=redirect_uri_mismatch (never to the unregistered one).
     redirect_mismatch_to_registered = True
     # OAuth app tokens never expire; GitHub App user tokens last 8 h with a 6-month refresh
-    # token, and a refresh invalidates the old pair (PROVIDERS.md).
+    # token, and a refresh invalidates the old pair (the provider's OAuth documentation).
     expiry_needs_refresh = True
     refresh_revokes_old_access = True
     token_type = "bearer"
@@ -249,7 +249,8 @@ class GitLab(Flavor):
     revoke_answer_json = True
     revoke_ends_grant = True  # Doorkeeper keeps access and refresh token in one record
     grant_types = ("authorization_code", "refresh_token")
-    # Access tokens last 2 h; "refresh rotates and invalidates the old pair" (PROVIDERS.md).
+    # Access tokens last 2 h; a refresh rotates and invalidates the old pair (the provider's
+    # OAuth documentation).
     refresh_revokes_old_access = True
 
     def default_settings(self) -> Settings:

@@ -228,7 +228,7 @@ async def notion_me(request: Request) -> Response:
     if early is not None:
         return early
     if not request.headers.get("notion-version"):
-        # "every call needs Notion-Version" (PROVIDERS.md)
+        # "every call needs Notion-Version" (docs/connectors/)
         return JSONResponse(
             {
                 "object": "error",

@@ -1,14 +1,12 @@
-"""Token usage read from AI providers' answers (JSON and server-sent events, split anywhere),
-and Anthropic's 529 overload treated like a 503 (docs/adr/0021)."""
+"""domain/usage.py: token usage read from AI providers' answers (JSON and server-sent events,
+split anywhere; docs/adr/0021)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from hub_gateway.domain.provider_limits import blocks_for, parse
 from hub_gateway.domain.usage import StreamMeter, TokenUsage, from_json
 
 pytestmark = pytest.mark.unit
@@ -95,33 +93,3 @@ def test_json_answers(body, expected):
 
 def test_json_that_does_not_parse_is_ignored():
     assert from_json(b'{"usage": {') is None
-
-
-def test_openai_token_budget_spent_blocks_until_its_duration_reset():
-    headers = {
-        "x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499",
-        "x-ratelimit-reset-requests": "120ms", "x-ratelimit-limit-tokens": "30000",
-        "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s",
-    }  # fmt: skip
-    (block,) = blocks_for(parse(headers, NOW), 200, NOW, default_backoff_s=1, max_block_s=3600)
-    assert block.scope == "tokens" and block.until == NOW + 360
-
-
-def test_anthropic_output_token_budget_spent_blocks_until_its_rfc3339_reset():
-    headers = {
-        "anthropic-ratelimit-requests-remaining": "10",
-        "anthropic-ratelimit-requests-reset": "2027-01-15T08:00:30Z",
-        "anthropic-ratelimit-output-tokens-limit": "8000", "anthropic-ratelimit-output-tokens-remaining": "0",
-        "anthropic-ratelimit-output-tokens-reset": "2027-01-15T08:01:00Z",
-    }  # fmt: skip
-    now = datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC).timestamp()
-    signals = parse(headers, now)
-    assert {lim.api_name for lim in signals.limits} == {"requests", "output-tokens"}
-    (block,) = blocks_for(signals, 200, now, default_backoff_s=1, max_block_s=3600)
-    assert block.scope == "output-tokens" and block.until == now + 60
-
-
-def test_a_529_with_retry_after_blocks_like_a_503():
-    signals = parse({"retry-after": "20"}, NOW)
-    (block,) = blocks_for(signals, 529, NOW, default_backoff_s=1, max_block_s=3600)
-    assert block.scope == "retry-after" and block.until == NOW + 20
