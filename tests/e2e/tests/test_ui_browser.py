@@ -1,9 +1,10 @@
 """The Integration Manager UI in headless Chromium against real processes and the provider
 simulators (docs/adr/0029): sign in with a bearer token; add a GitHub connection through the
 simulator's OAuth pages and an OpenAI connection with an API key; build "when a GitHub issue is
-opened, comment on it" (the action side takes any connector's action; Slack's post_message is
-wired the same way), see it run when the simulator sends the webhook and see the run in the
-activity log; disconnect; and an end user connecting through a connect session with no hub login.
+opened, post a Slack message" with a Slack bot connection (the action side takes any connector's
+action), see it run when the GitHub simulator sends the webhook, the message arrive at the Slack
+simulator and the run in the activity log; disconnect; and an end user connecting through a
+connect session with no hub login.
 
 Set ``HUB_UI_SCREENSHOTS=docs/screenshots`` to write a screenshot of every page there.
 """
@@ -29,6 +30,8 @@ TENANT = "e2e-ui"
 CLIENT_ID, CLIENT_SECRET = "Iv1.e2eui", "e2e-ui-github-secret-0123456789"
 GITHUB_PAT = "ghp_e2eUiSimulatedPersonalAccessToken1"
 OPENAI_KEY = "sk-proj-e2eUiSimulatedOpenAIKey00000001"
+SLACK_BOT = "xoxb-e2eUiSimulatedBotToken-0000000001"
+CHANNEL = "C0SIMRANDOM0"
 REPO = "sim-user/sandbox"
 
 
@@ -56,6 +59,7 @@ def hub(hub_stack, module_dsn) -> Iterator[dict]:
     with (
         ProviderSim(provider="github", clients=[client], pats={GITHUB_PAT: "sim-user"}) as github,
         ProviderSim(provider="openai", pats={OPENAI_KEY: "e2e"}) as openai,
+        ProviderSim(provider="slack", pats={SLACK_BOT: "hubbot"}) as slack,
     ):
         vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
         oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
@@ -67,6 +71,7 @@ def hub(hub_stack, module_dsn) -> Iterator[dict]:
             "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
             "HUB_GITHUB_ENTERPRISE_HOSTS": "127.0.0.1",
             "HUB_OPENAI_COMPATIBLE_HOSTS": "127.0.0.1",
+            "HUB_SLACK_HOSTS": "127.0.0.1",
             "HUB_VAULT_URL": vault.url,
             "HUB_CONNECTORS_URL": connectors.url,
             "HUB_OAUTH_URL": oauth.url,
@@ -86,8 +91,8 @@ def hub(hub_stack, module_dsn) -> Iterator[dict]:
                 proc.migrate()
             for proc in procs:
                 proc.start()
-            yield {"github": github, "openai": openai, "connectors": connectors, "oauth": oauth,
-                   "webhooks": webhooks}  # fmt: skip
+            yield {"github": github, "openai": openai, "slack": slack, "connectors": connectors,
+                   "oauth": oauth, "webhooks": webhooks}  # fmt: skip
         finally:
             for proc in reversed(procs):
                 proc.stop()
@@ -191,23 +196,33 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     assert browser.script("return document.documentElement.scrollWidth") <= 360
     browser.size(1280, 900)
 
+    # A Slack bot token, pasted into the connector's credential form.
+    slack = hub["slack"]
+    browser.go(f"{ui}/connections/new")
+    browser.find("#pick-slack_bot").click()
+    browser.fill(
+        {"#name": "Slack (simulator)", "#config-base_url": f"{slack.url}/api", "#cred-token": SLACK_BOT}
+    )
+    submit(browser)
+    browser.wait_for(lambda: "/ui/connections/" in browser.url, what="Slack created")
+    slack_id = browser.url.split("/ui/connections/")[1].split("?")[0]
+    reload_until(browser, f"{ui}/connections/{slack_id}", "✓</span> Active")
+
     # GitHub's issue webhooks reach the hub (the webhooks service registers the hook there).
     registered = httpx.post(f"{hub['webhooks'].url}/v1/webhooks/registrations", headers=api_headers(),
                             json={"connection_id": gh_id, "trigger_ids": ["issue_opened"], "mode": "auto"},
                             timeout=60)  # fmt: skip
     assert registered.status_code == 201, registered.text
 
-    # The builder: GitHub issue opened → a GitHub comment on it (any connector's action fits here).
+    # The builder: GitHub issue opened → a Slack message (any connector's action fits here).
     browser.go(f"{ui}/automations/new")
-    browser.find("#name").type("Thank issue reporters")
+    browser.find("#name").type("Tell the team about new issues")
     browser.choose("#trigger", f"{gh_id}:issue_opened")
-    browser.choose("#action", f"{gh_id}:add_comment")
+    browser.choose("#action", f"{slack_id}:send_message")
     browser.find("button[value=choose]").click()
     browser.fill({
-        "#param-owner": "sim-user",
-        "#param-repo": "sandbox",
-        "#param-issue_number": "{{ payload.issue.number }}",
-        "#param-body": "Thanks for reporting “{{ payload.issue.title }}” — we are on it.",
+        "#param-channel": CHANNEL,
+        "#param-text": "New issue #{{ payload.issue.number }}: “{{ payload.issue.title }}”",
     })  # fmt: skip
     browser.find("button[value=preview]").click()
     browser.find("#h-preview")
@@ -218,27 +233,26 @@ def test_connect_build_run_audit_disconnect(hub, browser):
                      what="automation saved")  # fmt: skip
     automation_url = browser.url.split("?")[0]
 
-    # An issue opened at GitHub: the simulator sends the webhook, the automation comments.
+    # An issue opened at GitHub: the simulator sends the webhook, the automation posts to Slack.
     opened = httpx.post(f"{github.url}/api/v3/repos/{REPO}/issues", json={"title": "Login page is blank"},
                         headers={"Authorization": f"Bearer {GITHUB_PAT}"}, timeout=30)  # fmt: skip
     assert opened.status_code == 201, opened.text
     number = opened.json()["number"]
     reload_until(browser, automation_url, "✓</span> Succeeded", timeout_s=90)
     shots("09-automation-runs")
-    expected = "Thanks for reporting “Login page is blank” — we are on it."
+    expected = f"New issue #{number}: “Login page is blank”"
     automation_id = automation_url.rsplit("/", 1)[1]
     runs = httpx.get(
         f"{hub['connectors'].url}/v1/automations/{automation_id}/runs", headers=api_headers()
     ).json()
     [run] = runs["runs"]
-    assert (
-        run["rendered_parameters"]["body"] == expected
-        and run["rendered_parameters"]["issue_number"] == number
-    )
+    assert run["rendered_parameters"] == {"channel": CHANNEL, "text": expected}
     assert run["result"]["success"] is True
-    issues = httpx.get(f"{github.url}/api/v3/repos/{REPO}/issues", params={"state": "all"},
-                       headers={"Authorization": f"Bearer {GITHUB_PAT}"}, timeout=30).json()  # fmt: skip
-    assert [i["comments"] for i in issues if i["number"] == number] == [1]
+    # The message is in the channel at Slack (read back through Slack's own Web API).
+    posted = httpx.get(f"{slack.url}/api/conversations.replies",
+                       params={"channel": CHANNEL, "ts": run["result"]["data"]["ts"]},
+                       headers={"Authorization": f"Bearer {SLACK_BOT}"}, timeout=30).json()  # fmt: skip
+    assert posted["ok"] is True and posted["messages"][0]["text"] == expected, posted
     # The connection's detail counts what its webhook registration received.
     reload_until(browser, f"{ui}/connections/{gh_id}", "Events received per webhook registration")
     assert "<td>issue_opened</td><td>1</td>" in browser.source
