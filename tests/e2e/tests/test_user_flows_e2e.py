@@ -2,6 +2,7 @@
 
 * a disconnect is refused by every gateway replica within a second, and the provider is never
   called again through the connection;
+* a rotated API key (``PUT /v1/connections/{id}/credentials``) is what every replica sends next;
 * license limits hold wherever they apply: the connection slot (freed by a disconnect),
   webhooks, custom connectors at the connectors service and at the gateway.
 
@@ -156,3 +157,37 @@ def test_features_are_refused_naming_the_tier_that_allows_them(hub):
     downgraded = proxy(hub["gateway"], cid, tenant, tier="teams")
     assert downgraded.status_code == 403, downgraded.text
     assert downgraded.json()["error"]["details"]["required_tier"] == "enterprise"
+
+
+def test_a_rotated_api_key_is_used_by_every_gateway_replica(hub):
+    tenant, provider = "e2e-flows-rotate", hub["provider"]
+    cid = keyed(hub, tenant)
+    replicas = [hub["gateway"], hub["gateway-2"]]
+    for gateway in replicas:
+        assert proxy(gateway, cid, tenant).status_code == 200
+    url = f"{hub['connectors'].url}/v1/connections/{cid}/credentials"
+    new_key = "keyed-e2e-flows-rotated-9876543210"
+    try:
+        provider.api_key = new_key  # the provider rotated the key: the old one is refused now
+        assert proxy(hub["gateway"], cid, tenant).status_code == 401
+
+        bad = httpx.put(url, headers=auth(tenant, "enterprise"), json={"credentials": {"nope": "x"}})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_credentials", bad.text
+        rotated = httpx.put(
+            url, headers=auth(tenant, "enterprise"), json={"credentials": {"api_key": new_key}}, timeout=30
+        )
+        assert rotated.status_code == 200 and rotated.json()["status"] == "active", rotated.text
+        assert new_key not in rotated.text
+
+        deadline = time.monotonic() + 5
+        pending = set(range(len(replicas)))
+        while pending and time.monotonic() < deadline:  # credential.changed reaches every replica
+            pending = {i for i in pending if proxy(replicas[i], cid, tenant).status_code != 200}
+            time.sleep(0.05)
+        assert not pending, "a replica kept the old key"
+    finally:
+        provider.api_key = KEY
+
+    httpx.delete(f"{hub['connectors'].url}/v1/connections/{cid}", headers=auth(tenant, "enterprise"))
+    late = httpx.put(url, headers=auth(tenant, "enterprise"), json={"credentials": {"api_key": new_key}})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "connection_not_active", late.text

@@ -15,6 +15,7 @@ from hub_connectors.api.schemas import (
     CreateConnection,
     ExecuteAction,
     HealthOut,
+    RotateCredentials,
 )
 
 router = APIRouter(prefix="/v1/connections", tags=["connections"])
@@ -81,6 +82,17 @@ async def disconnect(
     """Revoke at the provider (oauth connections), delete the credentials, emit
     ``integration.disconnected``. Repeating it is harmless."""
     return ConnectionOut.of(await container.connections.disconnect(caller, connection_id))
+
+
+@router.put("/{connection_id}/credentials", response_model=ConnectionOut)
+async def rotate_credentials(
+    connection_id: ConnectionIdDep, body: RotateCredentials, caller: CallerDep, container: ContainerDep
+) -> ConnectionOut:
+    """New credentials for an API-key, basic or bearer connection (a rotated key): checked
+    against the connector's fields, stored in the vault in place of the old ones (every gateway
+    replica drops the old one on ``credential.changed``), then health-checked. OAuth connections
+    reconnect through the OAuth flow instead (``422 credentials_not_accepted``)."""
+    return ConnectionOut.of(await container.connection_admin.rotate(caller, connection_id, body.credentials))
 
 
 @router.post("/{connection_id}/health", response_model=HealthOut)

@@ -33,6 +33,13 @@ class CreateConnection(_In):
     )
 
 
+class RotateCredentials(_In):
+    credentials: dict[str, Any] = Field(
+        min_length=1,
+        description="the connector's credential fields, all of them; stored in the vault, never returned",
+    )
+
+
 class StartExport(_In):
     mode: Literal["full", "incremental"] = Field(
         default="full", description="incremental: from where the last completed export ended"

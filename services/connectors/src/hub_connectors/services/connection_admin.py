@@ -10,7 +10,8 @@ import asyncpg
 
 from hub_connectors.domain import credentials as credential_rules
 from hub_connectors.domain.connection import Connection
-from hub_connectors.domain.errors import ConnectionNotFound, NameTaken
+from hub_connectors.domain.errors import ConnectionNotActive, ConnectionNotFound, NameTaken
+from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import trigger_firings
 from hub_connectors.repositories import ui_sessions as repo
@@ -52,6 +53,10 @@ class ConnectionAdmin:
         """New credentials for an API-key/basic/bearer connection: validated against the
         manifest, stored in the vault (replacing the old ones), then health-checked."""
         connection = await self._connections.get(caller, connection_id)
+        if connection.status == ConnectionStatus.DISCONNECTED:
+            raise ConnectionNotActive(
+                "the connection is disconnected: create a new one", details={"status": "disconnected"}
+            )
         registered = self._registry.get(connection.connector_id)
         if registered is None:
             raise ConnectionNotFound()
