@@ -7,7 +7,10 @@ HTTP transport provider calls use (no gateway yet).
 
 from __future__ import annotations
 
+import contextlib
+
 from hub_common.clients.vault import VaultClient
+from hub_common.composition import CompositionRoot, close_with
 from hub_common.infrastructure import Infrastructure
 from hub_common.web.auth import ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
@@ -43,7 +46,7 @@ def default_registry(settings: ConnectorsSettings) -> ConnectorRegistry:
     )
 
 
-class Container:
+class Container(CompositionRoot):
     def __init__(
         self,
         settings: ConnectorsSettings,
@@ -59,25 +62,27 @@ class Container:
         # Plugins are imported here, before serving: a broken one is recorded, never fatal.
         self.registry = registry if registry is not None else default_registry(settings)
         self.minter = ServiceTokenMinter.from_settings(settings)
-        self._owned_store: VaultCredentialStore | None = None
-        if credential_store is None:
-            self._owned_store = VaultCredentialStore(VaultClient(settings.vault_url, self.minter))
-            credential_store = self._owned_store
-        self.credential_store = credential_store
-        self._owned_revoker: OAuthRevoker | None = None
-        if revoker is None:
-            if settings.connectors_oauth_revoke:
-                self._owned_revoker = OAuthRevoker(
-                    settings.oauth_url, self.minter, timeout_s=settings.connectors_oauth_timeout_s
-                )
-            revoker = self._owned_revoker or NoRevoker()
-        self.revoker = revoker
+        self._credential_store = credential_store
+        self._revoker = revoker
+        self._provider_transport = provider_transport
+        self.run_background = settings.connectors_background if background is None else background
+        self.workers: BackgroundWorkers | None = None
+
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        settings = self.settings
+        await self.infra.start()
+        stack.push_async_callback(self.infra.stop)
+        store = self._credential_store
+        if store is None:
+            store = close_with(stack, VaultCredentialStore(VaultClient(settings.vault_url, self.minter)))
+        self.credential_store: CredentialStore = store
+        self.revoker = self._revoker if self._revoker is not None else self._default_revoker(stack)
         self.runtime = ConnectorRuntime(
             ProviderClientFactory(
                 settings.gateway_url,
                 minter=self.minter,
                 timeout_s=settings.connectors_gateway_timeout_s,
-                transport_factory=provider_transport,
+                transport_factory=self._provider_transport,
             ),
             plugins=ProcessIsolation(
                 gateway_url=settings.gateway_url,
@@ -92,7 +97,7 @@ class Container:
             health_timeout_s=settings.connectors_health_timeout_s,
             http_timeout_s=settings.connectors_gateway_timeout_s,
         )
-        self.run_background = settings.connectors_background if background is None else background
+        stack.push_async_callback(self.runtime.aclose)  # plugin workers
         self.db = Database(lambda: self.infra.pool)
         self.tenants = TenantDirectory(self.db)
         self.license = LicenseService(self.db)
@@ -156,10 +161,6 @@ class Container:
             self.runtime,
             dedupe_retention_days=settings.connectors_dedupe_retention_days,
         )
-        self.workers: BackgroundWorkers | None = None
-
-    async def start(self) -> None:
-        await self.infra.start()
         if self.run_background:
             self.workers = BackgroundWorkers(
                 self.settings,
@@ -173,16 +174,15 @@ class Container:
                 triggers=self.triggers,
             )
             await self.workers.start()
+            stack.push_async_callback(self.workers.stop)
 
-    async def stop(self) -> None:
-        if self.workers is not None:
-            await self.workers.stop()
-        await self.runtime.aclose()  # plugin workers
-        if self._owned_store is not None:
-            await self._owned_store.aclose()
-        if self._owned_revoker is not None:
-            await self._owned_revoker.aclose()
-        await self.infra.stop()
+    def _default_revoker(self, stack: contextlib.AsyncExitStack) -> Revoker:
+        if not self.settings.connectors_oauth_revoke:
+            return NoRevoker()
+        revoker = OAuthRevoker(
+            self.settings.oauth_url, self.minter, timeout_s=self.settings.connectors_oauth_timeout_s
+        )
+        return close_with(stack, revoker)
 
     def readiness(self) -> list[ReadinessCheck]:
         return self.infra.readiness()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from hub_common.clients.vault import VaultClient
+from hub_common.composition import CompositionRoot, close_with
 from hub_common.infrastructure import Infrastructure
 from hub_common.web.auth import Authenticator, ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
@@ -25,14 +26,14 @@ from hub_gateway.services.transforms import TransformService
 from hub_gateway.services.usage import UsageMeter
 
 
-class Container:
+class Container(CompositionRoot):
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS, outbox=False)
         self.authenticator = Authenticator(settings)
         self.minter = ServiceTokenMinter.from_settings(settings)
         self._proxy: ProxyService | None = None
-        self._stack = contextlib.AsyncExitStack()
+        self.invalidation: InvalidationConsumer | None = None
 
     @property
     def proxy(self) -> ProxyService:
@@ -40,9 +41,9 @@ class Container:
             raise RuntimeError("the gateway container is not started")
         return self._proxy
 
-    async def start(self) -> None:
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Each part's stop right after its start: events and snapshots drain on the way down."""
         s = self.settings
-        stack = self._stack
         await self.infra.start()
         stack.push_async_callback(self.infra.stop)
         redis = self.infra.redis
@@ -64,16 +65,13 @@ class Container:
         )
         await self.events.start()
         stack.push_async_callback(self.events.stop)
-        self.vault = VaultClient(s.vault_url, self.minter)
-        stack.push_async_callback(self.vault.aclose)
-        self.connections = ConnectionsClient(
-            s.connectors_url, self.minter, path_template=s.gateway_connection_lookup_path
+        self.vault = close_with(stack, VaultClient(s.vault_url, self.minter))
+        self.connections = close_with(
+            stack,
+            ConnectionsClient(s.connectors_url, self.minter, path_template=s.gateway_connection_lookup_path),
         )
-        stack.push_async_callback(self.connections.aclose)
-        self.refresher = OAuthRefresher(s.oauth_url, self.minter)
-        stack.push_async_callback(self.refresher.aclose)
+        self.refresher = close_with(stack, OAuthRefresher(s.oauth_url, self.minter))
         allowlist = s.outbound_allowlist_entries
-        self.invalidation: InvalidationConsumer | None = None
         self.resolver = Resolver(
             self.connections,
             self.vault,
@@ -124,10 +122,6 @@ class Container:
             ),
             usage=self.usage,
         )
-
-    async def stop(self) -> None:
-        """Stops what started, in reverse order (events and snapshots drain on the way)."""
-        await self._stack.aclose()
 
     def readiness(self) -> list[ReadinessCheck]:
         async def invalidation_ok() -> bool:
