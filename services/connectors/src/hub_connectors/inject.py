@@ -11,6 +11,7 @@ import contextlib
 
 from hub_common.clients.vault import VaultClient
 from hub_common.composition import CompositionRoot, close_with
+from hub_common.db import Database
 from hub_common.infrastructure import Infrastructure
 from hub_common.web.auth import ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
@@ -26,7 +27,6 @@ from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connection_events import ConnectionEvents
 from hub_connectors.services.connections import ConnectionService
 from hub_connectors.services.content_exports import ContentExportService, ExportRunner
-from hub_connectors.services.database import Database
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.license import LicenseService
 from hub_connectors.services.ports import CredentialStore, Revoker
@@ -98,7 +98,7 @@ class Container(CompositionRoot):
             http_timeout_s=settings.connectors_gateway_timeout_s,
         )
         stack.push_async_callback(self.runtime.aclose)  # plugin workers
-        self.db = Database(lambda: self.infra.pool)
+        self.db = Database(self.infra.pool)
         self.tenants = TenantDirectory(self.db)
         self.license = LicenseService(self.db)
         self.audit = AuditService(self.db)

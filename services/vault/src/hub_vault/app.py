@@ -15,6 +15,7 @@ from starlette.datastructures import State
 from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
+from hub_common.db import Database
 from hub_common.web import create_app as create_base_app
 from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_vault.api import fast_credentials, rejected_audit, routes_admin, routes_credentials
@@ -22,7 +23,6 @@ from hub_vault.api.body_limit import body_limit_for
 from hub_vault.api.deps import VerifiedTokens, verified_service_id
 from hub_vault.config import VaultSettings
 from hub_vault.inject import Container
-from hub_vault.services.context import Database
 
 
 class VaultApp:

@@ -7,6 +7,7 @@ import logging
 from importlib import resources
 
 from hub_common.composition import CompositionRoot
+from hub_common.db import Database
 from hub_common.db.outbox import channel_for
 from hub_common.errors import ConfigurationError
 from hub_common.infrastructure import Infrastructure
@@ -16,7 +17,6 @@ from hub_vault.adapters.outbox_notify import NotifyDebouncer
 from hub_vault.config import NEEDS, SCHEMA, VaultSettings
 from hub_vault.domain.policy import Policy, PolicyError, parse_policy
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import Database
 from hub_vault.services.credentials import CredentialService
 from hub_vault.services.keys import KeyService
 from hub_vault.services.rewrap import RewrapService

@@ -18,6 +18,7 @@ import httpx
 from hub_common.clients.service import ServiceClient
 from hub_common.clients.vault import VaultClient
 from hub_common.composition import CompositionRoot, close_with
+from hub_common.db import Database
 from hub_common.infrastructure import Infrastructure
 from hub_common.kafka import ConsumerRunner, dlq_topic
 from hub_common.kafka.admin import ensure_topics
@@ -28,7 +29,6 @@ from hub_webhooks.consumers.intake_events import TOPICS as INTAKE_TOPICS
 from hub_webhooks.consumers.intake_events import IntakeEvents
 from hub_webhooks.services.connectors_client import ConnectorsClient
 from hub_webhooks.services.counters import Counters
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.gap_filling import GitHubGapFiller
 from hub_webhooks.services.intake import Intake, RegistrationCache
 from hub_webhooks.services.outbound import Outbound
@@ -83,7 +83,7 @@ class Container(CompositionRoot):
                 ),
             )
         self.connectors_http = connectors_http
-        self.db = Database(lambda: self.infra.pool)
+        self.db = Database(self.infra.pool)
         self.secrets = SecretCache(self.vault, ttl_s=settings.webhooks_secret_cache_s)
         self.registration_cache = RegistrationCache(self.db, ttl_s=settings.webhooks_registration_cache_s)
         self.counters = Counters(self.db, interval_s=settings.webhooks_counter_flush_s)

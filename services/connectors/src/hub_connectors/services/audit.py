@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.errors import BadRequest
 from hub_common.events import HubEvent
 from hub_connectors.domain.audit import Cursor, as_utc, entry_for
@@ -15,7 +16,6 @@ from hub_connectors.domain.errors import ConnectionNotFound
 from hub_connectors.domain.license import TIERS, Feature, policy_for, require_feature
 from hub_connectors.repositories import audit, connections
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 200

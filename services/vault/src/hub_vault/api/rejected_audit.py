@@ -30,6 +30,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_common import jsonutil
+from hub_common.db import Database
 from hub_common.errors import HubError
 from hub_common.web.errors import error_body
 from hub_vault.domain.errors import AuditUnavailable
@@ -37,7 +38,7 @@ from hub_vault.domain.names import is_credential_key, is_tenant_id
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories.audit import log_failure
 from hub_vault.services import audit_trail
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 
 log = logging.getLogger(__name__)
 

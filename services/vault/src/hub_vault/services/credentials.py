@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub_common.db import Database
 from hub_common.db.outbox import OutboxRow, write_event
 from hub_common.errors import HubError
 from hub_common.events.models import CredentialChanged
@@ -34,7 +35,7 @@ from hub_vault.repositories import audited, credentials, key_versions
 from hub_vault.repositories.credentials import CredentialMeta, WriteResult
 from hub_vault.services import audit_trail, sealing
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 from hub_vault.services.keys import KeyService
 
 EVENT_SOURCE = "/integration-hub/vault"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_webhooks.repositories import registrations
-from hub_webhooks.services.database import Database
 
 log = logging.getLogger(__name__)
 
