@@ -6,6 +6,7 @@ import contextlib
 
 from hub_common.clients.vault import VaultClient
 from hub_common.composition import CompositionRoot, close_with
+from hub_common.db import Database
 from hub_common.infrastructure import Infrastructure
 from hub_common.web.auth import Authenticator, ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
@@ -18,6 +19,7 @@ from hub_gateway.config import NEEDS, SCHEMA, GatewaySettings
 from hub_gateway.consumers.invalidation import InvalidationConsumer
 from hub_gateway.domain.circuit import CircuitBoard
 from hub_gateway.domain.tiers import merged_quotas
+from hub_gateway.services.connection_status import ConnectionStatus
 from hub_gateway.services.limiter import QuotaLimiter
 from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
 from hub_gateway.services.proxy import ProxyService, ProxySettings
@@ -92,7 +94,8 @@ class Container(CompositionRoot):
             RedisBuckets(redis), lease_max=s.gateway_lease_max, lease_ttl_s=s.gateway_lease_ttl_s
         )
         stack.push_async_callback(self.limiter.close)
-        self.transforms = TransformService(self.infra.pool, self.bus)
+        self.db = Database(self.infra.pool)
+        self.transforms = TransformService(self.db, self.bus)
         self.upstream = Http1Client(
             allowlist=allowlist,
             connect_timeout_s=s.gateway_connect_timeout_s,
@@ -120,6 +123,15 @@ class Container(CompositionRoot):
                 provider_block_max_s=s.gateway_provider_block_max_s,
                 quotas=merged_quotas(s.quota_overrides),
             ),
+            usage=self.usage,
+        )
+        self.connection_status = ConnectionStatus(
+            self.db,
+            resolver=self.resolver,
+            quotas_for=self._proxy.quotas_for,
+            limiter=self.limiter,
+            snapshots=self.snapshots,
+            budgets=self.budgets,
             usage=self.usage,
         )
 
