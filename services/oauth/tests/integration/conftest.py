@@ -139,7 +139,7 @@ async def run_oauth(
     container = Container(settings, directory=directory, provider=provider, run_scheduler=False)
     app = create_app(settings, container=container)
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oauth.test") as client,
     ):
         client.container = container  # type: ignore[attr-defined]
