@@ -25,6 +25,7 @@ from hub_connectors.runtime.provider_client import TransportFactory
 from hub_connectors.services.actions import ActionService
 from hub_connectors.services.audit import AuditService
 from hub_connectors.services.connection_events import ConnectionEvents
+from hub_connectors.services.connection_lookup import ConnectionLookup
 from hub_connectors.services.connections import ConnectionService
 from hub_connectors.services.content_exports import ContentExportService, ExportRunner
 from hub_connectors.services.health import HealthService
@@ -144,6 +145,7 @@ class Container(CompositionRoot):
         )
         self.webhook_registrar = WebhookRegistrar(self.db, self.registry, self.runtime, self.credential_store)
         self.exports = ContentExportService(self.db, self.registry)
+        self.lookup = ConnectionLookup(self.db, self.registry)
         self.export_runner = ExportRunner(
             self.db,
             self.registry,
