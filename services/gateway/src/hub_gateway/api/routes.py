@@ -17,8 +17,8 @@ from hub_gateway.api.schemas import (
 from hub_gateway.domain import tiers
 from hub_gateway.domain.errors import ConnectionNotFound, InvalidTransform, PluginScope, UserRequired
 from hub_gateway.inject import Container
-from hub_gateway.repositories.transforms import TransformRow
 from hub_gateway.services.proxy import Caller
+from hub_gateway.services.transforms import TransformRow
 
 router = APIRouter(tags=["gateway"])
 

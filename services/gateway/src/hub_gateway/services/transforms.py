@@ -16,7 +16,7 @@ from hub_gateway.adapters.bus import Bus
 from hub_gateway.domain.errors import InvalidTransform
 from hub_gateway.domain.transforms import TransformSpec
 from hub_gateway.repositories import transforms as repo
-from hub_gateway.repositories.transforms import TransformRow
+from hub_gateway.repositories.transforms import TransformRow as TransformRow  # the routes' type
 from hub_gateway.services.cache import TtlCache
 
 log = logging.getLogger(__name__)

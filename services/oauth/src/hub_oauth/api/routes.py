@@ -16,7 +16,7 @@ from hub_oauth.api import schemas
 from hub_oauth.api.deps import Services, acting_tenant
 from hub_oauth.domain import binding
 from hub_oauth.domain.apps import with_query
-from hub_oauth.repositories.apps import AppRow
+from hub_oauth.services.apps_service import AppRow
 
 router = APIRouter(prefix="/v1/oauth", tags=["oauth"])
 

@@ -31,7 +31,7 @@ from hub_vault.domain.errors import RewrapJobNotFound, RewrapRunning
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import credentials, rewrap_jobs
 from hub_vault.repositories.credentials import Rewrapped, StoredCredential
-from hub_vault.repositories.rewrap_jobs import RewrapJob
+from hub_vault.repositories.rewrap_jobs import RewrapJob as RewrapJob  # the routes' type
 from hub_vault.services import audit_trail
 from hub_vault.services.access import AccessControl
 from hub_vault.services.context import CallContext
