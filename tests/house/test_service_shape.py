@@ -70,3 +70,17 @@ def test_the_layer_contracts_cover_every_service_and_make_lint_runs_them() -> No
     assert packages <= set(config["root_packages"])
     lint = (ROOT / "Makefile").read_text().split("\nlint:", 1)[1].split("\n\n", 1)[0]
     assert "lint-imports" in lint
+
+
+def test_coverage_measures_every_hub_package() -> None:
+    """A new connector or library package is named in [tool.coverage.run] source_pkgs, or
+    `make test`'s table silently leaves it out."""
+    measured = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["coverage"]["run"]["source_pkgs"]
+    )
+    packages = {
+        init.parent.name
+        for area in ("libs", "services", "connectors", "examples")
+        for init in (ROOT / area).glob("*/src/*/__init__.py")
+    }
+    assert packages - measured == set()
