@@ -30,11 +30,12 @@ test-unit: bootstrap ## only the unit tests (no stack)
 bench: bootstrap ## the benchmarks: a table on stdout, JSON in bench/results/
 	@scripts/bench.sh
 
-lint: bootstrap ## ruff + mypy (strict for libs/)
+lint: bootstrap ## ruff + mypy (strict for libs/) + import-linter layers (docs/adr/0027)
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy libs/common/src libs/hubctl/src libs/connector-sdk/src examples/statuspage/src connectors/github/src connectors/openai/src connectors/anthropic/src connectors/notion/src connectors/slack/src connectors/gitlab/src connectors/linear/src connectors/atlassian/src
 	@$(UV) run --frozen mypy $(wildcard services/*/src) tests/e2e/src
+	@$(UV) run --frozen lint-imports
 
 fmt: ## format the code
 	@$(UV) run --frozen ruff format .

@@ -20,4 +20,18 @@ trap cleanup EXIT
 
 # The stack's addresses (HUB_*_PORT moves them; an address set explicitly is kept).
 eval "$("${UV[@]}" run --frozen hubctl env)"
-"${UV[@]}" run --frozen pytest "$@"
+
+# Coverage across every process the suite starts (pyproject [tool.coverage.run]: the service
+# processes inherit COVERAGE_PROCESS_CONFIG). HUB_COVERAGE=0 runs pytest alone.
+# (No exec: the EXIT trap above still has to stop what this script started.)
+status=0
+if [ "${HUB_COVERAGE:-1}" = 0 ]; then
+  "${UV[@]}" run --frozen pytest "$@" || status=$?
+  exit "$status"
+fi
+rm -rf .coverage-data && mkdir -p .coverage-data
+"${UV[@]}" run --frozen coverage run -m pytest "$@" || status=$?
+if "${UV[@]}" run --frozen coverage combine -q; then
+  "${UV[@]}" run --frozen python scripts/coverage_table.py || true
+fi
+exit "$status"

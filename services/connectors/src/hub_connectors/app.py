@@ -31,11 +31,8 @@ def create_app(settings: ConnectorsSettings | None = None, *, container: Contain
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        try:
+        async with container:
             yield
-        finally:
-            await container.stop()
 
     app = create_base_app(
         settings, title="Integration Hub connectors", lifespan=lifespan, readiness=container.readiness

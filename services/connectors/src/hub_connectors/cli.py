@@ -31,11 +31,8 @@ def worker(_: argparse.Namespace, settings: HubSettings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await container.start()
-        try:
+        async with container:
             await stop.wait()
-        finally:
-            await container.stop()
 
     asyncio.run(run())
     return 0

@@ -7,7 +7,11 @@ HTTP transport provider calls use (no gateway yet).
 
 from __future__ import annotations
 
+import contextlib
+
 from hub_common.clients.vault import VaultClient
+from hub_common.composition import CompositionRoot, close_with
+from hub_common.db import Database
 from hub_common.infrastructure import Infrastructure
 from hub_common.kafka import RetryPolicy
 from hub_common.web.auth import ServiceTokenMinter
@@ -26,9 +30,9 @@ from hub_connectors.services.automation_engine import AutomationEngine
 from hub_connectors.services.automations import AutomationService
 from hub_connectors.services.connection_admin import ConnectionAdmin
 from hub_connectors.services.connection_events import ConnectionEvents
+from hub_connectors.services.connection_lookup import ConnectionLookup
 from hub_connectors.services.connections import ConnectionService
 from hub_connectors.services.content_exports import ContentExportService, ExportRunner
-from hub_connectors.services.database import Database
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.license import LicenseService
 from hub_connectors.services.ports import CredentialStore, Revoker
@@ -49,7 +53,7 @@ def default_registry(settings: ConnectorsSettings) -> ConnectorRegistry:
     )
 
 
-class Container:
+class Container(CompositionRoot):
     def __init__(
         self,
         settings: ConnectorsSettings,
@@ -65,25 +69,27 @@ class Container:
         # Plugins are imported here, before serving: a broken one is recorded, never fatal.
         self.registry = registry if registry is not None else default_registry(settings)
         self.minter = ServiceTokenMinter.from_settings(settings)
-        self._owned_store: VaultCredentialStore | None = None
-        if credential_store is None:
-            self._owned_store = VaultCredentialStore(VaultClient(settings.vault_url, self.minter))
-            credential_store = self._owned_store
-        self.credential_store = credential_store
-        self._owned_revoker: OAuthRevoker | None = None
-        if revoker is None:
-            if settings.connectors_oauth_revoke:
-                self._owned_revoker = OAuthRevoker(
-                    settings.oauth_url, self.minter, timeout_s=settings.connectors_oauth_timeout_s
-                )
-            revoker = self._owned_revoker or NoRevoker()
-        self.revoker = revoker
+        self._credential_store = credential_store
+        self._revoker = revoker
+        self._provider_transport = provider_transport
+        self.run_background = settings.connectors_background if background is None else background
+        self.workers: BackgroundWorkers | None = None
+
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        settings = self.settings
+        await self.infra.start()
+        stack.push_async_callback(self.infra.stop)
+        store = self._credential_store
+        if store is None:
+            store = close_with(stack, VaultCredentialStore(VaultClient(settings.vault_url, self.minter)))
+        self.credential_store: CredentialStore = store
+        self.revoker = self._revoker if self._revoker is not None else self._default_revoker(stack)
         self.runtime = ConnectorRuntime(
             ProviderClientFactory(
                 settings.gateway_url,
                 minter=self.minter,
                 timeout_s=settings.connectors_gateway_timeout_s,
-                transport_factory=provider_transport,
+                transport_factory=self._provider_transport,
             ),
             plugins=ProcessIsolation(
                 gateway_url=settings.gateway_url,
@@ -98,8 +104,8 @@ class Container:
             health_timeout_s=settings.connectors_health_timeout_s,
             http_timeout_s=settings.connectors_gateway_timeout_s,
         )
-        self.run_background = settings.connectors_background if background is None else background
-        self.db = Database(lambda: self.infra.pool)
+        stack.push_async_callback(self.runtime.aclose)  # plugin workers
+        self.db = Database(self.infra.pool)
         self.tenants = TenantDirectory(self.db)
         self.license = LicenseService(self.db)
         self.audit = AuditService(self.db)
@@ -145,6 +151,7 @@ class Container:
         )
         self.webhook_registrar = WebhookRegistrar(self.db, self.registry, self.runtime, self.credential_store)
         self.exports = ContentExportService(self.db, self.registry)
+        self.lookup = ConnectionLookup(self.db, self.registry)
         self.export_runner = ExportRunner(
             self.db,
             self.registry,
@@ -182,13 +189,10 @@ class Container:
         self.connection_admin = ConnectionAdmin(
             self.db, self.registry, self.connections, self.credential_store, self.health
         )
-        self.oauth_flows = OAuthFlowStarter(
-            settings.oauth_url, self.minter, timeout_s=settings.connectors_oauth_timeout_s
+        self.oauth_flows = close_with(
+            stack,
+            OAuthFlowStarter(settings.oauth_url, self.minter, timeout_s=settings.connectors_oauth_timeout_s),
         )
-        self.workers: BackgroundWorkers | None = None
-
-    async def start(self) -> None:
-        await self.infra.start()
         if self.run_background:
             self.workers = BackgroundWorkers(
                 self.settings,
@@ -204,17 +208,15 @@ class Container:
                 ui_sessions=self.ui_sessions,
             )
             await self.workers.start()
+            stack.push_async_callback(self.workers.stop)
 
-    async def stop(self) -> None:
-        if self.workers is not None:
-            await self.workers.stop()
-        await self.runtime.aclose()  # plugin workers
-        await self.oauth_flows.aclose()
-        if self._owned_store is not None:
-            await self._owned_store.aclose()
-        if self._owned_revoker is not None:
-            await self._owned_revoker.aclose()
-        await self.infra.stop()
+    def _default_revoker(self, stack: contextlib.AsyncExitStack) -> Revoker:
+        if not self.settings.connectors_oauth_revoke:
+            return NoRevoker()
+        revoker = OAuthRevoker(
+            self.settings.oauth_url, self.minter, timeout_s=self.settings.connectors_oauth_timeout_s
+        )
+        return close_with(stack, revoker)
 
     def readiness(self) -> list[ReadinessCheck]:
         return self.infra.readiness()

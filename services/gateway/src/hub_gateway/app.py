@@ -65,9 +65,9 @@ class GatewayApp:
         await self.api(scope, receive, send)
 
 
-def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
-    settings = settings or GatewaySettings()
-    container = Container(settings)
+def create_app(settings: GatewaySettings | None = None, *, container: Container | None = None) -> GatewayApp:
+    settings = settings or (container.settings if container else GatewaySettings())
+    container = container or Container(settings)
     caller_auth = CallerAuth(
         container.authenticator,
         trusted_services=settings.trusted_services,
@@ -77,31 +77,32 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        gateway.proxy = ProxyEndpoint(
-            container.proxy,
-            caller_auth,
-            container.events,
-            max_body_bytes=settings.gateway_max_body_bytes,
-            replay_buffer_bytes=settings.gateway_replay_buffer_bytes,
-            body_idle_timeout_s=settings.gateway_body_idle_timeout_s,
-            tracing=settings.tracing_enabled,
-        )
-        # create_base_app freezes what exists once this startup is done (P99). Calls free almost
-        # everything by reference counting, but with 64 in flight the young generation's counter
-        # still reached the default 700 about 150 times a second: ~5% of a worker's CPU in
-        # collections (measured with gc.callbacks under bench/gateway_bench.py's load). At 5,000:
-        # 15 young collections in 25 s of full load, ~3 ms each.
-        gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
-        flusher = asyncio.create_task(metrics.flush_every(), name="gateway-metrics")
-        # The lines uvicorn writes for the other services: operators (and tests/e2e) look for them.
-        log.info("Application startup complete")
-        yield
-        gateway.proxy = None
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
-        await container.stop()
+        async with container:
+            gateway.proxy = ProxyEndpoint(
+                container.proxy,
+                caller_auth,
+                container.events,
+                max_body_bytes=settings.gateway_max_body_bytes,
+                replay_buffer_bytes=settings.gateway_replay_buffer_bytes,
+                body_idle_timeout_s=settings.gateway_body_idle_timeout_s,
+                tracing=settings.tracing_enabled,
+            )
+            # create_base_app freezes what exists once this startup is done (P99). Calls free almost
+            # everything by reference counting, but with 64 in flight the young generation's counter
+            # still reached the default 700 about 150 times a second: ~5% of a worker's CPU in
+            # collections (measured with gc.callbacks under bench/gateway_bench.py's load). At 5,000:
+            # 15 young collections in 25 s of full load, ~3 ms each.
+            gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
+            flusher = asyncio.create_task(metrics.flush_every(), name="gateway-metrics")
+            # The lines uvicorn writes for the other services: operators (and tests/e2e) look for them.
+            log.info("Application startup complete")
+            try:
+                yield
+            finally:
+                gateway.proxy = None
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
         log.info("Application shutdown complete")
 
     api = create_base_app(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 
 from hub_common.clients.vault import VaultClient
+from hub_common.composition import CompositionRoot, close_with
+from hub_common.db import Database
 from hub_common.infrastructure import Infrastructure
 from hub_common.web.auth import Authenticator, ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
@@ -17,6 +19,7 @@ from hub_gateway.config import NEEDS, SCHEMA, GatewaySettings
 from hub_gateway.consumers.invalidation import InvalidationConsumer
 from hub_gateway.domain.circuit import CircuitBoard
 from hub_gateway.domain.tiers import merged_quotas
+from hub_gateway.services.connection_status import ConnectionStatus
 from hub_gateway.services.limiter import QuotaLimiter
 from hub_gateway.services.provider_budget import ProviderBudgets, SnapshotWriter
 from hub_gateway.services.proxy import ProxyService, ProxySettings
@@ -25,14 +28,14 @@ from hub_gateway.services.transforms import TransformService
 from hub_gateway.services.usage import UsageMeter
 
 
-class Container:
+class Container(CompositionRoot):
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS, outbox=False)
         self.authenticator = Authenticator(settings)
         self.minter = ServiceTokenMinter.from_settings(settings)
         self._proxy: ProxyService | None = None
-        self._stack = contextlib.AsyncExitStack()
+        self.invalidation: InvalidationConsumer | None = None
 
     @property
     def proxy(self) -> ProxyService:
@@ -40,9 +43,9 @@ class Container:
             raise RuntimeError("the gateway container is not started")
         return self._proxy
 
-    async def start(self) -> None:
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        """Each part's stop right after its start: events and snapshots drain on the way down."""
         s = self.settings
-        stack = self._stack
         await self.infra.start()
         stack.push_async_callback(self.infra.stop)
         redis = self.infra.redis
@@ -64,16 +67,13 @@ class Container:
         )
         await self.events.start()
         stack.push_async_callback(self.events.stop)
-        self.vault = VaultClient(s.vault_url, self.minter)
-        stack.push_async_callback(self.vault.aclose)
-        self.connections = ConnectionsClient(
-            s.connectors_url, self.minter, path_template=s.gateway_connection_lookup_path
+        self.vault = close_with(stack, VaultClient(s.vault_url, self.minter))
+        self.connections = close_with(
+            stack,
+            ConnectionsClient(s.connectors_url, self.minter, path_template=s.gateway_connection_lookup_path),
         )
-        stack.push_async_callback(self.connections.aclose)
-        self.refresher = OAuthRefresher(s.oauth_url, self.minter)
-        stack.push_async_callback(self.refresher.aclose)
+        self.refresher = close_with(stack, OAuthRefresher(s.oauth_url, self.minter))
         allowlist = s.outbound_allowlist_entries
-        self.invalidation: InvalidationConsumer | None = None
         self.resolver = Resolver(
             self.connections,
             self.vault,
@@ -94,7 +94,8 @@ class Container:
             RedisBuckets(redis), lease_max=s.gateway_lease_max, lease_ttl_s=s.gateway_lease_ttl_s
         )
         stack.push_async_callback(self.limiter.close)
-        self.transforms = TransformService(self.infra.pool, self.bus)
+        self.db = Database(self.infra.pool)
+        self.transforms = TransformService(self.db, self.bus)
         self.upstream = Http1Client(
             allowlist=allowlist,
             connect_timeout_s=s.gateway_connect_timeout_s,
@@ -124,10 +125,15 @@ class Container:
             ),
             usage=self.usage,
         )
-
-    async def stop(self) -> None:
-        """Stops what started, in reverse order (events and snapshots drain on the way)."""
-        await self._stack.aclose()
+        self.connection_status = ConnectionStatus(
+            self.db,
+            resolver=self.resolver,
+            quotas_for=self._proxy.quotas_for,
+            limiter=self.limiter,
+            snapshots=self.snapshots,
+            budgets=self.budgets,
+            usage=self.usage,
+        )
 
     def readiness(self) -> list[ReadinessCheck]:
         async def invalidation_ok() -> bool:

@@ -16,23 +16,22 @@ from hub_oauth.config import OAuthSettings
 from hub_oauth.inject import Container
 
 
-def create_app(settings: OAuthSettings | None = None, container: Container | None = None) -> FastAPI:
-    settings = settings or OAuthSettings()
+def create_app(settings: OAuthSettings | None = None, *, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else OAuthSettings())
     container = container or Container(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        app.state.container = container
-        yield
-        await container.stop()
+        async with container:
+            yield
 
     app = create_base_app(
         settings,
         title="Integration Hub OAuth Manager",
         lifespan=lifespan,
-        readiness=container.infra.readiness,
+        readiness=container.readiness,
     )
+    app.state.container = container
     app.include_router(router)
     app.add_middleware(ProviderTimingMiddleware)
     # Appended (innermost), so the request-id middleware still wraps a 413.

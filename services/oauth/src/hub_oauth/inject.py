@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from hub_common.clients.vault import VaultClient
+from hub_common.composition import CompositionRoot, close_with
 from hub_common.errors import ConfigurationError
 from hub_common.infrastructure import Infrastructure
 from hub_common.ssrf_http import PolicyTransport
 from hub_common.web.auth import ServiceTokenMinter
+from hub_common.web.health import ReadinessCheck
 from hub_oauth.adapters.connections import ConnectionDirectory, HttpConnectionDirectory
 from hub_oauth.adapters.locks import RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
@@ -22,7 +26,7 @@ from hub_oauth.services.scheduler import RefreshScheduler
 from hub_oauth.services.token_store import TokenStore
 
 
-class Container:
+class Container(CompositionRoot):
     def __init__(
         self,
         settings: OAuthSettings,
@@ -33,6 +37,7 @@ class Container:
     ) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS)
+        self.minter = ServiceTokenMinter.from_settings(settings)
         try:
             self.default_apps = parse_default_apps(settings.oauth_default_apps)
         except ValueError as exc:
@@ -41,21 +46,32 @@ class Container:
         self._provider = provider
         self.run_scheduler = run_scheduler
 
-    async def start(self) -> None:
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         s = self.settings
         await self.infra.start()
-        minter = ServiceTokenMinter.from_settings(s)
-        self.vault = VaultClient(s.vault_url, minter)
-        self.directory = self._directory or HttpConnectionDirectory(s.connectors_url, minter)
-        self.provider = self._provider or ProviderOAuthClient(
-            attempts=s.provider_attempts,
-            backoff_s=s.provider_backoff_s,
-            # The SSRF policy again at every connect: a name may resolve elsewhere than it did
-            # when check_url judged it (DNS rebinding).
-            transport=PolicyTransport(allowlist=s.outbound_allowlist_entries),
-            max_answer_bytes=s.oauth_provider_max_answer_bytes,
-        )
+        stack.push_async_callback(self.infra.stop)
+        minter = self.minter
+        self.vault = close_with(stack, VaultClient(s.vault_url, minter))
+        directory = self._directory
+        if directory is None:
+            directory = close_with(stack, HttpConnectionDirectory(s.connectors_url, minter))
+        self.directory: ConnectionDirectory = directory
+        provider = self._provider
+        if provider is None:
+            provider = close_with(
+                stack,
+                ProviderOAuthClient(
+                    attempts=s.provider_attempts,
+                    backoff_s=s.provider_backoff_s,
+                    # The SSRF policy again at every connect: a name may resolve elsewhere than it did
+                    # when check_url judged it (DNS rebinding).
+                    transport=PolicyTransport(allowlist=s.outbound_allowlist_entries),
+                    max_answer_bytes=s.oauth_provider_max_answer_bytes,
+                ),
+            )
+        self.provider: ProviderOAuthClient = provider
         self.locks = RedisLocks(self.infra.redis)
+        stack.push_async_callback(self.locks.aclose)
         self.resolver = ContextResolver(
             pool=self.infra.pool,
             directory=self.directory,
@@ -87,6 +103,7 @@ class Container:
         self.capture = CredentialCapture(
             resolver=self.resolver, vault=self.vault, connectors_url=s.connectors_url, minter=minter
         )
+        stack.push_async_callback(self.capture.aclose)
         self.scheduler = RefreshScheduler(
             pool=self.infra.pool,
             refresher=self.refresher,
@@ -96,13 +113,7 @@ class Container:
         )
         if self.run_scheduler:
             self.scheduler.start()
+            stack.push_async_callback(self.scheduler.stop)
 
-    async def stop(self) -> None:
-        await self.scheduler.stop()
-        await self.locks.aclose()
-        await self.capture.aclose()
-        await self.provider.aclose()
-        await self.vault.aclose()
-        if isinstance(self.directory, HttpConnectionDirectory):
-            await self.directory.aclose()
-        await self.infra.stop()
+    def readiness(self) -> list[ReadinessCheck]:
+        return self.infra.readiness()

@@ -137,7 +137,7 @@ async def run_oauth(
 
     await migrate(dsn, "oauth", SPEC.migration_sources())
     container = Container(settings, directory=directory, provider=provider, run_scheduler=False)
-    app = create_app(settings, container)
+    app = create_app(settings, container=container)
     async with (
         LifespanManager(app, startup_timeout=60, shutdown_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oauth.test") as client,

@@ -341,7 +341,7 @@ async def test_the_connect_statement_itself_refuses_a_flow_a_revoke_ended(oauth,
             await tokens.connect(conn, row, flow_id=flow_id, event=event, notify_channel="oauth_outbox")
             is None
         )
-        assert await tokens.get(conn, cid) is None
+        assert await tokens.get_unscoped(conn, cid) is None
         assert await conn.fetchval("SELECT count(*) FROM outbox") == outbox_before
         assert await conn.fetchval("SELECT status FROM flows WHERE id = $1", flow_id) == "failed"
     finally:

@@ -51,7 +51,7 @@ async def test_a_crashing_connection_is_deferred_and_the_others_still_refresh(mo
         failures.append((cid, error, retry_in_s))
 
     monkeypatch.setattr(tokens, "due_for_refresh", due)
-    monkeypatch.setattr(tokens, "get", get)
+    monkeypatch.setattr(tokens, "get_unscoped", get)
     monkeypatch.setattr(tokens, "record_failure", record_failure)
     tried: list[uuid.UUID] = []
 

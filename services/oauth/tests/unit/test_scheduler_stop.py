@@ -64,7 +64,7 @@ def scheduler_over(refresher, monkeypatch, due: list[uuid.UUID]) -> RefreshSched
         return None
 
     monkeypatch.setattr(scheduler_module.tokens, "due_for_refresh", due_for_refresh)
-    monkeypatch.setattr(scheduler_module.tokens, "get", get)
+    monkeypatch.setattr(scheduler_module.tokens, "get_unscoped", get)
     monkeypatch.setattr(scheduler_module.flows, "purge", purge)
     monkeypatch.setattr(scheduler_module.tokens, "release_claim", release_claim)
     return RefreshScheduler(pool=Pool(), refresher=refresher, interval_s=60, margin_s=300, idle_s=3600)

@@ -70,7 +70,7 @@ async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(m
         return SimpleNamespace(has_refresh_token=True, metadata={"user_scopes": ["chat:write"]})
 
     monkeypatch.setattr(token_store.tokens, "connect", connect)
-    monkeypatch.setattr(token_store.tokens, "get", previous_grant)
+    monkeypatch.setattr(token_store.tokens, "get_unscoped", previous_grant)
     vault = FakeVault(
         {
             "access_token": "xoxb-old",
@@ -95,7 +95,7 @@ async def test_a_first_grant_clears_a_refresh_token_a_crashed_connect_left(monke
         return None
 
     monkeypatch.setattr(token_store.tokens, "connect", connect)
-    monkeypatch.setattr(token_store.tokens, "get", no_row)
+    monkeypatch.setattr(token_store.tokens, "get_unscoped", no_row)
     vault = FakeVault({"refresh_token": "left by a connect that never wrote its row"})
     answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
     ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
@@ -119,7 +119,7 @@ async def test_a_connect_a_revoke_ended_deletes_only_the_values_it_wrote(monkeyp
         vault._put("access_token", "xoxb-newer-connect")
         return None  # the connect statement found the flow ended
 
-    monkeypatch.setattr(token_store.tokens, "get", no_row)
+    monkeypatch.setattr(token_store.tokens, "get_unscoped", no_row)
     monkeypatch.setattr(token_store.tokens, "connect", refused_after_a_newer_connect)
     answer = parse(
         "slack",
@@ -198,7 +198,7 @@ async def test_a_failed_write_deletes_nothing_of_the_previous_grant(monkeypatch)
             events.append(f"deleted {key}")
             return True
 
-    monkeypatch.setattr(token_store.tokens, "get", previous_grant)
+    monkeypatch.setattr(token_store.tokens, "get_unscoped", previous_grant)
     answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
     ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
     store = TokenStore(None, FailingWrites({}), FreeLocks())

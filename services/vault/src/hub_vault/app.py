@@ -15,6 +15,7 @@ from starlette.datastructures import State
 from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
+from hub_common.db import Database
 from hub_common.web import create_app as create_base_app
 from hub_common.web.body_limit import BodyLimitMiddleware
 from hub_vault.api import fast_credentials, rejected_audit, routes_admin, routes_credentials
@@ -22,7 +23,6 @@ from hub_vault.api.body_limit import body_limit_for
 from hub_vault.api.deps import VerifiedTokens, verified_service_id
 from hub_vault.config import VaultSettings
 from hub_vault.inject import Container
-from hub_vault.services.context import Database
 
 
 class VaultApp:
@@ -54,16 +54,15 @@ class VaultApp:
         await self.api(scope, receive, send)
 
 
-def create_app(settings: VaultSettings | None = None) -> VaultApp:
-    settings = settings or VaultSettings()
+def create_app(settings: VaultSettings | None = None, *, container: Container | None = None) -> VaultApp:
+    settings = settings or (container.settings if container else VaultSettings())
     # Keyring and policy load here: a bad configuration stops the process before it listens.
-    container = Container(settings)
+    container = container or Container(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.start()  # then create_base_app freezes what was built (P99)
-        yield
-        await container.stop()
+        async with container:  # then create_base_app freezes what was built (P99)
+            yield
 
     app = create_base_app(
         settings, title="Integration Hub vault", lifespan=lifespan, readiness=container.readiness
@@ -82,7 +81,7 @@ def create_app(settings: VaultSettings | None = None) -> VaultApp:
     )
     fast = fast_credentials.CredentialFastPath(
         app,
-        lambda: container.services,
+        lambda: container,
         lambda authorization: verified_service_id(app.state, authorization),
         service_name=settings.service_name,
         max_body_bytes=settings.vault_max_body_bytes,
@@ -91,6 +90,6 @@ def create_app(settings: VaultSettings | None = None) -> VaultApp:
     return VaultApp(
         app,
         fast,
-        lambda: container.services.db,
+        lambda: container.db,
         lambda authorization: verified_service_id(app.state, authorization),
     )

@@ -38,12 +38,8 @@ def rewrap(_: argparse.Namespace, settings: HubSettings) -> int:
         )
 
     async def run() -> RewrapJob:
-        container = Container(settings, needs=("postgres",))
-        await container.start()
-        try:
-            return await container.services.rewrap.run_to_completion(CallContext(CLI_CALLER), progress=report)
-        finally:
-            await container.stop()
+        async with Container(settings, needs=("postgres",)) as container:
+            return await container.rewrap.run_to_completion(CallContext(CLI_CALLER), progress=report)
 
     job = asyncio.run(run())
     print(

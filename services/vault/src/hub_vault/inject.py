@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from importlib import resources
 
+from hub_common.composition import CompositionRoot
+from hub_common.db import Database
 from hub_common.db.outbox import channel_for
 from hub_common.errors import ConfigurationError
 from hub_common.infrastructure import Infrastructure
@@ -14,7 +17,6 @@ from hub_vault.adapters.outbox_notify import NotifyDebouncer
 from hub_vault.config import NEEDS, SCHEMA, VaultSettings
 from hub_vault.domain.policy import Policy, PolicyError, parse_policy
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import Database
 from hub_vault.services.credentials import CredentialService
 from hub_vault.services.keys import KeyService
 from hub_vault.services.rewrap import RewrapService
@@ -52,26 +54,31 @@ def load_keyring(settings: VaultSettings) -> KeyringSource:
     )
 
 
-class Container:
+class Container(CompositionRoot):
     """Keyring and policy load at construction, so a bad configuration fails before serving."""
 
-    def __init__(self, settings: VaultSettings, needs: tuple[str, ...] = NEEDS) -> None:
+    def __init__(self, settings: VaultSettings, *, needs: tuple[str, ...] = NEEDS) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=needs)
         self.keyring = load_keyring(settings)
         self.policy = load_policy(settings)
-        self._services: VaultServices | None = None
 
-    @property
-    def services(self) -> VaultServices:
-        if self._services is None:
-            raise RuntimeError("the vault container is not started")
-        return self._services
-
-    async def start(self) -> None:
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        s = self.settings
         await self.infra.start()
-        self._services = VaultServices(self.settings, Database(self.infra.pool), self.keyring, self.policy)
-        await self._services.keys.sync()
+        stack.push_async_callback(self.infra.stop)
+        self.db = Database(self.infra.pool)
+        self.access = AccessControl(self.db, self.policy)
+        self.keys = KeyService(self.db, self.keyring, self.access)
+        self.notifier = NotifyDebouncer(self.infra.pool, channel_for(SCHEMA), s.vault_outbox_notify_window_s)
+        stack.push_async_callback(self.notifier.close)
+        self.credentials = CredentialService(self.db, self.keyring, self.keys, self.access, self.notifier)
+        self.signing = SigningService(self.db, self.keyring, self.access)
+        self.rewrap = RewrapService(
+            self.db, s.postgres_dsn, self.keyring, self.keys, self.access, s.vault_rewrap_batch_size
+        )
+        stack.push_async_callback(self.rewrap.stop)
+        await self.keys.sync()
         log.info(
             "vault keyring loaded",
             extra={
@@ -80,27 +87,8 @@ class Container:
             },
         )
 
-    async def stop(self) -> None:
-        if self._services is not None:
-            await self._services.rewrap.stop()
-            await self._services.notifier.close()
-        await self.infra.stop()
-
     def readiness(self) -> list[ReadinessCheck]:
         async def keyring_ok() -> bool:
             return self.keyring.current().keyring.primary is not None
 
         return [*self.infra.readiness(), ReadinessCheck("keyring", keyring_ok)]
-
-
-class VaultServices:
-    def __init__(self, settings: VaultSettings, db: Database, keyring: KeyringSource, policy: Policy) -> None:
-        self.db = db
-        self.access = AccessControl(db, policy)
-        self.keys = KeyService(db, keyring, self.access)
-        self.notifier = NotifyDebouncer(db.pool, channel_for(SCHEMA), settings.vault_outbox_notify_window_s)
-        self.credentials = CredentialService(db, keyring, self.keys, self.access, self.notifier)
-        self.signing = SigningService(db, keyring, self.access)
-        self.rewrap = RewrapService(
-            db, settings.postgres_dsn, keyring, self.keys, self.access, settings.vault_rewrap_batch_size
-        )

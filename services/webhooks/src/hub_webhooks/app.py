@@ -19,26 +19,25 @@ from hub_webhooks.inject import Container
 API_BODY_BYTES = 64 * 1024  # registration and subscription bodies are small
 
 
-def create_app(settings: WebhooksSettings | None = None, container: Container | None = None) -> FastAPI:
-    settings = settings or WebhooksSettings()
+def create_app(settings: WebhooksSettings | None = None, *, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else WebhooksSettings())
     container = container or Container(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        app.state.container = container
-        yield
-        await container.stop()
+        async with container:
+            yield
 
     app = create_base_app(
         settings,
         title="Integration Hub webhooks",
         lifespan=lifespan,
-        readiness=container.infra.readiness,
+        readiness=container.readiness,
         # Provider deliveries are verified byte for byte and never stored as text: a JSON body
         # with an escaped NUL is a valid delivery, not a 422 before its signature is checked.
         opaque_body_paths=("/webhooks/",),
     )
+    app.state.container = container
     app.router.routes.extend(routes_intake.routes)  # Starlette routes: the hot path (see the module)
     app.include_router(routes_registrations.router)
     app.include_router(routes_subscriptions.router)

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
 
 from hub_common.clients.service import ServiceClient
 from hub_common.clients.vault import VaultClient
+from hub_common.composition import CompositionRoot, close_with
+from hub_common.db import Database
 from hub_common.infrastructure import Infrastructure
 from hub_common.kafka import ConsumerRunner, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_common.web.auth import ServiceTokenMinter
+from hub_common.web.health import ReadinessCheck
 from hub_webhooks.config import NEEDS, SCHEMA, WebhooksSettings
 from hub_webhooks.consumers.intake_events import TOPICS as INTAKE_TOPICS
 from hub_webhooks.consumers.intake_events import IntakeEvents
 from hub_webhooks.services.connectors_client import ConnectorsClient
 from hub_webhooks.services.counters import Counters
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.gap_filling import GitHubGapFiller
 from hub_webhooks.services.intake import Intake, RegistrationCache
 from hub_webhooks.services.outbound import Outbound
@@ -33,7 +38,7 @@ from hub_webhooks.services.retention import Retention
 from hub_webhooks.services.secrets import SecretCache
 
 
-class Container:
+class Container(CompositionRoot):
     def __init__(
         self,
         settings: WebhooksSettings,
@@ -42,21 +47,43 @@ class Container:
         connectors: ServiceClient | None = None,
         background: bool | None = None,
         push_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS)
         self.minter = ServiceTokenMinter.from_settings(settings)
-        self.vault = vault or VaultClient(settings.vault_url, self.minter)
-        self.connectors_http = connectors or ServiceClient(
-            settings.connectors_url,
-            self.minter,
-            audience="connectors",
-            timeout_s=settings.webhooks_connectors_timeout_s,
-        )
+        self._vault = vault
+        self._connectors = connectors
+        self._push_transport = push_transport
+        self._clock = clock
         self.run_background = settings.webhooks_background if background is None else background
-        self._tasks: list[asyncio.Task[None]] = []
+        self.intake_consumer: ConsumerRunner | None = None
 
-        self.db = Database(lambda: self.infra.pool)
+    @property
+    def public_url(self) -> str:
+        return (self.settings.webhooks_public_url or self.settings.webhooks_url).rstrip("/")
+
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        settings = self.settings
+        await self.infra.start()
+        stack.push_async_callback(self.infra.stop)
+        vault = self._vault
+        if vault is None:
+            vault = close_with(stack, VaultClient(settings.vault_url, self.minter))
+        self.vault = vault
+        connectors_http = self._connectors
+        if connectors_http is None:
+            connectors_http = close_with(
+                stack,
+                ServiceClient(
+                    settings.connectors_url,
+                    self.minter,
+                    audience="connectors",
+                    timeout_s=settings.webhooks_connectors_timeout_s,
+                ),
+            )
+        self.connectors_http = connectors_http
+        self.db = Database(self.infra.pool)
         self.secrets = SecretCache(self.vault, ttl_s=settings.webhooks_secret_cache_s)
         self.registration_cache = RegistrationCache(self.db, ttl_s=settings.webhooks_registration_cache_s)
         self.counters = Counters(self.db, interval_s=settings.webhooks_counter_flush_s)
@@ -69,6 +96,7 @@ class Container:
             cache=self.registration_cache,
             counters=self.counters,
             refusals=self.refusals,
+            clock=self._clock,
         )
         self.connectors = ConnectorsClient(self.connectors_http)
         self.registrations = RegistrationService(
@@ -81,67 +109,56 @@ class Container:
         )
         self.retention = Retention(self.db)
         self.intake_events = IntakeEvents(self.db, self.secrets, self.registration_cache)
-        self.intake_consumer: ConsumerRunner | None = None
         self.gap_filler = GitHubGapFiller(
             self.db, self.minter, settings.gateway_url, lookback_s=settings.webhooks_gap_fill_lookback_s
         )
         # Outbound half (docs/adr/0020): subscriptions, fan-out, dispatcher, delivery log.
-        self.outbound = Outbound(settings, self.db, self.secrets, transport=push_transport)
+        self.outbound = Outbound(settings, self.db, self.secrets, transport=self._push_transport)
         self.subscriptions = self.outbound.subscriptions
         self.dispatcher = self.outbound.dispatcher
         self.delivery_log = self.outbound.delivery_log
-
-    @property
-    def public_url(self) -> str:
-        return (self.settings.webhooks_public_url or self.settings.webhooks_url).rstrip("/")
-
-    async def start(self) -> None:
-        await self.infra.start()
-        await self.outbound.start(self.infra.producer, self.infra.redis)
         self.counters.start()
+        stack.push_async_callback(self.counters.stop)
+        await self.outbound.start(self.infra.producer, self.infra.redis)
+        stack.push_async_callback(self.outbound.stop)
         if self.run_background:
-            self._tasks.append(
-                asyncio.create_task(
-                    self.retention.run_every(self.settings.webhooks_retention_interval_s),
-                    name="webhook-retention",
-                )
-            )
-            topics = list(INTAKE_TOPICS)
-            await ensure_topics(self.settings.kafka_bootstrap, sorted({*topics, *map(dlq_topic, topics)}))
-            self.intake_consumer = ConsumerRunner(
-                bootstrap=self.settings.kafka_bootstrap,
-                group_id=self.settings.webhooks_intake_group,
-                topics=topics,
-                handler=self.intake_events,
-                dlq_producer=self.infra.producer,
-            )
-            await self.intake_consumer.start()
-            self._tasks.append(
-                asyncio.create_task(
-                    self.registrations.run_renewals(
-                        self.settings.webhooks_renewal_interval_s, self.settings.webhooks_renew_before_s
-                    ),
-                    name="webhook-renewals",
-                )
-            )
-            # Started after an outage: ask GitHub for what it could not deliver meanwhile.
-            self._tasks.append(
-                asyncio.create_task(
-                    self.gap_filler.run_every(self.settings.webhooks_gap_fill_interval_s),
-                    name="webhook-gap-filling",
-                )
-            )
+            await self._open_background(stack)
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await self.outbound.stop()
-        if self.intake_consumer is not None:
-            await self.intake_consumer.stop()
-        await self.counters.stop()
-        await self.vault.aclose()
-        await self.connectors_http.aclose()
-        await self.infra.stop()
+    async def _open_background(self, stack: contextlib.AsyncExitStack) -> None:
+        settings = self.settings
+        topics = list(INTAKE_TOPICS)
+        await ensure_topics(settings.kafka_bootstrap, sorted({*topics, *map(dlq_topic, topics)}))
+        self.intake_consumer = ConsumerRunner(
+            bootstrap=settings.kafka_bootstrap,
+            group_id=settings.webhooks_intake_group,
+            topics=topics,
+            handler=self.intake_events,
+            dlq_producer=self.infra.producer,
+        )
+        await self.intake_consumer.start()
+        stack.push_async_callback(self.intake_consumer.stop)
+        _loop(stack, self.retention.run_every(settings.webhooks_retention_interval_s), "webhook-retention")
+        _loop(
+            stack,
+            self.registrations.run_renewals(
+                settings.webhooks_renewal_interval_s, settings.webhooks_renew_before_s
+            ),
+            "webhook-renewals",
+        )
+        # Started after an outage: ask GitHub for what it could not deliver meanwhile.
+        _loop(stack, self.gap_filler.run_every(settings.webhooks_gap_fill_interval_s), "webhook-gap-filling")
+
+    def readiness(self) -> list[ReadinessCheck]:
+        return self.infra.readiness()
+
+
+def _loop(stack: contextlib.AsyncExitStack, job: Coroutine[Any, Any, None], name: str) -> None:
+    """Runs ``job`` until the root stops (cancelled then, its end awaited)."""
+    task = asyncio.create_task(job, name=name)
+
+    async def cancel() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    stack.push_async_callback(cancel)

@@ -124,9 +124,8 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="session")
 async def hub(settings, clock) -> AsyncIterator[tuple[str, Container]]:
-    container = Container(settings)
-    container.intake._clock = clock
-    async with serve(create_app(settings, container)) as url:
+    container = Container(settings, clock=clock)
+    async with serve(create_app(settings, container=container)) as url:
         yield url, container
 
 

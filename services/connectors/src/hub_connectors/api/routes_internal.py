@@ -7,13 +7,10 @@ asks for a health check after it captured credentials (``/verify``). Values stay
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from hub_common.errors import Forbidden
 from hub_common.web.auth import Principal, ServicePrincipal
-from hub_connector_sdk import ApiSpec, AuthenticationMethod
 from hub_connectors.api.deps import ConnectionIdDep, ContainerDep
 from hub_connectors.api.schemas import (
     ConnectionOut,
@@ -24,16 +21,11 @@ from hub_connectors.api.schemas import (
     VerifyRequest,
     WebhookRegistrationOut,
 )
-from hub_connectors.domain.credentials import vault_keys
-from hub_connectors.domain.errors import ConnectionNotFound
-from hub_connectors.domain.hosts import effective_allowed_hosts
-from hub_connectors.repositories import connections
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"], include_in_schema=False)
 READERS = frozenset({"gateway", "webhooks", "oauth"})
 VERIFIERS = frozenset({"oauth"})
 WEBHOOK_REGISTRARS = frozenset({"webhooks"})
-OAUTH_KEYS = ["access_token"]
 
 
 def _allow(principal: Principal, services: frozenset[str]) -> None:
@@ -41,45 +33,20 @@ def _allow(principal: Principal, services: frozenset[str]) -> None:
         raise Forbidden(f"service {principal.service_id} may not call this", code="service_not_allowed")
 
 
-def connection_headers(api: ApiSpec, config: dict[str, Any]) -> dict[str, str]:
-    """The manifest's default headers plus the connection's config values it maps to headers
-    (``api.config_headers``: OpenAI's organization and project)."""
-    headers = dict(api.default_headers)
-    for key, header in api.config_headers.items():
-        value = config.get(key)
-        if isinstance(value, str) and value:
-            headers[header] = value
-    return headers
-
-
 @router.get("/connections/{connection_id}", response_model=InternalConnection)
 async def resolve_connection(
     connection_id: ConnectionIdDep, principal: ServicePrincipal, container: ContainerDep
 ) -> InternalConnection:
     _allow(principal, READERS)
-    async with container.db.connection() as conn:
-        connection = await connections.get_unscoped(conn, connection_id)
-    if connection is None:
-        raise ConnectionNotFound()
-    registered = container.registry.get(connection.connector_id)
-    manifest = registered.manifest if registered else None
-    placement = manifest.auth.api_key if manifest else None
-    if manifest is None:
-        keys: list[str] = []
-    elif manifest.auth.method is AuthenticationMethod.OAUTH2:
-        keys = OAUTH_KEYS
-    else:
-        keys = sorted(set(vault_keys(manifest.auth).values()))
+    view = await container.lookup.for_service(connection_id)
     return InternalConnection(
-        **ConnectionOut.of(connection).model_dump(include=set(InternalConnection.model_fields)),
-        tenant_id=connection.tenant_id,
-        manifest=manifest,
-        allowed_hosts=effective_allowed_hosts(manifest.api.base_url, manifest.api.allowed_hosts)
-        if manifest
-        else [],
-        default_headers=connection_headers(manifest.api, connection.config) if manifest else {},
-        api_key_placement=placement.model_dump() if placement else None,
-        credential_keys=keys,
+        **ConnectionOut.of(view.connection).model_dump(include=set(InternalConnection.model_fields)),
+        tenant_id=view.connection.tenant_id,
+        manifest=view.manifest,
+        allowed_hosts=view.allowed_hosts,
+        default_headers=view.default_headers,
+        api_key_placement=view.api_key_placement,
+        credential_keys=view.credential_keys,
     )
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.events import IntegrationActionExecuted
 from hub_connector_sdk import ActionResult, ConnectorError
 from hub_connectors.domain.action_summary import bounded_errors, summarize
@@ -24,7 +25,7 @@ from hub_connectors.repositories import connections
 from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services.caller import Caller
 from hub_connectors.services.contexts import context_of
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 from hub_connectors.services.trigger_polls import TriggerPolls
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.errors import BadRequest
 from hub_common.events import HubEvent
 from hub_common.pagination import Cursor, as_utc
@@ -16,7 +17,6 @@ from hub_connectors.domain.errors import ConnectionNotFound
 from hub_connectors.domain.license import TIERS, Feature, policy_for, require_feature
 from hub_connectors.repositories import audit, connections
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 200

@@ -25,6 +25,7 @@ from uuid import UUID, uuid4
 
 from prometheus_client import Counter
 
+from hub_common.db import Database
 from hub_common.errors import HubError
 from hub_common.events import AutomationRun, IntegrationTriggerFired
 from hub_common.kafka import RetryPolicy
@@ -43,7 +44,7 @@ from hub_connectors.runtime.isolation import ConnectorBusy
 from hub_connectors.services.actions import ActionService
 from hub_connectors.services.automations import trigger_context
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 
 log = logging.getLogger(__name__)
 RUNS = Counter("hub_automation_runs_total", "Automation runs by outcome", ["status"])

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from hub_common.db import Database
 from hub_connector_sdk import ConnectorAction, ConnectorTrigger
 from hub_connectors.domain import templates
 from hub_connectors.domain.automation import Automation, AutomationRunRow
@@ -22,7 +23,6 @@ from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import automations as repo
 from hub_connectors.repositories import connections
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub_common.db import Database
 from hub_connectors.domain import credentials as credential_rules
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.errors import ConnectionNotActive, ConnectionNotFound, NameTaken
@@ -17,7 +18,6 @@ from hub_connectors.repositories import trigger_firings
 from hub_connectors.repositories import ui_sessions as repo
 from hub_connectors.services.caller import Caller
 from hub_connectors.services.connections import ConnectionService
-from hub_connectors.services.database import Database
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.ports import CredentialStore
 

@@ -19,13 +19,13 @@ from typing import Any
 
 import asyncpg
 
+from hub_common.db import Database
 from hub_common.db.dedupe import first_time, purge_processed
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.health import MAX_ERROR_CHARS
 from hub_connectors.domain.states import ConnectionStatus, can_transition
 from hub_connectors.repositories import connections
-from hub_connectors.services.database import Database
 
 log = logging.getLogger(__name__)
 S = ConnectionStatus

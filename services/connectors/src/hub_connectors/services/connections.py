@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.errors import HubError
 from hub_common.redaction import is_sensitive_key
 from hub_common.ssrf import UrlNotAllowed, check_url
@@ -34,7 +35,7 @@ from hub_connectors.repositories import connections, idempotency, tenants
 from hub_connectors.repositories.connections import NameInUse
 from hub_connectors.services import events
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.ports import CredentialStore, Revoker
 

@@ -17,6 +17,7 @@ import uuid
 from datetime import timedelta
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.errors import Conflict, NotFound, Unprocessable
 from hub_common.redaction import redact_text
 from hub_common.web.auth import Tier
@@ -31,7 +32,7 @@ from hub_connectors.repositories import content_exports as exports
 from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services.caller import Caller
 from hub_connectors.services.contexts import context_of
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 500

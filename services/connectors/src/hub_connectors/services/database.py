@@ -1,9 +1,10 @@
-"""One request = one transaction: a thin handle on the pool for the use cases."""
+"""Staging the connectors service's events in the caller's unit of work.
+
+The unit of work itself is ``hub_common.db.Database`` (docs/adr/0027).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from uuid import UUID
 
 import asyncpg
@@ -13,21 +14,6 @@ from hub_common.events import HubEvent
 from hub_connectors.config import SCHEMA
 
 EVENT_SOURCE = "/integration-hub/connectors"
-
-
-class Database:
-    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
-        self._pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self._pool().acquire() as conn, conn.transaction():
-            yield conn
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self._pool().acquire() as conn:
-            yield conn
 
 
 async def publish(conn: asyncpg.Connection, event: HubEvent, *, event_id: UUID | None = None) -> str:

@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.web.auth import Tier
 from hub_connector_sdk import AuthenticationMethod, ConnectorHealth
 from hub_connectors.domain.connection import Connection
@@ -32,7 +33,7 @@ from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services import events
 from hub_connectors.services.caller import Caller
 from hub_connectors.services.contexts import context_of
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 
 log = logging.getLogger(__name__)
 S = ConnectionStatus

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub_common.db import Database
 from hub_connectors.domain.license import policy_for
 from hub_connectors.repositories import connections
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database
 
 
 class LicenseService:

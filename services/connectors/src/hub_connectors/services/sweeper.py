@@ -15,12 +15,13 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
+from hub_common.db import Database
 from hub_common.errors import HubError
 from hub_connectors.domain.connection import ABANDONED, Connection
 from hub_connectors.domain.states import ConnectionStatus, can_transition
 from hub_connectors.repositories import connections, idempotency
 from hub_connectors.services import events
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.ports import CredentialStore
 

@@ -7,9 +7,9 @@ database round trip per request when nothing changed.
 
 from __future__ import annotations
 
+from hub_common.db import Database
 from hub_connectors.repositories import tenants
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database
 
 MAX_REMEMBERED = 10_000
 

@@ -16,6 +16,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from hub_common.db import Database
 from hub_common.events import IntegrationTriggerFired
 from hub_common.redaction import redact_text
 from hub_connector_sdk import ConnectorError, ProviderError
@@ -27,7 +28,7 @@ from hub_connectors.repositories import connections, tenants
 from hub_connectors.repositories import trigger_polls as polls
 from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services.contexts import context_of
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 
 log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 500

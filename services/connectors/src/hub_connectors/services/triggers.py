@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from prometheus_client import Counter
 
+from hub_common.db import Database
 from hub_common.events import IntegrationTriggerFired, WebhookReceived
 from hub_connector_sdk import ConnectorError, TriggerEvent
 from hub_connectors.domain import trigger_filter
@@ -28,7 +29,7 @@ from hub_connectors.repositories import connections, tenants
 from hub_connectors.repositories import trigger_firings as firings
 from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services.contexts import context_of
-from hub_connectors.services.database import Database, publish
+from hub_connectors.services.database import publish
 
 log = logging.getLogger(__name__)
 TRIGGERS = Counter("hub_triggers_total", "Trigger events from webhooks", ["connector", "outcome"])

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from hub_common.db import Database
 from hub_common.errors import BadRequest
 from hub_common.web.auth import Principal, Tier
 from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import ui_sessions as repo
 from hub_connectors.services.caller import Caller
-from hub_connectors.services.database import Database
 
 
 def _hash(value: str) -> bytes:

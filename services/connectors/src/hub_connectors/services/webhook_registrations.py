@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from hub_common.credential_keys import WEBHOOK_SECRET, secondary
+from hub_common.db import Database
 from hub_common.errors import Unprocessable
 from hub_common.web.auth import Tier
 from hub_connector_sdk import ConnectorError, WebhookRegistration
@@ -25,7 +26,6 @@ from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import connections, tenants
 from hub_connectors.runtime import ConnectorRuntime
 from hub_connectors.services.contexts import context_of
-from hub_connectors.services.database import Database
 from hub_connectors.services.ports import CredentialStore
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 
@@ -34,6 +35,15 @@ class _Snapshot(Protocol):
     def observed_at(self) -> float: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimitRow:
+    api_name: str
+    requests_limit: int | None
+    requests_remaining: int | None
+    reset_at: datetime | None
+    updated_at: datetime | None
+
+
 def _ts(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
@@ -51,7 +61,7 @@ WHERE rate_limits.updated_at <= excluded.updated_at
 """
 
 
-async def upsert_many(pool: asyncpg.Pool, snapshots: Sequence[_Snapshot]) -> None:
+async def upsert_many(conn: asyncpg.Connection, snapshots: Sequence[_Snapshot]) -> None:
     rows = [
         (
             s.connection_id,
@@ -65,17 +75,16 @@ async def upsert_many(pool: asyncpg.Pool, snapshots: Sequence[_Snapshot]) -> Non
         )
         for s in sorted(snapshots, key=lambda s: (s.connection_id, s.limit.api_name))  # lock order
     ]
-    async with pool.acquire() as conn:
-        await conn.executemany(_UPSERT, rows)
+    await conn.executemany(_UPSERT, rows)
 
 
 async def for_connection(
-    pool: asyncpg.Pool, tenant_id: str, connection_id: uuid.UUID
-) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
+    conn: asyncpg.Connection, tenant_id: str, connection_id: uuid.UUID
+) -> list[RateLimitRow]:
+    rows = await conn.fetch(
         "SELECT api_name, requests_limit, requests_remaining, reset_at, updated_at FROM rate_limits "
         "WHERE connection_id = $1 AND tenant_id = $2 ORDER BY api_name",
         connection_id,
         tenant_id,
     )
-    return [dict(r) for r in rows]
+    return [RateLimitRow(**r) for r in rows]

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class TokenTotals:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    responses: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionUsageRow:
+    totals: TokenTotals
+    first_at: datetime
+    updated_at: datetime
+
 
 _ADD = """
 INSERT INTO token_usage (connection_id, tenant_id, connector_id, input_tokens, output_tokens, responses)
@@ -19,25 +35,29 @@ ON CONFLICT (connection_id) DO UPDATE SET
 """
 
 
-async def add_many(pool: asyncpg.Pool, rows: Sequence[tuple[uuid.UUID, str, str, int, int, int]]) -> None:
-    async with pool.acquire() as conn:
-        await conn.executemany(_ADD, sorted(rows, key=lambda r: r[0]))  # one lock order for every replica
+async def add_many(
+    conn: asyncpg.Connection, rows: Sequence[tuple[uuid.UUID, str, str, int, int, int]]
+) -> None:
+    await conn.executemany(_ADD, sorted(rows, key=lambda r: r[0]))  # one lock order for every replica
 
 
 async def for_connection(
-    pool: asyncpg.Pool, tenant_id: str, connection_id: uuid.UUID
-) -> dict[str, Any] | None:
-    row = await pool.fetchrow(
+    conn: asyncpg.Connection, tenant_id: str, connection_id: uuid.UUID
+) -> ConnectionUsageRow | None:
+    row = await conn.fetchrow(
         "SELECT input_tokens, output_tokens, responses, first_at, updated_at FROM token_usage "
         "WHERE connection_id = $1 AND tenant_id = $2",
         connection_id,
         tenant_id,
     )
-    return dict(row) if row is not None else None
+    if row is None:
+        return None
+    totals = TokenTotals(row["input_tokens"], row["output_tokens"], row["responses"])
+    return ConnectionUsageRow(totals, row["first_at"], row["updated_at"])
 
 
-async def for_tenant(pool: asyncpg.Pool, tenant_id: str, connector_id: str) -> dict[str, Any]:
-    row = await pool.fetchrow(
+async def for_tenant(conn: asyncpg.Connection, tenant_id: str, connector_id: str) -> TokenTotals:
+    row = await conn.fetchrow(
         "SELECT coalesce(sum(input_tokens), 0)::bigint AS input_tokens, "
         "coalesce(sum(output_tokens), 0)::bigint AS output_tokens, "
         "coalesce(sum(responses), 0)::bigint AS responses FROM token_usage "
@@ -45,4 +65,6 @@ async def for_tenant(pool: asyncpg.Pool, tenant_id: str, connector_id: str) -> d
         tenant_id,
         connector_id,
     )
-    return dict(row) if row is not None else {"input_tokens": 0, "output_tokens": 0, "responses": 0}
+    if row is None:
+        return TokenTotals()
+    return TokenTotals(int(row["input_tokens"]), int(row["output_tokens"]), int(row["responses"]))

@@ -2,51 +2,63 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+_COLUMNS = "connector_id, spec, version, updated_by, created_at, updated_at"
 
-async def get(pool: asyncpg.Pool, tenant_id: str, connector_id: str) -> dict[str, Any] | None:
-    row = await pool.fetchrow(
-        "SELECT connector_id, spec, version, updated_by, created_at, updated_at FROM transforms "
-        "WHERE tenant_id = $1 AND connector_id = $2",
+
+@dataclass(frozen=True, slots=True)
+class TransformRow:
+    connector_id: str
+    spec: dict[str, Any]
+    version: int
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+async def get(conn: asyncpg.Connection, tenant_id: str, connector_id: str) -> TransformRow | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM transforms WHERE tenant_id = $1 AND connector_id = $2",  # noqa: S608 - constant columns
         tenant_id,
         connector_id,
     )
-    return dict(row) if row else None
+    return TransformRow(**row) if row else None
 
 
 async def put(
-    pool: asyncpg.Pool, tenant_id: str, connector_id: str, spec: dict[str, Any], updated_by: str
-) -> dict[str, Any]:
-    row = await pool.fetchrow(
-        """INSERT INTO transforms (tenant_id, connector_id, spec, updated_by)
+    conn: asyncpg.Connection, tenant_id: str, connector_id: str, spec: dict[str, Any], updated_by: str
+) -> TransformRow:
+    row = await conn.fetchrow(
+        f"""INSERT INTO transforms (tenant_id, connector_id, spec, updated_by)
            VALUES ($1, $2, $3, $4)
            ON CONFLICT (tenant_id, connector_id) DO UPDATE SET
                spec = excluded.spec, updated_by = excluded.updated_by,
                version = transforms.version + 1, updated_at = now()
-           RETURNING connector_id, spec, version, updated_by, created_at, updated_at""",
+           RETURNING {_COLUMNS}""",  # noqa: S608 - constant columns
         tenant_id,
         connector_id,
         spec,
         updated_by,
     )
     assert row is not None
-    return dict(row)
+    return TransformRow(**row)
 
 
-async def delete(pool: asyncpg.Pool, tenant_id: str, connector_id: str) -> bool:
-    result = await pool.execute(
+async def delete(conn: asyncpg.Connection, tenant_id: str, connector_id: str) -> bool:
+    result = await conn.execute(
         "DELETE FROM transforms WHERE tenant_id = $1 AND connector_id = $2", tenant_id, connector_id
     )
     return bool(result.endswith(" 1"))
 
 
-async def list_for_tenant(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        "SELECT connector_id, spec, version, updated_by, created_at, updated_at FROM transforms "
-        "WHERE tenant_id = $1 ORDER BY connector_id",
+async def list_for_tenant(conn: asyncpg.Connection, tenant_id: str) -> list[TransformRow]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM transforms WHERE tenant_id = $1 ORDER BY connector_id",  # noqa: S608 - constant columns
         tenant_id,
     )
-    return [dict(r) for r in rows]
+    return [TransformRow(**r) for r in rows]

@@ -212,7 +212,8 @@ class SnapshotWriter:
             return 0
         batch, self._pending = list(self._pending.values()), {}
         try:
-            await rate_limits.upsert_many(self._pool, batch)
+            async with self._pool.acquire() as conn:
+                await rate_limits.upsert_many(conn, batch)
         except (asyncpg.DataError, ValueError, OverflowError):
             # A value the table cannot hold would fail every retry and hold back every other
             # tenant's snapshots: this batch is dropped (the next answers bring fresh ones).

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import asyncpg
 from pydantic import ValidationError
 
+from hub_common.db import Database
 from hub_gateway.adapters.bus import Bus
 from hub_gateway.domain.errors import InvalidTransform
 from hub_gateway.domain.transforms import TransformSpec
 from hub_gateway.repositories import transforms as repo
+from hub_gateway.repositories.transforms import TransformRow as TransformRow  # the routes' type
 from hub_gateway.services.cache import TtlCache
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,8 @@ def validate_spec(raw: Any) -> TransformSpec:
 
 
 class TransformService:
-    def __init__(self, pool: asyncpg.Pool, bus: Bus | None, *, ttl_s: float = 5.0) -> None:
-        self._pool = pool
+    def __init__(self, db: Database, bus: Bus | None, *, ttl_s: float = 5.0) -> None:
+        self._db = db
         self._bus = bus
         self._cache: TtlCache[tuple[str, str], TransformSpec | None] = TtlCache(
             ttl_s=ttl_s, max_entries=10_000
@@ -47,23 +48,27 @@ class TransformService:
         return await self._cache.get(key, lambda: self._load(tenant_id, connector_id))
 
     async def _load(self, tenant_id: str, connector_id: str) -> TransformSpec | None:
-        row = await repo.get(self._pool, tenant_id, connector_id)
-        return TransformSpec.model_validate(row["spec"]) if row else None
+        row = await self.get(tenant_id, connector_id)
+        return TransformSpec.model_validate(row.spec) if row else None
 
-    async def get(self, tenant_id: str, connector_id: str) -> dict[str, Any] | None:
-        return await repo.get(self._pool, tenant_id, connector_id)
+    async def get(self, tenant_id: str, connector_id: str) -> TransformRow | None:
+        async with self._db.connection() as conn:
+            return await repo.get(conn, tenant_id, connector_id)
 
-    async def list(self, tenant_id: str) -> list[dict[str, Any]]:
-        return await repo.list_for_tenant(self._pool, tenant_id)
+    async def list(self, tenant_id: str) -> list[TransformRow]:
+        async with self._db.connection() as conn:
+            return await repo.list_for_tenant(conn, tenant_id)
 
-    async def put(self, tenant_id: str, connector_id: str, raw: Any, updated_by: str) -> dict[str, Any]:
+    async def put(self, tenant_id: str, connector_id: str, raw: Any, updated_by: str) -> TransformRow:
         spec = validate_spec(raw)
-        row = await repo.put(self._pool, tenant_id, connector_id, spec.model_dump(mode="json"), updated_by)
+        async with self._db.connection() as conn:
+            row = await repo.put(conn, tenant_id, connector_id, spec.model_dump(mode="json"), updated_by)
         await self._changed(tenant_id, connector_id)
         return row
 
     async def delete(self, tenant_id: str, connector_id: str) -> bool:
-        deleted = await repo.delete(self._pool, tenant_id, connector_id)
+        async with self._db.connection() as conn:
+            deleted = await repo.delete(conn, tenant_id, connector_id)
         await self._changed(tenant_id, connector_id)
         return deleted
 

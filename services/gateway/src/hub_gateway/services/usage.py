@@ -90,7 +90,8 @@ class UsageMeter:
             for cid, p in batch.items()
         ]
         try:
-            await token_usage.add_many(self._pool, rows)
+            async with self._pool.acquire() as conn:
+                await token_usage.add_many(conn, rows)
         except Exception:
             for cid, p in batch.items():  # added back: counted on the next flush, never twice
                 mine = self._pending.setdefault(cid, _Pending(p.tenant_id, p.connector_id))

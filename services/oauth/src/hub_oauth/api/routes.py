@@ -16,8 +16,7 @@ from hub_oauth.api import schemas
 from hub_oauth.api.deps import Services, acting_tenant
 from hub_oauth.domain import binding
 from hub_oauth.domain.apps import with_query
-from hub_oauth.repositories import tokens
-from hub_oauth.repositories.apps import AppRow
+from hub_oauth.services.apps_service import AppRow
 
 router = APIRouter(prefix="/v1/oauth", tags=["oauth"])
 
@@ -258,9 +257,8 @@ async def revoke(
 @router.get("/connections/{connection_id}/token", response_model=schemas.TokenInfoOut)
 async def token_info(connection_id: UUID, user: UserPrincipal, c: Services) -> schemas.TokenInfoOut:
     """Token metadata (expiry, scopes, status) — never the token."""
-    row = await tokens.get(c.infra.pool, connection_id)
-    if row is None or row.tenant_id != user.tenant_id:
-        raise NotFound("no OAuth token for this connection", code="token_not_found")
+    assert user.tenant_id is not None
+    row = await c.store.metadata(user.tenant_id, connection_id)
     return schemas.TokenInfoOut(
         connection_id=row.connection_id,
         connector_id=row.connector_id,

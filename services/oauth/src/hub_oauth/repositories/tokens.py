@@ -46,7 +46,20 @@ _COLUMNS = (
 )
 
 
-async def get(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> TokenRow | None:
+async def get(
+    conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, connection_id: UUID
+) -> TokenRow | None:
+    """The tenant's token metadata; another tenant's connection is no row at all."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM tokens WHERE connection_id = $1 AND tenant_id = $2",  # noqa: S608
+        connection_id,
+        tenant_id,
+    )
+    return TokenRow(**dict(row)) if row else None
+
+
+async def get_unscoped(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> TokenRow | None:
+    """For the refresh machinery, which acts on a connection id it was handed by a trusted caller."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM tokens WHERE connection_id = $1",  # noqa: S608
         connection_id,

@@ -8,7 +8,7 @@ from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import CLIENT_SECRET
 from hub_oauth.domain.apps import app_secret_owner
 from hub_oauth.repositories import apps
-from hub_oauth.repositories.apps import AppRow
+from hub_oauth.repositories.apps import AppRow as AppRow  # the routes' type
 from hub_oauth.services.context import ContextResolver
 
 

@@ -133,7 +133,7 @@ class Refresher:
     async def _refresh_locked(
         self, tenant_id: str, connection_id: UUID, stale_sha: str | None, force: bool, asked_at: datetime
     ) -> RefreshOutcome:
-        before = await tokens.get(self.pool, connection_id)
+        before = await tokens.get_unscoped(self.pool, connection_id)
         if before is None or before.tenant_id != tenant_id:
             raise NotFound("no OAuth token for this connection", code="token_not_found")
         if before.status != "active":
@@ -144,7 +144,7 @@ class Refresher:
             )
         try:
             async with self.locks.hold(str(connection_id)):
-                current = await tokens.get(self.pool, connection_id)
+                current = await tokens.get_unscoped(self.pool, connection_id)
                 if current is None or current.status != "active":
                     raise Conflict("the connection's token is no longer active", code="token_not_active")
                 if current.last_refreshed_at is not None and current.last_refreshed_at >= asked_at:
@@ -181,7 +181,7 @@ class Refresher:
 
     async def _do_refresh(self, tenant_id: str, connection_id: UUID, generation: int) -> RefreshOutcome:
         ctx = await self.resolver.resolve(tenant_id, connection_id)
-        row = await tokens.get(self.pool, connection_id)
+        row = await tokens.get_unscoped(self.pool, connection_id)
         assert row is not None
         try:
             if row.grant_type == "client_credentials":
@@ -240,7 +240,7 @@ class Refresher:
             raise ServiceUnavailable(
                 "the connection's tokens changed during the refresh; try again", code="refresh_conflict"
             )
-        after = await tokens.get(self.pool, connection_id)
+        after = await tokens.get_unscoped(self.pool, connection_id)
         assert after is not None
         log.info(
             "token refreshed", extra={"connection_id": str(connection_id), "generation": after.generation}
@@ -251,7 +251,7 @@ class Refresher:
         self, tenant_id: str, connection_id: UUID, connector_id: str, generation: int, exc: OAuthProviderError
     ) -> RefreshOutcome:
         if exc.error == "invalid_grant":
-            current = await tokens.get(self.pool, connection_id)
+            current = await tokens.get_unscoped(self.pool, connection_id)
             if current is not None and current.generation != generation and current.status == "active":
                 return _stored(current, "coalesced")
             await self.store.mark_invalid(tenant_id, connection_id, connector_id, "invalid_grant")

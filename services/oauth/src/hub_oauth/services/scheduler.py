@@ -82,7 +82,7 @@ class RefreshScheduler:
             due = await tokens.due_for_refresh(
                 conn, margin_s=self.margin_s, idle_s=self.idle_s, limit=self.batch, lease_s=CLAIM_LEASE_S
             )
-            rows = [await tokens.get(conn, cid) for cid in due]
+            rows = [await tokens.get_unscoped(conn, cid) for cid in due]
         refreshed = 0
         for row in rows:
             if row is None:

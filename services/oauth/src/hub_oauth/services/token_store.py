@@ -19,7 +19,7 @@ import asyncpg
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, REFRESH_TOKEN, secondary
 from hub_common.db.outbox import OutboxRow, channel_for, write_event
-from hub_common.errors import HubError, ServiceUnavailable
+from hub_common.errors import HubError, NotFound, ServiceUnavailable
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.config import SCHEMA
@@ -143,7 +143,7 @@ class TokenStore:
         # Read under the lock, before anything is written: what the previous grant wrote, and
         # whether a revoke ended this flow while it was at the provider (then nothing is stored).
         previous, flow_open = await asyncio.gather(
-            tokens.get(self.pool, info.id),
+            tokens.get_unscoped(self.pool, info.id),
             flows.is_exchanging(self.pool, flow_id) if flow_id is not None else _true(),
         )
         if not flow_open:
@@ -234,6 +234,13 @@ class TokenStore:
                 "token values not deleted",
                 extra={"connection_id": str(connection_id), "keys": failed, "reason": why},
             )
+
+    async def metadata(self, tenant_id: str, connection_id: UUID) -> TokenRow:
+        """The tenant's token metadata (expiry, scopes, status), never the token."""
+        row = await tokens.get(self.pool, tenant_id, connection_id)
+        if row is None:
+            raise NotFound("no OAuth token for this connection", code="token_not_found")
+        return row
 
     async def mark_invalid(self, tenant_id: str, connection_id: UUID, connector_id: str, reason: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():

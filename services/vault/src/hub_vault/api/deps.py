@@ -20,7 +20,7 @@ from hub_common.errors import Unauthorized
 from hub_common.logging import request_id_var
 from hub_common.web.auth import Authenticator
 from hub_vault.domain.names import CREDENTIAL_KEY_PATTERN, TENANT_ID_PATTERN
-from hub_vault.inject import Container, VaultServices
+from hub_vault.inject import Container
 from hub_vault.services.context import CallContext
 
 _VERIFIED_CACHE_SIZE = 4096
@@ -55,9 +55,9 @@ def verified_service_id(state: State, authorization: str | None) -> str:
     return principal.service_id
 
 
-async def _services(request: Request) -> VaultServices:
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
-    return container.services
+    return container
 
 
 async def _context(request: Request) -> CallContext:
@@ -67,7 +67,7 @@ async def _context(request: Request) -> CallContext:
     )
 
 
-Services = Annotated[VaultServices, Depends(_services)]
+Services = Annotated[Container, Depends(_container)]
 Caller = Annotated[CallContext, Depends(_context)]
 TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, description="the owning tenant")]
 ConnectionId = Annotated[UUID, Path(description="the connection (or registration) owning the value")]

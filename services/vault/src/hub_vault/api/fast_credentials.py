@@ -36,7 +36,7 @@ from hub_common.web.middleware import REQUEST_SECONDS
 from hub_common.web.request_id import enter_request, request_id_for, trace_carrier
 from hub_vault.api import schemas
 from hub_vault.domain.names import Owner, is_canonical_uuid, is_credential_key, is_tenant_id
-from hub_vault.inject import VaultServices
+from hub_vault.inject import Container
 from hub_vault.services.context import CallContext
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class CredentialFastPath:
     def __init__(
         self,
         fallback: ASGIApp,
-        services: Callable[[], VaultServices],
+        services: Callable[[], Container],
         service_id: Callable[[str | None], str],
         *,
         service_name: str,

@@ -30,14 +30,14 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub_common import jsonutil
+from hub_common.db import Database
 from hub_common.errors import HubError
 from hub_common.web.errors import error_body
 from hub_vault.domain.errors import AuditUnavailable
 from hub_vault.domain.names import is_credential_key, is_tenant_id
 from hub_vault.domain.operations import Operation, Outcome
-from hub_vault.repositories.audit import log_failure
 from hub_vault.services import audit_trail
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ class RejectedCallAudit:
         try:
             database = self.database()
         except RuntimeError as exc:  # not started (yet, or any more)
-            log_failure(route.operation.value, exc)
+            audit_trail.log_failure(route.operation.value, exc)
             raise AuditUnavailable from None
         try:
             await asyncio.wait_for(self._slots.acquire(), REFUSAL_SLOT_WAIT_S)
@@ -226,7 +226,7 @@ class RejectedCallAudit:
                     details={"status": status, "code": code},
                 )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:  # the pool failed
-            log_failure(route.operation.value, exc)
+            audit_trail.log_failure(route.operation.value, exc)
             raise AuditUnavailable from None
         finally:
             self._slots.release()

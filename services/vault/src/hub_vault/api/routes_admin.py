@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, status
 
 from hub_vault.api import schemas
 from hub_vault.api.deps import Caller, Services
-from hub_vault.repositories.rewrap_jobs import RewrapJob
 from hub_vault.services.keys import KeyVersionInfo
+from hub_vault.services.rewrap import RewrapJob
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from hub_vault.api import schemas
 from hub_vault.api.deps import Caller, ConnectionId, CredentialKeyPath, Services, TenantId
 from hub_vault.domain.names import Owner
-from hub_vault.repositories.credentials import CredentialMeta
+from hub_vault.services.credentials import CredentialMeta
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}/connections/{connection_id}", tags=["credentials"])
 

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Sequence
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_vault.domain.errors import PolicyDenied
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.domain.policy import Policy
 from hub_vault.services import audit_trail
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 
 log = logging.getLogger(__name__)
 

@@ -58,3 +58,8 @@ def count(ctx: CallContext, operation: Operation, outcome: Outcome | str) -> Non
 def fields(ctx: CallContext, operation: Operation) -> audit.AuditFields:
     """For the one-statement hot paths (repositories.audited)."""
     return audit.AuditFields(ctx.caller, operation.value, ctx.request_id)
+
+
+def log_failure(operation: str, exc: BaseException) -> None:
+    """An audit row that could not be written (the operation is refused): logged, class only."""
+    audit.log_failure(operation, exc)

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub_common.db import Database
 from hub_common.db.outbox import OutboxRow, write_event
 from hub_common.errors import HubError
 from hub_common.events.models import CredentialChanged
@@ -31,10 +32,11 @@ from hub_vault.domain.errors import (
 from hub_vault.domain.names import MAX_VALUE_BYTES, Owner
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import audited, credentials, key_versions
-from hub_vault.repositories.credentials import CredentialMeta, WriteResult
+from hub_vault.repositories.credentials import CredentialMeta as CredentialMeta  # the routes' type
+from hub_vault.repositories.credentials import WriteResult
 from hub_vault.services import audit_trail, sealing
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 from hub_vault.services.keys import KeyService
 
 EVENT_SOURCE = "/integration-hub/vault"

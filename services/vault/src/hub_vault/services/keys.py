@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from hub_common.db import Database
 from hub_common.errors import ConfigurationError, HubError
 from hub_vault.adapters.keyring_source import KeyringSource, LoadedKeyring
 from hub_vault.domain.errors import (
@@ -23,7 +24,7 @@ from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import credentials, key_versions
 from hub_vault.services import audit_trail
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hub_common.db import Database
 from hub_common.db.outbox import write_event
 from hub_common.db.pool import connect
 from hub_common.events.models import CredentialChanged
@@ -30,10 +31,10 @@ from hub_vault.domain.errors import RewrapJobNotFound, RewrapRunning
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import credentials, rewrap_jobs
 from hub_vault.repositories.credentials import Rewrapped, StoredCredential
-from hub_vault.repositories.rewrap_jobs import RewrapJob
+from hub_vault.repositories.rewrap_jobs import RewrapJob as RewrapJob  # the routes' type
 from hub_vault.services import audit_trail
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 from hub_vault.services.credentials import EVENT_SOURCE
 from hub_vault.services.keys import KeyService
 

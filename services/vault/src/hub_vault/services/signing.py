@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.errors import HubError, Unprocessable
 from hub_vault.adapters.keyring_source import KeyringSource
 from hub_vault.domain import hmac_signing
@@ -15,7 +16,7 @@ from hub_vault.domain.operations import Operation
 from hub_vault.repositories import credentials
 from hub_vault.services import audit_trail, sealing
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext, Database
+from hub_vault.services.context import CallContext
 from hub_vault.services.credentials import outcome_of
 
 

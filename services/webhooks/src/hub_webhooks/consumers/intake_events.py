@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 
+from hub_common.db import Database
 from hub_common.events.envelope import CloudEvent, EnvelopeError
 from hub_common.events.models import CredentialChanged, IntegrationDisconnected, model_for_type
 from hub_common.kafka import NonRetryableError
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.intake import RegistrationCache
 from hub_webhooks.services.secrets import SecretCache
 

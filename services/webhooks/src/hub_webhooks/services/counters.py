@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from hub_common.background import BackgroundTask
+from hub_common.db import Database
 from hub_webhooks.repositories import registrations
-from hub_webhooks.services.database import Database
 
 log = logging.getLogger(__name__)
 

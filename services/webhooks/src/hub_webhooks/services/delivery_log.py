@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.errors import NotFound, Unprocessable
 from hub_webhooks.domain.tiers import require_webhooks
 from hub_webhooks.repositories import deliveries as repo
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.registrations import Caller
 
 STATUSES = ("pending", "delivered", "dead", "cancelled")

@@ -26,6 +26,7 @@ from uuid import UUID
 import httpx
 from prometheus_client import Counter, Histogram
 
+from hub_common.db import Database
 from hub_common.db.outbox import write_event
 from hub_common.events import WebhookDelivered, WebhookDeliveryFailed, WebhookSubscriptionDisabled
 from hub_common.redaction import redact_text
@@ -36,7 +37,6 @@ from hub_webhooks.domain.retry_schedule import RetrySchedule, parse_retry_after
 from hub_webhooks.domain.subscription import Subscription
 from hub_webhooks.repositories import deliveries as repo
 from hub_webhooks.repositories import subscriptions as subs
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.secrets import SecretCache
 from hub_webhooks.services.subscription_limits import SubscriptionLimits
 

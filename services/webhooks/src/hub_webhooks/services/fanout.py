@@ -17,13 +17,13 @@ from uuid import UUID
 
 from aiokafka import ConsumerRecord
 
+from hub_common.db import Database
 from hub_common.events import CloudEvent, HubEvent, IntegrationTriggerFired, model_for_type
 from hub_common.events.envelope import EnvelopeError
 from hub_common.kafka import NonRetryableError
 from hub_webhooks.domain.subscription import SUBSCRIBABLE_EVENT_TYPES, Subscription
 from hub_webhooks.repositories import deliveries as repo
 from hub_webhooks.repositories import subscriptions as subs
-from hub_webhooks.services.database import Database
 
 FANOUT_TOPICS = SUBSCRIBABLE_EVENT_TYPES
 # A delivery's id is derived from (subscription, source event): a replay of the source event

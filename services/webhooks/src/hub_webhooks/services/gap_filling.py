@@ -19,10 +19,10 @@ from urllib.parse import quote
 
 import httpx
 
+from hub_common.db import Database
 from hub_common.web.auth import ServiceTokenMinter
 from hub_webhooks.domain.registration import Mode, Registration, Status
 from hub_webhooks.repositories import registrations
-from hub_webhooks.services.database import Database
 
 log = logging.getLogger(__name__)
 GAP_FILLED_CONNECTORS = frozenset({"github", "github_pat"})

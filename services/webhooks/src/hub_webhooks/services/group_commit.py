@@ -19,9 +19,9 @@ from uuid import UUID
 
 from prometheus_client import Histogram
 
+from hub_common.db import Database
 from hub_webhooks.repositories import inbound as inbound_repo
 from hub_webhooks.repositories.inbound import Verified
-from hub_webhooks.services.database import Database
 
 BATCH_SIZE = Histogram(
     "hub_webhook_intake_batch_size",

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_common.db.outbox import OutboxRow
 from hub_common.errors import HubError, NotFound, PayloadTooLarge, Unauthorized
 from hub_common.events.models import WebhookReceived
@@ -29,7 +30,6 @@ from hub_webhooks.domain.registration import Registration, Status
 from hub_webhooks.repositories import registrations
 from hub_webhooks.repositories.inbound import Verified
 from hub_webhooks.services.counters import Counters
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.group_commit import GroupCommit
 from hub_webhooks.services.refusals import RefusalAudit
 from hub_webhooks.services.secrets import SecretCache, registration_key

@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 
+from hub_common.db import Database
 from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_webhooks.config import SCHEMA, WebhooksSettings
 from hub_webhooks.domain.retry_schedule import RetrySchedule, parse_schedule
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.delivery_log import DeliveryLog
 from hub_webhooks.services.dispatcher import Dispatcher, DispatcherConfig
 from hub_webhooks.services.fanout import FANOUT_TOPICS, Fanout

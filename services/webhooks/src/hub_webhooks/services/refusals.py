@@ -8,8 +8,8 @@ import logging
 import time
 from uuid import UUID
 
+from hub_common.db import Database
 from hub_webhooks.repositories import audit
-from hub_webhooks.services.database import Database
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from hub_common.db import Database
 from hub_common.errors import NotFound
 from hub_common.pagination import Cursor, Page
 from hub_common.web.auth import Tier
@@ -27,7 +28,6 @@ from hub_webhooks.domain.registration import (
 from hub_webhooks.domain.tiers import require_webhooks
 from hub_webhooks.repositories import registrations, tenants
 from hub_webhooks.services.connectors_client import ConnectionInfo, ConnectorsClient
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.intake import RegistrationCache
 from hub_webhooks.services.secrets import SecretCache, new_secret, registration_key
 

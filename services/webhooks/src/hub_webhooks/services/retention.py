@@ -8,10 +8,10 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from hub_common.db import Database
 from hub_common.web.auth import Tier
 from hub_webhooks.domain.tiers import RETENTION_DAYS
 from hub_webhooks.repositories import audit, deliveries, inbound, tenants
-from hub_webhooks.services.database import Database
 
 log = logging.getLogger(__name__)
 # Refused deliveries of no known registration have no tenant: kept as long as the shortest tier.

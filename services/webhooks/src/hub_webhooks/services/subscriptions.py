@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from hub_common.credential_keys import WEBHOOK_SECRET, secondary
+from hub_common.db import Database
 from hub_common.errors import NotFound, Unprocessable
 from hub_common.pagination import Cursor, Page
 from hub_common.ssrf import check_url
@@ -20,7 +21,6 @@ from hub_webhooks.domain.subscription import SUBSCRIBABLE_EVENT_TYPES, Subscript
 from hub_webhooks.domain.tiers import require_webhooks
 from hub_webhooks.repositories import subscriptions as repo
 from hub_webhooks.repositories import tenants
-from hub_webhooks.services.database import Database
 from hub_webhooks.services.registrations import Caller
 from hub_webhooks.services.secrets import SecretCache, new_secret
 
