@@ -254,6 +254,8 @@ class ProxyService:
             await self.limiter.acquire(target.tenant_id, target.id_text, quotas)
         route = await self._route(caller, target, req) if self._may_transform(caller) else None
         provider_path = apply_path(route, req.provider_path) if route else req.provider_path
+        if checking:  # judge the credential stored now, not one cached before a rotation
+            resolver.invalidate(target.id, "health_check", credentials_only=True)
         injection = resolver.cached_injection(target) or await resolver.injection(target)
         circuit = self.circuits.get(target.circuit_key)
         if not circuit.allow(time.monotonic()):
