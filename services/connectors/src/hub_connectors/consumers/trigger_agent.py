@@ -80,6 +80,11 @@ class TriggerAgent:
             consumer_auto_offset_reset=self._offset_reset,
             broker_commit_every=100,
             broker_commit_interval=0.5,
+            # A member that died without leaving (SIGKILL, a lost node) holds its partitions until
+            # its session times out: faust's 60 s default kept a restarted connectors unready for
+            # a minute. 10 s, as the hub's other consumers (aiokafka's default), heartbeat every 3 s.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=3.0,
             loop=asyncio.get_running_loop(),
         )
         topic = app.topic(self.topic_name, value_serializer="raw", key_serializer="raw")
