@@ -12,7 +12,7 @@ import pytest
 
 from hub_common.testing.databases import create_database, drop_database
 from hub_common.testing.stack import StackAddresses, resolve_stack
-from hub_common.testing.tiers import check_tiers, summary_lines, tier_of
+from hub_common.testing.tiers import RERUN_TIERS, check_tiers, rerun_lines, summary_lines, tier_of
 
 _TIER_OF = pytest.StashKey[dict[str, str]]()
 
@@ -84,6 +84,9 @@ async def create_topic(kafka_bootstrap: str) -> AsyncIterator[Callable[[str, int
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     check_tiers(items)
     config.stash[_TIER_OF] = {item.nodeid: tier_of(item)[0] for item in items}
+    for item in items:
+        if tier_of(item)[0] in RERUN_TIERS and item.get_closest_marker("flaky") is None:
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -96,4 +99,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if lines:
         terminalreporter.section("tests per tier")
         for line in lines:
+            terminalreporter.write_line(line)
+    reruns = rerun_lines(stats.get("rerun", []))
+    if reruns:  # passed the second time: still a defect to look into, so it is listed
+        terminalreporter.section("failed once, rerun (docs/testing.md)")
+        for line in reruns:
             terminalreporter.write_line(line)

@@ -15,6 +15,10 @@ from collections import Counter
 import pytest
 
 TIERS = ("unit", "component", "integration", "e2e", "browser")
+# Whole-system tiers run real processes on a shared 2-core machine: one failure is rerun once
+# (pytest-rerunfailures) and listed in the summary; failing twice fails the run. The other tiers
+# are never rerun: a failure there is a defect, full stop.
+RERUN_TIERS = ("e2e", "browser")
 
 
 def tier_of(item: pytest.Item) -> list[str]:
@@ -46,3 +50,14 @@ def summary_lines(reports: list[pytest.TestReport], items: dict[str, str]) -> li
         for tier, c in outcomes.items()
         if c
     ]
+
+
+def rerun_lines(reports: list[pytest.TestReport]) -> list[str]:
+    """The tests that failed once and were rerun, with the first error line of why."""
+    lines = []
+    for report in reports:
+        text = (report.longreprtext or "").strip().splitlines()
+        errors = [line[1:].strip() for line in text if line.startswith("E ")]
+        why = errors[0] if errors else (text[-1] if text else "failed")
+        lines.append(f"{report.nodeid}: {why}")
+    return lines
