@@ -115,14 +115,24 @@ def hook_deliveries(hub, hook_id: str) -> list[dict]:
     return list(resp.json())
 
 
-def wait_for(check, timeout_s: float = 60.0, what: str = "condition"):
+def wait_for(check, timeout_s: float = 60.0, what: str = "condition", seen=None):
+    """Poll ``check``; on timeout say what ``seen()`` shows (e.g. the simulator's delivery log)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = check()
         if value:
             return value
-        assert time.monotonic() < deadline, f"{what} not met within {timeout_s}s"
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not met within {timeout_s}s; seen: {seen() if seen else '-'}")
         time.sleep(0.2)
+
+
+def attempts(hub, hook_id: str):
+    """The simulator's record of each delivery attempt, for failure messages."""
+    return lambda: [
+        (d["guid"][:8], d["event"], d["status_code"], d["status"], d.get("duration"))
+        for d in hook_deliveries(hub, hook_id)
+    ]
 
 
 def test_registration_api_gating_isolation_manual_and_delete(hub):
@@ -202,6 +212,7 @@ async def test_signed_issues_event_is_durable_and_gaps_are_filled_after_an_outag
         wait_for(
             lambda: sum(1 for d in hook_deliveries(hub, hook_id) if d["status_code"] == 200) == 2,
             what="two acknowledged deliveries",
+            seen=attempts(hub, hook_id),
         )
 
         webhooks.stop()
@@ -210,6 +221,7 @@ async def test_signed_issues_event_is_durable_and_gaps_are_filled_after_an_outag
         wait_for(
             lambda: sum(1 for d in hook_deliveries(hub, hook_id) if d["status_code"] != 200) == 3,
             what="three failed deliveries at the simulator",
+            seen=attempts(hub, hook_id),
         )
         webhooks.start()  # the same port: GitHub keeps the hook's URL
 
@@ -220,7 +232,12 @@ async def test_signed_issues_event_is_durable_and_gaps_are_filled_after_an_outag
             ok = {d["guid"] for d in attempts if d["status_code"] == 200}
             return len(guids) == 5 and ok == guids
 
-        wait_for(filled, timeout_s=90, what="every delivery redelivered and acknowledged")
+        wait_for(
+            filled,
+            timeout_s=90,
+            what="every delivery redelivered and acknowledged",
+            seen=attempts(hub, hook_id),
+        )
 
     guids = {d["guid"] for d in hook_deliveries(hub, hook_id)}
     received = [e.data["delivery_id"] for e in seen]
