@@ -59,6 +59,22 @@ def test_overlay_renders_every_service(overlay):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_first_phase_selects_what_the_jobs_need(overlay):
+    """deploy/k8s/README.md applies ``-l 'app.kubernetes.io/component in (config,migration)'``
+    first: the Jobs, and the ConfigMap and ServiceAccount they use."""
+    docs = rendered(overlay)
+    first = {
+        (d["kind"], d["metadata"]["name"].split("-")[0] + "-" + d["metadata"]["name"].split("-")[1])
+        for d in docs
+        if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") in ("config", "migration")
+    }
+    assert ("ConfigMap", "hub-config") in first
+    assert ("ServiceAccount", "hub-migrate") in first
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    assert jobs and all(d["metadata"]["labels"]["app.kubernetes.io/component"] == "migration" for d in jobs)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_rendered_manifests_validate_against_their_schemas(overlay):
     problems = [p for doc in rendered(overlay) for p in schema_violations(doc)]
     assert problems == []
