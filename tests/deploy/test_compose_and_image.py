@@ -4,8 +4,11 @@ the local stack does; the Dockerfile keeps its build shape (docs/adr/0032)."""
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from functools import cache
 from typing import Any
 
@@ -124,3 +127,50 @@ def test_dockerfile_installs_dependencies_before_the_source_and_runs_unprivilege
     assert health and "/healthz" in health[0]
     env = " ".join(rest for word, rest in final_stage if word == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env and "HUB_PORT=8080" in env
+
+
+def _build_stage() -> list[tuple[str, str]]:
+    steps = _instructions()
+    froms = [i for i, (word, _) in enumerate(steps) if word == "FROM"]
+    return steps[froms[0] : froms[1]]
+
+
+def test_the_dockerfile_build_stage_replays_with_the_files_it_copies(tmp_path):
+    """The build stage's COPY and ``uv sync`` lines, run here with ``--dry-run``: the first sync
+    resolves from the lockfile alone and installs no workspace package; the second installs
+    every service and the CLI, and not the e2e package."""
+    env = {**os.environ}
+    for key in [k for k in env if k.startswith("UV_") or k == "VIRTUAL_ENV"]:
+        del env[key]
+    workdir = tmp_path
+    plans = []
+    for word, rest in _build_stage():
+        if word == "ENV":
+            for assignment in shlex.split(rest):
+                name, _, value = assignment.partition("=")
+                env[name] = value.replace("/app/", f"{tmp_path}/app/")
+        elif word == "WORKDIR":
+            workdir = tmp_path / rest.lstrip("/")
+            workdir.mkdir(parents=True, exist_ok=True)
+        elif word == "COPY":
+            *sources, target = shlex.split(rest)
+            for source in sources:
+                destination = workdir / (target if target != "./" else source)
+                if (REPO / source).is_dir():
+                    shutil.copytree(REPO / source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(REPO / source, destination)
+        elif word == "RUN" and "uv sync" in rest:
+            # The uv running these tests (`uv run` names itself in UV), else the one on PATH.
+            uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+            command = [uv, *shlex.split(rest[rest.index("uv sync") :])[1:]]
+            proc = subprocess.run(
+                [*command, "--dry-run"], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+            )
+            assert proc.returncode == 0, proc.stderr
+            plans.append(set(re.findall(r"^ \+ ([a-z0-9-]+)", proc.stderr + proc.stdout, re.MULTILINE)))
+    dependencies, workspace = plans
+    assert dependencies and not {p for p in dependencies if p.startswith("hub")}
+    assert {f"hub-{s}" for s in HUB_SERVICES} | {"hubctl", "hub-common"} <= workspace
+    assert "hub-e2e" not in workspace
