@@ -29,6 +29,7 @@ from deploy_checks import (
 )
 
 from hub_common.kafka.admin import hub_topics
+from hub_common.web.health import health_router
 from hub_connectors.cli import SPEC as CONNECTORS
 from hub_connectors.config import ConnectorsSettings
 from hub_gateway.cli import SPEC as GATEWAY
@@ -110,6 +111,20 @@ def test_every_hub_variable_is_a_setting(overlay):
 
 def _config_name(docs: tuple[Doc, ...] | list[Doc]) -> str:
     return next(d["metadata"]["name"] for d in docs if d["kind"] == "ConfigMap")
+
+
+def test_the_probed_paths_are_the_ones_every_service_serves():
+    """Every service's app includes hub_common's health router (``create_app``); ``hubctl up``
+    waits for each one's /readyz, the e2e processes too."""
+    served = {route.path for route in health_router(list).routes}
+    probed = {
+        c[probe]["httpGet"]["path"]
+        for d in rendered("prod")
+        if d["kind"] == "Deployment"
+        for c in containers(d)
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
+    assert probed == {"/healthz", "/readyz"} <= served
 
 
 def test_the_vault_keyring_and_service_keys_come_from_secrets():
