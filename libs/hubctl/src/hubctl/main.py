@@ -63,11 +63,18 @@ def _migrate_all(root: Path | None) -> None:
         _say(f"{svc.name}: migrated ({time.monotonic() - started:.1f}s)")
 
 
-def _ensure_topics() -> None:
+def _ensure_topics(partitions: int = 3, replication_factor: int = 1) -> None:
     from hub_common.kafka.admin import ensure_topics, hub_topics, wait_for_group_coordinator
 
     settings = HubSettings()
-    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, hub_topics()))
+    created = asyncio.run(
+        ensure_topics(
+            settings.kafka_bootstrap,
+            hub_topics(),
+            partitions=partitions,
+            replication_factor=replication_factor,
+        )
+    )
     _say(f"kafka: {len(hub_topics())} topics present ({len(created)} created)")
     # Services started before the coordinator exists log a burst of aiokafka warnings.
     started = time.monotonic()
@@ -75,8 +82,8 @@ def _ensure_topics() -> None:
     _say(f"kafka: group coordinator ready ({time.monotonic() - started:.1f}s)")
 
 
-def cmd_topics(_: argparse.Namespace) -> int:
-    _ensure_topics()
+def cmd_topics(args: argparse.Namespace) -> int:
+    _ensure_topics(args.partitions, args.replication_factor)
     return 0
 
 
@@ -156,9 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
         "env", help="print `export HUB_...` lines for the stack's addresses (HUB_*_PORT moves them)"
     ).set_defaults(func=cmd_env)
     sub.add_parser("migrate", help="migrate every service's schema").set_defaults(func=cmd_migrate)
-    sub.add_parser("topics", help="create the event and dead-letter topics if missing").set_defaults(
-        func=cmd_topics
-    )
+    topics = sub.add_parser("topics", help="create the event and dead-letter topics if missing")
+    # A production cluster (the Kubernetes topics Job, docs/operations.md) wants more than one
+    # replica; the local stack's single broker takes the defaults.
+    topics.add_argument("--partitions", type=int, default=3)
+    topics.add_argument("--replication-factor", type=int, default=1)
+    topics.set_defaults(func=cmd_topics)
 
     token = sub.add_parser("token", help="print a dev bearer token")
     token.add_argument("--tenant", required=True)

@@ -1,0 +1,8 @@
+"""Makes ``deploy_checks`` (rendering, schema validation, policies) importable from these tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
