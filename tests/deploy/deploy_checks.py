@@ -44,17 +44,18 @@ SECRET_VALUE = re.compile(
 
 
 def kustomize_command() -> list[str]:
-    """``HUB_KUSTOMIZE``, the bootstrap's ``.tools/bin/kustomize``, a kustomize on PATH, or
-    kubectl's built-in one, in that order."""
+    """The command that renders a directory: ``HUB_KUSTOMIZE``, the bootstrap's
+    ``.tools/bin/kustomize``, a kustomize on PATH (each ``kustomize build``), or kubectl's
+    built-in one (``kubectl kustomize``, no ``build`` verb), in that order."""
     configured = os.environ.get("HUB_KUSTOMIZE")
     if configured:
-        return [configured]
+        return [configured, "build"]
     local = REPO / ".tools" / "bin" / "kustomize"
     if local.exists():
-        return [str(local)]
+        return [str(local), "build"]
     found = shutil.which("kustomize")
     if found:
-        return [found]
+        return [found, "build"]
     kubectl = shutil.which("kubectl")
     if kubectl:
         return [kubectl, "kustomize"]
@@ -63,7 +64,7 @@ def kustomize_command() -> list[str]:
 
 def render(directory: Path) -> list[Doc]:
     proc = subprocess.run(
-        [*kustomize_command(), "build", str(directory)], capture_output=True, text=True, timeout=120
+        [*kustomize_command(), str(directory)], capture_output=True, text=True, timeout=120
     )
     if proc.returncode != 0:
         raise RuntimeError(f"kustomize build {directory} failed: {proc.stderr.strip()}")
