@@ -21,6 +21,7 @@ from hub_connector_sdk.testkit import spec_file
 from hub_e2e.atlassian_e2e import (
     API_EMAIL,
     API_TOKEN,
+    CLIENT_ID,
     CLIENT_SECRET,
     CLOUD_ID,
     atlassian_hub,
@@ -130,12 +131,16 @@ async def test_auto_registration_delivers_a_jwt_signed_event_to_trigger_fired(hu
         assert reg["expires_at"]  # the dynamic webhook's 30 days, renewed by the webhooks service
         hooks = (await api.get(f"{hub['sim'].url}/_sim/atlassian/webhooks")).json()
         assert [(h["url"], h["jqlFilter"]) for h in hooks] == [(reg["url"], "project = E2E")]
-        # Jira signs dynamic webhooks with the OAuth app's client secret (docs/connectors/jira.md).
-        stored = await api.put(
+        # Jira signs dynamic webhooks with the OAuth app's client secret: the registration says
+        # so (never the secret) and verifies with it, no manual step (docs/adr/0030).
+        assert reg["secret_source"] == "oauth_app" and reg["secret"] is None
+        assert reg["oauth_app"]["app"] == "tenant" and reg["oauth_app"]["client_id"] == CLIENT_ID
+        assert CLIENT_SECRET not in registration.text
+        manual = await api.put(
             f"{hub['webhooks'].url}/v1/webhooks/registrations/{reg['id']}/secret",
-            json={"secret": CLIENT_SECRET},
+            json={"secret": "not-the-app-secret"},
         )
-        assert stored.status_code == 200, stored.text
+        assert manual.status_code == 409 and manual.json()["error"]["code"] == "secret_from_oauth_app"
         async with expect_events(
             hub_stack.kafka_bootstrap,
             "integration.trigger-fired",
