@@ -19,8 +19,9 @@ def _url(tenant, owner, key):
 async def test_webhooks_read_the_copy_and_only_oauth_writes_it(shared_vault, tenant):
     owner = uuid.uuid4()  # the app's owner id (hub_oauth.domain.apps.app_secret_owner)
     async with shared_vault.http("oauth") as oauth:
-        assert (await oauth.put(_url(tenant, owner, "client_secret"), json={"value": APP_SECRET})).status_code == 201
-        assert (await oauth.put(_url(tenant, owner, COPY), json={"value": APP_SECRET})).status_code == 201
+        for key in ("client_secret", COPY):
+            stored = await oauth.put(_url(tenant, owner, key), json={"value": APP_SECRET})
+            assert stored.status_code == 201, key
         oauth_reads_copy = await oauth.get(_url(tenant, owner, COPY))
     assert oauth_reads_copy.status_code == 403  # oauth reads the original, never the copy
 
