@@ -104,6 +104,8 @@ async def test_fresh_asks_again_at_most_every_min_refresh_and_a_rotation_event_d
     clock.now += 31
     assert len(oauth.calls) == 3 and (await directory.reference("acme", CONNECTION)).keys == ["k3", "k2"]
     assert len(oauth.calls) == 4  # expired: asked again
+    await directory.reference("acme", CONNECTION, force=True)  # a user reading the registration
+    assert len(oauth.calls) == 5
 
 
 @pytest.mark.parametrize(

@@ -54,12 +54,16 @@ class AppSecretDirectory:
         self._items: dict[tuple[str, UUID], tuple[AppSecretRef, float, float]] = {}  # ref, expiry, fetched
         self._loading: dict[tuple[str, UUID], asyncio.Future[AppSecretRef]] = {}
 
-    async def reference(self, tenant_id: str, connection_id: UUID, *, fresh: bool = False) -> AppSecretRef:
-        """``fresh`` asks again unless the answer held is younger than ``min_refresh_s``."""
+    async def reference(
+        self, tenant_id: str, connection_id: UUID, *, fresh: bool = False, force: bool = False
+    ) -> AppSecretRef:
+        """``fresh`` asks again unless the answer held is younger than ``min_refresh_s`` (a
+        delivery that did not verify); ``force`` always asks (a user reading the registration)."""
         slot = (tenant_id, connection_id)
         hit = self._items.get(slot)
         now = self._clock()
-        if hit is not None and hit[1] > now and not (fresh and now - hit[2] >= self._min_refresh):
+        stale = force or (fresh and hit is not None and now - hit[2] >= self._min_refresh)
+        if hit is not None and hit[1] > now and not stale:
             return hit[0]
         pending = self._loading.get(slot)
         if pending is not None:

@@ -253,11 +253,14 @@ class RegistrationService:
 
     async def app_secret_of(self, registration: Registration) -> AppSecretRef | None:
         """Which app secret verifies this registration (None for its own secret, or when the
-        oauth service cannot say right now): shown on the registration, never the value."""
+        oauth service cannot say right now): shown on the registration, never the value. Asked
+        afresh (a read is no hot path), which also updates what the intake holds."""
         if registration.secret_source is not SecretSource.OAUTH_APP or self._app_secrets is None:
             return None
         try:
-            return await self._app_secrets.reference(registration.tenant_id, registration.connection_id)
+            return await self._app_secrets.reference(
+                registration.tenant_id, registration.connection_id, force=True
+            )
         except Exception:
             log.warning("the OAuth app secret of a registration could not be looked up", exc_info=True)
             return None
