@@ -9,7 +9,9 @@ connectors service is stopped mid-export, and the API-token variant."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +23,7 @@ from hub_connector_sdk.testkit import spec_file
 from hub_e2e.atlassian_e2e import (
     API_EMAIL,
     API_TOKEN,
+    CLIENT_ID,
     CLIENT_SECRET,
     CLOUD_ID,
     atlassian_hub,
@@ -29,6 +32,7 @@ from hub_e2e.atlassian_e2e import (
     wait_active,
 )
 from hub_e2e.atlassian_e2e import connect_oauth as connect
+from hub_e2e.simulators.atlassian import jwt_hs256
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # five services start on a shared, loaded machine
 TENANT = "e2e-jira"
@@ -130,12 +134,16 @@ async def test_auto_registration_delivers_a_jwt_signed_event_to_trigger_fired(hu
         assert reg["expires_at"]  # the dynamic webhook's 30 days, renewed by the webhooks service
         hooks = (await api.get(f"{hub['sim'].url}/_sim/atlassian/webhooks")).json()
         assert [(h["url"], h["jqlFilter"]) for h in hooks] == [(reg["url"], "project = E2E")]
-        # Jira signs dynamic webhooks with the OAuth app's client secret (docs/connectors/jira.md).
-        stored = await api.put(
+        # Jira signs dynamic webhooks with the OAuth app's client secret: the registration says
+        # so (never the secret) and verifies with it, no manual step (docs/adr/0030).
+        assert reg["secret_source"] == "oauth_app" and reg["secret"] is None
+        assert reg["oauth_app"]["app"] == "tenant" and reg["oauth_app"]["client_id"] == CLIENT_ID
+        assert CLIENT_SECRET not in registration.text
+        manual = await api.put(
             f"{hub['webhooks'].url}/v1/webhooks/registrations/{reg['id']}/secret",
-            json={"secret": CLIENT_SECRET},
+            json={"secret": "not-the-app-secret"},
         )
-        assert stored.status_code == 200, stored.text
+        assert manual.status_code == 409 and manual.json()["error"]["code"] == "secret_from_oauth_app"
         async with expect_events(
             hub_stack.kafka_bootstrap,
             "integration.trigger-fired",
@@ -151,6 +159,65 @@ async def test_auto_registration_delivers_a_jwt_signed_event_to_trigger_fired(hu
     (delivery,) = [d for d in hub["sim"].deliveries() if d["url"] == reg["url"]]
     assert delivery["request"]["headers"]["Authorization"].startswith("Bearer ey")
     assert delivery["status_code"] == 200
+
+
+async def test_a_rotated_client_secret_verifies_at_once_and_the_previous_one_for_the_overlap(hub, hub_stack):
+    """The app's client secret rotated in Atlassian's console and registered with
+    PUT /v1/oauth/apps/jira: Jira's next delivery (signed with the new one) fires the trigger with
+    no step at the webhooks service, and a retry Jira signed before the rotation still verifies
+    during the 24 h overlap (docs/adr/0030)."""
+    sim, oauth, webhooks = hub["sim"], hub["oauth"], hub["webhooks"]
+    redirect = [f"{oauth.url}/v1/oauth/callback"]
+    cid = connect_oauth(hub, cloud_id=CLOUD_ID)
+    issue = run(hub, cid, "create_issue", {"project_key": "E2E", "summary": "Rotation"})
+    rotated = "e2e-atlassian-client-secret-rotated-9876543210"
+    async with httpx.AsyncClient(headers=headers(), timeout=60) as api:
+        created = await api.post(
+            f"{webhooks.url}/v1/webhooks/registrations",
+            json={"connection_id": cid, "trigger_ids": ["status_changed"], "mode": "auto"},
+        )
+        assert created.status_code == 201, created.text
+        reg = created.json()
+        try:
+            sim.register_client(CLIENT_ID, rotated, redirect)  # rotated at Atlassian...
+            app = await api.put(
+                f"{oauth.url}/v1/oauth/apps/jira", json={"client_id": CLIENT_ID, "client_secret": rotated}
+            )
+            assert app.status_code == 200, app.text  # ...and told to the hub, nothing else
+            shown = (await api.get(f"{webhooks.url}/v1/webhooks/registrations/{reg['id']}")).json()
+            assert shown["secret_source"] == "oauth_app" and shown["oauth_app"]["previous_valid_until"]
+            assert rotated not in str(shown) and CLIENT_SECRET not in str(shown)
+            async with expect_events(
+                hub_stack.kafka_bootstrap,
+                "integration.trigger-fired",
+                match=lambda e: e["connection_id"] == cid,
+                timeout_s=60,
+            ) as fired:
+                run(hub, cid, "transition_issue", {"issue_key": issue["key"], "to_status": "Done"})
+            assert fired[0].data["payload"]["to_status"] == "Done"
+            (delivery,) = [d for d in sim.deliveries() if d["url"] == reg["url"]]
+            body = json.dumps(delivery["request"]["payload"]).encode()
+
+            def signed_with(secret: str) -> dict[str, str]:
+                now = int(time.time())
+                token = jwt_hs256({"iss": "jira:sim", "iat": now, "exp": now + 180}, secret)
+                return {
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                    "X-Atlassian-Webhook-Identifier": f"retry-{uuid.uuid4()}",
+                }
+
+            async with httpx.AsyncClient(timeout=30) as jira:
+                before = await jira.post(reg["url"], content=body, headers=signed_with(CLIENT_SECRET))
+                forged = await jira.post(reg["url"], content=body, headers=signed_with("not-the-app-secret"))
+            assert before.status_code == 200 and before.json()["status"] == "accepted", before.text
+            assert forged.status_code == 401 and forged.json()["error"]["code"] == "signature_mismatch"
+        finally:
+            sim.register_client(CLIENT_ID, CLIENT_SECRET, redirect)
+            await api.put(
+                f"{oauth.url}/v1/oauth/apps/jira",
+                json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+            )
 
 
 async def test_export_resumes_after_the_connectors_service_stops_mid_export(hub, hub_stack):

@@ -12,6 +12,10 @@ BEARER_TOKEN = "bearer_token"
 BASIC_USERNAME = "basic_username"
 BASIC_PASSWORD = "basic_password"
 WEBHOOK_SECRET = "webhook_secret"
+# A copy of an OAuth app's client secret for verifying the webhooks the provider signs with it
+# (Atlassian's JWTs, docs/adr/0030): written by oauth, readable by webhooks only. Each copy is
+# ``<this>-v<n>``, a new name per rotation.
+CLIENT_SECRET_WEBHOOKS = "client_secret.webhooks"
 
 
 def secondary(base: str, name: str) -> str:

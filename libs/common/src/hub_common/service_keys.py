@@ -31,7 +31,7 @@ from hub_common.errors import ConfigurationError
 # (the vault), so it needs no private key.
 SERVICE_CALLERS: Mapping[str, tuple[str, ...]] = {
     "vault": ("oauth", "connectors", "gateway", "webhooks", "hubctl"),
-    "oauth": ("gateway", "connectors"),
+    "oauth": ("gateway", "connectors", "webhooks"),
     "connectors": ("gateway", "webhooks", "oauth"),
     "gateway": ("connectors", "webhooks", "oauth"),
     "webhooks": (),

@@ -33,6 +33,9 @@ class OAuthSettings(HubSettings):
     # Deployment-wide OAuth apps: JSON {"github": {"client_id": "...", "client_secret": "...",
     # "redirect_uri": "...", "scopes": [...]}} used when a tenant registered none.
     oauth_default_apps: str = "{}"
+    # After an app's client secret changes, its previous webhook-verifying copy still verifies
+    # this long (deliveries the provider signed before, and its retries; docs/adr/0030).
+    oauth_app_secret_overlap_s: int = Field(default=24 * 3600, ge=0)
 
     refresh_margin_s: int = Field(default=300, ge=0)
     # Refresh tokens that are never used still get refreshed this often (Atlassian expires

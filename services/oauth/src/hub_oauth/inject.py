@@ -16,6 +16,7 @@ from hub_oauth.adapters.locks import RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.config import NEEDS, SCHEMA, OAuthSettings
 from hub_oauth.domain.apps import parse_default_apps
+from hub_oauth.services.app_webhook_secrets import AppWebhookSecrets
 from hub_oauth.services.apps_service import AppService
 from hub_oauth.services.capture import CredentialCapture
 from hub_oauth.services.context import ContextResolver
@@ -81,7 +82,10 @@ class Container(CompositionRoot):
             outbound_allowlist=s.outbound_allowlist_entries,
         )
         self.store = TokenStore(self.infra.pool, self.vault, self.locks)
-        self.apps = AppService(self.infra.pool, self.vault, self.resolver)
+        self.webhook_secrets = AppWebhookSecrets(
+            self.infra.pool, self.vault, self.resolver, overlap_s=s.oauth_app_secret_overlap_s
+        )
+        self.apps = AppService(self.infra.pool, self.vault, self.resolver, self.webhook_secrets)
         self.flows = FlowService(
             settings=s, pool=self.infra.pool, resolver=self.resolver, provider=self.provider, store=self.store
         )

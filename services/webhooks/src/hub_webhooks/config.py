@@ -24,6 +24,10 @@ class WebhooksSettings(HubSettings):
     # secret valid for 24 h, so a short staleness never refuses a good delivery).
     webhooks_secret_cache_s: float = Field(default=60.0, ge=0)
     webhooks_registration_cache_s: float = Field(default=2.0, ge=0)
+    # Where the OAuth app client secret that Jira signs with is (the oauth service's answer, a
+    # vault reference, ADR 0030): kept this long; a copy's credential.changed drops it at once.
+    webhooks_app_secret_cache_s: float = Field(default=30.0, ge=0)
+    webhooks_oauth_timeout_s: float = Field(default=10.0, gt=0)
     # Old and new secrets both verify this long after a rotation.
     webhooks_rotation_overlap_s: int = Field(default=24 * 3600, ge=0)
     # Refused deliveries: at most this many audit rows per registration and minute.

@@ -27,6 +27,7 @@ from hub_common.web.health import ReadinessCheck
 from hub_webhooks.config import NEEDS, SCHEMA, WebhooksSettings
 from hub_webhooks.consumers.intake_events import TOPICS as INTAKE_TOPICS
 from hub_webhooks.consumers.intake_events import IntakeEvents
+from hub_webhooks.services.app_secrets import AppSecretDirectory
 from hub_webhooks.services.connectors_client import ConnectorsClient
 from hub_webhooks.services.counters import Counters
 from hub_webhooks.services.gap_filling import GitHubGapFiller
@@ -45,6 +46,7 @@ class Container(CompositionRoot):
         *,
         vault: VaultClient | None = None,
         connectors: ServiceClient | None = None,
+        oauth: ServiceClient | None = None,
         background: bool | None = None,
         push_transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -54,6 +56,7 @@ class Container(CompositionRoot):
         self.minter = ServiceTokenMinter.from_settings(settings)
         self._vault = vault
         self._connectors = connectors
+        self._oauth = oauth
         self._push_transport = push_transport
         self._clock = clock
         self.run_background = settings.webhooks_background if background is None else background
@@ -83,6 +86,18 @@ class Container(CompositionRoot):
                 ),
             )
         self.connectors_http = connectors_http
+        oauth_http = self._oauth
+        if oauth_http is None:
+            oauth_http = close_with(
+                stack,
+                ServiceClient(
+                    settings.oauth_url,
+                    self.minter,
+                    audience="oauth",
+                    timeout_s=settings.webhooks_oauth_timeout_s,
+                ),
+            )
+        self.app_secrets = AppSecretDirectory(oauth_http, ttl_s=settings.webhooks_app_secret_cache_s)
         self.db = Database(self.infra.pool)
         self.secrets = SecretCache(self.vault, ttl_s=settings.webhooks_secret_cache_s)
         self.registration_cache = RegistrationCache(self.db, ttl_s=settings.webhooks_registration_cache_s)
@@ -97,6 +112,7 @@ class Container(CompositionRoot):
             counters=self.counters,
             refusals=self.refusals,
             clock=self._clock,
+            app_secrets=self.app_secrets,
         )
         self.connectors = ConnectorsClient(self.connectors_http)
         self.registrations = RegistrationService(
@@ -106,9 +122,10 @@ class Container(CompositionRoot):
             self.registration_cache,
             public_url=self.public_url,
             rotation_overlap_s=settings.webhooks_rotation_overlap_s,
+            app_secrets=self.app_secrets,
         )
         self.retention = Retention(self.db)
-        self.intake_events = IntakeEvents(self.db, self.secrets, self.registration_cache)
+        self.intake_events = IntakeEvents(self.db, self.secrets, self.registration_cache, self.app_secrets)
         self.gap_filler = GitHubGapFiller(
             self.db, self.minter, settings.gateway_url, lookback_s=settings.webhooks_gap_fill_lookback_s
         )

@@ -26,3 +26,11 @@ def test_other_providers_keep_the_generic_steps():
     assert steps[1] == f"Set the webhook (request) URL to: {URL}" and "shown once" in steps[2]
     notion = manual_steps("notion", URL, False, "notion")
     assert any("verification token" in s for s in notion)
+
+
+def test_a_registration_verified_with_the_apps_client_secret_asks_for_no_secret():
+    """Jira signs with the OAuth app's client secret, which the hub already holds (ADR 0030)."""
+    steps = manual_steps("jira", URL, False, "atlassian-jwt", app_secret=True)
+    assert any(URL in s for s in steps) and any("Nothing to paste" in s for s in steps)
+    assert not any("/secret" in s for s in steps)
+    assert any("/secret" in s for s in manual_steps("jira", URL, False, "atlassian-jwt"))

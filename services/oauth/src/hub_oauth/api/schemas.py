@@ -145,3 +145,20 @@ class TokenInfoOut(BaseModel):
 
 class CredentialsIn(Body):
     credentials: dict[_FieldName, _FieldValue | None] = Field(max_length=20)
+
+
+class WebhookSecretIn(Body):
+    tenant_id: str = Field(min_length=1, max_length=128)
+
+
+class WebhookSecretOut(BaseModel):
+    """Where the secret that verifies a connection's webhooks is in the vault — never the value."""
+
+    connection_id: UUID
+    connector_id: str
+    owner_id: UUID = Field(description="the vault connection id the copies are stored under")
+    keys: list[str] = Field(description="current copy first; the previous one during the overlap")
+    app: Literal["tenant", "deployment"]
+    client_id: str
+    rotated_at: datetime
+    previous_valid_until: datetime | None

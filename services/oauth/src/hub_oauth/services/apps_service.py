@@ -9,14 +9,23 @@ from hub_common.credential_keys import CLIENT_SECRET
 from hub_oauth.domain.apps import app_secret_owner
 from hub_oauth.repositories import apps
 from hub_oauth.repositories.apps import AppRow as AppRow  # the routes' type
+from hub_oauth.services.app_webhook_secrets import AppWebhookSecrets
 from hub_oauth.services.context import ContextResolver
 
 
 class AppService:
-    def __init__(self, pool: asyncpg.Pool, vault: VaultClient, resolver: ContextResolver) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        vault: VaultClient,
+        resolver: ContextResolver,
+        webhook_secrets: AppWebhookSecrets | None = None,
+    ) -> None:
         self.pool = pool
         self.vault = vault
         self.resolver = resolver
+        # The copy that verifies webhooks signed with the client secret follows every change (ADR 0030).
+        self.webhook_secrets = webhook_secrets
 
     async def put(self, app: AppRow, client_secret: str | None) -> bool:
         owner = app_secret_owner(app.connector_id)
@@ -30,7 +39,11 @@ class AppService:
                 await self.vault.delete(app.tenant_id, owner, CLIENT_SECRET)
         self.resolver.forget_app(app.tenant_id, app.connector_id)
         async with self.pool.acquire() as conn:
-            return await apps.upsert(conn, app)
+            created = await apps.upsert(conn, app)
+        self.resolver.forget_app(app.tenant_id, app.connector_id)
+        if self.webhook_secrets is not None:
+            await self.webhook_secrets.sync(app.tenant_id, app.connector_id)
+        return created
 
     async def get(self, tenant_id: str, connector_id: str) -> tuple[AppRow | None, bool]:
         app = await apps.get(self.pool, tenant_id, connector_id)
@@ -44,4 +57,6 @@ class AppService:
             deleted = await apps.delete(conn, tenant_id, connector_id)
         self.resolver.forget_app(tenant_id, connector_id)
         await self.vault.delete(tenant_id, app_secret_owner(connector_id), CLIENT_SECRET)
+        if self.webhook_secrets is not None:
+            await self.webhook_secrets.sync(tenant_id, connector_id)
         return deleted

@@ -18,6 +18,7 @@ from hub_connector_sdk import AuthenticationMethod, OAuthConfig
 from hub_oauth.adapters.connections import ConnectionDirectory, ConnectionInfo
 from hub_oauth.adapters.provider_http import ClientCredentials, ProviderOAuthClient
 from hub_oauth.domain import endpoints as ep
+from hub_oauth.domain.app_webhook_secret import AppKind
 from hub_oauth.domain.apps import DefaultApp, app_secret_owner
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import apps
@@ -147,6 +148,15 @@ class ContextResolver:
             f"no OAuth app is registered for {connector_id}: PUT /v1/oauth/apps/{connector_id} first",
             code="oauth_app_missing",
         )
+
+    async def app_of(
+        self, tenant_id: str, connector_id: str, *, overridden: bool = False
+    ) -> tuple[AppKind, ClientCredentials]:
+        """The app serving this tenant's connections of ``connector_id`` (its own, else the
+        deployment's) with its client secret, chosen exactly as for a token call (ADR 0030)."""
+        kind: AppKind = "tenant" if await self._app(tenant_id, connector_id) is not None else "deployment"
+        client, _, _ = await self._client(tenant_id, connector_id, True, overridden=overridden)
+        return kind, client
 
     async def _app(self, tenant_id: str, connector_id: str) -> apps.AppRow | None:
         cached = self._apps.get((tenant_id, connector_id))

@@ -26,7 +26,7 @@ async def create_registration(
 ) -> CreatedOut:
     service = container.registrations
     created = await service.create(caller, body.connection_id, body.trigger_ids, body.filter, body.mode)
-    out = RegistrationOut.of(created.registration, service.url_of(created.registration))
+    out = RegistrationOut.of(created.registration, service.url_of(created.registration), created.app_secret)
     return CreatedOut(**out.model_dump(), secret=created.secret, steps=created.steps)
 
 
@@ -51,7 +51,7 @@ async def get_registration(
 ) -> RegistrationOut:
     service = container.registrations
     found = await service.get(caller, registration_id)
-    return RegistrationOut.of(found, service.url_of(found))
+    return RegistrationOut.of(found, service.url_of(found), await service.app_secret_of(found))
 
 
 @router.put("/{registration_id}/secret", response_model=RegistrationOut)

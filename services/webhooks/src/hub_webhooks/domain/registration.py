@@ -16,6 +16,13 @@ class Mode(StrEnum):
     MANUAL = "manual"  # the user pastes URL and secret into the provider's settings
 
 
+class SecretSource(StrEnum):
+    REGISTRATION = "registration"  # its own secret: generated, or stored with PUT .../secret
+    # The connection's OAuth app client secret, which the provider signs with (Atlassian's JWTs):
+    # the oauth service keeps a copy in the vault and names its keys (docs/adr/0030).
+    OAUTH_APP = "oauth_app"
+
+
 class Status(StrEnum):
     ACTIVE = "active"
     PENDING_SECRET = "pending_secret"  # waits for a provider-issued secret (PUT .../secret, Notion)
@@ -66,6 +73,7 @@ class Registration:
     last_error_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    secret_source: SecretSource = SecretSource.REGISTRATION
 
     def secret_keys(self, now: datetime) -> list[str]:
         """The vault keys whose values verify now: the current one, and the previous one during

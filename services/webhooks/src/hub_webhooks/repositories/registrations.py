@@ -11,13 +11,13 @@ from uuid import UUID
 import asyncpg
 
 from hub_common.pagination import Cursor
-from hub_webhooks.domain.registration import Mode, Registration, Status
+from hub_webhooks.domain.registration import Mode, Registration, SecretSource, Status
 
 _COLUMNS = (
     "id, tenant_id, user_id, connection_id, connector_id, mode, status, trigger_ids, filter, events, "
     "routing_key, external_id, provider_metadata, signature_spec, secret_key, previous_secret_key, "
     "previous_valid_until, expires_at, received_count, last_received_at, last_error, last_error_at, "
-    "created_at, updated_at"
+    "created_at, updated_at, secret_source"
 )
 
 
@@ -51,6 +51,7 @@ def _of(row: asyncpg.Record) -> Registration:
         last_error_at=row["last_error_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        secret_source=SecretSource(row["secret_source"]),
     )
 
 
@@ -69,11 +70,12 @@ async def insert(
     routing_key: str | None,
     signature_spec: dict[str, Any],
     secret_key: str | None,
+    secret_source: SecretSource = SecretSource.REGISTRATION,
 ) -> Registration:
     row = await conn.fetchrow(
         "INSERT INTO webhook_registrations (id, tenant_id, user_id, connection_id, connector_id, mode, "  # noqa: S608
-        "status, trigger_ids, filter, routing_key, signature_spec, secret_key) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12) "
+        "status, trigger_ids, filter, routing_key, signature_spec, secret_key, secret_source) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13) "
         f"RETURNING {_COLUMNS}",
         id,
         tenant_id,
@@ -87,6 +89,7 @@ async def insert(
         routing_key,
         json.dumps(signature_spec),
         secret_key,
+        str(secret_source),
     )
     assert row is not None
     return _of(row)

@@ -21,14 +21,15 @@ from uuid import UUID
 
 from hub_common.db import Database
 from hub_common.db.outbox import OutboxRow
-from hub_common.errors import HubError, NotFound, PayloadTooLarge, Unauthorized
+from hub_common.errors import HubError, NotFound, PayloadTooLarge, Unauthorized, Unprocessable
 from hub_common.events.models import WebhookReceived
 from hub_connector_sdk import WebhookVerificationError, verify_webhook
-from hub_connector_sdk.webhook_signatures import webhook_signature
+from hub_connector_sdk.webhook_signatures import VerifiedWebhook, webhook_signature
 from hub_webhooks.domain import inbound
-from hub_webhooks.domain.registration import Registration, Status
+from hub_webhooks.domain.registration import Registration, SecretSource, Status
 from hub_webhooks.repositories import registrations
 from hub_webhooks.repositories.inbound import Verified
+from hub_webhooks.services.app_secrets import AppSecretDirectory, NotSignedWithAppSecret
 from hub_webhooks.services.counters import Counters
 from hub_webhooks.services.group_commit import GroupCommit
 from hub_webhooks.services.refusals import RefusalAudit
@@ -99,8 +100,10 @@ class Intake:
         counters: Counters,
         refusals: RefusalAudit,
         clock: Callable[[], float] = time.time,
+        app_secrets: AppSecretDirectory | None = None,
     ) -> None:
         self._clock = clock
+        self._app_secrets = app_secrets
         self._specs: dict[tuple[UUID, datetime], inbound.Spec] = {}
         self._db = db
         self._schema = schema
@@ -209,12 +212,8 @@ class Intake:
             raise await self._refuse(registration, exc.code, exc.message, remote_addr, audit) from None
         if registration.status is Status.PENDING_SECRET:
             return await self._handshake(registration, body, remote_addr, audit)
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        values = await self._secrets.values(
-            registration.tenant_id, registration.connection_id, registration.secret_keys(now)
-        )
         try:
-            verified = verify_webhook(spec, values, headers, body, now=self._clock())
+            verified = await self._verify(registration, spec, headers, body)
         except WebhookVerificationError as exc:
             raise await self._refuse(registration, exc.code, exc.message, remote_addr, audit) from None
         # Verified: from here on the body may be read.
@@ -251,6 +250,38 @@ class Intake:
         if new:
             self._counters.received(registration.id)
         return {"status": "accepted" if new else "duplicate", "delivery_id": delivery_id}
+
+    async def _verify(
+        self, registration: Registration, spec: inbound.Spec, headers: dict[str, str], body: bytes
+    ) -> VerifiedWebhook:
+        if registration.secret_source is not SecretSource.OAUTH_APP:
+            now = datetime.fromtimestamp(self._clock(), UTC)
+            values = await self._secrets.values(
+                registration.tenant_id, registration.connection_id, registration.secret_keys(now)
+            )
+            return verify_webhook(spec, values, headers, body, now=self._clock())
+        try:
+            values = await self._app_secret_values(registration, fresh=False)
+            return verify_webhook(spec, values, headers, body, now=self._clock())
+        except WebhookVerificationError as exc:
+            if exc.code != "signature_mismatch":
+                raise
+        # The app's secret may have just changed (a rotation): ask once more where it is.
+        values = await self._app_secret_values(registration, fresh=True)
+        return verify_webhook(spec, values, headers, body, now=self._clock())
+
+    async def _app_secret_values(self, registration: Registration, *, fresh: bool) -> list[str]:
+        """The copies of the connection's OAuth app client secret (ADR 0030). An oauth service
+        that cannot answer is a 503 (the provider retries); an app without a secret is no_secret."""
+        if self._app_secrets is None:
+            return []
+        try:
+            ref = await self._app_secrets.reference(
+                registration.tenant_id, registration.connection_id, fresh=fresh
+            )
+        except (NotSignedWithAppSecret, NotFound, Unprocessable):
+            return []
+        return await self._secrets.values(registration.tenant_id, ref.owner_id, ref.keys)
 
     async def _handshake(
         self, registration: Registration, body: bytes, remote_addr: str | None, audit: bool

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from hub_common.db import Database
-from hub_common.errors import NotFound
+from hub_common.errors import Conflict, NotFound
 from hub_common.pagination import Cursor, Page
 from hub_common.web.auth import Tier
 from hub_webhooks.domain.registration import (
@@ -23,10 +23,12 @@ from hub_webhooks.domain.registration import (
     Registration,
     RegistrationNotFound,
     RegistrationRefused,
+    SecretSource,
     Status,
 )
 from hub_webhooks.domain.tiers import require_webhooks
 from hub_webhooks.repositories import registrations, tenants
+from hub_webhooks.services.app_secrets import AppSecretDirectory, AppSecretRef, NotSignedWithAppSecret
 from hub_webhooks.services.connectors_client import ConnectionInfo, ConnectorsClient
 from hub_webhooks.services.intake import RegistrationCache
 from hub_webhooks.services.secrets import SecretCache, new_secret, registration_key
@@ -46,18 +48,30 @@ class Created:
     registration: Registration
     secret: str | None  # shown once (manual mode with a hub-generated secret)
     steps: list[str] | None
+    app_secret: AppSecretRef | None = None  # verified with the OAuth app's client secret (ADR 0030)
 
 
 class ConnectionNotFound(NotFound):
     code = "connection_not_found"
 
 
-def manual_steps(connector_id: str, url: str, has_secret: bool, preset: str | None) -> list[str]:
+class SecretFromOAuthApp(Conflict):
+    code = "secret_from_oauth_app"
+
+
+def manual_steps(
+    connector_id: str, url: str, has_secret: bool, preset: str | None, *, app_secret: bool = False
+) -> list[str]:
     if preset == "slack-v0" and not has_secret:
         return slack_steps(url)
     steps = [f"Open the webhook settings of your {connector_id} app or project."]
     steps.append(f"Set the webhook (request) URL to: {url}")
-    if has_secret:
+    if app_secret:
+        steps.append(
+            "Nothing to paste: deliveries are signed with your OAuth app's client secret, which the hub "
+            "already holds (see secret_source and oauth_app in this answer)."
+        )
+    elif has_secret:
         steps.append(
             "Paste the secret shown in this answer as the webhook's signing secret; it is shown once."
         )
@@ -101,7 +115,9 @@ class RegistrationService:
         *,
         public_url: str,
         rotation_overlap_s: int,
+        app_secrets: AppSecretDirectory | None = None,
     ) -> None:
+        self._app_secrets = app_secrets
         self._db = db
         self._connectors = connectors
         self._secrets = secrets
@@ -154,9 +170,10 @@ class RegistrationService:
             raise RegistrationRefused(
                 f"the connection is {info.status}, not active", code="connection_not_active"
             )
+        app_secret = await self._app_secret(caller.tenant_id, connection_id, spec)
         registration_id = uuid4()
-        waits_for_provider = mode is Mode.MANUAL and preset in PROVIDER_ISSUED_PRESETS
-        secret = None if waits_for_provider else new_secret(preset)
+        waits_for_provider = mode is Mode.MANUAL and preset in PROVIDER_ISSUED_PRESETS and app_secret is None
+        secret = None if waits_for_provider or app_secret else new_secret(preset)
         key = registration_key(registration_id) if secret else None
         if secret and key:
             await self._secrets.store(caller.tenant_id, connection_id, key, secret)
@@ -176,14 +193,25 @@ class RegistrationService:
                 routing_key=info.external_account_id if preset in MANUAL_ONLY_PRESETS else None,
                 signature_spec=spec,
                 secret_key=key,
+                secret_source=SecretSource.OAUTH_APP if app_secret else SecretSource.REGISTRATION,
             )
         if mode is Mode.MANUAL:
-            steps = manual_steps(info.connector_id, self.url_of(registration), secret is not None, preset)
-            return Created(registration, secret, steps)
-        assert secret is not None
+            steps = manual_steps(
+                info.connector_id,
+                self.url_of(registration),
+                secret is not None,
+                preset,
+                app_secret=app_secret is not None,
+            )
+            return Created(registration, secret, steps, app_secret)
         try:
             hook = await self._connectors.register(
-                caller.tenant_id, connection_id, trigger_ids, self.url_of(registration), secret
+                caller.tenant_id,
+                connection_id,
+                trigger_ids,
+                self.url_of(registration),
+                # The provider signs with the app's secret and ignores this one (kept nowhere).
+                secret or new_secret(preset),
             )
         except Exception:
             async with self._db.connection() as conn:
@@ -208,7 +236,34 @@ class RegistrationService:
                 await self._secrets.delete(caller.tenant_id, connection_id, key)
             except Exception:
                 log.warning("an unused generated webhook secret stayed in the vault", exc_info=True)
-        return Created(registration, None, None)
+        return Created(registration, None, None, app_secret)
+
+    async def _app_secret(
+        self, tenant_id: str, connection_id: UUID, spec: dict[str, Any]
+    ) -> AppSecretRef | None:
+        """For a JWT scheme (signed with the app's client secret): the oauth service's reference
+        to its copy, made now; None when the connection's webhooks are not signed that way.
+        An app without a client secret refuses the registration with oauth's code."""
+        if self._app_secrets is None or spec.get("kind") != "jwt":
+            return None
+        try:
+            return await self._app_secrets.reference(tenant_id, connection_id)
+        except NotSignedWithAppSecret:
+            return None
+
+    async def app_secret_of(self, registration: Registration) -> AppSecretRef | None:
+        """Which app secret verifies this registration (None for its own secret, or when the
+        oauth service cannot say right now): shown on the registration, never the value. Asked
+        afresh (a read is no hot path), which also updates what the intake holds."""
+        if registration.secret_source is not SecretSource.OAUTH_APP or self._app_secrets is None:
+            return None
+        try:
+            return await self._app_secrets.reference(
+                registration.tenant_id, registration.connection_id, force=True
+            )
+        except Exception:
+            log.warning("the OAuth app secret of a registration could not be looked up", exc_info=True)
+            return None
 
     async def get(self, caller: Caller, registration_id: UUID) -> Registration:
         async with self._db.connection() as conn:
@@ -230,6 +285,11 @@ class RegistrationService:
     async def put_secret(self, caller: Caller, registration_id: UUID, secret: str) -> Registration:
         """Store a provider-issued secret; the previous one keeps verifying for the overlap."""
         current = await self.get(caller, registration_id)
+        if current.secret_source is SecretSource.OAUTH_APP:
+            raise SecretFromOAuthApp(
+                f"this registration is verified with the {current.connector_id} OAuth app's client secret: "
+                f"change it with PUT /v1/oauth/apps/{current.connector_id}"
+            )
         key = registration_key(registration_id, version=int(datetime.now(UTC).timestamp() * 1000))
         await self._secrets.store(caller.tenant_id, current.connection_id, key, secret)
         async with self._db.connection() as conn:
@@ -263,8 +323,11 @@ class RegistrationService:
     async def renew(self, registration: Registration) -> Registration:
         """Re-register an expiring provider hook (Jira's dynamic webhooks live 30 days): same
         registration, URL and secret; the new hook replaces the old one, which is then removed."""
-        keys = registration.secret_keys(datetime.now(UTC))
-        values = await self._secrets.values(registration.tenant_id, registration.connection_id, keys[:1])
+        if registration.secret_source is SecretSource.OAUTH_APP:
+            values = [new_secret(registration.preset)]  # the provider signs with the app's secret
+        else:
+            keys = registration.secret_keys(datetime.now(UTC))
+            values = await self._secrets.values(registration.tenant_id, registration.connection_id, keys[:1])
         if not values:
             raise RegistrationRefused("the registration has no secret to renew with", code="no_secret")
         hook = await self._connectors.register(
