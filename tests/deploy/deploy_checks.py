@@ -63,9 +63,7 @@ def kustomize_command() -> list[str]:
 
 
 def render(directory: Path) -> list[Doc]:
-    proc = subprocess.run(
-        [*kustomize_command(), str(directory)], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([*kustomize_command(), str(directory)], capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"kustomize build {directory} failed: {proc.stderr.strip()}")
     return [d for d in yaml.safe_load_all(proc.stdout) if d]

@@ -25,10 +25,12 @@ from deploy_checks import (
     schema_violations,
     secret_violations,
     security_violations,
+    selector_matches,
     workloads,
 )
 
 from hub_common.kafka.admin import hub_topics
+from hub_common.service_keys import SERVICE_CALLERS, SERVICE_IDS
 from hub_common.web.health import health_router
 from hub_connectors.cli import SPEC as CONNECTORS
 from hub_connectors.config import ConnectorsSettings
@@ -332,3 +334,30 @@ def test_a_hubctl_typo_does_not_parse():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["topics", "--replicas", "3"])
     assert isinstance(build_parser().parse_args(["topics", "--replication-factor", "3"]), argparse.Namespace)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_admits_exactly_the_services_that_call_it(overlay):
+    """The NetworkPolicies follow who calls whom in the code (SERVICE_CALLERS): a new caller
+    (webhooks → oauth for Jira's app secret, ADR 0030) without its rule would be a refused call
+    in a cluster and nowhere else."""
+    docs = rendered(overlay)
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy" and "Ingress" in d["spec"]["policyTypes"]]
+    for service, callers in SERVICE_CALLERS.items():
+        target = {"app.kubernetes.io/name": f"hub-{service}", "app.kubernetes.io/component": "api"}
+        admitted = set()
+        for policy in policies:
+            if not selector_matches(policy["spec"]["podSelector"], target):
+                continue
+            for rule in policy["spec"].get("ingress", []):
+                for peer in rule.get("from", []):
+                    if "podSelector" in peer and "namespaceSelector" not in peer:
+                        admitted |= {
+                            caller
+                            for caller in SERVICE_IDS
+                            if selector_matches(
+                                peer["podSelector"], {"app.kubernetes.io/name": f"hub-{caller}"}
+                            )
+                        }
+        expected = set(callers) - {"hubctl"}  # hubctl runs beside the cluster, not in it
+        assert admitted == expected, f"{service}: admits {sorted(admitted)}, called by {sorted(expected)}"
