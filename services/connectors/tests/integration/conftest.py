@@ -283,6 +283,16 @@ class FakeWebhooks:
         del self.registrations[row["id"]]
         return JSONResponse(None, 204)
 
+    async def secret(self, request: Request) -> JSONResponse:
+        tenant, _ = self._caller(request)
+        row = self.registrations.get(request.path_params["rid"])
+        if row is None or row["tenant"] != tenant or len((await request.json())["secret"]) < 8:
+            return JSONResponse(
+                {"error": {"code": "registration_not_found", "message": "no", "details": {}}}, 404
+            )
+        row["status"] = "active"
+        return JSONResponse(self._out(row))
+
     def _out(self, row: dict[str, Any]) -> dict[str, Any]:
         return {"id": row["id"], "connection_id": row["connection_id"], "connector_id": "x",
                 "url": f"{self.url}/webhooks/x/{row['id']}", "mode": row["mode"], "status": row["status"],
@@ -295,6 +305,7 @@ class FakeWebhooks:
             routes=[
                 Route("/v1/webhooks/registrations", self.collection, methods=["GET", "POST"]),
                 Route("/v1/webhooks/registrations/{rid}", self.one, methods=["DELETE"]),
+                Route("/v1/webhooks/registrations/{rid}/secret", self.secret, methods=["PUT"]),
             ]
         )
 

@@ -76,6 +76,21 @@ async def test_the_connection_page_shows_rate_limits_and_registrations_with_thei
     assert "shown-once" not in page  # never again
     assert ("POST", tenant, "alice") in webhooks.calls
 
+    # A provider that issues its own secret: the page asks for it until it is stored.
+    registration["status"] = "pending_secret"
+    page = (await browser.get(f"/ui/connections/{cid}")).text
+    assert (
+        "Waiting for the provider's signing secret" in page
+        and f'id="secret-{registration["id"]}"' in page
+    )
+    stored = await browser.post(
+        f"/ui/connections/{cid}/webhooks/{registration['id']}/secret",
+        data={"csrf_token": csrf, "secret": "provider-issued-secret"},
+    )
+    assert stored.status_code == 303 and "Signing+secret+stored" in stored.headers["location"]
+    assert registration["status"] == "active"
+    assert f'id="secret-{registration["id"]}"' not in (await browser.get(f"/ui/connections/{cid}")).text
+
     # Without the CSRF token nothing is registered.
     refused = await browser.post(
         f"/ui/connections/{cid}/webhooks", data={"trigger_ids": "incident_triggered"}
