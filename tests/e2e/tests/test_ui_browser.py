@@ -305,6 +305,29 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     assert "enterprise" in browser.source
     shots("13-license")
 
+    # Slack's Events API is set up in the app's settings: saving an automation on a Slack trigger
+    # makes a manual registration and shows its steps; the signing secret Slack issues is then
+    # stored on the connection's page.
+    browser.go(f"{ui}/automations/new")
+    browser.find("#name").type("Echo reactions")
+    browser.choose("#trigger", f"{slack_id}:reaction_added")
+    browser.choose("#action", f"{slack_id}:send_message")
+    browser.find("button[value=choose]").click()
+    browser.fill({"#param-channel": CHANNEL, "#param-text": "Reaction {{ payload.reaction }}"})
+    browser.find("button[value=save]").click()
+    browser.wait_for(lambda: "one more step" in browser.source, what="the manual steps after saving")
+    assert "Signing Secret" in browser.find("#webhook-steps").text
+    assert "/webhooks/slack_bot/" in browser.find("#webhook-url").text
+    assert "webhook-secret" not in browser.source  # Slack issues the secret, the hub has none to show
+    shots("19-automation-saved-manual-steps")
+    browser.go(f"{ui}/connections/{slack_id}")
+    assert "Waiting for the provider's signing secret" in browser.source
+    browser.find("input[name=secret]").type("slack-signing-secret-from-the-app-settings")
+    browser.find("form[action$='/secret'] button").click()
+    browser.wait_for(lambda: "Signing secret stored." in browser.source, what="secret stored")
+    assert "Waiting for the provider's signing secret" not in browser.source
+    assert re.search(r'reaction_added</strong> — set up by hand ·\s*<span class="badge ok">', browser.source)
+
     # Deleting the last automation on GitHub's issue_opened removes the registration saving made
     # (the hook at GitHub too); the one made by hand stays.
     browser.go(automation_url)
