@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -413,3 +414,33 @@ async def eventually(check: Callable[[], Any], timeout_s: float = 15.0, interval
 @pytest.fixture(scope="session")
 def wait_for() -> Callable[..., Any]:
     return eventually
+
+
+# -- the Integration Manager UI over HTTP (test_ui*.py) ---------------------------------------------
+
+
+def csrf_of(html: str, name: str = "csrf_token") -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+@pytest.fixture
+async def browser(container) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser's view of the UI: cookies kept, forms posted (no JavaScript to run)."""
+    transport = httpx.ASGITransport(app=container.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://connectors", timeout=30) as client:
+        yield client
+
+
+async def ui_sign_in(
+    browser: httpx.AsyncClient, settings: ConnectorsSettings, tenant: str, tier: str = "enterprise"
+) -> str:
+    """Signs in with a bearer token; returns the session's CSRF token."""
+    page = await browser.get("/ui/login")
+    token = mint_user_token(settings, tenant=tenant, user="alice", tier=tier)
+    signed = await browser.post(
+        "/ui/login", data={"token": f"Bearer {token}", "login_csrf": csrf_of(page.text, "login_csrf")}
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/ui/connections", signed.text
+    return csrf_of((await browser.get("/ui/connections")).text)

@@ -9,34 +9,9 @@ import re
 
 import pytest
 
-from hub_common.web.auth import mint_user_token
+from .conftest import ui_sign_in
 
 pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
-
-
-def _csrf(html: str, name: str = "csrf_token") -> str:
-    found = re.search(rf'name="{name}" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
-
-@pytest.fixture
-async def browser(container):
-    import httpx
-
-    transport = httpx.ASGITransport(app=container.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://connectors", timeout=30) as client:
-        yield client
-
-
-async def _sign_in(browser, settings, tenant) -> str:
-    page = await browser.get("/ui/login")
-    token = mint_user_token(settings, tenant=tenant, user="alice", tier="enterprise")
-    signed = await browser.post(
-        "/ui/login", data={"token": token, "login_csrf": _csrf(page.text, "login_csrf")}
-    )
-    assert signed.status_code == 303, signed.text
-    return _csrf((await browser.get("/ui/connections")).text)
 
 
 async def _connection(api, auth, tenant, connector_id, key, name=None) -> str:
@@ -49,7 +24,7 @@ async def _connection(api, auth, tenant, connector_id, key, name=None) -> str:
 async def test_the_connection_page_shows_rate_limits_and_registrations_with_their_steps(
     browser, settings, tenant, api, auth, gateway, webhooks
 ):
-    csrf = await _sign_in(browser, settings, tenant)
+    csrf = await ui_sign_in(browser, settings, tenant)
     cid = await _connection(api, auth, tenant, "pagerlike", "good-pd")
     page = (await browser.get(f"/ui/connections/{cid}")).text
     assert 'id="h-rate"' in page and "4321 of 5000 requests" in page and "Not limited" in page
@@ -79,10 +54,7 @@ async def test_the_connection_page_shows_rate_limits_and_registrations_with_thei
     # A provider that issues its own secret: the page asks for it until it is stored.
     registration["status"] = "pending_secret"
     page = (await browser.get(f"/ui/connections/{cid}")).text
-    assert (
-        "Waiting for the provider's signing secret" in page
-        and f'id="secret-{registration["id"]}"' in page
-    )
+    assert "Waiting for the provider's signing secret" in page and f'id="secret-{registration["id"]}"' in page
     stored = await browser.post(
         f"/ui/connections/{cid}/webhooks/{registration['id']}/secret",
         data={"csrf_token": csrf, "secret": "provider-issued-secret"},
@@ -110,7 +82,7 @@ async def _save(browser, csrf, source, target, name, sample='{"id": "P5"}'):
 async def test_saving_an_automation_ensures_its_webhook_and_the_last_one_removes_it(
     browser, settings, tenant, api, auth, webhooks
 ):
-    csrf = await _sign_in(browser, settings, tenant)
+    csrf = await ui_sign_in(browser, settings, tenant)
     source = await _connection(api, auth, tenant, "pagerlike", "good-pd")
     target = await _connection(api, auth, tenant, "echoapi", "good-echo")
 
@@ -151,7 +123,7 @@ async def test_saving_an_automation_ensures_its_webhook_and_the_last_one_removes
 async def test_a_provider_configured_by_hand_gets_the_steps_when_the_automation_is_saved(
     browser, settings, tenant, api, auth, webhooks
 ):
-    csrf = await _sign_in(browser, settings, tenant)
+    csrf = await ui_sign_in(browser, settings, tenant)
     source = await _connection(api, auth, tenant, "pagerlike", "good-pd")
     target = await _connection(api, auth, tenant, "echoapi", "good-echo")
     webhooks.refuse_auto = True
@@ -167,7 +139,7 @@ async def test_a_provider_configured_by_hand_gets_the_steps_when_the_automation_
 
 
 async def test_the_builder_names_each_triggers_connection(browser, settings, tenant, api, auth):
-    await _sign_in(browser, settings, tenant)
+    await ui_sign_in(browser, settings, tenant)
     await _connection(api, auth, tenant, "pagerlike", "good-pd-a", name="Ops pager")
     await _connection(api, auth, tenant, "pagerlike", "good-pd-b", name="Dev pager")
     page = (await browser.get("/ui/automations/new")).text

@@ -26,6 +26,10 @@ class Budget:
     reset_at: datetime | None
 
 
+def _budget(name: str, body: Mapping[str, Any]) -> Budget:
+    return Budget(name, _int(body.get("limit")), _int(body.get("remaining")), _time(body.get("reset_at")))
+
+
 @dataclass(frozen=True)
 class RateLimitStatus:
     requests_limit: int | None
@@ -38,24 +42,8 @@ class RateLimitStatus:
     @classmethod
     def from_gateway(cls, body: Mapping[str, Any], now: datetime | None = None) -> RateLimitStatus:
         now = now or datetime.now(UTC)
-        budgets = [
-            Budget(
-                f"Hub quota ({b.get('scope')})",
-                _int(b.get("limit")),
-                _int(b.get("remaining")),
-                _time(b.get("reset_at")),
-            )
-            for b in body.get("gateway") or []
-        ]
-        budgets += [
-            Budget(
-                f"Provider: {b.get('api_name')}",
-                _int(b.get("limit")),
-                _int(b.get("remaining")),
-                _time(b.get("reset_at")),
-            )
-            for b in body.get("provider") or []
-        ]
+        budgets = [_budget(f"Hub quota ({b.get('scope')})", b) for b in body.get("gateway") or []]
+        budgets += [_budget(f"Provider: {b.get('api_name')}", b) for b in body.get("provider") or []]
         is_limited = bool(body.get("is_limited"))
         blocked_until = None
         if is_limited:
