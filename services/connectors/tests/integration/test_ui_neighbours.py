@@ -145,3 +145,28 @@ async def test_the_builder_names_each_triggers_connection(browser, settings, ten
     page = (await browser.get("/ui/automations/new")).text
     options = re.findall(r'<option value="[0-9a-f-]+:incident_triggered"[^>]*>([^<]+)</option>', page)
     assert sorted(options) == ["Dev pager: Incident triggered", "Ops pager: Incident triggered"], options
+
+
+async def test_moving_an_automation_to_another_trigger_moves_its_registration(api, auth, tenant, webhooks):
+    h = auth(tenant, "enterprise")
+    first = await _connection(api, auth, tenant, "pagerlike", "good-pd-one", name="pager one")
+    second = await _connection(api, auth, tenant, "pagerlike", "good-pd-two", name="pager two")
+    target = await _connection(api, auth, tenant, "echoapi", "good-echo")
+    body = {"name": "moving", "trigger_connection_id": first, "trigger_id": "incident_triggered",
+            "action_connection_id": target, "action_id": "echo", "parameters": {"message": "x"}}  # fmt: skip
+    created = await api.post("/v1/automations", json=body, headers=h)
+    assert created.status_code == 201, created.text
+    made = created.json()["webhook_registration"]
+    assert (
+        made["created"] is True and made["mode"] == "auto" and made["trigger_ids"] == ["incident_triggered"]
+    )
+    assert [r["connection_id"] for r in webhooks.of(tenant)] == [first]
+
+    url = f"/v1/automations/{created.json()['id']}"
+    moved = await api.put(url, json={**body, "trigger_connection_id": second}, headers=h)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["webhook_registration"]["created"] is True
+    assert [r["connection_id"] for r in webhooks.of(tenant)] == [second]  # the first one's is gone
+    # Saved again unchanged: the registration is found, not made twice.
+    again = await api.put(url, json={**body, "trigger_connection_id": second}, headers=h)
+    assert again.json()["webhook_registration"]["created"] is False and len(webhooks.of(tenant)) == 1
