@@ -290,6 +290,11 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     browser.go(f"{ui}/connections/{gh_id}")
     assert "issue_closed</strong> — set up by hand" in browser.source and secret not in browser.source
     shots("05c-github-connection-rate-limits-registrations")
+    shots("05d-github-connection-360px", width=360)
+    browser.size(360, 800)
+    browser.go(f"{ui}/connections/{gh_id}")  # long webhook URLs wrap: nothing wider than the screen
+    assert browser.script("return document.documentElement.scrollWidth") <= 360
+    browser.size(1280, 900)
     browser.go(f"{ui}/automations")
     shots("10-automations")
 
