@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
+
 from hub_common.db import Database
 from hub_connector_sdk import ConnectorAction, ConnectorTrigger
 from hub_connectors.domain import templates
@@ -185,14 +187,16 @@ class AutomationService:
         return source, trigger
 
     async def _ensure_webhook(
-        self, conn: Any, caller: Caller, source: Connection, trigger: ConnectorTrigger
+        self, conn: asyncpg.Connection, caller: Caller, source: Connection, trigger: ConnectorTrigger
     ) -> EnsuredWebhook | None:
         registered = self._registry.get(source.connector_id)
         if self._webhooks is None or registered is None:
             return None
         return await self._webhooks.ensure(conn, caller, source, registered, trigger)
 
-    async def _release_webhook(self, conn: Any, caller: Caller, automation: Automation) -> None:
+    async def _release_webhook(
+        self, conn: asyncpg.Connection, caller: Caller, automation: Automation
+    ) -> None:
         if self._webhooks is not None:
             await self._webhooks.release(
                 conn, caller, automation.trigger_connection_id, automation.trigger_id
