@@ -344,6 +344,7 @@ def test_connect_build_run_audit_disconnect(hub, browser):
 
     # Disconnect OpenAI, after a confirmation that says what will happen.
     browser.go(f"{ui}/connections/{openai_id}")
+    assert "Its triggers are polled by the hub: no webhook is needed." in browser.source  # batches
     browser.find("a.danger").click()
     assert "delete the stored credentials from the vault" in browser.source
     shots("14-disconnect-confirmation")
