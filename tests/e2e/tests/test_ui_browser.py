@@ -2,8 +2,10 @@
 simulators (docs/adr/0029): sign in with a bearer token; add a GitHub connection through the
 simulator's OAuth pages and an OpenAI connection with an API key; build "when a GitHub issue is
 opened, post a Slack message" with a Slack bot connection (the action side takes any connector's
-action), see it run when the GitHub simulator sends the webhook, the message arrive at the Slack
-simulator and the run in the activity log; disconnect; and an end user connecting through a
+action) — saving registers GitHub's webhook —, see it run when the GitHub simulator sends the
+webhook, the message arrive at the Slack simulator and the run in the activity log; the
+connection's rate limits and webhook registrations, a manual one's secret and steps; delete the
+automation (its registration goes with it); disconnect; and an end user connecting through a
 connect session with no hub login.
 
 Set ``HUB_UI_SCREENSHOTS=docs/screenshots`` to write a screenshot of every page there.
@@ -12,6 +14,7 @@ Set ``HUB_UI_SCREENSHOTS=docs/screenshots`` to write a screenshot of every page 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,14 +211,18 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     slack_id = browser.url.split("/ui/connections/")[1].split("?")[0]
     reload_until(browser, f"{ui}/connections/{slack_id}", "✓</span> Active")
 
-    # GitHub's issue webhooks reach the hub (the webhooks service registers the hook there).
-    registered = httpx.post(f"{hub['webhooks'].url}/v1/webhooks/registrations", headers=api_headers(),
-                            json={"connection_id": gh_id, "trigger_ids": ["issue_opened"], "mode": "auto"},
-                            timeout=60)  # fmt: skip
-    assert registered.status_code == 201, registered.text
+    # The connection's page: the gateway's rate-limit status, and no webhook registration yet.
+    browser.go(f"{ui}/connections/{gh_id}")
+    assert "Not limited" in browser.source and "Hub quota (connection)" in browser.source, browser.source[
+        :3000
+    ]
+    assert "No webhook registration" in browser.source
 
-    # The builder: GitHub issue opened → a Slack message (any connector's action fits here).
+    # The builder: GitHub issue opened → a Slack message (any connector's action fits here). Each
+    # trigger is named with its connection (two GitHub connections would be told apart).
     browser.go(f"{ui}/automations/new")
+    trigger_label = f'<option value="{gh_id}:issue_opened">GitHub (simulator): Issue opened</option>'
+    assert trigger_label in browser.source, browser.source[:3000]
     browser.find("#name").type("Tell the team about new issues")
     browser.choose("#trigger", f"{gh_id}:issue_opened")
     browser.choose("#action", f"{slack_id}:send_message")
@@ -228,10 +235,16 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     browser.find("#h-preview")
     assert "Fits the action" in browser.source, browser.source[:3000]
     shots("08-automation-builder-preview")
+    # Saving registers GitHub's issue webhook at the provider (GitHub registers hooks by API).
     browser.find("button[value=save]").click()
     browser.wait_for(lambda: "/ui/automations/" in browser.url and "Run history" in browser.source,
                      what="automation saved")  # fmt: skip
+    assert "Its webhook was registered at the provider." in browser.source
     automation_url = browser.url.split("?")[0]
+    browser.go(f"{ui}/connections/{gh_id}")
+    assert "issue_opened</strong> — registered at the provider by the hub" in browser.source, browser.source[
+        :4000
+    ]
 
     # An issue opened at GitHub: the simulator sends the webhook, the automation posts to Slack.
     opened = httpx.post(f"{github.url}/api/v3/repos/{REPO}/issues", json={"title": "Login page is blank"},
@@ -256,7 +269,32 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     # The connection's detail counts what its webhook registration received.
     reload_until(browser, f"{ui}/connections/{gh_id}", "Events received per webhook registration")
     assert "<td>issue_opened</td><td>1</td>" in browser.source
+
+    # The registration counts what reached the hub (GitHub's ping on creation included).
+    def received() -> bool:
+        browser.go(f"{ui}/connections/{gh_id}")
+        return re.search(r"<dt>Received</dt><dd>[1-9][0-9]* ·", browser.source) is not None
+
+    browser.wait_for(received, timeout_s=60, what="the registration's received count")
     shots("05b-github-connection-webhooks")
+
+    # A manual registration made on the page: URL, the secret shown this once, and the steps.
+    browser.find("input[name=trigger_ids][value=issue_closed]").click()
+    browser.find("input[name=mode][value=manual]").click()
+    browser.find("form[action$='/webhooks'] button[type=submit]").click()
+    browser.wait_for(lambda: "webhook-steps" in browser.source, what="manual steps")
+    secret = browser.find("#webhook-secret").text
+    assert secret and "/webhooks/github/" in browser.find("#webhook-url").text
+    assert "Set the webhook (request) URL to" in browser.source
+    shots("18-webhook-manual-steps")
+    browser.go(f"{ui}/connections/{gh_id}")
+    assert "issue_closed</strong> — set up by hand" in browser.source and secret not in browser.source
+    shots("05c-github-connection-rate-limits-registrations")
+    shots("05d-github-connection-360px", width=360)
+    browser.size(360, 800)
+    browser.go(f"{ui}/connections/{gh_id}")  # long webhook URLs wrap: nothing wider than the screen
+    assert browser.script("return document.documentElement.scrollWidth") <= 360
+    browser.size(1280, 900)
     browser.go(f"{ui}/automations")
     shots("10-automations")
 
@@ -272,8 +310,41 @@ def test_connect_build_run_audit_disconnect(hub, browser):
     assert "enterprise" in browser.source
     shots("13-license")
 
+    # Slack's Events API is set up in the app's settings: saving an automation on a Slack trigger
+    # makes a manual registration and shows its steps; the signing secret Slack issues is then
+    # stored on the connection's page.
+    browser.go(f"{ui}/automations/new")
+    browser.find("#name").type("Echo reactions")
+    browser.choose("#trigger", f"{slack_id}:reaction_added")
+    browser.choose("#action", f"{slack_id}:send_message")
+    browser.find("button[value=choose]").click()
+    browser.fill({"#param-channel": CHANNEL, "#param-text": "Reaction {{ payload.reaction }}"})
+    browser.find("button[value=save]").click()
+    browser.wait_for(lambda: "one more step" in browser.source, what="the manual steps after saving")
+    assert "Signing Secret" in browser.find("#webhook-steps").text
+    assert "/webhooks/slack_bot/" in browser.find("#webhook-url").text
+    assert "webhook-secret" not in browser.source  # Slack issues the secret, the hub has none to show
+    shots("19-automation-saved-manual-steps")
+    browser.go(f"{ui}/connections/{slack_id}")
+    assert "Waiting for the provider's signing secret" in browser.source
+    browser.find("input[name=secret]").type("slack-signing-secret-from-the-app-settings")
+    browser.find("form[action$='/secret'] button").click()
+    browser.wait_for(lambda: "Signing secret stored." in browser.source, what="secret stored")
+    assert "Waiting for the provider's signing secret" not in browser.source
+    assert re.search(r'reaction_added</strong> — set up by hand ·\s*<span class="badge ok">', browser.source)
+
+    # Deleting the last automation on GitHub's issue_opened removes the registration saving made
+    # (the hook at GitHub too); the one made by hand stays.
+    browser.go(automation_url)
+    browser.find(f"form[action='/ui/automations/{automation_id}/delete'] button").click()
+    browser.wait_for(lambda: "Automation deleted." in browser.source, what="automation deleted")
+    left = httpx.get(f"{hub['webhooks'].url}/v1/webhooks/registrations", params={"connection_id": gh_id},
+                     headers=api_headers()).json()["registrations"]  # fmt: skip
+    assert [r["trigger_ids"] for r in left] == [["issue_closed"]], left
+
     # Disconnect OpenAI, after a confirmation that says what will happen.
     browser.go(f"{ui}/connections/{openai_id}")
+    assert "Its triggers are polled by the hub: no webhook is needed." in browser.source  # batches
     browser.find("a.danger").click()
     assert "delete the stored credentials from the vault" in browser.source
     shots("14-disconnect-confirmation")

@@ -34,7 +34,8 @@ SERVICE_CALLERS: Mapping[str, tuple[str, ...]] = {
     "oauth": ("gateway", "connectors", "webhooks"),
     "connectors": ("gateway", "webhooks", "oauth"),
     "gateway": ("connectors", "webhooks", "oauth"),
-    "webhooks": (),
+    # connectors: its UI lists and creates a connection's registrations for a tenant (ADR 0029)
+    "webhooks": ("connectors",),
 }
 SERVICE_IDS = ("vault", "oauth", "connectors", "gateway", "webhooks", "hubctl")
 MAX_KEYS_PER_SERVICE = 2  # the current key and, during a rotation, the next (or the previous) one

@@ -16,9 +16,11 @@ from hub_common.infrastructure import Infrastructure
 from hub_common.kafka import RetryPolicy
 from hub_common.web.auth import ServiceTokenMinter
 from hub_common.web.health import ReadinessCheck
+from hub_connectors.adapters.gateway_rate_limits import GatewayRateLimits
 from hub_connectors.adapters.oauth_flows import OAuthFlowStarter
 from hub_connectors.adapters.oauth_revoker import NoRevoker, OAuthRevoker
 from hub_connectors.adapters.vault_store import VaultCredentialStore
+from hub_connectors.adapters.webhooks_registrations import WebhooksRegistrations
 from hub_connectors.background import BackgroundWorkers
 from hub_connectors.config import NEEDS, SCHEMA, ConnectorsSettings
 from hub_connectors.registry import ConnectorRegistry, load_registry
@@ -35,10 +37,11 @@ from hub_connectors.services.connections import ConnectionService
 from hub_connectors.services.content_exports import ContentExportService, ExportRunner
 from hub_connectors.services.health import HealthService
 from hub_connectors.services.license import LicenseService
-from hub_connectors.services.ports import CredentialStore, Revoker
+from hub_connectors.services.ports import CredentialStore, RateLimits, Revoker, WebhookRegistrations
 from hub_connectors.services.sweeper import InitializingSweeper
 from hub_connectors.services.tenants import TenantDirectory
 from hub_connectors.services.trigger_polls import TriggerPolls
+from hub_connectors.services.trigger_webhooks import TriggerWebhooks
 from hub_connectors.services.triggers import TriggerProcessor
 from hub_connectors.services.ui_sessions import UiSessions
 from hub_connectors.services.webhook_registrations import WebhookRegistrar
@@ -63,6 +66,8 @@ class Container(CompositionRoot):
         revoker: Revoker | None = None,
         provider_transport: TransportFactory | None = None,
         background: bool | None = None,
+        webhook_registrations: WebhookRegistrations | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.settings = settings
         self.infra = Infrastructure(settings, schema=SCHEMA, needs=NEEDS)
@@ -72,6 +77,8 @@ class Container(CompositionRoot):
         self._credential_store = credential_store
         self._revoker = revoker
         self._provider_transport = provider_transport
+        self._webhook_registrations = webhook_registrations
+        self._rate_limits = rate_limits
         self.run_background = settings.connectors_background if background is None else background
         self.workers: BackgroundWorkers | None = None
 
@@ -169,7 +176,18 @@ class Container(CompositionRoot):
             self.runtime,
             dedupe_retention_days=settings.connectors_dedupe_retention_days,
         )
-        self.automations = AutomationService(self.db, self.registry)
+        # The neighbours the UI and automations ask for a tenant (docs/adr/0029).
+        self.webhook_registrations = self._webhook_registrations or close_with(
+            stack, WebhooksRegistrations(settings.webhooks_url, self.minter)
+        )
+        self.rate_limits = self._rate_limits or close_with(
+            stack,
+            GatewayRateLimits(
+                settings.gateway_url, self.minter, timeout_s=settings.connectors_gateway_timeout_s
+            ),
+        )
+        self.trigger_webhooks = TriggerWebhooks(self.webhook_registrations)
+        self.automations = AutomationService(self.db, self.registry, self.trigger_webhooks)
         self.automation_engine = AutomationEngine(
             self.db,
             self.registry,

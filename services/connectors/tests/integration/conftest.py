@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -186,6 +187,27 @@ class FakeGateway:
             return JSONResponse(body, 429, headers={"Retry-After": "12"})
         return JSONResponse({"message": "not found"}, 404)
 
+    # The gateway's rate-limit route, as it answers the connectors service naming a tenant.
+    rate_limited: set[str] = field(default_factory=set)  # connections shown blocked
+
+    async def rate_limit(self, request: Request) -> JSONResponse:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        caller = self.authenticator.verify_service(token, "gateway")
+        tenant, cid = request.headers.get("x-hub-tenant"), request.path_params["cid"]
+        self.calls.append((cid, "rate-limit", f"{caller.service_id}:{tenant}"))
+        blocked = cid in self.rate_limited
+        return JSONResponse({
+            "connection_id": cid, "connector_id": "echoapi", "requests_limit": 5000,
+            "requests_remaining": 0 if blocked else 4321, "reset_at": "2031-01-02T03:04:05+00:00",
+            "is_limited": blocked, "retry_after_s": 60 if blocked else None,
+            "gateway": [{"scope": "connection", "limit": 100, "rate_per_s": 10.0, "remaining": 99,
+                         "reset_at": "2031-01-02T03:04:05+00:00"}],
+            "provider": [{"api_name": "core", "limit": 5000, "remaining": 4321,
+                          "reset_at": "2031-01-02T03:04:05+00:00", "updated_at": None}],
+            "provider_blocks": [{"scope": "connection", "until": "2031-01-02T03:09:00+00:00",
+                                 "path_prefix": None}] if blocked else [],
+        })  # fmt: skip
+
     async def revoke(self, request: Request) -> JSONResponse:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         caller = self.authenticator.verify_service(token, "oauth")
@@ -201,8 +223,102 @@ class FakeGateway:
                     methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                 ),
                 Route("/v1/oauth/connections/{cid}/revoke", self.revoke, methods=["POST"]),
+                Route("/v1/connections/{cid}/rate-limit", self.rate_limit, methods=["GET"]),
             ]
         )
+
+
+@dataclass
+class FakeWebhooks:
+    """The webhooks service's registrations API as it answers the connectors service (its token,
+    X-Hub-Tenant/-Tier/-User): kept in memory; ``auto`` works unless ``refuse_auto`` (then
+    ``manual_only``, as for Slack); manual ones get a secret and steps."""
+
+    authenticator: Authenticator
+    url: str = ""
+    registrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)  # (method, tenant, user)
+    refuse_auto: bool = False
+
+    def _caller(self, request: Request) -> tuple[str, str]:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        assert self.authenticator.verify_service(token, "webhooks").service_id == "connectors"
+        tenant, user = request.headers["x-hub-tenant"], request.headers["x-hub-user"]
+        assert request.headers["x-hub-tier"]
+        self.calls.append((request.method, tenant, user))
+        return tenant, user
+
+    def of(self, tenant: str) -> list[dict[str, Any]]:
+        return [r for r in self.registrations.values() if r["tenant"] == tenant]
+
+    async def collection(self, request: Request) -> JSONResponse:
+        tenant, _ = self._caller(request)
+        if request.method == "GET":
+            cid = request.query_params.get("connection_id")
+            found = [r for r in self.of(tenant) if cid in (None, r["connection_id"])]
+            return JSONResponse({"registrations": [self._out(r) for r in found], "next_cursor": None})
+        body = await request.json()
+        if body["mode"] == "auto" and self.refuse_auto:
+            error = {"code": "manual_only", "message": "configured in the provider's settings", "details": {}}
+            return JSONResponse({"error": error}, 422)
+        rid = str(uuid.uuid4())
+        row = {"id": rid, "tenant": tenant, "connection_id": body["connection_id"], "mode": body["mode"],
+               "trigger_ids": body["trigger_ids"], "status": "active"}  # fmt: skip
+        self.registrations[rid] = row
+        out = self._out(row)
+        if body["mode"] == "manual":
+            out.update(secret=f"whsec-{rid[:8]}-shown-once", steps=[f"Set the webhook URL to: {out['url']}",
+                       "Store it with PUT /v1/webhooks/registrations/{id}/secret"])  # fmt: skip
+        return JSONResponse(out, 201)
+
+    async def one(self, request: Request) -> JSONResponse:
+        tenant, _ = self._caller(request)
+        row = self.registrations.get(request.path_params["rid"])
+        if row is None or row["tenant"] != tenant:
+            error = {
+                "code": "registration_not_found",
+                "message": "no such webhook registration",
+                "details": {},
+            }
+            return JSONResponse({"error": error}, 404)
+        del self.registrations[row["id"]]
+        return JSONResponse(None, 204)
+
+    async def secret(self, request: Request) -> JSONResponse:
+        tenant, _ = self._caller(request)
+        row = self.registrations.get(request.path_params["rid"])
+        if row is None or row["tenant"] != tenant or len((await request.json())["secret"]) < 8:
+            return JSONResponse(
+                {"error": {"code": "registration_not_found", "message": "no", "details": {}}}, 404
+            )
+        row["status"] = "active"
+        return JSONResponse(self._out(row))
+
+    def _out(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {"id": row["id"], "connection_id": row["connection_id"], "connector_id": "x",
+                "url": f"{self.url}/webhooks/x/{row['id']}", "mode": row["mode"], "status": row["status"],
+                "events": [], "trigger_ids": row["trigger_ids"], "filter": None, "received_count": 0,
+                "last_received_at": None, "last_error": None, "last_error_at": None,
+                "created_at": "2030-01-01T00:00:00+00:00"}  # fmt: skip
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/webhooks/registrations", self.collection, methods=["GET", "POST"]),
+                Route("/v1/webhooks/registrations/{rid}", self.one, methods=["DELETE"]),
+                Route("/v1/webhooks/registrations/{rid}/secret", self.secret, methods=["PUT"]),
+            ]
+        )
+
+
+@pytest.fixture(scope="session")
+async def webhooks() -> AsyncIterator[FakeWebhooks]:
+    fake = FakeWebhooks(
+        Authenticator(ConnectorsSettings(environment="test", **service_key_settings("webhooks")))
+    )
+    async with serve(fake.app()) as url:
+        fake.url = url
+        yield fake
 
 
 @pytest.fixture(scope="session")
@@ -218,7 +334,7 @@ async def gateway(vault_url) -> AsyncIterator[FakeGateway]:
 
 
 @pytest.fixture(scope="session")
-def settings(migrated_dsn, kafka_bootstrap, vault_url, gateway) -> ConnectorsSettings:
+def settings(migrated_dsn, kafka_bootstrap, vault_url, gateway, webhooks) -> ConnectorsSettings:
     return ConnectorsSettings(
         environment="test",
         **service_key_settings("connectors"),
@@ -227,6 +343,7 @@ def settings(migrated_dsn, kafka_bootstrap, vault_url, gateway) -> ConnectorsSet
         vault_url=vault_url,
         gateway_url=gateway.url,
         oauth_url=gateway.url,
+        webhooks_url=webhooks.url,
         log_json=False,
         outbox_poll_interval_s=0.1,
         connectors_load_plugins=False,
@@ -297,3 +414,33 @@ async def eventually(check: Callable[[], Any], timeout_s: float = 15.0, interval
 @pytest.fixture(scope="session")
 def wait_for() -> Callable[..., Any]:
     return eventually
+
+
+# -- the Integration Manager UI over HTTP (test_ui*.py) ---------------------------------------------
+
+
+def csrf_of(html: str, name: str = "csrf_token") -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+@pytest.fixture
+async def browser(container) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser's view of the UI: cookies kept, forms posted (no JavaScript to run)."""
+    transport = httpx.ASGITransport(app=container.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://connectors", timeout=30) as client:
+        yield client
+
+
+async def ui_sign_in(
+    browser: httpx.AsyncClient, settings: ConnectorsSettings, tenant: str, tier: str = "enterprise"
+) -> str:
+    """Signs in with a bearer token; returns the session's CSRF token."""
+    page = await browser.get("/ui/login")
+    token = mint_user_token(settings, tenant=tenant, user="alice", tier=tier)
+    signed = await browser.post(
+        "/ui/login", data={"token": f"Bearer {token}", "login_csrf": csrf_of(page.text, "login_csrf")}
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/ui/connections", signed.text
+    return csrf_of((await browser.get("/ui/connections")).text)

@@ -2,28 +2,15 @@
 HttpOnly session cookie; every state change needs the session's CSRF token and our own origin;
 connect sessions let an end user connect an account, tagged with them, without a hub login."""
 
-import re
 import uuid
 
-import httpx
 import pytest
 
 from hub_common.web.auth import mint_user_token
 
+from .conftest import csrf_of as _csrf
+
 pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
-
-
-def _csrf(html: str, name: str = "csrf_token") -> str:
-    found = re.search(rf'name="{name}" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
-
-@pytest.fixture
-async def browser(container):
-    transport = httpx.ASGITransport(app=container.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://connectors", timeout=30) as client:
-        yield client
 
 
 async def _sign_in(browser, settings, tenant, tier="enterprise") -> str:

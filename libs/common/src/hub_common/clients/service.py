@@ -11,7 +11,7 @@ given instead (unit tests use ``httpx.MockTransport``); both answer with a ``Ser
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -78,9 +78,12 @@ class ServiceClient:
         if self._httpx is not None:
             await self._httpx.aclose()
 
-    async def request(self, method: str, path: str, *, json: Any = None) -> ServiceResponse:
-        """The response, whatever its status; ServiceUnavailable (503) when it cannot be reached."""
-        headers = inject_trace_headers(dict(self._minter.headers_for(self.audience)))
+    async def request(
+        self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> ServiceResponse:
+        """The response, whatever its status; ServiceUnavailable (503) when it cannot be reached.
+        ``headers`` adds to the token and trace headers (e.g. ``X-Hub-Tenant``: whom the call is for)."""
+        headers = inject_trace_headers({**(headers or {}), **self._minter.headers_for(self.audience)})
         body = None
         if json is not None:
             body = jsonutil.dumps(json)

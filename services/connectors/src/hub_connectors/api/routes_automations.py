@@ -36,9 +36,11 @@ AutomationIdDep = Annotated[UUID, Depends(_automation_id)]
 
 @router.post("", response_model=AutomationOut, status_code=status.HTTP_201_CREATED)
 async def create_automation(body: AutomationIn, caller: CallerDep, container: ContainerDep) -> AutomationOut:
-    """Checked before it is saved (422 ``invalid_automation`` with ``details.errors``)."""
+    """Checked before it is saved (422 ``invalid_automation`` with ``details.errors``). A webhook
+    trigger gets a registration at the webhooks service if none covers it (``webhook_registration``;
+    a manual one made now carries its secret, shown once, and the steps)."""
     created = await container.automations.create(caller, body.spec(), sample_payload=body.sample_payload)
-    return AutomationOut.of(created)
+    return AutomationOut.of(created.automation, created.webhook)
 
 
 @router.get("", response_model=AutomationList)
@@ -68,7 +70,7 @@ async def replace_automation(
     changed = await container.automations.replace(
         caller, automation_id, body.spec(), sample_payload=body.sample_payload
     )
-    return AutomationOut.of(changed)
+    return AutomationOut.of(changed.automation, changed.webhook)
 
 
 @router.patch("/{automation_id}", response_model=AutomationOut)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub_connectors.domain.automation import Automation, AutomationRunRow
 from hub_connectors.services.automations import AutomationSpec
+from hub_connectors.services.trigger_webhooks import EnsuredWebhook
 
 
 class AutomationIn(BaseModel):
@@ -52,6 +53,33 @@ class EnabledIn(BaseModel):
     enabled: bool
 
 
+class WebhookRegistrationOut(BaseModel):
+    """The webhook registration a webhook trigger gets its events through (webhooks service)."""
+
+    id: UUID
+    mode: str = Field(description="auto: registered at the provider by the hub; manual: the user's steps")
+    status: str
+    url: str
+    trigger_ids: list[str]
+    created: bool = Field(description="made when this automation was saved")
+    secret: str | None = Field(default=None, description="manual, made now: the signing secret, shown once")
+    steps: list[str] | None = Field(default=None, description="manual, made now: what to do at the provider")
+
+    @classmethod
+    def of(cls, ensured: EnsuredWebhook) -> WebhookRegistrationOut:
+        r = ensured.registration
+        return cls(
+            id=r.id,
+            mode=r.mode,
+            status=r.status,
+            url=r.url,
+            trigger_ids=list(r.trigger_ids),
+            created=ensured.created,
+            secret=r.secret if ensured.created else None,
+            steps=list(r.steps) if ensured.created and r.steps else None,
+        )
+
+
 class AutomationOut(BaseModel):
     id: UUID
     name: str
@@ -65,9 +93,12 @@ class AutomationOut(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    webhook_registration: WebhookRegistrationOut | None = Field(
+        default=None, description="on create and replace of an automation with a webhook trigger"
+    )
 
     @classmethod
-    def of(cls, a: Automation) -> AutomationOut:
+    def of(cls, a: Automation, webhook: EnsuredWebhook | None = None) -> AutomationOut:
         return cls(
             id=a.id,
             name=a.name,
@@ -81,6 +112,7 @@ class AutomationOut(BaseModel):
             created_by=a.created_by,
             created_at=a.created_at,
             updated_at=a.updated_at,
+            webhook_registration=WebhookRegistrationOut.of(webhook) if webhook else None,
         )
 
 

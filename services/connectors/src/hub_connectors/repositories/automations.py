@@ -116,6 +116,20 @@ async def enabled_for_trigger(
     return [a for a in (_automation(r) for r in rows) if a is not None]
 
 
+async def count_on_trigger(
+    conn: asyncpg.Connection, tenant_id: str, connection_id: UUID, trigger_id: str
+) -> int:
+    """Automations on this trigger, enabled or not (a disabled one is still meant to run later)."""
+    found = await conn.fetchval(
+        "SELECT count(*) FROM automations"
+        " WHERE tenant_id = $1 AND trigger_connection_id = $2 AND trigger_id = $3",
+        tenant_id,
+        connection_id,
+        trigger_id,
+    )
+    return int(found or 0)
+
+
 async def delete(conn: asyncpg.Connection, tenant_id: str, automation_id: UUID) -> bool:
     done = await conn.fetchval(
         "DELETE FROM automations WHERE tenant_id = $1 AND id = $2 RETURNING 1", tenant_id, automation_id

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
+
 from hub_common.db import Database
 from hub_connector_sdk import ConnectorAction, ConnectorTrigger
 from hub_connectors.domain import templates
@@ -23,6 +25,7 @@ from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import automations as repo
 from hub_connectors.repositories import connections
 from hub_connectors.services.caller import Caller
+from hub_connectors.services.trigger_webhooks import EnsuredWebhook, TriggerWebhooks
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ class AutomationSpec:
     action_id: str
     parameters: dict[str, Any]
     enabled: bool = True
+
+
+@dataclass(frozen=True)
+class SavedAutomation:
+    automation: Automation
+    webhook: EnsuredWebhook | None  # the registration its webhook trigger gets events through
 
 
 @dataclass(frozen=True)
@@ -118,9 +127,12 @@ def render_preview(action: ConnectorAction, mapping: dict[str, Any], context: di
 
 
 class AutomationService:
-    def __init__(self, db: Database, registry: ConnectorRegistry) -> None:
+    def __init__(
+        self, db: Database, registry: ConnectorRegistry, webhooks: TriggerWebhooks | None = None
+    ) -> None:
         self._db = db
         self._registry = registry
+        self._webhooks = webhooks  # None: webhook registrations are not this instance's business
 
     async def _connection(self, caller: Caller, connection_id: UUID, role: str) -> Connection:
         async with self._db.connection() as conn:
@@ -157,7 +169,7 @@ class AutomationService:
 
     async def _validated(
         self, caller: Caller, spec: AutomationSpec, sample_payload: dict[str, Any] | None
-    ) -> None:
+    ) -> tuple[Connection, ConnectorTrigger]:
         if not spec.name.strip():
             raise InvalidAutomation("an automation needs a name", details={"field": "name"})
         source, trigger, _target, action = await self.resolve(caller, spec)
@@ -172,11 +184,28 @@ class AutomationService:
             errors = render_preview(action, spec.parameters, context).errors
         if errors:
             raise InvalidAutomation(f"the parameters do not fit {action.id}", details={"errors": errors})
+        return source, trigger
+
+    async def _ensure_webhook(
+        self, conn: asyncpg.Connection, caller: Caller, source: Connection, trigger: ConnectorTrigger
+    ) -> EnsuredWebhook | None:
+        registered = self._registry.get(source.connector_id)
+        if self._webhooks is None or registered is None:
+            return None
+        return await self._webhooks.ensure(conn, caller, source, registered, trigger)
+
+    async def _release_webhook(
+        self, conn: asyncpg.Connection, caller: Caller, automation: Automation
+    ) -> None:
+        if self._webhooks is not None:
+            await self._webhooks.release(
+                conn, caller, automation.trigger_connection_id, automation.trigger_id
+            )
 
     async def create(
         self, caller: Caller, spec: AutomationSpec, *, sample_payload: dict[str, Any] | None = None
-    ) -> Automation:
-        await self._validated(caller, spec, sample_payload)
+    ) -> SavedAutomation:
+        source, trigger = await self._validated(caller, spec, sample_payload)
         now = datetime.now(UTC)
         automation = Automation(
             id=uuid4(),
@@ -193,8 +222,16 @@ class AutomationService:
             created_at=now,
             updated_at=now,
         )
-        async with self._db.transaction() as conn:
-            return await repo.insert(conn, automation)
+        ensured: EnsuredWebhook | None = None
+        try:
+            async with self._db.transaction() as conn:
+                ensured = await self._ensure_webhook(conn, caller, source, trigger)
+                saved = await repo.insert(conn, automation)
+        except BaseException:
+            if self._webhooks is not None:
+                await self._webhooks.undo(caller, ensured)
+            raise
+        return SavedAutomation(saved, ensured)
 
     async def get(self, caller: Caller, automation_id: UUID) -> Automation:
         async with self._db.connection() as conn:
@@ -214,9 +251,9 @@ class AutomationService:
         spec: AutomationSpec,
         *,
         sample_payload: dict[str, Any] | None = None,
-    ) -> Automation:
+    ) -> SavedAutomation:
         current = await self.get(caller, automation_id)
-        await self._validated(caller, spec, sample_payload)
+        source, trigger = await self._validated(caller, spec, sample_payload)
         changed = replace(
             current,
             name=spec.name.strip()[:200],
@@ -228,7 +265,20 @@ class AutomationService:
             enabled=spec.enabled,
             disabled_reason=None if spec.enabled else current.disabled_reason,
         )
-        return await self._save(caller, changed)
+        ensured: EnsuredWebhook | None = None
+        try:
+            async with self._db.transaction() as conn:
+                ensured = await self._ensure_webhook(conn, caller, source, trigger)
+                saved = await repo.update(conn, changed)
+                if saved is None:
+                    raise AutomationNotFound()
+                if (current.trigger_connection_id, current.trigger_id) != (source.id, trigger.id):
+                    await self._release_webhook(conn, caller, current)
+        except BaseException:
+            if self._webhooks is not None:
+                await self._webhooks.undo(caller, ensured)
+            raise
+        return SavedAutomation(saved, ensured)
 
     async def set_enabled(self, caller: Caller, automation_id: UUID, enabled: bool) -> Automation:
         current = await self.get(caller, automation_id)
@@ -243,9 +293,12 @@ class AutomationService:
         return saved
 
     async def delete(self, caller: Caller, automation_id: UUID) -> None:
+        """The automation goes; so does a webhook registration made only for its trigger."""
         async with self._db.transaction() as conn:
-            if not await repo.delete(conn, caller.tenant_id, automation_id):
+            current = await repo.get(conn, caller.tenant_id, automation_id)
+            if current is None or not await repo.delete(conn, caller.tenant_id, automation_id):
                 raise AutomationNotFound()
+            await self._release_webhook(conn, caller, current)
 
     async def preview(self, caller: Caller, spec: AutomationSpec, sample_payload: dict[str, Any]) -> Preview:
         source, trigger, _target, action = await self.resolve(caller, spec)

@@ -7,6 +7,9 @@ from typing import Protocol
 from uuid import UUID
 
 from hub_connectors.domain.connection import Connection
+from hub_connectors.domain.rate_limit_status import RateLimitStatus
+from hub_connectors.domain.webhook_registration import WebhookRegistration
+from hub_connectors.services.caller import Caller
 
 
 class CredentialStore(Protocol):
@@ -23,3 +26,23 @@ class Revoker(Protocol):
     async def revoke(self, connection: Connection) -> str:
         """``revoked`` or ``skipped`` (never raises: a disconnect must not hinge on the provider)."""
         ...
+
+
+class RateLimits(Protocol):
+    """A connection's rate-limit status (the gateway's)."""
+
+    async def status(self, caller: Caller, connection_id: UUID) -> RateLimitStatus: ...
+
+
+class WebhookRegistrations(Protocol):
+    """A connection's webhook registrations (the webhooks service's), for the caller's tenant."""
+
+    async def of_connection(self, caller: Caller, connection_id: UUID) -> list[WebhookRegistration]: ...
+
+    async def create(
+        self, caller: Caller, connection_id: UUID, trigger_ids: list[str], mode: str
+    ) -> WebhookRegistration: ...
+
+    async def delete(self, caller: Caller, registration_id: UUID) -> bool: ...
+
+    async def put_secret(self, caller: Caller, registration_id: UUID, secret: str) -> WebhookRegistration: ...

@@ -7,10 +7,15 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
-from hub_common.web.auth import UserPrincipal
+from hub_common.errors import BadRequest, Forbidden
+from hub_common.web.auth import AnyPrincipal, Tier, UserPrincipal
 from hub_webhooks.domain.registration import RegistrationNotFound
 from hub_webhooks.inject import Container
 from hub_webhooks.services.registrations import Caller
+
+# Services that may act here for a tenant they name (docs/security.md): the connectors service,
+# whose Integration Manager UI and automations list and create a connection's registrations.
+TRUSTED_SERVICES = frozenset({"connectors"})
 
 
 async def _container(request: Request) -> Container:
@@ -27,6 +32,33 @@ async def _caller(principal: UserPrincipal) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+async def _user_or_service_caller(principal: AnyPrincipal, request: Request) -> Caller:
+    """A user token's tenant, user and tier; or, for a trusted service's token, the tenant, tier
+    and user it names in ``X-Hub-Tenant``, ``X-Hub-Tier`` and ``X-Hub-User`` (connections are
+    then checked against that tenant like any caller's)."""
+    if not principal.is_service:
+        return await _caller(principal)
+    if principal.service_id not in TRUSTED_SERVICES:
+        raise Forbidden(f"service {principal.service_id} may not call this", code="service_not_allowed")
+    h = request.headers
+    tenant, tier, user = h.get("x-hub-tenant"), h.get("x-hub-tier"), h.get("x-hub-user")
+    if not tenant or not tier or not user:
+        raise BadRequest(
+            "a service names the tenant, tier and user it acts for "
+            "in X-Hub-Tenant, X-Hub-Tier and X-Hub-User",
+            code="tenant_required",
+        )
+    try:
+        tier_value = Tier(tier)
+    except ValueError:
+        raise BadRequest("X-Hub-Tier is not a tier", code="tenant_required") from None
+    return Caller(tenant, user[:200], tier_value)
+
+
+# Registrations only: subscriptions and deliveries stay the tenant's users' business.
+RegistrationCallerDep = Annotated[Caller, Depends(_user_or_service_caller)]
 
 
 async def _registration_id(registration_id: str) -> UUID:

@@ -1,4 +1,6 @@
-"""``/v1/webhooks/registrations`` (CONTRACT): create, list, read, store a secret, delete."""
+"""``/v1/webhooks/registrations`` (CONTRACT): create, list, read, store a secret, delete. Called
+by the tenant's users, or by the connectors service for a tenant it names (its UI and
+automations; ``api/deps.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from hub_webhooks.api.deps import CallerDep, ContainerDep, RegistrationIdDep
+from hub_webhooks.api.deps import ContainerDep, RegistrationIdDep
+from hub_webhooks.api.deps import RegistrationCallerDep as CallerDep
 from hub_webhooks.api.schemas import (
     CreatedOut,
     CreateRegistration,

@@ -4,6 +4,7 @@ the ``/v1`` API, as the signed-in user."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from datetime import UTC, datetime
@@ -338,6 +339,32 @@ async def _activity(
     return page.entries, page.next_cursor, None
 
 
+async def _neighbours(
+    request: Request, session: UiSession, cid: UUID
+) -> tuple[Any, str | None, list[Any], str | None]:
+    """The gateway's rate-limit status and the webhooks service's registrations of a connection,
+    asked at once; either one missing is said in words, the page renders anyway."""
+    container = _c(request)
+    limits: Any
+    registrations: Any
+    limits, registrations = await asyncio.gather(
+        container.rate_limits.status(session.caller, cid),
+        container.webhook_registrations.of_connection(session.caller, cid),
+        return_exceptions=True,
+    )
+    for answer in (limits, registrations):
+        if isinstance(answer, BaseException) and not isinstance(answer, HubError):
+            raise answer
+    limit_note = f"Not available: {limits.message}" if isinstance(limits, HubError) else None
+    listed_note = f"Not available: {registrations.message}" if isinstance(registrations, HubError) else None
+    return (
+        None if limit_note else limits,
+        limit_note,
+        [] if listed_note else list(registrations),
+        listed_note,
+    )
+
+
 @router.get("/connections/{connection_id}")
 async def connection_detail(request: Request, connection_id: str) -> Response:
     session = await session_of(request)
@@ -350,6 +377,7 @@ async def connection_detail(request: Request, connection_id: str) -> Response:
     exports = await _c(request).exports.list(session.caller, cid, limit=5)
     activity, _, activity_note = await _activity(request, session, cid)
     trigger_counts = await _c(request).connection_admin.trigger_counts(session.caller, cid)
+    rate_limit, rate_limit_note, registrations, registrations_note = await _neighbours(request, session, cid)
     automations = [
         a
         for a in await _c(request).automations.list_all(session.caller)
@@ -366,6 +394,11 @@ async def connection_detail(request: Request, connection_id: str) -> Response:
         activity_note=activity_note,
         automations=automations,
         trigger_counts=trigger_counts,
+        rate_limit=rate_limit,
+        rate_limit_note=rate_limit_note,
+        registrations=registrations,
+        registrations_note=registrations_note,
+        webhook_triggers=[t for t in (manifest.triggers if manifest else []) if t.is_webhook_based],
         scopes=connection.metadata.get("scopes") or connection.metadata.get("granted_scopes"),
         connected=request.query_params.get("status") == "connected",
     )
@@ -381,6 +414,49 @@ async def rename_connection(request: Request, connection_id: str) -> Response:
     except HubError as exc:
         return _go(f"{PATH}/connections/{connection_id}", f"Not renamed: {exc.message}")
     return _go(f"{PATH}/connections/{connection_id}", "Renamed.")
+
+
+@router.post("/connections/{connection_id}/webhooks")
+async def register_webhook(request: Request, connection_id: str) -> Response:
+    """A registration of the chosen triggers; a manual one's URL, secret (shown this once) and
+    steps are the answer itself, never a redirect (nothing of it lands in a URL or a log)."""
+    session = await session_of(request)
+    form = await checked_form(request, session)
+    triggers = [str(t) for t in form.getlist("trigger_ids")]
+    mode = "manual" if form.get("mode") == "manual" else "auto"
+    try:
+        cid = _known_id(connection_id, ConnectionNotFound)
+        connection = await _c(request).connections.get(session.caller, cid)
+        if not triggers:
+            raise HubError("choose at least one trigger", code="validation_error", status_code=422)
+        made = await _c(request).webhook_registrations.create(session.caller, cid, triggers, mode)
+    except HubError as exc:
+        return _go(f"{PATH}/connections/{connection_id}", f"Webhook not registered: {exc.message}")
+    if made.mode != "manual":
+        return _go(f"{PATH}/connections/{cid}", "Webhook registered at the provider.")
+    return _page(
+        request, "webhook_created.html", session, connection=connection, registration=made, automation=None
+    )
+
+
+@router.post("/connections/{connection_id}/webhooks/{registration_id}/{change}")
+async def change_webhook(request: Request, connection_id: str, registration_id: str, change: str) -> Response:
+    """Store the signing secret the provider issued, or delete the registration."""
+    session = await session_of(request)
+    form = await checked_form(request, session)
+    back = f"{PATH}/connections/{connection_id}"
+    rid = _uuid(registration_id)
+    service = _c(request).webhook_registrations
+    try:
+        if rid is None or change not in ("secret", "delete"):
+            raise HubError("no such webhook registration", code="registration_not_found", status_code=404)
+        if change == "delete":
+            await service.delete(session.caller, rid)
+            return _go(back, "Webhook registration deleted.")
+        await service.put_secret(session.caller, rid, str(form.get("secret") or ""))
+    except HubError as exc:
+        return _go(back, f"Not done: {exc.message}")
+    return _go(back, "Signing secret stored.")
 
 
 @router.post("/connections/{connection_id}/test")
@@ -716,7 +792,22 @@ async def _save_or_preview(request: Request, automation_id: UUID | None) -> Resp
         return await _builder(
             request, session, form, automation=existing, error=exc, status_code=exc.status_code
         )
-    return _go(f"{PATH}/automations/{saved.id}", "Automation saved.")
+    webhook = saved.webhook
+    if webhook is not None and webhook.created and webhook.registration.mode == "manual":
+        # One more step for the user: the provider's settings (URL, secret shown this once).
+        connection = await _c(request).connections.get(session.caller, t_cid)
+        return _page(
+            request,
+            "webhook_created.html",
+            session,
+            connection=connection,
+            registration=webhook.registration,
+            automation=saved.automation,
+        )
+    notice = "Automation saved."
+    if webhook is not None and webhook.created:
+        notice += " Its webhook was registered at the provider."
+    return _go(f"{PATH}/automations/{saved.automation.id}", notice)
 
 
 @router.post("/automations/new")
