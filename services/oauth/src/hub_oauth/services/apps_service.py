@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import CLIENT_SECRET
+from hub_common.db import Database
 from hub_oauth.domain.apps import app_secret_owner
 from hub_oauth.repositories import apps
 from hub_oauth.repositories.apps import AppRow as AppRow  # the routes' type
@@ -13,8 +12,8 @@ from hub_oauth.services.context import ContextResolver
 
 
 class AppService:
-    def __init__(self, pool: asyncpg.Pool, vault: VaultClient, resolver: ContextResolver) -> None:
-        self.pool = pool
+    def __init__(self, db: Database, vault: VaultClient, resolver: ContextResolver) -> None:
+        self.db = db
         self.vault = vault
         self.resolver = resolver
 
@@ -23,24 +22,26 @@ class AppService:
         if client_secret is not None:
             await self.vault.store(app.tenant_id, owner, CLIENT_SECRET, client_secret)
         else:
-            before = await apps.get(self.pool, app.tenant_id, app.connector_id)
+            async with self.db.connection() as conn:
+                before = await apps.get(conn, app.tenant_id, app.connector_id)
             if before is not None and before.client_id != app.client_id:
                 # A secret belongs to its client: a new client id without one has none (it would
                 # otherwise be sent, with the new id, to the provider).
                 await self.vault.delete(app.tenant_id, owner, CLIENT_SECRET)
         self.resolver.forget_app(app.tenant_id, app.connector_id)
-        async with self.pool.acquire() as conn:
+        async with self.db.connection() as conn:
             return await apps.upsert(conn, app)
 
     async def get(self, tenant_id: str, connector_id: str) -> tuple[AppRow | None, bool]:
-        app = await apps.get(self.pool, tenant_id, connector_id)
+        async with self.db.connection() as conn:
+            app = await apps.get(conn, tenant_id, connector_id)
         if app is None:
             return None, False
         keys = await self.vault.list_keys(tenant_id, app_secret_owner(connector_id))
         return app, CLIENT_SECRET in keys
 
     async def delete(self, tenant_id: str, connector_id: str) -> bool:
-        async with self.pool.acquire() as conn:
+        async with self.db.connection() as conn:
             deleted = await apps.delete(conn, tenant_id, connector_id)
         self.resolver.forget_app(tenant_id, connector_id)
         await self.vault.delete(tenant_id, app_secret_owner(connector_id), CLIENT_SECRET)
