@@ -17,10 +17,10 @@ from hub_oauth.adapters.locks import RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.config import NEEDS, SCHEMA, OAuthSettings
 from hub_oauth.domain.apps import parse_default_apps
-from hub_oauth.services.apps_service import AppService
+from hub_oauth.services.apps import AppService
 from hub_oauth.services.capture import CredentialCapture
-from hub_oauth.services.context import ContextResolver
 from hub_oauth.services.flows import FlowService
+from hub_oauth.services.oauth_context import ContextResolver
 from hub_oauth.services.refresh import Refresher
 from hub_oauth.services.revoke import Revoker
 from hub_oauth.services.scheduler import RefreshScheduler

@@ -5,7 +5,7 @@ import pytest
 from hub_common.errors import BadRequest
 from hub_oauth.domain.apps import DefaultApp
 from hub_oauth.repositories import apps
-from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.oauth_context import ContextResolver
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ from hub_oauth.domain.endpoints import Endpoints
 from hub_oauth.domain.errors import FlowRevoked
 from hub_oauth.domain.token_response import parse
 from hub_oauth.services import token_store
-from hub_oauth.services.context import ClientCredentials
+from hub_oauth.services.oauth_context import ClientCredentials
 from hub_oauth.services.revoke import Revoker
 from hub_oauth.services.token_store import TokenStore
 

@@ -32,7 +32,7 @@ from hub_oauth.domain.errors import FlowError, FlowRevoked
 from hub_oauth.domain.token_response import OAuthProviderError, TokenSet
 from hub_oauth.repositories import flows
 from hub_oauth.repositories.flows import FlowRow
-from hub_oauth.services.context import ContextResolver, OAuthContext
+from hub_oauth.services.oauth_context import ContextResolver, OAuthContext
 from hub_oauth.services.revoke import revoke_each
 from hub_oauth.services.token_store import TokenStore
 

@@ -40,7 +40,7 @@ from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import tokens
-from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.oauth_context import ContextResolver
 from hub_oauth.services.token_store import TokenStore, expiry, write_values
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.config import SCHEMA
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import flows, tokens
-from hub_oauth.services.context import ContextResolver, OAuthContext
+from hub_oauth.services.oauth_context import ContextResolver, OAuthContext
 from hub_oauth.services.token_store import SOURCE
 
 log = logging.getLogger(__name__)

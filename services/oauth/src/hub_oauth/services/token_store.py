@@ -26,7 +26,7 @@ from hub_oauth.domain.errors import FlowRevoked
 from hub_oauth.domain.token_response import TokenSet
 from hub_oauth.repositories import flows, tokens
 from hub_oauth.repositories.tokens import TokenRow
-from hub_oauth.services.context import OAuthContext
+from hub_oauth.services.oauth_context import OAuthContext
 
 log = logging.getLogger(__name__)
 SOURCE = "/integration-hub/oauth"

@@ -36,7 +36,7 @@ from hub_vault.repositories.credentials import CredentialMeta as CredentialMeta 
 from hub_vault.repositories.credentials import WriteResult
 from hub_vault.services import audit_trail, sealing
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 from hub_vault.services.keys import KeyService
 
 EVENT_SOURCE = "/integration-hub/vault"

@@ -8,7 +8,7 @@ from hub_common.db import Database
 from hub_oauth.domain.apps import app_secret_owner
 from hub_oauth.repositories import apps
 from hub_oauth.repositories.apps import AppRow as AppRow  # the routes' type
-from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.oauth_context import ContextResolver
 
 
 class AppService:
