@@ -109,7 +109,7 @@ class KeyService:
         return loaded
 
     async def _counts(self) -> dict[int, int]:
-        async with self.db.pool.acquire() as conn:
+        async with self.db.connection() as conn:
             return await credentials.counts_by_key_version(conn)
 
     async def list_versions(self, ctx: CallContext) -> list[KeyVersionInfo]:
