@@ -9,8 +9,8 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from hub_connector_sdk import ENTRY_POINT_GROUP, ApiSpec, AuthenticationMethod, AuthSpec, BaseConnector
+from hub_connector_sdk.versions import at_most
 from hub_connectors.registry import BUILTINS, ConnectorRegistry, discover_plugins, load_registry
-from hub_connectors.registry.semver import at_most
 
 pytestmark = pytest.mark.unit
 

@@ -54,10 +54,11 @@ class Container(CompositionRoot):
         stack.push_async_callback(self.bus.stop)
         self.budgets = ProviderBudgets(redis, self.bus)
         stack.push_async_callback(self.budgets.close)
-        self.snapshots = SnapshotWriter(self.infra.pool, flush_interval_s=s.gateway_snapshot_flush_interval_s)
+        self.db = Database(self.infra.pool)
+        self.snapshots = SnapshotWriter(self.db, flush_interval_s=s.gateway_snapshot_flush_interval_s)
         await self.snapshots.start()
         stack.push_async_callback(self.snapshots.stop)
-        self.usage = UsageMeter(self.infra.pool, flush_interval_s=s.gateway_snapshot_flush_interval_s)
+        self.usage = UsageMeter(self.db, flush_interval_s=s.gateway_snapshot_flush_interval_s)
         await self.usage.start()
         stack.push_async_callback(self.usage.stop)
         self.events = EventSink(
@@ -94,7 +95,6 @@ class Container(CompositionRoot):
             RedisBuckets(redis), lease_max=s.gateway_lease_max, lease_ttl_s=s.gateway_lease_ttl_s
         )
         stack.push_async_callback(self.limiter.close)
-        self.db = Database(self.infra.pool)
         self.transforms = TransformService(self.db, self.bus)
         self.upstream = Http1Client(
             allowlist=allowlist,

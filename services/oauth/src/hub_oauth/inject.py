@@ -6,6 +6,7 @@ import contextlib
 
 from hub_common.clients.vault import VaultClient
 from hub_common.composition import CompositionRoot, close_with
+from hub_common.db import Database
 from hub_common.errors import ConfigurationError
 from hub_common.infrastructure import Infrastructure
 from hub_common.ssrf_http import PolicyTransport
@@ -17,10 +18,10 @@ from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.config import NEEDS, SCHEMA, OAuthSettings
 from hub_oauth.domain.apps import parse_default_apps
 from hub_oauth.services.app_webhook_secrets import AppWebhookSecrets
-from hub_oauth.services.apps_service import AppService
+from hub_oauth.services.apps import AppService
 from hub_oauth.services.capture import CredentialCapture
-from hub_oauth.services.context import ContextResolver
 from hub_oauth.services.flows import FlowService
+from hub_oauth.services.oauth_context import ContextResolver
 from hub_oauth.services.refresh import Refresher
 from hub_oauth.services.revoke import Revoker
 from hub_oauth.services.scheduler import RefreshScheduler
@@ -51,6 +52,7 @@ class Container(CompositionRoot):
         s = self.settings
         await self.infra.start()
         stack.push_async_callback(self.infra.stop)
+        self.db = Database(self.infra.pool)
         minter = self.minter
         self.vault = close_with(stack, VaultClient(s.vault_url, minter))
         directory = self._directory
@@ -74,23 +76,23 @@ class Container(CompositionRoot):
         self.locks = RedisLocks(self.infra.redis)
         stack.push_async_callback(self.locks.aclose)
         self.resolver = ContextResolver(
-            pool=self.infra.pool,
+            db=self.db,
             directory=self.directory,
             vault=self.vault,
             provider=self.provider,
             default_apps=self.default_apps,
             outbound_allowlist=s.outbound_allowlist_entries,
         )
-        self.store = TokenStore(self.infra.pool, self.vault, self.locks)
+        self.store = TokenStore(self.db, self.vault, self.locks)
         self.webhook_secrets = AppWebhookSecrets(
-            self.infra.pool, self.vault, self.resolver, overlap_s=s.oauth_app_secret_overlap_s
+            self.db, self.vault, self.resolver, overlap_s=s.oauth_app_secret_overlap_s
         )
-        self.apps = AppService(self.infra.pool, self.vault, self.resolver, self.webhook_secrets)
+        self.apps = AppService(self.db, self.vault, self.resolver, self.webhook_secrets)
         self.flows = FlowService(
-            settings=s, pool=self.infra.pool, resolver=self.resolver, provider=self.provider, store=self.store
+            settings=s, db=self.db, resolver=self.resolver, provider=self.provider, store=self.store
         )
         self.refresher = Refresher(
-            pool=self.infra.pool,
+            db=self.db,
             vault=self.vault,
             resolver=self.resolver,
             provider=self.provider,
@@ -98,7 +100,7 @@ class Container(CompositionRoot):
             store=self.store,
         )
         self.revoker = Revoker(
-            pool=self.infra.pool,
+            db=self.db,
             vault=self.vault,
             resolver=self.resolver,
             provider=self.provider,
@@ -109,7 +111,7 @@ class Container(CompositionRoot):
         )
         stack.push_async_callback(self.capture.aclose)
         self.scheduler = RefreshScheduler(
-            pool=self.infra.pool,
+            db=self.db,
             refresher=self.refresher,
             interval_s=s.refresh_scheduler_interval_s,
             margin_s=s.refresh_margin_s,

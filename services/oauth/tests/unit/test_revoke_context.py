@@ -26,7 +26,7 @@ class Resolver:
 
 
 def revoker(error: HubError) -> Revoker:
-    return Revoker(pool=None, vault=None, resolver=Resolver(error), provider=None, locks=None)  # type: ignore[arg-type]
+    return Revoker(db=None, vault=None, resolver=Resolver(error), provider=None, locks=None)  # type: ignore[arg-type]
 
 
 async def test_a_permanent_reason_is_reported_and_the_tokens_go_anyway():

@@ -1,6 +1,5 @@
 """A proactive refresh round survives one connection's unexpected failure."""
 
-import contextlib
 import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -15,28 +14,7 @@ from hub_oauth.services.refresh import RefreshOutcome
 pytestmark = pytest.mark.unit
 
 
-class FakePool:
-    def acquire(self):
-        pool = self
-
-        class Conn:
-            async def __aenter__(self):
-                return self
-
-            async def __aexit__(self, *exc):
-                return False
-
-            def transaction(self):
-                return pool._tx()
-
-        return Conn()
-
-    @contextlib.asynccontextmanager
-    async def _tx(self):
-        yield
-
-
-async def test_a_crashing_connection_is_deferred_and_the_others_still_refresh(monkeypatch):
+async def test_a_crashing_connection_is_deferred_and_the_others_still_refresh(monkeypatch, db):
     broken, refused, fine = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     order = [broken, refused, fine]
     failures: list[tuple] = []
@@ -47,7 +25,7 @@ async def test_a_crashing_connection_is_deferred_and_the_others_still_refresh(mo
     async def get(_conn, cid):
         return SimpleNamespace(tenant_id="t1", connection_id=cid)
 
-    async def record_failure(_pool, cid, error, retry_in_s):
+    async def record_failure(_conn, cid, error, retry_in_s):
         failures.append((cid, error, retry_in_s))
 
     monkeypatch.setattr(tokens, "due_for_refresh", due)
@@ -55,7 +33,7 @@ async def test_a_crashing_connection_is_deferred_and_the_others_still_refresh(mo
     monkeypatch.setattr(tokens, "record_failure", record_failure)
     tried: list[uuid.UUID] = []
 
-    async def release_claim(_pool, cid):
+    async def release_claim(_conn, cid):
         pass
 
     monkeypatch.setattr(tokens, "release_claim", release_claim)
@@ -76,7 +54,7 @@ async def test_a_crashing_connection_is_deferred_and_the_others_still_refresh(mo
             return RefreshOutcome(connection_id, True, None, 2)
 
     round_ = scheduler.RefreshScheduler(
-        pool=FakePool(), refresher=Refresher(), interval_s=60, margin_s=300, idle_s=3600
+        db=db, refresher=Refresher(), interval_s=60, margin_s=300, idle_s=3600
     )
     assert await round_.run_once() == 1
     assert tried == order

@@ -34,55 +34,39 @@ class SlowRefresher:
         return SimpleNamespace(refreshed=True, performed=True)
 
 
-class Pool:
-    """Enough of asyncpg's pool for one round: acquire() as a context with a transaction."""
-
-    def acquire(self):
-        return self
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *_exc):
-        return False
-
-    def transaction(self):
-        return self
-
-
-def scheduler_over(refresher, monkeypatch, due: list[uuid.UUID]) -> RefreshScheduler:
+def scheduler_over(refresher, monkeypatch, db, due: list[uuid.UUID]) -> RefreshScheduler:
     async def due_for_refresh(_conn, **_k):
         return due
 
     async def get(_conn, cid):
         return SimpleNamespace(tenant_id="t", connection_id=cid)
 
-    async def purge(_pool, **_k):
+    async def purge(_conn, **_k):
         return 0
 
-    async def release_claim(_pool, _cid):
+    async def release_claim(_conn, _cid):
         return None
 
     monkeypatch.setattr(scheduler_module.tokens, "due_for_refresh", due_for_refresh)
     monkeypatch.setattr(scheduler_module.tokens, "get_unscoped", get)
     monkeypatch.setattr(scheduler_module.flows, "purge", purge)
     monkeypatch.setattr(scheduler_module.tokens, "release_claim", release_claim)
-    return RefreshScheduler(pool=Pool(), refresher=refresher, interval_s=60, margin_s=300, idle_s=3600)
+    return RefreshScheduler(db=db, refresher=refresher, interval_s=60, margin_s=300, idle_s=3600)
 
 
-async def test_stop_lets_the_refresh_in_hand_finish_and_starts_no_other(monkeypatch):
+async def test_stop_lets_the_refresh_in_hand_finish_and_starts_no_other(monkeypatch, db):
     due = [uuid.uuid4(), uuid.uuid4(), uuid.uuid4()]
     refresher = SlowRefresher(0.2)
-    scheduler = scheduler_over(refresher, monkeypatch, due)
+    scheduler = scheduler_over(refresher, monkeypatch, db, due)
     scheduler.start()
     await refresher.busy.wait()
     await scheduler.stop(grace_s=5)
     assert refresher.started == due[:1] and refresher.finished == due[:1]
 
 
-async def test_stop_cancels_a_refresh_that_outlasts_the_grace(monkeypatch):
+async def test_stop_cancels_a_refresh_that_outlasts_the_grace(monkeypatch, db):
     refresher = SlowRefresher(30)
-    scheduler = scheduler_over(refresher, monkeypatch, [uuid.uuid4()])
+    scheduler = scheduler_over(refresher, monkeypatch, db, [uuid.uuid4()])
     scheduler.start()
     await refresher.busy.wait()
     await asyncio.wait_for(scheduler.stop(grace_s=0.1), 2)

@@ -15,7 +15,7 @@ from hub_oauth.domain.endpoints import Endpoints
 from hub_oauth.domain.errors import FlowRevoked
 from hub_oauth.domain.token_response import parse
 from hub_oauth.services import token_store
-from hub_oauth.services.context import ClientCredentials
+from hub_oauth.services.oauth_context import ClientCredentials
 from hub_oauth.services.revoke import Revoker
 from hub_oauth.services.token_store import TokenStore
 
@@ -61,11 +61,11 @@ class FreeLocks:
         yield True
 
 
-async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(monkeypatch):
+async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(monkeypatch, db):
     async def connect(*_a, **_k):
         return 1
 
-    async def previous_grant(_pool, _cid):
+    async def previous_grant(_conn, _cid):
         # A token row exists (a reconnect); that grant had a refresh token and user scopes.
         return SimpleNamespace(has_refresh_token=True, metadata={"user_scopes": ["chat:write"]})
 
@@ -82,16 +82,16 @@ async def test_a_reconnect_without_user_scopes_drops_the_old_grants_user_token(m
     )
     answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
     ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
-    store = TokenStore(None, vault, FreeLocks())
+    store = TokenStore(db, vault, FreeLocks())
     await store.store_initial(ctx, answer, external_account_id="T2", metadata={})
     assert vault.data == {"access_token": "xoxb-new", "signing_secret": "not a token: kept"}
 
 
-async def test_a_first_grant_clears_a_refresh_token_a_crashed_connect_left(monkeypatch):
+async def test_a_first_grant_clears_a_refresh_token_a_crashed_connect_left(monkeypatch, db):
     async def connect(*_a, **_k):
         return 1
 
-    async def no_row(_pool, _cid):
+    async def no_row(_conn, _cid):
         return None
 
     monkeypatch.setattr(token_store.tokens, "connect", connect)
@@ -99,18 +99,16 @@ async def test_a_first_grant_clears_a_refresh_token_a_crashed_connect_left(monke
     vault = FakeVault({"refresh_token": "left by a connect that never wrote its row"})
     answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
     ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
-    await TokenStore(None, vault, FreeLocks()).store_initial(
-        ctx, answer, external_account_id="T2", metadata={}
-    )
+    await TokenStore(db, vault, FreeLocks()).store_initial(ctx, answer, external_account_id="T2", metadata={})
     assert vault.data == {"access_token": "xoxb-new"}
 
 
-async def test_a_connect_a_revoke_ended_deletes_only_the_values_it_wrote(monkeypatch):
+async def test_a_connect_a_revoke_ended_deletes_only_the_values_it_wrote(monkeypatch, db):
     """The lock lapsed: a revoke ended this flow, and a newer connect took the lock and wrote its
     own access token meanwhile. The refused connect removes its refresh token, not that newer
     access token."""
 
-    async def no_row(_pool, _cid):
+    async def no_row(_conn, _cid):
         return None
 
     vault = FakeVault({})
@@ -128,7 +126,7 @@ async def test_a_connect_a_revoke_ended_deletes_only_the_values_it_wrote(monkeyp
     )
     ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
     with pytest.raises(FlowRevoked):
-        await TokenStore(None, vault, FreeLocks()).store_initial(
+        await TokenStore(db, vault, FreeLocks()).store_initial(
             ctx, answer, external_account_id="T2", metadata={}
         )
     assert vault.data == {"access_token": "xoxb-newer-connect"}
@@ -163,7 +161,7 @@ async def revoke_slack(refused: frozenset[str] = frozenset()) -> tuple[tuple[boo
         endpoints=Endpoints(SLACK.authorization_url, SLACK.token_url, SLACK.revocation_url, None),
     )
     vault = FakeVault({"access_token": "xoxb-bot", "access_token.user": "xoxp-user"})
-    revoker = Revoker(pool=None, vault=vault, resolver=None, provider=provider, locks=None)
+    revoker = Revoker(db=None, vault=vault, resolver=None, provider=provider, locks=None)
     try:
         return await revoker._at_provider(ctx), sent
     finally:
@@ -182,12 +180,12 @@ async def test_a_failed_bot_revoke_still_revokes_the_user_token():
     assert sent == ["Bearer xoxb-bot", "Bearer xoxp-user"]
 
 
-async def test_a_failed_write_deletes_nothing_of_the_previous_grant(monkeypatch):
+async def test_a_failed_write_deletes_nothing_of_the_previous_grant(monkeypatch, db):
     """The previous grant's keys go only once the new values are stored: a write that fails
     leaves the connection on its old, complete grant."""
     events: list[str] = []
 
-    async def previous_grant(_pool, _cid):
+    async def previous_grant(_conn, _cid):
         return SimpleNamespace(has_refresh_token=True, metadata={"user_scopes": ["chat:write"]})
 
     class FailingWrites(FakeVault):
@@ -201,7 +199,7 @@ async def test_a_failed_write_deletes_nothing_of_the_previous_grant(monkeypatch)
     monkeypatch.setattr(token_store.tokens, "get_unscoped", previous_grant)
     answer = parse("slack", 200, {"ok": True, "access_token": "xoxb-new", "team": {"id": "T2"}})
     ctx = SimpleNamespace(info=SimpleNamespace(tenant_id="t", id=CID, connector_id="slack", user_id="u"))
-    store = TokenStore(None, FailingWrites({}), FreeLocks())
+    store = TokenStore(db, FailingWrites({}), FreeLocks())
     with pytest.raises(RuntimeError, match="vault down"):
         await store.store_initial(ctx, answer, external_account_id="T2", metadata={})
     assert events == []

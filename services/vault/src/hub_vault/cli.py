@@ -12,7 +12,7 @@ from hub_common.settings import HubSettings
 from hub_vault.config import NEEDS, SCHEMA, VaultSettings
 from hub_vault.domain.keyring import dump_keyring_json, new_keyring
 from hub_vault.repositories.rewrap_jobs import RewrapJob
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 
 CLI_CALLER = "hub-vault-cli"
 

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from hub_common.license import Feature, policy_for, tier_allowing_feature
 from hub_connector_sdk import ConnectorHealth, ConnectorManifest
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.content_export import ContentExport
-from hub_connectors.domain.license import Feature, policy_for, tier_allowing_feature
 from hub_connectors.registry import LoadProblem, RegisteredConnector
 from hub_connectors.services.caller import Caller
 

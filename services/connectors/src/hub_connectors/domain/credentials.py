@@ -11,11 +11,9 @@ from collections.abc import Mapping
 from hub_common.connection_credentials import InvalidCredentials, fields_of, validate, vault_keys
 from hub_common.errors import Unprocessable
 from hub_connector_sdk import AuthenticationMethod, AuthSpec
-from hub_connector_sdk.models import HOSTED_AUTH_METHODS
 
 __all__ = [
     "DIRECT_METHODS",
-    "SUPPORTED_METHODS",
     "CredentialsNotAccepted",
     "InvalidCredentials",
     "fields_of",
@@ -27,8 +25,6 @@ M = AuthenticationMethod
 
 # Methods whose credentials the user gives to this service directly.
 DIRECT_METHODS = frozenset({M.API_KEY, M.BASIC, M.BEARER})
-# What this hub can host at all (the gateway must know how to inject it).
-SUPPORTED_METHODS = HOSTED_AUTH_METHODS
 
 
 class CredentialsNotAccepted(Unprocessable):

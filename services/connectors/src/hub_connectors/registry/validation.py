@@ -9,14 +9,14 @@ from jsonschema.exceptions import SchemaError
 from pydantic import ValidationError
 
 from hub_connector_sdk import BaseConnector, ConnectorManifest, ManifestError
-from hub_connectors.domain.credentials import SUPPORTED_METHODS
+from hub_connector_sdk.models import HOSTED_AUTH_METHODS  # what the gateway knows how to inject
+from hub_connector_sdk.versions import at_most
 from hub_connectors.domain.hosts import (
     HostNotAllowed,
     check_declared,
     check_not_internal,
     effective_allowed_hosts,
 )
-from hub_connectors.registry.semver import at_most
 
 
 class RegistrationError(Exception):
@@ -50,8 +50,8 @@ def manifest_from_data(data: Any) -> ConnectorManifest:
 def checked_manifest(
     manifest: ConnectorManifest, *, hub_version: str, builtin: bool, operator_allowlist: tuple[str, ...] = ()
 ) -> ConnectorManifest:
-    if manifest.auth.method not in SUPPORTED_METHODS:
-        supported = ", ".join(sorted(str(m) for m in SUPPORTED_METHODS))
+    if manifest.auth.method not in HOSTED_AUTH_METHODS:
+        supported = ", ".join(sorted(str(m) for m in HOSTED_AUTH_METHODS))
         raise RegistrationError(
             f"{manifest.id}: auth method {manifest.auth.method!s} is not supported (supported: {supported})"
         )

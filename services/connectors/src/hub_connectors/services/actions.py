@@ -8,6 +8,7 @@ from uuid import UUID
 
 from hub_common.db import Database
 from hub_common.events import IntegrationActionExecuted
+from hub_common.license import Feature, require_feature
 from hub_connector_sdk import ActionResult, ConnectorError
 from hub_connectors.domain.action_summary import bounded_errors, summarize
 from hub_connectors.domain.errors import (
@@ -17,7 +18,6 @@ from hub_connectors.domain.errors import (
     InvalidParametersError,
     UnknownActionError,
 )
-from hub_connectors.domain.license import Feature, require_feature
 from hub_connectors.domain.schemas import schema_errors
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.registry import ConnectorRegistry

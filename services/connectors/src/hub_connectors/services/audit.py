@@ -11,10 +11,10 @@ from uuid import UUID
 from hub_common.db import Database
 from hub_common.errors import BadRequest
 from hub_common.events import HubEvent
+from hub_common.license import TIERS, Feature, policy_for, require_feature
 from hub_common.pagination import Cursor, as_utc
 from hub_connectors.domain.audit import entry_for
 from hub_connectors.domain.errors import ConnectionNotFound
-from hub_connectors.domain.license import TIERS, Feature, policy_for, require_feature
 from hub_connectors.repositories import audit, connections
 from hub_connectors.services.caller import Caller
 

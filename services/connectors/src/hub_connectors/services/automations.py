@@ -13,12 +13,12 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from hub_common.db import Database
+from hub_common.license import Feature, require_feature
 from hub_connector_sdk import ConnectorAction, ConnectorTrigger
 from hub_connectors.domain import templates
 from hub_connectors.domain.automation import Automation, AutomationRunRow
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.errors import AutomationNotFound, InvalidAutomation
-from hub_connectors.domain.license import Feature, require_feature
 from hub_connectors.domain.schemas import schema_errors
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.registry import ConnectorRegistry

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from hub_common.db import Database
 from hub_common.errors import HubError
+from hub_common.license import Feature, require_connection_slot, require_feature
 from hub_common.redaction import is_sensitive_key
 from hub_common.ssrf import UrlNotAllowed, check_url
 from hub_connector_sdk import AuthenticationMethod, ConnectorManifest
@@ -27,7 +28,6 @@ from hub_connectors.domain.errors import (
     NameTaken,
 )
 from hub_connectors.domain.hosts import HostNotAllowed, check_declared, effective_allowed_hosts
-from hub_connectors.domain.license import Feature, require_connection_slot, require_feature
 from hub_connectors.domain.schemas import schema_errors
 from hub_connectors.domain.states import ConnectionStatus, transition
 from hub_connectors.registry import ConnectorRegistry

@@ -19,12 +19,12 @@ from uuid import UUID
 
 from hub_common.db import Database
 from hub_common.errors import Conflict, NotFound, Unprocessable
+from hub_common.license import Feature, policy_for, require_feature
 from hub_common.redaction import redact_text
 from hub_common.web.auth import Tier
 from hub_connector_sdk import ConnectorError, ProviderError
 from hub_connectors.domain.content_export import ContentExport, ExportMode, content_event
 from hub_connectors.domain.errors import ConnectionNotActive, ConnectionNotFound, ConnectorUnavailable
-from hub_connectors.domain.license import Feature, policy_for, require_feature
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import connections, tenants

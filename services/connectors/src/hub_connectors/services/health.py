@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from hub_common.db import Database
+from hub_common.license import TIERS, Feature, require_feature
 from hub_common.web.auth import Tier
 from hub_connector_sdk import AuthenticationMethod, ConnectorHealth
 from hub_connectors.domain.connection import Connection
 from hub_connectors.domain.errors import ConnectionNotActive, ConnectionNotFound
 from hub_connectors.domain.health import account_of, error_text, verdict
-from hub_connectors.domain.license import TIERS, Feature, require_feature
 from hub_connectors.domain.states import (
     CHECKABLE,
     PERIODICALLY_CHECKED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub_common.db import Database
-from hub_connectors.domain.license import policy_for
+from hub_common.license import policy_for
 from hub_connectors.repositories import connections
 from hub_connectors.services.caller import Caller
 

@@ -17,10 +17,10 @@ from uuid import UUID
 from hub_common.credential_keys import WEBHOOK_SECRET, secondary
 from hub_common.db import Database
 from hub_common.errors import Unprocessable
+from hub_common.license import Feature, require_feature
 from hub_common.web.auth import Tier
 from hub_connector_sdk import ConnectorError, WebhookRegistration
 from hub_connectors.domain.errors import ConnectionNotActive, ConnectionNotFound, ConnectorUnavailable
-from hub_connectors.domain.license import Feature, require_feature
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.registry import ConnectorRegistry
 from hub_connectors.repositories import connections, tenants

@@ -31,6 +31,7 @@ import asyncpg
 
 from hub_common import jsonutil
 from hub_common.background import BackgroundTask, every
+from hub_common.db import Database
 from hub_gateway.adapters.bus import Bus
 from hub_gateway.domain.errors import ProviderRateLimited
 from hub_gateway.domain.provider_limits import Block, ProviderLimit
@@ -172,10 +173,8 @@ class Snapshot:
 class SnapshotWriter:
     """Latest provider budgets per (connection, budget), upserted in batches off the hot path."""
 
-    def __init__(
-        self, pool: asyncpg.Pool | None, *, flush_interval_s: float, max_pending: int = 50_000
-    ) -> None:
-        self._pool = pool
+    def __init__(self, db: Database | None, *, flush_interval_s: float, max_pending: int = 50_000) -> None:
+        self._db = db
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._pending: dict[tuple[uuid.UUID, str], Snapshot] = {}
@@ -208,11 +207,11 @@ class SnapshotWriter:
             await self.flush()
 
     async def flush(self) -> int:
-        if not self._pending or self._pool is None:
+        if not self._pending or self._db is None:
             return 0
         batch, self._pending = list(self._pending.values()), {}
         try:
-            async with self._pool.acquire() as conn:
+            async with self._db.connection() as conn:
                 await rate_limits.upsert_many(conn, batch)
         except (asyncpg.DataError, ValueError, OverflowError):
             # A value the table cannot hold would fail every retry and hold back every other

@@ -100,10 +100,6 @@ SNAPSHOT_EVERY_S = 0.1
 _BODY_VALIDATORS = frozenset({"etag", "content-md5", "digest", "repr-digest", "content-digest"})
 
 
-# The name api/routes.py imports (ADR 0027's branch reshapes that module); GatewayCaller is the one.
-Caller = GatewayCaller
-
-
 @dataclass(slots=True)
 class ProxyRequest:
     connection_id: uuid.UUID

@@ -9,10 +9,10 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
 from prometheus_client import Counter
 
 from hub_common.background import BackgroundTask, every
+from hub_common.db import Database
 from hub_gateway.domain.usage import TokenUsage
 from hub_gateway.repositories import token_usage
 
@@ -38,9 +38,9 @@ class _Pending:
 
 class UsageMeter:
     def __init__(
-        self, pool: asyncpg.Pool | None, *, flush_interval_s: float = 1.0, max_pending: int = 50_000
+        self, db: Database | None, *, flush_interval_s: float = 1.0, max_pending: int = 50_000
     ) -> None:
-        self._pool = pool
+        self._db = db
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._pending: dict[uuid.UUID, _Pending] = {}
@@ -82,7 +82,7 @@ class UsageMeter:
             await self.flush()
 
     async def flush(self) -> int:
-        if not self._pending or self._pool is None:
+        if not self._pending or self._db is None:
             return 0
         batch, self._pending = self._pending, {}
         rows = [
@@ -90,7 +90,7 @@ class UsageMeter:
             for cid, p in batch.items()
         ]
         try:
-            async with self._pool.acquire() as conn:
+            async with self._db.connection() as conn:
                 await token_usage.add_many(conn, rows)
         except Exception:
             for cid, p in batch.items():  # added back: counted on the next flush, never twice

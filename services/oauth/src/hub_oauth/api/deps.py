@@ -13,14 +13,14 @@ if TYPE_CHECKING:
     from hub_oauth.inject import Container
 
 
-async def container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
     # async on purpose: FastAPI runs a plain ``def`` dependency on a worker thread, a hop that
     # cost milliseconds per request on a busy two-core machine (bench/oauth_bench.py).
     c: Container = request.app.state.container
     return c
 
 
-Services = Annotated["Container", Depends(container)]
+ContainerDep = Annotated["Container", Depends(_container)]
 
 # Services allowed to act on any tenant's connections here (they name the tenant in the body).
 TRUSTED_SERVICES = frozenset({"gateway", "connectors"})

@@ -13,17 +13,17 @@ from hub_common.errors import BadRequest, Forbidden, HubError, NotFound
 from hub_common.web.auth import AnyPrincipal, Principal, UserPrincipal
 from hub_common.web.responses import JsonResponse
 from hub_oauth.api import schemas
-from hub_oauth.api.deps import Services, acting_tenant
+from hub_oauth.api.deps import ContainerDep, acting_tenant
 from hub_oauth.domain import binding
 from hub_oauth.domain.apps import with_query
-from hub_oauth.services.apps_service import AppRow
+from hub_oauth.services.apps import AppRow
 
 router = APIRouter(prefix="/v1/oauth", tags=["oauth"])
 
 
 @router.put("/apps/{connector_id}", response_model=schemas.AppOut, responses={201: {"model": schemas.AppOut}})
 async def put_app(
-    connector_id: str, body: schemas.AppIn, user: UserPrincipal, c: Services, response: Response
+    connector_id: str, body: schemas.AppIn, user: UserPrincipal, c: ContainerDep, response: Response
 ) -> schemas.AppOut:
     """Register (or replace) this tenant's OAuth app; the secret goes to the vault, never back out."""
     assert user.tenant_id is not None
@@ -41,7 +41,7 @@ async def put_app(
 
 
 @router.get("/apps/{connector_id}", response_model=schemas.AppOut)
-async def get_app(connector_id: str, user: UserPrincipal, c: Services) -> schemas.AppOut:
+async def get_app(connector_id: str, user: UserPrincipal, c: ContainerDep) -> schemas.AppOut:
     assert user.tenant_id is not None
     app, has_secret = await c.apps.get(user.tenant_id, connector_id)
     if app is None:
@@ -56,7 +56,7 @@ async def get_app(connector_id: str, user: UserPrincipal, c: Services) -> schema
 
 
 @router.delete("/apps/{connector_id}", status_code=204)
-async def delete_app(connector_id: str, user: UserPrincipal, c: Services) -> Response:
+async def delete_app(connector_id: str, user: UserPrincipal, c: ContainerDep) -> Response:
     assert user.tenant_id is not None
     if not await c.apps.delete(user.tenant_id, connector_id):
         raise NotFound(f"no OAuth app registered for {connector_id}", code="oauth_app_not_found")
@@ -78,7 +78,7 @@ def _flow_starter(principal: Principal, body: schemas.FlowIn) -> Principal:
 
 
 @router.post("/flows", response_model=schemas.FlowOut, status_code=201)
-async def start_flow(body: schemas.FlowIn, principal: AnyPrincipal, c: Services) -> schemas.FlowOut:
+async def start_flow(body: schemas.FlowIn, principal: AnyPrincipal, c: ContainerDep) -> schemas.FlowOut:
     started = await c.flows.start(
         _flow_starter(principal, body),
         body.connection_id,
@@ -113,7 +113,7 @@ code{{background:#f0f4f8;padding:.1rem .3rem}}
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _error_response(request: Request, c: Services, exc: HubError) -> Response:
+def _error_response(request: Request, c: ContainerDep, exc: HubError) -> Response:
     if not _wants_html(request):
         raise exc
     page = _PAGE.format(
@@ -127,7 +127,7 @@ def _error_response(request: Request, c: Services, exc: HubError) -> Response:
 
 @router.get("/flows/{flow_id}/start", response_model=None)
 async def open_start_link(
-    request: Request, flow_id: UUID, c: Services, start_token: str | None = None
+    request: Request, flow_id: UUID, c: ContainerDep, start_token: str | None = None
 ) -> Response:
     """The flow's one-time start link, opened by the user's browser (no bearer token: a top-level
     navigation). Binds the flow to this browser with an HttpOnly cookie, then 303 to the provider."""
@@ -151,7 +151,7 @@ async def open_start_link(
 @router.get("/callback", include_in_schema=True, response_model=None)
 async def callback(
     request: Request,
-    c: Services,
+    c: ContainerDep,
     code: str | None = None,
     state: str | None = None,
     iss: str | None = None,
@@ -199,7 +199,7 @@ async def callback(
 
 @router.post("/flows/{flow_id}/exchange", response_model=schemas.ConnectedOut)
 async def exchange(
-    flow_id: UUID, body: schemas.ExchangeIn, user: UserPrincipal, c: Services
+    flow_id: UUID, body: schemas.ExchangeIn, user: UserPrincipal, c: ContainerDep
 ) -> schemas.ConnectedOut:
     done = await c.flows.exchange(user, flow_id, body.code, body.iss)
     return schemas.ConnectedOut(
@@ -212,7 +212,7 @@ async def exchange(
 
 
 @router.post("/connections/{connection_id}/client-credentials")
-async def client_credentials(connection_id: UUID, user: UserPrincipal, c: Services) -> JsonResponse:
+async def client_credentials(connection_id: UUID, user: UserPrincipal, c: ContainerDep) -> JsonResponse:
     """Connect a client-credentials connector: mint its first token (re-minted before expiry)."""
     account = await c.flows.mint_client_credentials(user, connection_id)
     return JsonResponse(
@@ -222,7 +222,7 @@ async def client_credentials(connection_id: UUID, user: UserPrincipal, c: Servic
 
 @router.post("/connections/{connection_id}/refresh", response_model=schemas.RefreshOut)
 async def refresh(
-    connection_id: UUID, body: schemas.RefreshIn, principal: AnyPrincipal, c: Services
+    connection_id: UUID, body: schemas.RefreshIn, principal: AnyPrincipal, c: ContainerDep
 ) -> schemas.RefreshOut:
     tenant = acting_tenant(principal, body.tenant_id)
     await c.resolver.connection(tenant, connection_id)  # 404 for other tenants' connections
@@ -242,7 +242,7 @@ async def refresh(
 
 @router.post("/connections/{connection_id}/revoke", response_model=schemas.RevokeOut)
 async def revoke(
-    connection_id: UUID, body: schemas.ServiceScoped, principal: AnyPrincipal, c: Services
+    connection_id: UUID, body: schemas.ServiceScoped, principal: AnyPrincipal, c: ContainerDep
 ) -> schemas.RevokeOut:
     tenant = acting_tenant(principal, body.tenant_id)
     outcome = await c.revoker.revoke(tenant, connection_id)
@@ -255,7 +255,7 @@ async def revoke(
 
 
 @router.get("/connections/{connection_id}/token", response_model=schemas.TokenInfoOut)
-async def token_info(connection_id: UUID, user: UserPrincipal, c: Services) -> schemas.TokenInfoOut:
+async def token_info(connection_id: UUID, user: UserPrincipal, c: ContainerDep) -> schemas.TokenInfoOut:
     """Token metadata (expiry, scopes, status) — never the token."""
     assert user.tenant_id is not None
     row = await c.store.metadata(user.tenant_id, connection_id)
@@ -277,7 +277,7 @@ async def token_info(connection_id: UUID, user: UserPrincipal, c: Services) -> s
 
 @router.post("/connections/{connection_id}/credentials")
 async def capture_credentials(
-    connection_id: UUID, body: schemas.CredentialsIn, user: UserPrincipal, c: Services
+    connection_id: UUID, body: schemas.CredentialsIn, user: UserPrincipal, c: ContainerDep
 ) -> JsonResponse:
     """API key / basic / bearer / custom credentials: validated, stored in the vault, health-checked."""
     assert user.tenant_id is not None

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from hub_common.errors import Forbidden
 from hub_common.web.auth import ServicePrincipal
 from hub_oauth.api import schemas
-from hub_oauth.api.deps import Services
+from hub_oauth.api.deps import ContainerDep
 
 router = APIRouter(prefix="/internal/v1/oauth", tags=["internal"], include_in_schema=False)
 # Only the webhooks service verifies deliveries; no other caller learns where app secrets are.
@@ -18,7 +18,7 @@ WEBHOOK_VERIFIERS = frozenset({"webhooks"})
 
 @router.post("/connections/{connection_id}/webhook-secret", response_model=schemas.WebhookSecretOut)
 async def webhook_secret(
-    connection_id: UUID, body: schemas.WebhookSecretIn, principal: ServicePrincipal, c: Services
+    connection_id: UUID, body: schemas.WebhookSecretIn, principal: ServicePrincipal, c: ContainerDep
 ) -> schemas.WebhookSecretOut:
     """The vault keys holding the copy of the connection's OAuth app client secret that its
     provider signs webhooks with (ADR 0030); the copy is made or updated first."""

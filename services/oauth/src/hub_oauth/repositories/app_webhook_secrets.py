@@ -5,7 +5,7 @@ both win."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 
@@ -15,14 +15,13 @@ _COLUMNS = (
     "tenant_id, connector_id, app_kind, client_id, fingerprint, current_key, previous_key, "
     "previous_valid_until, rotated_at"
 )
-Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
 def _mirror(row: Any) -> Mirror | None:
     return Mirror(**dict(row)) if row else None
 
 
-async def get(conn: Conn, tenant_id: str, connector_id: str) -> Mirror | None:
+async def get(conn: asyncpg.Connection, tenant_id: str, connector_id: str) -> Mirror | None:
     return _mirror(
         await conn.fetchrow(
             f"SELECT {_COLUMNS} FROM app_webhook_secrets "  # noqa: S608
@@ -34,7 +33,13 @@ async def get(conn: Conn, tenant_id: str, connector_id: str) -> Mirror | None:
 
 
 async def insert(
-    conn: Conn, tenant_id: str, connector_id: str, app_kind: str, client_id: str, fingerprint: str, key: str
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    connector_id: str,
+    app_kind: str,
+    client_id: str,
+    fingerprint: str,
+    key: str,
 ) -> Mirror | None:
     """The first copy; None when another replica made one meanwhile."""
     return _mirror(
@@ -54,7 +59,7 @@ async def insert(
 
 
 async def rotate(
-    conn: Conn,
+    conn: asyncpg.Connection,
     tenant_id: str,
     connector_id: str,
     *,
@@ -85,7 +90,9 @@ async def rotate(
     )
 
 
-async def clear_previous(conn: Conn, tenant_id: str, connector_id: str, previous_key: str) -> Mirror | None:
+async def clear_previous(
+    conn: asyncpg.Connection, tenant_id: str, connector_id: str, previous_key: str
+) -> Mirror | None:
     return _mirror(
         await conn.fetchrow(
             "UPDATE app_webhook_secrets SET previous_key = NULL, previous_valid_until = NULL "  # noqa: S608
@@ -98,7 +105,7 @@ async def clear_previous(conn: Conn, tenant_id: str, connector_id: str, previous
     )
 
 
-async def delete(conn: Conn, tenant_id: str, connector_id: str) -> Mirror | None:
+async def delete(conn: asyncpg.Connection, tenant_id: str, connector_id: str) -> Mirror | None:
     return _mirror(
         await conn.fetchrow(
             "DELETE FROM app_webhook_secrets WHERE tenant_id = $1 AND connector_id = $2 "  # noqa: S608

@@ -34,7 +34,7 @@ async def upsert(conn: asyncpg.Connection, app: AppRow) -> bool:
     return created
 
 
-async def get(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, connector_id: str) -> AppRow | None:
+async def get(conn: asyncpg.Connection, tenant_id: str, connector_id: str) -> AppRow | None:
     row = await conn.fetchrow(
         "SELECT tenant_id, connector_id, client_id, redirect_uri, scopes FROM apps "
         "WHERE tenant_id = $1 AND connector_id = $2",

@@ -36,7 +36,7 @@ _COLUMNS = (
 
 
 async def insert(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: asyncpg.Connection,
     flow: FlowRow,
     state_hash: bytes,
     *,
@@ -68,7 +68,7 @@ async def insert(
 
 
 async def open_start(
-    conn: asyncpg.Connection | asyncpg.Pool, flow_id: UUID, start_hash: bytes, binding_hash: bytes
+    conn: asyncpg.Connection, flow_id: UUID, start_hash: bytes, binding_hash: bytes
 ) -> tuple[str, datetime] | None:
     """Use a start link (once): bind the flow to the browser's value and hand back where to send
     it. The link's ticket and the stored URL (it holds the state) are cleared in the same step."""
@@ -87,7 +87,7 @@ async def open_start(
     return (row["url"], row["expires_at"]) if row else None
 
 
-async def why_start_unusable(conn: asyncpg.Connection | asyncpg.Pool, flow_id: UUID) -> str:
+async def why_start_unusable(conn: asyncpg.Connection, flow_id: UUID) -> str:
     """unknown | used | expired | revoked — for a precise error after a failed start."""
     row = await conn.fetchrow(
         """SELECT status, error_code, binding_hash IS NOT NULL AS opened,
@@ -104,7 +104,7 @@ async def why_start_unusable(conn: asyncpg.Connection | asyncpg.Pool, flow_id: U
     return "expired" if row["expired"] else "unknown"
 
 
-async def claim_by_state(conn: asyncpg.Connection | asyncpg.Pool, state_hash: bytes) -> FlowRow | None:
+async def claim_by_state(conn: asyncpg.Connection, state_hash: bytes) -> FlowRow | None:
     """Atomically move a live pending flow to 'exchanging': a state works exactly once."""
     row = await conn.fetchrow(
         f"""UPDATE flows SET status = 'exchanging'
@@ -116,7 +116,7 @@ async def claim_by_state(conn: asyncpg.Connection | asyncpg.Pool, state_hash: by
 
 
 async def claim_by_id(
-    conn: asyncpg.Connection | asyncpg.Pool, flow_id: UUID, tenant_id: str, user_id: str
+    conn: asyncpg.Connection, flow_id: UUID, tenant_id: str, user_id: str
 ) -> FlowRow | None:
     """The API client's claim: only the user who started the flow, and only while no browser
     opened its start link (a browser-bound flow completes at the callback, in that browser)."""
@@ -136,7 +136,7 @@ _WHY = "status, error_code, expires_at <= now() AS expired, user_id, binding_has
 
 
 async def why_unclaimable(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: asyncpg.Connection,
     *,
     state_hash: bytes | None = None,
     flow_id: UUID | None = None,
@@ -169,9 +169,7 @@ async def why_unclaimable(
     return "browser_bound" if user_id is not None and row["opened"] else "unknown"
 
 
-async def finish(
-    conn: asyncpg.Connection | asyncpg.Pool, flow_id: UUID, *, ok: bool, error_code: str | None = None
-) -> None:
+async def finish(conn: asyncpg.Connection, flow_id: UUID, *, ok: bool, error_code: str | None = None) -> None:
     await conn.execute(
         """UPDATE flows SET status = $2, error_code = $3, finished_at = now(), code_verifier = NULL,
                             start_hash = NULL, authorization_url = NULL
@@ -182,7 +180,7 @@ async def finish(
     )
 
 
-async def end_open(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> int:
+async def end_open(conn: asyncpg.Connection, connection_id: UUID) -> int:
     """A revoke ends the connection's open flows: one the user finishes later (or one already
     at the provider) must not bring the revoked connection back with a fresh grant."""
     result: str = await conn.execute(
@@ -195,13 +193,13 @@ async def end_open(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID)
     return int(result.split()[-1])
 
 
-async def is_exchanging(conn: asyncpg.Connection | asyncpg.Pool, flow_id: UUID) -> bool:
+async def is_exchanging(conn: asyncpg.Connection, flow_id: UUID) -> bool:
     """Still claimed by its callback, i.e. not ended by a revoke meanwhile."""
     status = await conn.fetchval("SELECT status FROM flows WHERE id = $1", flow_id)
     return bool(status == "exchanging")
 
 
-async def purge(conn: asyncpg.Connection | asyncpg.Pool, older_than_s: int) -> int:
+async def purge(conn: asyncpg.Connection, older_than_s: int) -> int:
     result: str = await conn.execute(
         "DELETE FROM flows WHERE expires_at < now() - make_interval(secs => $1)", older_than_s
     )

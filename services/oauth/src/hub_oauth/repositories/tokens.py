@@ -46,9 +46,7 @@ _COLUMNS = (
 )
 
 
-async def get(
-    conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, connection_id: UUID
-) -> TokenRow | None:
+async def get(conn: asyncpg.Connection, tenant_id: str, connection_id: UUID) -> TokenRow | None:
     """The tenant's token metadata; another tenant's connection is no row at all."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM tokens WHERE connection_id = $1 AND tenant_id = $2",  # noqa: S608
@@ -58,7 +56,7 @@ async def get(
     return TokenRow(**dict(row)) if row else None
 
 
-async def get_unscoped(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> TokenRow | None:
+async def get_unscoped(conn: asyncpg.Connection, connection_id: UUID) -> TokenRow | None:
     """For the refresh machinery, which acts on a connection id it was handed by a trusted caller."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM tokens WHERE connection_id = $1",  # noqa: S608
@@ -120,7 +118,7 @@ def _token_params(row: TokenRow) -> tuple[object, ...]:
 
 
 async def connect(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: asyncpg.Connection,
     row: TokenRow,
     *,
     flow_id: UUID | None,
@@ -137,7 +135,7 @@ async def connect(
 
 
 async def advance(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: asyncpg.Connection,
     connection_id: UUID,
     *,
     expected_generation: int,
@@ -165,7 +163,7 @@ async def advance(
 
 
 async def record_failure(
-    conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID, error: str, retry_in_s: float
+    conn: asyncpg.Connection, connection_id: UUID, error: str, retry_in_s: float
 ) -> None:
     await conn.execute(
         """UPDATE tokens SET refresh_failures = refresh_failures + 1, last_error = $2,
@@ -178,7 +176,7 @@ async def record_failure(
 
 
 async def set_status(
-    conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID, status: str, error: str | None = None
+    conn: asyncpg.Connection, connection_id: UUID, status: str, error: str | None = None
 ) -> bool:
     result: str = await conn.execute(
         "UPDATE tokens SET status = $2, last_error = COALESCE($3, last_error), updated_at = now() "
@@ -190,7 +188,7 @@ async def set_status(
     return result.endswith(" 1")
 
 
-async def mark_revoked(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> str | None:
+async def mark_revoked(conn: asyncpg.Connection, connection_id: UUID) -> str | None:
     """Status ``revoked`` and no refresh token any more (its value is gone from the vault);
     returns the status it had, None when the connection has no token row."""
     previous: str | None = await conn.fetchval(
@@ -239,7 +237,7 @@ async def due_for_refresh(
     return [r["connection_id"] for r in rows]
 
 
-async def release_claim(conn: asyncpg.Connection | asyncpg.Pool, connection_id: UUID) -> None:
+async def release_claim(conn: asyncpg.Connection, connection_id: UUID) -> None:
     """Give back a scheduler claim that led to no refresh (someone else's did), so the next due
     time is the token's, not the lease's."""
     await conn.execute(

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import asyncpg
-
 from hub_common.clients.vault import VaultClient
+from hub_common.db import Database
 from hub_common.errors import Conflict, HubError, ServiceUnavailable
 from hub_oauth.domain import endpoints as ep
 from hub_oauth.domain.app_webhook_secret import (
@@ -30,7 +29,7 @@ from hub_oauth.domain.app_webhook_secret import (
 )
 from hub_oauth.domain.apps import app_secret_owner
 from hub_oauth.repositories import app_webhook_secrets as mirrors
-from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.oauth_context import ContextResolver
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +58,9 @@ class Reference:
 
 class AppWebhookSecrets:
     def __init__(
-        self, pool: asyncpg.Pool, vault: VaultClient, resolver: ContextResolver, *, overlap_s: int
+        self, db: Database, vault: VaultClient, resolver: ContextResolver, *, overlap_s: int
     ) -> None:
-        self.pool = pool
+        self.db = db
         self.vault = vault
         self.resolver = resolver
         self.overlap = timedelta(seconds=overlap_s)
@@ -101,7 +100,9 @@ class AppWebhookSecrets:
     async def sync(self, tenant_id: str, connector_id: str) -> None:
         """After the tenant's app changed: an existing copy follows it (a new secret under a new
         key, the old one for the overlap), or goes when no app with a secret serves the tenant."""
-        if await mirrors.get(self.pool, tenant_id, connector_id) is None:
+        async with self.db.connection() as conn:
+            existing = await mirrors.get(conn, tenant_id, connector_id)
+        if existing is None:
             return  # nobody verifies with it yet; the first ask makes the copy
         try:
             kind, client = await self.resolver.app_of(tenant_id, connector_id)
@@ -113,7 +114,8 @@ class AppWebhookSecrets:
         await self._ensure(tenant_id, connector_id, kind, client.client_id, client.client_secret)
 
     async def remove(self, tenant_id: str, connector_id: str) -> None:
-        gone = await mirrors.delete(self.pool, tenant_id, connector_id)
+        async with self.db.connection() as conn:
+            gone = await mirrors.delete(conn, tenant_id, connector_id)
         if gone is not None:
             for key in (gone.current_key, gone.previous_key):
                 if key:
@@ -125,26 +127,28 @@ class AppWebhookSecrets:
         owner = app_secret_owner(connector_id)
         digest = fingerprint(kind, client_id, secret)
         for _ in range(3):
-            found = await mirrors.get(self.pool, tenant_id, connector_id)
+            async with self.db.connection() as conn:
+                found = await mirrors.get(conn, tenant_id, connector_id)
             now = datetime.now(UTC)
             if found is not None and found.fingerprint == digest:
                 return await self._expire_previous(found, now)
             key = mirror_key(time.time_ns())
             await self.vault.store(tenant_id, owner, key, secret)
-            if found is None:
-                made = await mirrors.insert(self.pool, tenant_id, connector_id, kind, client_id, digest, key)
-            else:
-                made = await mirrors.rotate(
-                    self.pool,
-                    tenant_id,
-                    connector_id,
-                    expected_key=found.current_key,
-                    app_kind=kind,
-                    client_id=client_id,
-                    fingerprint=digest,
-                    key=key,
-                    previous_valid_until=now + self.overlap,
-                )
+            async with self.db.connection() as conn:
+                if found is None:
+                    made = await mirrors.insert(conn, tenant_id, connector_id, kind, client_id, digest, key)
+                else:
+                    made = await mirrors.rotate(
+                        conn,
+                        tenant_id,
+                        connector_id,
+                        expected_key=found.current_key,
+                        app_kind=kind,
+                        client_id=client_id,
+                        fingerprint=digest,
+                        key=key,
+                        previous_valid_until=now + self.overlap,
+                    )
             if made is not None:
                 if found is not None and found.previous_key:
                     # One previous copy at a time (as a registration's secret): a second change
@@ -160,9 +164,10 @@ class AppWebhookSecrets:
     async def _expire_previous(self, mirror: Mirror, now: datetime) -> Mirror:
         if mirror.previous_key is None or mirror.previous_valid(now):
             return mirror
-        cleared = await mirrors.clear_previous(
-            self.pool, mirror.tenant_id, mirror.connector_id, mirror.previous_key
-        )
+        async with self.db.connection() as conn:
+            cleared = await mirrors.clear_previous(
+                conn, mirror.tenant_id, mirror.connector_id, mirror.previous_key
+            )
         await self._delete_key(mirror.tenant_id, mirror.connector_id, mirror.previous_key)
         return cleared or mirror
 

@@ -21,7 +21,7 @@ from hub_common.connection_credentials import validate, vault_keys
 from hub_common.errors import Conflict, HubError, ServiceUnavailable
 from hub_common.web.auth import ServiceTokenMinter
 from hub_connector_sdk import AuthenticationMethod
-from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.oauth_context import ContextResolver
 
 VAULT_BATCH = 16
 

@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
+from hub_common.db import Database
 from hub_common.errors import BadRequest, Conflict
 from hub_common.ssrf import check_url
 from hub_common.web.auth import Principal
@@ -33,7 +32,7 @@ from hub_oauth.domain.errors import FlowError, FlowRevoked
 from hub_oauth.domain.token_response import OAuthProviderError, TokenSet
 from hub_oauth.repositories import flows
 from hub_oauth.repositories.flows import FlowRow
-from hub_oauth.services.context import ContextResolver, OAuthContext
+from hub_oauth.services.oauth_context import ContextResolver, OAuthContext
 from hub_oauth.services.revoke import revoke_each
 from hub_oauth.services.token_store import TokenStore
 
@@ -77,13 +76,13 @@ class FlowService:
         self,
         *,
         settings: OAuthSettings,
-        pool: asyncpg.Pool,
+        db: Database,
         resolver: ContextResolver,
         provider: ProviderOAuthClient,
         store: TokenStore,
     ) -> None:
         self.settings = settings
-        self.pool = pool
+        self.db = db
         self.resolver = resolver
         self.provider = provider
         self.store = store
@@ -142,14 +141,15 @@ class FlowService:
         start_expires_at = min(
             flow.expires_at, datetime.now(UTC) + timedelta(seconds=self.settings.oauth_start_ttl_s)
         )
-        await flows.insert(
-            self.pool,
-            flow,
-            pkce.state_hash(state),
-            start_hash=binding.digest(ticket),
-            start_expires_at=start_expires_at,
-            authorization_url=url,
-        )
+        async with self.db.connection() as conn:
+            await flows.insert(
+                conn,
+                flow,
+                pkce.state_hash(state),
+                start_hash=binding.digest(ticket),
+                start_expires_at=start_expires_at,
+                authorization_url=url,
+            )
         base = self.settings.oauth_public_url.rstrip("/")
         start_url = f"{base}/v1/oauth/flows/{flow.id}/start?start_token={ticket}"
         return StartedFlow(flow.id, url, start_url, flow.expires_at, start_expires_at)
@@ -159,17 +159,10 @@ class FlowService:
         if not ticket:
             raise FlowError("the start link has no start_token", code="start_link_invalid")
         value = binding.new_secret()
-        opened = await flows.open_start(self.pool, flow_id, binding.digest(ticket), binding.digest(value))
-        if opened is None:
-            reason = await flows.why_start_unusable(self.pool, flow_id)
-            if reason == "revoked":
-                raise FlowRevoked()
-            message, code, status = {
-                "used": ("this start link was already used; start a new connection", "start_link_used", 409),
-                "expired": ("this start link expired; start a new connection", "start_link_expired", 400),
-                "unknown": ("unknown start link", "start_link_invalid", 400),
-            }[reason]
-            raise FlowError(message, code=code, status_code=status)
+        async with self.db.connection() as conn:
+            opened = await flows.open_start(conn, flow_id, binding.digest(ticket), binding.digest(value))
+            if opened is None:
+                raise _start_unusable(await flows.why_start_unusable(conn, flow_id))
         url, expires_at = opened
         return OpenedFlow(flow_id, url, value, expires_at)
 
@@ -185,13 +178,13 @@ class FlowService:
     ) -> CompletedFlow:
         if not state:
             raise FlowError("the callback has no state", code="state_missing")
-        flow = await flows.claim_by_state(self.pool, pkce.state_hash(state))
-        if flow is None:
-            reason = await flows.why_unclaimable(self.pool, state_hash=pkce.state_hash(state))
-            raise _unclaimable(reason)
+        async with self.db.connection() as conn:
+            flow = await flows.claim_by_state(conn, pkce.state_hash(state))
+            if flow is None:
+                raise _unclaimable(await flows.why_unclaimable(conn, state_hash=pkce.state_hash(state)))
         await self._check_binding(flow, cookies.get(binding.cookie_name(flow.id)))
         if error:
-            await flows.finish(self.pool, flow.id, ok=False, error_code=error[:64])
+            await self._fail(flow.id, error[:64])
             code_name = "access_denied" if error == "access_denied" else "provider_error"
             raise FlowError(
                 f"the provider answered {error}"
@@ -200,7 +193,7 @@ class FlowService:
             )
         await self._check_expected_iss(flow, iss)
         if not code:
-            await flows.finish(self.pool, flow.id, ok=False, error_code="code_missing")
+            await self._fail(flow.id, "code_missing")
             raise FlowError("the callback has no code", code="code_missing")
         return await self._complete(flow, code, iss=iss)
 
@@ -210,15 +203,20 @@ class FlowService:
         """The callback's work for an API client that received the authorization response
         itself; it passes the response's ``iss`` on, and the same RFC 9207 checks apply."""
         assert principal.tenant_id is not None and principal.user_id is not None
-        flow = await flows.claim_by_id(self.pool, flow_id, principal.tenant_id, principal.user_id)
-        if flow is None:
-            raise _unclaimable(
-                await flows.why_unclaimable(
-                    self.pool, flow_id=flow_id, tenant_id=principal.tenant_id, user_id=principal.user_id
+        async with self.db.connection() as conn:
+            flow = await flows.claim_by_id(conn, flow_id, principal.tenant_id, principal.user_id)
+            if flow is None:
+                raise _unclaimable(
+                    await flows.why_unclaimable(
+                        conn, flow_id=flow_id, tenant_id=principal.tenant_id, user_id=principal.user_id
+                    )
                 )
-            )
         await self._check_expected_iss(flow, iss)
         return await self._complete(flow, code, iss=iss)
+
+    async def _fail(self, flow_id: UUID, error_code: str) -> None:
+        async with self.db.connection() as conn:
+            await flows.finish(conn, flow_id, ok=False, error_code=error_code)
 
     async def _check_binding(self, flow: FlowRow, presented: str | None) -> None:
         """RFC 6749 §10.12: the callback must come from the browser that started the flow. Any
@@ -226,7 +224,7 @@ class FlowService:
         anywhere afterwards, not even by the flow's own user in their own browser."""
         if binding.proves(presented, flow.binding_hash):
             return
-        await flows.finish(self.pool, flow.id, ok=False, error_code="flow_binding_mismatch")
+        await self._fail(flow.id, "flow_binding_mismatch")
         # not_opened: the authorization URL was opened without the flow's start link.
         reason = "not_opened" if flow.binding_hash is None else "missing" if presented is None else "mismatch"
         log.warning(
@@ -249,7 +247,7 @@ class FlowService:
     async def _check_expected_iss(self, flow: FlowRow, iss: str | None) -> None:
         if flow.expected_iss is not None and iss != flow.expected_iss:
             # RFC 9207 §2.4: a missing or different iss means a mix-up attack; stop here.
-            await flows.finish(self.pool, flow.id, ok=False, error_code="issuer_mismatch")
+            await self._fail(flow.id, "issuer_mismatch")
             raise FlowError("the authorization response's iss does not match", code="issuer_mismatch")
 
     async def mint_client_credentials(self, principal: Principal, connection_id: UUID) -> str:
@@ -280,7 +278,7 @@ class FlowService:
             if iss is not None and ctx.endpoints.issuer is not None and iss != ctx.endpoints.issuer:
                 # RFC 9207 §2.4: an iss that is present is checked even when the provider does not
                 # promise to send one: a different issuer is a mix-up, and the code is not sent.
-                await flows.finish(self.pool, flow.id, ok=False, error_code="issuer_mismatch")
+                await self._fail(flow.id, "issuer_mismatch")
                 raise FlowError("the authorization response's iss does not match", code="issuer_mismatch")
             token_set = await self.provider.exchange_code(
                 ctx.endpoints,
@@ -299,7 +297,7 @@ class FlowService:
                 await self._revoke_unstored(ctx, token_set)
                 raise
         except OAuthProviderError as exc:
-            await flows.finish(self.pool, flow.id, ok=False, error_code=exc.error[:64])
+            await self._fail(flow.id, exc.error[:64])
             log.warning("code exchange failed", extra={"flow_id": str(flow.id), "error": exc.error})
             status = 502 if exc.retryable else 400
             raise FlowError(
@@ -311,7 +309,7 @@ class FlowService:
         except FlowError:
             raise  # already finished with its own code
         except Exception:
-            await flows.finish(self.pool, flow.id, ok=False, error_code="internal")
+            await self._fail(flow.id, "internal")
             raise
         return CompletedFlow(
             flow.id,
@@ -383,6 +381,17 @@ def _dotted(data: Any, path: str) -> str | None:
         else:
             return None
     return None if data is None else str(data)
+
+
+def _start_unusable(reason: str) -> FlowError:
+    if reason == "revoked":
+        return FlowRevoked()
+    message, code, status = {
+        "used": ("this start link was already used; start a new connection", "start_link_used", 409),
+        "expired": ("this start link expired; start a new connection", "start_link_expired", 400),
+        "unknown": ("unknown start link", "start_link_invalid", 400),
+    }[reason]
+    return FlowError(message, code=code, status_code=status)
 
 
 def _unclaimable(reason: str) -> FlowError:

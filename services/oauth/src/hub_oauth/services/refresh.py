@@ -32,16 +32,15 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-import asyncpg
-
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, REFRESH_TOKEN
+from hub_common.db import Database
 from hub_common.errors import Conflict, HubError, NotFound, ServiceUnavailable
 from hub_oauth.adapters.locks import LockTimeout, RedisLocks
 from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import tokens
-from hub_oauth.services.context import ContextResolver
+from hub_oauth.services.oauth_context import ContextResolver
 from hub_oauth.services.token_store import TokenStore, expiry, write_values
 
 log = logging.getLogger(__name__)
@@ -81,14 +80,14 @@ class Refresher:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool,
+        db: Database,
         vault: VaultClient,
         resolver: ContextResolver,
         provider: ProviderOAuthClient,
         locks: RedisLocks,
         store: TokenStore,
     ) -> None:
-        self.pool = pool
+        self.db = db
         self.vault = vault
         self.resolver = resolver
         self.provider = provider
@@ -133,7 +132,7 @@ class Refresher:
     async def _refresh_locked(
         self, tenant_id: str, connection_id: UUID, stale_sha: str | None, force: bool, asked_at: datetime
     ) -> RefreshOutcome:
-        before = await tokens.get_unscoped(self.pool, connection_id)
+        before = await self._token_row(connection_id)
         if before is None or before.tenant_id != tenant_id:
             raise NotFound("no OAuth token for this connection", code="token_not_found")
         if before.status != "active":
@@ -144,7 +143,7 @@ class Refresher:
             )
         try:
             async with self.locks.hold(str(connection_id)):
-                current = await tokens.get_unscoped(self.pool, connection_id)
+                current = await self._token_row(connection_id)
                 if current is None or current.status != "active":
                     raise Conflict("the connection's token is no longer active", code="token_not_active")
                 if current.last_refreshed_at is not None and current.last_refreshed_at >= asked_at:
@@ -158,6 +157,10 @@ class Refresher:
             raise ServiceUnavailable(
                 "another refresh of this connection is taking too long", code="refresh_in_progress"
             ) from None
+
+    async def _token_row(self, connection_id: UUID) -> tokens.TokenRow | None:
+        async with self.db.connection() as conn:
+            return await tokens.get_unscoped(conn, connection_id)
 
     async def _not_needed(
         self, tenant_id: str, connection_id: UUID, current: tokens.TokenRow, stale_sha: str | None
@@ -181,7 +184,7 @@ class Refresher:
 
     async def _do_refresh(self, tenant_id: str, connection_id: UUID, generation: int) -> RefreshOutcome:
         ctx = await self.resolver.resolve(tenant_id, connection_id)
-        row = await tokens.get_unscoped(self.pool, connection_id)
+        row = await self._token_row(connection_id)
         assert row is not None
         try:
             if row.grant_type == "client_credentials":
@@ -222,15 +225,18 @@ class Refresher:
             token_set,
             expected_refresh_version=refresh_version if token_set.refresh_token else None,
         )
-        advanced = await tokens.advance(
-            self.pool,
-            connection_id,
-            expected_generation=generation,
-            expires_at=expiry(token_set),
-            has_refresh_token=bool(token_set.refresh_token) or row.has_refresh_token,
-            granted_scopes=token_set.scopes or None,
-            completed_at=await self.locks.now(),
-        )
+        expires_at = expiry(token_set)
+        completed_at = await self.locks.now()  # before a connection is taken: no Redis wait holds one
+        async with self.db.connection() as conn:
+            advanced = await tokens.advance(
+                conn,
+                connection_id,
+                expected_generation=generation,
+                expires_at=expires_at,
+                has_refresh_token=bool(token_set.refresh_token) or row.has_refresh_token,
+                granted_scopes=token_set.scopes or None,
+                completed_at=completed_at,
+            )
         if not advanced:  # cannot happen while we hold the lock, unless it expired under us
             log.error(
                 "token generation moved during a locked refresh", extra={"connection_id": str(connection_id)}
@@ -240,7 +246,7 @@ class Refresher:
             raise ServiceUnavailable(
                 "the connection's tokens changed during the refresh; try again", code="refresh_conflict"
             )
-        after = await tokens.get_unscoped(self.pool, connection_id)
+        after = await self._token_row(connection_id)
         assert after is not None
         log.info(
             "token refreshed", extra={"connection_id": str(connection_id), "generation": after.generation}
@@ -251,7 +257,7 @@ class Refresher:
         self, tenant_id: str, connection_id: UUID, connector_id: str, generation: int, exc: OAuthProviderError
     ) -> RefreshOutcome:
         if exc.error == "invalid_grant":
-            current = await tokens.get_unscoped(self.pool, connection_id)
+            current = await self._token_row(connection_id)
             if current is not None and current.generation != generation and current.status == "active":
                 return _stored(current, "coalesced")
             await self.store.mark_invalid(tenant_id, connection_id, connector_id, "invalid_grant")
@@ -261,7 +267,8 @@ class Refresher:
                 status_code=409,
             )
         retry_in = 60.0 if exc.retryable else 3600.0
-        await tokens.record_failure(self.pool, connection_id, exc.error, retry_in)
+        async with self.db.connection() as conn:
+            await tokens.record_failure(conn, connection_id, exc.error, retry_in)
         raise RefreshFailed(
             f"refresh failed: {exc.error}",
             code="refresh_failed",

@@ -11,10 +11,9 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
-import asyncpg
-
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN, secondary
+from hub_common.db import Database
 from hub_common.db.outbox import write_event
 from hub_common.errors import HubError, ServiceUnavailable
 from hub_common.events import ConnectionStatusChanged
@@ -24,7 +23,7 @@ from hub_oauth.adapters.provider_http import ProviderOAuthClient
 from hub_oauth.config import SCHEMA
 from hub_oauth.domain.token_response import OAuthProviderError
 from hub_oauth.repositories import flows, tokens
-from hub_oauth.services.context import ContextResolver, OAuthContext
+from hub_oauth.services.oauth_context import ContextResolver, OAuthContext
 from hub_oauth.services.token_store import SOURCE
 
 log = logging.getLogger(__name__)
@@ -65,14 +64,14 @@ class Revoker:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool,
+        db: Database,
         vault: VaultClient,
         resolver: ContextResolver,
         provider: ProviderOAuthClient,
         locks: RedisLocks,
         lock_wait_s: float = 30.0,
     ) -> None:
-        self.pool = pool
+        self.db = db
         self.vault = vault
         self.resolver = resolver
         self.provider = provider
@@ -87,7 +86,8 @@ class Revoker:
         try:
             # Under the refresh lock, so a refresh cannot store a new pair while we revoke the old.
             async with self.locks.hold(str(connection_id), wait_s=self.lock_wait_s):
-                await flows.end_open(self.pool, connection_id)
+                async with self.db.connection() as conn:
+                    await flows.end_open(conn, connection_id)
                 if ctx is not None:
                     revoked, provider_error = await self._at_provider(ctx)
                 deleted = await self._delete_token_values(tenant_id, connection_id)
@@ -105,7 +105,7 @@ class Revoker:
     async def _mark_revoked(self, info: ConnectionInfo) -> None:
         """The token row says revoked, and the connectors service hears of it (the connection goes
         ``token_invalid``, reason ``revoked``: it needs a reconnect) in the same transaction."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             previous = await tokens.mark_revoked(conn, info.id)
             if previous == "active":
                 await write_event(

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from uuid import UUID
 
-import asyncpg
-
+from hub_common.db import Database
 from hub_common.errors import HubError
 from hub_oauth.repositories import flows, tokens
 from hub_oauth.services.refresh import Refresher
@@ -32,14 +32,14 @@ class RefreshScheduler:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool,
+        db: Database,
         refresher: Refresher,
         interval_s: float,
         margin_s: float,
         idle_s: float,
         batch: int = 50,
     ) -> None:
-        self.pool = pool
+        self.db = db
         self.refresher = refresher
         self.interval_s = interval_s
         self.margin_s = margin_s
@@ -69,7 +69,8 @@ class RefreshScheduler:
             try:
                 await self.run_once()
                 if not self._stopping.is_set():
-                    await flows.purge(self.pool, older_than_s=24 * 3600)
+                    async with self.db.connection() as conn:
+                        await flows.purge(conn, older_than_s=24 * 3600)
             except Exception:
                 log.exception("refresh round failed")
             with contextlib.suppress(TimeoutError):
@@ -78,7 +79,7 @@ class RefreshScheduler:
     async def run_once(self) -> int:
         """One round; returns how many provider refreshes it made."""
         began = await self.refresher.locks.now()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             due = await tokens.due_for_refresh(
                 conn, margin_s=self.margin_s, idle_s=self.idle_s, limit=self.batch, lease_s=CLAIM_LEASE_S
             )
@@ -89,7 +90,7 @@ class RefreshScheduler:
                 continue
             if self._stopping.is_set():
                 # The rest are due again at the next replica's (or start's) round.
-                await tokens.release_claim(self.pool, row.connection_id)
+                await self._release(row.connection_id)
                 continue
             try:
                 outcome = await self.refresher.refresh(
@@ -97,7 +98,7 @@ class RefreshScheduler:
                 )
                 refreshed += int(outcome.performed)
                 if not outcome.performed:
-                    await tokens.release_claim(self.pool, row.connection_id)
+                    await self._release(row.connection_id)
             except HubError as exc:
                 log.info(
                     "proactive refresh did not succeed",
@@ -107,5 +108,10 @@ class RefreshScheduler:
                 # One connection's bug must not stop the round for those after it, nor put
                 # itself first in every round: it waits like a failed refresh does.
                 log.exception("proactive refresh failed", extra={"connection_id": str(row.connection_id)})
-                await tokens.record_failure(self.pool, row.connection_id, "internal_error", FAILED_RETRY_S)
+                async with self.db.connection() as conn:
+                    await tokens.record_failure(conn, row.connection_id, "internal_error", FAILED_RETRY_S)
         return refreshed
+
+    async def _release(self, connection_id: UUID) -> None:
+        async with self.db.connection() as conn:
+            await tokens.release_claim(conn, connection_id)

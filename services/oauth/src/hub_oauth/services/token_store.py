@@ -14,10 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import ACCESS_TOKEN, REFRESH_TOKEN, secondary
+from hub_common.db import Database
 from hub_common.db.outbox import OutboxRow, channel_for, write_event
 from hub_common.errors import HubError, NotFound, ServiceUnavailable
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
@@ -27,7 +26,7 @@ from hub_oauth.domain.errors import FlowRevoked
 from hub_oauth.domain.token_response import TokenSet
 from hub_oauth.repositories import flows, tokens
 from hub_oauth.repositories.tokens import TokenRow
-from hub_oauth.services.context import OAuthContext
+from hub_oauth.services.oauth_context import OAuthContext
 
 log = logging.getLogger(__name__)
 SOURCE = "/integration-hub/oauth"
@@ -94,13 +93,9 @@ def previous_token_keys(row: TokenRow) -> set[str]:
     return keys
 
 
-async def _true() -> bool:
-    return True
-
-
 class TokenStore:
-    def __init__(self, pool: asyncpg.Pool, vault: VaultClient, locks: RedisLocks) -> None:
-        self.pool = pool
+    def __init__(self, db: Database, vault: VaultClient, locks: RedisLocks) -> None:
+        self.db = db
         self.vault = vault
         self.locks = locks
 
@@ -142,10 +137,7 @@ class TokenStore:
         info = ctx.info
         # Read under the lock, before anything is written: what the previous grant wrote, and
         # whether a revoke ended this flow while it was at the provider (then nothing is stored).
-        previous, flow_open = await asyncio.gather(
-            tokens.get_unscoped(self.pool, info.id),
-            flows.is_exchanging(self.pool, flow_id) if flow_id is not None else _true(),
-        )
+        previous, flow_open = await asyncio.gather(self._token_row(info.id), self._flow_open(flow_id))
         if not flow_open:
             raise FlowRevoked()
         # A new grant burns no older refresh token, so its values go in one call (all or none).
@@ -176,9 +168,10 @@ class TokenStore:
             ),
             SOURCE,
         )
-        connected = await tokens.connect(
-            self.pool, row, flow_id=flow_id, event=event, notify_channel=channel_for(SCHEMA)
-        )
+        async with self.db.connection() as conn:  # one statement: atomic on its own
+            connected = await tokens.connect(
+                conn, row, flow_id=flow_id, event=event, notify_channel=channel_for(SCHEMA)
+            )
         written = set(token_values(token_set))
         if connected is None:  # a revoke ended the flow (only if the lock lapsed meanwhile)
             # Only the versions written here: a connect that took the lapsed lock since then
@@ -191,6 +184,18 @@ class TokenStore:
         # refresh token, a Slack user token). Best effort: the connect stands either way.
         before = previous_token_keys(previous) if previous is not None else {REFRESH_TOKEN}
         await self._forget(info.tenant_id, info.id, before - written, why="stale after a reconnect")
+
+    # The two reads before a connect run side by side, each on a connection of its own.
+    async def _token_row(self, connection_id: UUID) -> TokenRow | None:
+        async with self.db.connection() as conn:
+            return await tokens.get_unscoped(conn, connection_id)
+
+    async def _flow_open(self, flow_id: UUID | None) -> bool:
+        """A connect without a flow (client credentials) has nothing a revoke could end."""
+        if flow_id is None:
+            return True
+        async with self.db.connection() as conn:
+            return await flows.is_exchanging(conn, flow_id)
 
     async def _forget(
         self,
@@ -237,13 +242,14 @@ class TokenStore:
 
     async def metadata(self, tenant_id: str, connection_id: UUID) -> TokenRow:
         """The tenant's token metadata (expiry, scopes, status), never the token."""
-        row = await tokens.get(self.pool, tenant_id, connection_id)
+        async with self.db.connection() as conn:
+            row = await tokens.get(conn, tenant_id, connection_id)
         if row is None:
             raise NotFound("no OAuth token for this connection", code="token_not_found")
         return row
 
     async def mark_invalid(self, tenant_id: str, connection_id: UUID, connector_id: str, reason: str) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             changed = await tokens.set_status(conn, connection_id, "invalid", reason)
             if changed:
                 await write_event(

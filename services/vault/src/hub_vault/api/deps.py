@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the wired services and the calling service's context.
+"""Request-scoped dependencies: the container and the calling service's context.
 
 Every dependency here is ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
 thread pool, and that hop cost more than the whole vault operation. Authentication is the same
@@ -21,7 +21,7 @@ from hub_common.logging import request_id_var
 from hub_common.web.auth import Authenticator
 from hub_vault.domain.names import CREDENTIAL_KEY_PATTERN, TENANT_ID_PATTERN
 from hub_vault.inject import Container
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 
 _VERIFIED_CACHE_SIZE = 4096
 
@@ -67,8 +67,8 @@ async def _context(request: Request) -> CallContext:
     )
 
 
-Services = Annotated[Container, Depends(_container)]
-Caller = Annotated[CallContext, Depends(_context)]
+ContainerDep = Annotated[Container, Depends(_container)]
+CallContextDep = Annotated[CallContext, Depends(_context)]
 TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, description="the owning tenant")]
 ConnectionId = Annotated[UUID, Path(description="the connection (or registration) owning the value")]
 CredentialKeyPath = Annotated[str, Path(pattern=CREDENTIAL_KEY_PATTERN, description="e.g. access_token")]

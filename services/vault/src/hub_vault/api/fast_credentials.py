@@ -37,7 +37,7 @@ from hub_common.web.request_id import enter_request, request_id_for, trace_carri
 from hub_vault.api import schemas
 from hub_vault.domain.names import Owner, is_canonical_uuid, is_credential_key, is_tenant_id
 from hub_vault.inject import Container
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("hub_vault.api")

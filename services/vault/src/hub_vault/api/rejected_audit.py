@@ -37,7 +37,7 @@ from hub_vault.domain.errors import AuditUnavailable
 from hub_vault.domain.names import is_credential_key, is_tenant_id
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.services import audit_trail
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, status
 
 from hub_vault.api import schemas
-from hub_vault.api.deps import Caller, Services
+from hub_vault.api.deps import CallContextDep, ContainerDep
 from hub_vault.services.keys import KeyVersionInfo
 from hub_vault.services.rewrap import RewrapJob
 
@@ -59,41 +59,43 @@ def _job(job: RewrapJob, remaining: int | None = None) -> schemas.RewrapJobOut:
 
 
 @router.get("/key-versions", response_model=schemas.KeyVersionList)
-async def list_key_versions(caller: Caller, services: Services) -> schemas.KeyVersionList:
+async def list_key_versions(ctx: CallContextDep, container: ContainerDep) -> schemas.KeyVersionList:
     """Every version with how many values use it (metadata only)."""
-    infos = await services.keys.list_versions(caller)
+    infos = await container.keys.list_versions(ctx)
     primary = next(i.version for i in infos if i.primary)
     return schemas.KeyVersionList(primary_version=primary, versions=[_version(i) for i in infos])
 
 
 @router.post("/key-versions", response_model=schemas.KeyVersionOut, status_code=status.HTTP_201_CREATED)
-async def rotate_key(caller: Caller, services: Services) -> schemas.KeyVersionOut:
+async def rotate_key(ctx: CallContextDep, container: ContainerDep) -> schemas.KeyVersionOut:
     """Rotate: a new random version becomes the primary; older versions keep decrypting."""
-    return _version(await services.keys.rotate(caller))
+    return _version(await container.keys.rotate(ctx))
 
 
 @router.post("/key-versions/{version}/retire", response_model=schemas.RetireOut)
-async def retire_key_version(version: Version, caller: Caller, services: Services) -> schemas.RetireOut:
+async def retire_key_version(
+    version: Version, ctx: CallContextDep, container: ContainerDep
+) -> schemas.RetireOut:
     """Refused with 409 while any value still uses the version (rewrap first)."""
-    result = await services.keys.retire(caller, version)
+    result = await container.keys.retire(ctx, version)
     return schemas.RetireOut(version=result.version, material_destroyed=result.material_destroyed)
 
 
 @router.post("/rewrap-jobs", response_model=schemas.RewrapJobOut, status_code=status.HTTP_202_ACCEPTED)
 async def start_rewrap(
-    caller: Caller, services: Services, body: schemas.RewrapRequest | None = None
+    ctx: CallContextDep, container: ContainerDep, body: schemas.RewrapRequest | None = None
 ) -> schemas.RewrapJobOut:
     """Start (or resume) moving every value to the primary version, online, in batches."""
-    job = await services.rewrap.start(caller, body.batch_size if body else None)
+    job = await container.rewrap.start(ctx, body.batch_size if body else None)
     return _job(job)
 
 
 @router.get("/rewrap-jobs", response_model=schemas.RewrapJobList)
-async def list_rewrap_jobs(caller: Caller, services: Services) -> schemas.RewrapJobList:
-    return schemas.RewrapJobList(jobs=[_job(j) for j in await services.rewrap.recent(caller)])
+async def list_rewrap_jobs(ctx: CallContextDep, container: ContainerDep) -> schemas.RewrapJobList:
+    return schemas.RewrapJobList(jobs=[_job(j) for j in await container.rewrap.recent(ctx)])
 
 
 @router.get("/rewrap-jobs/{job_id}", response_model=schemas.RewrapJobOut)
-async def rewrap_job(job_id: UUID, caller: Caller, services: Services) -> schemas.RewrapJobOut:
-    job, remaining = await services.rewrap.status(caller, job_id)
+async def rewrap_job(job_id: UUID, ctx: CallContextDep, container: ContainerDep) -> schemas.RewrapJobOut:
+    job, remaining = await container.rewrap.status(ctx, job_id)
     return _job(job, remaining)

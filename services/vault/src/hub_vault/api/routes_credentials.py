@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from hub_vault.api import schemas
-from hub_vault.api.deps import Caller, ConnectionId, CredentialKeyPath, Services, TenantId
+from hub_vault.api.deps import CallContextDep, ConnectionId, ContainerDep, CredentialKeyPath, TenantId
 from hub_vault.domain.names import Owner
 from hub_vault.services.credentials import CredentialMeta
 
@@ -37,13 +37,13 @@ async def store_credential(
     connection_id: ConnectionId,
     key: CredentialKeyPath,
     body: schemas.StoreRequest,
-    caller: Caller,
-    services: Services,
+    ctx: CallContextDep,
+    container: ContainerDep,
     response: Response,
 ) -> schemas.CredentialMeta:
     """Store (create or replace) one value. 201 when created, 200 when replaced."""
-    stored = await services.credentials.store(
-        caller, Owner(tenant_id, connection_id, key), body.value, body.expected_version
+    stored = await container.credentials.store(
+        ctx, Owner(tenant_id, connection_id, key), body.value, body.expected_version
     )
     response.status_code = status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK
     return schemas.meta_of(stored)
@@ -54,10 +54,10 @@ async def read_credential(
     tenant_id: TenantId,
     connection_id: ConnectionId,
     key: CredentialKeyPath,
-    caller: Caller,
-    services: Services,
+    ctx: CallContextDep,
+    container: ContainerDep,
 ) -> schemas.CredentialValue:
-    return schemas.value_of(await services.credentials.read(caller, Owner(tenant_id, connection_id, key)))
+    return schemas.value_of(await container.credentials.read(ctx, Owner(tenant_id, connection_id, key)))
 
 
 @router.delete("/credentials/{key}", status_code=status.HTTP_204_NO_CONTENT)
@@ -65,13 +65,13 @@ async def delete_credential(
     tenant_id: TenantId,
     connection_id: ConnectionId,
     key: CredentialKeyPath,
-    caller: Caller,
-    services: Services,
+    ctx: CallContextDep,
+    container: ContainerDep,
     expected_version: Annotated[int | None, Query(ge=1, le=schemas.MAX_ROW_VERSION)] = None,
 ) -> Response:
     """With ``expected_version``, only if the stored row is still at that version (else 409
     ``version_conflict``, and the value stays)."""
-    await services.credentials.delete(caller, Owner(tenant_id, connection_id, key), expected_version)
+    await container.credentials.delete(ctx, Owner(tenant_id, connection_id, key), expected_version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -80,12 +80,12 @@ async def store_credentials(
     tenant_id: TenantId,
     connection_id: ConnectionId,
     body: schemas.StoreManyRequest,
-    caller: Caller,
-    services: Services,
+    ctx: CallContextDep,
+    container: ContainerDep,
 ) -> schemas.CredentialList:
     """Store (create or replace) several values at once: all or none, each audited and
     announced as a single store would be."""
-    stored = await services.credentials.store_many(caller, tenant_id, connection_id, body.values)
+    stored = await container.credentials.store_many(ctx, tenant_id, connection_id, body.values)
     return schemas.CredentialList(
         tenant_id=tenant_id, connection_id=connection_id, credentials=[schemas.meta_of(s) for s in stored]
     )
@@ -93,10 +93,10 @@ async def store_credentials(
 
 @router.get("/credentials", response_model=schemas.CredentialList)
 async def list_credentials(
-    tenant_id: TenantId, connection_id: ConnectionId, caller: Caller, services: Services
+    tenant_id: TenantId, connection_id: ConnectionId, ctx: CallContextDep, container: ContainerDep
 ) -> schemas.CredentialList:
     """The connection's keys and versions, never values."""
-    metas = await services.credentials.list_keys(caller, tenant_id, connection_id)
+    metas = await container.credentials.list_keys(ctx, tenant_id, connection_id)
     return schemas.CredentialList(
         tenant_id=tenant_id,
         connection_id=connection_id,
@@ -106,9 +106,9 @@ async def list_credentials(
 
 @router.delete("/credentials", response_model=schemas.DeletedAll)
 async def delete_all_credentials(
-    tenant_id: TenantId, connection_id: ConnectionId, caller: Caller, services: Services
+    tenant_id: TenantId, connection_id: ConnectionId, ctx: CallContextDep, container: ContainerDep
 ) -> schemas.DeletedAll:
-    deleted = await services.credentials.delete_all(caller, tenant_id, connection_id)
+    deleted = await container.credentials.delete_all(ctx, tenant_id, connection_id)
     return schemas.DeletedAll(tenant_id=tenant_id, connection_id=connection_id, deleted=deleted)
 
 
@@ -120,12 +120,12 @@ async def generate_secret(
     connection_id: ConnectionId,
     key: CredentialKeyPath,
     body: schemas.GenerateRequest,
-    caller: Caller,
-    services: Services,
+    ctx: CallContextDep,
+    container: ContainerDep,
 ) -> schemas.CredentialValue:
     """Create a random secret, store it, and return it this once."""
-    stored, value = await services.credentials.generate(
-        caller,
+    stored, value = await container.credentials.generate(
+        ctx,
         Owner(tenant_id, connection_id, key),
         n_bytes=body.bytes,
         encoding=body.encoding,
@@ -140,11 +140,11 @@ async def hmac_sign(
     tenant_id: TenantId,
     connection_id: ConnectionId,
     body: schemas.SignRequest,
-    caller: Caller,
-    services: Services,
+    ctx: CallContextDep,
+    container: ContainerDep,
 ) -> schemas.Signature:
-    signature = await services.signing.sign(
-        caller,
+    signature = await container.signing.sign(
+        ctx,
         Owner(tenant_id, connection_id, body.key),
         body.message_bytes(),
         body.secret_format,
@@ -158,12 +158,12 @@ async def hmac_verify(
     tenant_id: TenantId,
     connection_id: ConnectionId,
     body: schemas.VerifyRequest,
-    caller: Caller,
-    services: Services,
+    ctx: CallContextDep,
+    container: ContainerDep,
 ) -> schemas.VerifyResult:
     """200 with valid=true/false; 404 only when none of the candidate secrets exists."""
-    result = await services.signing.verify(
-        caller,
+    result = await container.signing.verify(
+        ctx,
         tenant_id,
         connection_id,
         body.keys,

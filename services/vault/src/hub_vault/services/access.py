@@ -11,7 +11,7 @@ from hub_vault.domain.errors import PolicyDenied
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.domain.policy import Policy
 from hub_vault.services import audit_trail
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 
 log = logging.getLogger(__name__)
 

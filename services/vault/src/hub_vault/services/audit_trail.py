@@ -11,7 +11,7 @@ from prometheus_client import Counter
 from hub_vault.domain.names import Owner
 from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import audit
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 
 OPERATIONS = Counter(
     "hub_vault_operations_total", "Vault operations by outcome", ["caller", "operation", "outcome"]

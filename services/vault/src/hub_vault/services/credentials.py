@@ -36,7 +36,7 @@ from hub_vault.repositories.credentials import CredentialMeta as CredentialMeta 
 from hub_vault.repositories.credentials import WriteResult
 from hub_vault.services import audit_trail, sealing
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 from hub_vault.services.keys import KeyService
 
 EVENT_SOURCE = "/integration-hub/vault"
@@ -134,7 +134,7 @@ class CredentialService:
             sealed = sealing.seal(loaded, owner, plaintext)
             event = self._event(owner, "stored", sealed.key_version)
             channel = self.notifier.claim()
-            async with self.db.pool.acquire() as conn:
+            async with self.db.connection() as conn:
                 result = await audited.write(conn, owner, sealed, expected_version, fields, event, channel)
                 if result is not None:
                     if channel is None:
@@ -178,7 +178,7 @@ class CredentialService:
             key_version = loaded.primary.version  # every value sealed under it
             events = {key: self._event(owners[key], "stored", key_version) for key in owners}
             channel = self.notifier.claim()
-            async with self.db.pool.acquire() as conn:
+            async with self.db.connection() as conn:
                 results = await audited.write_many(
                     conn, tenant_id, connection_id, sealed, fields, events, channel
                 )
@@ -236,7 +236,7 @@ class CredentialService:
             connection_id=owner.connection_id,
             keys=(owner.credential_key,),
         )
-        async with self.db.pool.acquire() as conn:
+        async with self.db.connection() as conn:
             stored, audit_id = await audited.read(
                 conn, owner, audit_trail.fields(ctx, Operation.CREDENTIAL_READ)
             )
@@ -264,7 +264,7 @@ class CredentialService:
             keys=(owner.credential_key,),
         )
         channel = self.notifier.claim()
-        async with self.db.pool.acquire() as conn:
+        async with self.db.connection() as conn:
             deleted = await audited.delete(
                 conn,
                 owner,

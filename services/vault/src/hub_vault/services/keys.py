@@ -24,7 +24,7 @@ from hub_vault.domain.operations import Operation, Outcome
 from hub_vault.repositories import credentials, key_versions
 from hub_vault.services import audit_trail
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class KeyService:
         return loaded
 
     async def _counts(self) -> dict[int, int]:
-        async with self.db.pool.acquire() as conn:
+        async with self.db.connection() as conn:
             return await credentials.counts_by_key_version(conn)
 
     async def list_versions(self, ctx: CallContext) -> list[KeyVersionInfo]:

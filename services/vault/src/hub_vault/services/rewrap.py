@@ -34,7 +34,7 @@ from hub_vault.repositories.credentials import Rewrapped, StoredCredential
 from hub_vault.repositories.rewrap_jobs import RewrapJob as RewrapJob  # the routes' type
 from hub_vault.services import audit_trail
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 from hub_vault.services.credentials import EVENT_SOURCE
 from hub_vault.services.keys import KeyService
 

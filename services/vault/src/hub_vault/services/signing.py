@@ -16,7 +16,7 @@ from hub_vault.domain.operations import Operation
 from hub_vault.repositories import credentials
 from hub_vault.services import audit_trail, sealing
 from hub_vault.services.access import AccessControl
-from hub_vault.services.context import CallContext
+from hub_vault.services.call_context import CallContext
 from hub_vault.services.credentials import outcome_of
 
 

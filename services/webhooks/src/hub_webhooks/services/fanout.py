@@ -25,7 +25,6 @@ from hub_webhooks.domain.subscription import SUBSCRIBABLE_EVENT_TYPES, Subscript
 from hub_webhooks.repositories import deliveries as repo
 from hub_webhooks.repositories import subscriptions as subs
 
-FANOUT_TOPICS = SUBSCRIBABLE_EVENT_TYPES
 # A delivery's id is derived from (subscription, source event): a replay of the source event
 # finds the same row, and the subscriber sees the same webhook-id.
 _DELIVERY_NS = uuid.UUID("0b7d2f0e-3c2a-4a55-9d9e-6b1f1f6c5a11")
@@ -53,7 +52,7 @@ class Fanout:
 
     async def __call__(self, event: CloudEvent, record: ConsumerRecord[bytes, bytes]) -> None:
         model = model_for_type(event.type)
-        if model is None or model.topic not in FANOUT_TOPICS:
+        if model is None or model.topic not in SUBSCRIBABLE_EVENT_TYPES:
             return
         try:
             parsed = event.parse(model)

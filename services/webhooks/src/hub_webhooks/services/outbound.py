@@ -12,9 +12,10 @@ from hub_common.kafka import ConsumerRunner, EventProducer, dlq_topic
 from hub_common.kafka.admin import ensure_topics
 from hub_webhooks.config import SCHEMA, WebhooksSettings
 from hub_webhooks.domain.retry_schedule import RetrySchedule, parse_schedule
+from hub_webhooks.domain.subscription import SUBSCRIBABLE_EVENT_TYPES
 from hub_webhooks.services.delivery_log import DeliveryLog
 from hub_webhooks.services.dispatcher import Dispatcher, DispatcherConfig
-from hub_webhooks.services.fanout import FANOUT_TOPICS, Fanout
+from hub_webhooks.services.fanout import Fanout
 from hub_webhooks.services.secrets import SecretCache
 from hub_webhooks.services.subscription_limits import SubscriptionLimits
 from hub_webhooks.services.subscriptions import SubscriptionService
@@ -67,7 +68,7 @@ class Outbound:
         if redis is not None:
             lease_s = self.settings.webhooks_delivery_lease_s
             self.dispatcher.limits = SubscriptionLimits(redis, lease_s=lease_s)
-        topics = list(FANOUT_TOPICS)
+        topics = list(SUBSCRIBABLE_EVENT_TYPES)
         await ensure_topics(self.settings.kafka_bootstrap, sorted({*topics, *map(dlq_topic, topics)}))
         self.consumer = ConsumerRunner(
             bootstrap=self.settings.kafka_bootstrap,

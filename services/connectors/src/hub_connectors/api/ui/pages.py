@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hub_common.errors import HubError
+from hub_common.license import policy_for
 from hub_connector_sdk import AuthenticationMethod
 from hub_connectors.api.ui.session import (
     COOKIE,
@@ -29,7 +30,6 @@ from hub_connectors.api.ui.session import (
     session_of,
 )
 from hub_connectors.domain.errors import AutomationNotFound, ConnectionNotFound
-from hub_connectors.domain.license import policy_for
 from hub_connectors.domain.states import ConnectionStatus
 from hub_connectors.services.automations import AutomationSpec
 from hub_connectors.services.ui_sessions import UiSession

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_common.web.auth import Tier
-from hub_connectors.domain.license import (
+from hub_common.license import (
     Feature,
     GatewayAccess,
     LicenseRefused,
@@ -15,6 +14,7 @@ from hub_connectors.domain.license import (
     tier_allowing_connections,
     tier_allowing_feature,
 )
+from hub_common.web.auth import Tier
 
 pytestmark = pytest.mark.unit
 

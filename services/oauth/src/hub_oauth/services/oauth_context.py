@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from hub_common.clients.vault import VaultClient
 from hub_common.credential_keys import CLIENT_SECRET
+from hub_common.db import Database
 from hub_common.errors import BadRequest, Conflict, HubError
 from hub_common.ssrf import HostUnresolvable, UrlNotAllowed, check_url
 from hub_connector_sdk import AuthenticationMethod, OAuthConfig
@@ -41,14 +40,14 @@ class ContextResolver:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool,
+        db: Database,
         directory: ConnectionDirectory,
         vault: VaultClient,
         provider: ProviderOAuthClient,
         default_apps: dict[str, DefaultApp],
         outbound_allowlist: list[str],
     ) -> None:
-        self.pool = pool
+        self.db = db
         self.directory = directory
         self.vault = vault
         self.provider = provider
@@ -162,7 +161,8 @@ class ContextResolver:
         cached = self._apps.get((tenant_id, connector_id))
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        app = await apps.get(self.pool, tenant_id, connector_id)
+        async with self.db.connection() as conn:
+            app = await apps.get(conn, tenant_id, connector_id)
         self._apps[(tenant_id, connector_id)] = (time.monotonic() + SECRET_TTL_S, app)
         return app
 
