@@ -1,6 +1,7 @@
 """Test helpers: real Kafka/Postgres/Redis resolution and event assertions."""
 
 from hub_common.testing.events import expect_events
+from hub_common.testing.polling import eventually, eventually_sync
 from hub_common.testing.stack import StackAddresses, resolve_stack
 
-__all__ = ["StackAddresses", "expect_events", "resolve_stack"]
+__all__ = ["StackAddresses", "eventually", "eventually_sync", "expect_events", "resolve_stack"]
