@@ -3,7 +3,7 @@
 A fixed sleep that waits for something to propagate is too short on a loaded machine and too
 long everywhere else; one that "proves" something did not happen proves only that it had not
 happened yet. Tests poll for the awaited condition (``hub_common.testing.eventually``) or wait
-for a sentinel (``wait_consumed``, an event sent after the one that must change nothing).
+for a sentinel (``consumed``, an event sent after the one that must change nothing).
 
 Flagged: an ``await asyncio.sleep(x)`` or ``time.sleep(x)`` statement directly in a ``test_*``
 function (not in a nested helper, which may play a slow provider), outside any ``while``/``for``

@@ -9,7 +9,7 @@ import pytest
 
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_common.kafka import EventProducer
-from hub_common.testing import expect_events, wait_consumed
+from hub_common.testing import consumed, expect_events
 from hub_connectors.consumers.handlers import STATUS_TOPICS
 
 pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
@@ -222,10 +222,10 @@ async def test_oauth_connection_is_activated_by_the_oauth_services_event(
 ):
     headers = auth(tenant, "teams")
 
-    async def status_handled() -> None:
+    def status_handled():
         """The sentinel for "changed nothing": the status consumer has committed past the event."""
         group = f"{settings.connectors_consumer_group_prefix}.connection-status"
-        await wait_consumed(kafka_bootstrap, group, STATUS_TOPICS)
+        return consumed(kafka_bootstrap, group, STATUS_TOPICS)
 
     created = await create(api, headers, connector_id="oauththing", name="jira")
     assert created.status_code == 201
@@ -306,20 +306,20 @@ async def test_oauth_connection_is_activated_by_the_oauth_services_event(
         return datetime.fromisoformat(body["status_changed_at"]) > before_reconnect
 
     await wait_for(reconnect_seen)
-    await oauth_producer.publish(
-        status_changed("token_invalid", reason="invalid_grant").model_copy(
-            update={"timestamp": before_reconnect}
+    async with status_handled():
+        await oauth_producer.publish(
+            status_changed("token_invalid", reason="invalid_grant").model_copy(
+                update={"timestamp": before_reconnect}
+            )
         )
-    )
-    await status_handled()
     still = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
     assert still["status"] == "active", still
 
     # Disconnect asks oauth to revoke at the provider first (service token, its own route).
     assert (await api.delete(f"/v1/connections/{cid}", headers=headers)).status_code == 200
     assert (str(cid), "connectors") in gateway.revocations
-    await oauth_producer.publish(connected("acct-late"))
-    await status_handled()
+    async with status_handled():
+        await oauth_producer.publish(connected("acct-late"))
     late = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
     assert late["status"] == "disconnected" and late["external_account_id"] == "acct-D"
 
