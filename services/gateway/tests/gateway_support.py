@@ -109,6 +109,7 @@ class ProviderSimulator(ThreadedServer):
         self.requests: list[Recorded] = []
         self.routes: dict[str, Responder] = {}  # key: path prefix (first match, longest first)
         self.cut_short: list[tuple[str, float]] = []  # streamed answers whose reader went away: (path, when)
+        self.uploads_cut_short: list[tuple[str, float]] = []  # request bodies the gateway broke off
 
     def on(self, prefix: str, responder: Responder | Scripted) -> None:
         self.routes[prefix] = responder if callable(responder) else (lambda _r, s=responder: s)
@@ -122,7 +123,11 @@ class ProviderSimulator(ThreadedServer):
         return app
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        try:
+            body = await request.read()
+        except BaseException:  # the gateway closed the upload before its end
+            self.uploads_cut_short.append((request.path, time.time()))
+            raise
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
         rec = Recorded(request.method, request.raw_path, headers, body, time.time())
         self.requests.append(rec)

@@ -22,7 +22,7 @@ from hub_common.settings import HubSettings
 from hub_common.testing.events import expect_events
 from hub_common.web.auth import mint_user_token
 from hub_connector_sdk.testkit import spec_file
-from hub_e2e.processes import ServiceProcess
+from hub_e2e.processes import CONNECTOR_SERVICES, ServiceProcess, running_hub
 from hub_e2e.simulators.runner import ProviderSim
 
 pytestmark = pytest.mark.e2e
@@ -35,40 +35,21 @@ ANTHROPIC_KEY = "sk-ant-api03-e2eSimulatedAnthropicKey0001"
 def hub(hub_stack, module_dsn) -> Iterator[dict[str, Any]]:
     if spec_file("openai.json") is None or spec_file("anthropic.json") is None:
         pytest.skip("openai.json / anthropic.json not available (HUB_SPECS_DIR)")
+    env = {
+        "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
+        # The simulators stand in for compatible endpoints the operator allows.
+        "HUB_OPENAI_COMPATIBLE_HOSTS": "127.0.0.1",
+        "HUB_ANTHROPIC_COMPATIBLE_HOSTS": "127.0.0.1",
+        "HUB_CONNECTORS_TRIGGER_POLL_EVERY_S": "0.5",
+        "HUB_CONNECTORS_TRIGGER_POLL_INTERVAL_S": "1",
+        "HUB_GATEWAY_SNAPSHOT_FLUSH_INTERVAL_S": "0.2",
+    }
     with (
         ProviderSim(provider="openai", pats={OPENAI_KEY: "e2e"}) as openai,
         ProviderSim(provider="anthropic", pats={ANTHROPIC_KEY: "e2e"}) as anthropic,
+        running_hub(hub_stack, module_dsn, CONNECTOR_SERVICES[:4], env) as procs,
     ):
-        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
-        oauth, gateway = ServiceProcess("oauth", {}), ServiceProcess("gateway", {})
-        env = {
-            "HUB_POSTGRES_DSN": module_dsn,
-            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url,
-            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
-            # The simulators stand in for compatible endpoints the operator allows.
-            "HUB_OPENAI_COMPATIBLE_HOSTS": "127.0.0.1",
-            "HUB_ANTHROPIC_COMPATIBLE_HOSTS": "127.0.0.1",
-            "HUB_VAULT_URL": vault.url,
-            "HUB_CONNECTORS_URL": connectors.url,
-            "HUB_OAUTH_URL": oauth.url,
-            "HUB_GATEWAY_URL": gateway.url,
-            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
-            "HUB_CONNECTORS_TRIGGER_POLL_EVERY_S": "0.5",
-            "HUB_CONNECTORS_TRIGGER_POLL_INTERVAL_S": "1",
-            "HUB_GATEWAY_SNAPSHOT_FLUSH_INTERVAL_S": "0.2",
-        }
-        procs = [vault, connectors, oauth, gateway]
-        try:
-            for proc in procs:
-                proc.env = env
-                proc.migrate()
-            for proc in procs:
-                proc.start()
-            yield {"openai": openai, "anthropic": anthropic, "connectors": connectors, "gateway": gateway}
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
+        yield {"openai": openai, "anthropic": anthropic, **procs}
 
 
 def headers() -> dict[str, str]:

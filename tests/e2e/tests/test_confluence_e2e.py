@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from hub_common.testing.events import expect_events
-from hub_connector_sdk.testkit import spec_file
 from hub_e2e.atlassian_e2e import (
     API_EMAIL,
     API_TOKEN,
@@ -34,9 +33,7 @@ TENANT = "e2e-confluence"
 
 @pytest.fixture(scope="module")
 def hub(hub_stack, module_dsn) -> Iterator[dict]:
-    if spec_file("confluence-v2.json") is None:
-        pytest.skip("confluence-v2.json not available (HUB_SPECS_DIR)")
-    with atlassian_hub(hub_stack, module_dsn) as running:
+    with atlassian_hub(hub_stack, module_dsn, "confluence-v2.json") as running:
         yield running
 
 

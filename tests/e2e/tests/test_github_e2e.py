@@ -18,10 +18,9 @@ from hub_common.testing.service_keys import service_minter
 from hub_common.web.auth import mint_user_token
 from hub_connector_github import GitHubConnector
 from hub_connector_sdk import verify_webhook
-from hub_connector_sdk.testkit import parse_webhook, spec_file
-from hub_e2e.processes import ServiceProcess, free_port
+from hub_connector_sdk.testkit import parse_webhook
+from hub_e2e.provider_hub import provider_hub
 from hub_e2e.receiver import WebhookReceiver
-from hub_e2e.simulators.runner import ProviderSim
 
 pytestmark = pytest.mark.e2e
 TENANT = "e2e-github"
@@ -31,43 +30,19 @@ PAT = "ghp_e2eSimulatedPersonalAccessToken01"
 
 @pytest.fixture(scope="module")
 def hub(hub_stack, module_dsn) -> Iterator[dict]:
-    if spec_file("github-rest.json") is None:
-        pytest.skip("github-rest.json not available (HUB_SPECS_DIR)")
-    oauth_port = free_port()
-    public = f"http://127.0.0.1:{oauth_port}"
-    client = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": [f"{public}/v1/oauth/callback"],
-    }
-    with ProviderSim(provider="github", clients=[client], pats={PAT: "pat-owner"}) as sim:
-        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
-        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
-        env = {
-            "HUB_POSTGRES_DSN": module_dsn,
-            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url,
-            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
-            # The simulator stands in for a GitHub Enterprise Server the operator allows.
-            "HUB_GITHUB_ENTERPRISE_HOSTS": "127.0.0.1",
-            "HUB_VAULT_URL": vault.url,
-            "HUB_CONNECTORS_URL": connectors.url,
-            "HUB_OAUTH_URL": oauth.url,
-            "HUB_GATEWAY_URL": gateway.url,
-            "HUB_OAUTH_PUBLIC_URL": public,
-            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
-        }
-        procs = [vault, connectors, oauth, gateway]
-        try:
-            for proc in procs:
-                proc.env = env
-                proc.migrate()
-            for proc in procs:
-                proc.start()
-            yield {"sim": sim, "connectors": connectors, "oauth": oauth, "gateway": gateway}
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
+    # The simulator stands in for a GitHub Enterprise Server the operator allows.
+    env = {"HUB_GITHUB_ENTERPRISE_HOSTS": "127.0.0.1"}
+    with provider_hub(
+        hub_stack,
+        module_dsn,
+        "github",
+        env,
+        spec="github-rest.json",
+        client=(CLIENT_ID, CLIENT_SECRET),
+        pats={PAT: "pat-owner"},
+        services=("vault", "connectors", "oauth", "gateway"),
+    ) as running:
+        yield running
 
 
 def headers() -> dict[str, str]:

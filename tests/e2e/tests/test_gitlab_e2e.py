@@ -18,8 +18,7 @@ import pytest
 from hub_common.settings import HubSettings
 from hub_common.testing.events import expect_events
 from hub_common.web.auth import mint_user_token
-from hub_connector_sdk.testkit import spec_file
-from hub_e2e.processes import ServiceProcess, free_port
+from hub_e2e.provider_hub import provider_hub
 from hub_e2e.simulators.runner import ProviderSim
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # five services and a simulator start
@@ -31,52 +30,16 @@ PROJECT = "sim-user/sandbox"
 
 @pytest.fixture(scope="module")
 def hub(hub_stack, module_dsn) -> Iterator[dict]:
-    if spec_file("gitlab-v4.json") is None:
-        pytest.skip("gitlab-v4.json not available (HUB_SPECS_DIR)")
-    oauth_port = free_port()
-    public = f"http://127.0.0.1:{oauth_port}"
-    client = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    env = {
+        # The simulator stands in for a self-managed GitLab the operator allows.
+        "HUB_GITLAB_HOSTS": "127.0.0.1",
+        "HUB_WEBHOOKS_DELIVERY_OFFSET_RESET": "latest",
     }
-    with ProviderSim(provider="gitlab", clients=[client], pats={PAT: "pat-owner"}) as sim:
-        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
-        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
-        webhooks = ServiceProcess("webhooks", {})
-        env = {
-            "HUB_POSTGRES_DSN": module_dsn,
-            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url,
-            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
-            # The simulator stands in for a self-managed GitLab the operator allows.
-            "HUB_GITLAB_HOSTS": "127.0.0.1",
-            "HUB_VAULT_URL": vault.url,
-            "HUB_CONNECTORS_URL": connectors.url,
-            "HUB_OAUTH_URL": oauth.url,
-            "HUB_GATEWAY_URL": gateway.url,
-            "HUB_WEBHOOKS_URL": webhooks.url,
-            "HUB_OAUTH_PUBLIC_URL": public,
-            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
-            "HUB_WEBHOOKS_DELIVERY_OFFSET_RESET": "latest",
-        }
-        procs = [vault, connectors, oauth, gateway, webhooks]
-        try:
-            for proc in procs:
-                proc.env = env
-                proc.migrate()
-            for proc in procs:
-                proc.start()
-            yield {
-                "sim": sim,
-                "connectors": connectors,
-                "oauth": oauth,
-                "gateway": gateway,
-                "webhooks": webhooks,
-            }
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
+    client, pats = (CLIENT_ID, CLIENT_SECRET), {PAT: "pat-owner"}
+    with provider_hub(
+        hub_stack, module_dsn, "gitlab", env, spec="gitlab-v4.json", client=client, pats=pats
+    ) as running:
+        yield running
 
 
 def headers() -> dict[str, str]:

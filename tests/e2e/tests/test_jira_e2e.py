@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from hub_common.testing.events import expect_events
-from hub_connector_sdk.testkit import spec_file
 from hub_e2e.atlassian_e2e import (
     API_EMAIL,
     API_TOKEN,
@@ -40,9 +39,7 @@ TENANT = "e2e-jira"
 
 @pytest.fixture(scope="module")
 def hub(hub_stack, module_dsn) -> Iterator[dict]:
-    if spec_file("jira-platform-v3.json") is None:
-        pytest.skip("jira-platform-v3.json not available (HUB_SPECS_DIR)")
-    with atlassian_hub(hub_stack, module_dsn) as running:
+    with atlassian_hub(hub_stack, module_dsn, "jira-platform-v3.json") as running:
         yield running
 
 

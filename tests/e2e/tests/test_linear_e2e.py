@@ -21,8 +21,7 @@ import pytest
 from hub_common.settings import HubSettings
 from hub_common.testing.events import expect_events
 from hub_common.web.auth import mint_user_token
-from hub_connector_sdk.testkit import spec_file
-from hub_e2e.processes import ServiceProcess, free_port
+from hub_e2e.provider_hub import provider_hub
 from hub_e2e.simulators.linear import sim_uuid
 from hub_e2e.simulators.runner import ProviderSim
 
@@ -35,48 +34,18 @@ TEAM = sim_uuid("team", "ENG")
 
 @pytest.fixture(scope="module")
 def hub(hub_stack, module_dsn) -> Iterator[dict]:
-    if spec_file("linear-schema.graphql") is None:
-        pytest.skip("linear-schema.graphql not available (HUB_SPECS_DIR)")
-    oauth_port = free_port()
-    public = f"http://127.0.0.1:{oauth_port}"
-    client = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    env = {
+        # The simulator stands in for api.linear.app: a host the operator allows.
+        "HUB_LINEAR_API_HOSTS": "127.0.0.1",
+        # A killed export worker's lease runs out quickly, and the next worker looks often.
+        "HUB_CONNECTORS_EXPORT_LEASE_S": "3",
+        "HUB_CONNECTORS_EXPORT_POLL_INTERVAL_S": "0.2",
     }
-    with ProviderSim(provider="linear", clients=[client], pats={API_KEY: "key-owner"}) as sim:
-        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
-        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
-        webhooks = ServiceProcess("webhooks", {})
-        env = {
-            "HUB_POSTGRES_DSN": module_dsn,
-            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url,
-            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
-            # The simulator stands in for api.linear.app: a host the operator allows.
-            "HUB_LINEAR_API_HOSTS": "127.0.0.1",
-            "HUB_VAULT_URL": vault.url,
-            "HUB_CONNECTORS_URL": connectors.url,
-            "HUB_OAUTH_URL": oauth.url,
-            "HUB_GATEWAY_URL": gateway.url,
-            "HUB_WEBHOOKS_URL": webhooks.url,
-            "HUB_OAUTH_PUBLIC_URL": public,
-            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
-            # A killed export worker's lease runs out quickly, and the next worker looks often.
-            "HUB_CONNECTORS_EXPORT_LEASE_S": "3",
-            "HUB_CONNECTORS_EXPORT_POLL_INTERVAL_S": "0.2",
-        }
-        procs = [vault, connectors, oauth, gateway, webhooks]
-        try:
-            for proc in procs:
-                proc.env = env
-                proc.migrate()
-            for proc in procs:
-                proc.start()
-            yield {"sim": sim, "connectors": connectors, "oauth": oauth, "webhooks": webhooks}
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
+    client, pats = (CLIENT_ID, CLIENT_SECRET), {API_KEY: "key-owner"}
+    with provider_hub(
+        hub_stack, module_dsn, "linear", env, spec="linear-schema.graphql", client=client, pats=pats
+    ) as running:
+        yield running
 
 
 def headers() -> dict[str, str]:

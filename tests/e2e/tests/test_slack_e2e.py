@@ -17,9 +17,7 @@ import pytest
 from hub_common.settings import HubSettings
 from hub_common.testing.events import expect_events
 from hub_common.web.auth import mint_user_token
-from hub_connector_sdk.testkit import spec_file
-from hub_e2e.processes import ServiceProcess, free_port
-from hub_e2e.simulators.runner import ProviderSim
+from hub_e2e.provider_hub import provider_hub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # five services start on a shared machine
 TENANT = "e2e-slack"
@@ -30,46 +28,16 @@ BOT = "xoxb-e2eHandInstalledBotToken-0000001"
 
 @pytest.fixture(scope="module")
 def hub(hub_stack, module_dsn) -> Iterator[dict]:
-    if spec_file("slack-web-api.json") is None:
-        pytest.skip("slack-web-api.json not available (HUB_SPECS_DIR)")
-    oauth_port = free_port()
-    public = f"http://127.0.0.1:{oauth_port}"
-    client = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    env = {
+        # The simulator stands in for slack.com, a host the operator allows.
+        "HUB_SLACK_HOSTS": "127.0.0.1",
+        "HUB_WEBHOOKS_DELIVERY_OFFSET_RESET": "latest",
     }
-    with ProviderSim(provider="slack", clients=[client], pats={BOT: "deploybot"}) as sim:
-        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
-        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
-        webhooks = ServiceProcess("webhooks", {})
-        env = {
-            "HUB_POSTGRES_DSN": module_dsn,
-            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url,
-            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
-            # The simulator stands in for slack.com, a host the operator allows.
-            "HUB_SLACK_HOSTS": "127.0.0.1",
-            "HUB_VAULT_URL": vault.url,
-            "HUB_CONNECTORS_URL": connectors.url,
-            "HUB_OAUTH_URL": oauth.url,
-            "HUB_GATEWAY_URL": gateway.url,
-            "HUB_WEBHOOKS_URL": webhooks.url,
-            "HUB_OAUTH_PUBLIC_URL": public,
-            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
-            "HUB_WEBHOOKS_DELIVERY_OFFSET_RESET": "latest",
-        }
-        procs = [vault, connectors, oauth, gateway, webhooks]
-        try:
-            for proc in procs:
-                proc.env = env
-                proc.migrate()
-            for proc in procs:
-                proc.start()
-            yield {"sim": sim, "connectors": connectors, "oauth": oauth, "webhooks": webhooks}
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
+    client, pats = (CLIENT_ID, CLIENT_SECRET), {BOT: "deploybot"}
+    with provider_hub(
+        hub_stack, module_dsn, "slack", env, spec="slack-web-api.json", client=client, pats=pats
+    ) as running:
+        yield running
 
 
 def headers() -> dict[str, str]:

@@ -97,7 +97,8 @@ async def test_failed_handler_is_not_committed_and_the_message_is_redelivered(
     await second.stop()
     assert redelivered == [calls[0]]
 
-    # Once handled, it is committed: a third member sees nothing.
+    # Once handled, it is committed: a third member sees only a sentinel sent after it. The
+    # partition is read in order, so the sentinel arriving alone proves the record was not due.
     third_seen: list[str] = []
 
     async def record_it(event, record):
@@ -112,10 +113,10 @@ async def test_failed_handler_is_not_committed_and_the_message_is_redelivered(
         retry=FAST,
     )
     await third.start()
-    await third.wait_assigned()
-    await asyncio.sleep(1.0)
+    sentinels = await send_sentinels(producer, topic, partitions=1)
+    await run_until(lambda: len(third_seen) >= 1)
     await third.stop()
-    assert third_seen == []
+    assert third_seen == sentinels
 
 
 async def test_transient_failures_are_retried_in_process(
@@ -123,19 +124,21 @@ async def test_transient_failures_are_retried_in_process(
 ):
     topic = await create_topic(unique_name("t_retry"), 1)
     await send(producer, topic, changed(uuid.uuid4()))
-    attempts: list[int] = []
+    attempts: list[str] = []
 
     async def flaky(event, record):
-        attempts.append(1)
+        attempts.append(event.id)
         if len(attempts) < 3:
             raise ConnectionError("blip")
 
     runner = _runner(kafka_bootstrap, producer, unique_name, topic, flaky)
     await runner.start()
     await run_until(lambda: len(attempts) == 3)
-    await asyncio.sleep(0.3)
+    # A sentinel behind it on the one partition: once it is handled, the record is done with.
+    sentinels = await send_sentinels(producer, topic, partitions=1)
+    await run_until(lambda: len(attempts) == 4)
     await runner.stop()
-    assert len(attempts) == 3
+    assert attempts[:3] == [attempts[0]] * 3 and attempts[3:] == sentinels
 
 
 async def test_poison_messages_land_on_the_dead_letter_topic_after_n_attempts(
@@ -223,6 +226,19 @@ async def send(producer: EventProducer, topic: str, event) -> None:
     await producer.publish_raw(topic, value, key=key, headers=headers)
 
 
+async def send_sentinels(producer: EventProducer, topic: str, partitions: int) -> list[str]:
+    """One event on each partition, sent after what the test expects not to see again.
+
+    A member that reads a sentinel has read its partition up to it, so anything uncommitted
+    before it would have come first: waiting for the sentinels proves absence without a sleep.
+    """
+    ids = [str(uuid.uuid4()) for _ in range(partitions)]
+    for partition, event_id in enumerate(ids):
+        key, value, headers = encode(changed(uuid.uuid4()), source="/tests", event_id=event_id)
+        await producer.producer.send_and_wait(topic, value, key=key, headers=headers, partition=partition)
+    return ids
+
+
 async def _read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 20.0):
     consumer = AIOKafkaConsumer(
         topic,
@@ -298,10 +314,10 @@ async def test_rebalance_loses_nothing_and_commits_before_handing_partitions_ove
         retry=FAST,
     )
     await third.start()
-    await third.wait_assigned()
-    await asyncio.sleep(1.0)
+    sentinels = await send_sentinels(producer, topic, partitions=4)
+    await run_until(lambda: len(after) >= len(sentinels))
     await third.stop()
-    assert after == []  # everything handled was committed
+    assert sorted(after) == sorted(sentinels)  # everything handled before was committed
 
 
 async def test_the_broker_names_a_group_coordinator(kafka_bootstrap):

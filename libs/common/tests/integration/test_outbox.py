@@ -90,9 +90,16 @@ async def test_notify_wakes_the_relay_before_the_poll_interval(
 ):
     relay = OutboxRelay(pool=pool, dsn=pg_dsn, schema=schema, producer=producer, poll_interval_s=30)
     await relay.start()
-    await asyncio.sleep(0.3)  # the relay is now waiting on LISTEN, far from its next poll
-    cid = uuid.uuid4()
+    first, cid = uuid.uuid4(), uuid.uuid4()
     try:
+        # Once a first event is on Kafka, the round that read it is past its SELECT: the next
+        # event needs a new round, which only the NOTIFY starts before the 30 s poll.
+        async with (
+            expect_events(kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(first)),
+            pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            await write_event(conn, event(first), source="/tests", schema=schema)
         async with (
             expect_events(
                 kafka_bootstrap, TOPIC, match=lambda d: d["connection_id"] == str(cid), timeout_s=5

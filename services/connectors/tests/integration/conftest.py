@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from starlette.routing import Route
 from hub_common.clients.vault import VaultClient
 from hub_common.db.migrations import migrate
 from hub_common.errors import HubError
+from hub_common.testing import eventually as shared_eventually
 from hub_common.testing.service_keys import service_key_settings, service_minter
 from hub_common.web.auth import Authenticator, mint_user_token
 from hub_connectors.app import create_app
@@ -399,16 +401,7 @@ def tenant() -> str:
     return f"tenant-{uuid.uuid4().hex[:10]}"
 
 
-async def eventually(check: Callable[[], Any], timeout_s: float = 15.0, interval_s: float = 0.1) -> Any:
-    """Poll an async ``check`` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
-        await asyncio.sleep(interval_s)
+eventually = partial(shared_eventually, timeout_s=15.0, interval_s=0.1)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """Connection lifecycle over HTTP against the real Postgres, Kafka and vault: create (API key and
 OAuth), health, actions, disconnect — with the events each step must emit."""
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,7 +9,8 @@ import pytest
 
 from hub_common.events import ConnectionStatusChanged, IntegrationConnected
 from hub_common.kafka import EventProducer
-from hub_common.testing import expect_events
+from hub_common.testing import consumed, expect_events
+from hub_connectors.consumers.handlers import STATUS_TOPICS
 
 pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 GOOD_KEY = "good-key-alpha"
@@ -218,9 +218,15 @@ async def oauth_producer(kafka_bootstrap):
 
 
 async def test_oauth_connection_is_activated_by_the_oauth_services_event(
-    api, auth, tenant, oauth_producer, wait_for, gateway
+    api, auth, tenant, oauth_producer, wait_for, gateway, settings, kafka_bootstrap
 ):
     headers = auth(tenant, "teams")
+
+    def status_handled():
+        """The sentinel for "changed nothing": the status consumer has committed past the event."""
+        group = f"{settings.connectors_consumer_group_prefix}.connection-status"
+        return consumed(kafka_bootstrap, group, STATUS_TOPICS)
+
     created = await create(api, headers, connector_id="oauththing", name="jira")
     assert created.status_code == 201
     conn = created.json()
@@ -292,28 +298,28 @@ async def test_oauth_connection_is_activated_by_the_oauth_services_event(
     # The user reconnects the same account while an earlier "token_invalid" is still in flight:
     # the reconnect changes nothing visible but makes that older report stale.
     before_reconnect = datetime.now(UTC)
-    await asyncio.sleep(0.05)
-    await oauth_producer.publish(connected("acct-D"))
+    later = before_reconnect + timedelta(milliseconds=1)
+    await oauth_producer.publish(connected("acct-D").model_copy(update={"timestamp": later}))
 
     async def reconnect_seen():
         body = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
         return datetime.fromisoformat(body["status_changed_at"]) > before_reconnect
 
     await wait_for(reconnect_seen)
-    await oauth_producer.publish(
-        status_changed("token_invalid", reason="invalid_grant").model_copy(
-            update={"timestamp": before_reconnect}
+    async with status_handled():
+        await oauth_producer.publish(
+            status_changed("token_invalid", reason="invalid_grant").model_copy(
+                update={"timestamp": before_reconnect}
+            )
         )
-    )
-    await asyncio.sleep(1.0)
     still = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
     assert still["status"] == "active", still
 
     # Disconnect asks oauth to revoke at the provider first (service token, its own route).
     assert (await api.delete(f"/v1/connections/{cid}", headers=headers)).status_code == 200
     assert (str(cid), "connectors") in gateway.revocations
-    await oauth_producer.publish(connected("acct-late"))
-    await asyncio.sleep(1.0)
+    async with status_handled():
+        await oauth_producer.publish(connected("acct-late"))
     late = (await api.get(f"/v1/connections/{cid}", headers=headers)).json()
     assert late["status"] == "disconnected" and late["external_account_id"] == "acct-D"
 

@@ -17,6 +17,7 @@ from hub_common.events.envelope import encode
 from hub_common.events.models import CredentialChanged
 from hub_common.kafka.admin import ensure_topics
 from hub_common.kafka.producer import EventProducer
+from hub_common.testing import eventually
 from hub_gateway.consumers.invalidation import InvalidationConsumer
 
 pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
@@ -163,7 +164,7 @@ async def test_a_topic_growing_loses_no_event(kafka_bootstrap, unique_name):
     try:
         assert feed.started.is_set()
         writer = asyncio.create_task(keep_writing_to_the_old_partition(time.monotonic() + 2.5))
-        await asyncio.sleep(0.2)
+        await eventually(lambda: len(sent) >= 3, what="events on the old partition before it grows")
         await admin.create_partitions({topic: NewPartitions(total_count=2)})
         sent.append(uuid.uuid4())
         await _send(producer, topic, 1, sent[-1])

@@ -9,6 +9,8 @@ import asyncpg
 import pytest
 from gateway_support import Scripted
 
+from hub_common.testing import eventually
+
 pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
 
@@ -49,9 +51,19 @@ async def test_provider_budget_exhausted_blocks_every_replica_until_reset(hub, t
         ),
     )
     headers = hub.user_headers(tenant)
+    status_url = f"{hub.b}/v1/connections/{cid}/rate-limit"
+
+    async def status_on_b() -> dict:
+        got = await hub.http.get(status_url, headers=headers)
+        assert got.status_code == 200, got.text
+        return got.json()
+
     first = await hub.http.get(hub.proxy(hub.a, cid, f"budget-{tenant}/1"), headers=headers)
     assert first.status_code == 200  # the answer that spent the budget is the provider's own
-    await asyncio.sleep(0.3)  # the block reaches the other replica over Redis
+    # Replica B learns of the block over Redis: its status says so without spending a request.
+    await eventually(
+        lambda: _when(status_on_b(), lambda b: b["provider_blocks"]), what="the block on replica B"
+    )
     for gateway in (hub.a, hub.b):
         blocked = await hub.http.get(hub.proxy(gateway, cid, f"budget-{tenant}/2"), headers=headers)
         assert blocked.status_code == 429, blocked.text
@@ -59,17 +71,19 @@ async def test_provider_budget_exhausted_blocks_every_replica_until_reset(hub, t
         assert 1 <= int(blocked.headers["retry-after"]) <= 5
     assert len(hub.sim.seen(f"/budget-{tenant}")) == 1  # no request was spent while blocked
 
-    await asyncio.sleep(1.1)  # replica A's snapshot is flushed to Postgres (interval 1 s)
-    status = await hub.http.get(f"{hub.b}/v1/connections/{cid}/rate-limit", headers=headers)
-    assert status.status_code == 200, status.text
-    body = status.json()
+    # B reads A's snapshot of the budget once A has flushed it to Postgres.
+    body = await eventually(
+        lambda: _when(status_on_b(), lambda b: b["provider"]), what="A's snapshot on replica B"
+    )
     assert body["is_limited"] is True and body["requests_remaining"] == 0
     assert body["provider"][0]["api_name"] == "core" and body["provider"][0]["remaining"] == 0
     assert [b["scope"] for b in body["provider_blocks"]] == ["core"]
     assert {g["scope"] for g in body["gateway"]} == {"connection", "tenant"}
 
     hub.sim.on(f"/budget-{tenant}", Scripted())
-    await asyncio.sleep(max(0.0, reset - time.time()) + 0.3)
+    await eventually(
+        lambda: _when(status_on_b(), lambda b: not b["provider_blocks"]), what="the provider's reset"
+    )
     after = await hub.http.get(hub.proxy(hub.b, cid, f"budget-{tenant}/3"), headers=headers)
     assert after.status_code == 200, after.text
 
@@ -83,6 +97,12 @@ async def test_provider_budget_exhausted_blocks_every_replica_until_reset(hub, t
     finally:
         await conn.close()
     assert row is not None and row["requests_limit"] == 5000 and int(row["reset_at"].timestamp()) == reset
+
+
+async def _when(fetch, ok):
+    """``fetch``'s value if ``ok`` holds for it, else None (for :func:`eventually`)."""
+    value = await fetch
+    return value if ok(value) else None
 
 
 async def test_github_search_budget_blocks_only_search(hub, tenant):

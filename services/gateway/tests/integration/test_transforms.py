@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 from gateway_support import Scripted
+
+from hub_common.testing import eventually
 
 pytestmark = pytest.mark.component  # neighbouring services stood in (docs/testing.md)
 
@@ -34,20 +35,28 @@ SPEC = {
 async def test_save_validate_and_apply_on_another_replica(hub, tenant):
     cid = await hub.connect(tenant, secrets={"api_key": "key-1"}, connector_id="itemsapi")
     admin = hub.user_headers(tenant, tier="enterprise")
-    saved = await hub.http.put(f"{hub.a}/v1/gateway/transforms/itemsapi", json=SPEC, headers=admin)
-    assert saved.status_code == 200, saved.text
-    assert saved.json()["version"] == 1
     hub.sim.on(
         "/v2/items",
         Scripted(
             body=json.dumps({"data": [{"login": "octo", "secret_field": "x"}, {"login": "cat"}]}).encode()
         ),
     )
-    await asyncio.sleep(0.2)
-    resp = await hub.http.post(
-        hub.proxy(hub.b, cid, "v1/items?x=1"),
-        json={"title": "T", "internal": True, "keep": 1},
-        headers={**admin, "X-Debug": "1", "Accept-Encoding": "gzip"},
+
+    async def call(gateway: str, path: str = "v1/items"):
+        return await hub.http.post(
+            hub.proxy(gateway, cid, path),
+            json={"title": "T", "internal": True, "keep": 1},
+            headers={**admin, "X-Debug": "1", "Accept-Encoding": "gzip"},
+        )
+
+    # Replica B has cached "no transform" for the tenant before A saves one: only the bus (or
+    # the cache's TTL) can tell it otherwise.
+    assert "x-transformed" not in (await call(hub.b)).headers
+    saved = await hub.http.put(f"{hub.a}/v1/gateway/transforms/itemsapi", json=SPEC, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] == 1
+    resp = await eventually(
+        lambda: _transformed(call(hub.b, "v1/items?x=1"), True), what="the transform on replica B"
     )
     assert resp.status_code == 200, resp.text
     assert resp.headers["x-transformed"] == "1"
@@ -66,12 +75,18 @@ async def test_save_validate_and_apply_on_another_replica(hub, tenant):
 
     listed = await hub.http.get(f"{hub.b}/v1/gateway/transforms", headers=admin)
     assert [t["connector_id"] for t in listed.json()["transforms"]] == ["itemsapi"]
+    assert "x-transformed" in (await call(hub.a)).headers  # A holds the spec in its cache now
     assert (
         await hub.http.delete(f"{hub.b}/v1/gateway/transforms/itemsapi", headers=admin)
     ).status_code == 204
-    await asyncio.sleep(0.2)
-    plain = await hub.http.post(hub.proxy(hub.a, cid, "v1/items"), json={"title": "T"}, headers=admin)
-    assert plain.status_code == 200 and "x-transformed" not in plain.headers
+    plain = await eventually(lambda: _transformed(call(hub.a), False), what="the delete on replica A")
+    assert plain.status_code == 200
+
+
+async def _transformed(calling, wanted: bool):
+    """The answer if its transformed-ness is ``wanted``, else None (for :func:`eventually`)."""
+    resp = await calling
+    return resp if ("x-transformed" in resp.headers) == wanted else None
 
 
 @pytest.mark.parametrize(
@@ -121,7 +136,6 @@ async def test_body_transforms_leave_bodyless_answers_alone_and_drop_stale_valid
     body = json.dumps({"secret": "x", "keep": 1}).encode()
     hub.sim.on("/doc", Scripted(body=body, headers={"ETag": '"abc"'}))
     hub.sim.on("/doc-gone", Scripted(status=204, body=b"", headers={"Content-Type": "application/json"}))
-    await asyncio.sleep(0.2)
     got = await hub.http.get(hub.proxy(hub.a, cid, "doc"), headers=admin)
     assert got.json() == {"keep": 1} and "etag" not in got.headers  # the ETag named the original
     head = await hub.http.head(hub.proxy(hub.a, cid, "doc"), headers=admin)
@@ -142,7 +156,6 @@ async def test_body_rules_apply_to_chunked_answers_too(hub, tenant, parts):
     size = -(-len(body) // parts)
     chunks = tuple(body[i : i + size] for i in range(0, len(body), size))
     hub.sim.on(f"/v2/items-{cid}", Scripted(parts=chunks, headers={"Content-Type": "application/json"}))
-    await asyncio.sleep(0.2)
     resp = await hub.http.post(hub.proxy(hub.a, cid, f"v1/items-{cid}"), json={"title": "T"}, headers=admin)
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"data": {"user": "octo"}}
@@ -158,7 +171,6 @@ async def test_a_chunked_answer_over_the_transform_limit_passes_through_whole(hu
     body = b'{"data": {"secret_field": "' + b"x" * (1024 * 1024 + 100) + b'"}}'  # over 1 MiB
     chunks = tuple(body[i : i + 300_000] for i in range(0, len(body), 300_000))
     hub.sim.on(f"/v2/items-big-{cid}", Scripted(parts=chunks, headers={"Content-Type": "application/json"}))
-    await asyncio.sleep(0.2)
     resp = await hub.http.post(
         hub.proxy(hub.a, cid, f"v1/items-big-{cid}"), json={"title": "T"}, headers=admin
     )

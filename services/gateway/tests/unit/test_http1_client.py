@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from hub_common.testing import eventually
 from hub_gateway.adapters.http1 import (
     BodyLengthMismatch,
     ConnectError,
@@ -467,7 +468,10 @@ async def test_bytes_on_an_idle_connection_never_reach_the_next_caller(client):
     server, url = await _serve_raw(then_garbage)
     try:
         assert await (await client.request("GET", url + "/", [])).read() == b"one"
-        await asyncio.sleep(0.2)  # the unasked answer arrives while the connection is idle
+        # The unasked answer arrives while the connection is idle: the pool closes it.
+        idle = [c for pool in client._pools.values() for c in pool.idle]
+        assert len(idle) == 1
+        await eventually(lambda: idle[0].closed, what="the idle connection closed on unasked bytes")
         assert await (await client.request("GET", url + "/", [])).read() == b"one"  # a new connection
         assert connections == 2
     finally:

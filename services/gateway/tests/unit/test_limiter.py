@@ -17,6 +17,16 @@ from hub_gateway.services.limiter import QuotaLimiter
 pytestmark = pytest.mark.unit
 
 
+class Clock:
+    """The limiter's monotonic clock, moved by the test: lease expiry without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class MemoryBuckets:
     def __init__(self) -> None:
         self.tats: dict[str, int] = {}
@@ -124,11 +134,12 @@ async def test_tenant_bucket_limits_across_connections():
 
 async def test_unused_lease_is_refunded():
     shared = MemoryBuckets()
-    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.2)
+    clock = Clock()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.2, clock=clock)
     q = quotas(conn_burst=16_000, tenant_burst=16_000, rate=0.001)
     for _ in range(7):  # leases 1, 2, 4 -> holding some unused tokens now
         await limiter.acquire("t", "c", q)
-    await asyncio.sleep(0.25)
+    clock.now += 0.25
     await limiter.acquire("t", "c", q)  # renewal refunds what the just-expired lease did not use
     await limiter.close()
     used = 8
@@ -196,12 +207,13 @@ def _tat_tokens(shared, q, now_us: int) -> int:
 async def test_a_lease_expired_long_ago_is_not_refunded():
     """The shared bucket may have refilled since: a late refund could let the fleet go over."""
     shared = MemoryBuckets()
-    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.05)
+    clock = Clock()
+    limiter = QuotaLimiter(shared, lease_max=64, lease_ttl_s=0.05, clock=clock)
     q = quotas(conn_burst=16_000, tenant_burst=16_000, rate=0.001)
     for _ in range(7):  # leases 1, 2, 4: some tokens unused
         await limiter.acquire("t", "c", q)
     before = shared.tats["gw:rl:{t}:c:c"]
-    await asyncio.sleep(0.15)  # past expiry plus a TTL
+    clock.now += 0.15  # past expiry plus a TTL
     await limiter.acquire("t", "c", q)
     await limiter.close()
     held = limiter._states[("t", "c")].tokens

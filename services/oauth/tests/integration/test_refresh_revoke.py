@@ -7,11 +7,12 @@ import dataclasses
 import hashlib
 import json
 import uuid
+from functools import partial
 
 import asyncpg
 import pytest
 
-from hub_common.testing import expect_events
+from hub_common.testing import eventually, expect_events
 from hub_e2e.processes import free_port
 
 from .conftest import manifest_for
@@ -228,7 +229,7 @@ async def test_a_reconnect_during_a_slow_refresh_keeps_the_new_grants_tokens(
         refresh = asyncio.create_task(
             oauth.post(f"/v1/oauth/connections/{cid}/refresh", headers=user_headers, json={"force": True})
         )
-        await asyncio.sleep(0.3)  # the refresh is waiting on the provider
+        await eventually(partial(_fault_met, simulator), what="the refresh waiting on the provider")
         params = await authorize((await start(oauth, user_headers, cid))["authorization_url"])
         reconnected = await oauth.get("/v1/oauth/callback", params=params)
         assert reconnected.status_code == 200, reconnected.text
@@ -268,7 +269,7 @@ async def test_a_revoke_while_the_callback_is_at_the_provider_wins(
     simulator.inject_fault("token", "delay", delay_s=1.0, grant_type="authorization_code")
     try:
         callback = asyncio.create_task(oauth.get("/v1/oauth/callback", params=params))
-        await asyncio.sleep(0.3)  # the code exchange is waiting on the provider
+        await eventually(partial(_fault_met, simulator), what="the code exchange waiting on the provider")
         revoked = await oauth.post(f"/v1/oauth/connections/{cid}/revoke", headers=user_headers, json={})
         late = await callback
     finally:
@@ -279,6 +280,11 @@ async def test_a_revoke_while_the_callback_is_at_the_provider_wins(
     # The grant the late exchange obtained was never stored, so it is revoked at the provider.
     (fresh,) = [f for f in simulator.families() if f["id"] not in known]
     assert fresh["revoked"], fresh
+
+
+async def _fault_met(simulator) -> bool:
+    """The injected delay has met its request: the call is now waiting on the provider."""
+    return not await asyncio.to_thread(simulator.faults)
 
 
 async def test_the_connect_statement_itself_refuses_a_flow_a_revoke_ended(oauth, oauth_dsn):

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from hub_common.testing import expect_events
+from hub_common.testing import eventually, expect_events
 from hub_vault.adapters.keyring_source import write_keyring_file
 from hub_vault.config import VaultSettings
 from hub_vault.domain.errors import KeyringMismatch
@@ -98,7 +98,7 @@ async def test_rotate_and_rewrap_under_concurrent_reads_and_writes(private_vault
 
         load = [asyncio.create_task(reader()) for _ in range(4)]
         load += [asyncio.create_task(writer(n)) for n in range(2)]
-        await asyncio.sleep(0.3)
+        await eventually(lambda: counts["reads"] >= 20 and counts["writes"] >= 5, what="the load running")
 
         rotated = await admin.post("/v1/admin/key-versions")
         assert rotated.status_code == 201, rotated.text
@@ -120,7 +120,11 @@ async def test_rotate_and_rewrap_under_concurrent_reads_and_writes(private_vault
             assert started.status_code == 202, started.text
             job = await _wait_for_job(admin, started.json()["id"])
         assert seen[0].data["key_version"] == 2
-        await asyncio.sleep(0.3)  # keep the load on after the rewrap, too
+        so_far = dict(counts)  # keep the load on after the rewrap, too
+        await eventually(
+            lambda: counts["reads"] >= so_far["reads"] + 20 and counts["writes"] >= so_far["writes"] + 5,
+            what="the load running after the rewrap",
+        )
         stop.set()
         await asyncio.gather(*load)
 
@@ -202,7 +206,12 @@ async def test_rows_a_request_holds_through_a_whole_pass_are_rewrapped_on_a_late
             await holder.execute("SELECT 1 FROM credentials FOR UPDATE")  # every row, for a while
             started = await admin.post("/v1/admin/rewrap-jobs")
             assert started.status_code == 202
-            await asyncio.sleep(0.3)  # the first pass skipped both rows
+            job_url = f"/v1/admin/rewrap-jobs/{started.json()['id']}"
+
+            async def a_pass_done() -> bool:
+                return (await admin.get(job_url)).json()["passes"] >= 1
+
+            await eventually(a_pass_done, what="a first pass, which could only skip")
             await tx.rollback()
         finally:
             await holder.close()
@@ -360,9 +369,13 @@ async def test_a_reloaded_keyring_with_another_key_for_a_known_version_is_refuse
         assert material not in caplog.text and material[:16] not in caplog.text
 
         write_keyring_file(vault.keyring_path, original.rotated())  # the right key, plus version 2
-        await asyncio.sleep(0.2)
-        stored = await oauth.put(url, json={"value": "after"})
-        assert stored.status_code == 200 and stored.json()["key_version"] == 2
+
+        async def stored_under_2():
+            stored = await oauth.put(url, json={"value": "after"})
+            assert stored.status_code == 200, stored.text
+            return stored.json()["key_version"] == 2
+
+        await eventually(stored_under_2, what="the reloaded keyring's primary in use")
         assert (await oauth.get(url)).json()["value"] == "after"
     conn = await vault.db()
     try:

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from hub_common.errors import Unauthorized
+from hub_common.testing import eventually
 from hub_vault.api import rejected_audit
 from hub_vault.api.rejected_audit import RejectedCallAudit
 
@@ -154,10 +155,10 @@ async def test_a_flood_of_refusals_holds_only_a_few_connections(monkeypatch):
         answers.append(sent)
 
     calls = [asyncio.create_task(one_call()) for _ in range(10)]
-    await asyncio.sleep(0.2)  # the ones without a slot have given up
+    slots = rejected_audit.REFUSAL_AUDIT_SLOTS
+    await eventually(lambda: len(answers) == 10 - slots, what="the calls without a slot giving up")
     db.release.set()
     await asyncio.gather(*calls)
-    slots = rejected_audit.REFUSAL_AUDIT_SLOTS
     statuses = sorted(sent[0]["status"] for sent in answers)
     assert db.most_open == slots
     assert statuses == [401] * slots + [503] * (10 - slots)

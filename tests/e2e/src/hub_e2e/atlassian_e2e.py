@@ -12,8 +12,7 @@ import httpx
 
 from hub_common.settings import HubSettings
 from hub_common.web.auth import mint_user_token
-from hub_e2e.processes import ServiceProcess, free_port
-from hub_e2e.simulators.runner import ProviderSim
+from hub_e2e.provider_hub import provider_hub
 
 CLIENT_ID, CLIENT_SECRET = "e2e-atlassian-app", "e2e-atlassian-client-secret-0123456789"
 API_TOKEN, API_EMAIL = "ATATT3xE2eSimulatedApiToken0001", "bot@example.test"
@@ -21,53 +20,17 @@ CLOUD_ID = "11111111-2222-4333-8444-555555555555"  # the simulator's default sit
 
 
 @contextmanager
-def atlassian_hub(hub_stack: Any, dsn: str) -> Iterator[dict[str, Any]]:
+def atlassian_hub(hub_stack: Any, dsn: str, spec: str) -> Iterator[dict[str, Any]]:
     """vault, connectors, oauth, gateway and webhooks around ``hub-sim atlassian``."""
-    oauth_port = free_port()
-    public = f"http://127.0.0.1:{oauth_port}"
-    client = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": [f"{public}/v1/oauth/callback"],
+    env = {
+        # The simulator stands in for api.atlassian.com and for a site the operator allows.
+        "HUB_ATLASSIAN_HOSTS": "127.0.0.1",
+        "HUB_CONNECTORS_EXPORT_POLL_INTERVAL_S": "0.2",
+        "HUB_CONNECTORS_EXPORT_LEASE_S": "3",
     }
-    with ProviderSim(provider="atlassian", clients=[client], pats={API_TOKEN: API_EMAIL}) as sim:
-        vault, connectors = ServiceProcess("vault", {}), ServiceProcess("connectors", {})
-        oauth, gateway = ServiceProcess("oauth", {}, port=oauth_port), ServiceProcess("gateway", {})
-        webhooks = ServiceProcess("webhooks", {})
-        env = {
-            "HUB_POSTGRES_DSN": dsn,
-            "HUB_KAFKA_BOOTSTRAP": hub_stack.kafka_bootstrap,
-            "HUB_REDIS_URL": hub_stack.redis_url,
-            "HUB_OUTBOUND_ALLOWLIST": "127.0.0.1",
-            # The simulator stands in for api.atlassian.com and for a site the operator allows.
-            "HUB_ATLASSIAN_HOSTS": "127.0.0.1",
-            "HUB_VAULT_URL": vault.url,
-            "HUB_CONNECTORS_URL": connectors.url,
-            "HUB_OAUTH_URL": oauth.url,
-            "HUB_GATEWAY_URL": gateway.url,
-            "HUB_WEBHOOKS_URL": webhooks.url,
-            "HUB_OAUTH_PUBLIC_URL": public,
-            "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
-            "HUB_CONNECTORS_EXPORT_POLL_INTERVAL_S": "0.2",
-            "HUB_CONNECTORS_EXPORT_LEASE_S": "3",
-        }
-        procs = [vault, connectors, oauth, gateway, webhooks]
-        try:
-            for proc in procs:
-                proc.env = env
-                proc.migrate()
-            for proc in procs:
-                proc.start()
-            yield {
-                "sim": sim,
-                "connectors": connectors,
-                "oauth": oauth,
-                "gateway": gateway,
-                "webhooks": webhooks,
-            }
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
+    client, pats = (CLIENT_ID, CLIENT_SECRET), {API_TOKEN: API_EMAIL}
+    with provider_hub(hub_stack, dsn, "atlassian", env, spec=spec, client=client, pats=pats) as running:
+        yield running
 
 
 def user_headers(tenant: str) -> dict[str, str]:

@@ -161,20 +161,57 @@ class ServiceProcess(ManagedProcess):
         )
 
 
+# What a connector's e2e module runs: the services an action, a proxied call and an OAuth
+# connect go through, and the webhooks service for triggers.
+CONNECTOR_SERVICES = ("vault", "connectors", "oauth", "gateway", "webhooks")
+
+
+@dataclass(frozen=True)
+class PublicOAuth:
+    """The oauth service's address fixed before anything starts: a provider simulator must know
+    the redirect URI of its registered client before the hub (and so the oauth port) is up."""
+
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, client_id: str, client_secret: str) -> dict[str, Any]:
+        """A simulator's OAuth client whose only redirect URI is the hub's callback."""
+        return {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uris": [f"{self.url}/v1/oauth/callback"],
+        }
+
+
 @contextlib.contextmanager
 def running_hub(
-    stack: Any, dsn: str, services: Sequence[str], extra_env: Mapping[str, str] | None = None
+    stack: Any,
+    dsn: str,
+    services: Sequence[str],
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    oauth: PublicOAuth | None = None,
 ) -> Iterator[dict[str, ServiceProcess]]:
     """The hub's services as real processes on one database: migrated, started in the order
     given, stopped in reverse. A name may repeat with a suffix (``gateway``, ``gateway-2``) for
-    replicas; every process knows every service's URL (the first replica's)."""
-    procs = {name: ServiceProcess(name.split("-", 1)[0], {}) for name in services}
+    replicas; every process knows every service's URL (the first replica's). With ``oauth``, the
+    oauth service listens on that port and calls it its public URL."""
+    procs = {
+        name: ServiceProcess(name.split("-", 1)[0], {}, port=oauth.port)
+        if oauth is not None and name == "oauth"
+        else ServiceProcess(name.split("-", 1)[0], {})
+        for name in services
+    }
     env = {
         "HUB_POSTGRES_DSN": dsn,
         "HUB_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
         "HUB_REDIS_URL": stack.redis_url,
         "HUB_CONNECTORS_CONSUMER_OFFSET_RESET": "latest",
         **{f"HUB_{name.upper()}_URL": proc.url for name, proc in procs.items() if "-" not in name},
+        **({"HUB_OAUTH_PUBLIC_URL": oauth.url} if oauth is not None else {}),
         **(extra_env or {}),
     }
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -66,6 +67,7 @@ class TriggerAgent:
         self._offset_reset = auto_offset_reset
         self._retry = retry or RetryPolicy()
         self._app: faust.App | None = None
+        self._datadir: tempfile.TemporaryDirectory[str] | None = None
         self._stopping = asyncio.Event()
         self.handled = 0
 
@@ -74,6 +76,9 @@ class TriggerAgent:
             self.group_id,
             broker=_broker_url(self._bootstrap),
             store="memory://",
+            # faust creates "<app id>-data" in the working directory by default; with an
+            # in-memory store nothing in it is worth keeping, so it lives and dies with the agent.
+            datadir=self._datadir_path(),
             web_enabled=False,
             topic_disable_leader=True,
             topic_allow_declare=False,  # the topics are the hub's (created by ensure_topics)
@@ -96,6 +101,11 @@ class TriggerAgent:
         app.agent(topic, name=self.agent_name, concurrency=1)(triggers)
         return app
 
+    def _datadir_path(self) -> str:
+        if self._datadir is None:
+            self._datadir = tempfile.TemporaryDirectory(prefix=f"hub-faust-{self.agent_name}-")
+        return self._datadir.name
+
     async def start(self) -> None:
         self._stopping.clear()
         self._app = self._build()
@@ -106,6 +116,9 @@ class TriggerAgent:
         if self._app is not None:
             await self._app.stop()
             self._app = None
+        if self._datadir is not None:
+            self._datadir.cleanup()
+            self._datadir = None
 
     async def wait_assigned(self, timeout_s: float = 30.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout_s

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub_common.db.migrations import migrate
+from hub_common.testing import eventually as shared_eventually
 from hub_common.testing.service_keys import service_key_settings
 from hub_common.web.auth import mint_user_token
 from hub_vault.app import create_app as create_vault_app
@@ -163,17 +164,7 @@ def tenant() -> str:
     return f"tenant-{uuid.uuid4().hex[:10]}"
 
 
-async def eventually(check: Callable[[], Any], timeout_s: float = 20.0, interval_s: float = 0.05) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
-        await asyncio.sleep(interval_s)
+eventually = shared_eventually
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,11 @@ class OAuthSimulator(ManagedProcess):
     def clear_faults(self) -> None:
         self._admin("DELETE", "/faults")
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults not used up yet: one that is gone has met its request."""
+        result: list[dict[str, Any]] = self._admin("GET", "/faults").json()
+        return result
+
     def update_settings(self, **changes: Any) -> dict[str, Any]:
         result: dict[str, Any] = self._admin("PATCH", "/settings", changes).json()
         return result
