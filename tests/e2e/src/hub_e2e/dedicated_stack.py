@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Self
 
@@ -114,8 +115,9 @@ class DedicatedStack:
 
     def __enter__(self) -> Self:
         try:
-            for component in COMPONENTS:
-                self.start(component)
+            with ThreadPoolExecutor(len(COMPONENTS)) as pool:  # as `hubctl stack up` does
+                for started in [pool.submit(self.start, c) for c in COMPONENTS]:
+                    started.result()
         except BaseException:
             self.close()
             raise

@@ -5,8 +5,9 @@ pace; ``max_in_flight`` bounds the pile-up while something is down):
 
 - ``proxy``: ``GET /v1/proxy/{id}/user`` through the gateway (credential from the vault);
 - ``action``: ``create_issue`` through connectors → gateway → the simulator, one unique title
-  each, sent once (a client without an idempotency key must not retry a write it got no answer
-  to): the simulator's issues tell how often each one was executed;
+  and ``Idempotency-Key`` each, resent with the same key while the answer is missing, a 5xx or
+  ``409 idempotency_key_in_use`` (until the load stops: then its outcome stays in doubt); the
+  simulator's issues tell how often each one was executed;
 - ``webhook``: a signed GitHub ``issues`` delivery to the webhooks intake, resent with the same
   delivery id until it is acknowledged (2xx), as a provider does;
 - ``oauth``: ``GET /v1/oauth/apps/github`` (any answer below 500 is the service working).
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 
 KINDS = ("proxy", "action", "webhook", "oauth")
+OUTCOME_SUCCEEDED, OUTCOME_FAILED, OUTCOME_IN_DOUBT = "succeeded", "failed", "in doubt"
 
 
 @dataclass
@@ -60,9 +62,9 @@ class MixedLoad:
     )
     max_in_flight: int = 24
     attempts: list[Attempt] = field(default_factory=list)
-    # delivery id → when it was acknowledged; action title → (sent, succeeded: None = no answer)
+    # delivery id → when it was acknowledged; action title → (first sent, outcome)
     acked_webhooks: dict[str, float] = field(default_factory=dict)
-    actions: dict[str, tuple[float, bool | None]] = field(default_factory=dict)
+    actions: dict[str, tuple[float, str]] = field(default_factory=dict)
     rejected_webhooks: list[tuple[int, str]] = field(default_factory=list)
     _stopping: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -131,16 +133,27 @@ class MixedLoad:
     async def _action(self) -> None:
         t = self.targets
         title = f"resilience action {uuid.uuid4()}"
+        headers = {**t.user_headers, "Idempotency-Key": str(uuid.uuid4())}
         sent = time.monotonic()
-        self.actions[title] = (sent, None)
-        resp, ok = await self._attempt(
-            "action",
-            "POST",
-            f"{t.connectors}/v1/connections/{t.action_connection}/actions/create_issue",
-            headers=t.user_headers,
-            json={"parameters": {"owner": "pat-owner", "repo": "sandbox", "title": title}},
-        )
-        self.actions[title] = (sent, None if resp is None else ok)
+        self.actions[title] = (sent, OUTCOME_IN_DOUBT)
+        while True:
+            resp, ok = await self._attempt(
+                "action",
+                "POST",
+                f"{t.connectors}/v1/connections/{t.action_connection}/actions/create_issue",
+                headers=headers,
+                json={"parameters": {"owner": "pat-owner", "repo": "sandbox", "title": title}},
+            )
+            if resp is not None and resp.status_code == 200:
+                self.actions[title] = (sent, OUTCOME_SUCCEEDED if ok else OUTCOME_FAILED)
+                return
+            retry = resp is None or resp.status_code >= 500 or _in_use(resp)
+            if not retry:
+                self.actions[title] = (sent, OUTCOME_FAILED)
+                return
+            if self._stopping:
+                return  # the answer never came: in doubt (the simulator says what happened)
+            await asyncio.sleep(0.5)
 
     async def _webhook(self) -> None:
         t = self.targets
@@ -163,3 +176,13 @@ class MixedLoad:
                 # Still unacknowledged at the end: nothing is owed for it.
                 return
             await asyncio.sleep(0.2)
+
+
+def _in_use(resp: httpx.Response) -> bool:
+    """409 idempotency_key_in_use: the first attempt has no result (yet)."""
+    if resp.status_code != 409:
+        return False
+    try:
+        return bool(resp.json()["error"]["code"] == "idempotency_key_in_use")
+    except (ValueError, KeyError, TypeError):
+        return False

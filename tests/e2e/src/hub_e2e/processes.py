@@ -12,6 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -163,11 +164,18 @@ class ServiceProcess(ManagedProcess):
 
 @contextlib.contextmanager
 def running_hub(
-    stack: Any, dsn: str, services: Sequence[str], extra_env: Mapping[str, str] | None = None
+    stack: Any,
+    dsn: str,
+    services: Sequence[str],
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    parallel: bool = False,
 ) -> Iterator[dict[str, ServiceProcess]]:
     """The hub's services as real processes on one database: migrated, started in the order
-    given, stopped in reverse. A name may repeat with a suffix (``gateway``, ``gateway-2``) for
-    replicas; every process knows every service's URL (the first replica's)."""
+    given (all at once with ``parallel``: a service's migration and start wait on its imports
+    and its own schema, not on the other services), stopped in reverse. A name may repeat with
+    a suffix (``gateway``, ``gateway-2``) for replicas; every process knows every service's URL
+    (the first replica's)."""
     procs = {name: ServiceProcess(name.split("-", 1)[0], {}) for name in services}
     env = {
         "HUB_POSTGRES_DSN": dsn,
@@ -180,10 +188,20 @@ def running_hub(
     try:
         for proc in procs.values():
             proc.env = env
-        for service in dict.fromkeys(p.service for p in procs.values()):
-            next(p for p in procs.values() if p.service == service).migrate()
+        migrators: dict[str, ServiceProcess] = {}  # each service's first replica
         for proc in procs.values():
-            proc.start(timeout_s=60)
+            migrators.setdefault(proc.service, proc)
+        if parallel:  # each service migrates its own schema under its own advisory lock
+            with ThreadPoolExecutor(len(procs)) as pool:
+                for migrated in [pool.submit(p.migrate) for p in migrators.values()]:
+                    migrated.result()
+                for started in [pool.submit(p.start, timeout_s=120) for p in procs.values()]:
+                    started.result()
+        else:
+            for proc in migrators.values():
+                proc.migrate()
+            for proc in procs.values():
+                proc.start(timeout_s=60)
         yield procs
     finally:
         for proc in reversed(list(procs.values())):
