@@ -258,7 +258,7 @@ def window_of(t: float, starts: list[tuple[str, float]]) -> str:
 
 
 @pytest.mark.timeout(900)
-async def test_nothing_acknowledged_is_lost_or_duplicated_under_each_fault(hub, tmp_path):
+async def test_nothing_acknowledged_is_lost_or_duplicated_under_each_fault(hub, tmp_path, capsys):
     stack: DedicatedStack = hub["stack"]
     started = time.monotonic()
     body, headers = webhook_template(hub["sim"])
@@ -438,10 +438,12 @@ async def test_nothing_acknowledged_is_lost_or_duplicated_under_each_fault(hub, 
             f" but never acknowledged; {time.monotonic() - started:.0f}s",
         ]
     )
-    print(table)
-    (tmp_path / "resilience-figures.json").write_text(
+    figures_file = tmp_path / "resilience-figures.json"
+    figures_file.write_text(
         json.dumps({"figures": [asdict(f) for f in ordered], "rates": load.rates}, indent=2)
     )
+    with capsys.disabled():  # in `make test`'s output too, not only with -s
+        print(f"{table}\n(also in {figures_file})")
     assert not load.rejected_webhooks, load.rejected_webhooks[:5]
     assert not problems, "\n".join(problems[:20])
     assert all(f.lost == 0 and f.duplicated == 0 for f in ordered)
