@@ -8,6 +8,7 @@ recorded result (still running, or its process died mid-call) is never run a sec
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -15,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from hub_common.db import Database
 from hub_common.events import IntegrationActionExecuted
+from hub_common.kafka.consumer import is_transient
 from hub_connector_sdk import ActionResult, ConnectorError
 from hub_connectors.domain.action_summary import bounded_errors, summarize
 from hub_connectors.domain.connection import Connection
@@ -65,7 +69,9 @@ class ActionService:
         *,
         event_result_max_bytes: int = 16 * 1024,
         trigger_polls: TriggerPolls | None = None,
+        record_patience_s: float = 30.0,
     ) -> None:
+        self._record_patience_s = record_patience_s
         self._trigger_polls = trigger_polls
         self._db = db
         self._registry = registry
@@ -163,29 +169,65 @@ class ActionService:
                 registered, context_of(connection), action_id, parameters, tier=caller.tier.value
             )
         )
-        async with self._db.transaction() as conn:
-            await publish(
-                conn,
-                IntegrationActionExecuted(
-                    tenant_id=caller.tenant_id,
-                    connection_id=connection.id,
-                    connector_id=connection.connector_id,
-                    action_id=action_id,
-                    result=summarize(result, self._event_result_max_bytes),
-                    duration_ms=result.duration_ms or 0,
-                ),
-            )
-            if idempotency_key is not None:
-                await action_idempotency.complete(
-                    conn, caller.tenant_id, idempotency_key, result.model_dump(mode="json")
-                )
-            if result.success and self._trigger_polls is not None:
-                try:
-                    await self._trigger_polls.watch_action_result(
-                        conn, registered, connection, action_id, result.data
-                    )
-                except ConnectorError as exc:  # the action happened: its result still stands
-                    log.warning(
-                        "action result not watched", extra={"action_id": action_id, "error_code": exc.code}
-                    )
+        await self._record(caller, ready, action_id, result, idempotency_key)
         return result
+
+    async def _record(
+        self,
+        caller: Caller,
+        ready: _Ready,
+        action_id: str,
+        result: ActionResult,
+        idempotency_key: str | None,
+    ) -> None:
+        """The event (and the key's result) in one transaction. The provider has already run the
+        action, so a database outage here is waited out (up to ``record_patience_s``) instead
+        of answered 503: a 503 would tell the caller the action failed although it ran, and its
+        event would be lost."""
+        connection, registered = ready.connection, ready.registered
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._record_patience_s
+        delay = 0.2
+        while True:
+            try:
+                async with self._db.transaction() as conn:
+                    await publish(
+                        conn,
+                        IntegrationActionExecuted(
+                            tenant_id=caller.tenant_id,
+                            connection_id=connection.id,
+                            connector_id=connection.connector_id,
+                            action_id=action_id,
+                            result=summarize(result, self._event_result_max_bytes),
+                            duration_ms=result.duration_ms or 0,
+                        ),
+                    )
+                    if idempotency_key is not None:
+                        await action_idempotency.complete(
+                            conn, caller.tenant_id, idempotency_key, result.model_dump(mode="json")
+                        )
+                    if result.success and self._trigger_polls is not None:
+                        try:
+                            await self._trigger_polls.watch_action_result(
+                                conn, registered, connection, action_id, result.data
+                            )
+                        except ConnectorError as exc:  # the action happened: its result still stands
+                            log.warning(
+                                "action result not watched",
+                                extra={"action_id": action_id, "error_code": exc.code},
+                            )
+                return
+            except Exception as exc:
+                if not database_outage(exc) or loop.time() + delay > deadline:
+                    raise
+                log.warning(
+                    "action ran; its result waits for the database",
+                    extra={"action_id": action_id, "error": type(exc).__name__},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+def database_outage(exc: BaseException) -> bool:
+    """Postgres unreachable, restarting or shutting down (also mid-transaction)."""
+    return is_transient(exc) or isinstance(exc, asyncpg.AdminShutdownError | asyncpg.CrashShutdownError)
