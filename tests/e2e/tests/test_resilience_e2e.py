@@ -13,7 +13,8 @@ Afterwards, for every fault window:
 - **lost = 0**: every webhook delivery the hub acknowledged (2xx) is exactly one
   ``webhook.received`` event (one CloudEvents id; a republished record of the same id is counted,
   not a loss) and one ``integration.trigger-fired`` event, and reached the subscriber; every
-  action answered 200 created its issue at the simulator;
+  action answered with success created its issue at the simulator and is one
+  ``integration.action-executed`` event;
 - **duplicated = 0**: no action executed twice at the simulator (also those without an answer: at
   most once), no trigger fired twice, no subscriber got two different pushes for one delivery.
 
@@ -352,7 +353,14 @@ async def test_nothing_acknowledged_is_lost_or_duplicated_under_each_fault(hub, 
             pushes = [p for p in subscriber.received if _complete(p.body)]
 
     # -- the outcome -----------------------------------------------------------------------------
-    events = await read_topics(stack.kafka_bootstrap, ["webhook.received", "integration.trigger-fired"])
+    events = await read_topics(
+        stack.kafka_bootstrap,
+        ["webhook.received", "integration.trigger-fired", "integration.action-executed"],
+    )
+    action_events: dict[str, set[str]] = defaultdict(set)  # issue title → action-executed ids
+    for ce_id, data in events["integration.action-executed"]:
+        if data.get("tenant_id") == TENANT and data["result"]["success"]:
+            action_events[str((data["result"]["data"] or {}).get("title"))].add(ce_id)
     received_ids: dict[str, set[str]] = defaultdict(set)
     received_records: Counter[str] = Counter()
     for ce_id, data in events["webhook.received"]:
@@ -398,9 +406,15 @@ async def test_nothing_acknowledged_is_lost_or_duplicated_under_each_fault(hub, 
         if executed[title] > 1:
             fig.duplicated += 1
             problems.append(f"{fig.fault}: action {title!r} executed {executed[title]} times")
-        elif outcome == OUTCOME_SUCCEEDED and executed[title] != 1:
+        elif outcome == OUTCOME_SUCCEEDED and (executed[title] != 1 or len(action_events[title]) != 1):
             fig.lost += 1
-            problems.append(f"{fig.fault}: action {title!r} succeeded but never executed")
+            problems.append(
+                f"{fig.fault}: action {title!r} succeeded; executed {executed[title]} times,"
+                f" {len(action_events[title])} integration.action-executed events"
+            )
+        elif len(action_events[title]) > 1:
+            fig.duplicated += 1
+            problems.append(f"{fig.fault}: action {title!r} has {len(action_events[title])} events")
     unacked = {d for d, ids in received_ids.items() if d not in load.acked_webhooks}
     for delivery, webhook_ids in push_ids.items():
         if delivery in load.acked_webhooks:
