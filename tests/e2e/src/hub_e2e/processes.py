@@ -12,6 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -194,11 +195,14 @@ def running_hub(
     extra_env: Mapping[str, str] | None = None,
     *,
     oauth: PublicOAuth | None = None,
+    parallel: bool = False,
 ) -> Iterator[dict[str, ServiceProcess]]:
     """The hub's services as real processes on one database: migrated, started in the order
-    given, stopped in reverse. A name may repeat with a suffix (``gateway``, ``gateway-2``) for
-    replicas; every process knows every service's URL (the first replica's). With ``oauth``, the
-    oauth service listens on that port and calls it its public URL."""
+    given (all at once with ``parallel``: a service's migration and start wait on its imports
+    and its own schema, not on the other services), stopped in reverse. A name may repeat with
+    a suffix (``gateway``, ``gateway-2``) for replicas; every process knows every service's URL
+    (the first replica's). With ``oauth``, the oauth service listens on that port and calls it
+    its public URL."""
     procs = {
         name: ServiceProcess(name.split("-", 1)[0], {}, port=oauth.port)
         if oauth is not None and name == "oauth"
@@ -217,10 +221,20 @@ def running_hub(
     try:
         for proc in procs.values():
             proc.env = env
-        for service in dict.fromkeys(p.service for p in procs.values()):
-            next(p for p in procs.values() if p.service == service).migrate()
+        migrators: dict[str, ServiceProcess] = {}  # each service's first replica
         for proc in procs.values():
-            proc.start(timeout_s=60)
+            migrators.setdefault(proc.service, proc)
+        if parallel:  # each service migrates its own schema under its own advisory lock
+            with ThreadPoolExecutor(len(procs)) as pool:
+                for migrated in [pool.submit(p.migrate) for p in migrators.values()]:
+                    migrated.result()
+                for started in [pool.submit(p.start, timeout_s=120) for p in procs.values()]:
+                    started.result()
+        else:
+            for proc in migrators.values():
+                proc.migrate()
+            for proc in procs.values():
+                proc.start(timeout_s=60)
         yield procs
     finally:
         for proc in reversed(list(procs.values())):

@@ -111,10 +111,30 @@ async def execute_action(
     caller: CallerDep,
     container: ContainerDep,
     response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Makes the action safe to retry: a retry with the same key returns the "
+            "first attempt's result (`Idempotent-Replayed: true`) and never runs the action twice; "
+            "while the first attempt has no result (still running, or interrupted) the answer is "
+            "409 `idempotency_key_in_use`. Kept for a day.",
+        ),
+    ] = None,
 ) -> ActionResult:
     """200 with the ActionResult whenever the action ran (``success`` says how it went). When
     the provider or the gateway said when to try again, ``Retry-After`` says it too."""
-    result = await container.actions.execute(caller, connection_id, action_id, body.parameters)
+    if idempotency_key is None:
+        result = await container.actions.execute(caller, connection_id, action_id, body.parameters)
+    else:
+        result, replayed = await container.actions.execute_once(
+            caller, connection_id, action_id, body.parameters, idempotency_key
+        )
+        if replayed:
+            response.headers["idempotent-replayed"] = "true"
     if result.retry_after_s is not None:
         response.headers["Retry-After"] = str(math.ceil(result.retry_after_s))
     return result

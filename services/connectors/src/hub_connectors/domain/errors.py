@@ -34,6 +34,13 @@ class IdempotencyKeyReused(Unprocessable):
     code = "idempotency_key_reused"
 
 
+class IdempotencyKeyInUse(Conflict):
+    """An earlier request with this key has no recorded result: it still runs, or its process
+    died mid-call and whether the provider executed it is unknown. It is never run again."""
+
+    code = "idempotency_key_in_use"
+
+
 class InvalidConfig(Unprocessable):
     code = "invalid_config"
 

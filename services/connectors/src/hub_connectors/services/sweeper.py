@@ -19,7 +19,7 @@ from hub_common.db import Database
 from hub_common.errors import HubError
 from hub_connectors.domain.connection import ABANDONED, Connection
 from hub_connectors.domain.states import ConnectionStatus, can_transition
-from hub_connectors.repositories import connections, idempotency
+from hub_connectors.repositories import action_idempotency, connections, idempotency
 from hub_connectors.services import events
 from hub_connectors.services.database import publish
 from hub_connectors.services.health import HealthService
@@ -59,6 +59,7 @@ class InitializingSweeper:
                 conn, now - self.oauth_after, self.batch_size, oauth=True
             )
             await idempotency.forget_older_than(conn, now - IDEMPOTENCY_TTL)
+            await action_idempotency.forget_older_than(conn, now - IDEMPOTENCY_TTL)
         abandoned = 0
         for connection in unchecked:
             checked = await self._checked(connection)
