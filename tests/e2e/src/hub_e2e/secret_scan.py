@@ -107,11 +107,12 @@ async def scan_kafka(
     hits: list[Hit] = []
     records = 0
     try:
-        existing = await consumer.topics()
+        # (the consumer's own metadata covers only topics it subscribed to: ask for all)
+        cluster = await consumer._client.fetch_all_metadata()
         partitions = [
             TopicPartition(t, p)
-            for t in sorted(set(topics) & existing)
-            for p in sorted(consumer.partitions_for_topic(t) or ())
+            for t in sorted(set(topics) & cluster.topics())
+            for p in sorted(cluster.partitions_for_topic(t) or ())
         ]
         if not partitions:
             return hits, records
