@@ -576,3 +576,74 @@ def test_ids_in_request_bodies_answer_as_ids_that_do_not_exist(security_hub, ten
         if not same or got.status_code in (401, 403) or any(i in got.text for i in tenant_a.ids - named):
             wrong.append(f"{service} POST {path} {sorted(body)}: {got.status_code} {got.text[:200]}")
     assert not wrong, "\n".join(wrong)
+
+
+# -- the Integration Manager UI: HTML routes outside the OpenAPI documents ---------------------------------
+UI_IDS = {"connection_id", "automation_id"}
+UI_VALUES = {"change": "delete", "connector_id": "github_pat"}
+
+
+def _no_ids(text: str) -> str:
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
+
+
+def _ui_session(hub: SecurityHub, tenant: str) -> tuple[httpx.Client, str]:
+    """A browser-like client signed in to the UI as ``tenant``, and its session's CSRF token."""
+    base = hub.url("connectors")
+    client = httpx.Client(base_url=base, timeout=60, headers={"origin": base})
+    page = client.get("/ui/login")
+    login_csrf = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert login_csrf, page.text[:300]
+    token = user_headers(tenant)["Authorization"]
+    signed_in = client.post("/ui/login", data={"login_csrf": login_csrf.group(1), "token": token})
+    assert signed_in.status_code in (302, 303), signed_in.text[:300]
+    connections = client.get("/ui/connections")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', connections.text)
+    assert connections.status_code == 200 and csrf, connections.text[:300]
+    return client, csrf.group(1)
+
+
+def test_ui_pages_with_another_tenants_ids_are_not_found(security_hub, tenant_a):
+    """Every UI route that takes a connection or automation id (read from the service's router,
+    so a new page is covered), as tenant B's signed-in browser: as for an id nobody has, 404."""
+    from hub_connectors.api.ui import pages
+
+    a_ids = {"connection_id": tenant_a.connection, "automation_id": tenant_a.automation}
+    routes = [
+        (method, route.path)
+        for route in pages.router.routes
+        for method in sorted(getattr(route, "methods", ()) or ())
+        if UI_IDS & set(re.findall(r"\{([^}]+)\}", route.path))
+    ]
+    assert len(routes) >= 8, routes
+    client, csrf = _ui_session(security_hub, B)
+    wrong = []
+    try:
+        for method, template in routes:
+            names = re.findall(r"\{([^}]+)\}", template)
+            path = template.format(**{n: a_ids.get(n) or UI_VALUES[n] for n in names})
+            nobody = template.format(**{n: str(uuid.uuid4()) if n in a_ids else UI_VALUES[n] for n in names})
+            data = {"csrf_token": csrf, "name": "B's rename"} if method == "POST" else None
+            got = client.request(method, path, data=data)
+            other = client.request(method, nobody, data=data)
+            leaked = sorted(i for i in tenant_a.ids if i in got.text and i not in path)
+            where, where_nobody = got.headers.get("location", ""), other.headers.get("location", "")
+            if method == "POST" and got.status_code == 303 and "/ui/login" not in where:
+                # A form post answers with a redirect and a message: the same as for nobody's id.
+                same = _no_ids(where) == _no_ids(where_nobody)
+                if not same or leaked:
+                    wrong.append(f"{method} {template}: to {where} (nobody's: to {where_nobody})")
+                continue
+            if got.status_code != 404 or got.status_code != other.status_code or leaked:
+                wrong.append(
+                    f"{method} {template}: {got.status_code} (nobody's: {other.status_code}) {leaked}"
+                )
+    finally:
+        client.close()
+    assert not wrong, "\n".join(wrong)
+    api = security_hub.url("connectors")
+    _ok(security_hub.http.get(f"{api}/v1/automations/{tenant_a.automation}", headers=user_headers(A)), 200)
+    mine = _ok(
+        security_hub.http.get(f"{api}/v1/connections/{tenant_a.connection}", headers=user_headers(A)), 200
+    )
+    assert mine["status"] == "active" and mine["name"] != "B's rename", mine
