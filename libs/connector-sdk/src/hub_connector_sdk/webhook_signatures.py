@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -384,6 +385,10 @@ def _timestamp(
         value = float(text.strip())
     except ValueError:
         raise WebhookVerificationError("timestamp_invalid", "the webhook timestamp is not a number") from None
+    if not math.isfinite(value):
+        # float() reads "nan" and "inf" too; NaN passes every tolerance comparison (all are
+        # false) and then fails the conversion to a datetime: refused here, not a crash there.
+        raise WebhookVerificationError("timestamp_invalid", "the webhook timestamp is not a finite number")
     seconds = value / 1000 if spec.timestamp_unit == "ms" else value
     if abs(now - seconds) > spec.tolerance_s:
         raise WebhookVerificationError(
@@ -438,11 +443,14 @@ def _verify_jwt(spec: JwtSignature, keys: list[str | bytes], token: str, now: fl
     if not _any_equal(digests, [signature]):
         raise WebhookVerificationError("signature_mismatch", "the JWT signature does not match")
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or not math.isfinite(exp):
+        # (json reads NaN and Infinity: an exp of NaN would never compare as expired)
         raise WebhookVerificationError("signature_malformed", "the JWT has no exp claim")
     if now > exp + spec.leeway_s:
         raise WebhookVerificationError("timestamp_out_of_tolerance", "the JWT has expired")
     nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and not math.isfinite(nbf):
+        raise WebhookVerificationError("signature_malformed", "the JWT's nbf claim is not a number")
     if isinstance(nbf, int | float) and not isinstance(nbf, bool) and now + spec.leeway_s < nbf:
         raise WebhookVerificationError("timestamp_out_of_tolerance", "the JWT is not valid yet")
     return claims

@@ -237,3 +237,34 @@ def test_manifest_carries_the_resolved_spec(signed: Any) -> None:
     assert dumped["preset"] == "slack-v0" and dumped["timestamp_header"] == "X-Slack-Request-Timestamp"
     token = signed(TokenSignature(header="X-Token")).manifest()
     assert token.webhook_signature == TokenSignature(header="X-Token")
+
+
+@pytest.mark.parametrize("stamp", ["nan", "NaN", "-nan", "inf", "-Infinity", "1e400"])
+def test_a_timestamp_that_is_not_a_finite_number_is_refused_not_a_crash(stamp: str) -> None:
+    # NaN compared with the tolerance is never "too far", and then cannot become a datetime:
+    # before the fix the intake answered 500 to an unsigned request.
+    headers = {**sign_webhook("slack-v0", SLACK_SECRET, SLACK_BODY), "X-Slack-Request-Timestamp": stamp}
+    with pytest.raises(WebhookVerificationError) as refused:
+        verify_webhook("slack-v0", SLACK_SECRET, headers, SLACK_BODY)
+    assert refused.value.code in {"timestamp_invalid", "timestamp_out_of_tolerance"}
+
+
+def test_a_body_timestamp_of_nan_is_refused_not_a_crash() -> None:
+    body = b'{"action": "create", "webhookTimestamp": NaN}'
+    headers = {"Linear-Signature": hmac.new(b"secret-value", body, hashlib.sha256).hexdigest()}
+    with pytest.raises(WebhookVerificationError) as refused:
+        verify_webhook("linear", "secret-value", headers, body)
+    assert refused.value.code == "timestamp_invalid"
+
+
+@pytest.mark.parametrize("claims", ['{"exp": NaN}', '{"exp": Infinity}', '{"exp": 9999999999, "nbf": NaN}'])
+def test_a_jwt_whose_times_are_not_finite_is_refused(claims: str) -> None:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head, body = b64(b'{"alg":"HS256","typ":"JWT"}'), b64(claims.encode())
+    signature = b64(hmac.new(b"jwt-secret", f"{head}.{body}".encode(), hashlib.sha256).digest())
+    headers = {"Authorization": f"Bearer {head}.{body}.{signature}"}
+    with pytest.raises(WebhookVerificationError) as refused:
+        verify_webhook("atlassian-jwt", "jwt-secret", headers, b"{}")
+    assert refused.value.code == "signature_malformed"

@@ -20,6 +20,7 @@ from typing import Any, Self
 import httpx
 
 from hub_common.testing.service_keys import service_env
+from hub_e2e.secret_scan import REGISTRY
 
 _handed_out: set[int] = set()
 # Consumer groups of this test run. Without it, the services `make up` left running on the same
@@ -146,6 +147,11 @@ class ServiceProcess(ManagedProcess):
 
     def command(self) -> list[str]:
         return [*_command(self.service), "serve", "--port", str(self.port)]
+
+    def start(self, timeout_s: float = 30.0) -> Self:
+        # Its log, database and Kafka are scanned for the run's secrets at the end (ADR 0034).
+        REGISTRY.register_service(self.log_path, dict(self.env))
+        return super().start(timeout_s)
 
     def process_env(self) -> dict[str, str]:
         """The test's env over this run's own consumer groups and the service's identity (its

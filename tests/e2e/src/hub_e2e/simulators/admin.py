@@ -158,6 +158,16 @@ async def families(request: Request) -> Response:
     return JSONResponse([store.family_view(f) for f in store.families.values()])
 
 
+async def issued(request: Request) -> Response:
+    """Every secret value this simulator knows (client secrets, tokens ever issued): the test
+    run's secret scan looks for them where the hub writes (docs/adr/0034)."""
+    store = sim_of(request).store
+    values = [c.client_secret for c in store.clients.values()]
+    values += list(store.access_tokens) + list(store.refresh_tokens)
+    values += [t for f in store.families.values() for t in (*f.access_tokens, *f.refresh_tokens)]
+    return JSONResponse(sorted(set(values)))
+
+
 routes = [
     Route("/health", health, methods=["GET"]),
     Route("/info", info, methods=["GET"]),
@@ -174,4 +184,5 @@ routes = [
     Route("/introspect", introspect, methods=["POST"]),
     Route("/expire", expire, methods=["POST"]),
     Route("/families", families, methods=["GET"]),
+    Route("/issued", issued, methods=["GET"]),
 ]

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from hub_e2e.processes import ManagedProcess, free_port, new_log
+from hub_e2e.secret_scan import register
 
 
 @dataclass
@@ -48,6 +49,27 @@ class OAuthSimulator(ManagedProcess):
             json.dumps({k: v for k, v in self.settings.items() if k != "issuer"}),
         ]
 
+    # -- the run's secret scan (docs/adr/0034): what this provider knows is a secret ----------
+
+    def start(self, timeout_s: float = 30.0) -> Any:
+        for client in self.clients:
+            register(client.get("client_secret"), f"{self.flavor} simulator client secret", strict=False)
+        return super().start(timeout_s)
+
+    def stop(self, timeout_s: float = 15.0) -> int | None:
+        self._register_issued()
+        return super().stop(timeout_s)
+
+    def _register_issued(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            values = httpx.get(f"{self.url}/_sim/issued", timeout=10).json()
+        except (httpx.HTTPError, ValueError):
+            return  # a simulator a test broke on purpose: what it issued is not known
+        for value in values:
+            register(value, f"{self.flavor} simulator token or client secret", strict=False)
+
     # -- /_sim administration -----------------------------------------------------------------
 
     def _admin(self, method: str, path: str, body: Any = None) -> httpx.Response:
@@ -72,6 +94,7 @@ class OAuthSimulator(ManagedProcess):
         return result
 
     def reset(self, *, clients: bool = False) -> None:
+        self._register_issued()  # the reset forgets them
         self._admin("POST", "/reset", {"clients": clients})
 
     def inject_fault(self, endpoint: str, action: str = "status", **options: Any) -> None:
@@ -117,6 +140,8 @@ class ProviderSim(OAuthSimulator):
     def __post_init__(self) -> None:
         self.flavor = self.provider
         self.log_path = new_log(f"hub-sim-{self.provider}")
+        for token in self.pats:
+            register(token, f"{self.provider} simulator PAT", strict=False)
 
     def command(self) -> list[str]:
         command = [
