@@ -579,7 +579,7 @@ def test_ids_in_request_bodies_answer_as_ids_that_do_not_exist(security_hub, ten
 
 
 # -- the Integration Manager UI: HTML routes outside the OpenAPI documents ---------------------------------
-UI_IDS = {"connection_id", "automation_id"}
+UI_IDS = {"connection_id", "automation_id", "registration_id"}
 UI_VALUES = {"change": "delete", "connector_id": "github_pat"}
 
 
@@ -604,11 +604,15 @@ def _ui_session(hub: SecurityHub, tenant: str) -> tuple[httpx.Client, str]:
 
 
 def test_ui_pages_with_another_tenants_ids_are_not_found(security_hub, tenant_a):
-    """Every UI route that takes a connection or automation id (read from the service's router,
+    """Every UI route that takes a connection, automation or webhook registration id (read from the service's router,
     so a new page is covered), as tenant B's signed-in browser: as for an id nobody has, 404."""
     from hub_connectors.api.ui import pages
 
-    a_ids = {"connection_id": tenant_a.connection, "automation_id": tenant_a.automation}
+    a_ids = {
+        "connection_id": tenant_a.connection,
+        "automation_id": tenant_a.automation,
+        "registration_id": tenant_a.registration,
+    }
     routes = [
         (method, route.path)
         for route in pages.router.routes

@@ -84,8 +84,10 @@ async def create_topic(kafka_bootstrap: str) -> AsyncIterator[Callable[[str, int
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     check_tiers(items)
     config.stash[_TIER_OF] = {item.nodeid: tier_of(item)[0] for item in items}
+    # `-p no:rerunfailures` turns reruns off (to see a failure's first occurrence).
+    reruns = config.pluginmanager.hasplugin("rerunfailures")
     for item in items:
-        if tier_of(item)[0] in RERUN_TIERS and item.get_closest_marker("flaky") is None:
+        if reruns and tier_of(item)[0] in RERUN_TIERS and item.get_closest_marker("flaky") is None:
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
 
 
