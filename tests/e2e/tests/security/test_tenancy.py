@@ -604,8 +604,9 @@ def _ui_session(hub: SecurityHub, tenant: str) -> tuple[httpx.Client, str]:
 
 
 def test_ui_pages_with_another_tenants_ids_are_not_found(security_hub, tenant_a):
-    """Every UI route that takes a connection, automation or webhook registration id (read from the service's router,
-    so a new page is covered), as tenant B's signed-in browser: as for an id nobody has, 404."""
+    """Every UI route that takes a connection, automation or webhook registration id (read from
+    the service's router, so a new page is covered), as tenant B's signed-in browser: as for an
+    id nobody has, 404."""
     from hub_connectors.api.ui import pages
 
     a_ids = {
