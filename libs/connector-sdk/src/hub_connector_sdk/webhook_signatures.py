@@ -357,11 +357,14 @@ def _candidates(spec: HmacSignature, raw: str) -> list[bytes]:
                 continue  # another scheme's entry (Standard Webhooks' v1a,...)
             part = part[len(spec.prefix) :]
         try:
-            out.append(
-                bytes.fromhex(part) if spec.encoding == "hex" else base64.b64decode(part, validate=True)
-            )
+            value = bytes.fromhex(part) if spec.encoding == "hex" else base64.b64decode(part, validate=True)
         except (ValueError, binascii.Error):
             continue
+        if spec.encoding != "hex" and base64.b64encode(value).decode("ascii") != part:
+            # Non-canonical base64 (the unused bits of the last character set) decodes to the
+            # same bytes: refused, so a signature has one spelling and cannot be varied.
+            continue
+        out.append(value)
     return out
 
 

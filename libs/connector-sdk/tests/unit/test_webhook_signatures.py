@@ -268,3 +268,14 @@ def test_a_jwt_whose_times_are_not_finite_is_refused(claims: str) -> None:
     with pytest.raises(WebhookVerificationError) as refused:
         verify_webhook("atlassian-jwt", "jwt-secret", headers, b"{}")
     assert refused.value.code == "signature_malformed"
+
+
+def test_a_non_canonical_base64_spelling_of_a_valid_signature_is_refused() -> None:
+    """``…1OE=`` and ``…1OF=`` decode to the same 32 bytes (the last character's two unused bits
+    differ): only the canonical spelling verifies, so a valid signature cannot be varied."""
+    varied = SW_SIGNATURE[:-2] + "F="
+    assert base64.b64decode(varied.removeprefix("v1,")) == base64.b64decode(SW_SIGNATURE.removeprefix("v1,"))
+    headers = {"webhook-id": SW_ID, "webhook-timestamp": str(SW_TIMESTAMP), "webhook-signature": varied}
+    with pytest.raises(WebhookVerificationError) as caught:
+        verify_webhook("standard-webhooks", SW_SECRET, headers, SW_BODY, now=SW_TIMESTAMP)
+    assert caught.value.code == "signature_malformed"  # no readable signature left

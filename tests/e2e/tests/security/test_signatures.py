@@ -361,15 +361,34 @@ def _target(hub: SecurityHub, entry: dict[str, Any], config: dict[str, Any], spe
     assert connection.status_code == 201, (entry["id"], connection.text)
     cid = connection.json()["id"]
     trigger = next(t["id"] for t in entry["triggers"] if t["delivery"] == "webhook")
-    created = hub.http.post(
-        f"{hub.url('webhooks')}/v1/webhooks/registrations",
-        headers=headers,
-        json={"connection_id": cid, "trigger_ids": [trigger], "mode": "manual"},
-        timeout=30,
-    )
+
+    def registered() -> httpx.Response:
+        return hub.http.post(
+            f"{hub.url('webhooks')}/v1/webhooks/registrations",
+            headers=headers,
+            json={"connection_id": cid, "trigger_ids": [trigger], "mode": "manual"},
+            timeout=30,
+        )
+
+    created, app_secret = registered(), None
+    if created.status_code == 422 and created.json()["error"]["code"] == "oauth_app_missing":
+        # Jira signs with its OAuth app's client secret (ADR 0030): the tenant's app comes first.
+        app_secret = f"app-client-secret-{uuid.uuid4().hex}"
+        register(app_secret, f"OAuth app client secret of {entry['id']}")
+        app = hub.http.put(
+            f"{hub.url('oauth')}/v1/oauth/apps/{entry['id']}",
+            headers=headers,
+            json={"client_id": f"security-{entry['id']}", "client_secret": app_secret},
+            timeout=30,
+        )
+        assert app.status_code in (200, 201), app.text
+        created = registered()
     assert created.status_code == 201, (entry["id"], created.text)
     rid, secret = created.json()["id"], created.json().get("secret")
-    if secret is None:  # the provider issues it (Slack, Linear, Notion, Jira): store one we know
+    if created.json().get("secret_source") == "oauth_app":
+        assert app_secret is not None and secret is None
+        secret = app_secret
+    elif secret is None:  # the provider issues it (Slack, Linear, Notion): store one we know
         secret = f"provider-issued-{uuid.uuid4().hex}"
         stored = hub.http.put(
             f"{hub.url('webhooks')}/v1/webhooks/registrations/{rid}/secret",
