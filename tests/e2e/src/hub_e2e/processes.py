@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -27,13 +28,25 @@ _handed_out: set[int] = set()
 # Kafka would share the test processes' groups and take some of their partitions: the test's
 # connectors service then never saw the integration.connected of its own connection.
 RUN_GROUP_PREFIX = f"e2e-{uuid.uuid4().hex[:8]}"
-_ISOLATION = {
-    "connectors": {"HUB_CONNECTORS_CONSUMER_GROUP_PREFIX": f"{RUN_GROUP_PREFIX}.connectors"},
-    "webhooks": {
-        "HUB_WEBHOOKS_DELIVERY_GROUP": f"{RUN_GROUP_PREFIX}.webhooks.delivery-fanout",
-        "HUB_WEBHOOKS_INTAKE_GROUP": f"{RUN_GROUP_PREFIX}.webhooks.intake",
-    },
-}
+
+
+def group_prefix(dsn: str) -> str:
+    """This run's groups, one set per database: a module's processes (replicas included) share a
+    database and so their groups, while the next module's processes never resume a group where
+    an earlier module's consumers left off — behind a backlog a flood of events (the security
+    suite's) left, which made the next module's first events arrive late."""
+    return f"{RUN_GROUP_PREFIX}-{hashlib.sha256(dsn.encode()).hexdigest()[:8]}"
+
+
+def _isolation(service: str, dsn: str) -> dict[str, str]:
+    prefix = group_prefix(dsn)
+    return {
+        "connectors": {"HUB_CONNECTORS_CONSUMER_GROUP_PREFIX": f"{prefix}.connectors"},
+        "webhooks": {
+            "HUB_WEBHOOKS_DELIVERY_GROUP": f"{prefix}.webhooks.delivery-fanout",
+            "HUB_WEBHOOKS_INTAKE_GROUP": f"{prefix}.webhooks.intake",
+        },
+    }.get(service, {})
 
 
 def free_port() -> int:
@@ -156,7 +169,8 @@ class ServiceProcess(ManagedProcess):
     def process_env(self) -> dict[str, str]:
         """The test's env over this run's own consumer groups and the service's identity (its
         own key of this run, its callers' public keys, HUB_ENVIRONMENT=test) over the machine's."""
-        return {**os.environ, **service_env(self.service), **_ISOLATION.get(self.service, {}), **self.env}
+        dsn = self.env.get("HUB_POSTGRES_DSN") or os.environ.get("HUB_POSTGRES_DSN", "")
+        return {**os.environ, **service_env(self.service), **_isolation(self.service, dsn), **self.env}
 
     def migrate(self) -> None:
         subprocess.run(
