@@ -14,13 +14,14 @@ a secret in plaintext anywhere is a leak.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 MIN_LENGTH = 12  # shorter values would match by chance (and no real secret is that short)
 RUN_STARTED_MS = int(time.time() * 1000)
@@ -183,6 +184,21 @@ class ScanReport:
         )
 
 
+def _answers(address: str) -> bool:
+    """Whether anything listens at ``host:port`` (the first of a comma-separated list)."""
+    host, _, port = address.split(",")[0].strip().rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=2):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _dsn_address(dsn: str) -> str:
+    netloc = urlsplit(dsn).netloc.rsplit("@", 1)[-1]
+    return netloc if ":" in netloc else f"{netloc}:5432"
+
+
 def hub_topics() -> list[str]:
     from hub_common.events import TOPICS
 
@@ -198,11 +214,13 @@ def scan(registry: Registry = REGISTRY, *, since_ms: int = RUN_STARTED_MS) -> Sc
     async def run() -> None:
         hits = scan_logs(registry.logs, secrets)
         records = rows = 0
-        for bootstrap in sorted(registry.kafka):
+        # A stack a suite started for itself (the resilience suite's) is gone with its data by
+        # now: nothing of it can keep a secret; its services' logs are still scanned above.
+        for bootstrap in sorted(b for b in registry.kafka if _answers(b)):
             found, count = await scan_kafka(bootstrap, hub_topics(), secrets, since_ms)
             hits += found
             records += count
-        for dsn in sorted(registry.databases):
+        for dsn in sorted(d for d in registry.databases if _answers(_dsn_address(d))):
             found, count = await scan_database(dsn, secrets)
             hits += found
             rows += count

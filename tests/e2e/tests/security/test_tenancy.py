@@ -458,7 +458,8 @@ def test_another_tenants_ids_answer_exactly_as_ids_that_do_not_exist(security_hu
     hub, http = security_hub, security_hub.http
     _b_starts_with_nothing(hub, tenant_a)
     pat_key = _key(tenant_a.vault_keys, "bearer_token")
-    secret_key = _key(tenant_a.vault_keys, "webhook_secret")
+    # The key of the registration the fixture made (saving A's automation may have made another).
+    secret_key = _key(tenant_a.vault_keys, f"webhook_secret.reg-{uuid.UUID(tenant_a.registration).hex}")
     wrong: list[str] = []
     for (service, _method, template), calls in cases(tenant_a, pat_key, secret_key).items():
         for call in calls:
