@@ -17,8 +17,9 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +27,7 @@ import httpx
 import pytest
 
 from hub_common.settings import HubSettings
+from hub_common.testing.polling import eventually_sync
 from hub_common.testing.service_keys import service_minter
 from hub_common.web.auth import mint_user_token
 from hub_e2e.faults import TcpProxy, ThrowawayKafka
@@ -41,15 +43,8 @@ def user_headers(**extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
 
 
-def eventually(check: Callable[[], Any], timeout_s: float = 30.0, interval_s: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s (last: {value!r})")
-        time.sleep(interval_s)
+# The shared poll, at this module's pace: a service probed during an outage every 0.2 s.
+eventually = partial(eventually_sync, timeout_s=30.0, interval_s=0.2)
 
 
 @pytest.fixture(scope="module")
