@@ -50,7 +50,7 @@ from hub_connector_sdk.testkit import spec_file
 from hub_e2e.dedicated_stack import DedicatedStack
 from hub_e2e.mixed_load import KINDS, OUTCOME_IN_DOUBT, OUTCOME_SUCCEEDED, MixedLoad, Targets
 from hub_e2e.processes import ServiceProcess, running_hub
-from hub_e2e.receiver import WebhookReceiver
+from hub_e2e.receiver import WebhookReceiver, github_issue_template
 from hub_e2e.simulators.runner import ProviderSim
 
 pytestmark = pytest.mark.e2e
@@ -116,19 +116,6 @@ async def connect(api: httpx.AsyncClient, hub: dict[str, Any], pat: str) -> str:
         await api.post(f"{hub['connectors'].url}/v1/connections/{cid}/health")
         await asyncio.sleep(0.2)
     return cid
-
-
-def webhook_template(sim: ProviderSim) -> tuple[dict[str, Any], dict[str, str]]:
-    """A real ``issues.opened`` body and headers, as the simulator sends them."""
-    with WebhookReceiver() as receiver:
-        sim.send_webhook("issues", receiver.url, action="opened", secret="x", title="template")
-        (got,) = receiver.wait_for(1)
-    keep = {
-        k: v
-        for k, v in got.headers.items()
-        if k.startswith("x-github-") or k in ("user-agent", "content-type")
-    }
-    return json.loads(got.body), keep
 
 
 # -- faults -----------------------------------------------------------------------------------------
@@ -262,7 +249,7 @@ def window_of(t: float, starts: list[tuple[str, float]]) -> str:
 async def test_nothing_acknowledged_is_lost_or_duplicated_under_each_fault(hub, tmp_path, capsys):
     stack: DedicatedStack = hub["stack"]
     started = time.monotonic()
-    body, headers = webhook_template(hub["sim"])
+    body, headers = github_issue_template(hub["sim"])
     async with httpx.AsyncClient(headers=user_headers(), timeout=60) as api:
         proxy_cid = await connect(api, hub, PROXY_PAT)
         action_cid = await connect(api, hub, ACTION_PAT)

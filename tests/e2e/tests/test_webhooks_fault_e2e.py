@@ -42,7 +42,7 @@ from hub_common.testing.events import _end_offsets
 from hub_common.web.auth import mint_user_token
 from hub_connector_sdk.testkit import spec_file
 from hub_e2e.processes import ServiceProcess
-from hub_e2e.receiver import WebhookReceiver
+from hub_e2e.receiver import WebhookReceiver, github_issue_template
 from hub_e2e.simulators.runner import ProviderSim
 
 pytestmark = pytest.mark.e2e
@@ -124,19 +124,6 @@ async def connect(api: httpx.AsyncClient, hub: dict) -> str:
     return cid
 
 
-def template(sim: ProviderSim) -> tuple[dict[str, Any], dict[str, str]]:
-    """A real ``issues.opened`` body and headers, as the simulator sends them."""
-    with WebhookReceiver() as receiver:
-        sim.send_webhook("issues", receiver.url, action="opened", secret="x", title="template")
-        (got,) = receiver.wait_for(1)
-    keep = {
-        k: v
-        for k, v in got.headers.items()
-        if k.startswith("x-github-") or k in ("user-agent", "content-type")
-    }
-    return json.loads(got.body), keep
-
-
 class TriggerLog:
     """Every integration.trigger-fired record from the moment it starts (Kafka order per partition)."""
 
@@ -178,7 +165,7 @@ class TriggerLog:
 async def test_nothing_acknowledged_is_lost_under_kills_and_an_outage(hub, hub_stack):
     started = time.monotonic()
     webhooks = hub["webhooks"]
-    body_template, header_template = template(hub["sim"])
+    body_template, header_template = github_issue_template(hub["sim"])
     triggers = TriggerLog(hub_stack.kafka_bootstrap)
     async with httpx.AsyncClient(headers=headers(), timeout=60) as api:
         cids = [await connect(api, hub) for _ in range(CONNECTIONS)]

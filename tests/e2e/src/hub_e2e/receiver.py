@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self
 
 from hub_e2e.processes import free_port
+
+if TYPE_CHECKING:
+    from hub_e2e.simulators.runner import ProviderSim
 
 
 @dataclass(frozen=True)
@@ -68,3 +72,17 @@ class WebhookReceiver:
                 raise AssertionError(f"{len(self.received)} webhooks arrived, expected {count}")
             time.sleep(0.02)
         return list(self.received)
+
+
+def github_issue_template(sim: ProviderSim) -> tuple[dict[str, Any], dict[str, str]]:
+    """A real ``issues.opened`` body and headers, as the GitHub simulator sends them (load
+    generators re-sign copies of it)."""
+    with WebhookReceiver() as receiver:
+        sim.send_webhook("issues", receiver.url, action="opened", secret="x", title="template")
+        (got,) = receiver.wait_for(1)
+    keep = {
+        k: v
+        for k, v in got.headers.items()
+        if k.startswith("x-github-") or k in ("user-agent", "content-type")
+    }
+    return json.loads(got.body), keep
